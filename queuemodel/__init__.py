@@ -1,0 +1,41 @@
+"""queuemodel: predict Linux network-stack performance on container overlays.
+
+The hard IRQ, the softirq stages (NIC, VXLAN, veth) and the user copy of a
+flow are servers in tandem sharing CPU cores; the model turns per-packet,
+per-byte and per-interrupt costs into throughput, CPU use and the
+bottleneck.  Start with :func:`predict`::
+
+    >>> import queuemodel
+    >>> r = queuemodel.predict(path="native", proto="tcp")
+    >>> r.bottleneck
+    'receiver:flow-core:copy_to_user'
+"""
+
+from .errors import CalibrationError, ModelInputError, QueueModelError, UnknownNameError
+from .host import Host
+from .hosts import paper_testbed
+from .model import Result, evaluate, predict
+from .paths import DOCKER_OVERLAY, LINUX_OVERLAY, NATIVE, PATHS, get_path
+from .stage import Path, Stage, Workload
+
+from . import hosts  # noqa: E402  (public sub-module: queuemodel.hosts.paper_testbed())
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "predict", "evaluate", "Result", "Host", "Path", "Stage", "Workload",
+    "paper_testbed", "get_path", "PATHS", "NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY",
+    "calibrate", "validate", "QueueModelError", "ModelInputError", "UnknownNameError",
+    "CalibrationError", "hosts",
+]
+
+
+def __getattr__(name):
+    # calibrate and validate pull in scipy and the claims file: load them on first use.
+    if name == "calibrate":
+        from .calibrate import calibrate
+        return calibrate
+    if name == "validate":
+        from .claims import validate
+        return validate
+    raise AttributeError(f"module 'queuemodel' has no attribute {name!r}")

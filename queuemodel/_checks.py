@@ -1,0 +1,146 @@
+"""Field validation shared by the parameter dataclasses.
+
+Every numeric field may be a Python number or a numpy array (the solver
+broadcasts).  These helpers check a whole array at once and report the
+first offending element, so a bad value anywhere in a grid is caught at
+construction time and nothing is computed from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelInputError, UnknownNameError
+
+
+def number(
+    field: str,
+    value: Any,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    integer: bool = False,
+    allow_inf: bool = False,
+) -> Any:
+    """Check a real number (or array of them) lies in a range; return it unchanged.
+
+    Parameters
+    ----------
+    field : str
+        Dotted field name used in the error message.
+    value : float or array_like
+        The value to check.
+    low, high : float
+        Inclusive bounds (``low`` is exclusive when ``low_open``).
+    low_open : bool
+        Whether ``low`` itself is excluded.
+    integer : bool
+        Whether every element must be a whole number.
+    allow_inf : bool
+        Whether ``+inf`` is accepted (it stands for "unlimited").
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``value`` as a float or a float array (read-only copy).
+
+    Raises
+    ------
+    ModelInputError
+        If any element is not a finite real in range.
+    """
+    allowed = _describe(low, high, low_open, integer, allow_inf)
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
+        raise ModelInputError(field, value, allowed)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ModelInputError(field, value, allowed) from None
+    bad = np.isnan(arr)
+    bad |= np.isinf(arr) & ~(allow_inf & (arr > 0))
+    bad |= (arr <= low) if low_open else (arr < low)
+    bad |= arr > high
+    if integer:
+        finite = np.isfinite(arr)
+        bad |= finite & (arr != np.floor(np.where(finite, arr, 0.0)))
+    if bad.any():
+        offender = arr[bad].flat[0] if arr.ndim else float(arr)
+        shown = value if arr.ndim == 0 else _Element(float(offender))
+        raise ModelInputError(field, shown, allowed)
+    if arr.ndim == 0:
+        return float(arr)
+    arr = arr.copy()
+    arr.setflags(write=False)
+    return arr
+
+
+def flag(field: str, value: Any) -> bool:
+    """Check a boolean setting (numpy and Python bools accepted)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in {"true", "false", "on", "off", "1", "0"}:
+        return value.lower() in {"true", "on", "1"}
+    raise ModelInputError(field, value, "a boolean (true/false)")
+
+
+def choice(field: str, value: Any, options: tuple[str, ...]) -> str:
+    """Check a name is one of a fixed set of options."""
+    if not isinstance(value, str) or value not in options:
+        raise UnknownNameError(field, value, "one of " + ", ".join(options))
+    return value
+
+
+class _Element(float):
+    """An offending element of an array, shown as such in error messages."""
+
+    def __repr__(self) -> str:
+        return f"{float(self)!r} (an element of the array)"
+
+
+def _describe(low, high, low_open, integer, allow_inf) -> str:
+    kind = "an integer" if integer else "a finite number"
+    if allow_inf:
+        kind = ("an integer" if integer else "a number") + " (inf = unlimited)"
+    if low > -math.inf and high < math.inf:
+        op = "<" if low_open else "<="
+        return f"{kind} with {_fmt(low)} {op} x <= {_fmt(high)}"
+    if low > -math.inf:
+        return f"{kind} {'>' if low_open else '>='} {_fmt(low)}"
+    if high < math.inf:
+        return f"{kind} <= {_fmt(high)}"
+    return kind
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+def validate_fields(obj: Any, prefix: str) -> None:
+    """Validate and normalise every field of a parameter dataclass in place.
+
+    The check for each field is read from its ``metadata`` (```kind`` is
+    ``number``, ``flag`` or ``name``, plus the bounds of
+    :func:`queuemodel._checks.number`).
+    """
+    for f in dataclasses.fields(obj):
+        meta = dict(f.metadata)
+        kind = meta.pop("kind", None)
+        value = getattr(obj, f.name)
+        label = f"{prefix}.{f.name}"
+        if kind == "number":
+            value = number(label, value, **meta)
+        elif kind == "flag":
+            value = flag(label, value)
+        elif kind == "name":
+            if not isinstance(value, str) or not value:
+                raise ModelInputError(label, value, "a non-empty string")
+        elif kind == "choice":
+            value = choice(label, value, meta["options"])
+        else:
+            continue
+        object.__setattr__(obj, f.name, value)

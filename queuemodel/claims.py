@@ -1,0 +1,264 @@
+"""The seed paper's claims, and how the model measures up to each.
+
+The claims file (``queuemodel/data/paper-claims.toml``, vendored from
+``shared/reference``) lists every number and trend the paper states.  A
+claim is *answered* when this module has a check for it; the checks read
+model outputs only.  :func:`validate` evaluates all answered claims and
+lists the rest with what the model still lacks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Callable, Mapping
+
+from . import wire
+from .errors import UnknownNameError
+
+__all__ = ["Claim", "Outcome", "Report", "load_claims", "validate", "evaluate_claim",
+           "ANSWERED", "PENDING"]
+
+#: What the model still needs before it can answer a family of claims.
+PENDING = {
+    "M": "needs the multi-flow model (RSS hashing, hyper-threads, cache and memory "
+         "contention, drops): issue 3",
+    "P": "needs the small-message model (Nagle/autocork coalescing, NAPI interrupt "
+         "and softirq rates): issue 4",
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One entry of the claims file."""
+
+    id: str
+    figure: str
+    statement: str
+    kind: str
+    data: Mapping = field(repr=False, default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the model fares on one claim.
+
+    Attributes
+    ----------
+    claim : Claim
+    model : str
+        The model's value(s), rendered.
+    paper : str
+        What the paper says, rendered.
+    error : float or None
+        Relative error for value claims (``model / paper - 1``), else None.
+    passed : bool
+    role : {'fitted', 'predicted'}
+        Whether the claim was used to fit the free parameters.
+    """
+
+    claim: Claim
+    model: str
+    paper: str
+    error: float | None
+    passed: bool
+    role: str
+
+    def to_dict(self) -> dict:
+        return {"id": self.claim.id, "figure": self.claim.figure,
+                "statement": self.claim.statement, "kind": self.claim.kind,
+                "model": self.model, "paper": self.paper, "error": self.error,
+                "passed": self.passed, "role": self.role}
+
+
+@dataclass(frozen=True)
+class Report:
+    """Result of :func:`validate`."""
+
+    outcomes: tuple
+    unanswered: tuple          # (Claim, reason) pairs
+    fitted_parameters: Mapping
+    fitted_claims: tuple
+
+    @property
+    def all_passed(self) -> bool:
+        return all(o.passed for o in self.outcomes)
+
+    def to_dict(self) -> dict:
+        return {
+            "claims": [o.to_dict() for o in self.outcomes],
+            "unanswered": [{"id": c.id, "statement": c.statement, "reason": r}
+                           for c, r in self.unanswered],
+            "fitted_parameters": dict(self.fitted_parameters),
+            "fitted_claims": list(self.fitted_claims),
+            "passed": sum(o.passed for o in self.outcomes),
+            "failed": sum(not o.passed for o in self.outcomes),
+        }
+
+    def to_text(self) -> str:
+        """A readable table: one line per claim, then the unanswered ones."""
+        lines = [f"{'claim':5} {'role':9} {'result':6} {'error':>7}  model | paper"]
+        for o in self.outcomes:
+            err = "" if o.error is None else f"{o.error:+.1%}"
+            lines.append(f"{o.claim.id:5} {o.role:9} {'pass' if o.passed else 'FAIL':6} "
+                         f"{err:>7}  {o.model} | {o.paper}")
+        if self.unanswered:
+            lines.append("")
+            lines.append("not answered yet:")
+            for c, reason in self.unanswered:
+                lines.append(f"  {c.id:4} {reason}")
+        lines.append("")
+        lines.append("free parameters (fitted to " + ", ".join(self.fitted_claims) + "):")
+        for name, value in self.fitted_parameters.items():
+            lines.append(f"  {name} = {value:.6g}")
+        passed = sum(o.passed for o in self.outcomes)
+        lines.append("")
+        lines.append(f"{passed} passed, {len(self.outcomes) - passed} failed, "
+                     f"{len(self.unanswered)} not answered yet")
+        return "\n".join(lines)
+
+
+def load_claims() -> tuple:
+    """Read the vendored claims file.
+
+    Returns
+    -------
+    tuple of Claim
+
+    Examples
+    --------
+    >>> [c.id for c in load_claims()][:3]
+    ['S1', 'S2', 'S3']
+    """
+    text = resources.files("queuemodel").joinpath("data", "paper-claims.toml").read_text()
+    raw = tomllib.loads(text)
+    return tuple(Claim(id=c["id"], figure=str(c.get("figure", "")),
+                       statement=c["statement"], kind=c["kind"], data=c)
+                 for c in raw["claim"])
+
+
+PredictFn = Callable[..., object]
+
+
+def _throughput(predict: PredictFn, path: str, proto: str, flows=1, msg_bytes=None) -> float:
+    return float(predict(path=path, proto=proto, flows=flows, msg_bytes=msg_bytes)
+                 .throughput_gbps)
+
+
+def _value_claim(claim: Claim, predict: PredictFn):
+    d = claim.data
+    model = _quantity(d["quantity"], d, predict)
+    error = model / d["value"] - 1.0
+    return f"{model:.4g}", f"{d['value']:g} (within {d['rel_tol']:.0%})", error, \
+        abs(error) <= d["rel_tol"]
+
+
+def _quantity(quantity: str, d: Mapping, predict: PredictFn) -> float:
+    if quantity == "throughput_gbps":
+        return _throughput(predict, d["path"], d["proto"], d.get("flows", 1), d.get("msg_bytes"))
+    match = re.fullmatch(r"per_packet_budget_ns\((.*)\)", quantity)
+    if match:
+        args = dict(kv.split("=") for kv in match.group(1).replace(" ", "").split(","))
+        return float(wire.per_packet_budget_ns(float(args["link_gbps"]), float(args["mtu"])))
+    raise UnknownNameError("claim quantity", quantity, "throughput_gbps or per_packet_budget_ns(...)")
+
+
+def _s7(claim: Claim, predict: PredictFn):
+    parts, ok = [], True
+    for proto in ("tcp", "udp"):
+        n, lo, do = (_throughput(predict, p, proto) for p in
+                     ("native", "linux-overlay", "docker-overlay"))
+        ok &= n > lo >= do
+        parts.append(f"{proto}: {n:.2f} > {lo:.2f} >= {do:.2f}")
+    return "; ".join(parts), "native > linux-overlay >= docker-overlay", None, ok
+
+
+def _s8(claim: Claim, predict: PredictFn):
+    parts, ok = [], True
+    for proto in ("tcp", "udp"):
+        cpu = predict(path="docker-overlay", proto=proto).receiver_cpu
+        kernel, usr = float(cpu["sys"] + cpu["softirq"]), float(cpu["usr"])
+        ok &= 0.85 <= kernel <= 1.15 and usr < 0.5
+        parts.append(f"{proto}: sys+softirq {kernel:.2f}, usr {usr:.3f}")
+    return "; ".join(parts), "sys+softirq in [0.85, 1.15], usr < 0.5", None, ok
+
+
+def _s9(claim: Claim, predict: PredictFn):
+    parts, ok = [], True
+    for proto in ("tcp", "udp"):
+        total = {p: sum(float(v) for v in predict(path=p, proto=proto).receiver_cpu.values())
+                 for p in ("native", "docker-overlay")}
+        ratio = total["docker-overlay"] / total["native"]
+        ok &= ratio >= 0.9
+        parts.append(f"{proto}: docker/native CPU {ratio:.2f}")
+    return "; ".join(parts), "ratio >= 0.9", None, ok
+
+
+#: Checks by claim id.  Value claims share one evaluator driven by the file.
+ANSWERED = {
+    "S1": _value_claim, "S2": _value_claim, "S3": _value_claim, "S4": _value_claim,
+    "S5": _value_claim, "S6": _value_claim, "S7": _s7, "S8": _s8, "S9": _s9,
+    "H1": _value_claim,
+}
+
+
+def evaluate_claim(claim: Claim, predict: PredictFn | None = None,
+                   fitted: tuple = ()) -> Outcome:
+    """Evaluate one answered claim.
+
+    Parameters
+    ----------
+    claim : Claim
+    predict : callable, optional
+        ``predict(path=, proto=, flows=, msg_bytes=)`` returning a Result;
+        default :func:`queuemodel.predict`.
+    fitted : tuple of str
+        Ids of the claims used for fitting (sets the outcome's role).
+
+    Returns
+    -------
+    Outcome
+    """
+    if predict is None:
+        from .model import predict
+    check = ANSWERED.get(claim.id)
+    if check is None:
+        raise UnknownNameError("claim", claim.id, "one of " + ", ".join(ANSWERED))
+    model, paper, error, passed = check(claim, predict)
+    if error is not None and not math.isfinite(error):
+        passed = False
+    return Outcome(claim=claim, model=model, paper=paper, error=error, passed=bool(passed),
+                   role="fitted" if claim.id in fitted else "predicted")
+
+
+def validate(predict: PredictFn | None = None) -> Report:
+    """Evaluate every claim the model can answer with the shipped parameters.
+
+    Parameters
+    ----------
+    predict : callable, optional
+        Prediction function to judge (default :func:`queuemodel.predict`).
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    >>> report = validate()
+    >>> report.all_passed
+    True
+    """
+    from .calibrate import DEFAULT_FIT, shipped_values
+
+    outcomes, unanswered = [], []
+    for claim in load_claims():
+        if claim.id in ANSWERED:
+            outcomes.append(evaluate_claim(claim, predict, DEFAULT_FIT.claims))
+        else:
+            unanswered.append((claim, PENDING.get(claim.id[0], "no check yet")))
+    return Report(outcomes=tuple(outcomes), unanswered=tuple(unanswered),
+                  fitted_parameters=shipped_values(), fitted_claims=DEFAULT_FIT.claims)

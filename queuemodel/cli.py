@@ -1,0 +1,177 @@
+"""The ``queuemodel`` command: a thin layer over the Python API.
+
+Subcommands::
+
+    queuemodel predict --path docker-overlay --proto udp [--flows N] [--msg-bytes B]
+                       [--host FILE.toml] [--set FIELD=VALUE ...] [--json]
+    queuemodel validate [--json]
+    queuemodel calibrate [--claims S1,S2,S4] [--free stage.field,...] [--json]
+
+Bad input prints one line to stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import ModelInputError, QueueModelError
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line and exits 2."""
+
+    def error(self, message):  # noqa: D102 - argparse hook
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from .paths import PATH_NAMES
+
+    parser = _Parser(prog="queuemodel",
+                     description="Queueing model of the Linux network stack on container "
+                                 "overlay networks.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("predict", help="predict one scenario")
+    p.add_argument("--path", default="native", help="one of " + ", ".join(PATH_NAMES))
+    p.add_argument("--proto", default="tcp", help="tcp or udp")
+    p.add_argument("--flows", default="1", help="concurrent flow pairs (integer >= 1)")
+    p.add_argument("--msg-bytes", default=None,
+                   help="bytes per send/recv (default: 131072 for TCP, 8192 for UDP)")
+    p.add_argument("--offered-gbps", default="inf",
+                   help="rate each sender tries to send (default inf: as fast as it can)")
+    p.add_argument("--host", default=None, help="host profile TOML (default: paper testbed)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a host field, e.g. --set link_gbps=100 (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    v = sub.add_parser("validate", help="evaluate the paper's claims")
+    v.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    c = sub.add_parser("calibrate", help="fit free parameters to claims")
+    c.add_argument("--claims", default=None, help="comma-separated value-claim ids")
+    c.add_argument("--free", default=None, help="comma-separated parameters (stage.field)")
+    c.add_argument("--json", action="store_true", help="print the fit as JSON")
+    return parser
+
+
+def _number(field: str, text: str, integer: bool = False):
+    try:
+        value = float(text)
+    except ValueError:
+        raise ModelInputError(field, text, "an integer" if integer else "a number") from None
+    if integer and value.is_integer():
+        return int(value)
+    return value
+
+
+def _overrides(pairs: list) -> dict:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ModelInputError("--set", pair, "FIELD=VALUE")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _cmd_predict(args) -> int:
+    from .hosts import load_host, paper_testbed, with_overrides
+    from .model import predict
+
+    host = load_host(args.host) if args.host else paper_testbed()
+    host = with_overrides(host, _overrides(args.set))
+    msg = None if args.msg_bytes is None else _number("workload.msg_bytes", args.msg_bytes, True)
+    result = predict(path=args.path, proto=args.proto,
+                     flows=_number("workload.flows", args.flows, True), msg_bytes=msg,
+                     host=host, offered_gbps=_number("workload.offered_gbps", args.offered_gbps))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(_table(result))
+    return 0
+
+
+def _table(r) -> str:
+    lines = [
+        f"path {r.path}, {r.proto}, flows {r.inputs['flows']:g}, "
+        f"message {r.inputs['msg_bytes']:g} B, host {r.inputs['host']}",
+        f"  throughput        {r.throughput_gbps:10.3f} Gb/s  (link goodput "
+        f"{r.link_goodput_gbps:.2f})",
+        f"  messages          {r.message_rate_per_s:12.0f} /s",
+        f"  wire packets      {r.wire_packet_rate_per_s:12.0f} /s",
+        f"  interrupts        {r.irq_rate_per_s:12.0f} /s",
+        f"  drop fraction     {r.drop_fraction:10.3f}",
+        f"  bottleneck        {r.bottleneck}",
+        "  CPU (logical CPUs)  usr      sys      softirq  irq",
+    ]
+    for name, cpu in (("receiver", r.receiver_cpu), ("sender", r.sender_cpu)):
+        lines.append(f"    {name:16}" + "".join(f"{cpu[k]:9.3f}"
+                                                 for k in ("usr", "sys", "softirq", "irq")))
+    lines.append("  stage utilisation of its core:")
+    for key, util in r.stages.items():
+        if util > 0:
+            lines.append(f"    {key:24} {util:7.3f}")
+    return "\n".join(lines)
+
+
+def _cmd_validate(args) -> int:
+    from .claims import validate
+
+    report = validate()
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
+    return 0 if report.all_passed else 1
+
+
+def _cmd_calibrate(args) -> int:
+    from .calibrate import DEFAULT_FIT, calibrate
+
+    claims = tuple(args.claims.split(",")) if args.claims else DEFAULT_FIT.claims
+    free = tuple(args.free.split(",")) if args.free else DEFAULT_FIT.free
+    fit = calibrate(claims, free)
+    if args.json:
+        print(json.dumps({"values": fit.values, "residuals": fit.residuals,
+                          "success": fit.success, "message": fit.message}, indent=2))
+    else:
+        print(f"fitted to {', '.join(claims)} ({fit.message})")
+        for name, value in fit.values.items():
+            print(f"  {name} = {value:.6g}")
+        for cid, res in fit.residuals.items():
+            print(f"  {cid}: model/paper - 1 = {res:+.2e}")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Run the command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 when ``validate`` finds a failing claim, 2 on bad input.
+    """
+    try:
+        args = _build_parser().parse_args(argv)
+        handler = {"predict": _cmd_predict, "validate": _cmd_validate,
+                   "calibrate": _cmd_calibrate}[args.command]
+        return handler(args)
+    except (_UsageError, QueueModelError, ValueError) as err:
+        print(f"queuemodel: error: {err}".replace("queuemodel: error: queuemodel", "queuemodel"),
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The host: CPU, memory, NIC and kernel settings of one machine.
+
+A :class:`Host` describes both ends of the link (the seed paper's two
+machines are identical).  It holds no defaults of its own: the values for
+the paper's testbed, each with its source, live in
+:func:`queuemodel.hosts.paper_testbed`, and a what-if is a
+``dataclasses.replace(host, link_gbps=100)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import _checks
+from .errors import ModelInputError
+
+__all__ = ["Host", "HOST_FIELDS"]
+
+
+def _num(**spec: Any):
+    return field(metadata={"kind": "number", **spec})
+
+
+def _flag():
+    return field(metadata={"kind": "flag"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Host:
+    """One machine and its link, as the model sees it.
+
+    Every numeric field may be a numpy array; the solver broadcasts.
+
+    Parameters
+    ----------
+    name : str
+        A label for reports.
+    ghz : float
+        Core clock in GHz (> 0).
+    physical_cores : int
+        Physical cores (>= 1).
+    threads_per_core : int
+        Hardware threads per core (1 = hyper-threading off).
+    smt_gain : float
+        Extra throughput a second busy hardware thread adds to its core,
+        as a fraction of one thread (0..1).
+    l1d_kib, l2_kib : float
+        Per-core L1 data and L2 cache sizes in KiB.
+    llc_mib : float
+        Shared last-level cache in MiB.
+    memory_gbytes_per_s : float
+        Peak DRAM bandwidth in GB/s.
+    dram_latency_ns : float
+        Load-to-use latency of a miss that goes to DRAM, in ns; a cache
+        miss costs ``dram_latency_ns * ghz`` cycles.
+    link_gbps : float
+        Line rate of the link in Gb/s.
+    mtu : int
+        IP MTU of the link in bytes (576..9216).
+    nic_queues : int
+        Receive queues the NIC spreads flows over (RSS).
+    rx_ring : int
+        Descriptors per receive ring.
+    irq_moderation_usecs : float
+        Interrupt moderation delay in microseconds (rx-usecs) used when
+        adaptive moderation is off.
+    irq_moderation_frames : int
+        Frames that fire an interrupt at once (rx-frames, >= 1).
+    adaptive_moderation : bool
+        Whether the driver picks the delay from the packet rate.
+    adaptive_rate_low_pps, adaptive_rate_high_pps : float
+        Per-queue packet rates between which adaptive moderation moves its
+        delay from ``adaptive_usecs_low`` to ``adaptive_usecs_high``.
+    adaptive_usecs_low, adaptive_usecs_high : float
+        Delays (us) adaptive moderation uses at low and high packet rates.
+    tso, gso, gro : bool
+        TCP segmentation offload, generic segmentation and generic
+        receive offload.
+    rx_csum, tx_csum : bool
+        Checksum offload on receive and transmit (plain, un-tunnelled packets).
+    tunnel_offload : bool
+        Whether the NIC checksums, segments and hashes the inner packets of
+        VXLAN traffic (ConnectX-3 Pro and later); off means that work is
+        done in software.
+    napi_weight : int
+        Packets one NAPI poll may take (>= 1).
+    netdev_budget : int
+        Packets one NET_RX softirq run may take over all its polls.
+    netdev_budget_jiffies : int
+        Jiffies one NET_RX softirq run may last.
+    netdev_max_backlog : int
+        Length of the per-CPU backlog queue fed by ``netif_rx`` (veth).
+    rps : bool
+        Receive packet steering (a software second hash) on.
+    gro_max_bytes, gso_max_bytes : int
+        Largest GRO-merged and GSO/TSO segment in bytes.
+    softirq_entry_cycles : float
+        Cycles to enter and leave one softirq run (counted per interrupt).
+    context_switch_cycles : float
+        Cycles of one switch between two tasks on a core, cache refill of
+        the direct working set included.
+    app_on_softirq_core : bool
+        Whether the receiving application runs on the core that does its
+        flow's softirq work (the scheduler's wake-affine placement) or on
+        a core of its own.
+    """
+
+    name: str = field(metadata={"kind": "name"})
+    ghz: Any = _num(low=0.0, low_open=True, high=20.0)
+    physical_cores: Any = _num(low=1, high=4096, integer=True)
+    threads_per_core: Any = _num(low=1, high=8, integer=True)
+    smt_gain: Any = _num(low=0.0, high=1.0)
+    l1d_kib: Any = _num(low=0.0, low_open=True)
+    l2_kib: Any = _num(low=0.0, low_open=True)
+    llc_mib: Any = _num(low=0.0, low_open=True)
+    memory_gbytes_per_s: Any = _num(low=0.0, low_open=True)
+    dram_latency_ns: Any = _num(low=0.0)
+    link_gbps: Any = _num(low=0.0, low_open=True, high=10000.0)
+    mtu: Any = _num(low=576, high=9216, integer=True)
+    nic_queues: Any = _num(low=1, high=4096, integer=True)
+    rx_ring: Any = _num(low=1, high=1 << 20, integer=True)
+    irq_moderation_usecs: Any = _num(low=0.0, high=1e6)
+    irq_moderation_frames: Any = _num(low=1, high=1 << 20, integer=True)
+    adaptive_moderation: bool = _flag()
+    adaptive_rate_low_pps: Any = _num(low=0.0)
+    adaptive_rate_high_pps: Any = _num(low=0.0)
+    adaptive_usecs_low: Any = _num(low=0.0, high=1e6)
+    adaptive_usecs_high: Any = _num(low=0.0, high=1e6)
+    tso: bool = _flag()
+    gso: bool = _flag()
+    gro: bool = _flag()
+    rx_csum: bool = _flag()
+    tx_csum: bool = _flag()
+    tunnel_offload: bool = _flag()
+    napi_weight: Any = _num(low=1, high=1 << 16, integer=True)
+    netdev_budget: Any = _num(low=1, high=1 << 20, integer=True)
+    netdev_budget_jiffies: Any = _num(low=1, high=1 << 16, integer=True)
+    netdev_max_backlog: Any = _num(low=1, high=1 << 24, integer=True)
+    rps: bool = _flag()
+    gro_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
+    gso_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
+    softirq_entry_cycles: Any = _num(low=0.0)
+    context_switch_cycles: Any = _num(low=0.0)
+    app_on_softirq_core: bool = _flag()
+
+    def __post_init__(self) -> None:
+        _checks.validate_fields(self, "host")
+        low, high = self.adaptive_rate_low_pps, self.adaptive_rate_high_pps
+        if np.any(np.asarray(high) < np.asarray(low)):
+            raise ModelInputError(
+                "host.adaptive_rate_high_pps", high, f">= adaptive_rate_low_pps ({low})"
+            )
+        if np.any(np.asarray(self.adaptive_usecs_high) < np.asarray(self.adaptive_usecs_low)):
+            raise ModelInputError("host.adaptive_usecs_high", self.adaptive_usecs_high,
+                                  f">= adaptive_usecs_low ({self.adaptive_usecs_low})")
+
+
+HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))

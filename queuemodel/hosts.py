@@ -1,0 +1,153 @@
+"""Host profiles, each number with its source.
+
+:func:`paper_testbed` is the seed paper's machine (Lei et al., HotCloud
+2019, section 3.1): two identical servers with a Xeon E5-2630 v4 and a
+40 Gb/s Mellanox ConnectX-3, back to back, Linux 4.4.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path as _FsPath
+
+from .errors import ModelInputError, UnknownNameError
+from .host import HOST_FIELDS, Host
+
+__all__ = ["paper_testbed", "load_host", "with_overrides"]
+
+
+def paper_testbed() -> Host:
+    """The seed paper's 40 Gb/s testbed (the default host).
+
+    Returns
+    -------
+    Host
+
+    Examples
+    --------
+    >>> h = paper_testbed()
+    >>> h.ghz, h.physical_cores * h.threads_per_core, h.link_gbps
+    (2.2, 20.0, 40.0)
+    """
+    return Host(
+        name="paper-testbed (Xeon E5-2630 v4, ConnectX-3 40 GbE, Linux 4.4)",
+        # --- CPU: Intel ARK, Xeon E5-2630 v4 (Broadwell-EP) ---------------
+        ghz=2.2,                     # ARK: base frequency 2.20 GHz
+        physical_cores=10,           # ARK: 10 cores
+        threads_per_core=2,          # ARK: Hyper-Threading, 20 threads; paper 3.1
+        smt_gain=0.3,                # Marr et al., Intel Technology Journal 6(1), 2002:
+                                     # a second hyper-thread adds up to ~30 %
+        l1d_kib=32,                  # ARK / Intel optimisation manual: 32 KB L1d per core
+        l2_kib=256,                  # 256 KB L2 per core
+        llc_mib=25,                  # ARK: 25 MB shared L3
+        memory_gbytes_per_s=68.3,    # 4 channels x 8 B x 2133 MT/s (DDR4-2133, ARK)
+        dram_latency_ns=90.0,        # prior: typical local-DRAM load latency of a
+                                     # Broadwell-EP socket (Intel MLC idle latency, ~85-95 ns)
+        # --- NIC: Mellanox ConnectX-3, mlx4_en (Linux 4.4) ---------------
+        link_gbps=40.0,              # paper 3.1: 40 Gb ConnectX-3
+        mtu=1500,                    # paper 3.1
+        nic_queues=16,               # paper 3.1: 16 packet queues
+        rx_ring=1024,                # mlx4_en default RX ring (MLX4_EN_DEF_RX_RING_SIZE)
+        irq_moderation_usecs=16.0,   # mlx4_en default rx-usecs (MLX4_EN_RX_COAL_TIME)
+        irq_moderation_frames=44,    # mlx4_en default rx-frames (MLX4_EN_RX_COAL_TARGET)
+        adaptive_moderation=True,    # mlx4_en default adaptive-rx on
+        adaptive_rate_low_pps=400_000,   # mlx4_en MLX4_EN_RX_RATE_LOW
+        adaptive_rate_high_pps=450_000,  # mlx4_en MLX4_EN_RX_RATE_HIGH
+        adaptive_usecs_low=0.0,      # mlx4_en MLX4_EN_RX_COAL_TIME_LOW
+        adaptive_usecs_high=128.0,   # mlx4_en MLX4_EN_RX_COAL_TIME_HIGH
+        tso=True,                    # ConnectX-3: TSO for plain TCP
+        gso=True,                    # Linux default
+        gro=True,                    # Linux default; paper: all software optimisations on
+        rx_csum=True,                # ConnectX-3: checksum offload for plain TCP/UDP
+        tx_csum=True,
+        tunnel_offload=False,        # plain ConnectX-3 has no VXLAN offloads (the Pro does)
+        # --- Kernel: Linux 4.4 defaults -----------------------------------
+        napi_weight=64,              # NAPI_POLL_WEIGHT, include/linux/netdevice.h
+        netdev_budget=300,           # net.core.netdev_budget default
+        netdev_budget_jiffies=2,     # net_rx_action's time limit (2 jiffies) in 4.4
+        netdev_max_backlog=1000,     # net.core.netdev_max_backlog default
+        rps=False,                   # rps_cpus empty by default
+        gro_max_bytes=65536,         # skb_gro_receive refuses to grow past 64 KB (4.4)
+        gso_max_bytes=65536,         # GSO_MAX_SIZE
+        softirq_entry_cycles=500.0,  # prior: irq_exit -> __do_softirq -> net_rx_action
+                                     # set-up and tear-down, ~0.2 us
+        context_switch_cycles=3300.0,  # prior: ~1.5 us per switch with its cache refill,
+                                       # the order reported by Li, Ding & Shen,
+                                       # "Quantifying the cost of context switch", ExpCS 2007
+        app_on_softirq_core=True,    # kernel wake-affine placement (select_task_rq_fair):
+                                     # the woken receiver runs where the softirq woke it;
+                                     # paper footnote 3 and claim S8 observe this
+    )
+
+
+def with_overrides(host: Host, overrides: dict) -> Host:
+    """Return a copy of ``host`` with some fields replaced (validated).
+
+    Parameters
+    ----------
+    host : Host
+        The starting profile.
+    overrides : dict
+        Field name to new value; values may be strings (from the CLI).
+
+    Returns
+    -------
+    Host
+
+    Raises
+    ------
+    UnknownNameError
+        If a name is not a host field.
+    ModelInputError
+        If a value is out of range.
+
+    Examples
+    --------
+    >>> with_overrides(paper_testbed(), {"link_gbps": "100"}).link_gbps
+    100.0
+    """
+    import dataclasses
+
+    for key in overrides:
+        if key not in HOST_FIELDS:
+            raise UnknownNameError("host field", key, "one of " + ", ".join(HOST_FIELDS))
+    values = {k: _parse(v) for k, v in overrides.items()}
+    return dataclasses.replace(host, **values)
+
+
+def load_host(path: str | _FsPath, base: Host | None = None) -> Host:
+    """Read a host profile from a TOML file.
+
+    The file holds ``field = value`` pairs (at the top level or under a
+    ``[host]`` table); fields it omits come from ``base`` (the paper's
+    testbed by default).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The TOML file.
+    base : Host, optional
+        Profile supplying the fields the file omits.
+
+    Returns
+    -------
+    Host
+    """
+    try:
+        data = tomllib.loads(_FsPath(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ModelInputError("--host", str(path), f"a readable TOML file ({err})") from None
+    data = data.get("host", data)
+    return with_overrides(base or paper_testbed(), data)
+
+
+def _parse(value):
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in {"true", "false", "on", "off"}:
+            return text.lower() in {"true", "on"}
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return value

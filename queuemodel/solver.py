@@ -1,0 +1,492 @@
+"""The solver: stages in tandem on shared cores, and the rate they sustain.
+
+How a prediction is made (the derivations live in ``derivations/``):
+
+1. **Granularity.**  Walking a path side in order, each stage sees either
+   wire packets, GRO/GSO segments, IP fragments, whole datagrams or
+   messages, decided by the batching stages upstream and the host's
+   offloads (:func:`compile_side`).  This is structure only, cached per
+   (path, protocol, offload flags).
+2. **Static work per message.**  A stage costs
+   ``units * (cycles_per_unit + misses * dram_latency_ns * ghz)
+   + bytes * cycles_per_byte`` cycles per message, where ``units`` is how
+   many of its units one message makes (:func:`features`).
+3. **Rate-dependent work per message.**  Interrupts: moderation holds an
+   interrupt back ``tau`` after the first packet, or until ``frames``
+   packets, so ``min(frames, 1 + lambda * tau)`` packets share one
+   interrupt (:func:`packets_per_interrupt`); packets of one TSO segment
+   or one fragmented datagram arrive back to back and count as one burst;
+   and NAPI masks interrupts
+   while it polls, so only packets that find it idle raise one
+   (:func:`interrupts_per_message`).  Each interrupt costs the
+   hard-IRQ stage, one softirq entry, and at least one poll of every NAPI
+   stage; an interrupt that finds the application asleep wakes it (two
+   context switches), at most once per message
+   (:func:`wakeups_per_message`).  These per-message overheads fall as the
+   rate grows.
+4. **Capacity.**  Hard IRQ preempts softirq preempts process context, but
+   all of them share one core's cycles, so the core sustains message rate
+   ``R`` while ``R * (static + overhead(R)) <= ghz * 1e9``.  The largest
+   such ``R`` is the fixed point of ``R -> cap / (static + overhead(R))``,
+   reached monotonically from above because the overhead per message
+   never grows with ``R`` (:func:`solve_rate`).
+5. **Tandem.**  A flow gets the smallest of: each receiver core's rate,
+   the sender core's rate, the link's goodput and the offered rate.  TCP
+   is throttled to that minimum end to end; UDP senders are not, so the
+   receiver takes what it can and the rest is dropped at the ring.
+
+Flows: each flow's stages run on its own core (RSS, one queue per core)
+while cores last; ``min(flows, nic_queues, physical_cores)`` cores share
+the flows evenly.  This is the contention-free bound; the hashing,
+hyper-thread and cache model of multi-flow scaling will replace it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import wire
+from .host import Host
+from .stage import CONTEXTS, Path, Stage
+
+__all__ = [
+    "CompiledSide",
+    "compile_side",
+    "features",
+    "packets_per_interrupt",
+    "moderation_delay_us",
+    "solve_rate",
+    "interrupts_per_message",
+    "wakeups_per_message",
+    "FEATURE_NAMES",
+    "PROC_STAT_COLUMN",
+]
+
+#: Per-message counts a stage's unit can be charged on.
+FEATURE_NAMES = ("message", "wire_packet", "rx_segment", "tx_segment")
+_ONE, _WIRE, _RXSEG, _TXSEG = range(4)
+_INTERRUPT = -1
+
+#: Gates: the stage always runs, only for a fragmented datagram, or never
+#: (its work is offloaded to the NIC).
+_ALWAYS, _FRAG_ONLY, _NEVER = range(3)
+
+#: Where each context is accounted in /proc/stat.
+PROC_STAT_COLUMN = {"hardirq": "irq", "softirq": "softirq", "syscall": "sys", "user": "usr"}
+
+#: Core roles on a side: the flow's interrupt/softirq core, the application's core.
+FLOW_CORE, APP_CORE = 0, 1
+
+_MAX_ITERATIONS = 200
+_RTOL = 1e-12
+
+
+@dataclass(frozen=True)
+class CompiledSide:
+    """One path side reduced to arrays over its active stages.
+
+    Attributes
+    ----------
+    labels : tuple of str
+        Stage names in path order.
+    context : numpy.ndarray
+        Index into :data:`queuemodel.stage.CONTEXTS` per stage.
+    core : numpy.ndarray
+        ``FLOW_CORE`` (hard IRQ, softirq) or ``APP_CORE`` (syscall, user).
+    feature : numpy.ndarray
+        Index into :data:`FEATURE_NAMES`, or -1 for per-interrupt stages.
+    gate : numpy.ndarray
+        Whether the stage always runs, only for fragmented datagrams, or never.
+    cycles_per_unit, cycles_per_byte, cycles_per_invocation, misses_per_unit : numpy.ndarray
+        The stages' costs.
+    poll : numpy.ndarray
+        Which stages are NAPI polls.
+    """
+
+    labels: tuple
+    context: np.ndarray
+    core: np.ndarray
+    feature: np.ndarray
+    gate: np.ndarray
+    cycles_per_unit: np.ndarray
+    cycles_per_byte: np.ndarray
+    cycles_per_invocation: np.ndarray
+    misses_per_unit: np.ndarray
+    poll: np.ndarray
+
+
+def _offload_flags(host: Host) -> tuple:
+    return (host.tso, host.gso, host.gro, host.rx_csum, host.tx_csum, host.tunnel_offload)
+
+
+def compile_side(path: Path, side: str, proto: str, host: Host) -> CompiledSide:
+    """Decide which unit each stage of one side is charged on, and which run.
+
+    Parameters
+    ----------
+    path : Path
+        The path.
+    side : {'tx', 'rx'}
+        Sender or receiver.
+    proto : {'tcp', 'udp'}
+        Transport protocol; stages for the other protocol are dropped.
+    host : Host
+        Only its offload flags matter here.
+
+    Returns
+    -------
+    CompiledSide
+
+    Notes
+    -----
+    Receive side: packets start as wire packets.  A ``gro`` stage merges
+    TCP packets into segments when GRO is on; ``tunnel_gro`` needs tunnel
+    offloads too; ``reassemble`` turns UDP fragments into one datagram.
+    Merging stages are charged on what they take in.  Send side: TCP
+    starts as GSO/TSO segments (wire packets if both are off), UDP as one
+    datagram.  ``gso`` splits segments into wire packets in software unless
+    TSO does it in the NIC (then it costs nothing); ``tunnel_gso`` needs
+    tunnel offloads for that; ``fragment`` splits a datagram.  Splitting
+    stages are charged on what they put out.  A stage ``offloaded_by`` a
+    flag that is on costs nothing, except for a fragmented UDP datagram.
+
+    Examples
+    --------
+    >>> from queuemodel.paths import LINUX_OVERLAY
+    >>> from queuemodel.hosts import paper_testbed
+    >>> c = compile_side(LINUX_OVERLAY, "rx", "tcp", paper_testbed())
+    >>> dict(zip(c.labels, (FEATURE_NAMES[i] if i >= 0 else "interrupt" for i in c.feature)))["vxlan_rx"]
+    'wire_packet'
+    """
+    return _compile(path, side, proto, _offload_flags(host))
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(path: Path, side: str, proto: str, flags: tuple) -> CompiledSide:
+    tso, gso, gro, _rx_csum, _tx_csum, tunnel = flags
+    flag_on = dict(zip(("tso", "gso", "gro", "rx_csum", "tx_csum", "tunnel_offload"), flags))
+    if side == "rx":
+        state = _WIRE
+    elif proto == "tcp":
+        state = _TXSEG if (tso or gso) else _WIRE
+    else:
+        state = _ONE
+    rows = []
+    for stage in getattr(path, side):
+        if proto not in stage.protocols:
+            continue
+        gate = _ALWAYS
+        after = state
+        charged = state
+        kind = stage.batching
+        if kind in ("gro", "tunnel_gro"):
+            can_merge = proto == "tcp" and gro and (kind == "gro" or tunnel)
+            if can_merge and state == _WIRE:
+                after = _RXSEG
+        elif kind == "reassemble":
+            gate = _FRAG_ONLY
+            after = _ONE
+        elif kind in ("gso", "tunnel_gso"):
+            hardware = tso and (kind == "gso" or tunnel)
+            if hardware:
+                gate = _NEVER
+            elif state == _TXSEG:
+                after = charged = _WIRE
+        elif kind == "fragment":
+            gate = _FRAG_ONLY
+            after = charged = _WIRE
+        if stage.offloaded_by and flag_on[stage.offloaded_by] and gate != _NEVER:
+            gate = _FRAG_ONLY if proto == "udp" else _NEVER
+        feature = {
+            "packet": charged,
+            "wire_packet": _WIRE,
+            "message": _ONE,
+            "interrupt": _INTERRUPT,
+        }[stage.unit]
+        rows.append((stage, feature, gate))
+        state = after
+    return _pack(rows, side)
+
+
+def _pack(rows: list, side: str) -> CompiledSide:
+    def col(fn, dtype=float):
+        arr = np.array([fn(s, f, g) for s, f, g in rows], dtype=dtype)
+        arr.setflags(write=False)
+        return arr
+
+    def core_of(stage: Stage) -> int:
+        if side == "tx":
+            return APP_CORE
+        return FLOW_CORE if stage.context in ("hardirq", "softirq") else APP_CORE
+
+    return CompiledSide(
+        labels=tuple(s.name for s, _, _ in rows),
+        context=col(lambda s, f, g: CONTEXTS.index(s.context), int),
+        core=col(lambda s, f, g: core_of(s), int),
+        feature=col(lambda s, f, g: f, int),
+        gate=col(lambda s, f, g: g, int),
+        cycles_per_unit=col(lambda s, f, g: s.cost_cycles_per_unit),
+        cycles_per_byte=col(lambda s, f, g: s.cost_cycles_per_byte),
+        cycles_per_invocation=col(lambda s, f, g: s.cost_cycles_per_invocation),
+        misses_per_unit=col(lambda s, f, g: s.cache_misses_per_unit),
+        poll=col(lambda s, f, g: s.poll, bool),
+    )
+
+
+def features(proto: str, msg_bytes, host: Host, encap_bytes: int):
+    """Per-message unit counts and the fragmentation indicator.
+
+    Parameters
+    ----------
+    proto : {'tcp', 'udp'}
+        Transport protocol.
+    msg_bytes : float or numpy.ndarray
+        Message size in bytes.
+    host : Host
+        Supplies ``mtu``, ``gro_max_bytes``, ``gso_max_bytes``, ``napi_weight``.
+    encap_bytes : int
+        Tunnel header bytes per packet.
+
+    Returns
+    -------
+    counts : numpy.ndarray
+        Shape ``(..., 4)``: messages (1), wire packets, receive segments and
+        send segments per message (:data:`FEATURE_NAMES`).
+    fragmented : numpy.ndarray
+        1.0 where a UDP datagram is split into IP fragments, else 0.0.
+
+    Examples
+    --------
+    >>> from queuemodel.hosts import paper_testbed
+    >>> counts, frag = features("udp", 8192.0, paper_testbed(), 0)
+    >>> counts.tolist(), float(frag)
+    ([1.0, 6.0, 6.0, 1.0], 1.0)
+    """
+    n_wire = wire.wire_packets_per_message(proto, msg_bytes, host.mtu, encap_bytes)
+    if proto == "tcp":
+        mss = wire.tcp_mss_bytes(host.mtu, encap_bytes)
+        rx_seg = np.divide(msg_bytes, wire.segment_bytes(mss, host.gro_max_bytes,
+                                                         host.napi_weight))
+        tx_seg = np.divide(msg_bytes, wire.segment_bytes(mss, host.gso_max_bytes))
+        fragmented = np.zeros_like(n_wire)
+    else:
+        rx_seg = n_wire
+        tx_seg = np.ones_like(n_wire)
+        fragmented = (n_wire > 1.0).astype(float)
+    arrays = np.broadcast_arrays(np.ones_like(n_wire), n_wire, rx_seg, tx_seg)
+    return np.stack(arrays, axis=-1), np.asarray(fragmented, dtype=float)
+
+
+def moderation_delay_us(rate_pps, host: Host):
+    """Interrupt moderation delay the NIC applies at a per-queue packet rate.
+
+    Parameters
+    ----------
+    rate_pps : float or numpy.ndarray
+        Packets per second arriving at one receive queue.
+    host : Host
+        Moderation settings.
+
+    Returns
+    -------
+    numpy.ndarray or float
+        ``irq_moderation_usecs`` without adaptive moderation; with it, the
+        driver's linear ramp from ``adaptive_usecs_low`` (at or below
+        ``adaptive_rate_low_pps``) to ``adaptive_usecs_high`` (at or above
+        ``adaptive_rate_high_pps``), as mlx4_en's auto-moderation does.
+
+    Examples
+    --------
+    >>> from queuemodel.hosts import paper_testbed
+    >>> h = paper_testbed()
+    >>> [float(moderation_delay_us(r, h)) for r in (1e5, 425e3, 1e6)]
+    [0.0, 64.0, 128.0]
+    """
+    if not host.adaptive_moderation:
+        return np.broadcast_to(np.asarray(host.irq_moderation_usecs, float),
+                               np.shape(rate_pps)) + 0.0
+    low, high = np.asarray(host.adaptive_rate_low_pps), np.asarray(host.adaptive_rate_high_pps)
+    span = np.where(high > low, high - low, 1.0)
+    frac = np.where(high > low, np.clip((rate_pps - low) / span, 0.0, 1.0),
+                    (np.asarray(rate_pps) >= high).astype(float))
+    return host.adaptive_usecs_low + frac * (
+        np.subtract(host.adaptive_usecs_high, host.adaptive_usecs_low))
+
+
+def packets_per_interrupt(rate_pps, host: Host):
+    """Packets that share one receive interrupt under moderation.
+
+    Parameters
+    ----------
+    rate_pps : float or numpy.ndarray
+        Packets per second arriving at one receive queue.
+    host : Host
+        Moderation settings.
+
+    Returns
+    -------
+    numpy.ndarray or float
+        ``min(frames, 1 + rate * tau)``: the first packet arms the timer,
+        the ``rate * tau`` that arrive before it fires share the interrupt,
+        and ``frames`` packets fire it early.  Never below 1, never
+        decreasing in the rate.
+
+    Examples
+    --------
+    >>> from queuemodel.hosts import paper_testbed
+    >>> float(packets_per_interrupt(2e6, paper_testbed()))
+    44.0
+    """
+    tau_s = moderation_delay_us(rate_pps, host) * 1e-6
+    return np.minimum(host.irq_moderation_frames, 1.0 + np.multiply(rate_pps, tau_s))
+
+
+def interrupts_per_message(rate, n_wire, burst_packets, napi_cycles, per_irq_cycles,
+                           capacity, host: Host):
+    """Receive interrupts per message under moderation and NAPI.
+
+    Parameters
+    ----------
+    rate : float or numpy.ndarray
+        Messages per second on the queue.
+    n_wire : float or numpy.ndarray
+        Wire packets per message.
+    burst_packets : float or numpy.ndarray
+        Packets that reach the NIC back to back, at line rate: a TSO/GSO
+        segment's packets, or a datagram's fragments (>= 1).
+    napi_cycles : float or numpy.ndarray
+        Cycles per message of the hard-IRQ and softirq stages (the work
+        done while NAPI is polling), rate-independent part.
+    per_irq_cycles : float or numpy.ndarray
+        Cycles each interrupt adds to that work (the hard-IRQ stage, one
+        softirq entry and one poll of every NAPI stage).
+    capacity : float or numpy.ndarray
+        Cycles per second of the core.
+    host : Host
+        Moderation settings.
+
+    Returns
+    -------
+    numpy.ndarray or float
+        Interrupts per message, ``(1 - u) * m / (1 + k * R * m)``.
+
+    Notes
+    -----
+    Bursts arrive at ``beta = R * n_wire / b`` per second.  Moderation
+    holds an interrupt ``tau`` after the burst that arms it, so
+    ``1 + beta * tau`` bursts share it, unless ``frames`` packets
+    (``frames / b`` bursts) fire it first; never fewer than one burst:
+    ``m = (n_wire / b) / max(1, min(frames / b, 1 + beta * tau))``
+    interrupts per message when NAPI is idle.  NAPI masks the interrupt
+    while it polls, and a burst finds it idle a fraction ``1 - rho`` of the
+    time (PASTA).  With ``rho = u + k * irq_rate``, ``u = R * napi_cycles /
+    capacity``, ``k = per_irq_cycles / capacity`` and ``irq_rate = (1 - rho)
+    * R * m``, solving for ``irq_rate`` gives the form above.  It never
+    grows with ``R`` and falls to zero as polling fills the core.
+
+    Examples
+    --------
+    >>> from queuemodel.hosts import paper_testbed
+    >>> h = paper_testbed()
+    >>> float(interrupts_per_message(1e3, 1.0, 1.0, 0.0, 0.0, 2.2e9, h))   # slow: one each
+    1.0
+    >>> float(interrupts_per_message(1e3, 6.0, 6.0, 0.0, 0.0, 2.2e9, h))   # one burst, one IRQ
+    1.0
+    >>> float(interrupts_per_message(1e5, 1.0, 1.0, 22000.0, 0.0, 2.2e9, h))  # saturated
+    0.0
+    """
+    bursts = np.divide(n_wire, burst_packets)
+    burst_rate = np.multiply(rate, bursts)
+    tau_s = moderation_delay_us(np.multiply(rate, n_wire), host) * 1e-6
+    per_irq = np.maximum(1.0, np.minimum(np.divide(host.irq_moderation_frames, burst_packets),
+                                         1.0 + burst_rate * tau_s))
+    moderated = bursts / per_irq
+    idle = np.clip(1.0 - np.multiply(rate, napi_cycles) / capacity, 0.0, 1.0)
+    return idle * moderated / (1.0 + np.multiply(per_irq_cycles, rate) * moderated / capacity)
+
+
+def wakeups_per_message(rate, interrupts, core_cycles, capacity):
+    """Times per message the receiving application is woken from sleep.
+
+    Parameters
+    ----------
+    rate : float or numpy.ndarray
+        Messages per second.
+    interrupts : float or numpy.ndarray
+        Interrupts per message (:func:`interrupts_per_message`).
+    core_cycles : float or numpy.ndarray
+        Rate-independent cycles per message on the application's core.
+    capacity : float or numpy.ndarray
+        Cycles per second of that core.
+
+    Returns
+    -------
+    numpy.ndarray or float
+        ``min(1, interrupts) * (1 - u)`` with ``u = rate * core_cycles / capacity``.
+
+    Notes
+    -----
+    An interrupt-driven delivery wakes the application only if it was
+    asleep, i.e. its core was idle; arrivals see the core idle a fraction
+    ``1 - u`` of the time (PASTA).  It is woken at most once per message.
+    Each wake-up costs two context switches (in and out).
+
+    Examples
+    --------
+    >>> float(wakeups_per_message(1e4, 3.0, 0.0, 2.2e9))
+    1.0
+    """
+    idle = np.clip(1.0 - np.multiply(rate, core_cycles) / capacity, 0.0, 1.0)
+    return np.minimum(1.0, interrupts) * idle
+
+
+def solve_rate(upper, cores, interrupts_per_message):
+    """Largest message rate every core sustains, at most ``upper``.
+
+    Parameters
+    ----------
+    upper : numpy.ndarray
+        Rate bound from outside the cores (link, offered load), messages/s.
+    cores : list of tuple
+        One ``(capacity_cycles_per_s, static_cycles_per_message,
+        overhead)`` per core, where ``overhead(rate, i)`` gives the
+        rate-dependent cycles per message at that rate when ``i``
+        interrupts occur per message (non-increasing in ``rate``).
+    interrupts_per_message : callable
+        Maps a message rate to interrupts per message (non-increasing).
+
+    Returns
+    -------
+    numpy.ndarray
+        The rate, messages per second.
+
+    Notes
+    -----
+    Each core needs ``R * (a + o(R)) <= C``.  The map
+    ``T(R) = min(upper, min_k C_k / (a_k + o_k(R)))`` is non-decreasing
+    because every ``o_k`` is non-increasing; from ``R_0 = min(upper,
+    C_k / a_k)``, which is at least the answer, the iterates fall
+    monotonically to the largest fixed point, the answer.
+    """
+    rate = np.asarray(upper, dtype=float)
+    for cap, static, _ in cores:
+        rate = np.minimum(rate, _safe_div(cap, static))
+    for _ in range(_MAX_ITERATIONS):
+        ipm = interrupts_per_message(rate)
+        new = np.asarray(upper, dtype=float)
+        for cap, static, overhead in cores:
+            new = np.minimum(new, _safe_div(cap, static + overhead(rate, ipm)))
+        done = np.all(np.abs(new - rate) <= _RTOL * np.maximum(np.abs(rate), 1e-300))
+        rate = new
+        if done:
+            break
+    return rate
+
+
+def _safe_div(num, den):
+    den = np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(den > 0, np.divide(num, np.where(den > 0, den, 1.0)), np.inf)

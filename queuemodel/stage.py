@@ -1,0 +1,251 @@
+"""Stages, paths and workloads: the model's data.
+
+A :class:`Stage` is one piece of kernel or application work that a packet
+or message passes through (the driver's receive poll, VXLAN decapsulation,
+the copy to user space...).  A :class:`Path` is an ordered tuple of stages
+for the sender and for the receiver.  The three paths of the seed paper
+are built from a shared library of stages in :mod:`queuemodel.paths`; a
+user defines a new path (macvlan, an eBPF shortcut) the same way, without
+touching the solver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import _checks
+from .errors import ModelInputError
+
+__all__ = [
+    "Stage",
+    "Path",
+    "Workload",
+    "CONTEXTS",
+    "UNITS",
+    "BATCHINGS",
+    "PROTOCOLS",
+    "UDP_MAX_PAYLOAD_BYTES",
+]
+
+#: Execution contexts, and the /proc/stat column each is accounted to.
+CONTEXTS = ("hardirq", "softirq", "syscall", "user")
+
+#: What a stage's per-unit cost is charged on.  ``packet``: each packet as
+#: the stage sees it (a wire packet, a GRO or GSO segment, an IP fragment or
+#: a reassembled datagram, depending on batching upstream); ``wire_packet``:
+#: each packet on the wire whatever the batching; ``message``: each
+#: application message; ``interrupt``: each hard interrupt.
+UNITS = ("packet", "wire_packet", "message", "interrupt")
+
+#: How a stage changes the granularity of what flows downstream.
+#: Receive side: ``gro`` merges TCP wire packets into segments (when the
+#: host's GRO is on); ``tunnel_gro`` does so for VXLAN-encapsulated packets
+#: only when the NIC also has tunnel offloads; ``reassemble`` turns IP
+#: fragments into one datagram.  Send side: ``gso`` splits TCP segments
+#: into wire packets in software unless TSO does it in the NIC;
+#: ``tunnel_gso`` likewise for encapsulated segments (hardware needs tunnel
+#: offloads); ``fragment`` splits a UDP datagram into IP fragments.
+BATCHINGS = ("none", "gro", "tunnel_gro", "reassemble", "gso", "tunnel_gso", "fragment")
+
+PROTOCOLS = ("tcp", "udp")
+
+#: Largest UDP payload in one IPv4 datagram: 65535 - 20 (IP) - 8 (UDP).
+UDP_MAX_PAYLOAD_BYTES = 65507
+
+_RX_BATCHINGS = {"gro", "tunnel_gro", "reassemble"}
+_TX_BATCHINGS = {"gso", "tunnel_gso", "fragment"}
+_OFFLOAD_FLAGS = ("rx_csum", "tx_csum", "tso", "gso", "gro", "tunnel_offload")
+
+
+def _scalar(**spec: Any):
+    return field(default=0.0, metadata={"kind": "number", **spec})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stage:
+    """One server of the tandem: a piece of work with per-unit and per-byte costs.
+
+    Parameters
+    ----------
+    name : str
+        Unique within a path side; calibration addresses a cost as
+        ``"name.field"``.
+    context : {'hardirq', 'softirq', 'syscall', 'user'}
+        Where the work runs; decides preemption and the /proc/stat column
+        (irq, softirq, sys, usr).
+    unit : {'packet', 'wire_packet', 'message', 'interrupt'}
+        What ``cost_cycles_per_unit`` is charged on (see :data:`UNITS`).
+    cost_cycles_per_unit : float
+        CPU cycles per unit (>= 0).
+    cost_cycles_per_byte : float
+        CPU cycles per payload byte (>= 0).
+    cost_cycles_per_invocation : float
+        Cycles per NAPI poll of this stage (poll stages only, >= 0).
+    cache_misses_per_unit : float
+        DRAM misses per unit; each costs ``host.dram_latency_ns * host.ghz``
+        cycles (the explicit cache-miss term).
+    poll : bool
+        Whether the stage is a NAPI poll loop (the NIC queue, VXLAN's
+        gro_cells, the per-CPU backlog).  Each poll stage is polled at least
+        once per interrupt and once per ``napi_weight`` packets.
+    batching : str
+        How the stage changes granularity downstream (see :data:`BATCHINGS`).
+    protocols : tuple of str
+        Protocols that pass through this stage.
+    offloaded_by : str
+        Name of a host flag (``rx_csum``, ``tx_csum``, ``tunnel_offload``...)
+        that, when on, moves this stage's work into the NIC; empty for none.
+        No offload applies to a fragmented UDP datagram: the NIC never sees
+        it whole.
+    source : str
+        Where the numbers come from.
+
+    Examples
+    --------
+    >>> from queuemodel.stage import Stage
+    >>> s = Stage(name="ipvlan_rx", context="softirq", unit="packet",
+    ...           cost_cycles_per_unit=300.0, source="my estimate")
+    >>> s.cost_cycles_per_byte
+    0.0
+    """
+
+    name: str = field(metadata={"kind": "name"})
+    context: str = field(metadata={"kind": "choice", "options": CONTEXTS})
+    unit: str = field(metadata={"kind": "choice", "options": UNITS})
+    cost_cycles_per_unit: float = _scalar(low=0.0)
+    cost_cycles_per_byte: float = _scalar(low=0.0)
+    cost_cycles_per_invocation: float = _scalar(low=0.0)
+    cache_misses_per_unit: float = _scalar(low=0.0)
+    poll: bool = field(default=False, metadata={"kind": "flag"})
+    batching: str = field(default="none", metadata={"kind": "choice", "options": BATCHINGS})
+    protocols: tuple = PROTOCOLS
+    offloaded_by: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        _checks.validate_fields(self, f"stage[{self.name!r}]")
+        label = f"stage[{self.name!r}]"
+        for name in ("cost_cycles_per_unit", "cost_cycles_per_byte",
+                     "cost_cycles_per_invocation", "cache_misses_per_unit"):
+            if np.ndim(getattr(self, name)):
+                raise ModelInputError(f"{label}.{name}", getattr(self, name), "a scalar")
+        protos = tuple(self.protocols)
+        if not protos or any(p not in PROTOCOLS for p in protos):
+            raise ModelInputError(f"{label}.protocols", self.protocols,
+                                  "a non-empty tuple of 'tcp' and 'udp'")
+        object.__setattr__(self, "protocols", protos)
+        if self.offloaded_by not in ("",) + _OFFLOAD_FLAGS:
+            raise ModelInputError(f"{label}.offloaded_by", self.offloaded_by,
+                                  "'' or one of " + ", ".join(_OFFLOAD_FLAGS))
+        if self.cost_cycles_per_invocation and not self.poll:
+            raise ModelInputError(f"{label}.cost_cycles_per_invocation",
+                                  self.cost_cycles_per_invocation,
+                                  "0 unless poll=True (only NAPI polls are invoked in batches)")
+        if self.unit == "interrupt" and self.context != "hardirq":
+            raise ModelInputError(f"{label}.unit", self.unit,
+                                  "used only with context='hardirq'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Path:
+    """A network path: the stages a message passes through on each side.
+
+    Parameters
+    ----------
+    name : str
+        Short name, e.g. ``"docker-overlay"``.
+    tx : tuple of Stage
+        Sender stages, in the order a message meets them.
+    rx : tuple of Stage
+        Receiver stages, from the NIC interrupt to the application.
+    encap_bytes : int
+        Bytes of tunnel headers added to every wire packet (VXLAN: 50).
+    description : str
+        One line for reports.
+
+    Examples
+    --------
+    >>> from queuemodel.paths import get_path
+    >>> [s.name for s in get_path("native").rx][:3]
+    ['irq', 'nic_rx', 'gro']
+    """
+
+    name: str
+    tx: tuple
+    rx: tuple
+    encap_bytes: int = 0
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        label = f"path[{self.name!r}]"
+        if not isinstance(self.name, str) or not self.name:
+            raise ModelInputError("path.name", self.name, "a non-empty string")
+        for side, allowed in (("tx", _TX_BATCHINGS), ("rx", _RX_BATCHINGS)):
+            stages = tuple(getattr(self, side))
+            if not stages or not all(isinstance(s, Stage) for s in stages):
+                raise ModelInputError(f"{label}.{side}", getattr(self, side),
+                                      "a non-empty tuple of Stage")
+            names = [s.name for s in stages]
+            dup = {n for n in names if names.count(n) > 1}
+            if dup:
+                raise ModelInputError(f"{label}.{side}", sorted(dup),
+                                      "stages with unique names")
+            for s in stages:
+                if s.batching != "none" and s.batching not in allowed:
+                    raise ModelInputError(f"{label}.{side}[{s.name!r}].batching", s.batching,
+                                          "one of none, " + ", ".join(sorted(allowed)))
+                if side == "tx" and s.unit == "interrupt":
+                    raise ModelInputError(f"{label}.tx[{s.name!r}].unit", s.unit,
+                                          "packet, wire_packet or message on the sender")
+            object.__setattr__(self, side, stages)
+        enc = _checks.number(f"{label}.encap_bytes", self.encap_bytes, low=0, high=256,
+                             integer=True)
+        object.__setattr__(self, "encap_bytes", int(enc))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workload:
+    """What the application does: protocol, message size, flows, offered rate.
+
+    Parameters
+    ----------
+    proto : {'tcp', 'udp'}
+        Transport protocol.
+    msg_bytes : int or array_like
+        Bytes per send/receive call (a UDP datagram's payload), >= 1; UDP at
+        most 65507.
+    flows : int or array_like
+        Concurrent flow pairs (>= 1).
+    offered_gbps : float or array_like
+        Rate each sender tries to send at; ``inf`` (default) means as fast
+        as it can (iperf3's TCP default; ``-b 0`` for UDP).
+
+    Examples
+    --------
+    >>> Workload(proto="udp", msg_bytes=8192).flows
+    1.0
+    """
+
+    proto: str
+    msg_bytes: Any
+    flows: Any = 1
+    offered_gbps: Any = float("inf")
+
+    def __post_init__(self) -> None:
+        _checks.choice("workload.proto", self.proto, PROTOCOLS)
+        high = UDP_MAX_PAYLOAD_BYTES if self.proto == "udp" else 1 << 40
+        allowed_hi = " (UDP: one IPv4 datagram)" if self.proto == "udp" else ""
+        try:
+            msg = _checks.number("workload.msg_bytes", self.msg_bytes, low=1, high=high,
+                                 integer=True)
+        except ModelInputError as err:
+            raise ModelInputError(err.field, err.value, err.allowed + allowed_hi) from None
+        object.__setattr__(self, "msg_bytes", msg)
+        object.__setattr__(self, "flows", _checks.number(
+            "workload.flows", self.flows, low=1, high=1 << 20, integer=True))
+        object.__setattr__(self, "offered_gbps", _checks.number(
+            "workload.offered_gbps", self.offered_gbps, low=0.0, low_open=True,
+            allow_inf=True))

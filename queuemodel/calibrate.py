@@ -173,8 +173,24 @@ def apply_parameters(values: Mapping, paths: Mapping | None = None,
     return new_paths, host
 
 
-def shipped_values(spec: FitSpec = None) -> dict:
-    """Values of the default free parameters as shipped in :mod:`queuemodel.paths`."""
+def shipped_values(spec: FitSpec | None = None) -> dict:
+    """Values of the free parameters as shipped in :mod:`queuemodel.paths`.
+
+    Parameters
+    ----------
+    spec : FitSpec, optional
+        Which parameters (default :data:`DEFAULT_FIT`).
+
+    Returns
+    -------
+    dict
+        Parameter name to its current default value.
+
+    Examples
+    --------
+    >>> sorted(shipped_values())[0]
+    'ip_defrag.cost_cycles_per_unit'
+    """
     spec = spec or DEFAULT_FIT
     return {name: get_parameter(name) for name in spec.free}
 

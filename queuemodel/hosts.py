@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from pathlib import Path as _FsPath
 
@@ -16,8 +17,11 @@ from .host import HOST_FIELDS, Host
 __all__ = ["paper_testbed", "load_host", "with_overrides"]
 
 
+@functools.lru_cache(maxsize=1)
 def paper_testbed() -> Host:
     """The seed paper's 40 Gb/s testbed (the default host).
+
+    The profile is immutable, so the same object is returned every time.
 
     Returns
     -------

@@ -10,13 +10,14 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import wire
-from .errors import QueueModelError, UnknownNameError
+from .errors import ModelInputError, QueueModelError, UnknownNameError
 from .host import HOST_FIELDS, Host
 from .hosts import paper_testbed, with_overrides
 from .paths import get_path
 from .solver import (
-    APP_CORE, FLOW_CORE, PROC_STAT_COLUMN, _ALWAYS, _FRAG_ONLY, CompiledSide, compile_side,
-    features, interrupts_per_message, solve_rate, wakeups_per_message,
+    APP_CORE, FLOW_CORE, MODERATION_FIELDS, PROC_STAT_COLUMN,
+    CompiledSide, CoreLoad, Interrupts, Moderation, compile_side, features, gated_counts,
+    solve_rate,
 )
 from .stage import CONTEXTS, Path, Workload
 
@@ -26,7 +27,7 @@ __all__ = ["predict", "evaluate", "Result", "DEFAULT_MSG_BYTES"]
 DEFAULT_MSG_BYTES = {"tcp": 131072, "udp": 8192}
 
 _CPU_KEYS = ("usr", "sys", "softirq", "irq")
-_SOFTIRQ, _SYSCALL = CONTEXTS.index("softirq"), CONTEXTS.index("syscall")
+_SOFTIRQ = CONTEXTS.index("softirq")
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,11 @@ def predict(
     return evaluate(resolved, workload, base)
 
 
+#: Scenarios solved together; larger grids are cut into blocks this size so the
+#: working arrays stay in cache (about 3x faster per scenario than one huge block).
+BLOCK = 16384
+
+
 def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     """Solve one path for a validated workload and host (the pure core of :func:`predict`).
 
@@ -190,212 +196,295 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     -------
     Result
     """
-    proto, msg = workload.proto, np.asarray(workload.msg_bytes, dtype=float)
+    proto = workload.proto
     rx = compile_side(path, "rx", proto, host)
     tx = compile_side(path, "tx", proto, host)
-    counts, frag = features(proto, msg, host, path.encap_bytes)
-    n_wire = counts[..., 1]
-    cap = np.multiply(host.ghz, 1e9)
-    miss_cycles = np.multiply(host.dram_latency_ns, host.ghz)
-    cores_used = np.minimum(np.minimum(workload.flows, host.nic_queues), host.physical_cores)
+    shape, size, flat = _flattener(workload, host)
+    h = _FlatHost(host, flat)
+    msg = np.broadcast_to(flat(workload.msg_bytes), (size,))
+    flows = np.broadcast_to(flat(workload.flows), (size,))
+    offered = np.broadcast_to(flat(workload.offered_gbps), (size,))
+    merged = None
+    for start in range(0, size, BLOCK):
+        sl = slice(start, start + BLOCK)
+        block = _solve_block(path, proto, rx, tx, host, h.take(sl), msg[sl], flows[sl],
+                             offered[sl])
+        if size <= BLOCK:
+            merged = block
+            break
+        if merged is None:
+            merged = {k: ({n: np.empty(size, v.dtype) for n, v in value.items()}
+                          if isinstance(value, dict) else np.empty(size, value.dtype))
+                      for k, value in block.items()}
+        for key, value in block.items():
+            if isinstance(value, dict):
+                for n, v in value.items():
+                    merged[key][n][sl] = v
+            else:
+                merged[key][sl] = value
 
-    link_gbps = wire.goodput_gbps(host.link_gbps, proto, msg, host.mtu, path.encap_bytes)
-    to_rate = 1e9 / (8.0 * msg)
-    link_share = link_gbps * to_rate / cores_used
-    offered_share = np.multiply(workload.offered_gbps, to_rate) * workload.flows / cores_used
+    def out(value):
+        arr = np.asarray(value, dtype=float).reshape(shape)
+        return float(arr) if arr.ndim == 0 else arr
 
-    rx_units, rx_static = _static(rx, counts, frag, msg, miss_cycles)
-    tx_units, tx_static = _static(tx, counts, frag, msg, miss_cycles)
-    rx_cores = _rx_cores(rx, rx_units, rx_static, host, cap)
-    tx_core = (cap, tx_static.sum(axis=-1), lambda rate, ipm: 0.0)
-
-    napi_cycles = rx_static[..., rx.context <= _SOFTIRQ].sum(axis=-1)
-    per_irq_cycles = (np.sum(rx.cycles_per_unit * (rx.feature < 0))
-                      + np.sum(rx.cycles_per_invocation * rx.poll)
-                      + np.asarray(host.softirq_entry_cycles, float))
-
-    segmented = proto == "udp" or host.tso or host.gso
-    burst = counts[..., 1] / counts[..., 3] if segmented else np.ones_like(n_wire)
-
-    def ipm_of(rate):
-        return interrupts_per_message(rate, n_wire, burst, napi_cycles, per_irq_cycles, cap,
-                                      host)
-
-    upper = np.minimum(link_share, offered_share)
-    if proto == "tcp":
-        rate_rx = rate_tx = solve_rate(upper, [*rx_cores.values(), tx_core], ipm_of)
-    else:
-        rate_tx = solve_rate(upper, [tx_core], ipm_of)
-        rate_rx = solve_rate(rate_tx, list(rx_cores.values()), ipm_of)
-
-    ipm = ipm_of(rate_rx)
-    rx_cycles = rx_static + _rx_dynamic(rx, rx_units, ipm, host)
-    entry = np.multiply(host.softirq_entry_cycles, ipm)
-    app_static = rx_static[..., _app_core_mask(rx, host)].sum(axis=-1)
-    switch = 2.0 * np.multiply(host.context_switch_cycles,
-                               wakeups_per_message(rate_rx, ipm, app_static, cap))
-    rx_util = rate_rx[..., None] * rx_cycles / np.expand_dims(cap, -1)
-    tx_util = rate_tx[..., None] * tx_static / np.expand_dims(cap, -1)
-    entry_util = rate_rx * entry / cap
-    switch_util = rate_rx * switch / cap
-
-    stages = {f"rx:{n}": rx_util[..., i] for i, n in enumerate(rx.labels)}
-    stages["rx:softirq_entry"] = entry_util
-    stages["rx:context_switch"] = switch_util
-    stages.update({f"tx:{n}": tx_util[..., i] for i, n in enumerate(tx.labels)})
-
-    receiver_cpu = _by_column(rx, rx_util, cores_used)
-    receiver_cpu["softirq"] = receiver_cpu["softirq"] + cores_used * entry_util
-    receiver_cpu["sys"] = receiver_cpu["sys"] + cores_used * switch_util
-    sender_cpu = _by_column(tx, tx_util, cores_used)
-
-    core_util = {}
-    shared = host.app_on_softirq_core
-    for role, name in ((FLOW_CORE, "rx:flow-core"), (APP_CORE, "rx:app-core")):
-        if shared and role == APP_CORE:
-            continue
-        mask = np.ones_like(rx.core, bool) if shared else rx.core == role
-        total = rx_util[..., mask].sum(axis=-1)
-        if shared or role == FLOW_CORE:
-            total = total + entry_util
-        if shared or role == APP_CORE:
-            total = total + switch_util
-        core_util[name] = total
-    core_util["tx:app-core"] = tx_util.sum(axis=-1)
-
-    bottleneck = _bottleneck(
-        proto, rx, tx, rx_util, tx_util, entry_util, switch_util, core_util,
-        rate_rx, rate_tx, link_share, offered_share, shared,
-    )
-    throughput = cores_used * rate_rx * msg * 8.0 / 1e9
+    bottleneck = merged.pop("bottleneck")
     result = Result(
         path=path.name,
         proto=proto,
-        throughput_gbps=_out(throughput),
-        message_rate_per_s=_out(cores_used * rate_rx),
-        wire_packet_rate_per_s=_out(cores_used * rate_rx * n_wire),
-        link_goodput_gbps=_out(link_gbps),
-        bottleneck=bottleneck,
-        receiver_cpu={k: _out(v) for k, v in receiver_cpu.items()},
-        sender_cpu={k: _out(v) for k, v in sender_cpu.items()},
-        stages={k: _out(v) for k, v in stages.items()},
-        core_utilisation={k: _out(v) for k, v in core_util.items()},
-        irq_rate_per_s=_out(cores_used * rate_rx * ipm),
-        drop_fraction=_out(np.where(rate_tx > 0, 1.0 - rate_rx / rate_tx, 0.0)),
-        cores_used=_out(cores_used),
+        bottleneck=bottleneck[0] if shape == () else bottleneck.reshape(shape),
         inputs={"flows": workload.flows, "msg_bytes": workload.msg_bytes,
                 "offered_gbps": workload.offered_gbps, "host": host.name},
+        **{k: ({n: out(v) for n, v in value.items()} if isinstance(value, dict) else out(value))
+           for k, value in merged.items()},
     )
     _check_finite(result)
     return result
 
 
-def _static(side: CompiledSide, counts, frag, msg, miss_cycles):
-    """Units and static cycles per message for every stage of one side."""
-    gate = np.where(side.gate == _ALWAYS, 1.0, 0.0) + np.where(
-        side.gate == _FRAG_ONLY, 1.0, 0.0) * frag[..., None]
-    feature = np.where(side.feature >= 0, side.feature, 0)
-    units = counts[..., feature] * gate * (side.feature >= 0)
-    per_unit = side.cycles_per_unit + side.misses_per_unit * np.expand_dims(miss_cycles, -1)
-    static = units * per_unit + gate * msg[..., None] * side.cycles_per_byte
-    return units, static
+def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered) -> dict:
+    """Solve a block of flattened scenarios; every value is an ``(N,)`` array."""
+    size = msg.size
+    counts, frag = features(proto, msg, h, path.encap_bytes)
+    units, data = gated_counts(counts, frag, msg)
+    n_wire = counts[:, 1]
+    cap = h.ghz * 1e9
+    miss_cycles = h.dram_latency_ns * h.ghz
+    cores_used = np.minimum(np.minimum(flows, h.nic_queues), h.physical_cores)
 
+    link_gbps = wire.goodput_gbps(h.link_gbps, proto, msg, h.mtu, path.encap_bytes)
+    to_rate = 1e9 / (8.0 * msg)
+    link_share = link_gbps * to_rate / cores_used
+    offered_share = offered * to_rate * flows / cores_used
 
-def _rx_dynamic(side: CompiledSide, units, ipm, host: Host):
-    """Rate-dependent cycles per message of each receive stage, given interrupts/message."""
-    ipm = np.asarray(ipm)[..., None]
-    irq = (side.feature < 0) * side.cycles_per_unit * ipm
-    weight = np.expand_dims(np.asarray(host.napi_weight, float), -1)
-    polls = np.where(side.poll, np.maximum(ipm, units / weight), 0.0)
-    polls = polls * side.cycles_per_invocation
-    return irq + polls
+    def static_of(side, mask):
+        return _static_sum(side, mask, units, data, miss_cycles)
 
+    rx_cores = _rx_cores(rx, units, static_of, h, cap)
+    tx_core = CoreLoad(cap, static_of(tx, np.ones(len(tx.labels), bool)), 0.0, np.zeros(0),
+                       np.zeros((size, 0)), 0.0)
+    segmented = proto == "udp" or host.tso or host.gso
+    interrupts = Interrupts(
+        n_wire=n_wire,
+        burst_packets=counts[:, 1] / counts[:, 3] if segmented else np.ones(size),
+        napi_cycles=static_of(rx, rx.context <= _SOFTIRQ),
+        per_irq_cycles=(float(np.sum(rx.cycles_per_unit * (rx.feature < 0))
+                              + np.sum(rx.cycles_per_invocation * rx.poll))
+                        + h.softirq_entry_cycles),
+        capacity=cap,
+        moderation=Moderation(**{f: getattr(h, f) for f in MODERATION_FIELDS}),
+    )
 
-def _rx_cores(side: CompiledSide, units, static, host: Host, cap):
-    """(capacity, static cycles/message, overhead(ipm)) for each receive core."""
+    upper = np.minimum(link_share, offered_share)
+    if proto == "tcp":
+        rate_rx = rate_tx = solve_rate(upper, [*rx_cores.values(), tx_core], interrupts)
+    else:
+        rate_tx = solve_rate(upper, [tx_core], interrupts)
+        rate_rx = solve_rate(rate_tx, list(rx_cores.values()), interrupts)
+
+    # Accounting at the solution: every stage's share of its core.
+    ipm = interrupts.per_message(rate_rx)
+    app_core = "rx:flow-core" if host.app_on_softirq_core else "rx:app-core"
+    entry_util = rate_rx * h.softirq_entry_cycles * ipm / cap
+    switch_util = rate_rx * rx_cores[app_core].terms(rate_rx, ipm)[1] / cap
+    rx_cycles = _stage_cycles(rx, units, data, miss_cycles)
+    rx_cycles += _rx_dynamic(rx, units, ipm, h.napi_weight)
+    rx_util = rx_cycles * (rate_rx / cap)[:, None]
+    tx_util = _stage_cycles(tx, units, data, miss_cycles) * (rate_tx / cap)[:, None]
+
+    stages = {f"rx:{n}": rx_util[:, i] for i, n in enumerate(rx.labels)}
+    stages["rx:softirq_entry"] = entry_util
+    stages["rx:context_switch"] = switch_util
+    stages.update({f"tx:{n}": tx_util[:, i] for i, n in enumerate(tx.labels)})
+
+    receiver_cpu = _by_column(rx, rx_util, cores_used)
+    receiver_cpu["softirq"] += cores_used * entry_util
+    receiver_cpu["sys"] += cores_used * switch_util
+
     shared = host.app_on_softirq_core
+    on_flow = rx.core == FLOW_CORE
+    core_util = {}
+    if shared:
+        core_util["rx:flow-core"] = rx_util.sum(axis=1) + entry_util + switch_util
+    else:
+        core_util["rx:flow-core"] = rx_util @ on_flow + entry_util
+        core_util["rx:app-core"] = rx_util @ ~on_flow + switch_util
+    core_util["tx:app-core"] = tx_util.sum(axis=1)
+
+    return {
+        "throughput_gbps": cores_used * rate_rx * msg * 8.0 / 1e9,
+        "message_rate_per_s": cores_used * rate_rx,
+        "wire_packet_rate_per_s": cores_used * rate_rx * n_wire,
+        "link_goodput_gbps": link_gbps + np.zeros(size),
+        "bottleneck": _bottleneck(proto, rx, tx, rx_util, tx_util, entry_util, switch_util,
+                                  core_util, rate_rx, rate_tx, link_share, offered_share,
+                                  shared),
+        "receiver_cpu": receiver_cpu,
+        "sender_cpu": _by_column(tx, tx_util, cores_used),
+        "stages": stages,
+        "core_utilisation": core_util,
+        "irq_rate_per_s": cores_used * rate_rx * ipm,
+        "drop_fraction": 1.0 - rate_rx / rate_tx,
+        "cores_used": cores_used + np.zeros(size),
+    }
+
+
+class _FlatHost:
+    """A host's numeric fields: scalars as floats, arrays broadcast and flattened."""
+
+    def __init__(self, host: Host | None, flat=None):
+        if host is None:
+            return
+        for f in dataclasses.fields(host):
+            value = getattr(host, f.name)
+            if f.metadata.get("kind") == "number":
+                value = flat(value)
+            setattr(self, f.name, value)
+
+    def take(self, sl: slice) -> "_FlatHost":
+        """The same host for a block of scenarios."""
+        part = _FlatHost(None)
+        for name, value in vars(self).items():
+            setattr(part, name, value[sl] if isinstance(value, np.ndarray) else value)
+        return part
+
+
+def _flattener(workload: Workload, host: Host):
+    """Broadcast shape of the numeric inputs, its size, and a function flattening to it."""
+    shapes = [np.shape(workload.msg_bytes), np.shape(workload.flows),
+              np.shape(workload.offered_gbps)]
+    shapes += [np.shape(getattr(host, f.name)) for f in dataclasses.fields(host)
+               if f.metadata.get("kind") == "number"]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ModelInputError("array inputs", [s for s in shapes if s],
+                              "shapes that broadcast together (numpy rules)") from None
+    size = int(np.prod(shape)) if shape else 1
+
+    def flat(value):
+        if np.ndim(value) == 0:
+            return float(value)
+        return np.broadcast_to(np.asarray(value, dtype=float), shape).reshape(size)
+
+    return shape, size, flat
+
+
+def _weights(side: CompiledSide, n_units: int, n_data: int):
+    """Matrices mapping the gated count and byte tables to per-stage cycles.
+
+    Returns ``(unit, miss, byte)`` of shapes ``(n_units, stages)``,
+    ``(n_units, stages)`` and ``(n_data, stages)``: stage ``s`` reads column
+    ``unit_col[s]`` (and ``byte_col[s]``) with its cost as the weight.
+    """
+    stages = np.arange(len(side.labels))
+    unit = np.zeros((n_units, stages.size))
+    miss = np.zeros((n_units, stages.size))
+    byte = np.zeros((n_data, stages.size))
+    unit[side.unit_col, stages] = side.cycles_per_unit
+    miss[side.unit_col, stages] = side.misses_per_unit
+    byte[side.byte_col, stages] = side.cycles_per_byte
+    return unit, miss, byte
+
+
+def _static_sum(side: CompiledSide, mask, units, data, miss_cycles):
+    """Rate-independent cycles per message of the masked stages, ``(N,)``."""
+    unit, miss, byte = _weights(side, units.shape[1], data.shape[1])
+    total = units @ unit[:, mask].sum(axis=1) + data @ byte[:, mask].sum(axis=1)
+    miss_sum = miss[:, mask].sum(axis=1)
+    if miss_sum.any():
+        total = total + miss_cycles * (units @ miss_sum)
+    return total
+
+
+def _stage_cycles(side: CompiledSide, units, data, miss_cycles):
+    """Rate-independent cycles per message of every stage, ``(N, stages)``."""
+    unit, miss, byte = _weights(side, units.shape[1], data.shape[1])
+    cycles = units @ unit + data @ byte
+    if miss.any():
+        cycles += np.asarray(miss_cycles)[..., None] * (units @ miss)
+    return cycles
+
+
+def _rx_dynamic(side: CompiledSide, units, ipm, napi_weight):
+    """Rate-dependent cycles per message of each receive stage, ``(N, stages)``."""
+    out = np.zeros((ipm.size, len(side.labels)))
+    hard = np.flatnonzero(side.feature < 0)
+    if hard.size:
+        out[:, hard] = ipm[:, None] * side.cycles_per_unit[hard]
+    polls = np.flatnonzero(side.poll)
+    if polls.size:
+        floor = units[:, side.unit_col[polls]] / np.asarray(napi_weight)[..., None]
+        out[:, polls] = np.maximum(ipm[:, None], floor) * side.cycles_per_invocation[polls]
+    return out
+
+
+def _rx_cores(side: CompiledSide, units, static_of, h, cap):
+    """The receive cores as :class:`~queuemodel.solver.CoreLoad` objects, by name."""
+    shared = h.app_on_softirq_core
     roles = [("rx:flow-core", None)] if shared else [("rx:flow-core", FLOW_CORE),
                                                       ("rx:app-core", APP_CORE)]
+    hardirq = side.feature < 0
     cores = {}
     for name, role in roles:
         mask = np.ones_like(side.core, bool) if role is None else side.core == role
-        with_flow = role in (None, FLOW_CORE)
-        with_app = role in (None, APP_CORE)
-
-        core_static = static[..., mask].sum(axis=-1)
-
-        def overhead(rate, ipm, mask=mask, with_flow=with_flow, with_app=with_app,
-                     core_static=core_static):
-            dyn = _rx_dynamic(side, units, ipm, host)[..., mask].sum(axis=-1)
-            if with_flow:
-                dyn = dyn + np.multiply(host.softirq_entry_cycles, ipm)
-            if with_app:
-                wake = wakeups_per_message(rate, ipm, core_static, cap)
-                dyn = dyn + 2.0 * np.multiply(host.context_switch_cycles, wake)
-            return dyn
-
-        cores[name] = (cap, core_static, overhead)
+        polls = mask & side.poll
+        irq = float(np.sum(side.cycles_per_unit * (hardirq & mask)))
+        if role != APP_CORE:
+            irq = irq + h.softirq_entry_cycles
+        cores[name] = CoreLoad(
+            capacity=cap,
+            static=static_of(side, mask),
+            irq_cycles=irq,
+            poll_cycles=side.cycles_per_invocation[polls],
+            poll_floor=units[:, side.unit_col[polls]] / np.asarray(h.napi_weight)[..., None],
+            switch_cycles=2.0 * h.context_switch_cycles if role != FLOW_CORE else 0.0,
+        )
     return cores
 
 
-def _app_core_mask(side: CompiledSide, host: Host):
-    """Stages that run on the receiving application's core."""
-    if host.app_on_softirq_core:
-        return np.ones_like(side.core, bool)
-    return side.core == APP_CORE
-
-
 def _by_column(side: CompiledSide, util, cores_used):
-    out = {k: 0.0 for k in _CPU_KEYS}
-    for ctx_index, ctx in enumerate(CONTEXTS):
-        mask = side.context == ctx_index
-        if mask.any():
-            out[PROC_STAT_COLUMN[ctx]] = cores_used * util[..., mask].sum(axis=-1)
-    return {k: np.asarray(v, float) + np.zeros_like(np.asarray(cores_used, float))
-            for k, v in out.items()}
+    """Busy logical CPUs by /proc/stat column, ``(N,)`` each."""
+    membership = np.zeros((len(side.labels), len(_CPU_KEYS)))
+    for i, ctx in enumerate(side.context):
+        membership[i, _CPU_KEYS.index(PROC_STAT_COLUMN[CONTEXTS[ctx]])] = 1.0
+    columns = (util @ membership) * cores_used[:, None]
+    return {k: columns[:, j] for j, k in enumerate(_CPU_KEYS)}
 
 
 def _bottleneck(proto, rx, tx, rx_util, tx_util, entry_util, switch_util, core_util,
                 rate_rx, rate_tx, link_share, offered_share, shared):
-    """Name the binding constraint and, for a core, its busiest stage."""
-    names, values, busiest = [], [], []
+    """Name the binding constraint and, for a core, its busiest stage; ``(N,)`` strings."""
+    size = rate_rx.size
     rx_labels = list(rx.labels) + ["softirq_entry", "context_switch"]
-    rx_all = np.concatenate([rx_util, entry_util[..., None], switch_util[..., None]], axis=-1)
+    rx_all = np.column_stack([rx_util, entry_util, switch_util])
+    on_flow = np.append(rx.core == FLOW_CORE, [True, False])
+    table, codes, values = [], [], []
     for core_name, util in core_util.items():
         side, role = core_name.split(":")
         if side == "rx":
-            if shared:
-                mask = np.ones(len(rx_labels), bool)
-            else:
-                flow = np.append(rx.core == FLOW_CORE, [True, False])
-                mask = flow if role == "flow-core" else ~flow
-            labels = np.array(rx_labels, dtype=object)[mask]
-            top = labels[np.argmax(rx_all[..., mask], axis=-1)]
-            host_name = "receiver"
+            mask = np.ones(len(rx_labels), bool) if shared else (
+                on_flow if role == "flow-core" else ~on_flow)
+            labels = [n for n, keep in zip(rx_labels, mask) if keep]
+            top = np.argmax(rx_all[:, mask], axis=1)
+            prefix = "receiver"
         else:
-            labels = np.array(tx.labels, dtype=object)
-            top = labels[np.argmax(tx_util, axis=-1)]
-            host_name = "sender"
-        names.append(np.asarray(f"{host_name}:{role}:" + np.asarray(top, dtype=object),
-                                dtype=object))
+            labels = list(tx.labels)
+            top = np.argmax(tx_util, axis=1)
+            prefix = "sender"
+        codes.append(top + len(table))
+        table += [f"{prefix}:{role}:{n}" for n in labels]
         values.append(util)
-    limit_rate = rate_rx if proto == "tcp" else rate_tx
-    names += [np.asarray("link:line-rate:-"), np.asarray("sender:offered-load:-")]
-    values += [limit_rate / link_share, limit_rate / offered_share]
-    shape = np.broadcast_shapes(*(np.shape(v) for v in values), *(np.shape(n) for n in names))
-    stacked = np.stack([np.broadcast_to(np.asarray(v, float), shape) for v in values], -1)
-    binding = np.argmax(stacked >= 1.0 - 1e-7, axis=-1)
-    none = ~np.any(stacked >= 1.0 - 1e-7, axis=-1)
-    binding = np.where(none, np.argmax(stacked, axis=-1), binding)
-    all_names = np.stack([np.broadcast_to(np.asarray(n, dtype=object), shape)
-                          for n in names], -1)
-    chosen = np.take_along_axis(all_names, binding[..., None], -1)[..., 0]
-    return chosen.item() if chosen.ndim == 0 else chosen
-
-
-def _out(value):
-    arr = np.asarray(value, dtype=float)
-    return float(arr) if arr.ndim == 0 else arr
+    limit = rate_rx if proto == "tcp" else rate_tx
+    for name, bound in (("link:line-rate:-", link_share), ("sender:offered-load:-",
+                                                           offered_share)):
+        codes.append(np.full(size, len(table)))
+        table.append(name)
+        values.append(limit / bound)
+    stacked = np.column_stack(values)
+    hit = stacked >= 1.0 - 1e-7
+    binding = np.where(hit.any(axis=1), hit.argmax(axis=1), stacked.argmax(axis=1))
+    chosen = np.column_stack(codes)[np.arange(size), binding]
+    return np.array(table, dtype=object)[chosen]
 
 
 def _check_finite(result: Result) -> None:

@@ -53,9 +53,13 @@ from .host import Host
 from .stage import CONTEXTS, Path, Stage
 
 __all__ = [
+    "CoreLoad",
+    "Interrupts",
+    "Moderation",
     "CompiledSide",
     "compile_side",
     "features",
+    "gated_counts",
     "packets_per_interrupt",
     "moderation_delay_us",
     "solve_rate",
@@ -80,8 +84,8 @@ PROC_STAT_COLUMN = {"hardirq": "irq", "softirq": "softirq", "syscall": "sys", "u
 #: Core roles on a side: the flow's interrupt/softirq core, the application's core.
 FLOW_CORE, APP_CORE = 0, 1
 
-_MAX_ITERATIONS = 200
-_RTOL = 1e-12
+_MAX_ITERATIONS = 2000
+_RTOL = 1e-11
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,14 @@ class CompiledSide:
         The stages' costs.
     poll : numpy.ndarray
         Which stages are NAPI polls.
+    unit_col : numpy.ndarray
+        Column of the gated count table (:func:`gated_counts`) each stage's
+        units are read from: the feature, shifted by 4 when the stage runs
+        only for fragmented datagrams, or 8 (always zero) when it never
+        runs or is charged per interrupt.
+    byte_col : numpy.ndarray
+        Column of the gated byte table: 0 always, 1 only when fragmented,
+        2 never.
     """
 
     labels: tuple
@@ -116,6 +128,34 @@ class CompiledSide:
     cycles_per_invocation: np.ndarray
     misses_per_unit: np.ndarray
     poll: np.ndarray
+    unit_col: np.ndarray
+    byte_col: np.ndarray
+
+
+def gated_counts(counts, fragmented, msg_bytes):
+    """Count and byte tables with the fragment-only and never-run gates folded in.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        ``(N, 4)`` per-message counts from :func:`features`.
+    fragmented : numpy.ndarray
+        ``(N,)``, 1.0 where the datagram is fragmented.
+    msg_bytes : numpy.ndarray
+        ``(N,)`` message sizes.
+
+    Returns
+    -------
+    units : numpy.ndarray
+        ``(N, 9)``: the counts, the counts times ``fragmented``, and zeros.
+    data : numpy.ndarray
+        ``(N, 3)``: bytes, bytes times ``fragmented``, and zeros.
+    """
+    frag = fragmented[:, None]
+    zero = np.zeros((counts.shape[0], 1))
+    units = np.concatenate([counts, counts * frag, zero], axis=1)
+    data = np.concatenate([msg_bytes[:, None], msg_bytes[:, None] * frag, zero], axis=1)
+    return units, data
 
 
 def _offload_flags(host: Host) -> tuple:
@@ -233,6 +273,9 @@ def _pack(rows: list, side: str) -> CompiledSide:
         cycles_per_invocation=col(lambda s, f, g: s.cost_cycles_per_invocation),
         misses_per_unit=col(lambda s, f, g: s.cache_misses_per_unit),
         poll=col(lambda s, f, g: s.poll, bool),
+        unit_col=col(lambda s, f, g: 8 if (f < 0 or g == _NEVER)
+                     else f + (4 if g == _FRAG_ONLY else 0), int),
+        byte_col=col(lambda s, f, g: g, int),
     )
 
 
@@ -305,15 +348,16 @@ def moderation_delay_us(rate_pps, host: Host):
     >>> [float(moderation_delay_us(r, h)) for r in (1e5, 425e3, 1e6)]
     [0.0, 64.0, 128.0]
     """
+    rate = np.asarray(rate_pps, dtype=float)
     if not host.adaptive_moderation:
-        return np.broadcast_to(np.asarray(host.irq_moderation_usecs, float),
-                               np.shape(rate_pps)) + 0.0
-    low, high = np.asarray(host.adaptive_rate_low_pps), np.asarray(host.adaptive_rate_high_pps)
-    span = np.where(high > low, high - low, 1.0)
-    frac = np.where(high > low, np.clip((rate_pps - low) / span, 0.0, 1.0),
-                    (np.asarray(rate_pps) >= high).astype(float))
-    return host.adaptive_usecs_low + frac * (
-        np.subtract(host.adaptive_usecs_high, host.adaptive_usecs_low))
+        return np.zeros_like(rate) + host.irq_moderation_usecs
+    low, high = host.adaptive_rate_low_pps, host.adaptive_rate_high_pps
+    span = np.subtract(high, low)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ramp = np.minimum(1.0, np.maximum(0.0, (rate - low) / span))
+    frac = np.where(span > 0, ramp, rate >= high)
+    return host.adaptive_usecs_low + frac * np.subtract(host.adaptive_usecs_high,
+                                                       host.adaptive_usecs_low)
 
 
 def packets_per_interrupt(rate_pps, host: Host):
@@ -404,11 +448,11 @@ def interrupts_per_message(rate, n_wire, burst_packets, napi_cycles, per_irq_cyc
     per_irq = np.maximum(1.0, np.minimum(np.divide(host.irq_moderation_frames, burst_packets),
                                          1.0 + burst_rate * tau_s))
     moderated = bursts / per_irq
-    idle = np.clip(1.0 - np.multiply(rate, napi_cycles) / capacity, 0.0, 1.0)
-    return idle * moderated / (1.0 + np.multiply(per_irq_cycles, rate) * moderated / capacity)
+    idle = np.maximum(0.0, 1.0 - np.multiply(rate, napi_cycles) / capacity)
+    return idle * moderated / (1.0 + np.multiply(rate, per_irq_cycles) * moderated / capacity)
 
 
-def wakeups_per_message(rate, interrupts, core_cycles, capacity):
+def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity):
     """Times per message the receiving application is woken from sleep.
 
     Parameters
@@ -417,51 +461,182 @@ def wakeups_per_message(rate, interrupts, core_cycles, capacity):
         Messages per second.
     interrupts : float or numpy.ndarray
         Interrupts per message (:func:`interrupts_per_message`).
-    core_cycles : float or numpy.ndarray
-        Rate-independent cycles per message on the application's core.
+    other_cycles : float or numpy.ndarray
+        All other cycles per message on the application's core.
+    switch_cycles : float or numpy.ndarray
+        Cycles one wake-up costs (two context switches: in and out).
     capacity : float or numpy.ndarray
         Cycles per second of that core.
 
     Returns
     -------
     numpy.ndarray or float
-        ``min(1, interrupts) * (1 - u)`` with ``u = rate * core_cycles / capacity``.
+        ``min(1, i) * (1 - u) / (1 + s * min(1, i) * R / C)``, with
+        ``u = R * other_cycles / C``.
 
     Notes
     -----
     An interrupt-driven delivery wakes the application only if it was
-    asleep, i.e. its core was idle; arrivals see the core idle a fraction
-    ``1 - u`` of the time (PASTA).  It is woken at most once per message.
-    Each wake-up costs two context switches (in and out).
+    asleep, i.e. its core was idle, which deliveries see a fraction
+    ``1 - rho`` of the time (PASTA); it is woken at most once per message.
+    The wake-ups' own cycles count in ``rho = u + s * W / C``; solving
+    ``W = min(1, i) * R * (1 - rho)`` gives the form above, which never
+    grows with the rate and never lets the core exceed its capacity.
 
     Examples
     --------
-    >>> float(wakeups_per_message(1e4, 3.0, 0.0, 2.2e9))
+    >>> float(wakeups_per_message(1e4, 3.0, 0.0, 0.0, 2.2e9))
     1.0
     """
-    idle = np.clip(1.0 - np.multiply(rate, core_cycles) / capacity, 0.0, 1.0)
-    return np.minimum(1.0, interrupts) * idle
+    per_delivery = np.minimum(1.0, interrupts)
+    idle = np.maximum(0.0, 1.0 - np.multiply(rate, other_cycles) / capacity)
+    return per_delivery * idle / (
+        1.0 + np.multiply(switch_cycles, per_delivery) * np.divide(rate, capacity))
 
 
-def solve_rate(upper, cores, interrupts_per_message):
+@dataclass(frozen=True)
+class CoreLoad:
+    """The cycles one core spends per message, over a flat array of scenarios.
+
+    Attributes
+    ----------
+    capacity : float or numpy.ndarray
+        Cycles per second, a scalar or shape ``(N,)`` (likewise
+        ``irq_cycles`` and ``switch_cycles``).
+    static : numpy.ndarray
+        Rate-independent cycles per message, ``(N,)``.
+    irq_cycles : numpy.ndarray
+        Cycles per receive interrupt charged here (hard-IRQ stages and the
+        softirq entry), ``(N,)``; zero on a core that takes no interrupt.
+    poll_cycles : numpy.ndarray
+        Cycles per invocation of each NAPI poll stage on this core, ``(k,)``.
+    poll_floor : numpy.ndarray
+        Polls per message each poll stage needs when batch-limited
+        (units per message / ``napi_weight``), ``(N, k)``.
+    switch_cycles : numpy.ndarray
+        Cycles per wake-up of the reader (two context switches) if it
+        runs on this core, else zero, ``(N,)``.
+    """
+
+    capacity: np.ndarray
+    static: np.ndarray
+    irq_cycles: np.ndarray
+    poll_cycles: np.ndarray
+    poll_floor: np.ndarray
+    switch_cycles: np.ndarray
+
+    def take(self, idx):
+        """The same core for a subset of scenarios."""
+        return CoreLoad(_take(self.capacity, idx), self.static[idx], _take(self.irq_cycles, idx),
+                        self.poll_cycles, self.poll_floor[idx], _take(self.switch_cycles, idx))
+
+    def terms(self, rate, ipm):
+        """Rate-dependent cycles per message: (interrupts and polls, wake-ups).
+
+        Parameters
+        ----------
+        rate : numpy.ndarray
+            Messages per second, ``(N,)``.
+        ipm : numpy.ndarray
+            Interrupts per message, ``(N,)``.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+        """
+        dyn = self.irq_cycles * ipm
+        if self.poll_cycles.size:
+            dyn = dyn + (np.maximum(ipm[:, None], self.poll_floor) * self.poll_cycles).sum(axis=1)
+        wake = wakeups_per_message(rate, ipm, self.static + dyn, self.switch_cycles,
+                                   self.capacity)
+        return dyn, self.switch_cycles * wake
+
+    def overhead(self, rate, ipm):
+        """Total rate-dependent cycles per message (never increasing in ``rate``)."""
+        dyn, switch = self.terms(rate, ipm)
+        return dyn + switch
+
+
+@dataclass(frozen=True)
+class Interrupts:
+    """What decides the receive interrupt rate, over a flat array of scenarios.
+
+    Attributes
+    ----------
+    n_wire, burst_packets, napi_cycles, per_irq_cycles, capacity : numpy.ndarray
+        As in :func:`interrupts_per_message`, each ``(N,)``.
+    moderation : object
+        Moderation settings with the :class:`~queuemodel.host.Host` field
+        names, each a scalar or an ``(N,)`` array.
+    """
+
+    n_wire: np.ndarray
+    burst_packets: np.ndarray
+    napi_cycles: np.ndarray
+    per_irq_cycles: np.ndarray
+    capacity: np.ndarray
+    moderation: object
+
+    def take(self, idx):
+        """The same model for a subset of scenarios."""
+        return Interrupts(self.n_wire[idx], self.burst_packets[idx], self.napi_cycles[idx],
+                          _take(self.per_irq_cycles, idx), _take(self.capacity, idx),
+                          _take_fields(self.moderation, idx))
+
+    def per_message(self, rate):
+        """Interrupts per message at these rates."""
+        return interrupts_per_message(rate, self.n_wire, self.burst_packets, self.napi_cycles,
+                                      self.per_irq_cycles, self.capacity, self.moderation)
+
+
+MODERATION_FIELDS = ("adaptive_moderation", "irq_moderation_usecs", "irq_moderation_frames",
+                     "adaptive_rate_low_pps", "adaptive_rate_high_pps", "adaptive_usecs_low",
+                     "adaptive_usecs_high")
+
+
+@dataclass(frozen=True)
+class Moderation:
+    """The moderation fields of a host, flattened over scenarios (see :class:`Host`)."""
+
+    adaptive_moderation: bool
+    irq_moderation_usecs: np.ndarray
+    irq_moderation_frames: np.ndarray
+    adaptive_rate_low_pps: np.ndarray
+    adaptive_rate_high_pps: np.ndarray
+    adaptive_usecs_low: np.ndarray
+    adaptive_usecs_high: np.ndarray
+
+
+def _take(value, idx):
+    """``value[idx]`` for an array over scenarios; a scalar applies to all and stays."""
+    return value[idx] if np.ndim(value) else value
+
+
+def _take_fields(mod, idx):
+    return Moderation(**{name: _take(getattr(mod, name), idx) for name in MODERATION_FIELDS})
+
+
+def solve_rate(upper, cores, interrupts):
     """Largest message rate every core sustains, at most ``upper``.
 
     Parameters
     ----------
     upper : numpy.ndarray
-        Rate bound from outside the cores (link, offered load), messages/s.
-    cores : list of tuple
-        One ``(capacity_cycles_per_s, static_cycles_per_message,
-        overhead)`` per core, where ``overhead(rate, i)`` gives the
-        rate-dependent cycles per message at that rate when ``i``
-        interrupts occur per message (non-increasing in ``rate``).
-    interrupts_per_message : callable
-        Maps a message rate to interrupts per message (non-increasing).
+        Rate bound from outside the cores (link, offered load), messages/s,
+        shape ``(N,)``.
+    cores : sequence
+        One object per core with ``capacity`` and ``static`` arrays
+        (cycles/s and cycles/message), an ``overhead(rate, ipm)`` method
+        giving the rate-dependent cycles per message (non-increasing in
+        the rate) and ``take(idx)`` (e.g. :class:`CoreLoad`).
+    interrupts : object
+        With ``per_message(rate)`` (non-increasing) and ``take(idx)``
+        (e.g. :class:`Interrupts`).
 
     Returns
     -------
     numpy.ndarray
-        The rate, messages per second.
+        The rate, messages per second, ``(N,)``.
 
     Notes
     -----
@@ -469,24 +644,36 @@ def solve_rate(upper, cores, interrupts_per_message):
     ``T(R) = min(upper, min_k C_k / (a_k + o_k(R)))`` is non-decreasing
     because every ``o_k`` is non-increasing; from ``R_0 = min(upper,
     C_k / a_k)``, which is at least the answer, the iterates fall
-    monotonically to the largest fixed point, the answer.
+    monotonically to the largest fixed point, the answer.  Scenarios are
+    dropped from the iteration as they converge (relative change below
+    1e-11), so a few slow ones near a cliff cost little.
     """
-    rate = np.asarray(upper, dtype=float)
-    for cap, static, _ in cores:
-        rate = np.minimum(rate, _safe_div(cap, static))
+    upper = np.asarray(upper, dtype=float)
+    rate = upper.copy()
+    for core in cores:
+        rate = np.minimum(rate, _safe_div(core.capacity, core.static))
+    active = np.arange(rate.size)
+    sub_cores, sub_irq, sub_upper = list(cores), interrupts, upper
     for _ in range(_MAX_ITERATIONS):
-        ipm = interrupts_per_message(rate)
-        new = np.asarray(upper, dtype=float)
-        for cap, static, overhead in cores:
-            new = np.minimum(new, _safe_div(cap, static + overhead(rate, ipm)))
-        done = np.all(np.abs(new - rate) <= _RTOL * np.maximum(np.abs(rate), 1e-300))
-        rate = new
-        if done:
+        current = rate[active]
+        ipm = sub_irq.per_message(current)
+        new = sub_upper
+        for core in sub_cores:
+            new = np.minimum(new, _safe_div(core.capacity, core.static + core.overhead(current, ipm)))
+        rate[active] = new
+        moving = np.abs(new - current) > _RTOL * np.abs(current)
+        if not moving.any():
             break
+        if not moving.all():
+            keep = np.flatnonzero(moving)
+            active = active[keep]
+            sub_cores = [core.take(keep) for core in sub_cores]
+            sub_irq = sub_irq.take(keep)
+            sub_upper = sub_upper[keep]
     return rate
 
 
 def _safe_div(num, den):
-    den = np.asarray(den, dtype=float)
-    with np.errstate(divide="ignore"):
-        return np.where(den > 0, np.divide(num, np.where(den > 0, den, 1.0)), np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.divide(num, den)
+    return np.where(den > 0, out, np.inf)

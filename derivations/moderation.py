@@ -1,0 +1,95 @@
+"""Interrupt moderation: how many packet bursts share one interrupt."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sympy as sp
+
+from ._base import Derivation
+
+
+def _host(**changes):
+    from queuemodel.hosts import paper_testbed
+
+    return dataclasses.replace(paper_testbed(), **changes)
+
+
+def _renewal() -> Derivation:
+    from queuemodel.solver import packets_per_interrupt
+
+    beta, tau_us, t = sp.symbols("beta tau_us t", positive=True)
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    tau = tau_us / sp.Integer(10**6)
+    wait = sp.integrate(t * beta * sp.exp(-beta * t), (t, 0, sp.oo))
+    extra = sp.simplify(sp.summation(k * (beta * tau) ** k * sp.exp(-beta * tau)
+                                     / sp.factorial(k), (k, 0, sp.oo)))
+    cycle = wait + tau
+    per_irq = sp.simplify(beta * cycle)
+    rate = sp.simplify(1 / cycle)
+    return Derivation(
+        name="moderation_renewal",
+        title="Packets per interrupt under moderation (a renewal argument)",
+        assumptions=(
+            "Bursts (here single packets) arrive as a Poisson process of rate beta while the "
+            "interrupt is armed.",
+            "The first arrival arms a timer of tau; the interrupt fires when it expires and "
+            "takes every packet that came meanwhile.",
+            "The frame limit fires it early: the library caps the count at `frames` "
+            "(min(frames, 1 + beta tau)), a deterministic approximation of the truncated mean.",
+        ),
+        steps=(
+            ("mean wait for the arming arrival", sp.Eq(sp.Symbol("E[W]"), wait)),
+            ("mean further arrivals in the window (Poisson mean)", sp.Eq(sp.Symbol("E[K]"), extra)),
+            ("mean cycle: wait + window", sp.Eq(sp.Symbol("E[T]"), cycle)),
+            ("interrupt rate (renewal reward)", sp.Eq(sp.Symbol("r_irq"), rate)),
+            ("arrivals per interrupt = beta E[T] = 1 + E[K]", sp.Eq(sp.Symbol("n"), per_irq)),
+        ),
+        derived=per_irq,
+        stated=1 + beta * tau_us / 10**6,
+        symbols=(beta, tau_us),
+        implemented=lambda b, tu: packets_per_interrupt(
+            b, _host(adaptive_moderation=False, irq_moderation_usecs=float(tu),
+                     irq_moderation_frames=1 << 20)),
+        domain={"beta": (1.0, 1e8, False), "tau_us": (0.0, 1000.0, False)},
+        where="queuemodel.solver.packets_per_interrupt",
+    )
+
+
+def _adaptive_ramp() -> Derivation:
+    from queuemodel.solver import moderation_delay_us
+
+    lam, lo, hi, t_lo, t_hi = sp.symbols("lam r_lo r_hi tau_lo tau_hi", positive=True)
+    a, b = sp.symbols("a b")
+    line = a + b * lam
+    sol = sp.solve([sp.Eq(line.subs(lam, lo), t_lo), sp.Eq(line.subs(lam, hi), t_hi)], [a, b])
+    derived = sp.simplify(line.subs(sol))
+    return Derivation(
+        name="adaptive_moderation",
+        title="Adaptive moderation delay between the two rate thresholds",
+        assumptions=(
+            "Like mlx4_en's auto-moderation: tau_lo at or below r_lo packets/s, tau_hi at or "
+            "above r_hi, and a straight line between.",
+        ),
+        steps=(
+            ("a line through (r_lo, tau_lo) and (r_hi, tau_hi)", sp.Eq(sp.Symbol("tau"), line)),
+            ("its coefficients", sp.Eq(sp.Symbol("(a, b)"), sp.Tuple(sol[a], sol[b]))),
+            ("delay on the ramp", sp.Eq(sp.Symbol("tau"), derived)),
+        ),
+        derived=derived,
+        stated=t_lo + (lam - lo) / (hi - lo) * (t_hi - t_lo),
+        symbols=(lam, lo, hi, t_lo, t_hi),
+        implemented=lambda l_, lo_, hi_, tl, th: moderation_delay_us(
+            l_, _host(adaptive_moderation=True, adaptive_rate_low_pps=float(lo_),
+                      adaptive_rate_high_pps=float(hi_), adaptive_usecs_low=float(tl),
+                      adaptive_usecs_high=float(th))),
+        # Disjoint ranges keep every draw on the ramp: r_lo < lam < r_hi, tau_lo <= tau_hi.
+        domain={"r_lo": (1e3, 1e5, False), "lam": (1.001e5, 2e5, False),
+                "r_hi": (2.001e5, 1e6, False), "tau_lo": (0.0, 100.0, False),
+                "tau_hi": (100.0, 500.0, False)},
+        where="queuemodel.solver.moderation_delay_us",
+    )
+
+
+def derivations() -> list:
+    return [_renewal(), _adaptive_ramp()]

@@ -1,0 +1,123 @@
+"""The public surface: result keys, export, broadcasting, docstrings, lazy imports."""
+
+import inspect
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import queuemodel as qm
+from queuemodel import calibrate as calibrate_module
+from queuemodel import claims, hosts, model, solver, stage, wire
+from queuemodel.cli import main
+
+REQUIRED_KEYS = {"throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s", "bottleneck",
+                 "receiver_cpu", "sender_cpu", "stages"}
+
+
+def test_result_has_the_documented_keys():
+    d = qm.predict(path="linux-overlay", proto="udp").to_dict()
+    assert REQUIRED_KEYS <= set(d)
+    for side in ("receiver_cpu", "sender_cpu"):
+        assert set(d[side]) == {"usr", "sys", "softirq", "irq"}
+    assert all(k.startswith(("rx:", "tx:")) for k in d["stages"])
+    json.dumps(d)          # JSON-ready
+
+
+def test_grid_results_export_as_lists():
+    r = qm.predict(path="native", proto="tcp", msg_bytes=np.array([[1024], [65536]]),
+                   ghz=np.array([1.0, 2.0, 3.0]))
+    assert r.throughput_gbps.shape == (2, 3)
+    assert r.bottleneck.shape == (2, 3)
+    d = r.to_dict()
+    assert len(d["throughput_gbps"]) == 2 and len(d["throughput_gbps"][0]) == 3
+    json.dumps(d)
+
+
+def test_results_are_frozen():
+    r = qm.predict()
+    with pytest.raises(AttributeError):
+        r.throughput_gbps = 1.0
+
+
+def test_tunnel_offload_removes_per_packet_overlay_work():
+    # With NIC tunnel offloads, GRO merges VXLAN packets at the NIC: the VXLAN stage then
+    # sees GRO segments, not wire packets, and the overlay gets much faster.
+    slow = qm.predict(path="docker-overlay", proto="tcp")
+    fast = qm.predict(path="docker-overlay", proto="tcp", tunnel_offload=True)
+    assert fast.stages["rx:vxlan_rx"] < slow.stages["rx:vxlan_rx"] / 10
+    assert fast.throughput_gbps > 2 * slow.throughput_gbps
+
+
+def test_per_segment_work_on_an_overlay_without_offloads():
+    from queuemodel.solver import FEATURE_NAMES, compile_side
+
+    c = compile_side(qm.DOCKER_OVERLAY, "rx", "tcp", qm.paper_testbed())
+    unit = dict(zip(c.labels, (FEATURE_NAMES[i] if i >= 0 else "interrupt" for i in c.feature)))
+    for name in ("nic_rx", "gro", "ip_rx", "vxlan_rx", "vxlan_gro"):
+        assert unit[name] == "wire_packet", name          # before the inner GRO
+    for name in ("bridge", "veth_xmit", "backlog", "inner_ip_rx", "tcp_rx"):
+        assert unit[name] == "rx_segment", name           # after it
+
+
+def test_host_toml_round_trip(tmp_path):
+    f = tmp_path / "h.toml"
+    f.write_text('[host]\nname = "faster"\nghz = 3.0\nlink_gbps = 100\ntunnel_offload = true\n')
+    h = hosts.load_host(f)
+    assert (h.name, h.ghz, h.link_gbps, h.tunnel_offload) == ("faster", 3.0, 100.0, True)
+    assert main(["predict", "--host", str(f), "--json"]) == 0
+
+
+def test_cli_predict_json_matches_the_api(capsys):
+    assert main(["predict", "--path", "docker-overlay", "--proto", "udp", "--json",
+                 "--set", "link_gbps=100"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    api = qm.predict(path="docker-overlay", proto="udp", link_gbps=100).to_dict()
+    assert out["throughput_gbps"] == pytest.approx(api["throughput_gbps"])
+    assert out["bottleneck"] == api["bottleneck"]
+
+
+def test_cli_validate_exits_zero_when_all_pass(capsys):
+    assert main(["validate"]) == 0
+    assert "10 passed, 0 failed" in capsys.readouterr().out
+
+
+def test_import_is_lazy():
+    code = ("import sys, queuemodel; queuemodel.predict(); "
+            "print(sorted(m for m in ('sympy', 'matplotlib', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+PUBLIC_MODULES = [qm, wire, solver, model, stage, hosts, claims, calibrate_module]
+
+
+def _public_functions():
+    for module in PUBLIC_MODULES:
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name, None)
+            if inspect.isfunction(obj) and obj.__module__.startswith("queuemodel"):
+                yield f"{obj.__module__}.{name}", obj
+
+
+@pytest.mark.parametrize("name, fn", sorted(set(_public_functions())), ids=lambda x: x
+                         if isinstance(x, str) else "")
+def test_docstring_documents_every_argument(name, fn):
+    doc = inspect.getdoc(fn) or ""
+    assert doc, f"{name} has no docstring"
+    params = [p for p in inspect.signature(fn).parameters.values()
+              if p.kind not in (p.VAR_POSITIONAL,)]
+    if not params:
+        return
+    assert "Parameters\n----------" in doc, f"{name}: no Parameters section"
+    section = doc.split("Parameters\n----------", 1)[1].split("\n\n" + "Returns", 1)[0]
+    documented = set()
+    for line in section.splitlines():
+        match = re.match(r"^(\*\*)?([\w, ]+?)\s*(:|$)", line)
+        if match and not line.startswith(" "):
+            documented |= {n.strip() for n in match.group(2).split(",")}
+    missing = [p.name for p in params if p.name not in documented]
+    assert not missing, f"{name}: undocumented {missing}"

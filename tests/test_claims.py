@@ -1,0 +1,91 @@
+"""The seed paper's single-flow claims (Lei et al., HotCloud 2019, section 3.2).
+
+Values are the paper's (shared/reference/paper-claims.toml); each test
+computes the model's side directly with ``predict``.
+"""
+
+import pytest
+
+import queuemodel as qm
+from queuemodel.calibrate import DEFAULT_FIT
+from queuemodel.claims import ANSWERED, load_claims, validate
+
+PAPER_SINGLE_FLOW = [
+    # id, path, proto, paper Gb/s, tolerance, where the paper says it
+    ("S1", "native", "tcp", 23.0, 0.10, "3.2: native reaches around 23 Gbps for TCP"),
+    ("S2", "linux-overlay", "tcp", 6.5, 0.10, "3.2: Linux overlay TCP reaches 6.5 Gbps"),
+    ("S3", "docker-overlay", "tcp", 6.4, 0.10, "3.2 and 1: 6.4 Gbps for TCP"),
+    ("S4", "native", "udp", 9.3, 0.10, "3.2: 9.3 Gbps for UDP"),
+    ("S5", "linux-overlay", "udp", 4.7, 0.10, "3.2: UDP reaches 4.7 Gbps"),
+    ("S6", "docker-overlay", "udp", 3.9, 0.10, "3.2: UDP throughput reaches only 3.9 Gbps"),
+]
+
+
+@pytest.mark.parametrize("cid, path, proto, paper, tol, where", PAPER_SINGLE_FLOW)
+def test_single_flow_throughput(cid, path, proto, paper, tol, where):
+    got = qm.predict(path=path, proto=proto).throughput_gbps
+    assert got == pytest.approx(paper, rel=tol), f"{cid}: {where}"
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_s7_longer_path_is_slower(proto):
+    thr = {p: qm.predict(path=p, proto=proto).throughput_gbps for p in qm.PATHS}
+    assert thr["native"] > thr["linux-overlay"] >= thr["docker-overlay"]
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_s8_kernel_saturates_one_cpu(proto):
+    cpu = qm.predict(path="docker-overlay", proto=proto).receiver_cpu
+    assert 0.85 <= cpu["sys"] + cpu["softirq"] <= 1.15
+    assert cpu["usr"] < 0.5
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_s9_overlay_uses_as_much_cpu(proto):
+    total = {p: sum(qm.predict(path=p, proto=proto).receiver_cpu.values())
+             for p in ("native", "docker-overlay")}
+    assert total["docker-overlay"] >= 0.9 * total["native"]
+
+
+def test_overlays_are_cpu_bound_on_one_core():
+    # Paper 3.2: "it easily saturates one CPU core"; the bottleneck is the flow's core.
+    for path in ("linux-overlay", "docker-overlay"):
+        r = qm.predict(path=path, proto="tcp")
+        assert r.bottleneck.startswith("receiver:flow-core:")
+        assert r.core_utilisation["rx:flow-core"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_validate_passes_every_answered_claim():
+    report = validate()
+    assert {o.claim.id for o in report.outcomes} == set(ANSWERED)
+    failed = [o.claim.id for o in report.outcomes if not o.passed]
+    assert not failed
+
+
+def test_report_marks_fitted_and_predicted():
+    report = validate()
+    roles = {o.claim.id: o.role for o in report.outcomes}
+    assert {c for c, r in roles.items() if r == "fitted"} == set(DEFAULT_FIT.claims)
+    assert roles["S3"] == roles["S6"] == "predicted"
+    text = report.to_text()
+    assert "fitted to S1, S2, S4" in text
+    assert "not answered yet" in text
+
+
+def test_every_claim_is_answered_or_explained():
+    report = validate()
+    ids = {c.id for c in load_claims()}
+    answered = {o.claim.id for o in report.outcomes}
+    unanswered = {c.id: reason for c, reason in report.unanswered}
+    assert answered | set(unanswered) == ids
+    assert all(reason for reason in unanswered.values())
+
+
+def test_a_wrong_model_fails_validation():
+    # The checks can fail: a model with half the clock misses the throughput claims.
+    def slow(**kw):
+        return qm.predict(ghz=1.1, **kw)
+
+    report = validate(predict=slow)
+    assert not report.all_passed
+    assert not next(o for o in report.outcomes if o.claim.id == "S1").passed

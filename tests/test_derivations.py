@@ -1,0 +1,54 @@
+"""Each closed form in the solver agrees with its sympy derivation."""
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from derivations import all_derivations
+from derivations.__main__ import render
+
+DERIVATIONS = all_derivations()
+IDS = [d.name for d in DERIVATIONS]
+
+
+@pytest.mark.parametrize("d", DERIVATIONS, ids=IDS)
+def test_derived_equals_stated_symbolically(d):
+    assert sp.simplify(d.derived - d.stated) == 0
+
+
+@pytest.mark.parametrize("d", DERIVATIONS, ids=IDS)
+def test_every_symbol_has_a_domain(d):
+    assert {s.name for s in d.symbols} == set(d.domain)
+    assert d.assumptions and d.steps and d.where
+
+
+def _point(draw, d):
+    values = {}
+    for sym in d.symbols:
+        low, high, integer = d.domain[sym.name]
+        if integer:
+            values[sym.name] = draw(st.integers(int(low), int(high)))
+        else:
+            values[sym.name] = draw(st.floats(low, high, allow_nan=False, allow_infinity=False))
+    return values
+
+
+@pytest.mark.parametrize("d", DERIVATIONS, ids=IDS)
+@given(data=st.data())
+def test_derived_matches_the_numpy_code(d, data):
+    values = _point(data.draw, d)
+    if d.constraint is not None:
+        assume(d.constraint(**values))
+    args = [values[s.name] for s in d.symbols]
+    derived = float(d.numeric()(*args))
+    implemented = float(np.asarray(d.implemented(*args)))
+    assert implemented == pytest.approx(derived, rel=1e-9, abs=1e-12)
+
+
+def test_the_document_renders_every_derivation():
+    text = render()
+    for d in DERIVATIONS:
+        assert d.title in text
+    assert text.count("$$") >= 2 * len(DERIVATIONS)

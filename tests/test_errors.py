@@ -1,0 +1,132 @@
+"""Bad input: a clear ModelInputError naming field, value and range; the CLI exits 2."""
+
+import dataclasses
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import queuemodel as qm
+from queuemodel.cli import main
+from queuemodel.errors import ModelInputError, QueueModelError, UnknownNameError
+from queuemodel.host import HOST_FIELDS, Host
+
+NUMERIC_HOST_FIELDS = [f.name for f in dataclasses.fields(Host) if f.metadata.get("kind") == "number"]
+FLAG_HOST_FIELDS = [f.name for f in dataclasses.fields(Host) if f.metadata.get("kind") == "flag"]
+
+
+def test_error_is_a_valueerror_and_names_everything():
+    with pytest.raises(ValueError) as info:
+        qm.predict(flows=0)
+    err = info.value
+    assert isinstance(err, ModelInputError) and isinstance(err, QueueModelError)
+    assert str(err) == "workload.flows = 0: must be an integer with 1 <= x <= 1048576"
+
+
+@pytest.mark.parametrize("field", NUMERIC_HOST_FIELDS)
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -1.0, "fast"])
+def test_every_numeric_host_field_rejects_bad_values(field, bad):
+    with pytest.raises(ModelInputError, match=rf"^host\.{field} = "):
+        qm.predict(**{field: bad})
+
+
+@pytest.mark.parametrize("field", FLAG_HOST_FIELDS)
+def test_every_flag_rejects_non_booleans(field):
+    with pytest.raises(ModelInputError, match=rf"^host\.{field} = 'maybe': must be a boolean"):
+        qm.predict(**{field: "maybe"})
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(path="macvlan"), r"^path = 'macvlan': must be one of native, linux-overlay"),
+    (dict(proto="sctp"), r"^workload.proto = 'sctp': must be one of tcp, udp"),
+    (dict(flows=1.5), r"^workload.flows = 1.5: must be an integer"),
+    (dict(flows=0), r"^workload.flows = 0:"),
+    (dict(msg_bytes=0), r"^workload.msg_bytes = 0:"),
+    (dict(proto="udp", msg_bytes=65508), r"65507 \(UDP: one IPv4 datagram\)"),
+    (dict(mtu=575), r"^host.mtu = 575: must be an integer with 576 <= x <= 9216"),
+    (dict(mtu=9217), r"^host.mtu = 9217:"),
+    (dict(ghz=0), r"^host.ghz = 0: must be a finite number with 0 < x <= 20"),
+    (dict(link_gbps=-40), r"^host.link_gbps = -40:"),
+    (dict(offered_gbps=0), r"^workload.offered_gbps = 0:"),
+    (dict(offered_gbps=math.nan), r"^workload.offered_gbps = nan:"),
+    (dict(napi_weight=0), r"^host.napi_weight = 0:"),
+    (dict(irq_moderation_frames=0), r"^host.irq_moderation_frames = 0:"),
+    (dict(irq_moderation_usecs=-1), r"^host.irq_moderation_usecs = -1:"),
+    (dict(nosuchfield=1), r"^field = 'nosuchfield': must be a host field"),
+    (dict(msg_bytes=np.array([1024, 0])), r"^workload.msg_bytes = 0.0 \(an element of the array\)"),
+])
+def test_documented_errors(kwargs, pattern):
+    with pytest.raises(ModelInputError, match=pattern):
+        qm.predict(**kwargs)
+
+
+def test_unknown_names_are_their_own_subclass():
+    with pytest.raises(UnknownNameError):
+        qm.predict(path="nope")
+
+
+@given(st.sampled_from(NUMERIC_HOST_FIELDS),
+       st.one_of(st.just(math.nan), st.just(-math.inf), st.floats(-1e9, -1e-9)))
+def test_bad_values_change_nothing(field, bad):
+    before = qm.predict(path="docker-overlay", proto="udp").to_dict()
+    with pytest.raises(ModelInputError):
+        qm.predict(path="docker-overlay", proto="udp", **{field: bad})
+    assert qm.predict(path="docker-overlay", proto="udp").to_dict() == before
+
+
+@pytest.mark.parametrize("bad", [
+    dict(cost_cycles_per_unit=-1.0),
+    dict(cost_cycles_per_byte=math.nan),
+    dict(cost_cycles_per_unit=math.inf),
+    dict(context="kernel"),
+    dict(unit="segment"),
+    dict(batching="lro"),
+    dict(protocols=("sctp",)),
+    dict(offloaded_by="magic"),
+    dict(cost_cycles_per_invocation=10.0),            # only poll stages have invocations
+])
+def test_bad_stages(bad):
+    fields = dict(name="x", context="softirq", unit="packet") | bad
+    with pytest.raises(ModelInputError, match=r"^stage\['x'\]\."):
+        qm.Stage(**fields)
+
+
+def test_bad_paths():
+    stage = qm.Stage(name="x", context="softirq", unit="packet")
+    with pytest.raises(ModelInputError, match="unique"):
+        qm.Path(name="p", tx=(stage,), rx=(stage, stage))
+    with pytest.raises(ModelInputError, match="batching"):
+        qm.Path(name="p", tx=(dataclasses.replace(stage, batching="gro"),), rx=(stage,))
+    with pytest.raises(ModelInputError, match="non-empty tuple of Stage"):
+        qm.Path(name="p", tx=(), rx=(stage,))
+
+
+@pytest.mark.parametrize("argv", [
+    ["predict", "--path", "bogus"],
+    ["predict", "--flows", "0"],
+    ["predict", "--flows", "two"],
+    ["predict", "--proto", "udp", "--msg-bytes", "70000"],
+    ["predict", "--set", "mtu=100"],
+    ["predict", "--set", "nosuch=1"],
+    ["predict", "--set", "ghz"],
+    ["predict", "--host", "/nonexistent.toml"],
+    ["frobnicate"],
+])
+def test_cli_bad_input_one_line_exit_2(argv, capsys):
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("queuemodel")
+
+
+def test_cli_as_a_process_has_no_traceback():
+    proc = subprocess.run([sys.executable, "-m", "queuemodel", "predict", "--set", "ghz=nan"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("queuemodel: error: host.ghz = nan: must be a finite number "
+                                   "with 0 < x <= 20")
+    assert "Traceback" not in proc.stderr

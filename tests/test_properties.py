@@ -1,0 +1,175 @@
+"""Laws the model must obey for any valid scenario (hypothesis property tests)."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import queuemodel as qm
+from queuemodel.stage import Stage
+
+PATH_NAMES = tuple(qm.PATHS)
+COST_FIELDS = ("cost_cycles_per_unit", "cost_cycles_per_byte", "cost_cycles_per_invocation",
+               "cache_misses_per_unit")
+HOST_COSTS = ("softirq_entry_cycles", "context_switch_cycles", "dram_latency_ns")
+
+
+@st.composite
+def scenarios(draw):
+    proto = draw(st.sampled_from(("tcp", "udp")))
+    high = 65507 if proto == "udp" else 1 << 20
+    overrides = draw(st.fixed_dictionaries({}, optional={
+        "ghz": st.floats(0.5, 5.0),
+        "link_gbps": st.floats(1.0, 400.0),
+        "mtu": st.integers(576, 9216),
+        "physical_cores": st.integers(1, 32),
+        "nic_queues": st.integers(1, 64),
+        "tunnel_offload": st.booleans(),
+        "gro": st.booleans(),
+        "tso": st.booleans(),
+        "gso": st.booleans(),
+        "rx_csum": st.booleans(),
+        "tx_csum": st.booleans(),
+        "adaptive_moderation": st.booleans(),
+        "app_on_softirq_core": st.booleans(),
+        "irq_moderation_usecs": st.floats(0.0, 200.0),
+        "irq_moderation_frames": st.integers(1, 256),
+        "napi_weight": st.integers(1, 256),
+        "context_switch_cycles": st.floats(0.0, 20000.0),
+        "softirq_entry_cycles": st.floats(0.0, 5000.0),
+        "dram_latency_ns": st.floats(0.0, 300.0),
+    }))
+    return dict(
+        path=draw(st.sampled_from(PATH_NAMES)),
+        proto=proto,
+        msg_bytes=draw(st.integers(1, high)),
+        flows=draw(st.integers(1, 100)),
+        offered_gbps=draw(st.one_of(st.just(math.inf), st.floats(0.01, 100.0))),
+        **overrides,
+    )
+
+
+@given(scenarios())
+def test_throughput_is_finite_and_within_the_link(sc):
+    r = qm.predict(**sc)
+    assert math.isfinite(r.throughput_gbps) and r.throughput_gbps > 0
+    assert r.throughput_gbps <= r.link_goodput_gbps * (1 + 1e-9)
+    assert 0.0 <= r.drop_fraction <= 1.0
+
+
+@given(scenarios())
+def test_no_core_is_more_than_fully_busy(sc):
+    r = qm.predict(**sc)
+    for name, util in r.core_utilisation.items():
+        assert -1e-12 <= util <= 1.0 + 1e-9, name
+    assert all(u >= 0 for u in r.stages.values())
+    for cpu in (r.receiver_cpu, r.sender_cpu):
+        assert all(v >= 0 for v in cpu.values())
+
+
+@given(scenarios())
+def test_cpu_accounting_is_conserved(sc):
+    # The /proc/stat columns add up to the busy cores, and the stages to their cores.
+    r = qm.predict(**sc)
+    rx_cores = sum(v for k, v in r.core_utilisation.items() if k.startswith("rx:"))
+    assert sum(r.receiver_cpu.values()) == pytest.approx(r.cores_used * rx_cores, rel=1e-9)
+    rx_stages = sum(v for k, v in r.stages.items() if k.startswith("rx:"))
+    assert rx_stages == pytest.approx(rx_cores, rel=1e-9, abs=1e-12)
+    tx_stages = sum(v for k, v in r.stages.items() if k.startswith("tx:"))
+    assert tx_stages == pytest.approx(r.core_utilisation["tx:app-core"], rel=1e-9, abs=1e-12)
+
+
+@given(scenarios())
+def test_the_bottleneck_core_is_full(sc):
+    r = qm.predict(**sc)
+    side, core, _stage = r.bottleneck.split(":")
+    if side in ("receiver", "sender") and core != "offered-load":
+        key = ("rx:" if side == "receiver" else "tx:") + core
+        assert r.core_utilisation[key] == pytest.approx(1.0, abs=1e-6)
+    elif side == "link":
+        assert r.throughput_gbps == pytest.approx(r.link_goodput_gbps, rel=1e-9)
+
+
+@given(scenarios(), st.data())
+def test_raising_a_stage_cost_never_raises_throughput(sc, data):
+    path = qm.get_path(sc.pop("path"))
+    side = data.draw(st.sampled_from(("tx", "rx")))
+    stages = getattr(path, side)
+    index = data.draw(st.integers(0, len(stages) - 1))
+    field = data.draw(st.sampled_from(COST_FIELDS))
+    stage = stages[index]
+    if field == "cost_cycles_per_invocation" and not stage.poll:
+        field = "cost_cycles_per_unit"
+    old = getattr(stage, field)
+    new = old * data.draw(st.floats(1.0, 10.0)) + data.draw(st.floats(0.0, 5000.0))
+    bigger = dataclasses.replace(stage, **{field: new})
+    costlier = dataclasses.replace(path, **{side: stages[:index] + (bigger,) + stages[index + 1:]})
+    before = qm.predict(path=path, **sc).throughput_gbps
+    after = qm.predict(path=costlier, **sc).throughput_gbps
+    assert after <= before * (1 + 1e-9)
+
+
+@given(scenarios(), st.sampled_from(HOST_COSTS), st.floats(1.0, 10.0))
+def test_raising_a_host_cost_never_raises_throughput(sc, field, factor):
+    base = sc.get(field, getattr(qm.paper_testbed(), field))
+    before = qm.predict(**sc).throughput_gbps
+    sc[field] = base * factor + 1.0
+    assert qm.predict(**sc).throughput_gbps <= before * (1 + 1e-9)
+
+
+@given(scenarios(), st.floats(1.0, 4.0))
+def test_a_faster_clock_never_lowers_throughput(sc, factor):
+    ghz = sc.pop("ghz", 2.2)
+    slow = qm.predict(ghz=ghz, **sc).throughput_gbps
+    fast = qm.predict(ghz=min(ghz * factor, 20.0), **sc).throughput_gbps
+    assert fast >= slow * (1 - 1e-9)
+
+
+@given(scenarios())
+def test_a_grid_equals_its_scalar_points(sc):
+    ghz = np.array([1.0, 2.2, 3.5])
+    sc.pop("ghz", None)
+    grid = qm.predict(ghz=ghz, **sc)
+    for i, g in enumerate(ghz):
+        point = qm.predict(ghz=float(g), **sc)
+        assert grid.throughput_gbps[i] == pytest.approx(point.throughput_gbps, rel=1e-9)
+        assert grid.bottleneck[i] == point.bottleneck
+        assert grid.receiver_cpu["softirq"][i] == pytest.approx(point.receiver_cpu["softirq"],
+                                                                rel=1e-9, abs=1e-15)
+
+
+@given(st.sampled_from(PATH_NAMES), st.sampled_from(("tcp", "udp")))
+def test_free_cpu_leaves_only_the_link(path, proto):
+    # Limiting case: with every cost zero the only limit left is the wire.
+    p = qm.get_path(path)
+    free = {f: 0.0 for f in COST_FIELDS}
+    zero = dataclasses.replace(p, tx=tuple(dataclasses.replace(s, **free) for s in p.tx),
+                               rx=tuple(dataclasses.replace(s, **free) for s in p.rx))
+    r = qm.predict(path=zero, proto=proto, context_switch_cycles=0.0, softirq_entry_cycles=0.0,
+                   dram_latency_ns=0.0)
+    assert r.throughput_gbps == pytest.approx(r.link_goodput_gbps, rel=1e-12)
+    assert r.bottleneck == "link:line-rate:-"
+
+
+@given(st.floats(0.01, 5.0), st.sampled_from(PATH_NAMES))
+def test_offered_load_below_capacity_is_carried(offered, path):
+    # A TCP flow offered less than it can carry gets exactly what it asks for.
+    r = qm.predict(path=path, proto="tcp", offered_gbps=offered)
+    assert r.throughput_gbps == pytest.approx(offered, rel=1e-9)
+    assert r.bottleneck == "sender:offered-load:-"
+
+
+@given(st.integers(1, 1000))
+def test_a_user_path_needs_no_solver_change(cost):
+    # A macvlan-like path: native plus one cheap softirq stage of the user's own.
+    native = qm.get_path("native")
+    macvlan = Stage(name="macvlan_rx", context="softirq", unit="packet",
+                    cost_cycles_per_unit=float(cost), source="test")
+    path = dataclasses.replace(native, name="macvlan", rx=native.rx[:4] + (macvlan,)
+                               + native.rx[4:])
+    r = qm.predict(path=path, proto="tcp")
+    assert "rx:macvlan_rx" in r.stages
+    assert r.throughput_gbps <= qm.predict(path="native", proto="tcp").throughput_gbps

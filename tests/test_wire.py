@@ -1,0 +1,68 @@
+"""Reference values for the wire arithmetic, each with its source."""
+
+import math
+
+import numpy as np
+import pytest
+
+from queuemodel import wire
+
+
+@pytest.mark.parametrize("mtu, encap, expected, source", [
+    (1500, 0, 1448, "1500 - 20 IPv4 - 20 TCP - 12 timestamps (MODEL-NOTES.md)"),
+    (1500, 50, 1398, "VXLAN inner MTU 1450 (RFC 7348: 50 B of headers) minus 52"),
+    (9000, 0, 8948, "jumbo frame, same headers"),
+])
+def test_tcp_mss(mtu, encap, expected, source):
+    assert wire.tcp_mss_bytes(mtu, encap) == expected
+
+
+@pytest.mark.parametrize("msg, mtu, encap, expected, source", [
+    (8192, 1500, 0, 6, "8200 B of UDP over 1480 B fragments: 5 full + 800 B"),
+    (8192, 1500, 50, 6, "8200 B over 1424 B inner fragments: 5 full + 1080 B"),
+    (1472, 1500, 0, 1, "largest unfragmented payload: 1500 - 20 - 8"),
+    (1473, 1500, 0, 2, "one byte more fragments"),
+    (65507, 1500, 0, 45, "largest datagram: ceil(65515 / 1480)"),
+])
+def test_udp_fragments(msg, mtu, encap, expected, source):
+    assert wire.udp_fragments(msg, mtu, encap) == expected
+
+
+def test_tcp_goodput_40g():
+    # 40 Gb/s x 1448 payload / 1538 wire bytes (MODEL-NOTES.md: 1538-byte frame).
+    assert wire.goodput_gbps(40, "tcp", 131072, 1500) == pytest.approx(40 * 1448 / 1538, rel=1e-12)
+
+
+def test_overlay_goodput_40g():
+    assert wire.goodput_gbps(40, "tcp", 131072, 1500, 50) == pytest.approx(40 * 1398 / 1538,
+                                                                           rel=1e-12)
+
+
+def test_udp_wire_bytes_8k():
+    # 5 fragments of 1480 + 20 IP + 38 = 1538 wire bytes, last one 800 + 20 + 38 = 858.
+    assert wire.wire_bytes_per_message("udp", 8192, 1500) == 5 * 1538 + 858
+
+
+def test_minimum_frame_padding():
+    # 18 B payload + 8 UDP + 20 IP = 46 B: exactly the 64-byte minimum frame; 1 B pads to it too.
+    assert wire.wire_bytes_per_message("udp", 18, 1500) == 84
+    assert wire.wire_bytes_per_message("udp", 1, 1500) == 84
+
+
+def test_per_packet_budget_h1():
+    # Paper, introduction: "300 ns for a 40 Gbps network link"; MODEL-NOTES: 1538 B every 308 ns.
+    assert wire.per_packet_budget_ns(40, 1500) == pytest.approx(307.6, abs=1e-9)
+
+
+def test_segment_bytes_caps():
+    assert wire.segment_bytes(1448, 65536, 64) == 45 * 1448      # 64 KB limit binds
+    assert wire.segment_bytes(100, 65536, 64) == 64 * 100        # NAPI weight binds
+    assert wire.segment_bytes(9000, 4000) == 9000                # at least one packet
+
+
+def test_arrays_broadcast():
+    mtus = np.array([576, 1500, 9000])
+    out = wire.goodput_gbps(np.array([[10.0], [40.0]]), "tcp", 65536, mtus)
+    assert out.shape == (2, 3)
+    assert np.all(np.diff(out, axis=1) > 0)          # bigger frames, less overhead
+    assert math.isclose(out[1, 1], 40 * 1448 / 1538)

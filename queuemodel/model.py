@@ -15,8 +15,8 @@ from .host import HOST_FIELDS, Host
 from .hosts import paper_testbed, with_overrides
 from .paths import get_path
 from .solver import (
-    APP_CORE, FLOW_CORE, MODERATION_FIELDS, PROC_STAT_COLUMN,
-    CompiledSide, CoreLoad, Interrupts, Moderation, compile_side, features, gated_counts,
+    APP_CORE, FLOW_CORE, PROC_STAT_COLUMN,
+    CompiledSide, CoreLoad, Interrupts, compile_side, features, gated_counts,
     solve_rate,
 )
 from .stage import CONTEXTS, Path, Workload
@@ -271,7 +271,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered) -> dict:
                               + np.sum(rx.cycles_per_invocation * rx.poll))
                         + h.softirq_entry_cycles),
         capacity=cap,
-        moderation=Moderation(**{f: getattr(h, f) for f in MODERATION_FIELDS}),
+        moderation=h,
     )
 
     upper = np.minimum(link_share, offered_share)
@@ -334,11 +334,11 @@ class _FlatHost:
     def __init__(self, host: Host | None, flat=None):
         if host is None:
             return
-        for f in dataclasses.fields(host):
-            value = getattr(host, f.name)
-            if f.metadata.get("kind") == "number":
-                value = flat(value)
-            setattr(self, f.name, value)
+        self.__dict__.update(vars(host))
+        for name in _NUMERIC_HOST_FIELDS:
+            value = getattr(host, name)
+            if isinstance(value, np.ndarray):
+                setattr(self, name, flat(value))
 
     def take(self, sl: slice) -> "_FlatHost":
         """The same host for a block of scenarios."""
@@ -348,12 +348,15 @@ class _FlatHost:
         return part
 
 
+_NUMERIC_HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host)
+                             if f.metadata.get("kind") == "number")
+
+
 def _flattener(workload: Workload, host: Host):
     """Broadcast shape of the numeric inputs, its size, and a function flattening to it."""
-    shapes = [np.shape(workload.msg_bytes), np.shape(workload.flows),
-              np.shape(workload.offered_gbps)]
-    shapes += [np.shape(getattr(host, f.name)) for f in dataclasses.fields(host)
-               if f.metadata.get("kind") == "number"]
+    values = [workload.msg_bytes, workload.flows, workload.offered_gbps]
+    values += [getattr(host, name) for name in _NUMERIC_HOST_FIELDS]
+    shapes = [v.shape for v in values if isinstance(v, np.ndarray)]
     try:
         shape = np.broadcast_shapes(*shapes)
     except ValueError:
@@ -362,35 +365,17 @@ def _flattener(workload: Workload, host: Host):
     size = int(np.prod(shape)) if shape else 1
 
     def flat(value):
-        if np.ndim(value) == 0:
+        if not isinstance(value, np.ndarray):
             return float(value)
-        return np.broadcast_to(np.asarray(value, dtype=float), shape).reshape(size)
+        return np.broadcast_to(value, shape).reshape(size)
 
     return shape, size, flat
 
 
-def _weights(side: CompiledSide, n_units: int, n_data: int):
-    """Matrices mapping the gated count and byte tables to per-stage cycles.
-
-    Returns ``(unit, miss, byte)`` of shapes ``(n_units, stages)``,
-    ``(n_units, stages)`` and ``(n_data, stages)``: stage ``s`` reads column
-    ``unit_col[s]`` (and ``byte_col[s]``) with its cost as the weight.
-    """
-    stages = np.arange(len(side.labels))
-    unit = np.zeros((n_units, stages.size))
-    miss = np.zeros((n_units, stages.size))
-    byte = np.zeros((n_data, stages.size))
-    unit[side.unit_col, stages] = side.cycles_per_unit
-    miss[side.unit_col, stages] = side.misses_per_unit
-    byte[side.byte_col, stages] = side.cycles_per_byte
-    return unit, miss, byte
-
-
 def _static_sum(side: CompiledSide, mask, units, data, miss_cycles):
     """Rate-independent cycles per message of the masked stages, ``(N,)``."""
-    unit, miss, byte = _weights(side, units.shape[1], data.shape[1])
-    total = units @ unit[:, mask].sum(axis=1) + data @ byte[:, mask].sum(axis=1)
-    miss_sum = miss[:, mask].sum(axis=1)
+    total = units @ side.w_unit[:, mask].sum(axis=1) + data @ side.w_byte[:, mask].sum(axis=1)
+    miss_sum = side.w_miss[:, mask].sum(axis=1)
     if miss_sum.any():
         total = total + miss_cycles * (units @ miss_sum)
     return total
@@ -398,10 +383,9 @@ def _static_sum(side: CompiledSide, mask, units, data, miss_cycles):
 
 def _stage_cycles(side: CompiledSide, units, data, miss_cycles):
     """Rate-independent cycles per message of every stage, ``(N, stages)``."""
-    unit, miss, byte = _weights(side, units.shape[1], data.shape[1])
-    cycles = units @ unit + data @ byte
-    if miss.any():
-        cycles += np.asarray(miss_cycles)[..., None] * (units @ miss)
+    cycles = units @ side.w_unit + data @ side.w_byte
+    if side.w_miss.any():
+        cycles += np.asarray(miss_cycles)[..., None] * (units @ side.w_miss)
     return cycles
 
 
@@ -455,17 +439,33 @@ def _bottleneck(proto, rx, tx, rx_util, tx_util, entry_util, switch_util, core_u
                 rate_rx, rate_tx, link_share, offered_share, shared):
     """Name the binding constraint and, for a core, its busiest stage; ``(N,)`` strings."""
     size = rate_rx.size
-    rx_labels = list(rx.labels) + ["softirq_entry", "context_switch"]
-    rx_all = np.column_stack([rx_util, entry_util, switch_util])
-    on_flow = np.append(rx.core == FLOW_CORE, [True, False])
+    rows = np.arange(size)
     table, codes, values = [], [], []
+
+    def busiest(util, labels, extra):
+        """Index into ``labels + [name for name, _ in extra]`` of the largest share."""
+        top = np.argmax(util, axis=1)
+        best = util[rows, top]
+        for offset, (_name, column) in enumerate(extra):
+            better = column > best
+            top = np.where(better, len(labels) + offset, top)
+            best = np.where(better, column, best)
+        return top
+
     for core_name, util in core_util.items():
         side, role = core_name.split(":")
         if side == "rx":
-            mask = np.ones(len(rx_labels), bool) if shared else (
-                on_flow if role == "flow-core" else ~on_flow)
-            labels = [n for n, keep in zip(rx_labels, mask) if keep]
-            top = np.argmax(rx_all[:, mask], axis=1)
+            on_flow = rx.core == FLOW_CORE
+            mask = np.ones_like(on_flow) if shared else (on_flow if role == "flow-core"
+                                                         else ~on_flow)
+            extra = []
+            if shared or role == "flow-core":
+                extra.append(("softirq_entry", entry_util))
+            if shared or role == "app-core":
+                extra.append(("context_switch", switch_util))
+            labels = [n for n, keep in zip(rx.labels, mask) if keep]
+            top = busiest(rx_util if mask.all() else rx_util[:, mask], labels, extra)
+            labels += [name for name, _ in extra]
             prefix = "receiver"
         else:
             labels = list(tx.labels)
@@ -475,15 +475,15 @@ def _bottleneck(proto, rx, tx, rx_util, tx_util, entry_util, switch_util, core_u
         table += [f"{prefix}:{role}:{n}" for n in labels]
         values.append(util)
     limit = rate_rx if proto == "tcp" else rate_tx
-    for name, bound in (("link:line-rate:-", link_share), ("sender:offered-load:-",
-                                                           offered_share)):
+    for name, bound in (("link:line-rate:-", link_share),
+                        ("sender:offered-load:-", offered_share)):
         codes.append(np.full(size, len(table)))
         table.append(name)
         values.append(limit / bound)
     stacked = np.column_stack(values)
     hit = stacked >= 1.0 - 1e-7
     binding = np.where(hit.any(axis=1), hit.argmax(axis=1), stacked.argmax(axis=1))
-    chosen = np.column_stack(codes)[np.arange(size), binding]
+    chosen = np.column_stack(codes)[rows, binding]
     return np.array(table, dtype=object)[chosen]
 
 

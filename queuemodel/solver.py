@@ -55,7 +55,6 @@ from .stage import CONTEXTS, Path, Stage
 __all__ = [
     "CoreLoad",
     "Interrupts",
-    "Moderation",
     "CompiledSide",
     "compile_side",
     "features",
@@ -86,6 +85,7 @@ FLOW_CORE, APP_CORE = 0, 1
 
 _MAX_ITERATIONS = 2000
 _RTOL = 1e-11
+_Q_MAX = 0.9
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,10 @@ class CompiledSide:
     byte_col : numpy.ndarray
         Column of the gated byte table: 0 always, 1 only when fragmented,
         2 never.
+    w_unit, w_miss, w_byte : numpy.ndarray
+        Matrices ``(9, stages)``, ``(9, stages)`` and ``(3, stages)`` that
+        turn the gated tables into per-stage cycles: stage ``s`` reads
+        column ``unit_col[s]`` (``byte_col[s]``) weighted by its cost.
     """
 
     labels: tuple
@@ -130,6 +134,9 @@ class CompiledSide:
     poll: np.ndarray
     unit_col: np.ndarray
     byte_col: np.ndarray
+    w_unit: np.ndarray
+    w_miss: np.ndarray
+    w_byte: np.ndarray
 
 
 def gated_counts(counts, fragmented, msg_bytes):
@@ -262,6 +269,16 @@ def _pack(rows: list, side: str) -> CompiledSide:
             return APP_CORE
         return FLOW_CORE if stage.context in ("hardirq", "softirq") else APP_CORE
 
+    unit_col = col(lambda s, f, g: 8 if (f < 0 or g == _NEVER)
+                   else f + (4 if g == _FRAG_ONLY else 0), int)
+    byte_col = col(lambda s, f, g: g, int)
+    index = np.arange(len(rows))
+    w_unit, w_miss, w_byte = np.zeros((9, len(rows))), np.zeros((9, len(rows))), np.zeros((3, len(rows)))
+    w_unit[unit_col, index] = [s.cost_cycles_per_unit for s, _, _ in rows]
+    w_miss[unit_col, index] = [s.cache_misses_per_unit for s, _, _ in rows]
+    w_byte[byte_col, index] = [s.cost_cycles_per_byte for s, _, _ in rows]
+    for w in (w_unit, w_miss, w_byte):
+        w.setflags(write=False)
     return CompiledSide(
         labels=tuple(s.name for s, _, _ in rows),
         context=col(lambda s, f, g: CONTEXTS.index(s.context), int),
@@ -273,9 +290,11 @@ def _pack(rows: list, side: str) -> CompiledSide:
         cycles_per_invocation=col(lambda s, f, g: s.cost_cycles_per_invocation),
         misses_per_unit=col(lambda s, f, g: s.cache_misses_per_unit),
         poll=col(lambda s, f, g: s.poll, bool),
-        unit_col=col(lambda s, f, g: 8 if (f < 0 or g == _NEVER)
-                     else f + (4 if g == _FRAG_ONLY else 0), int),
-        byte_col=col(lambda s, f, g: g, int),
+        unit_col=unit_col,
+        byte_col=byte_col,
+        w_unit=w_unit,
+        w_miss=w_miss,
+        w_byte=w_byte,
     )
 
 
@@ -348,16 +367,43 @@ def moderation_delay_us(rate_pps, host: Host):
     >>> [float(moderation_delay_us(r, h)) for r in (1e5, 425e3, 1e6)]
     [0.0, 64.0, 128.0]
     """
-    rate = np.asarray(rate_pps, dtype=float)
-    if not host.adaptive_moderation:
-        return np.zeros_like(rate) + host.irq_moderation_usecs
-    low, high = host.adaptive_rate_low_pps, host.adaptive_rate_high_pps
-    span = np.subtract(high, low)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ramp = np.minimum(1.0, np.maximum(0.0, (rate - low) / span))
-    frac = np.where(span > 0, ramp, rate >= high)
-    return host.adaptive_usecs_low + frac * np.subtract(host.adaptive_usecs_high,
-                                                       host.adaptive_usecs_low)
+    return _DelaySchedule.of(host).seconds(np.asarray(rate_pps, dtype=float)) * 1e6
+
+
+class _DelaySchedule:
+    """Moderation delay as a function of packet rate, with its constants precomputed.
+
+    ``tau(r) = low_s + span_s * min(1, max(0, (r - rate_low) * inv_width))``;
+    without adaptive moderation ``span_s`` is 0 and ``low_s`` the fixed delay.
+    A zero-width ramp (equal thresholds) is a step at the threshold.
+    """
+
+    __slots__ = ("low_s", "span_s", "rate_low", "inv_width")
+
+    def __init__(self, low_s, span_s, rate_low, inv_width):
+        self.low_s, self.span_s, self.rate_low, self.inv_width = low_s, span_s, rate_low, inv_width
+
+    @classmethod
+    def of(cls, host) -> "_DelaySchedule":
+        if not host.adaptive_moderation:
+            return cls(np.multiply(host.irq_moderation_usecs, 1e-6), 0.0, 0.0, 0.0)
+        width = np.subtract(host.adaptive_rate_high_pps, host.adaptive_rate_low_pps)
+        inv_width = np.divide(1.0, width, out=np.full(np.shape(width), 1e300),
+                              where=np.asarray(width) > 0)
+        if inv_width.ndim == 0:
+            inv_width = float(inv_width)
+        return cls(np.multiply(host.adaptive_usecs_low, 1e-6),
+                   np.subtract(host.adaptive_usecs_high, host.adaptive_usecs_low) * 1e-6,
+                   host.adaptive_rate_low_pps, inv_width)
+
+    def seconds(self, rate_pps):
+        if np.ndim(self.span_s) == 0 and self.span_s == 0.0:
+            return self.low_s + 0.0 * rate_pps
+        ramp = np.minimum(1.0, np.maximum(0.0, (rate_pps - self.rate_low) * self.inv_width))
+        return self.low_s + self.span_s * ramp
+
+    def take(self, idx) -> "_DelaySchedule":
+        return _DelaySchedule(*(_take(getattr(self, n), idx) for n in self.__slots__))
 
 
 def packets_per_interrupt(rate_pps, host: Host):
@@ -384,7 +430,7 @@ def packets_per_interrupt(rate_pps, host: Host):
     >>> float(packets_per_interrupt(2e6, paper_testbed()))
     44.0
     """
-    tau_s = moderation_delay_us(rate_pps, host) * 1e-6
+    tau_s = _DelaySchedule.of(host).seconds(np.asarray(rate_pps, dtype=float))
     return np.minimum(host.irq_moderation_frames, 1.0 + np.multiply(rate_pps, tau_s))
 
 
@@ -442,14 +488,19 @@ def interrupts_per_message(rate, n_wire, burst_packets, napi_cycles, per_irq_cyc
     >>> float(interrupts_per_message(1e5, 1.0, 1.0, 22000.0, 0.0, 2.2e9, h))  # saturated
     0.0
     """
-    bursts = np.divide(n_wire, burst_packets)
-    burst_rate = np.multiply(rate, bursts)
-    tau_s = moderation_delay_us(np.multiply(rate, n_wire), host) * 1e-6
-    per_irq = np.maximum(1.0, np.minimum(np.divide(host.irq_moderation_frames, burst_packets),
-                                         1.0 + burst_rate * tau_s))
+    return _irq_per_message(
+        np.asarray(rate, dtype=float), n_wire, np.divide(n_wire, burst_packets),
+        np.divide(host.irq_moderation_frames, burst_packets), np.divide(napi_cycles, capacity),
+        np.divide(per_irq_cycles, capacity), _DelaySchedule.of(host))
+
+
+def _irq_per_message(rate, n_wire, bursts, frames_per_burst, napi_load, irq_load, delay):
+    """:func:`interrupts_per_message` with its rate-independent ratios precomputed."""
+    tau_s = delay.seconds(rate * n_wire)
+    per_irq = np.maximum(1.0, np.minimum(frames_per_burst, 1.0 + rate * bursts * tau_s))
     moderated = bursts / per_irq
-    idle = np.maximum(0.0, 1.0 - np.multiply(rate, napi_cycles) / capacity)
-    return idle * moderated / (1.0 + np.multiply(rate, per_irq_cycles) * moderated / capacity)
+    idle = np.maximum(0.0, 1.0 - rate * napi_load)
+    return idle * moderated / (1.0 + rate * irq_load * moderated)
 
 
 def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity):
@@ -546,7 +597,9 @@ class CoreLoad:
         """
         dyn = self.irq_cycles * ipm
         if self.poll_cycles.size:
-            dyn = dyn + (np.maximum(ipm[:, None], self.poll_floor) * self.poll_cycles).sum(axis=1)
+            dyn = dyn + np.maximum(ipm[:, None], self.poll_floor) @ self.poll_cycles
+        if np.ndim(self.switch_cycles) == 0 and self.switch_cycles == 0.0:
+            return dyn, 0.0 * dyn
         wake = wakeups_per_message(rate, ipm, self.static + dyn, self.switch_cycles,
                                    self.capacity)
         return dyn, self.switch_cycles * wake
@@ -557,63 +610,42 @@ class CoreLoad:
         return dyn + switch
 
 
-@dataclass(frozen=True)
 class Interrupts:
     """What decides the receive interrupt rate, over a flat array of scenarios.
 
-    Attributes
+    Parameters
     ----------
-    n_wire, burst_packets, napi_cycles, per_irq_cycles, capacity : numpy.ndarray
-        As in :func:`interrupts_per_message`, each ``(N,)``.
+    n_wire, burst_packets, napi_cycles, per_irq_cycles, capacity : numpy.ndarray or float
+        As in :func:`interrupts_per_message`; arrays are ``(N,)``.
     moderation : object
         Moderation settings with the :class:`~queuemodel.host.Host` field
         names, each a scalar or an ``(N,)`` array.
     """
 
-    n_wire: np.ndarray
-    burst_packets: np.ndarray
-    napi_cycles: np.ndarray
-    per_irq_cycles: np.ndarray
-    capacity: np.ndarray
-    moderation: object
+    def __init__(self, n_wire, burst_packets, napi_cycles, per_irq_cycles, capacity,
+                 moderation, _parts=None):
+        self.n_wire = n_wire
+        if _parts is None:
+            _parts = (np.divide(n_wire, burst_packets),
+                      np.divide(moderation.irq_moderation_frames, burst_packets),
+                      np.divide(napi_cycles, capacity), np.divide(per_irq_cycles, capacity),
+                      _DelaySchedule.of(moderation))
+        self._parts = _parts
 
     def take(self, idx):
         """The same model for a subset of scenarios."""
-        return Interrupts(self.n_wire[idx], self.burst_packets[idx], self.napi_cycles[idx],
-                          _take(self.per_irq_cycles, idx), _take(self.capacity, idx),
-                          _take_fields(self.moderation, idx))
+        *ratios, delay = self._parts
+        return Interrupts(self.n_wire[idx], None, None, None, None, None,
+                          (*(_take(r, idx) for r in ratios), delay.take(idx)))
 
     def per_message(self, rate):
-        """Interrupts per message at these rates."""
-        return interrupts_per_message(rate, self.n_wire, self.burst_packets, self.napi_cycles,
-                                      self.per_irq_cycles, self.capacity, self.moderation)
-
-
-MODERATION_FIELDS = ("adaptive_moderation", "irq_moderation_usecs", "irq_moderation_frames",
-                     "adaptive_rate_low_pps", "adaptive_rate_high_pps", "adaptive_usecs_low",
-                     "adaptive_usecs_high")
-
-
-@dataclass(frozen=True)
-class Moderation:
-    """The moderation fields of a host, flattened over scenarios (see :class:`Host`)."""
-
-    adaptive_moderation: bool
-    irq_moderation_usecs: np.ndarray
-    irq_moderation_frames: np.ndarray
-    adaptive_rate_low_pps: np.ndarray
-    adaptive_rate_high_pps: np.ndarray
-    adaptive_usecs_low: np.ndarray
-    adaptive_usecs_high: np.ndarray
+        """Interrupts per message at these rates (:func:`interrupts_per_message`)."""
+        return _irq_per_message(rate, self.n_wire, *self._parts)
 
 
 def _take(value, idx):
     """``value[idx]`` for an array over scenarios; a scalar applies to all and stays."""
     return value[idx] if np.ndim(value) else value
-
-
-def _take_fields(mod, idx):
-    return Moderation(**{name: _take(getattr(mod, name), idx) for name in MODERATION_FIELDS})
 
 
 def solve_rate(upper, cores, interrupts):
@@ -644,9 +676,16 @@ def solve_rate(upper, cores, interrupts):
     ``T(R) = min(upper, min_k C_k / (a_k + o_k(R)))`` is non-decreasing
     because every ``o_k`` is non-increasing; from ``R_0 = min(upper,
     C_k / a_k)``, which is at least the answer, the iterates fall
-    monotonically to the largest fixed point, the answer.  Scenarios are
-    dropped from the iteration as they converge (relative change below
-    1e-11), so a few slow ones near a cliff cost little.
+    monotonically to the largest fixed point, the answer.
+
+    Two refinements keep it fast.  Where two successive steps shrink
+    geometrically by a ratio ``q <= 0.9``, the remaining geometric tail
+    ``step * q / (1 - q)`` is added at once (Aitken's extrapolation), and
+    the iteration goes on from there; it only skips a stretch the plain
+    iteration would have walked.  Only where ``T`` nearly touches the
+    diagonal (``q`` close to 1, a second fixed point near) does the plain
+    monotone iteration run on alone.  And scenarios leave the iteration as they converge
+    (relative step below 1e-11), so a few slow ones cost little.
     """
     upper = np.asarray(upper, dtype=float)
     rate = upper.copy()
@@ -654,26 +693,33 @@ def solve_rate(upper, cores, interrupts):
         rate = np.minimum(rate, _safe_div(core.capacity, core.static))
     active = np.arange(rate.size)
     sub_cores, sub_irq, sub_upper = list(cores), interrupts, upper
+    last_step = np.zeros(rate.size)
     for _ in range(_MAX_ITERATIONS):
         current = rate[active]
         ipm = sub_irq.per_message(current)
         new = sub_upper
         for core in sub_cores:
-            new = np.minimum(new, _safe_div(core.capacity, core.static + core.overhead(current, ipm)))
-        rate[active] = new
-        moving = np.abs(new - current) > _RTOL * np.abs(current)
+            new = np.minimum(new, _safe_div(core.capacity,
+                                            core.static + core.overhead(current, ipm)))
+        step = new - current
+        moving = np.abs(step) > _RTOL * current
+        q = np.divide(step, last_step, out=np.full_like(step, -1.0), where=last_step != 0.0)
+        geometric = moving & (q >= 0.0) & (q <= _Q_MAX)
+        tail = step * np.divide(q, 1.0 - q, out=np.zeros_like(q), where=geometric)
+        rate[active] = np.minimum(new + tail, sub_upper)
+        last_step = np.where(geometric, 0.0, step)
         if not moving.any():
             break
-        if not moving.all():
+        if moving.sum() * 2 < moving.size:          # compact once half have converged
             keep = np.flatnonzero(moving)
             active = active[keep]
             sub_cores = [core.take(keep) for core in sub_cores]
             sub_irq = sub_irq.take(keep)
             sub_upper = sub_upper[keep]
+            last_step = last_step[keep]
     return rate
 
 
 def _safe_div(num, den):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.divide(num, den)
-    return np.where(den > 0, out, np.inf)
+    """``num / den`` where ``den > 0``, else ``inf`` (a core with no work never limits)."""
+    return np.divide(num, den, out=np.full(np.shape(den), np.inf), where=den > 0)

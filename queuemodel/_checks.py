@@ -54,6 +54,12 @@ def number(
     ModelInputError
         If any element is not a finite real in range.
     """
+    if type(value) in (float, int):                       # fast path for plain numbers
+        x = float(value)
+        if (low < x if low_open else low <= x) and x <= high and (
+                math.isfinite(x) or (allow_inf and x > 0)) and (
+                not integer or not math.isfinite(x) or x.is_integer()):
+            return x
     allowed = _describe(low, high, low_open, integer, allow_inf)
     if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
         raise ModelInputError(field, value, allowed)

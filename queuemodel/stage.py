@@ -11,7 +11,7 @@ touching the solver.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,12 @@ UDP_MAX_PAYLOAD_BYTES = 65507
 _RX_BATCHINGS = {"gro", "tunnel_gro", "reassemble"}
 _TX_BATCHINGS = {"gso", "tunnel_gso", "fragment"}
 _OFFLOAD_FLAGS = ("rx_csum", "tx_csum", "tso", "gso", "gro", "tunnel_offload")
+
+
+def _cache_hash(obj) -> None:
+    """Hash a frozen record once (paths are hashed on every prediction's cache lookup)."""
+    values = tuple(getattr(obj, f.name) for f in fields(obj))
+    object.__setattr__(obj, "_hash", hash((type(obj).__name__, values)))
 
 
 def _scalar(**spec: Any):
@@ -147,6 +153,10 @@ class Stage:
         if self.unit == "interrupt" and self.context != "hardirq":
             raise ModelInputError(f"{label}.unit", self.unit,
                                   "used only with context='hardirq'")
+        _cache_hash(self)
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,6 +214,10 @@ class Path:
         enc = _checks.number(f"{label}.encap_bytes", self.encap_bytes, low=0, high=256,
                              integer=True)
         object.__setattr__(self, "encap_bytes", int(enc))
+        _cache_hash(self)
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,31 @@
+# queuemodel: every target sets up its own virtual environment first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: reproduce test bench derive clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## reproduce: the paper's single-flow numbers from the model, claim by claim
+reproduce: $(STAMP)
+	$(BIN)/queuemodel validate
+
+## test: the whole default test suite (what CI runs)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## bench: speed targets (pytest-benchmark; not part of the default run)
+bench: $(STAMP)
+	$(BIN)/python -m pytest tests/benchmarks -m benchmark --benchmark-columns=min,mean,max,rounds
+
+## derive: write derivations/DERIVATIONS.md from the sympy derivations
+derive: $(STAMP)
+	$(BIN)/python -m derivations
+
+clean:
+	rm -rf $(VENV) .hypothesis .benchmarks *.egg-info

@@ -1,0 +1,62 @@
+"""Speed targets (issue: core model).  Run with ``make bench``; not in the default run.
+
+Targets: ``import queuemodel`` under 0.3 s; one scalar ``predict`` under 200 us;
+a vectorised ``predict`` over 1,000,000 single-flow scenarios at more than
+1,000,000 scenarios per second.  Each test records its figure and checks it.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import queuemodel as qm
+
+pytestmark = pytest.mark.benchmark
+
+IMPORT_CODE = ("import time; t = time.perf_counter(); import queuemodel; "
+               "print(time.perf_counter() - t)")
+
+
+def test_import_time(benchmark):
+    def fresh_import():
+        out = subprocess.run([sys.executable, "-c", IMPORT_CODE], capture_output=True,
+                             text=True, check=True)
+        return float(out.stdout)
+
+    seconds = benchmark.pedantic(fresh_import, rounds=5, iterations=1)
+    times = [fresh_import() for _ in range(5)]
+    benchmark.extra_info["import_s_min"] = min(times)
+    assert min(times) < 0.3
+
+
+@pytest.mark.parametrize("path, proto", [("native", "tcp"), ("docker-overlay", "udp")])
+def test_scalar_predict(benchmark, path, proto):
+    qm.predict(path=path, proto=proto)
+    benchmark(qm.predict, path=path, proto=proto)
+    assert benchmark.stats.stats.min < 200e-6
+
+
+def _grid():
+    rng = np.random.default_rng(20261126)
+    return dict(msg_bytes=rng.integers(64, 65507, 1_000_000),
+                ghz=rng.uniform(1.5, 4.0, 1_000_000))
+
+
+@pytest.mark.parametrize("path, proto", [("native", "tcp"), ("docker-overlay", "udp")])
+def test_vectorised_predict_million(benchmark, path, proto):
+    grid = _grid()
+    result = benchmark.pedantic(qm.predict, kwargs=dict(path=path, proto=proto, **grid),
+                                rounds=3, iterations=1)
+    assert result.throughput_gbps.shape == (1_000_000,)
+    per_second = 1_000_000 / benchmark.stats.stats.min
+    benchmark.extra_info["scenarios_per_s"] = per_second
+    assert per_second > 1_000_000
+
+
+def test_calibrate(benchmark):
+    from queuemodel.calibrate import calibrate
+
+    fit = benchmark.pedantic(calibrate, rounds=1, iterations=1)
+    assert fit.success

@@ -16,7 +16,7 @@ from .hosts import paper_testbed, with_overrides
 from .paths import get_path
 from .solver import (
     APP_CORE, FLOW_CORE, PROC_STAT_COLUMN,
-    CompiledSide, CoreLoad, Interrupts, compile_side, features, gated_counts,
+    CompiledSide, CoreLoad, Interrupts, _safe_div, compile_side, features, gated_counts,
     solve_rate,
 )
 from .stage import CONTEXTS, Path, Workload
@@ -204,24 +204,30 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     msg = np.broadcast_to(flat(workload.msg_bytes), (size,))
     flows = np.broadcast_to(flat(workload.flows), (size,))
     offered = np.broadcast_to(flat(workload.offered_gbps), (size,))
+    # One (N, stages) utilisation table per side, written in place by the blocks.
+    rx_table = np.empty((size, len(rx.labels) + 2))
+    tx_table = np.empty((size, len(tx.labels)))
     merged = None
     for start in range(0, size, BLOCK):
         sl = slice(start, start + BLOCK)
         block = _solve_block(path, proto, rx, tx, host, h.take(sl), msg[sl], flows[sl],
-                             offered[sl])
+                             offered[sl], rx_table[sl], tx_table[sl])
         if size <= BLOCK:
             merged = block
             break
         if merged is None:
-            merged = {k: ({n: np.empty(size, v.dtype) for n, v in value.items()}
-                          if isinstance(value, dict) else np.empty(size, value.dtype))
-                      for k, value in block.items()}
+            merged = {k: ({n: np.empty(size, a.dtype) for n, a in v.items()}
+                          if isinstance(v, dict) else np.empty(size, v.dtype))
+                      for k, v in block.items()}
         for key, value in block.items():
             if isinstance(value, dict):
                 for n, v in value.items():
                     merged[key][n][sl] = v
             else:
                 merged[key][sl] = value
+    rx_labels = [f"rx:{n}" for n in rx.labels] + ["rx:softirq_entry", "rx:context_switch"]
+    merged["stages"] = dict(zip(rx_labels, rx_table.T))
+    merged["stages"].update(zip((f"tx:{n}" for n in tx.labels), tx_table.T))
 
     def out(value):
         arr = np.asarray(value, dtype=float).reshape(shape)
@@ -241,8 +247,12 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     return result
 
 
-def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered) -> dict:
-    """Solve a block of flattened scenarios; every value is an ``(N,)`` array."""
+def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_out) -> dict:
+    """Solve a block of flattened scenarios; every value is an ``(N,)`` array.
+
+    The stages' utilisations are written into ``rx_out`` (receive stages,
+    then softirq entry and context switches) and ``tx_out``.
+    """
     size = msg.size
     counts, frag = features(proto, msg, h, path.encap_bytes)
     units, data = gated_counts(counts, frag, msg)
@@ -274,12 +284,12 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered) -> dict:
         moderation=h,
     )
 
-    upper = np.minimum(link_share, offered_share)
-    if proto == "tcp":
-        rate_rx = rate_tx = solve_rate(upper, [*rx_cores.values(), tx_core], interrupts)
-    else:
-        rate_tx = solve_rate(upper, [tx_core], interrupts)
-        rate_rx = solve_rate(rate_tx, list(rx_cores.values()), interrupts)
+    # The sender has no rate-dependent work, so its core is a plain bound on the rate.
+    rate_tx = np.minimum(np.minimum(link_share, offered_share),
+                         _safe_div(tx_core.capacity, tx_core.static))
+    rate_rx = solve_rate(rate_tx, list(rx_cores.values()), interrupts)
+    if proto == "tcp":          # TCP's sender is throttled to what the receiver takes
+        rate_tx = rate_rx
 
     # Accounting at the solution: every stage's share of its core.
     ipm = interrupts.per_message(rate_rx)
@@ -288,13 +298,12 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered) -> dict:
     switch_util = rate_rx * rx_cores[app_core].terms(rate_rx, ipm)[1] / cap
     rx_cycles = _stage_cycles(rx, units, data, miss_cycles)
     rx_cycles += _rx_dynamic(rx, units, ipm, h.napi_weight)
-    rx_util = rx_cycles * (rate_rx / cap)[:, None]
-    tx_util = _stage_cycles(tx, units, data, miss_cycles) * (rate_tx / cap)[:, None]
-
-    stages = {f"rx:{n}": rx_util[:, i] for i, n in enumerate(rx.labels)}
-    stages["rx:softirq_entry"] = entry_util
-    stages["rx:context_switch"] = switch_util
-    stages.update({f"tx:{n}": tx_util[:, i] for i, n in enumerate(tx.labels)})
+    n_rx = len(rx.labels)
+    rx_util = np.multiply(rx_cycles, (rate_rx / cap)[:, None], out=rx_out[:, :n_rx])
+    rx_out[:, n_rx] = entry_util
+    rx_out[:, n_rx + 1] = switch_util
+    tx_util = np.multiply(_stage_cycles(tx, units, data, miss_cycles),
+                          (rate_tx / cap)[:, None], out=tx_out)
 
     receiver_cpu = _by_column(rx, rx_util, cores_used)
     receiver_cpu["softirq"] += cores_used * entry_util
@@ -320,7 +329,6 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered) -> dict:
                                   shared),
         "receiver_cpu": receiver_cpu,
         "sender_cpu": _by_column(tx, tx_util, cores_used),
-        "stages": stages,
         "core_utilisation": core_util,
         "irq_rate_per_s": cores_used * rate_rx * ipm,
         "drop_fraction": 1.0 - rate_rx / rate_tx,

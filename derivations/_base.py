@@ -6,7 +6,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-__all__ = ["Derivation", "all_derivations", "MODULES"]
+__all__ = ["Derivation", "all_derivations", "testbed_with", "MODULES"]
 
 #: Derivation modules, in the order a reader needs them.
 MODULES = ("wire", "moderation", "napi", "capacity")
@@ -61,6 +61,15 @@ class Derivation:
         import sympy
 
         return sympy.lambdify(self.symbols, self.derived, modules="numpy")
+
+
+def testbed_with(**changes):
+    """The paper's testbed host with some fields replaced (for the implemented adapters)."""
+    import dataclasses
+
+    from queuemodel.hosts import paper_testbed
+
+    return dataclasses.replace(paper_testbed(), **changes)
 
 
 def all_derivations() -> list:

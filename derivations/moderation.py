@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import sympy as sp
 
-from ._base import Derivation
-
-
-def _host(**changes):
-    from queuemodel.hosts import paper_testbed
-
-    return dataclasses.replace(paper_testbed(), **changes)
+from ._base import Derivation, testbed_with as _host
 
 
 def _renewal() -> Derivation:

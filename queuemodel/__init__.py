@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "predict", "evaluate", "Result", "Host", "Path", "Stage", "Workload",
     "paper_testbed", "get_path", "PATHS", "NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY",
-    "calibrate", "validate", "QueueModelError", "ModelInputError", "UnknownNameError",
+    "calibrate", "validate", "sweep", "QueueModelError", "ModelInputError", "UnknownNameError",
     "CalibrationError", "hosts",
 ]
 
@@ -35,6 +35,9 @@ def __getattr__(name):
     if name == "calibrate":
         from .calibrate import calibrate
         return calibrate
+    if name == "sweep":
+        from .sweep import sweep
+        return sweep
     if name == "validate":
         from .claims import validate
         return validate

@@ -4,6 +4,8 @@ Subcommands::
 
     queuemodel predict --path docker-overlay --proto udp [--flows N] [--msg-bytes B]
                        [--host FILE.toml] [--set FIELD=VALUE ...] [--json]
+    queuemodel sweep --path native,docker-overlay --proto tcp --flows 1..4
+                     [--msg-bytes 64..8192:x2] [--vary FIELD=VALUES ...] [--json|--csv]
     queuemodel validate [--json]
     queuemodel calibrate [--claims S1,S2,S4] [--free stage.field,...] [--json]
 
@@ -52,6 +54,21 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a host field, e.g. --set link_gbps=100 (repeatable)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    s = sub.add_parser("sweep", help="predict a grid of scenarios, one row each")
+    s.add_argument("--path", default="native", help="path(s), comma-separated")
+    s.add_argument("--proto", default="tcp", help="protocol(s), comma-separated")
+    s.add_argument("--flows", default="1", help="e.g. 1..80 or 1,2,4")
+    s.add_argument("--msg-bytes", default=None, help="e.g. 64..8192:x2")
+    s.add_argument("--offered-gbps", default="inf", help="e.g. 1..10:1")
+    s.add_argument("--host", default=None, help="host profile TOML (default: paper testbed)")
+    s.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="fix a host field (repeatable)")
+    s.add_argument("--vary", action="append", default=[], metavar="FIELD=VALUES",
+                   help="sweep a host field, e.g. --vary ghz=2..4:0.5 (repeatable)")
+    form = s.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print rows as JSON")
+    form.add_argument("--csv", action="store_true", help="print CSV (the default)")
 
     v = sub.add_parser("validate", help="evaluate the paper's claims")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -123,6 +140,26 @@ def _table(r) -> str:
     return "\n".join(lines)
 
 
+def _cmd_sweep(args) -> int:
+    from .hosts import load_host, paper_testbed, with_overrides
+    from .sweep import parse_values, sweep
+
+    host = load_host(args.host) if args.host else paper_testbed()
+    host = with_overrides(host, _overrides(args.set))
+    grid = {}
+    for name, text in (("flows", args.flows), ("msg_bytes", args.msg_bytes),
+                       ("offered_gbps", args.offered_gbps)):
+        if text is not None:
+            values = parse_values(name, text)
+            grid[name] = values if len(values) > 1 else values[0]
+    for name, text in _overrides(args.vary).items():
+        grid[name] = parse_values(name, text)
+    table = sweep(path=parse_values("path", args.path), proto=parse_values("proto", args.proto),
+                  host=host, **grid)
+    print(table.to_json() if args.json else table.to_csv(), end="" if not args.json else "\n")
+    return 0
+
+
 def _cmd_validate(args) -> int:
     from .claims import validate
 
@@ -164,7 +201,7 @@ def main(argv=None) -> int:
     """
     try:
         args = _build_parser().parse_args(argv)
-        handler = {"predict": _cmd_predict, "validate": _cmd_validate,
+        handler = {"predict": _cmd_predict, "sweep": _cmd_sweep, "validate": _cmd_validate,
                    "calibrate": _cmd_calibrate}[args.command]
         return handler(args)
     except (_UsageError, QueueModelError, ValueError) as err:

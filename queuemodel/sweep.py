@@ -1,0 +1,229 @@
+"""Grids of scenarios: ``sweep()`` and the labelled table it returns.
+
+Every varied field becomes an axis of a full grid (an outer product), the
+grid goes to :func:`queuemodel.predict` as numpy arrays in one call per
+(path, protocol), and the answer comes back as a :class:`Table` with one
+row per scenario and one column per input and output.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .errors import ModelInputError
+
+__all__ = ["sweep", "Table", "parse_values"]
+
+_OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
+                   "link_goodput_gbps", "irq_rate_per_s", "drop_fraction", "cores_used",
+                   "bottleneck")
+_OUTPUT_MAPS = ("receiver_cpu", "sender_cpu", "core_utilisation", "stages")
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of scenarios with named columns (inputs first, then outputs).
+
+    Attributes
+    ----------
+    columns : tuple of str
+        Column names; mapped outputs are flattened as ``receiver_cpu.usr``,
+        ``stages.rx:nic_rx`` and so on.
+    data : dict
+        Column name to a 1-D numpy array (``object`` dtype for text).
+    """
+
+    columns: tuple
+    data: Mapping[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.data[self.columns[0]]) if self.columns else 0
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        return self.data[column]
+
+    def rows(self) -> list:
+        """The table as a list of dicts, one per scenario (JSON-ready)."""
+        lists = {c: self.data[c].tolist() for c in self.columns}
+        return [{c: lists[c][i] for c in self.columns} for i in range(len(self))]
+
+    def to_json(self) -> str:
+        """The rows as a JSON array."""
+        return json.dumps(self.rows())
+
+    def to_csv(self) -> str:
+        """The table as CSV text with a header row."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.columns)
+        lists = [self.data[c].tolist() for c in self.columns]
+        writer.writerows(zip(*lists))
+        return out.getvalue()
+
+
+def parse_values(field: str, text: str) -> list:
+    """Read a list of values from the command line.
+
+    Parameters
+    ----------
+    field : str
+        The field's name, for error messages.
+    text : str
+        ``"a,b,c"`` (a list), ``"lo..hi"`` (integers, step 1), ``"lo..hi:step"``
+        (arithmetic) or ``"lo..hi:xF"`` (geometric, factor F), e.g.
+        ``"64..8192:x2"``.  Non-numeric items (path names, true/false) pass
+        through a list unchanged.
+
+    Returns
+    -------
+    list
+
+    Raises
+    ------
+    ModelInputError
+        For an empty range, a non-numeric bound or step, or a step that
+        does not move towards the upper bound.
+
+    Examples
+    --------
+    >>> parse_values("flows", "1..4"), parse_values("msg_bytes", "64..512:x2")
+    ([1, 2, 3, 4], [64, 128, 256, 512])
+    >>> parse_values("ghz", "2.0,2.5")
+    [2.0, 2.5]
+    """
+    allowed = "a,b,c or lo..hi[:step] or lo..hi:xFACTOR with numbers"
+    text = text.strip()
+    match = re.fullmatch(r"([^.:]+)\.\.([^:]+)(?::(x?)(.+))?", text)
+    if not match:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        if not items:
+            raise ModelInputError(field, text, allowed)
+        return [_number_or_text(t) for t in items]
+    try:
+        lo, hi = float(match.group(1)), float(match.group(2))
+        step = float(match.group(4)) if match.group(4) else 1.0
+    except ValueError:
+        raise ModelInputError(field, text, allowed) from None
+    geometric = match.group(3) == "x"
+    if not all(map(math.isfinite, (lo, hi, step))) or hi < lo or (
+            geometric and (step <= 1.0 or lo <= 0.0)) or (not geometric and step <= 0.0):
+        raise ModelInputError(field, text, "a non-empty range " + allowed +
+                              " (step > 0, factor > 1)")
+    values, x = [], lo
+    while x <= hi * (1 + 1e-12) and len(values) < 1_000_000:
+        values.append(x)
+        x = x * step if geometric else lo + len(values) * step
+    return [int(v) if float(v).is_integer() else v for v in values]
+
+
+def _number_or_text(text: str):
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() else value
+
+
+def sweep(path: str | Sequence = "native", proto: str | Sequence = "tcp", *,
+          flows: Any = 1, msg_bytes: Any = None, offered_gbps: Any = math.inf,
+          host=None, **overrides) -> Table:
+    """Predict every combination of the given values; one row per scenario.
+
+    Parameters
+    ----------
+    path : str, Path or sequence of them
+        Path(s) to sweep.
+    proto : str or sequence of str
+        Protocol(s) to sweep.
+    flows, msg_bytes, offered_gbps : scalar or sequence
+        Workload values; a sequence becomes an axis of the grid.
+        ``msg_bytes=None`` uses each protocol's paper default.
+    host : Host, optional
+        Host profile (default the paper's testbed).
+    **overrides
+        Host fields, each a scalar or a sequence (an axis of the grid).
+
+    Returns
+    -------
+    Table
+        Columns: ``path``, ``proto``, every varied field, then every output.
+
+    Raises
+    ------
+    ModelInputError
+        For an empty sequence or any invalid value (as :func:`predict`).
+
+    Examples
+    --------
+    >>> t = sweep(path=["native", "docker-overlay"], proto="tcp", ghz=[2.2, 3.0])
+    >>> len(t), t.columns[:4]
+    (4, ('path', 'proto', 'ghz', 'throughput_gbps'))
+    >>> [round(x, 1) for x in t["throughput_gbps"]]
+    [23.0, 29.7, 6.5, 8.8]
+    """
+    from .model import predict
+
+    paths = _as_list("path", path)
+    protos = _as_list("proto", proto)
+    numeric = {"flows": flows, "msg_bytes": msg_bytes, "offered_gbps": offered_gbps,
+               **overrides}
+    for name, value in numeric.items():
+        if np.ndim(value) > 1:
+            raise ModelInputError(name, f"an array of shape {np.shape(value)}",
+                                  "a scalar or a 1-D list of values (each list is one axis)")
+    axes = {k: v for k, v in numeric.items() if _is_sequence(v)}
+    for name, values in axes.items():
+        if len(values) == 0:
+            raise ModelInputError(name, list(values), "a non-empty list of values")
+    grids = np.meshgrid(*[np.asarray(v) for v in axes.values()], indexing="ij") if axes else []
+    flat = {k: g.reshape(-1) for k, g in zip(axes, grids)}
+    size = len(next(iter(flat.values()))) if flat else 1
+    fixed = {k: v for k, v in numeric.items() if k not in axes}
+
+    parts = []
+    for p in paths:
+        for t in protos:
+            kwargs = {**fixed, **flat}
+            result = predict(path=p, proto=t, host=host, **kwargs)
+            parts.append(_columns(p, t, flat, size, result))
+    columns = tuple(dict.fromkeys(c for part in parts for c in part))
+    # A stage that one path lacks takes no time there: its column is 0 for that path.
+    data = {c: np.concatenate([part[c] if c in part else np.zeros(len(part["path"]))
+                               for part in parts]) for c in columns}
+    return Table(columns=columns, data=data)
+
+
+def _columns(path, proto, flat, size, result) -> dict:
+    name = path if isinstance(path, str) else path.name
+    cols = {"path": np.full(size, name, dtype=object),
+            "proto": np.full(size, proto, dtype=object)}
+    cols.update({k: np.asarray(v) for k, v in flat.items()})
+    for key in _OUTPUT_SCALARS:
+        value = getattr(result, key)
+        cols[key] = np.broadcast_to(np.asarray(value, dtype=object if key == "bottleneck"
+                                               else float), (size,)).reshape(size)
+    for group in _OUTPUT_MAPS:
+        for sub, value in getattr(result, group).items():
+            cols[f"{group}.{sub}"] = np.broadcast_to(np.asarray(value, float),
+                                                     (size,)).reshape(size)
+    return cols
+
+
+def _is_sequence(value) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray, range)) and np.ndim(value) == 1
+
+
+def _as_list(field, value) -> list:
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ModelInputError(field, list(value), "a non-empty list")
+        return list(value)
+    return [value]

@@ -1,0 +1,94 @@
+"""sweep(): a full grid, one row per scenario, equal to the point predictions."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+import queuemodel as qm
+from queuemodel.cli import main
+from queuemodel.errors import ModelInputError
+from queuemodel.sweep import parse_values, sweep
+
+
+def test_grid_is_the_outer_product():
+    t = sweep(path=["native", "linux-overlay"], proto=["tcp", "udp"], ghz=[2.0, 3.0, 4.0],
+              link_gbps=[10, 100])
+    assert len(t) == 2 * 2 * 3 * 2
+    assert t.columns[:4] == ("path", "proto", "ghz", "link_gbps")
+    assert set(zip(t["ghz"], t["link_gbps"])) == {(g, l) for g in (2.0, 3.0, 4.0)
+                                                  for l in (10, 100)}
+
+
+def test_rows_equal_point_predictions():
+    t = sweep(path=["native", "docker-overlay"], proto="udp", msg_bytes=[64, 1500, 8192],
+              tunnel_offload=True)
+    for row in t.rows():
+        point = qm.predict(path=row["path"], proto=row["proto"], msg_bytes=row["msg_bytes"],
+                           tunnel_offload=True)
+        assert row["throughput_gbps"] == pytest.approx(point.throughput_gbps, rel=1e-9)
+        assert row["bottleneck"] == point.bottleneck
+        assert row["receiver_cpu.softirq"] == pytest.approx(point.receiver_cpu["softirq"],
+                                                            rel=1e-9, abs=1e-15)
+
+
+def test_stage_columns_of_other_paths_are_zero():
+    t = sweep(path=["native", "docker-overlay"])
+    native = t["path"] == "native"
+    assert np.all(t["stages.rx:bridge"][native] == 0.0)
+    assert np.all(t["stages.rx:bridge"][~native] > 0.0)
+
+
+def test_exports_round_trip():
+    t = sweep(proto="tcp", flows=[1, 2])
+    rows = json.loads(t.to_json())
+    assert len(rows) == 2 and rows[1]["flows"] == 2
+    parsed = list(csv.DictReader(io.StringIO(t.to_csv())))
+    assert [float(r["throughput_gbps"]) for r in parsed] == pytest.approx(
+        list(t["throughput_gbps"]), rel=1e-12)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1..4", [1, 2, 3, 4]),
+    ("64..8192:x2", [64, 128, 256, 512, 1024, 2048, 4096, 8192]),
+    ("2..3:0.5", [2, 2.5, 3]),
+    ("1.5,2,tcp", [1.5, 2, "tcp"]),
+    ("7", [7]),
+])
+def test_parse_values(text, expected):
+    assert parse_values("x", text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "5..1", "1..5:0", "1..5:-1", "1..5:x1", "0..5:x2",
+                                  "a..b", "1..inf"])
+def test_parse_values_rejects(text):
+    with pytest.raises(ModelInputError, match=r"^x = "):
+        parse_values("x", text)
+
+
+@pytest.mark.parametrize("kwargs", [dict(ghz=[]), dict(flows=np.ones((2, 2))), dict(path=[]),
+                                    dict(mtu=[1500, 100])])
+def test_sweep_rejects_bad_grids(kwargs):
+    with pytest.raises(ModelInputError):
+        sweep(**kwargs)
+
+
+def test_cli_sweep_csv_and_json(capsys):
+    assert main(["sweep", "--path", "native,docker-overlay", "--proto", "tcp",
+                 "--vary", "ghz=2.2,3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("path,proto,ghz,throughput_gbps")
+    assert len(lines) == 1 + 4
+    assert main(["sweep", "--proto", "udp", "--msg-bytes", "64..256:x2", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["msg_bytes"] for r in rows] == [64, 128, 256]
+
+
+@pytest.mark.parametrize("argv", [["sweep", "--flows", "5..1"], ["sweep", "--vary", "ghz="],
+                                  ["sweep", "--vary", "nosuch=1,2"], ["sweep", "--path", "x"]])
+def test_cli_sweep_bad_input(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1

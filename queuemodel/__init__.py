@@ -19,6 +19,9 @@ from .paths import DOCKER_OVERLAY, LINUX_OVERLAY, NATIVE, PATHS, get_path
 from .stage import Path, Stage, Workload
 
 from . import hosts  # noqa: E402  (public sub-module: queuemodel.hosts.paper_testbed())
+from .calibrate import calibrate  # scipy is imported inside, on first use
+from .claims import validate
+from .sweep import sweep
 
 __version__ = "0.1.0"
 
@@ -28,17 +31,3 @@ __all__ = [
     "calibrate", "validate", "sweep", "QueueModelError", "ModelInputError", "UnknownNameError",
     "CalibrationError", "hosts",
 ]
-
-
-def __getattr__(name):
-    # calibrate and validate pull in scipy and the claims file: load them on first use.
-    if name == "calibrate":
-        from .calibrate import calibrate
-        return calibrate
-    if name == "sweep":
-        from .sweep import sweep
-        return sweep
-    if name == "validate":
-        from .claims import validate
-        return validate
-    raise AttributeError(f"module 'queuemodel' has no attribute {name!r}")

@@ -13,7 +13,7 @@ import io
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -97,7 +97,7 @@ def parse_values(field: str, text: str) -> list:
     >>> parse_values("flows", "1..4"), parse_values("msg_bytes", "64..512:x2")
     ([1, 2, 3, 4], [64, 128, 256, 512])
     >>> parse_values("ghz", "2.0,2.5")
-    [2.0, 2.5]
+    [2, 2.5]
     """
     allowed = "a,b,c or lo..hi[:step] or lo..hi:xFACTOR with numbers"
     text = text.strip()
@@ -166,13 +166,15 @@ def sweep(path: str | Sequence = "native", proto: str | Sequence = "tcp", *,
     >>> t = sweep(path=["native", "docker-overlay"], proto="tcp", ghz=[2.2, 3.0])
     >>> len(t), t.columns[:4]
     (4, ('path', 'proto', 'ghz', 'throughput_gbps'))
-    >>> [round(x, 1) for x in t["throughput_gbps"]]
-    [23.0, 29.7, 6.5, 8.8]
+    >>> [round(float(x), 1) for x in t["throughput_gbps"]]
+    [23.0, 31.4, 6.5, 8.8]
     """
+    import itertools
+
+    from .host import Host
     from .model import predict
 
-    paths = _as_list("path", path)
-    protos = _as_list("proto", proto)
+    flags = {f.name for f in fields(Host) if f.metadata.get("kind") == "flag"}
     numeric = {"flows": flows, "msg_bytes": msg_bytes, "offered_gbps": offered_gbps,
                **overrides}
     for name, value in numeric.items():
@@ -183,17 +185,22 @@ def sweep(path: str | Sequence = "native", proto: str | Sequence = "tcp", *,
     for name, values in axes.items():
         if len(values) == 0:
             raise ModelInputError(name, list(values), "a non-empty list of values")
-    grids = np.meshgrid(*[np.asarray(v) for v in axes.values()], indexing="ij") if axes else []
-    flat = {k: g.reshape(-1) for k, g in zip(axes, grids)}
+    # Paths, protocols and on/off settings change the model's structure: they are
+    # looped over; numeric axes go to predict as one flattened grid.
+    loops = {"path": _as_list("path", path), "proto": _as_list("proto", proto)}
+    loops.update({k: list(v) for k, v in axes.items() if k in flags})
+    numeric_axes = {k: v for k, v in axes.items() if k not in flags}
+    grids = np.meshgrid(*[np.asarray(v) for v in numeric_axes.values()], indexing="ij")
+    flat = {k: g.reshape(-1) for k, g in zip(numeric_axes, grids)}
     size = len(next(iter(flat.values()))) if flat else 1
     fixed = {k: v for k, v in numeric.items() if k not in axes}
 
     parts = []
-    for p in paths:
-        for t in protos:
-            kwargs = {**fixed, **flat}
-            result = predict(path=p, proto=t, host=host, **kwargs)
-            parts.append(_columns(p, t, flat, size, result))
+    for combo in itertools.product(*loops.values()):
+        chosen = dict(zip(loops, combo))
+        p, t = chosen.pop("path"), chosen.pop("proto")
+        result = predict(path=p, proto=t, host=host, **fixed, **chosen, **flat)
+        parts.append(_columns(p, t, chosen, flat, size, result))
     columns = tuple(dict.fromkeys(c for part in parts for c in part))
     # A stage that one path lacks takes no time there: its column is 0 for that path.
     data = {c: np.concatenate([part[c] if c in part else np.zeros(len(part["path"]))
@@ -201,10 +208,11 @@ def sweep(path: str | Sequence = "native", proto: str | Sequence = "tcp", *,
     return Table(columns=columns, data=data)
 
 
-def _columns(path, proto, flat, size, result) -> dict:
+def _columns(path, proto, settings, flat, size, result) -> dict:
     name = path if isinstance(path, str) else path.name
     cols = {"path": np.full(size, name, dtype=object),
             "proto": np.full(size, proto, dtype=object)}
+    cols.update({k: np.full(size, v, dtype=object) for k, v in settings.items()})
     cols.update({k: np.asarray(v) for k, v in flat.items()})
     for key in _OUTPUT_SCALARS:
         value = getattr(result, key)

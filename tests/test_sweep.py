@@ -92,3 +92,13 @@ def test_cli_sweep_bad_input(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
+
+
+def test_on_off_settings_are_axes_too(capsys):
+    t = sweep(path="docker-overlay", proto="tcp", tunnel_offload=[False, True], ghz=[2.2, 3.0])
+    assert len(t) == 4 and list(t["tunnel_offload"]) == [False, False, True, True]
+    offload = t["throughput_gbps"][t["tunnel_offload"] == True]  # noqa: E712
+    plain = t["throughput_gbps"][t["tunnel_offload"] == False]  # noqa: E712
+    assert np.all(offload > plain)
+    assert main(["sweep", "--path", "docker-overlay", "--vary", "tunnel_offload=false,true"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3

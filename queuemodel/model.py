@@ -266,17 +266,15 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
     link_share = link_gbps * to_rate / cores_used
     offered_share = offered * to_rate * flows / cores_used
 
-    def static_of(side, mask):
-        return _static_sum(side, mask, units, data, miss_cycles)
-
-    rx_cores = _rx_cores(rx, units, static_of, h, cap)
-    tx_core = CoreLoad(cap, static_of(tx, np.ones(len(tx.labels), bool)), 0.0, np.zeros(0),
-                       np.zeros((size, 0)), 0.0)
+    rx_static = _stage_cycles(rx, units, data, miss_cycles)      # (N, stages)
+    tx_static = _stage_cycles(tx, units, data, miss_cycles)
+    rx_cores = _rx_cores(rx, units, rx_static, h, cap)
+    tx_core = CoreLoad(cap, tx_static.sum(axis=1), 0.0, np.zeros(0), np.zeros((size, 0)), 0.0)
     segmented = proto == "udp" or host.tso or host.gso
     interrupts = Interrupts(
         n_wire=n_wire,
         burst_packets=counts[:, 1] / counts[:, 3] if segmented else np.ones(size),
-        napi_cycles=static_of(rx, rx.context <= _SOFTIRQ),
+        napi_cycles=rx_static @ (rx.context <= _SOFTIRQ),
         per_irq_cycles=(float(np.sum(rx.cycles_per_unit * (rx.feature < 0))
                               + np.sum(rx.cycles_per_invocation * rx.poll))
                         + h.softirq_entry_cycles),
@@ -296,14 +294,12 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
     app_core = "rx:flow-core" if host.app_on_softirq_core else "rx:app-core"
     entry_util = rate_rx * h.softirq_entry_cycles * ipm / cap
     switch_util = rate_rx * rx_cores[app_core].terms(rate_rx, ipm)[1] / cap
-    rx_cycles = _stage_cycles(rx, units, data, miss_cycles)
-    rx_cycles += _rx_dynamic(rx, units, ipm, h.napi_weight)
+    rx_cycles = rx_static + _rx_dynamic(rx, units, ipm, h.napi_weight)
     n_rx = len(rx.labels)
     rx_util = np.multiply(rx_cycles, (rate_rx / cap)[:, None], out=rx_out[:, :n_rx])
     rx_out[:, n_rx] = entry_util
     rx_out[:, n_rx + 1] = switch_util
-    tx_util = np.multiply(_stage_cycles(tx, units, data, miss_cycles),
-                          (rate_tx / cap)[:, None], out=tx_out)
+    tx_util = np.multiply(tx_static, (rate_tx / cap)[:, None], out=tx_out)
 
     receiver_cpu = _by_column(rx, rx_util, cores_used)
     receiver_cpu["softirq"] += cores_used * entry_util
@@ -380,15 +376,6 @@ def _flattener(workload: Workload, host: Host):
     return shape, size, flat
 
 
-def _static_sum(side: CompiledSide, mask, units, data, miss_cycles):
-    """Rate-independent cycles per message of the masked stages, ``(N,)``."""
-    total = units @ side.w_unit[:, mask].sum(axis=1) + data @ side.w_byte[:, mask].sum(axis=1)
-    miss_sum = side.w_miss[:, mask].sum(axis=1)
-    if miss_sum.any():
-        total = total + miss_cycles * (units @ miss_sum)
-    return total
-
-
 def _stage_cycles(side: CompiledSide, units, data, miss_cycles):
     """Rate-independent cycles per message of every stage, ``(N, stages)``."""
     cycles = units @ side.w_unit + data @ side.w_byte
@@ -410,7 +397,7 @@ def _rx_dynamic(side: CompiledSide, units, ipm, napi_weight):
     return out
 
 
-def _rx_cores(side: CompiledSide, units, static_of, h, cap):
+def _rx_cores(side: CompiledSide, units, static, h, cap):
     """The receive cores as :class:`~queuemodel.solver.CoreLoad` objects, by name."""
     shared = h.app_on_softirq_core
     roles = [("rx:flow-core", None)] if shared else [("rx:flow-core", FLOW_CORE),
@@ -425,7 +412,7 @@ def _rx_cores(side: CompiledSide, units, static_of, h, cap):
             irq = irq + h.softirq_entry_cycles
         cores[name] = CoreLoad(
             capacity=cap,
-            static=static_of(side, mask),
+            static=static @ mask,
             irq_cycles=irq,
             poll_cycles=side.cycles_per_invocation[polls],
             poll_floor=units[:, side.unit_col[polls]] / np.asarray(h.napi_weight)[..., None],

@@ -83,5 +83,47 @@ def _adaptive_ramp() -> Derivation:
     )
 
 
+
+
+def _bursts() -> Derivation:
+    from queuemodel.solver import interrupts_per_message
+
+    n, b, beta, tau_us, frames = sp.symbols("n b beta tau_us F", positive=True)
+    tau = tau_us / sp.Integer(10**6)
+    bursts = n / b                              # bursts per message
+    per_irq_window = 1 + beta * tau             # renewal result above, in bursts
+    per_irq = sp.Max(1, sp.Min(frames / b, per_irq_window))
+    derived = bursts / per_irq
+    return Derivation(
+        name="burst_moderation",
+        title="Interrupts per message when packets arrive in bursts",
+        assumptions=(
+            "A message's n wire packets reach the NIC in n / b back-to-back bursts of b "
+            "packets (a TSO segment, or a datagram's fragments), bursts arriving as a Poisson "
+            "process of rate beta.",
+            "Moderation holds the interrupt for tau after the arming burst (1 + beta tau bursts "
+            "share it), unless F frames, F / b bursts, fire it first; a burst never splits.",
+            "With NAPI idle (no polling load), this is the count the NAPI correction scales.",
+        ),
+        steps=(
+            ("bursts per message", sp.Eq(sp.Symbol("m_b"), bursts)),
+            ("bursts per interrupt", sp.Eq(sp.Symbol("q"), per_irq)),
+            ("interrupts per message", sp.Eq(sp.Symbol("m"), derived)),
+        ),
+        derived=derived,
+        stated=(n / b) / sp.Max(1, sp.Min(frames / b, 1 + beta * tau_us / 10**6)),
+        symbols=(n, b, beta, tau_us, frames),
+        # With no polling load and free interrupts, interrupts_per_message is exactly m.
+        implemented=lambda n_, b_, beta_, tu, f_: interrupts_per_message(
+            beta_ * b_ / n_, n_, b_, 0.0, 0.0, 2.2e9,
+            _host(adaptive_moderation=False, irq_moderation_usecs=float(tu),
+                  irq_moderation_frames=int(f_))),
+        domain={"n": (1.0, 100.0, False), "b": (1.0, 64.0, False), "beta": (1.0, 1e7, False),
+                "tau_us": (0.0, 500.0, False), "F": (1, 256, True)},
+        constraint=lambda n, b, beta, tau_us, F: b <= n,
+        where="queuemodel.solver.interrupts_per_message",
+    )
+
+
 def derivations() -> list:
-    return [_renewal(), _adaptive_ramp()]
+    return [_renewal(), _adaptive_ramp(), _bursts()]

@@ -232,7 +232,7 @@ class Workload:
         Bytes per send/receive call (a UDP datagram's payload), >= 1; UDP at
         most 65507.
     flows : int or array_like
-        Concurrent flow pairs (>= 1).
+        Concurrent flow pairs (1..100000).
     offered_gbps : float or array_like
         Rate each sender tries to send at; ``inf`` (default) means as fast
         as it can (iperf3's TCP default; ``-b 0`` for UDP).
@@ -259,7 +259,7 @@ class Workload:
             raise ModelInputError(err.field, err.value, err.allowed + allowed_hi) from None
         object.__setattr__(self, "msg_bytes", msg)
         object.__setattr__(self, "flows", _checks.number(
-            "workload.flows", self.flows, low=1, high=1 << 20, integer=True))
+            "workload.flows", self.flows, low=1, high=100_000, integer=True))
         object.__setattr__(self, "offered_gbps", _checks.number(
             "workload.offered_gbps", self.offered_gbps, low=0.0, low_open=True,
             allow_inf=True))

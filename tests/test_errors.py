@@ -24,7 +24,7 @@ def test_error_is_a_valueerror_and_names_everything():
         qm.predict(flows=0)
     err = info.value
     assert isinstance(err, ModelInputError) and isinstance(err, QueueModelError)
-    assert str(err) == "workload.flows = 0: must be an integer with 1 <= x <= 1048576"
+    assert str(err) == "workload.flows = 0: must be an integer with 1 <= x <= 100000"
 
 
 @pytest.mark.parametrize("field", NUMERIC_HOST_FIELDS)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Callable, Mapping
 
+import numpy as np
+
 from . import wire
 from .errors import UnknownNameError
 
@@ -24,8 +26,7 @@ __all__ = ["Claim", "Outcome", "Report", "load_claims", "validate", "evaluate_cl
 
 #: What the model still needs before it can answer a family of claims.
 PENDING = {
-    "M": "needs the multi-flow model (RSS hashing, hyper-threads, cache and memory "
-         "contention, drops): issue 3",
+    "M5": "needs the memory model (cache misses and DRAM traffic per packet): issue 3",
     "P": "needs the small-message model (Nagle/autocork coalescing, NAPI interrupt "
          "and softirq rates): issue 4",
 }
@@ -197,11 +198,74 @@ def _s9(claim: Claim, predict: PredictFn):
     return "; ".join(parts), "ratio >= 0.9", None, ok
 
 
+def _total_cpu(result) -> np.ndarray:
+    return np.sum([np.asarray(v) for v in result.receiver_cpu.values()], axis=0)
+
+
+def _m3(claim: Claim, predict: PredictFn):
+    d = claim.data
+    values = {p: _throughput(predict, p, d["proto"], d["flows"], d["msg_bytes"])
+              for p in ("native", "linux-overlay", "docker-overlay")}
+    ok = all(d["low"] <= v <= d["high"] for v in values.values())
+    return ", ".join(f"{p} {v:.1f}" for p, v in values.items()), \
+        f"each in [{d['low']:g}, {d['high']:g}] Gb/s", None, ok
+
+
+def _m4(claim: Claim, predict: PredictFn):
+    d = claim.data
+    cpu = {p: float(_total_cpu(predict(path=p, proto=d["proto"], flows=d["flows"])))
+           for p in ("native", "docker-overlay")}
+    ratio = cpu["docker-overlay"] / cpu["native"]
+    return (f"{ratio:.2f} ({cpu['docker-overlay']:.2f} / {cpu['native']:.2f} CPUs)",
+            f"{d['value']:g} (in [{d['low']:g}, {d['high']:g}])", ratio / d["value"] - 1.0,
+            d["low"] <= ratio <= d["high"])
+
+
+def _m6(claim: Claim, predict: PredictFn):
+    flows = np.arange(1, 41)
+    r = predict(path="docker-overlay", proto="tcp", flows=flows)
+    cpu = _total_cpu(r)
+    per_cpu = np.asarray(r.throughput_gbps) / cpu
+    rising, falling = bool(np.all(np.diff(cpu) > 0)), bool(np.all(np.diff(per_cpu) < 0))
+    return (f"CPU {cpu[0]:.2f} -> {cpu[-1]:.2f} ({'strictly rising' if rising else 'not rising'}),"
+            f" Gb/s per CPU {per_cpu[0]:.2f} -> {per_cpu[-1]:.2f}"
+            f" ({'falling' if falling else 'not falling'})",
+            "CPU rises and Gb/s per CPU falls over 1..40 flows", None, rising and falling)
+
+
+def _m7(claim: Claim, predict: PredictFn):
+    flows = np.arange(1, 81)
+    thr = np.asarray(predict(path="native", proto="udp", flows=flows).throughput_gbps)
+    worst = float(np.max(np.abs(thr[1:] / thr[0] - 1.0)))
+    return f"{thr[0]:.2f} at 1 flow, at most {worst:.1%} off over 2..80", \
+        "within 10 % of 1 flow", None, worst <= 0.10
+
+
+def _m8(claim: Claim, predict: PredictFn):
+    udp = np.asarray(predict(path="docker-overlay", proto="udp", flows=[1, 4, 6]).throughput_gbps)
+    tcp = np.asarray(predict(path="docker-overlay", proto="tcp", flows=[1, 6]).throughput_gbps)
+    four, six_udp, six_tcp = udp[1] / udp[0], udp[2] / udp[0], tcp[1] / tcp[0]
+    return (f"UDP x{four:.2f} at 4 flows; 1->6 speed-up UDP x{six_udp:.2f}, TCP x{six_tcp:.2f}",
+            "UDP > x1.5 at 4 flows and its 1->6 speed-up <= TCP's", None,
+            four > 1.5 and six_udp <= six_tcp)
+
+
+def _m9(claim: Claim, predict: PredictFn):
+    flows = np.arange(1, 81)
+    drop = np.asarray(predict(path="docker-overlay", proto="udp", flows=flows).drop_fraction)
+    rising = bool(np.all(np.diff(drop) >= -1e-12))
+    high = float(drop[flows >= 8].min())
+    return (f"drop {drop[0]:.2f} at 1 flow, peak {drop.max():.2f} at {flows[drop.argmax()]}, "
+            f"min over >= 8 flows {high:.2f} ({'rising' if rising else 'not rising'})",
+            "rising with flows, > 0.2 at >= 8 flows", None, rising and high > 0.2)
+
+
 #: Checks by claim id.  Value claims share one evaluator driven by the file.
 ANSWERED = {
     "S1": _value_claim, "S2": _value_claim, "S3": _value_claim, "S4": _value_claim,
     "S5": _value_claim, "S6": _value_claim, "S7": _s7, "S8": _s8, "S9": _s9,
-    "H1": _value_claim,
+    "M1": _value_claim, "M2": _value_claim, "M3": _m3, "M4": _m4, "M6": _m6, "M7": _m7,
+    "M8": _m8, "M9": _m9, "H1": _value_claim,
 }
 
 
@@ -249,8 +313,8 @@ def validate(predict: PredictFn | None = None) -> Report:
     Examples
     --------
     >>> report = validate()
-    >>> report.all_passed
-    True
+    >>> [o.claim.id for o in report.outcomes if not o.passed]
+    ['M2', 'M4', 'M8', 'M9']
     """
     from .calibrate import DEFAULT_FIT, shipped_values
 
@@ -259,6 +323,7 @@ def validate(predict: PredictFn | None = None) -> Report:
         if claim.id in ANSWERED:
             outcomes.append(evaluate_claim(claim, predict, DEFAULT_FIT.claims))
         else:
-            unanswered.append((claim, PENDING.get(claim.id[0], "no check yet")))
+            reason = PENDING.get(claim.id) or PENDING.get(claim.id[0], "no check yet")
+            unanswered.append((claim, reason))
     return Report(outcomes=tuple(outcomes), unanswered=tuple(unanswered),
                   fitted_parameters=shipped_values(), fitted_claims=DEFAULT_FIT.claims)

@@ -65,6 +65,11 @@ class Host:
         Receive queues the NIC spreads flows over (RSS).
     rx_ring : int
         Descriptors per receive ring.
+    queue_cpus : tuple of int
+        Logical CPU that serves each receive queue's interrupt; empty for the
+        default spread, queue ``q`` on CPU ``q mod (physical_cores *
+        threads_per_core)``.  Logical CPUs ``c`` and ``c + physical_cores``
+        are the threads of one core.
     irq_moderation_usecs : float
         Interrupt moderation delay in microseconds (rx-usecs) used when
         adaptive moderation is off.
@@ -123,6 +128,7 @@ class Host:
     mtu: Any = _num(low=576, high=9216, integer=True)
     nic_queues: Any = _num(low=1, high=4096, integer=True)
     rx_ring: Any = _num(low=1, high=1 << 20, integer=True)
+    queue_cpus: tuple = field(metadata={"kind": "cpus"})
     irq_moderation_usecs: Any = _num(low=0.0, high=1e6)
     irq_moderation_frames: Any = _num(low=1, high=1 << 20, integer=True)
     adaptive_moderation: bool = _flag()
@@ -154,6 +160,17 @@ class Host:
             raise ModelInputError(
                 "host.adaptive_rate_high_pps", high, f">= adaptive_rate_low_pps ({low})"
             )
+        logical = int(np.min(np.multiply(self.physical_cores, self.threads_per_core)))
+        try:
+            cpus = tuple(int(c) for c in self.queue_cpus)
+        except (TypeError, ValueError):
+            cpus = None
+        if cpus is None or any(c < 0 or c >= logical or c != float(x)
+                               for c, x in zip(cpus, self.queue_cpus)) or (
+                cpus and np.ndim(self.nic_queues) == 0 and len(cpus) != self.nic_queues):
+            raise ModelInputError("host.queue_cpus", self.queue_cpus,
+                                  f"empty, or one logical CPU in 0..{logical - 1} per queue")
+        object.__setattr__(self, "queue_cpus", cpus)
         if np.any(np.asarray(self.adaptive_usecs_high) < np.asarray(self.adaptive_usecs_low)):
             raise ModelInputError("host.adaptive_usecs_high", self.adaptive_usecs_high,
                                   f">= adaptive_usecs_low ({self.adaptive_usecs_low})")

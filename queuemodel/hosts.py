@@ -52,6 +52,8 @@ def paper_testbed() -> Host:
         mtu=1500,                    # paper 3.1
         nic_queues=16,               # paper 3.1: 16 packet queues
         rx_ring=1024,                # mlx4_en default RX ring (MLX4_EN_DEF_RX_RING_SIZE)
+        queue_cpus=(),               # default spread: queue q on CPU q mod 20 (one IRQ per
+                                     # CPU, as mlx4_en's default affinity hints set them)
         irq_moderation_usecs=16.0,   # mlx4_en default rx-usecs (MLX4_EN_RX_COAL_TIME)
         irq_moderation_frames=44,    # mlx4_en default rx-frames (MLX4_EN_RX_COAL_TARGET)
         adaptive_moderation=True,    # mlx4_en default adaptive-rx on

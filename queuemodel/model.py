@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from . import flows as flow_model
 from . import wire
 from .errors import ModelInputError, QueueModelError, UnknownNameError
 from .host import HOST_FIELDS, Host
@@ -67,7 +68,12 @@ class Result:
     drop_fraction : float or numpy.ndarray
         Share of sent messages the receiver drops (UDP above capacity).
     cores_used : float or numpy.ndarray
-        Receive cores the flows are spread over.
+        Expected receive logical CPUs the flows' hashes land on.
+    flows_per_busy_cpu : float or numpy.ndarray
+        Expected flows per busy receive CPU.
+    throughput_stderr_gbps : float or numpy.ndarray
+        Standard error of ``throughput_gbps`` from the Monte Carlo over hash
+        outcomes (0 when every outcome is the same, as for one flow).
     """
 
     path: str
@@ -84,6 +90,8 @@ class Result:
     irq_rate_per_s: Any
     drop_fraction: Any
     cores_used: Any
+    flows_per_busy_cpu: Any
+    throughput_stderr_gbps: Any
     inputs: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -251,7 +259,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
     """Solve a block of flattened scenarios; every value is an ``(N,)`` array.
 
     The stages' utilisations are written into ``rx_out`` (receive stages,
-    then softirq entry and context switches) and ``tx_out``.
+    then softirq entry and context switches; the mean over busy receive
+    CPUs) and ``tx_out`` (the mean over sending cores).
     """
     size = msg.size
     counts, frag = features(proto, msg, h, path.encap_bytes)
@@ -259,77 +268,114 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
     n_wire = counts[:, 1]
     cap = h.ghz * 1e9
     miss_cycles = h.dram_latency_ns * h.ghz
-    cores_used = np.minimum(np.minimum(flows, h.nic_queues), h.physical_cores)
-
     link_gbps = wire.goodput_gbps(h.link_gbps, proto, msg, h.mtu, path.encap_bytes)
     to_rate = 1e9 / (8.0 * msg)
-    link_share = link_gbps * to_rate / cores_used
-    offered_share = offered * to_rate * flows / cores_used
-
+    link_rate = link_gbps * to_rate
     rx_static = _stage_cycles(rx, units, data, miss_cycles)      # (N, stages)
     tx_static = _stage_cycles(tx, units, data, miss_cycles)
-    rx_cores = _rx_cores(rx, units, rx_static, h, cap)
-    tx_core = CoreLoad(cap, tx_static.sum(axis=1), 0.0, np.zeros(0), np.zeros((size, 0)), 0.0)
     segmented = proto == "udp" or host.tso or host.gso
+    burst = counts[:, 1] / counts[:, 3] if segmented else np.ones(size)
+
+    # Where the flows land, then one receive CPU at each hyper-thread share that occurs:
+    # its cores, interrupts and capacity.
+    groups = flow_model.placement_groups(proto, path, host, h, flows)
+    threads = max(int(patterns.level.max()) for _, patterns in groups)
+    shares = [np.broadcast_to(s, (size,)) for s in flow_model.thread_shares(h.smt_gain, threads)]
+    cpus = [_receive_cpu(rx, units, rx_static, h, cap * s, n_wire, burst) for s in shares]
+    capacity = np.column_stack([solve_rate(np.full(size, np.inf), list(cores.values()), irq)
+                                for cores, irq in cpus])                     # (N, T)
+
+    # The senders: spread over cores, each flow sending at most its share.
+    send_units = flow_model.sender_core_units(flows, h.physical_cores, h.threads_per_core,
+                                              h.smt_gain)
+    per_flow_tx = _safe_div(cap, tx_static.sum(axis=1)) * send_units / flows
+    per_flow = np.minimum(per_flow_tx, offered * to_rate)
+    if proto == "udp":
+        per_flow = np.minimum(per_flow, link_rate / flows)
+    spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, link_rate)
+    total = spread["delivered"]
+    sent = total if proto == "tcp" else flows * per_flow
+
+    # Accounting: each hyper-thread level at its mean per-CPU rate, weighted by
+    # how many receive CPUs sit at that level.
+    n_rx = len(rx.labels)
+    rx_out[:] = 0.0
+    receiver_cpu = {k: np.zeros(size) for k in _CPU_KEYS}
+    rx_core_busy = np.zeros(size)
+    irq_rate = np.zeros(size)
+    busy = spread["busy"]
+    stage_level = np.argmax(spread["cpus_at_level"], axis=1)      # most common level
+    level_util = []
+    for t, (cores, irq) in enumerate(cpus):
+        n_t = spread["cpus_at_level"][:, t]
+        rate_t = np.divide(spread["rate_at_level"][:, t], n_t, out=np.zeros(size), where=n_t > 0)
+        if not n_t.any():
+            level_util.append(None)
+            continue
+        ipm = irq.per_message(rate_t)
+        c = cap * shares[t]
+        app_core = "rx:flow-core" if host.app_on_softirq_core else "rx:app-core"
+        entry = rate_t * h.softirq_entry_cycles * ipm / c
+        switch = rate_t * cores[app_core].terms(rate_t, ipm)[1] / c
+        util = (rx_static + _rx_dynamic(rx, units, ipm, h.napi_weight)) * (rate_t / c)[:, None]
+        table = np.column_stack([util, entry, switch])
+        rx_out += table * (n_t / np.maximum(busy, 1e-300))[:, None]
+        for key, column in _by_column(rx, util, n_t).items():
+            receiver_cpu[key] += column
+        receiver_cpu["softirq"] += n_t * entry
+        receiver_cpu["sys"] += n_t * switch
+        rx_core_busy += n_t * table.sum(axis=1)
+        irq_rate += n_t * rate_t * ipm
+        level_util.append(table)
+    tx_util = np.multiply(tx_static, (sent / send_units / cap)[:, None], out=tx_out)
+
+    shared = host.app_on_softirq_core
+    on_flow = np.append(rx.core == FLOW_CORE, [True, False])
+    core_util = {}
+    if shared:
+        core_util["rx:flow-core"] = rx_core_busy / np.maximum(busy, 1e-300)
+    else:
+        core_util["rx:flow-core"] = rx_out @ on_flow
+        core_util["rx:app-core"] = rx_out @ ~on_flow
+    core_util["tx:app-core"] = tx_util.sum(axis=1)
+
+    typical = np.zeros((size, n_rx + 2))
+    for t, table in enumerate(level_util):
+        if table is not None:
+            typical = np.where((stage_level == t)[:, None], table, typical)
+    return {
+        "throughput_gbps": total * msg * 8.0 / 1e9,
+        "throughput_stderr_gbps": spread["delivered_stderr"] * msg * 8.0 / 1e9,
+        "message_rate_per_s": total,
+        "wire_packet_rate_per_s": total * n_wire,
+        "link_goodput_gbps": link_gbps + np.zeros(size),
+        "bottleneck": _bottleneck(proto, rx, tx, typical, tx_util, shared, total, sent,
+                                  link_rate, flows * offered * to_rate,
+                                  flows * per_flow_tx, spread["receiver_bound"]),
+        "receiver_cpu": receiver_cpu,
+        "sender_cpu": _by_column(tx, tx_util, send_units),
+        "core_utilisation": core_util,
+        "irq_rate_per_s": irq_rate,
+        "drop_fraction": np.maximum(0.0, np.divide(sent - total, sent, out=np.zeros(size),
+                                                   where=sent > 0)),
+        "cores_used": busy,
+        "flows_per_busy_cpu": spread["flows_per_busy"],
+    }
+
+
+def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):
+    """The receive cores and interrupt model of one CPU with ``capacity`` cycles/s."""
     interrupts = Interrupts(
         n_wire=n_wire,
-        burst_packets=counts[:, 1] / counts[:, 3] if segmented else np.ones(size),
+        burst_packets=burst,
         napi_cycles=rx_static @ (rx.context <= _SOFTIRQ),
         per_irq_cycles=(float(np.sum(rx.cycles_per_unit * (rx.feature < 0))
                               + np.sum(rx.cycles_per_invocation * rx.poll))
                         + h.softirq_entry_cycles),
-        capacity=cap,
+        capacity=capacity,
         moderation=h,
     )
-
-    # The sender has no rate-dependent work, so its core is a plain bound on the rate.
-    rate_tx = np.minimum(np.minimum(link_share, offered_share),
-                         _safe_div(tx_core.capacity, tx_core.static))
-    rate_rx = solve_rate(rate_tx, list(rx_cores.values()), interrupts)
-    if proto == "tcp":          # TCP's sender is throttled to what the receiver takes
-        rate_tx = rate_rx
-
-    # Accounting at the solution: every stage's share of its core.
-    ipm = interrupts.per_message(rate_rx)
-    app_core = "rx:flow-core" if host.app_on_softirq_core else "rx:app-core"
-    entry_util = rate_rx * h.softirq_entry_cycles * ipm / cap
-    switch_util = rate_rx * rx_cores[app_core].terms(rate_rx, ipm)[1] / cap
-    rx_cycles = rx_static + _rx_dynamic(rx, units, ipm, h.napi_weight)
-    n_rx = len(rx.labels)
-    rx_util = np.multiply(rx_cycles, (rate_rx / cap)[:, None], out=rx_out[:, :n_rx])
-    rx_out[:, n_rx] = entry_util
-    rx_out[:, n_rx + 1] = switch_util
-    tx_util = np.multiply(tx_static, (rate_tx / cap)[:, None], out=tx_out)
-
-    receiver_cpu = _by_column(rx, rx_util, cores_used)
-    receiver_cpu["softirq"] += cores_used * entry_util
-    receiver_cpu["sys"] += cores_used * switch_util
-
-    shared = host.app_on_softirq_core
-    on_flow = rx.core == FLOW_CORE
-    core_util = {}
-    if shared:
-        core_util["rx:flow-core"] = rx_util.sum(axis=1) + entry_util + switch_util
-    else:
-        core_util["rx:flow-core"] = rx_util @ on_flow + entry_util
-        core_util["rx:app-core"] = rx_util @ ~on_flow + switch_util
-    core_util["tx:app-core"] = tx_util.sum(axis=1)
-
-    return {
-        "throughput_gbps": cores_used * rate_rx * msg * 8.0 / 1e9,
-        "message_rate_per_s": cores_used * rate_rx,
-        "wire_packet_rate_per_s": cores_used * rate_rx * n_wire,
-        "link_goodput_gbps": link_gbps + np.zeros(size),
-        "bottleneck": _bottleneck(proto, rx, tx, rx_util, tx_util, entry_util, switch_util,
-                                  core_util, rate_rx, rate_tx, link_share, offered_share,
-                                  shared),
-        "receiver_cpu": receiver_cpu,
-        "sender_cpu": _by_column(tx, tx_util, cores_used),
-        "core_utilisation": core_util,
-        "irq_rate_per_s": cores_used * rate_rx * ipm,
-        "drop_fraction": 1.0 - rate_rx / rate_tx,
-        "cores_used": cores_used + np.zeros(size),
-    }
+    return _rx_cores(rx, units, rx_static, h, capacity), interrupts
 
 
 class _FlatHost:
@@ -430,55 +476,38 @@ def _by_column(side: CompiledSide, util, cores_used):
     return {k: columns[:, j] for j, k in enumerate(_CPU_KEYS)}
 
 
-def _bottleneck(proto, rx, tx, rx_util, tx_util, entry_util, switch_util, core_util,
-                rate_rx, rate_tx, link_share, offered_share, shared):
-    """Name the binding constraint and, for a core, its busiest stage; ``(N,)`` strings."""
-    size = rate_rx.size
-    rows = np.arange(size)
-    table, codes, values = [], [], []
+def _bottleneck(proto, rx, tx, rx_table, tx_util, shared, total, sent, link_rate,
+                offered_rate, sender_rate, receiver_bound):
+    """Name the binding constraint and, for a core, its busiest stage; ``(N,)`` strings.
 
-    def busiest(util, labels, extra):
-        """Index into ``labels + [name for name, _ in extra]`` of the largest share."""
-        top = np.argmax(util, axis=1)
-        best = util[rows, top]
-        for offset, (_name, column) in enumerate(extra):
-            better = column > best
-            top = np.where(better, len(labels) + offset, top)
-            best = np.where(better, column, best)
-        return top
-
-    for core_name, util in core_util.items():
-        side, role = core_name.split(":")
-        if side == "rx":
-            on_flow = rx.core == FLOW_CORE
-            mask = np.ones_like(on_flow) if shared else (on_flow if role == "flow-core"
-                                                         else ~on_flow)
-            extra = []
-            if shared or role == "flow-core":
-                extra.append(("softirq_entry", entry_util))
-            if shared or role == "app-core":
-                extra.append(("context_switch", switch_util))
-            labels = [n for n, keep in zip(rx.labels, mask) if keep]
-            top = busiest(rx_util if mask.all() else rx_util[:, mask], labels, extra)
-            labels += [name for name, _ in extra]
-            prefix = "receiver"
-        else:
-            labels = list(tx.labels)
-            top = np.argmax(tx_util, axis=1)
-            prefix = "sender"
+    A receiver that drops (UDP) or whose CPUs bind (TCP) comes first, then
+    the sender's cores, the link and the offered load, whichever the rate
+    reached.
+    """
+    size = total.size
+    rx_labels = list(rx.labels) + ["softirq_entry", "context_switch"]
+    on_flow = np.append(rx.core == FLOW_CORE, [True, False])
+    table, codes, hit = [], [], []
+    roles = [("flow-core", np.ones(len(rx_labels), bool))] if shared else [
+        ("flow-core", on_flow), ("app-core", ~on_flow)]
+    for role, mask in roles:
+        top = np.argmax(rx_table[:, mask], axis=1)
         codes.append(top + len(table))
-        table += [f"{prefix}:{role}:{n}" for n in labels]
-        values.append(util)
-    limit = rate_rx if proto == "tcp" else rate_tx
-    for name, bound in (("link:line-rate:-", link_share),
-                        ("sender:offered-load:-", offered_share)):
+        table += [f"receiver:{role}:{n}" for n, keep in zip(rx_labels, mask) if keep]
+        hit.append(receiver_bound)
+        receiver_bound = np.zeros(size, bool)          # name the first receive core only
+    codes.append(np.argmax(tx_util, axis=1) + len(table))
+    table += [f"sender:app-core:{n}" for n in tx.labels]
+    close = 1.0 - 1e-7
+    hit.append(sent >= close * sender_rate)
+    for name, bound in (("link:line-rate:-", link_rate),
+                        ("sender:offered-load:-", offered_rate)):
         codes.append(np.full(size, len(table)))
         table.append(name)
-        values.append(limit / bound)
-    stacked = np.column_stack(values)
-    hit = stacked >= 1.0 - 1e-7
-    binding = np.where(hit.any(axis=1), hit.argmax(axis=1), stacked.argmax(axis=1))
-    chosen = np.column_stack(codes)[rows, binding]
+        hit.append(sent >= close * bound)
+    hits = np.column_stack(hit)
+    binding = np.where(hits.any(axis=1), hits.argmax(axis=1), 0)
+    chosen = np.column_stack(codes)[np.arange(size), binding]
     return np.array(table, dtype=object)[chosen]
 
 

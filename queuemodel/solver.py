@@ -691,9 +691,11 @@ def solve_rate(upper, cores, interrupts):
     rate = upper.copy()
     for core in cores:
         rate = np.minimum(rate, _safe_div(core.capacity, core.static))
-    active = np.arange(rate.size)
-    sub_cores, sub_irq, sub_upper = list(cores), interrupts, upper
-    last_step = np.zeros(rate.size)
+    # A scenario no core limits (no work at all, nothing outside) stays unlimited.
+    active = np.flatnonzero(np.isfinite(rate))
+    sub_cores = [core.take(active) for core in cores]
+    sub_irq, sub_upper = interrupts.take(active), upper[active]
+    last_step = np.zeros(active.size)
     for _ in range(_MAX_ITERATIONS):
         current = rate[active]
         ipm = sub_irq.per_message(current)

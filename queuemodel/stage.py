@@ -173,6 +173,9 @@ class Path:
         Receiver stages, from the NIC interrupt to the application.
     encap_bytes : int
         Bytes of tunnel headers added to every wire packet (VXLAN: 50).
+    hash_spreads : tuple of str
+        Protocols whose flows the NIC's receive hash tells apart on this
+        path (flows it cannot tell apart all land on one queue).
     description : str
         One line for reports.
 
@@ -187,10 +190,16 @@ class Path:
     tx: tuple
     rx: tuple
     encap_bytes: int = 0
+    hash_spreads: tuple = PROTOCOLS
     description: str = ""
 
     def __post_init__(self) -> None:
         label = f"path[{self.name!r}]"
+        spreads = tuple(self.hash_spreads)
+        if any(p not in PROTOCOLS for p in spreads):
+            raise ModelInputError(f"{label}.hash_spreads", self.hash_spreads,
+                                  "a tuple of 'tcp' and 'udp'")
+        object.__setattr__(self, "hash_spreads", spreads)
         if not isinstance(self.name, str) or not self.name:
             raise ModelInputError("path.name", self.name, "a non-empty string")
         for side, allowed in (("tx", _TX_BATCHINGS), ("rx", _RX_BATCHINGS)):

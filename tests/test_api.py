@@ -80,9 +80,15 @@ def test_cli_predict_json_matches_the_api(capsys):
     assert out["bottleneck"] == api["bottleneck"]
 
 
-def test_cli_validate_exits_zero_when_all_pass(capsys):
+def test_cli_validate_reports_and_strict_fails_on_failures(capsys):
+    from queuemodel.claims import validate
+
+    report = validate()
     assert main(["validate"]) == 0
-    assert "10 passed, 0 failed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    passed = sum(o.passed for o in report.outcomes)
+    assert f"{passed} passed, {len(report.outcomes) - passed} failed" in out
+    assert main(["validate", "--strict"]) == (0 if report.all_passed else 1)
 
 
 def test_import_is_lazy():

@@ -1,0 +1,376 @@
+"""Many flows: where the hashes put them, what hyper-threads leave, how they share.
+
+The mechanism, for ``N`` flow pairs on one receiver:
+
+1. **Placement.**  The NIC hashes each flow to one of ``nic_queues`` receive
+   queues (RSS), and queue ``q`` interrupts logical CPU ``queue_cpus[q]``
+   (default ``q mod logical CPUs``).  Whether the hash tells the flows apart
+   depends on what it sees: a path lists the protocols whose flows it
+   separates (:attr:`queuemodel.stage.Path.hash_spreads`); flows it cannot
+   separate (native UDP: the NIC hashes UDP on the IP pair only) all land on
+   one queue.  With RPS on, a second, software hash of the 4-tuple spreads
+   every flow over all logical CPUs.  The expectation over the hash
+   outcomes is taken by a seeded Monte Carlo of :data:`SAMPLES` draws: the
+   same inputs always give the same answer, and the standard error is
+   reported.
+2. **Hyper-threads.**  Logical CPU ``c`` is a thread of physical core
+   ``c mod physical_cores`` (Linux's numbering).  When ``t`` threads of a
+   core are busy each gets ``(1 + smt_gain * (t - 1)) / t`` of the core.
+3. **Receivers.**  Each flow's iperf server runs where its softirq work
+   does (wake-affine, as for one flow), so a CPU with ``k`` flows carries
+   all their work; its capacity ``R_t`` (messages/s) is the one-core fixed
+   point at the thread's share of the clock.
+4. **Sharing.**  UDP senders are not throttled: each sends
+   ``r = min(r_tx, link / N, offered)``, a CPU delivers
+   ``min(R, k * r)``, and the rest is dropped at its ring.  TCP shares the
+   cores and the link max-min fairly: a CPU carries ``min(R, k * x)`` with
+   the water level ``x`` at most the sender's rate and set so the total
+   does not exceed the link.
+5. **Senders.**  The clients spread over distinct physical cores first,
+   then over hyper-thread siblings: ``min(N, P) + smt_gain * max(0,
+   min(N, L) - P)`` cores' worth of sending, shared evenly by the flows.
+
+Not yet modelled: contention that grows with the flows on a core (cache
+and memory bandwidth, context switches among several receivers) and the
+work lost on packets dropped after the softirq (receive livelock).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["SAMPLES", "SEED", "Placement", "Patterns", "place", "thread_shares",
+           "sender_core_units", "aggregate", "placement_groups", "expected_spread"]
+
+#: Monte Carlo draws of the hash outcome per scenario (standard error reported).
+SAMPLES = 512
+#: Seed of the draws, combined with the scenario's topology so that the same
+#: inputs always give the same placement.
+SEED = 20190708
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Flows per logical CPU for each Monte Carlo draw of the hashes.
+
+    Attributes
+    ----------
+    counts : numpy.ndarray
+        ``(SAMPLES, L)`` integer flows on each logical CPU.
+    level : numpy.ndarray
+        ``(SAMPLES, L)`` busy threads on that CPU's physical core (1..T), 0
+        where the CPU is idle.
+    """
+
+    counts: np.ndarray
+    level: np.ndarray
+
+
+def place(n_flows: int, physical_cores: int, threads_per_core: int, nic_queues: int,
+          spreads: bool, rps: bool, queue_cpus: tuple = (), samples: int = SAMPLES) -> Placement:
+    """Draw where ``n_flows`` flows land.
+
+    Parameters
+    ----------
+    n_flows : int
+        Flow pairs (>= 1).
+    physical_cores, threads_per_core : int
+        The receiver's topology; logical CPUs are numbered so that ``c`` and
+        ``c + physical_cores`` are threads of one core.
+    nic_queues : int
+        Receive queues the NIC hashes into.
+    spreads : bool
+        Whether the NIC's hash tells these flows apart.
+    rps : bool
+        Whether a software 4-tuple hash re-steers every flow over all CPUs.
+    queue_cpus : tuple of int
+        Logical CPU of each queue's interrupt; empty for ``q mod L``.
+    samples : int
+        Monte Carlo draws.
+
+    Returns
+    -------
+    Placement
+
+    Examples
+    --------
+    >>> p = place(80, 10, 2, 16, spreads=False, rps=False)
+    >>> int(p.counts.max(axis=1).min())            # all on one CPU in every draw
+    80
+    >>> p = place(1, 10, 2, 16, spreads=True, rps=False)
+    >>> int(p.counts.sum(axis=1).max()), int(p.level.max())
+    (1, 1)
+    """
+    logical = physical_cores * threads_per_core
+    # The seed leaves out the flow count and flows are drawn one after another, so the
+    # draws are nested: N + 1 flows are the same N flows plus one (adding a flow never
+    # reshuffles the others), which keeps curves over N free of sampling jitter.
+    rng = np.random.default_rng([SEED, physical_cores, threads_per_core, nic_queues,
+                                 int(spreads), int(rps), *queue_cpus])
+    if rps:
+        cpus = rng.integers(logical, size=(n_flows, samples)).T
+    else:
+        cpu_of_queue = (np.asarray(queue_cpus, dtype=int) if queue_cpus
+                        else np.arange(nic_queues) % logical)
+        if spreads:
+            queues = rng.integers(nic_queues, size=(n_flows, samples)).T
+        else:
+            queues = np.repeat(rng.integers(nic_queues, size=(samples, 1)), n_flows, axis=1)
+        cpus = cpu_of_queue[queues]
+    counts = np.zeros((samples, logical), dtype=np.int64)
+    np.add.at(counts, (np.arange(samples)[:, None], cpus), 1)
+    busy = counts > 0
+    core = np.arange(logical) % physical_cores
+    threads = np.zeros((samples, physical_cores), dtype=np.int64)
+    np.add.at(threads, (slice(None), core), busy.astype(np.int64))
+    level = np.where(busy, threads[:, core], 0)
+    return Placement(counts=counts, level=level)
+
+
+def thread_shares(smt_gain, threads_per_core: int) -> list:
+    """Share of a physical core each busy thread gets, for 1..T busy threads.
+
+    Parameters
+    ----------
+    smt_gain : float or numpy.ndarray
+        What a second busy thread adds, as a fraction of one thread.
+    threads_per_core : int
+        Hardware threads per core.
+
+    Returns
+    -------
+    list
+        Entry ``t - 1`` is ``(1 + smt_gain * (t - 1)) / t``.
+
+    Examples
+    --------
+    >>> [round(float(s), 2) for s in thread_shares(0.3, 2)]
+    [1.0, 0.65]
+    """
+    return [(1.0 + np.multiply(smt_gain, t - 1)) / t for t in range(1, threads_per_core + 1)]
+
+
+def sender_core_units(n_flows, physical_cores, threads_per_core, smt_gain):
+    """Cores' worth of sending the clients get when the scheduler spreads them.
+
+    Parameters
+    ----------
+    n_flows : float or numpy.ndarray
+        Flow pairs (one client each).
+    physical_cores, threads_per_core : float or numpy.ndarray
+        The sender's topology.
+    smt_gain : float or numpy.ndarray
+        What a second busy thread adds.
+
+    Returns
+    -------
+    numpy.ndarray or float
+        ``min(N, P) + smt_gain * max(0, min(N, P * T) - P)``.
+
+    Examples
+    --------
+    >>> float(sender_core_units(4, 10, 2, 0.3)), float(sender_core_units(80, 10, 2, 0.3))
+    (4.0, 13.0)
+    """
+    logical = np.multiply(physical_cores, threads_per_core)
+    return np.minimum(n_flows, physical_cores) + np.multiply(
+        smt_gain, np.maximum(0.0, np.minimum(n_flows, logical) - physical_cores))
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """The distinct ways the flows can sit on busy CPUs, with their probabilities.
+
+    Two draws that differ only in which CPUs are busy, not in how many flows
+    each carries and how many threads its core runs, are the same pattern.
+
+    Attributes
+    ----------
+    flows : numpy.ndarray
+        ``(P, B)`` flows on each busy CPU (0 pads).
+    level : numpy.ndarray
+        ``(P, B)`` busy threads on that CPU's core (0 pads).
+    weight : numpy.ndarray
+        ``(P,)`` probability of each pattern (the share of draws).
+    draws : int
+        Monte Carlo draws behind the weights.
+    """
+
+    flows: np.ndarray
+    level: np.ndarray
+    weight: np.ndarray
+    draws: int
+
+    @classmethod
+    def of(cls, placement: Placement) -> "Patterns":
+        """Collapse a :class:`Placement` into its distinct patterns."""
+        scale = int(placement.level.max()) + 1
+        code = placement.counts * scale + placement.level              # 0 where idle
+        code = -np.sort(-code, axis=1)
+        code = code[:, : max(1, int((code > 0).sum(axis=1).max()))]
+        unique, count = np.unique(code, axis=0, return_counts=True)
+        return cls(flows=unique // scale, level=unique % scale,
+                   weight=count / code.shape[0], draws=code.shape[0])
+
+    @property
+    def busy(self) -> np.ndarray:
+        """Busy CPUs in each pattern."""
+        return (self.flows > 0).sum(axis=1)
+
+
+def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
+    """Delivered message rates per busy CPU for every pattern.
+
+    Parameters
+    ----------
+    patterns : Patterns
+        Flows and busy-thread levels per busy CPU, ``(P, B)``.
+    capacity : numpy.ndarray
+        ``(S, T)``: messages/s a CPU sustains with ``t`` busy threads on its
+        core, for ``S`` scenarios.
+    per_flow : numpy.ndarray
+        ``(S,)``: the most one flow's sender sends (UDP: what it does send).
+    link : numpy.ndarray
+        ``(S,)``: messages/s the link carries in all.
+    elastic : bool
+        TCP (max-min fair, the link shared) or UDP (unthrottled senders).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(S, P, B)`` delivered messages/s of each busy CPU in each pattern.
+
+    Notes
+    -----
+    UDP: ``min(R, k * r)``.  TCP: ``min(R, k * min(x, r))`` where the water
+    level ``x`` is infinite if the link is not full, else the root of
+    ``sum min(R, k * x) = link``, found by bisection (60 halvings: exact to
+    double precision on the bracket ``[0, link]``).
+    """
+    k = patterns.flows[None].astype(float)                             # (1, P, B)
+    level = patterns.level
+    cap = np.where(level > 0, capacity[:, np.maximum(level - 1, 0)], 0.0)  # (S, P, B)
+    rate = per_flow[:, None, None]
+    delivered = np.minimum(cap, _flows_times(k, rate))
+    if not elastic:
+        return delivered
+    total = delivered.sum(axis=2)                                     # (S, P)
+    full = total > link[:, None]
+    if full.any():
+        lo = np.zeros_like(total)
+        hi = np.broadcast_to(np.minimum(link, per_flow)[:, None], total.shape).copy()
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            carried = np.minimum(cap, _flows_times(k, mid[..., None])).sum(axis=2)
+            over = carried > link[:, None]
+            hi = np.where(over, mid, hi)
+            lo = np.where(over, lo, mid)
+        level_x = np.where(full, lo, np.inf)
+        delivered = np.minimum(cap, _flows_times(k, np.minimum(level_x, per_flow[:, None])[..., None]))
+    return delivered
+
+
+def _flows_times(k, rate):
+    """``k * rate``, with an idle CPU (``k = 0``) carrying nothing even at unlimited rate."""
+    shape = np.broadcast_shapes(k.shape, rate.shape)
+    return np.multiply(k, rate, out=np.zeros(shape), where=np.broadcast_to(k > 0, shape))
+
+
+def placement_groups(proto: str, path, host, h, flows) -> list:
+    """Group scenarios by what decides their placement, and draw each group's patterns.
+
+    Parameters
+    ----------
+    proto : {'tcp', 'udp'}
+        With the path, decides whether the hash tells flows apart.
+    path : Path
+        Supplies :attr:`~queuemodel.stage.Path.hash_spreads`.
+    host : Host
+        Supplies ``rps`` and ``queue_cpus``.
+    h : object
+        The host's numeric fields, scalars or ``(S,)`` arrays.
+    flows : numpy.ndarray
+        ``(S,)`` flow pairs per scenario.
+
+    Returns
+    -------
+    list of (numpy.ndarray, Patterns)
+        Scenario indices and their patterns.
+    """
+    size = flows.size
+    spreads = proto in path.hash_spreads
+    inputs = (flows, h.physical_cores, h.threads_per_core, h.nic_queues)
+    if all(np.ndim(v) == 0 or np.all(v == np.ravel(v)[0]) for v in inputs):
+        key = tuple(int(np.ravel(v)[0]) for v in inputs)
+        return [(np.arange(size), _patterns(*key, spreads, host.rps, host.queue_cpus))]
+    keys = np.column_stack([np.broadcast_to(np.asarray(v, dtype=float), (size,))
+                            for v in inputs]).astype(np.int64)
+    unique, group = np.unique(keys, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    return [(np.flatnonzero(group == g), _patterns(*map(int, key), spreads, host.rps,
+                                                   host.queue_cpus))
+            for g, key in enumerate(unique)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _patterns(n, cores, threads, queues, spreads, rps, queue_cpus) -> Patterns:
+    """Patterns of one topology (cached: the draws are seeded, so they never change)."""
+    return Patterns.of(place(n, cores, threads, queues, spreads, rps, queue_cpus))
+
+
+def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link) -> dict:
+    """Expected delivery of the flows over the receiver's CPUs, per scenario.
+
+    Parameters
+    ----------
+    proto : {'tcp', 'udp'}
+        TCP shares max-min fairly; UDP senders are not throttled.
+    groups : list
+        From :func:`placement_groups`.
+    flows : numpy.ndarray
+        ``(S,)`` flow pairs per scenario.
+    capacity : numpy.ndarray
+        ``(S, T)`` messages/s of one CPU with 1..T busy threads on its core
+        (only the levels that occur need be finite).
+    per_flow : numpy.ndarray
+        ``(S,)`` the most (TCP) or what (UDP) each sender sends.
+    link : numpy.ndarray
+        ``(S,)`` messages/s of the link.
+
+    Returns
+    -------
+    dict
+        ``delivered`` and its Monte Carlo ``delivered_stderr``; ``busy``
+        (expected busy receive CPUs) and ``flows_per_busy``; per thread level
+        ``cpus_at_level`` and ``rate_at_level`` (expected CPUs and their
+        summed delivery); ``receiver_bound`` (whether the receive CPUs, not
+        the link or the senders, set the rate).
+    """
+    size = flows.size
+    levels = capacity.shape[1]
+    out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "busy",
+                                             "flows_per_busy")}
+    out["cpus_at_level"] = np.zeros((size, levels))
+    out["rate_at_level"] = np.zeros((size, levels))
+    for idx, patterns in groups:
+        rates = aggregate(patterns, capacity[idx], per_flow[idx], link[idx],
+                          elastic=proto == "tcp")
+        totals = rates.sum(axis=2)                                     # (S_g, P)
+        w = patterns.weight
+        mean = totals @ w
+        out["delivered"][idx] = mean
+        out["delivered_stderr"][idx] = np.sqrt(
+            np.maximum(0.0, ((totals - mean[:, None]) ** 2) @ w) / patterns.draws)
+        out["busy"][idx] = patterns.busy @ w
+        out["flows_per_busy"][idx] = (patterns.flows.sum(axis=1) / patterns.busy) @ w
+        for t in range(1, min(levels, int(patterns.level.max())) + 1):
+            at = patterns.level == t
+            out["cpus_at_level"][idx, t - 1] = at.sum(axis=1) @ w
+            out["rate_at_level"][idx, t - 1] = (rates * at).sum(axis=2) @ w
+    sent = out["delivered"] if proto == "tcp" else flows * per_flow
+    ceiling = np.minimum(link, flows * per_flow) if proto == "tcp" else sent
+    out["receiver_bound"] = out["delivered"] < (1.0 - 1e-7) * ceiling
+    return out

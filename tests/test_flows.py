@@ -1,0 +1,117 @@
+"""Many flows: hashing to queues and CPUs, hyper-thread shares, max-min sharing."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import queuemodel as qm
+from queuemodel.errors import ModelInputError
+from queuemodel.flows import SAMPLES, Patterns, aggregate, place, sender_core_units
+
+
+@given(st.integers(1, 120), st.booleans(), st.booleans())
+def test_every_flow_lands_somewhere(n, spreads, rps):
+    p = place(n, 10, 2, 16, spreads, rps)
+    assert np.all(p.counts.sum(axis=1) == n)
+    busy = p.counts > 0
+    assert np.all((p.level > 0) == busy)
+    assert p.level.max() <= 2
+
+
+def test_draws_are_nested_and_repeatable():
+    small, big = place(5, 10, 2, 16, True, False), place(6, 10, 2, 16, True, False)
+    assert np.all(big.counts >= small.counts)                 # the sixth flow is added
+    assert np.array_equal(place(6, 10, 2, 16, True, False).counts, big.counts)
+
+
+def test_an_ip_pair_hash_puts_all_flows_on_one_cpu():
+    p = place(80, 10, 2, 16, spreads=False, rps=False)
+    assert np.all((p.counts > 0).sum(axis=1) == 1)
+    rps = place(80, 10, 2, 16, spreads=False, rps=True)       # RPS re-hashes the 4-tuple
+    assert (rps.counts > 0).sum(axis=1).mean() > 10
+
+
+@pytest.mark.parametrize("n", [2, 6, 16, 40])
+def test_busy_queues_match_the_occupancy_formula(n):
+    # Classical occupancy: n balls in q bins fill q (1 - (1 - 1/q)^n) of them on average.
+    # With 16 queues on CPUs 0..15 each busy queue is one busy CPU.
+    q = 16
+    expected = q * (1 - (1 - 1 / q) ** n)
+    busy = (place(n, 10, 2, q, True, False).counts > 0).sum(axis=1)
+    assert busy.mean() == pytest.approx(expected, abs=4 * busy.std() / np.sqrt(SAMPLES) + 1e-9)
+
+
+def test_hyper_thread_siblings_follow_linux_numbering():
+    # Queues 0..15 on CPUs 0..15: CPUs 10..15 are the second threads of cores 0..5.
+    p = place(40, 10, 2, 16, True, False)
+    both = (p.counts[:, :6] > 0) & (p.counts[:, 10:16] > 0)
+    assert np.all(p.level[:, :6][both] == 2) and np.all(p.level[:, 6:10][p.counts[:, 6:10] > 0] == 1)
+
+
+def test_patterns_are_a_distribution():
+    pats = Patterns.of(place(7, 10, 2, 16, True, False))
+    assert pats.weight.sum() == pytest.approx(1.0)
+    assert np.all(pats.flows.sum(axis=1) == 7)
+    single = Patterns.of(place(1, 10, 2, 16, True, False))
+    assert single.flows.tolist() == [[1]] and single.level.tolist() == [[1]]
+
+
+def test_udp_cpus_drop_what_they_cannot_carry():
+    pats = Patterns(flows=np.array([[3, 1]]), level=np.array([[1, 2]]),
+                    weight=np.array([1.0]), draws=1)
+    d = aggregate(pats, np.array([[100.0, 65.0]]), np.array([50.0]), np.array([1e9]),
+                  elastic=False)
+    assert d.tolist() == [[[100.0, 50.0]]]
+
+
+def test_tcp_fills_the_link_max_min_fairly():
+    pats = Patterns(flows=np.array([[3, 1]]), level=np.array([[1, 1]]),
+                    weight=np.array([1.0]), draws=1)
+    d = aggregate(pats, np.array([[90.0, 90.0]]), np.array([1e9]), np.array([100.0]),
+                  elastic=True)
+    # Four flows, 100 units of link: each gets 25, so the 3-flow CPU carries 75.
+    assert d[0, 0].tolist() == pytest.approx([75.0, 25.0], rel=1e-12)
+
+
+def test_sender_spreads_over_cores_then_siblings():
+    assert sender_core_units(np.array([1, 10, 15, 20, 80]), 10, 2, 0.3).tolist() == \
+        pytest.approx([1, 10, 11.5, 13, 13])
+
+
+@given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")), st.integers(2, 80),
+       st.sampled_from((1024, 8192, 131072)))
+def test_n_flows_never_beat_n_single_flows_or_the_link(path, proto, n, msg):
+    if proto == "udp":
+        msg = min(msg, 65507)
+    one = qm.predict(path=path, proto=proto, msg_bytes=msg).throughput_gbps
+    many = qm.predict(path=path, proto=proto, msg_bytes=msg, flows=n)
+    assert many.throughput_gbps <= n * one * (1 + 1e-9)
+    assert many.throughput_gbps <= many.link_goodput_gbps * (1 + 1e-9)
+    assert 1 <= many.cores_used <= min(n, 20)
+    assert many.flows_per_busy_cpu >= 1
+
+
+def test_one_flow_has_no_sampling_error():
+    r = qm.predict(path="docker-overlay", proto="tcp")
+    assert r.throughput_stderr_gbps == 0.0 and r.cores_used == 1.0
+
+
+def test_queue_map_is_validated():
+    host = qm.paper_testbed()
+    with pytest.raises(ModelInputError, match=r"^host\.queue_cpus = "):
+        dataclasses.replace(host, queue_cpus=tuple(range(15)) + (20,))
+    with pytest.raises(ModelInputError, match=r"^host\.queue_cpus = "):
+        dataclasses.replace(host, queue_cpus=(0, 1))           # one CPU per queue
+    pinned = dataclasses.replace(host, queue_cpus=(0,) * 16)   # every queue on CPU 0
+    r = qm.predict(path="docker-overlay", proto="tcp", flows=8, host=pinned)
+    assert r.cores_used == 1.0
+    assert r.throughput_gbps == pytest.approx(qm.predict(path="docker-overlay",
+                                                         proto="tcp").throughput_gbps)
+
+
+def test_more_flows_than_allowed():
+    with pytest.raises(ModelInputError, match=r"^workload.flows = 100001:"):
+        qm.predict(flows=100_001)

@@ -108,24 +108,15 @@ def place(n_flows: int, physical_cores: int, threads_per_core: int, nic_queues: 
     # The seed leaves out the flow count and flows are drawn one after another, so the
     # draws are nested: N + 1 flows are the same N flows plus one (adding a flow never
     # reshuffles the others), which keeps curves over N free of sampling jitter.
-    rng = np.random.default_rng([SEED, physical_cores, threads_per_core, nic_queues,
-                                 int(spreads), int(rps), *queue_cpus])
-    if rps:
-        cpus = rng.integers(logical, size=(n_flows, samples)).T
-    else:
-        cpu_of_queue = (np.asarray(queue_cpus, dtype=int) if queue_cpus
-                        else np.arange(nic_queues) % logical)
-        if spreads:
-            queues = rng.integers(nic_queues, size=(n_flows, samples)).T
-        else:
-            queues = np.repeat(rng.integers(nic_queues, size=(samples, 1)), n_flows, axis=1)
-        cpus = cpu_of_queue[queues]
-    counts = np.zeros((samples, logical), dtype=np.int64)
-    np.add.at(counts, (np.arange(samples)[:, None], cpus), 1)
+    drawn = _draws(max(n_flows, _DRAW_BLOCK), physical_cores, threads_per_core, nic_queues,
+                   spreads, rps, queue_cpus, samples)
+    cpus = drawn[:n_flows].T
+    rows = np.arange(samples)[:, None]
+    counts = np.bincount((rows * logical + cpus).ravel(),
+                         minlength=samples * logical).reshape(samples, logical)
     busy = counts > 0
     core = np.arange(logical) % physical_cores
-    threads = np.zeros((samples, physical_cores), dtype=np.int64)
-    np.add.at(threads, (slice(None), core), busy.astype(np.int64))
+    threads = busy.reshape(samples, threads_per_core, physical_cores).sum(axis=1)
     level = np.where(busy, threads[:, core], 0)
     return Placement(counts=counts, level=level)
 
@@ -178,6 +169,28 @@ def sender_core_units(n_flows, physical_cores, threads_per_core, smt_gain):
     logical = np.multiply(physical_cores, threads_per_core)
     return np.minimum(n_flows, physical_cores) + np.multiply(
         smt_gain, np.maximum(0.0, np.minimum(n_flows, logical) - physical_cores))
+
+
+#: Flows drawn at a time; draws are nested, so a larger draw serves every smaller count.
+_DRAW_BLOCK = 128
+
+
+@functools.lru_cache(maxsize=64)
+def _draws(n_flows, physical_cores, threads_per_core, nic_queues, spreads, rps, queue_cpus,
+           samples) -> np.ndarray:
+    """``(n_flows, samples)`` logical CPU of each flow in each draw (see :func:`place`)."""
+    logical = physical_cores * threads_per_core
+    rng = np.random.default_rng([SEED, physical_cores, threads_per_core, nic_queues,
+                                 int(spreads), int(rps), *queue_cpus])
+    if rps:
+        return rng.integers(logical, size=(n_flows, samples))
+    cpu_of_queue = (np.asarray(queue_cpus, dtype=int) if queue_cpus
+                    else np.arange(nic_queues) % logical)
+    if spreads:
+        queues = rng.integers(nic_queues, size=(n_flows, samples))
+    else:
+        queues = np.repeat(rng.integers(nic_queues, size=(1, samples)), n_flows, axis=0)
+    return cpu_of_queue[queues]
 
 
 @dataclass(frozen=True)
@@ -246,9 +259,8 @@ def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
     Notes
     -----
     UDP: ``min(R, k * r)``.  TCP: ``min(R, k * min(x, r))`` where the water
-    level ``x`` is infinite if the link is not full, else the root of
-    ``sum min(R, k * x) = link``, found by bisection (60 halvings: exact to
-    double precision on the bracket ``[0, link]``).
+    level ``x`` is infinite if the link is not full, else the exact root of
+    ``sum min(R, k * x) = link`` (:func:`_water_level`).
     """
     k = patterns.flows[None].astype(float)                             # (1, P, B)
     level = patterns.level
@@ -260,17 +272,35 @@ def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
     total = delivered.sum(axis=2)                                     # (S, P)
     full = total > link[:, None]
     if full.any():
-        lo = np.zeros_like(total)
-        hi = np.broadcast_to(np.minimum(link, per_flow)[:, None], total.shape).copy()
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            carried = np.minimum(cap, _flows_times(k, mid[..., None])).sum(axis=2)
-            over = carried > link[:, None]
-            hi = np.where(over, mid, hi)
-            lo = np.where(over, lo, mid)
-        level_x = np.where(full, lo, np.inf)
+        level_x = np.where(full, _water_level(cap, k, link), np.inf)
         delivered = np.minimum(cap, _flows_times(k, np.minimum(level_x, per_flow[:, None])[..., None]))
     return delivered
+
+
+def _water_level(cap, k, link):
+    """The ``x`` with ``sum_b min(cap_b, k_b * x) = link``, exactly, per (scenario, pattern).
+
+    ``f(x) = sum min(cap, k x)`` is piecewise linear, bending where a CPU fills
+    (``x = cap / k``).  With the bends sorted, ``f`` at each bend is the
+    capacity of the CPUs already full plus ``x`` times the flows still
+    growing; the root lies on the first segment whose end reaches ``link``.
+    """
+    k = np.broadcast_to(k, cap.shape)
+    bend = np.divide(cap, k, out=np.full(cap.shape, np.inf), where=k > 0)
+    order = np.argsort(bend, axis=2)
+    bend = np.take_along_axis(bend, order, axis=2)
+    cap_s = np.take_along_axis(np.where(k > 0, cap, 0.0), order, axis=2)
+    k_s = np.take_along_axis(k, order, axis=2)
+    filled = np.cumsum(cap_s, axis=2) - cap_s                         # full before this bend
+    growing = k_s[..., ::-1].cumsum(axis=2)[..., ::-1]                # flows from here on
+    at_bend = filled + np.where(np.isfinite(bend), bend, 0.0) * growing
+    target = link[:, None, None]
+    reached = (at_bend >= target) & np.isfinite(bend)
+    j = np.where(reached.any(axis=2), reached.argmax(axis=2), bend.shape[2] - 1)[..., None]
+    base = np.take_along_axis(filled, j, axis=2)[..., 0]
+    slope = np.take_along_axis(growing, j, axis=2)[..., 0]
+    return np.divide(link[:, None] - base, slope, out=np.full(base.shape, np.inf),
+                     where=slope > 0)
 
 
 def _flows_times(k, rate):

@@ -115,3 +115,15 @@ def test_queue_map_is_validated():
 def test_more_flows_than_allowed():
     with pytest.raises(ModelInputError, match=r"^workload.flows = 100001:"):
         qm.predict(flows=100_001)
+
+
+@given(st.lists(st.tuples(st.integers(1, 6), st.floats(1.0, 100.0)), min_size=1, max_size=8),
+       st.floats(0.01, 0.99))
+def test_water_level_fills_the_link_exactly(cpus, fraction):
+    from queuemodel.flows import _water_level
+
+    k = np.array([[[c[0] for c in cpus]]], dtype=float)
+    cap = np.array([[[c[1] for c in cpus]]])
+    link = np.array([fraction * cap.sum()])                  # below the CPUs' total: full link
+    x = _water_level(cap, k, link)
+    assert np.minimum(cap, k * x[..., None]).sum() == pytest.approx(link[0], rel=1e-9)

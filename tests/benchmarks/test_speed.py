@@ -60,3 +60,19 @@ def test_calibrate(benchmark):
 
     fit = benchmark.pedantic(calibrate, rounds=1, iterations=1)
     assert fit.success
+
+
+def test_multiflow_sweep(benchmark):
+    # Issue target: flows 1..80 on all three paths and both protocols under 0.5 s,
+    # placements drawn afresh (cold cache) each round.
+    from queuemodel import flows
+
+    def sweep_all():
+        flows._patterns.cache_clear()
+        flows._draws.cache_clear()
+        return [qm.predict(path=p, proto=t, flows=np.arange(1, 81))
+                for p in qm.PATHS for t in ("tcp", "udp")]
+
+    results = benchmark.pedantic(sweep_all, rounds=3, iterations=1)
+    assert len(results) == 6
+    assert benchmark.stats.stats.min < 0.5

@@ -287,9 +287,10 @@ def _water_level(cap, k, link):
     """
     k = np.broadcast_to(k, cap.shape)
     bend = np.divide(cap, k, out=np.full(cap.shape, np.inf), where=k > 0)
+    fills = np.isfinite(bend)                        # an unlimited CPU never fills
     order = np.argsort(bend, axis=2)
     bend = np.take_along_axis(bend, order, axis=2)
-    cap_s = np.take_along_axis(np.where(k > 0, cap, 0.0), order, axis=2)
+    cap_s = np.take_along_axis(np.where(fills, cap, 0.0), order, axis=2)
     k_s = np.take_along_axis(k, order, axis=2)
     filled = np.cumsum(cap_s, axis=2) - cap_s                         # full before this bend
     growing = k_s[..., ::-1].cumsum(axis=2)[..., ::-1]                # flows from here on

@@ -129,13 +129,15 @@ def _table(r) -> str:
         f"  wire packets      {r.wire_packet_rate_per_s:12.0f} /s",
         f"  interrupts        {r.irq_rate_per_s:12.0f} /s",
         f"  drop fraction     {r.drop_fraction:10.3f}",
+        f"  busy receive CPUs {r.cores_used:10.2f}   ({r.flows_per_busy_cpu:.2f} flows each; "
+        f"throughput standard error {r.throughput_stderr_gbps:.3f} Gb/s)",
         f"  bottleneck        {r.bottleneck}",
         "  CPU (logical CPUs)  usr      sys      softirq  irq",
     ]
     for name, cpu in (("receiver", r.receiver_cpu), ("sender", r.sender_cpu)):
         lines.append(f"    {name:16}" + "".join(f"{cpu[k]:9.3f}"
                                                  for k in ("usr", "sys", "softirq", "irq")))
-    lines.append("  stage utilisation of its core:")
+    lines.append("  stage utilisation of its CPU (mean over busy CPUs):")
     for key, util in r.stages.items():
         if util > 0:
             lines.append(f"    {key:24} {util:7.3f}")

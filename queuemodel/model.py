@@ -58,11 +58,13 @@ class Result:
         Busy logical CPUs by /proc/stat column: ``usr``, ``sys``,
         ``softirq``, ``irq``.
     stages : dict
-        Utilisation of its core by each stage, ``"rx:nic_rx"`` etc., plus
-        the explicit overheads ``rx:softirq_entry`` and ``rx:context_switch``.
+        Utilisation of its CPU by each stage, ``"rx:nic_rx"`` etc., plus the
+        explicit overheads ``rx:softirq_entry`` and ``rx:context_switch``;
+        with several flows, the mean over the busy receive (or send) CPUs.
     core_utilisation : dict
-        Utilisation of each busy core: ``rx:flow-core``, ``rx:app-core``
-        (absent when the application shares the flow core), ``tx:app-core``.
+        Mean utilisation of the busy CPUs of each role: ``rx:flow-core``,
+        ``rx:app-core`` (absent when the application shares the flow core),
+        ``tx:app-core``.
     irq_rate_per_s : float or numpy.ndarray
         Receive hard interrupts per second, all flows.
     drop_fraction : float or numpy.ndarray
@@ -353,7 +355,10 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
                                   link_rate, flows * offered * to_rate,
                                   flows * per_flow_tx, spread["receiver_bound"]),
         "receiver_cpu": receiver_cpu,
-        "sender_cpu": _by_column(tx, tx_util, send_units),
+        # Each client has a logical CPU of its own while there are enough (the spread
+        # send_units assumes), so min(N, L) sender CPUs are busy at tx_util each.
+        "sender_cpu": _by_column(tx, tx_util, np.minimum(
+            flows, np.multiply(h.physical_cores, h.threads_per_core))),
         "core_utilisation": core_util,
         "irq_rate_per_s": irq_rate,
         "drop_fraction": np.maximum(0.0, np.divide(sent - total, sent, out=np.zeros(size),

@@ -35,10 +35,8 @@ How a prediction is made (the derivations live in ``derivations/``):
    is throttled to that minimum end to end; UDP senders are not, so the
    receiver takes what it can and the rest is dropped at the ring.
 
-Flows: each flow's stages run on its own core (RSS, one queue per core)
-while cores last; ``min(flows, nic_queues, physical_cores)`` cores share
-the flows evenly.  This is the contention-free bound; the hashing,
-hyper-thread and cache model of multi-flow scaling will replace it.
+This module solves one receive CPU (and one sender); :mod:`queuemodel.flows`
+places many flows on CPUs and shares the link among them.
 """
 
 from __future__ import annotations

@@ -210,12 +210,16 @@ class Patterns:
         ``(P,)`` probability of each pattern (the share of draws).
     draws : int
         Monte Carlo draws behind the weights.
+    cpu_level : numpy.ndarray
+        ``(L, T)`` probability that logical CPU ``c`` is busy with ``t`` busy
+        threads on its core (what the patterns forget: which CPU is which).
     """
 
     flows: np.ndarray
     level: np.ndarray
     weight: np.ndarray
     draws: int
+    cpu_level: np.ndarray
 
     @classmethod
     def of(cls, placement: Placement) -> "Patterns":
@@ -225,8 +229,10 @@ class Patterns:
         code = -np.sort(-code, axis=1)
         code = code[:, : max(1, int((code > 0).sum(axis=1).max()))]
         unique, count = np.unique(code, axis=0, return_counts=True)
+        cpu_level = np.stack([(placement.level == t).mean(axis=0)
+                              for t in range(1, scale)], axis=1)
         return cls(flows=unique // scale, level=unique % scale,
-                   weight=count / code.shape[0], draws=code.shape[0])
+                   weight=count / code.shape[0], draws=code.shape[0], cpu_level=cpu_level)
 
     @property
     def busy(self) -> np.ndarray:

@@ -76,6 +76,9 @@ class Result:
     throughput_stderr_gbps : float or numpy.ndarray
         Standard error of ``throughput_gbps`` from the Monte Carlo over hash
         outcomes (0 when every outcome is the same, as for one flow).
+    cpu_utilisation : numpy.ndarray
+        Expected utilisation of each receive logical CPU, shape ``(..., L)``
+        (CPUs a smaller host lacks read 0).
     """
 
     path: str
@@ -94,6 +97,7 @@ class Result:
     cores_used: Any
     flows_per_busy_cpu: Any
     throughput_stderr_gbps: Any
+    cpu_utilisation: Any
     inputs: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -227,7 +231,7 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
             break
         if merged is None:
             merged = {k: ({n: np.empty(size, a.dtype) for n, a in v.items()}
-                          if isinstance(v, dict) else np.empty(size, v.dtype))
+                          if isinstance(v, dict) else np.empty((size,) + v.shape[1:], v.dtype))
                       for k, v in block.items()}
         for key, value in block.items():
             if isinstance(value, dict):
@@ -244,10 +248,12 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
         return float(arr) if arr.ndim == 0 else arr
 
     bottleneck = merged.pop("bottleneck")
+    cpu_util = merged.pop("cpu_utilisation")
     result = Result(
         path=path.name,
         proto=proto,
         bottleneck=bottleneck[0] if shape == () else bottleneck.reshape(shape),
+        cpu_utilisation=cpu_util.reshape(shape + cpu_util.shape[1:]),
         inputs={"flows": workload.flows, "msg_bytes": workload.msg_bytes,
                 "offered_gbps": workload.offered_gbps, "host": host.name},
         **{k: ({n: out(v) for n, v in value.items()} if isinstance(value, dict) else out(value))
@@ -341,6 +347,16 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
         core_util["rx:app-core"] = rx_out @ ~on_flow
     core_util["tx:app-core"] = tx_util.sum(axis=1)
 
+    # Expected utilisation of each logical CPU: the chance it sits at each thread level
+    # times the mean utilisation of a busy CPU at that level.
+    logical = int(np.max(np.multiply(host.physical_cores, host.threads_per_core)))
+    cpu_util = np.zeros((size, logical))
+    for idx, patterns in groups:
+        for t, table in enumerate(level_util[:patterns.cpu_level.shape[1]]):
+            if table is not None:
+                chance = patterns.cpu_level[:, t]
+                cpu_util[idx, :chance.size] += table[idx].sum(axis=1)[:, None] * chance
+
     typical = np.zeros((size, n_rx + 2))
     for t, table in enumerate(level_util):
         if table is not None:
@@ -365,6 +381,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
                                                    where=sent > 0)),
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
+        "cpu_utilisation": cpu_util,
     }
 
 

@@ -61,7 +61,7 @@ def test_patterns_are_a_distribution():
 
 def test_udp_cpus_drop_what_they_cannot_carry():
     pats = Patterns(flows=np.array([[3, 1]]), level=np.array([[1, 2]]),
-                    weight=np.array([1.0]), draws=1)
+                    weight=np.array([1.0]), draws=1, cpu_level=np.zeros((2, 2)))
     d = aggregate(pats, np.array([[100.0, 65.0]]), np.array([50.0]), np.array([1e9]),
                   elastic=False)
     assert d.tolist() == [[[100.0, 50.0]]]
@@ -69,7 +69,7 @@ def test_udp_cpus_drop_what_they_cannot_carry():
 
 def test_tcp_fills_the_link_max_min_fairly():
     pats = Patterns(flows=np.array([[3, 1]]), level=np.array([[1, 1]]),
-                    weight=np.array([1.0]), draws=1)
+                    weight=np.array([1.0]), draws=1, cpu_level=np.zeros((2, 2)))
     d = aggregate(pats, np.array([[90.0, 90.0]]), np.array([1e9]), np.array([100.0]),
                   elastic=True)
     # Four flows, 100 units of link: each gets 25, so the 3-flow CPU carries 75.
@@ -127,3 +127,13 @@ def test_water_level_fills_the_link_exactly(cpus, fraction):
     link = np.array([fraction * cap.sum()])                  # below the CPUs' total: full link
     x = _water_level(cap, k, link)
     assert np.minimum(cap, k * x[..., None]).sum() == pytest.approx(link[0], rel=1e-9)
+
+
+@given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")), st.integers(1, 80))
+def test_per_cpu_utilisation_adds_up(path, proto, n):
+    r = qm.predict(path=path, proto=proto, flows=n)
+    assert r.cpu_utilisation.shape == (20,)
+    assert np.all((r.cpu_utilisation >= 0) & (r.cpu_utilisation <= 1 + 1e-9))
+    assert np.all(r.cpu_utilisation[16:] == 0)                 # no queue interrupts CPUs 16-19
+    busy_total = r.core_utilisation["rx:flow-core"] * r.cores_used
+    assert r.cpu_utilisation.sum() == pytest.approx(busy_total, rel=1e-9)

@@ -78,7 +78,7 @@ class Result:
         outcomes (0 when every outcome is the same, as for one flow).
     cpu_utilisation : numpy.ndarray
         Expected utilisation of each receive logical CPU, shape ``(..., L)``
-        (CPUs a smaller host lacks read 0).
+        (CPUs a smaller host lacks read 0); computed when first read.
     """
 
     path: str
@@ -97,8 +97,19 @@ class Result:
     cores_used: Any
     flows_per_busy_cpu: Any
     throughput_stderr_gbps: Any
-    cpu_utilisation: Any
+    cpu_parts: tuple = field(repr=False)
     inputs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def cpu_utilisation(self) -> np.ndarray:
+        """Expected utilisation of each receive logical CPU (see the class docstring)."""
+        level_busy, topology, tables = self.cpu_parts
+        width = max(t.shape[0] for t in tables)
+        padded = np.stack([np.pad(t, ((0, width - t.shape[0]), (0, level_busy.shape[-1]
+                                                                  - t.shape[1])))
+                           for t in tables])                              # (G, L, T)
+        chance = padded[topology]                                         # (..., L, T)
+        return np.einsum("...t,...lt->...l", level_busy, chance)
 
     def to_dict(self) -> dict:
         """Plain, JSON-ready dictionary (arrays become nested lists).
@@ -111,7 +122,9 @@ class Result:
         """
         out = {}
         for f in dataclasses.fields(self):
-            out[f.name] = _plain(getattr(self, f.name))
+            if f.name != "cpu_parts":
+                out[f.name] = _plain(getattr(self, f.name))
+        out["cpu_utilisation"] = _plain(self.cpu_utilisation)
         return out
 
 
@@ -222,10 +235,14 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     rx_table = np.empty((size, len(rx.labels) + 2))
     tx_table = np.empty((size, len(tx.labels)))
     merged = None
+    registry: dict = {}                   # chance tables of the topologies met, by identity
     for start in range(0, size, BLOCK):
         sl = slice(start, start + BLOCK)
         block = _solve_block(path, proto, rx, tx, host, h.take(sl), msg[sl], flows[sl],
                              offered[sl], rx_table[sl], tx_table[sl])
+        codes = np.array([registry.setdefault(id(t), (len(registry), t))[0]
+                          for t in block.pop("cpu_tables")])
+        block["topology"] = codes[block["topology"]]
         if size <= BLOCK:
             merged = block
             break
@@ -248,12 +265,15 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
         return float(arr) if arr.ndim == 0 else arr
 
     bottleneck = merged.pop("bottleneck")
-    cpu_util = merged.pop("cpu_utilisation")
+    level_busy = merged.pop("level_busy_util")
+    topology = merged.pop("topology")
+    cpu_tables = tuple(t for _, t in sorted(registry.values(), key=lambda item: item[0]))
     result = Result(
         path=path.name,
         proto=proto,
         bottleneck=bottleneck[0] if shape == () else bottleneck.reshape(shape),
-        cpu_utilisation=cpu_util.reshape(shape + cpu_util.shape[1:]),
+        cpu_parts=(level_busy.reshape(shape + level_busy.shape[1:]), topology.reshape(shape),
+                   cpu_tables),
         inputs={"flows": workload.flows, "msg_bytes": workload.msg_bytes,
                 "offered_gbps": workload.offered_gbps, "host": host.name},
         **{k: ({n: out(v) for n, v in value.items()} if isinstance(value, dict) else out(value))
@@ -347,15 +367,17 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
         core_util["rx:app-core"] = rx_out @ ~on_flow
     core_util["tx:app-core"] = tx_util.sum(axis=1)
 
-    # Expected utilisation of each logical CPU: the chance it sits at each thread level
-    # times the mean utilisation of a busy CPU at that level.
-    logical = int(np.max(np.multiply(host.physical_cores, host.threads_per_core)))
-    cpu_util = np.zeros((size, logical))
-    for idx, patterns in groups:
-        for t, table in enumerate(level_util[:patterns.cpu_level.shape[1]]):
-            if table is not None:
-                chance = patterns.cpu_level[:, t]
-                cpu_util[idx, :chance.size] += table[idx].sum(axis=1)[:, None] * chance
+    # Mean utilisation of a busy CPU at each thread level; with the chance that each
+    # logical CPU sits at that level (from the draws) it gives every CPU's expectation.
+    level_busy = np.zeros((size, int(np.max(host.threads_per_core))))
+    for t, table in enumerate(level_util):
+        if table is not None:
+            level_busy[:, t] = table.sum(axis=1)
+    topology = np.zeros(size, dtype=np.int64)
+    tables = []
+    for g, (idx, patterns) in enumerate(groups):
+        topology[idx] = g
+        tables.append(patterns.cpu_level)
 
     typical = np.zeros((size, n_rx + 2))
     for t, table in enumerate(level_util):
@@ -381,7 +403,9 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
                                                    where=sent > 0)),
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
-        "cpu_utilisation": cpu_util,
+        "level_busy_util": level_busy,
+        "topology": topology,
+        "cpu_tables": tables,
     }
 
 

@@ -324,37 +324,9 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
     total = spread["delivered"]
     sent = total if proto == "tcp" else flows * per_flow
 
-    # Accounting: each hyper-thread level at its mean per-CPU rate, weighted by
-    # how many receive CPUs sit at that level.
-    n_rx = len(rx.labels)
-    rx_out[:] = 0.0
-    receiver_cpu = {k: np.zeros(size) for k in _CPU_KEYS}
-    rx_core_busy = np.zeros(size)
-    irq_rate = np.zeros(size)
     busy = spread["busy"]
-    stage_level = np.argmax(spread["cpus_at_level"], axis=1)      # most common level
-    level_util = []
-    for t, (cores, irq) in enumerate(cpus):
-        n_t = spread["cpus_at_level"][:, t]
-        rate_t = np.divide(spread["rate_at_level"][:, t], n_t, out=np.zeros(size), where=n_t > 0)
-        if not n_t.any():
-            level_util.append(None)
-            continue
-        ipm = irq.per_message(rate_t)
-        c = cap * shares[t]
-        app_core = "rx:flow-core" if host.app_on_softirq_core else "rx:app-core"
-        entry = rate_t * h.softirq_entry_cycles * ipm / c
-        switch = rate_t * cores[app_core].terms(rate_t, ipm)[1] / c
-        util = (rx_static + _rx_dynamic(rx, units, ipm, h.napi_weight)) * (rate_t / c)[:, None]
-        table = np.column_stack([util, entry, switch])
-        rx_out += table * (n_t / np.maximum(busy, 1e-300))[:, None]
-        for key, column in _by_column(rx, util, n_t).items():
-            receiver_cpu[key] += column
-        receiver_cpu["softirq"] += n_t * entry
-        receiver_cpu["sys"] += n_t * switch
-        rx_core_busy += n_t * table.sum(axis=1)
-        irq_rate += n_t * rate_t * ipm
-        level_util.append(table)
+    levels = _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx_out)
+    receiver_cpu, rx_core_busy, irq_rate, level_util = levels
     tx_util = np.multiply(tx_static, (sent / send_units / cap)[:, None], out=tx_out)
 
     shared = host.app_on_softirq_core
@@ -379,7 +351,9 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
         topology[idx] = g
         tables.append(patterns.cpu_level)
 
-    typical = np.zeros((size, n_rx + 2))
+    # Name the busiest stage from the thread level most receive CPUs sit at.
+    stage_level = np.argmax(spread["cpus_at_level"], axis=1)
+    typical = np.zeros((size, len(rx.labels) + 2))
     for t, table in enumerate(level_util):
         if table is not None:
             typical = np.where((stage_level == t)[:, None], table, typical)
@@ -407,6 +381,45 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
         "topology": topology,
         "cpu_tables": tables,
     }
+
+
+def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx_out):
+    """Receiver accounting: each hyper-thread level at its mean per-CPU rate.
+
+    Every level's per-stage utilisation table is weighted by how many
+    receive CPUs sit at that level; ``rx_out`` receives the mean over busy
+    CPUs.  Returns the /proc/stat columns (summed over CPUs), the summed
+    busy time, the interrupt rate and each level's table (None if absent).
+    """
+    size = rx_static.shape[0]
+    rx_out[:] = 0.0
+    receiver_cpu = {k: np.zeros(size) for k in _CPU_KEYS}
+    rx_core_busy = np.zeros(size)
+    irq_rate = np.zeros(size)
+    weight_of_busy = 1.0 / np.maximum(spread["busy"], 1e-300)
+    app_core = "rx:flow-core" if host.app_on_softirq_core else "rx:app-core"
+    level_util = []
+    for t, (cores, irq) in enumerate(cpus):
+        n_t = spread["cpus_at_level"][:, t]
+        if not n_t.any():
+            level_util.append(None)
+            continue
+        rate_t = np.divide(spread["rate_at_level"][:, t], n_t, out=np.zeros(size), where=n_t > 0)
+        ipm = irq.per_message(rate_t)
+        c = cap * shares[t]
+        entry = rate_t * h.softirq_entry_cycles * ipm / c
+        switch = rate_t * cores[app_core].terms(rate_t, ipm)[1] / c
+        util = (rx_static + _rx_dynamic(rx, units, ipm, h.napi_weight)) * (rate_t / c)[:, None]
+        table = np.column_stack([util, entry, switch])
+        rx_out += table * (n_t * weight_of_busy)[:, None]
+        for key, column in _by_column(rx, util, n_t).items():
+            receiver_cpu[key] += column
+        receiver_cpu["softirq"] += n_t * entry
+        receiver_cpu["sys"] += n_t * switch
+        rx_core_busy += n_t * table.sum(axis=1)
+        irq_rate += n_t * rate_t * ipm
+        level_util.append(table)
+    return receiver_cpu, rx_core_busy, irq_rate, level_util
 
 
 def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):

@@ -11,9 +11,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## reproduce: the paper's single-flow numbers from the model, claim by claim
+## reproduce: the paper's figures and claim report from the model (figures/out/)
 reproduce: $(STAMP)
-	$(BIN)/queuemodel validate
+	$(BIN)/queuemodel reproduce --out figures/out
 
 ## test: the whole default test suite (what CI runs)
 test: $(STAMP)

@@ -6,6 +6,7 @@ Subcommands::
                        [--host FILE.toml] [--set FIELD=VALUE ...] [--json]
     queuemodel sweep --path native,docker-overlay --proto tcp --flows 1..4
                      [--msg-bytes 64..8192:x2] [--vary FIELD=VALUES ...] [--json|--csv]
+    queuemodel reproduce [--out figures/out]
     queuemodel validate [--json] [--strict]
     queuemodel calibrate [--claims S1,S2,S4] [--free stage.field,...] [--json]
 
@@ -69,6 +70,9 @@ def _build_parser() -> argparse.ArgumentParser:
     form = s.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print rows as JSON")
     form.add_argument("--csv", action="store_true", help="print CSV (the default)")
+
+    r = sub.add_parser("reproduce", help="the paper's figures and the claim report")
+    r.add_argument("--out", default="figures/out", help="folder for figures and report.md")
 
     v = sub.add_parser("validate", help="evaluate the paper's claims")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -164,6 +168,29 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _cmd_reproduce(args) -> int:
+    try:
+        from figures.render import write_all, write_report
+    except ImportError:        # pragma: no cover - the figures package ships with queuemodel
+        raise ModelInputError("reproduce", "figures", "the figures package installed") from None
+    from .claims import validate
+    from .hosts import paper_testbed
+
+    report = validate()
+    files = write_all(args.out)
+    target = write_report(args.out, report, paper_testbed())
+    passed = sum(o.passed for o in report.outcomes)
+    failed = [o.claim.id for o in report.outcomes if not o.passed]
+    print(f"queuemodel reproduce: {passed} claims pass, {len(failed)} fail"
+          + (f" ({', '.join(failed)})" if failed else "")
+          + f", {len(report.unanswered)} not answered yet")
+    for o in report.outcomes:
+        err = "" if o.error is None else f" ({o.error:+.1%})"
+        print(f"  {o.claim.id:4} {'pass' if o.passed else 'FAIL'}{err}")
+    print(f"{len(files)} figure files and {target} written to {args.out}")
+    return 0
+
+
 def _cmd_validate(args) -> int:
     from .claims import validate
 
@@ -206,7 +233,7 @@ def main(argv=None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         handler = {"predict": _cmd_predict, "sweep": _cmd_sweep, "validate": _cmd_validate,
-                   "calibrate": _cmd_calibrate}[args.command]
+                   "calibrate": _cmd_calibrate, "reproduce": _cmd_reproduce}[args.command]
         return handler(args)
     except (_UsageError, QueueModelError, ValueError) as err:
         print(f"queuemodel: error: {err}".replace("queuemodel: error: queuemodel", "queuemodel"),

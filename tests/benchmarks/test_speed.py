@@ -76,3 +76,13 @@ def test_multiflow_sweep(benchmark):
     results = benchmark.pedantic(sweep_all, rounds=3, iterations=1)
     assert len(results) == 6
     assert benchmark.stats.stats.min < 0.5
+
+
+def test_reproduce(benchmark, tmp_path):
+    # Issue target: the main job, figures and report, under 15 s including matplotlib start-up.
+    def run():
+        return subprocess.run([sys.executable, "-m", "queuemodel", "reproduce", "--out",
+                               str(tmp_path)], capture_output=True, text=True, check=True)
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    assert benchmark.stats.stats.min < 15.0

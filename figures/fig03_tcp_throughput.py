@@ -1,0 +1,21 @@
+"""Figure 3 of the paper: TCP throughput against the number of flow pairs."""
+
+from ._plots import lines
+
+
+def figure(results: dict, paper=()):
+    """Throughput of 1..80 TCP flow pairs on each path.
+
+    Parameters
+    ----------
+    results : dict
+        Path name to a :class:`queuemodel.Result` over an array of ``flows``.
+    paper : sequence of (path, flows, Gb/s)
+        Numbers the paper states (S1-S3, M1, M2), drawn as stars.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    return lines(results, "flows", lambda r: r.throughput_gbps, "flow pairs",
+                 "throughput (Gb/s)", "TCP throughput (paper Fig. 3)", paper)

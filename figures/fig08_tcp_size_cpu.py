@@ -1,0 +1,21 @@
+"""Figure 8 of the paper: receiver CPU against message size, one TCP flow."""
+
+from ._plots import cpu_breakdown
+
+
+def figure(results: dict, paper=()):
+    """Stacked receiver CPU of one TCP flow, 64 B to 8 KB messages, a panel per path.
+
+    Parameters
+    ----------
+    results : dict
+        Path name to a :class:`queuemodel.Result` over an array of ``msg_bytes``.
+    paper : sequence
+        The paper states no number here.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    return cpu_breakdown(results, "msg_bytes", "message size (bytes)",
+                         "Receiver CPU, one TCP flow (paper Fig. 8)", paper, log_x=True)

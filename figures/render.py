@@ -1,0 +1,165 @@
+"""Compute the results once, draw every figure, write them and the report.
+
+Output is deterministic: the SVG hash salt is fixed and no date or software
+version is written into the files, so two runs give identical bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["FIGURES", "write_all", "compute", "write_report"]
+
+FLOWS = np.arange(1, 81)
+SIZES = 2 ** np.arange(6, 14)                   # 64 B .. 8 KB, the paper's range
+
+#: File stem, module and what it draws, in the order of the report.
+FIGURES = (
+    ("fig03_tcp_throughput", "Throughput of 1..80 TCP flow pairs (paper Fig. 3)"),
+    ("fig04_tcp_cpu", "Receiver CPU for TCP flow pairs (paper Fig. 4)"),
+    ("fig05_udp_throughput", "Throughput of 1..80 UDP flow pairs (paper Fig. 5)"),
+    ("fig06_udp_cpu", "Receiver CPU for UDP flow pairs (paper Fig. 6)"),
+    ("fig07_tcp_rate", "One TCP flow's message rate against size (paper Fig. 7)"),
+    ("fig08_tcp_size_cpu", "One TCP flow's receiver CPU against size (paper Fig. 8)"),
+    ("fig09_udp_rate", "One UDP flow's datagram rate against size (paper Fig. 9)"),
+    ("fig10_udp_size_cpu", "One UDP flow's receiver CPU against size (paper Fig. 10)"),
+    ("fig11_udp_irqs", "Interrupts of one UDP flow against size (paper Fig. 11)"),
+    ("fig_stage_cycles", "Receiver cycles per packet, stage by stage (the model's Fig. 2)"),
+    ("fig_pipeline", "Receive pipelines as data (the model's Fig. 1)"),
+)
+
+
+def compute() -> dict:
+    """Every model result the figures need, and the paper's numbers for them."""
+    import queuemodel as qm
+    from queuemodel.claims import load_claims
+
+    names = tuple(qm.PATHS)
+    flows = {t: {p: qm.predict(path=p, proto=t, flows=FLOWS) for p in names}
+             for t in ("tcp", "udp")}
+    sizes = {t: {p: qm.predict(path=p, proto=t, msg_bytes=SIZES) for p in names}
+             for t in ("tcp", "udp")}
+    single = {(p, t): qm.predict(path=p, proto=t) for p in names for t in ("tcp", "udp")}
+    contexts = {(p, s.name): s.context for p, path in qm.PATHS.items() for s in path.rx}
+    paper = {"tcp": [], "udp": []}
+    for claim in load_claims():
+        d = claim.data
+        if claim.kind == "value" and d.get("quantity") == "throughput_gbps":
+            paper[d["proto"]].append((d["path"], d.get("flows", 1), d["value"]))
+    # S8: the overlay's kernel time fills one of the 20 logical CPUs (5 %) with one flow.
+    kernel = [("docker-overlay", 1, 5.0)]
+    return {"flows": flows, "sizes": sizes, "single": single, "contexts": contexts,
+            "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS),
+            "ghz": qm.paper_testbed().ghz}
+
+
+def draw(name: str, data: dict):
+    """The figure called ``name`` (a stem of :data:`FIGURES`) from computed ``data``."""
+    import importlib
+
+    module = importlib.import_module(f"figures.{name}")
+    flows, sizes, paper = data["flows"], data["sizes"], data["paper"]
+    args = {
+        "fig03_tcp_throughput": (flows["tcp"], paper["tcp"]),
+        "fig04_tcp_cpu": (flows["tcp"], data["kernel"]),
+        "fig05_udp_throughput": (flows["udp"], paper["udp"]),
+        "fig06_udp_cpu": (flows["udp"], data["kernel"]),
+        "fig07_tcp_rate": (sizes["tcp"],),
+        "fig08_tcp_size_cpu": (sizes["tcp"],),
+        "fig09_udp_rate": (sizes["udp"],),
+        "fig10_udp_size_cpu": (sizes["udp"],),
+        "fig11_udp_irqs": (sizes["udp"],),
+        "fig_stage_cycles": (data["single"], data["contexts"], data["ghz"]),
+        "fig_pipeline": (data["paths"],),
+    }[name]
+    return module.figure(*args)
+
+
+def write_all(out_dir: str | os.PathLike = "figures/out", data: dict | None = None,
+              names=None) -> list:
+    """Draw every figure (or those in ``names``) and write it as PNG and SVG into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or path
+        Folder to write (created if missing).
+    data : dict, optional
+        From :func:`compute`; computed here if not given.
+    names : sequence of str, optional
+        Stems of :data:`FIGURES` to write; all by default.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, PNG and SVG for each figure.
+    """
+    import matplotlib
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = data if data is not None else compute()
+    written = []
+    with matplotlib.rc_context({"svg.hashsalt": "queuemodel", "font.size": 9}):
+        for name, _ in FIGURES:
+            if names is not None and name not in names:
+                continue
+            fig = draw(name, data)
+            engine = fig.get_layout_engine()
+            if engine is not None:          # lay out once, then save both formats as laid out
+                engine.execute(fig)
+                fig.set_layout_engine("none")
+            for ext, meta in (("png", {"Software": None}),
+                              ("svg", {"Date": None, "Creator": None})):
+                target = out / f"{name}.{ext}"
+                fig.savefig(target, metadata=meta)
+                written.append(target)
+    return written
+
+
+def write_report(out_dir: str | os.PathLike, report, host) -> Path:
+    """Write ``report.md``: the testbed, every claim, the free parameters, the figures.
+
+    Parameters
+    ----------
+    out_dir : str or path
+        Folder holding the figures.
+    report : queuemodel.claims.Report
+        From :func:`queuemodel.validate`.
+    host : queuemodel.Host
+        The profile the model ran on.
+
+    Returns
+    -------
+    pathlib.Path
+        The report file.
+    """
+    import dataclasses
+
+    lines = ["# queuemodel: the seed paper, reproduced from the model", "",
+             "Generated by `queuemodel reproduce`. Paper: Lei, Suo, Lu, Rao, *Tackling "
+             "Parallelization Challenges of Kernel Network Stack for Container Overlay "
+             "Networks*, HotCloud 2019.", "", "## Testbed profile", "",
+             "| field | value |", "|---|---|"]
+    for f in dataclasses.fields(host):
+        lines.append(f"| {f.name} | {getattr(host, f.name)} |")
+    lines += ["", "## Claims", "",
+              "| claim | role | result | error | model | paper |", "|---|---|---|---|---|---|"]
+    for o in report.outcomes:
+        err = "" if o.error is None else f"{o.error:+.1%}"
+        lines.append(f"| {o.claim.id} | {o.role} | {'pass' if o.passed else 'FAIL'} | {err} "
+                     f"| {o.model} | {o.paper} |")
+    lines += ["", "Not answered yet:", ""]
+    lines += [f"- {c.id}: {reason}" for c, reason in report.unanswered]
+    lines += ["", "## Free parameters", "",
+              f"Fitted by `calibrate()` to {', '.join(report.fitted_claims)}; every other "
+              "number is a stated prior.", ""]
+    lines += [f"- `{k}` = {v:.6g}" for k, v in report.fitted_parameters.items()]
+    lines += ["", "## Figures", ""]
+    for name, caption in FIGURES:
+        lines += [f"### {caption}", "", f"![{caption}]({name}.png)", ""]
+    target = Path(out_dir) / "report.md"
+    target.write_text("\n".join(lines))
+    return target

@@ -1,0 +1,94 @@
+"""Every figure draws headless with its axes, series and the paper's markers; output is stable."""
+
+import filecmp
+
+import numpy as np
+import pytest
+
+from figures.render import FIGURES, compute, draw, write_all
+from queuemodel.cli import main
+
+
+@pytest.fixture(scope="module")
+def data():
+    return compute()
+
+
+def _paper_markers(ax):
+    return [c for c in ax.collections if c.get_label() == "paper (text)"]
+
+
+@pytest.mark.parametrize("name, proto", [("fig03_tcp_throughput", "tcp"),
+                                         ("fig05_udp_throughput", "udp")])
+def test_throughput_figures(data, name, proto):
+    fig = draw(name, data)
+    (ax,) = fig.axes
+    assert [line.get_label() for line in ax.lines] == ["native", "linux-overlay",
+                                                      "docker-overlay"]
+    assert "(Gb/s)" in ax.get_ylabel() and ax.get_xlabel() == "flow pairs"
+    (stars,) = _paper_markers(ax)
+    expected = sorted((f, v) for _, f, v in data["paper"][proto])
+    assert sorted(map(tuple, stars.get_offsets().tolist())) == expected
+    native = ax.lines[0].get_ydata()
+    assert native[0] == pytest.approx(data["flows"][proto]["native"].throughput_gbps[0])
+
+
+@pytest.mark.parametrize("name", ["fig04_tcp_cpu", "fig06_udp_cpu", "fig08_tcp_size_cpu",
+                                  "fig10_udp_size_cpu"])
+def test_cpu_breakdowns_stack_four_columns_per_path(data, name):
+    fig = draw(name, data)
+    assert [ax.get_title() for ax in fig.axes] == ["native", "linux-overlay", "docker-overlay"]
+    for ax in fig.axes:
+        stacks = [c for c in ax.collections if c.get_label() in ("usr", "sys", "softirq", "irq")]
+        assert len(stacks) == 4
+    assert "% of 20 logical CPUs" in fig.axes[0].get_ylabel()
+    if name in ("fig04_tcp_cpu", "fig06_udp_cpu"):
+        assert len(_paper_markers(fig.axes[2])) == 1
+
+
+@pytest.mark.parametrize("name", ["fig07_tcp_rate", "fig09_udp_rate", "fig11_udp_irqs"])
+def test_size_figures(data, name):
+    fig = draw(name, data)
+    (ax,) = fig.axes
+    assert len(ax.lines) == 3 and ax.get_xscale() == "log"
+    assert np.array_equal(ax.lines[0].get_xdata(), 2 ** np.arange(6, 14))
+    assert "per second" in ax.get_ylabel()
+
+
+def test_stage_figure_stacks_each_paths_stages(data):
+    fig = draw("fig_stage_cycles", data)
+    tcp, udp = fig.axes
+    assert [t.get_text() for t in tcp.get_yticklabels()] == ["native", "linux-overlay",
+                                                             "docker-overlay"]
+    assert len(udp.patches) > len(tcp.patches) > 10         # UDP has reassembly and checksums
+
+
+def test_pipeline_figure_draws_one_box_per_stage(data):
+    fig = draw("fig_pipeline", data)
+    (ax,) = fig.axes
+    boxes = len([p for p in ax.patches if type(p).__name__ == "FancyBboxPatch"])
+    assert boxes == sum(len([s for s in p.rx if "tcp" in s.protocols])
+                        for p in data["paths"].values())
+
+
+def test_every_figure_is_listed_and_draws(data):
+    for name, caption in FIGURES:
+        assert caption and draw(name, data).axes
+
+
+def test_two_runs_write_identical_bytes(data, tmp_path):
+    names = ("fig03_tcp_throughput", "fig_pipeline")
+    first = write_all(tmp_path / "a", data, names)
+    second = write_all(tmp_path / "b", data, names)
+    assert len(first) == 4
+    for a, b in zip(first, second):
+        assert filecmp.cmp(a, b, shallow=False), a.name
+
+
+def test_reproduce_writes_report_and_all_figures(tmp_path, capsys):
+    assert main(["reproduce", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "claims pass" in out
+    assert len(list(tmp_path.glob("*.png"))) == len(FIGURES) == len(list(tmp_path.glob("*.svg")))
+    report = (tmp_path / "report.md").read_text()
+    assert "| S1 | fitted | pass |" in report and "fig03_tcp_throughput.png" in report

@@ -26,7 +26,7 @@ FIGURES = (
     ("fig08_tcp_size_cpu", "One TCP flow's receiver CPU against size (paper Fig. 8)"),
     ("fig09_udp_rate", "One UDP flow's datagram rate against size (paper Fig. 9)"),
     ("fig10_udp_size_cpu", "One UDP flow's receiver CPU against size (paper Fig. 10)"),
-    ("fig11_udp_irqs", "Interrupts of one UDP flow against size (paper Fig. 11)"),
+    ("fig11_udp_irqs", "Interrupts and softirqs of one UDP flow against size (paper Fig. 11)"),
     ("fig_stage_cycles", "Receiver cycles per packet, stage by stage (the model's Fig. 2)"),
     ("fig_pipeline", "Receive pipelines as data (the model's Fig. 1)"),
 )

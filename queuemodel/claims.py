@@ -27,8 +27,8 @@ __all__ = ["Claim", "Outcome", "Report", "load_claims", "validate", "evaluate_cl
 #: What the model still needs before it can answer a family of claims.
 PENDING = {
     "M5": "needs the memory model (cache misses and DRAM traffic per packet): issue 3",
-    "P": "needs the small-message model (Nagle/autocork coalescing, NAPI interrupt "
-         "and softirq rates): issue 4",
+    "P": "needs the small-message model (a TCP receiver's reads, Nagle/autocork "
+         "coalescing, where the scheduler puts the readers): issue 4",
 }
 
 
@@ -202,6 +202,17 @@ def _total_cpu(result) -> np.ndarray:
     return np.sum([np.asarray(v) for v in result.receiver_cpu.values()], axis=0)
 
 
+def _p7(claim: Claim, predict: PredictFn):
+    d = claim.data
+    sizes = 2 ** np.arange(6, 14)
+    r = predict(path="docker-overlay", proto="udp", msg_bytes=sizes)
+    per_irq = np.asarray(r.softirq_rate_per_s) / np.asarray(r.irq_rate_per_s)
+    median = float(np.median(per_irq))
+    return (f"median {median:.2f} softirqs per IRQ over 64 B..8 KB",
+            f"{d['value']:g} (in [{d['low']:g}, {d['high']:g}])", median / d["value"] - 1.0,
+            d["low"] <= median <= d["high"] + 1e-9)
+
+
 def _m3(claim: Claim, predict: PredictFn):
     d = claim.data
     values = {p: _throughput(predict, p, d["proto"], d["flows"], d["msg_bytes"])
@@ -265,7 +276,7 @@ ANSWERED = {
     "S1": _value_claim, "S2": _value_claim, "S3": _value_claim, "S4": _value_claim,
     "S5": _value_claim, "S6": _value_claim, "S7": _s7, "S8": _s8, "S9": _s9,
     "M1": _value_claim, "M2": _value_claim, "M3": _m3, "M4": _m4, "M6": _m6, "M7": _m7,
-    "M8": _m8, "M9": _m9, "H1": _value_claim,
+    "M8": _m8, "M9": _m9, "P7": _p7, "H1": _value_claim,
 }
 
 

@@ -18,7 +18,7 @@ from .paths import get_path
 from .solver import (
     APP_CORE, FLOW_CORE, PROC_STAT_COLUMN,
     CompiledSide, CoreLoad, Interrupts, _safe_div, compile_side, features, gated_counts,
-    solve_rate,
+    softirq_runs_per_message, solve_rate,
 )
 from .stage import CONTEXTS, Path, Workload
 
@@ -67,6 +67,10 @@ class Result:
         ``tx:app-core``.
     irq_rate_per_s : float or numpy.ndarray
         Receive hard interrupts per second, all flows.
+    softirq_rate_per_s : float or numpy.ndarray
+        NET_RX softirq runs per second at the receiver (what /proc/softirqs counts).
+    context_switch_rate_per_s : float or numpy.ndarray
+        Context switches per second from waking the receiving applications.
     drop_fraction : float or numpy.ndarray
         Share of sent messages the receiver drops (UDP above capacity).
     cores_used : float or numpy.ndarray
@@ -93,6 +97,8 @@ class Result:
     stages: Mapping[str, Any]
     core_utilisation: Mapping[str, Any]
     irq_rate_per_s: Any
+    softirq_rate_per_s: Any
+    context_switch_rate_per_s: Any
     drop_fraction: Any
     cores_used: Any
     flows_per_busy_cpu: Any
@@ -326,7 +332,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
 
     busy = spread["busy"]
     levels = _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx_out)
-    receiver_cpu, rx_core_busy, irq_rate, level_util = levels
+    receiver_cpu, rx_core_busy, rates, level_util = levels
     tx_util = np.multiply(tx_static, (sent / send_units / cap)[:, None], out=tx_out)
 
     shared = host.app_on_softirq_core
@@ -372,7 +378,9 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
         "sender_cpu": _by_column(tx, tx_util, np.minimum(
             flows, np.multiply(h.physical_cores, h.threads_per_core))),
         "core_utilisation": core_util,
-        "irq_rate_per_s": irq_rate,
+        "irq_rate_per_s": rates["irq"],
+        "softirq_rate_per_s": rates["softirq"],
+        "context_switch_rate_per_s": rates["switch"],
         "drop_fraction": np.maximum(0.0, np.divide(sent - total, sent, out=np.zeros(size),
                                                    where=sent > 0)),
         "cores_used": busy,
@@ -395,7 +403,8 @@ def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx
     rx_out[:] = 0.0
     receiver_cpu = {k: np.zeros(size) for k in _CPU_KEYS}
     rx_core_busy = np.zeros(size)
-    irq_rate = np.zeros(size)
+    rates = {k: np.zeros(size) for k in ("irq", "softirq", "switch")}
+    polls = np.flatnonzero(rx.poll)
     weight_of_busy = 1.0 / np.maximum(spread["busy"], 1e-300)
     app_core = "rx:flow-core" if host.app_on_softirq_core else "rx:app-core"
     level_util = []
@@ -417,9 +426,16 @@ def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx
         receiver_cpu["softirq"] += n_t * entry
         receiver_cpu["sys"] += n_t * switch
         rx_core_busy += n_t * table.sum(axis=1)
-        irq_rate += n_t * rate_t * ipm
+        rates["irq"] += n_t * rate_t * ipm
+        if polls.size:
+            first_polls = np.maximum(ipm, units[:, rx.unit_col[polls[0]]] / h.napi_weight)
+            runs = softirq_runs_per_message(first_polls, ipm, polls.size)
+            rates["softirq"] += n_t * rate_t * runs
+        wakes = switch * c / np.maximum(rate_t, 1e-300) / (2.0 * np.maximum(
+            h.context_switch_cycles, 1e-300))
+        rates["switch"] += n_t * rate_t * 2.0 * wakes
         level_util.append(table)
-    return receiver_cpu, rx_core_busy, irq_rate, level_util
+    return receiver_cpu, rx_core_busy, rates, level_util
 
 
 def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):

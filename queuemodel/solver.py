@@ -60,6 +60,7 @@ __all__ = [
     "packets_per_interrupt",
     "moderation_delay_us",
     "solve_rate",
+    "softirq_runs_per_message",
     "interrupts_per_message",
     "wakeups_per_message",
     "FEATURE_NAMES",
@@ -644,6 +645,44 @@ class Interrupts:
 def _take(value, idx):
     """``value[idx]`` for an array over scenarios; a scalar applies to all and stays."""
     return value[idx] if np.ndim(value) else value
+
+
+def softirq_runs_per_message(first_polls, interrupts, napi_stages):
+    """NET_RX softirq runs per message for a chain of NAPI stages.
+
+    Parameters
+    ----------
+    first_polls : float or numpy.ndarray
+        Polls per message of the first NAPI stage (the NIC's): at least one
+        per interrupt and one per ``napi_weight`` packets.
+    interrupts : float or numpy.ndarray
+        Interrupts per message.
+    napi_stages : int
+        NAPI stages on the receive path (native 1, Linux overlay 2: NIC and
+        VXLAN gro_cells, Docker overlay 3: and the veth backlog).
+
+    Returns
+    -------
+    numpy.ndarray or float
+        ``first_polls + (napi_stages - 1) * interrupts``.
+
+    Notes
+    -----
+    ``net_rx_action`` polls the NAPI instances queued when it starts; one
+    that gets scheduled while it runs (VXLAN's gro_cells, fed by the NIC's
+    poll; the backlog, fed by veth) waits for the next run.  So each pass of
+    the first stage starts a run, and the packets it hands on need one more
+    run per stage downstream, except where a later pass of the first stage
+    shares the run (the stages are then pipelined: ``P`` passes take
+    ``P + n - 1`` runs).  A polling period that starts with an interrupt and
+    ends when the ring is empty therefore costs ``P + n - 1`` runs.
+
+    Examples
+    --------
+    >>> float(softirq_runs_per_message(1.0, 1.0, 3))   # one burst per IRQ, Docker: 3 runs
+    3.0
+    """
+    return first_polls + (napi_stages - 1) * np.asarray(interrupts)
 
 
 def solve_rate(upper, cores, interrupts):

@@ -175,3 +175,14 @@ def test_a_user_path_needs_no_solver_change(cost):
     r = qm.predict(path=path, proto="tcp")
     assert "rx:macvlan_rx" in r.stages
     assert r.throughput_gbps <= qm.predict(path="native", proto="tcp").throughput_gbps
+
+
+@given(scenarios())
+def test_softirq_runs_bracket_the_interrupts(sc):
+    # Every interrupt starts at least one NET_RX run, and a polling period of P passes
+    # through n NAPI stages takes P + n - 1 runs.
+    r = qm.predict(**sc)
+    stages = sum(s.poll for s in qm.get_path(sc["path"]).rx)
+    assert r.softirq_rate_per_s >= r.irq_rate_per_s * (1 - 1e-9)
+    assert r.softirq_rate_per_s >= (stages - 1) * r.irq_rate_per_s * (1 - 1e-9)
+    assert r.context_switch_rate_per_s >= 0

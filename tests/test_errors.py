@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import queuemodel as qm
 from queuemodel.cli import main
 from queuemodel.errors import ModelInputError, QueueModelError, UnknownNameError
-from queuemodel.host import HOST_FIELDS, Host
+from queuemodel.host import Host
 
 NUMERIC_HOST_FIELDS = [f.name for f in dataclasses.fields(Host) if f.metadata.get("kind") == "number"]
 FLAG_HOST_FIELDS = [f.name for f in dataclasses.fields(Host) if f.metadata.get("kind") == "flag"]

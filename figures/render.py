@@ -144,7 +144,9 @@ def write_report(out_dir: str | os.PathLike, report, host) -> Path:
              "Networks*, HotCloud 2019.", "", "## Testbed profile", "",
              "| field | value |", "|---|---|"]
     for f in dataclasses.fields(host):
-        lines.append(f"| {f.name} | {getattr(host, f.name)} |")
+        value = getattr(host, f.name)
+        shown = f"{value:g}" if isinstance(value, float) else value
+        lines.append(f"| {f.name} | {shown} |")
     lines += ["", "## Claims", "",
               "| claim | role | result | error | model | paper |", "|---|---|---|---|---|---|"]
     for o in report.outcomes:

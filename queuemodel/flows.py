@@ -20,15 +20,15 @@ The mechanism, for ``N`` flow pairs on one receiver:
    does (wake-affine, as for one flow), so a CPU with ``k`` flows carries
    all their work; its capacity ``R_t`` (messages/s) is the one-core fixed
    point at the thread's share of the clock.
-4. **Sharing.**  UDP senders are not throttled: each sends
-   ``r = min(r_tx, link / N, offered)``, a CPU delivers
-   ``min(R, k * r)``, and the rest is dropped at its ring.  TCP shares the
-   cores and the link max-min fairly: a CPU carries ``min(R, k * x)`` with
-   the water level ``x`` at most the sender's rate and set so the total
-   does not exceed the link.
-5. **Senders.**  The clients spread over distinct physical cores first,
+4. **Senders.**  The clients spread over distinct physical cores first,
    then over hyper-thread siblings: ``min(N, P) + smt_gain * max(0,
-   min(N, L) - P)`` cores' worth of sending, shared evenly by the flows.
+   min(N, L) - P)`` cores' worth of sending.
+5. **Sharing.**  UDP senders are not throttled: each sends its even share
+   ``r = min(pool / N, link / N, offered)``, a CPU delivers
+   ``min(R, k * r)``, and the rest is dropped at its ring.  TCP shares the
+   cores, the link and the senders' pool max-min fairly: a CPU carries
+   ``min(R, k * x)`` with the water level ``x`` at most one sending core
+   and set so the total fits both the link and the pool.
 
 Not yet modelled: contention that grows with the flows on a core (cache
 and memory bandwidth, context switches among several receivers) and the
@@ -375,7 +375,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link) -
     per_flow : numpy.ndarray
         ``(S,)`` the most (TCP) or what (UDP) each sender sends.
     link : numpy.ndarray
-        ``(S,)`` messages/s of the link.
+        ``(S,)`` messages/s all flows together may carry: the link's (for TCP
+        also capped by the senders' pooled capacity).
 
     Returns
     -------

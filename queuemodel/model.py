@@ -319,14 +319,23 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
     capacity = np.column_stack([solve_rate(np.full(size, np.inf), list(cores.values()), irq)
                                 for cores, irq in cpus])                     # (N, T)
 
-    # The senders: spread over cores, each flow sending at most its share.
+    # The senders: spread over cores (send_units cores' worth in all).  A UDP sender is
+    # not throttled and sends its even share.  TCP senders are: a flow whose receiver
+    # is slow leaves its share to the others (hyper-thread siblings lend each other the
+    # core), so the sending is one pool shared max-min like the link, at most one core
+    # per flow.
     send_units = flow_model.sender_core_units(flows, h.physical_cores, h.threads_per_core,
                                               h.smt_gain)
-    per_flow_tx = _safe_div(cap, tx_static.sum(axis=1)) * send_units / flows
-    per_flow = np.minimum(per_flow_tx, offered * to_rate)
+    one_core = _safe_div(cap, tx_static.sum(axis=1))
+    sender_pool = one_core * send_units
     if proto == "udp":
-        per_flow = np.minimum(per_flow, link_rate / flows)
-    spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, link_rate)
+        per_flow = np.minimum(np.minimum(sender_pool / flows, offered * to_rate),
+                              link_rate / flows)
+        budget = link_rate
+    else:
+        per_flow = np.minimum(one_core, offered * to_rate)
+        budget = np.minimum(link_rate, sender_pool)
+    spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, budget)
     total = spread["delivered"]
     sent = total if proto == "tcp" else flows * per_flow
 
@@ -371,7 +380,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
         "link_goodput_gbps": link_gbps + np.zeros(size),
         "bottleneck": _bottleneck(proto, rx, tx, typical, tx_util, shared, total, sent,
                                   link_rate, flows * offered * to_rate,
-                                  flows * per_flow_tx, spread["receiver_bound"]),
+                                  sender_pool, spread["receiver_bound"]),
         "receiver_cpu": receiver_cpu,
         # Each client has a logical CPU of its own while there are enough (the spread
         # send_units assumes), so min(N, L) sender CPUs are busy at tx_util each.

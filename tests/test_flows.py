@@ -137,3 +137,13 @@ def test_per_cpu_utilisation_adds_up(path, proto, n):
     assert np.all(r.cpu_utilisation[16:] == 0)                 # no queue interrupts CPUs 16-19
     busy_total = r.core_utilisation["rx:flow-core"] * r.cores_used
     assert r.cpu_utilisation.sum() == pytest.approx(busy_total, rel=1e-9)
+
+
+@given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from((64, 1024, 8192, 131072)),
+       st.integers(1, 79), st.sampled_from(({}, {"ghz": 3.5}, {"link_gbps": 100.0},
+                                            {"physical_cores": 4})))
+def test_adding_a_tcp_flow_never_lowers_throughput(path, msg, n, host):
+    # No contention term exists yet, so the law is strict: the draws are nested (the
+    # N + 1st flow joins the same N), the link and the senders' pool only grow.
+    r = qm.predict(path=path, proto="tcp", msg_bytes=msg, flows=[n, n + 1], **host)
+    assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-12)

@@ -9,7 +9,9 @@ The mechanism, for ``N`` flow pairs on one receiver:
    separates (:attr:`queuemodel.stage.Path.hash_spreads`); flows it cannot
    separate (native UDP: the NIC hashes UDP on the IP pair only) all land on
    one queue.  With RPS on, a second, software hash of the 4-tuple spreads
-   every flow over all logical CPUs.  The expectation over the hash
+   every flow over all logical CPUs.  With flow steering on (explicit
+   ntuple / flow-director rules), flow ``i`` goes to queue ``i mod
+   nic_queues`` and nothing is left to chance.  The expectation over the hash
    outcomes is taken by a seeded Monte Carlo of :data:`SAMPLES` draws: the
    same inputs always give the same answer, and the standard error is
    reported.
@@ -70,7 +72,8 @@ class Placement:
 
 
 def place(n_flows: int, physical_cores: int, threads_per_core: int, nic_queues: int,
-          spreads: bool, rps: bool, queue_cpus: tuple = (), samples: int = SAMPLES) -> Placement:
+          spreads: bool, rps: bool, queue_cpus: tuple = (), samples: int = SAMPLES,
+          steered: bool = False) -> Placement:
     """Draw where ``n_flows`` flows land.
 
     Parameters
@@ -90,6 +93,9 @@ def place(n_flows: int, physical_cores: int, threads_per_core: int, nic_queues: 
         Logical CPU of each queue's interrupt; empty for ``q mod L``.
     samples : int
         Monte Carlo draws.
+    steered : bool
+        Whether the NIC steers flow ``i`` to queue ``i mod nic_queues`` by an
+        explicit rule (ntuple / flow-director steering) instead of hashing.
 
     Returns
     -------
@@ -109,7 +115,7 @@ def place(n_flows: int, physical_cores: int, threads_per_core: int, nic_queues: 
     # draws are nested: N + 1 flows are the same N flows plus one (adding a flow never
     # reshuffles the others), which keeps curves over N free of sampling jitter.
     drawn = _draws(max(n_flows, _DRAW_BLOCK), physical_cores, threads_per_core, nic_queues,
-                   spreads, rps, queue_cpus, samples)
+                   spreads, rps, queue_cpus, samples, steered)
     cpus = drawn[:n_flows].T
     rows = np.arange(samples)[:, None]
     counts = np.bincount((rows * logical + cpus).ravel(),
@@ -177,15 +183,18 @@ _DRAW_BLOCK = 128
 
 @functools.lru_cache(maxsize=64)
 def _draws(n_flows, physical_cores, threads_per_core, nic_queues, spreads, rps, queue_cpus,
-           samples) -> np.ndarray:
+           samples, steered=False) -> np.ndarray:
     """``(n_flows, samples)`` logical CPU of each flow in each draw (see :func:`place`)."""
     logical = physical_cores * threads_per_core
     rng = np.random.default_rng([SEED, physical_cores, threads_per_core, nic_queues,
                                  int(spreads), int(rps), *queue_cpus])
-    if rps:
-        return rng.integers(logical, size=(n_flows, samples))
     cpu_of_queue = (np.asarray(queue_cpus, dtype=int) if queue_cpus
                     else np.arange(nic_queues) % logical)
+    if steered:                       # a rule per flow: no hash, every draw the same
+        queues = np.repeat((np.arange(n_flows) % nic_queues)[:, None], samples, axis=1)
+        return cpu_of_queue[queues]
+    if rps:
+        return rng.integers(logical, size=(n_flows, samples))
     if spreads:
         queues = rng.integers(nic_queues, size=(n_flows, samples))
     else:
@@ -342,20 +351,22 @@ def placement_groups(proto: str, path, host, h, flows) -> list:
     inputs = (flows, h.physical_cores, h.threads_per_core, h.nic_queues)
     if all(np.ndim(v) == 0 or np.all(v == np.ravel(v)[0]) for v in inputs):
         key = tuple(int(np.ravel(v)[0]) for v in inputs)
-        return [(np.arange(size), _patterns(*key, spreads, host.rps, host.queue_cpus))]
+        return [(np.arange(size), _patterns(*key, spreads, host.rps, host.queue_cpus,
+                                            host.flow_steering))]
     keys = np.column_stack([np.broadcast_to(np.asarray(v, dtype=float), (size,))
                             for v in inputs]).astype(np.int64)
     unique, group = np.unique(keys, axis=0, return_inverse=True)
     group = group.reshape(-1)
     return [(np.flatnonzero(group == g), _patterns(*map(int, key), spreads, host.rps,
-                                                   host.queue_cpus))
+                                                   host.queue_cpus, host.flow_steering))
             for g, key in enumerate(unique)]
 
 
 @functools.lru_cache(maxsize=4096)
-def _patterns(n, cores, threads, queues, spreads, rps, queue_cpus) -> Patterns:
+def _patterns(n, cores, threads, queues, spreads, rps, queue_cpus, steered) -> Patterns:
     """Patterns of one topology (cached: the draws are seeded, so they never change)."""
-    return Patterns.of(place(n, cores, threads, queues, spreads, rps, queue_cpus))
+    return Patterns.of(place(n, cores, threads, queues, spreads, rps, queue_cpus,
+                             steered=steered))
 
 
 def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link) -> dict:

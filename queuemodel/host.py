@@ -101,6 +101,9 @@ class Host:
         Length of the per-CPU backlog queue fed by ``netif_rx`` (veth).
     rps : bool
         Receive packet steering (a software second hash) on.
+    flow_steering : bool
+        Explicit per-flow rules (ethtool ntuple / flow director) put flow
+        ``i`` on queue ``i mod nic_queues`` instead of the RSS hash.
     gro_max_bytes, gso_max_bytes : int
         Largest GRO-merged and GSO/TSO segment in bytes.
     softirq_entry_cycles : float
@@ -147,6 +150,7 @@ class Host:
     netdev_budget_jiffies: Any = _num(low=1, high=1 << 16, integer=True)
     netdev_max_backlog: Any = _num(low=1, high=1 << 24, integer=True)
     rps: bool = _flag()
+    flow_steering: bool = _flag()
     gro_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
     gso_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
     softirq_entry_cycles: Any = _num(low=0.0)

@@ -147,3 +147,16 @@ def test_adding_a_tcp_flow_never_lowers_throughput(path, msg, n, host):
     # N + 1st flow joins the same N), the link and the senders' pool only grow.
     r = qm.predict(path=path, proto="tcp", msg_bytes=msg, flows=[n, n + 1], **host)
     assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-12)
+
+
+@given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")), st.integers(1, 10))
+def test_one_flow_per_core_adds_up_exactly(path, proto, n):
+    # Flows steered one to a physical core (ten queues on CPUs 0..9, no hash): with no
+    # contention term, N flows carry exactly min(N x one flow, link).
+    host = dataclasses.replace(qm.paper_testbed(), nic_queues=10, queue_cpus=tuple(range(10)),
+                               flow_steering=True)
+    one = qm.predict(path=path, proto=proto, host=host)
+    many = qm.predict(path=path, proto=proto, host=host, flows=n)
+    expected = min(n * one.throughput_gbps, many.link_goodput_gbps)
+    assert many.throughput_gbps == pytest.approx(expected, rel=1e-9)
+    assert many.throughput_stderr_gbps == 0.0 and many.cores_used == n

@@ -93,3 +93,15 @@ def test_reproduce_writes_report_and_all_figures(tmp_path, capsys):
     assert len(list(tmp_path.glob("*.png"))) == len(FIGURES) == len(list(tmp_path.glob("*.svg")))
     report = (tmp_path / "report.md").read_text()
     assert "| S1 | fitted | pass |" in report and "fig03_tcp_throughput.png" in report
+
+
+def test_committed_report_is_current(tmp_path):
+    # figures/out is committed and shown in the README: it must be what reproduce writes now.
+    from pathlib import Path
+
+    import queuemodel as qm
+    from figures.render import write_report
+
+    fresh = write_report(tmp_path, qm.validate(), qm.paper_testbed()).read_text()
+    committed = Path(__file__).resolve().parents[1] / "figures" / "out" / "report.md"
+    assert committed.read_text() == fresh, "run `make reproduce` and commit figures/out"

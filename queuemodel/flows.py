@@ -237,7 +237,11 @@ class Patterns:
         code = placement.counts * scale + placement.level              # 0 where idle
         code = -np.sort(-code, axis=1)
         code = code[:, : max(1, int((code > 0).sum(axis=1).max()))]
-        unique, count = np.unique(code, axis=0, return_counts=True)
+        # Distinct rows through a 1-D view of each row's bytes (much faster than axis=0).
+        packed = np.ascontiguousarray(code.astype(np.uint32))
+        keys = packed.view(np.dtype((np.void, packed.itemsize * packed.shape[1]))).ravel()
+        _, first, count = np.unique(keys, return_index=True, return_counts=True)
+        unique = code[first]
         cpu_level = np.stack([(placement.level == t).mean(axis=0)
                               for t in range(1, scale)], axis=1)
         return cls(flows=unique // scale, level=unique % scale,

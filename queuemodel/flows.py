@@ -373,7 +373,8 @@ def _patterns(n, cores, threads, queues, spreads, rps, queue_cpus, steered) -> P
                              steered=steered))
 
 
-def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link) -> dict:
+def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
+                    sustain=None) -> dict:
     """Expected delivery of the flows over the receiver's CPUs, per scenario.
 
     Parameters
@@ -392,6 +393,13 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link) -
     link : numpy.ndarray
         ``(S,)`` messages/s all flows together may carry: the link's (for TCP
         also capped by the senders' pooled capacity).
+    sustain : callable, optional
+        ``sustain(t, scenarios, offered)`` gives the rate a CPU at thread
+        level ``t + 1`` of those scenarios actually carries when offered that
+        much (at most the offer).  Below a CPU's capacity the offer is usually
+        carried, but not always: where interrupt moderation switches off at low
+        rates, a CPU can carry its full capacity yet not a slightly lower
+        offer (the overhead per message grows).  Default: carried as offered.
 
     Returns
     -------
@@ -411,6 +419,12 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link) -
     for idx, patterns in groups:
         rates = aggregate(patterns, capacity[idx], per_flow[idx], link[idx],
                           elastic=proto == "tcp")
+        if sustain is not None:
+            for t in range(int(patterns.level.max())):
+                at = np.broadcast_to(patterns.level == t + 1, rates.shape)
+                if at.any():
+                    scenario = np.broadcast_to(idx[:, None, None], rates.shape)[at]
+                    rates[at] = sustain(t, scenario, rates[at])
         totals = rates.sum(axis=2)                                     # (S_g, P)
         w = patterns.weight
         mean = totals @ w

@@ -335,7 +335,12 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
     else:
         per_flow = np.minimum(one_core, offered * to_rate)
         budget = np.minimum(link_rate, sender_pool)
-    spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, budget)
+    def sustain(t, scenario, offered):
+        cores, irq = cpus[t]
+        return _carried(list(cores.values()), irq, scenario, offered)
+
+    spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, budget,
+                                        sustain)
     total = spread["delivered"]
     sent = total if proto == "tcp" else flows * per_flow
 
@@ -398,6 +403,31 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
         "topology": topology,
         "cpu_tables": tables,
     }
+
+
+def _carried(cores, interrupts, scenario, offered):
+    """What a receive CPU carries when offered ``offered`` messages/s (per element).
+
+    An offer the CPU can take (``offered * (a + o(offered)) <= C`` on every
+    core) is carried; otherwise the CPU carries the largest rate below the
+    offer it can sustain, the fixed point of :func:`solve_rate` with the offer
+    as its bound.  Only the few offers that fail the check are solved again.
+    """
+    offered = np.asarray(offered, dtype=float)
+    subset_irq = interrupts.take(scenario)
+    ipm = subset_irq.per_message(offered)
+    fits = np.ones(offered.shape, bool)
+    for core in cores:
+        part = core.take(scenario)
+        fits &= offered * (part.static + part.overhead(offered, ipm)) <= part.capacity * (
+            1 + 1e-12)
+    if fits.all():
+        return offered
+    carried = offered.copy()
+    redo = np.flatnonzero(~fits)
+    carried[redo] = solve_rate(offered[redo], [core.take(scenario[redo]) for core in cores],
+                               interrupts.take(scenario[redo]))
+    return carried
 
 
 def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx_out):

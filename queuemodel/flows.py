@@ -416,15 +416,25 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                                              "flows_per_busy")}
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
-    for idx, patterns in groups:
-        rates = aggregate(patterns, capacity[idx], per_flow[idx], link[idx],
-                          elastic=proto == "tcp")
-        if sustain is not None:
-            for t in range(int(patterns.level.max())):
-                at = np.broadcast_to(patterns.level == t + 1, rates.shape)
-                if at.any():
-                    scenario = np.broadcast_to(idx[:, None, None], rates.shape)[at]
-                    rates[at] = sustain(t, scenario, rates[at])
+    all_rates = [aggregate(patterns, capacity[idx], per_flow[idx], link[idx],
+                           elastic=proto == "tcp") for idx, patterns in groups]
+    if sustain is not None:
+        # Check every busy CPU at each thread level in one call per level.
+        for t in range(levels):
+            picks = [np.broadcast_to(p.level == t + 1, r.shape)
+                     for (_, p), r in zip(groups, all_rates)]
+            if not any(pick.any() for pick in picks):
+                continue
+            scenario = np.concatenate([np.broadcast_to(idx[:, None, None], r.shape)[pick]
+                                       for (idx, _), r, pick in zip(groups, all_rates, picks)])
+            offered = np.concatenate([r[pick] for r, pick in zip(all_rates, picks)])
+            carried = sustain(t, scenario, offered)
+            start = 0
+            for r, pick in zip(all_rates, picks):
+                count = int(pick.sum())
+                r[pick] = carried[start:start + count]
+                start += count
+    for (idx, patterns), rates in zip(groups, all_rates):
         totals = rates.sum(axis=2)                                     # (S_g, P)
         w = patterns.weight
         mean = totals @ w

@@ -414,6 +414,14 @@ def _carried(cores, interrupts, scenario, offered):
     as its bound.  Only the few offers that fail the check are solved again.
     """
     offered = np.asarray(offered, dtype=float)
+    # Many CPUs share an offer (k flows at the same per-flow rate): check each pair once,
+    # keyed by the bytes of (scenario, offer) so that np.unique works on one dimension.
+    pairs = np.empty(offered.size, dtype=[("s", np.int64), ("x", np.float64)])
+    pairs["s"], pairs["x"] = scenario, offered
+    keys = pairs.view(np.dtype((np.void, 16)))
+    _, first, back = np.unique(keys, return_index=True, return_inverse=True)
+    if first.size < offered.size:
+        return _carried(cores, interrupts, scenario[first], offered[first])[back.reshape(-1)]
     subset_irq = interrupts.take(scenario)
     ipm = subset_irq.per_message(offered)
     fits = np.ones(offered.shape, bool)

@@ -1,0 +1,303 @@
+"""Classical queueing results: waits, sojourns, their spread, and finite-buffer loss.
+
+Pure numpy functions of rates and service-time moments; they know nothing
+about networks.  :mod:`queuemodel.latency` turns a solved scenario into the
+stations these functions take.  Every result is derived step by step in
+``derivations/queueing.py``; each function says which assumptions it rests on.
+
+Conventions: ``rate`` is arrivals per second, ``mean_s`` the mean service
+time in seconds, ``scv`` a squared coefficient of variation (variance over
+squared mean: 0 deterministic, 1 exponential).  Service times are gamma
+distributed with the given mean and SCV wherever a distribution is needed.
+Any station at or above full load (``rho >= 1``) has an infinite wait: the
+callers report that as an unstable queue, never as a number.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "utilisation",
+    "mg1_wait_s",
+    "kingman_wait_s",
+    "priority_sojourn_s",
+    "departure_scv",
+    "split_scv",
+    "wait_variance_s2",
+    "gamma_quantile",
+    "mg1k",
+]
+
+
+def utilisation(rate, mean_s):
+    """Offered load ``rho = rate * mean_s`` of a single server."""
+    return np.multiply(rate, mean_s)
+
+
+def _stable_ratio(rho):
+    """``rho / (1 - rho)`` where ``rho < 1``, else ``inf``."""
+    rho = np.asarray(rho, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(rho < 1.0, rho / (1.0 - rho), np.inf)
+    return out
+
+
+def mg1_wait_s(rate, mean_s, scv):
+    """Mean wait in queue of an M/G/1 FIFO server (Pollaczek-Khinchine).
+
+    Parameters
+    ----------
+    rate : float or numpy.ndarray
+        Poisson arrival rate, 1/s.
+    mean_s : float or numpy.ndarray
+        Mean service time, s.
+    scv : float or numpy.ndarray
+        Squared coefficient of variation of the service time.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``rate * E[S^2] / (2 (1 - rho))`` with ``E[S^2] = mean^2 (1 + scv)``;
+        ``inf`` when ``rho >= 1``.
+
+    Examples
+    --------
+    >>> float(mg1_wait_s(0.5, 1.0, 1.0))      # M/M/1 at rho 0.5: W = rho/(1-rho) * S
+    1.0
+    """
+    return _stable_ratio(utilisation(rate, mean_s)) * (1.0 + np.asarray(scv)) / 2.0 * mean_s
+
+
+def kingman_wait_s(rate, mean_s, arrival_scv, service_scv):
+    """Kingman's G/G/1 approximation of the mean wait in queue.
+
+    ``W = rho / (1 - rho) * (ca2 + cs2) / 2 * mean``: exact for M/G/1
+    (``ca2 = 1``, where it is Pollaczek-Khinchine), an approximation for
+    other renewal arrivals, exact in heavy traffic.
+
+    Examples
+    --------
+    >>> float(kingman_wait_s(0.5, 1.0, 0.0, 0.0))    # D/D/1 never waits
+    0.0
+    """
+    return (_stable_ratio(utilisation(rate, mean_s))
+            * (np.asarray(arrival_scv) + np.asarray(service_scv)) / 2.0 * mean_s)
+
+
+def priority_sojourn_s(rate, mean_s, higher_s, arrival_scv, service_scv):
+    """Mean sojourn on one preemptive-priority core of a job with several segments.
+
+    A message brings ``mean_s`` seconds of work to the core, of which
+    ``higher_s`` runs at a higher priority than its last segment (hard IRQ
+    and softirq ahead of the process-context copy).  All work present when
+    it arrives is done before its last segment ends (earlier messages'
+    last segments are ahead of it in FIFO order, their other segments
+    preempt), and so is the higher-priority work of messages arriving
+    during its stay; their last segments queue behind it.  So
+    ``T = W + S + rho_high * T``, i.e. ``T = (W + S) / (1 - rho_high)``
+    with ``W`` the wait of the core's whole work (Kingman; exact when
+    arrivals are Poisson).
+
+    Parameters
+    ----------
+    rate : float or numpy.ndarray
+        Arrivals per second.
+    mean_s : float or numpy.ndarray
+        All the core's work per message, s.
+    higher_s : float or numpy.ndarray
+        The part of it that preempts a message's last segment, s.
+    arrival_scv, service_scv : float or numpy.ndarray
+        Variability of the arrivals and of the work per message.
+
+    Returns
+    -------
+    numpy.ndarray
+        Mean seconds from arrival to the end of the last segment; ``inf``
+        when the core is at or above full load.
+
+    Examples
+    --------
+    >>> float(priority_sojourn_s(0.0, 2.0, 1.0, 1.0, 1.0))  # alone: just its own work
+    2.0
+    """
+    wait = kingman_wait_s(rate, mean_s, arrival_scv, service_scv)
+    rho_high = np.asarray(utilisation(rate, higher_s), dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isfinite(wait) & (rho_high < 1.0),
+                        (wait + mean_s) / (1.0 - rho_high), np.inf)
+
+
+def departure_scv(rho, arrival_scv, service_scv):
+    """Variability of a G/G/1 server's departures (Whitt's linking equation).
+
+    ``cd2 = rho^2 cs2 + (1 - rho^2) ca2``: a busy server passes on its
+    service variability, an idle one its arrivals'.  Exact for M/M/1
+    (Burke: Poisson out).
+
+    Examples
+    --------
+    >>> float(departure_scv(0.5, 1.0, 1.0))
+    1.0
+    """
+    rho = np.minimum(np.asarray(rho, dtype=float), 1.0)
+    return rho * rho * np.asarray(service_scv) + (1.0 - rho * rho) * np.asarray(arrival_scv)
+
+
+def split_scv(scv, share):
+    """Variability of a stream thinned at random to ``share`` of it.
+
+    ``share * scv + 1 - share``: thinning drives any renewal stream
+    towards Poisson (Whitt, "The queueing network analyzer", 1983).
+
+    Examples
+    --------
+    >>> float(split_scv(0.0, 0.25))
+    0.75
+    """
+    share = np.asarray(share, dtype=float)
+    return share * np.asarray(scv) + 1.0 - share
+
+
+def wait_variance_s2(wait_mean_s, rho):
+    """Variance of the wait in queue, with the wait exponential once it is positive.
+
+    A Poisson arrival waits with probability ``rho``; taking a positive
+    wait as exponential with mean ``W / rho`` gives ``E[W^2] = 2 W^2 / rho``
+    and ``Var W = W^2 (2 / rho - 1)``.  Exact for M/M/1; an approximation
+    for other service-time laws.
+
+    Examples
+    --------
+    >>> float(wait_variance_s2(1.0, 0.5))      # M/M/1, rho 0.5, S = 1
+    3.0
+    """
+    rho = np.asarray(rho, dtype=float)
+    w = np.asarray(wait_mean_s, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(w > 0.0, w * w * (2.0 / np.maximum(rho, 1e-300) - 1.0), 0.0)
+
+
+def gamma_quantile(mean, var, q):
+    """Quantile ``q`` of the gamma distribution with this mean and variance.
+
+    A sojourn is summed from several stations; matching its first two
+    moments to a gamma law gives its tail (exact for a sum of equal
+    exponential stages, a two-moment fit otherwise).  Zero variance gives
+    the mean; an infinite mean gives ``inf``.
+
+    Examples
+    --------
+    >>> round(float(gamma_quantile(1.0, 1.0, 0.99)), 4)   # exponential: ln(100)
+    4.6052
+    """
+    from scipy.special import gammaincinv
+
+    mean = np.asarray(mean, dtype=float)
+    var = np.asarray(var, dtype=float)
+    finite = np.isfinite(mean) & np.isfinite(var) & (mean > 0.0)
+    spread = finite & (var > 0.0)
+    safe_mean = np.where(spread, mean, 1.0)
+    safe_var = np.where(spread, var, 1.0)
+    shape = safe_mean * safe_mean / safe_var
+    value = gammaincinv(shape, q) * safe_var / safe_mean
+    return np.where(spread, value, np.where(finite | (mean == 0.0), mean, np.inf))
+
+
+#: Load above which an M/G/1/K server is taken as never idle with a job waiting: a
+#: service then ends with no arrival during it with chance below ``exp(-rho)``
+#: (under double precision), so blocking is ``1 - 1/rho`` for ``K >= 2`` and
+#: Erlang's ``rho / (1 + rho)`` for ``K = 1``.
+_SATURATED_RHO = 500.0
+
+
+def mg1k(rate, mean_s, scv, capacity):
+    """Blocking probability and mean number in an M/G/1/K system (gamma service).
+
+    Parameters
+    ----------
+    rate : float or numpy.ndarray
+        Poisson arrival rate, 1/s.
+    mean_s : float or numpy.ndarray
+        Mean service time, s.
+    scv : float or numpy.ndarray
+        Squared coefficient of variation of the (gamma) service time.
+    capacity : int or numpy.ndarray
+        ``K``: most jobs in the system, the one in service included (>= 1).
+
+    Returns
+    -------
+    blocking : numpy.ndarray
+        Share of arrivals turned away (they find ``K`` present; PASTA).
+    number : numpy.ndarray
+        Time-average number in the system.
+
+    Notes
+    -----
+    Embedded at departures the number left behind is a Markov chain on
+    ``0..K-1``.  With ``a_k`` the chance of ``k`` arrivals during one
+    service (negative binomial for gamma service, Poisson for constant)
+    and ``A_k = sum_{m >= k} a_m``, the flow across the cut between
+    ``j - 1`` and ``j`` balances:
+    ``pi_j a_0 = pi_0 A_j + sum_{i=1}^{j-1} pi_i A_{j-i+1}``, a recursion
+    of positive terms only (stable).  The time-average law follows:
+    ``p_j = pi_j / (pi_0 + rho)`` for ``j < K`` and
+    ``p_K = 1 - 1 / (pi_0 + rho)`` (Gross & Harris, *Fundamentals of
+    Queueing Theory*, section on M/G/1/K).  Valid at any load.
+
+    Examples
+    --------
+    >>> b, n = mg1k(1.0, 1.0, 1.0, 1)      # Erlang loss: rho / (1 + rho)
+    >>> float(b), float(n)
+    (0.5, 0.5)
+    """
+    rate, mean_s, scv, capacity = np.broadcast_arrays(
+        np.asarray(rate, float), np.asarray(mean_s, float), np.asarray(scv, float),
+        np.asarray(capacity, float))
+    shape = rate.shape
+    rho = (rate * mean_s).reshape(-1)
+    c = scv.reshape(-1)
+    k_cap = np.maximum(1, capacity.reshape(-1).astype(np.int64))
+    saturated = rho >= _SATURATED_RHO
+    rho_c = np.where(saturated, 1.0, rho)
+    size, top = rho.size, int(k_cap.max())
+
+    # a_k, k = 0..K: a_0 = (1 + rho c)^(-1/c) (exp(-rho) at c = 0), then
+    # a_k = a_{k-1} * rho ((k - 1) c + 1) / (k (1 + rho c)).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_a0 = np.where(c > 0.0, -np.log1p(rho_c * c) / np.where(c > 0.0, c, 1.0), -rho_c)
+    k = np.arange(1, top + 1, dtype=float)
+    steps = rho_c[:, None] * ((k - 1.0) * c[:, None] + 1.0) / (k * (1.0 + rho_c * c)[:, None])
+    a = np.exp(log_a0)[:, None] * np.cumprod(np.concatenate([np.ones((size, 1)), steps],
+                                                            axis=1), axis=1)
+    # A_k = sum_{m >= k} a_m: summed from the top (no cancellation), plus the mass above K.
+    beyond = np.maximum(0.0, 1.0 - a.sum(axis=1))
+    tail = np.cumsum(a[:, ::-1], axis=1)[:, ::-1] + beyond[:, None]
+    pi = np.zeros((size, top))
+    pi[:, 0] = 1.0
+    a0 = a[:, 0]
+    total = np.ones(size)
+    for j in range(1, top):
+        s = pi[:, 0] * tail[:, j]
+        if j > 1:
+            s = s + np.einsum("ni,ni->n", pi[:, 1:j], tail[:, j:1:-1])
+        pi[:, j] = s / a0
+        total += pi[:, j]
+        big = pi[:, j] > 1e200
+        if big.any():
+            scale = pi[big, j][:, None]
+            pi[big, : j + 1] /= scale
+            total[big] /= scale[:, 0]
+        if j > 8 and np.all(pi[:, j] < 1e-18 * total) and np.all(pi[:, j] <= pi[:, j - 1]):
+            break          # every row's law has died away: the rest adds nothing
+    pi = np.where(np.arange(top) < k_cap[:, None], pi, 0.0)
+    pi /= pi.sum(axis=1, keepdims=True)
+    norm = pi[:, 0] + rho_c
+    blocking = np.clip(1.0 - 1.0 / norm, 0.0, 1.0)
+    number = (pi @ np.arange(top, dtype=float)) / norm + k_cap * blocking
+    rho_s = np.where(saturated, rho, 1.0)
+    single = k_cap == 1
+    blocking = np.where(saturated, np.where(single, rho_s / (1.0 + rho_s), 1.0 - 1.0 / rho_s),
+                        blocking)
+    number = np.where(saturated, np.where(single, blocking, k_cap.astype(float)), number)
+    return blocking.reshape(shape), number.reshape(shape)

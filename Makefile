@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: reproduce test bench derive clean
+.PHONY: reproduce test test-slow bench derive clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ reproduce: $(STAMP)
 ## test: the whole default test suite (what CI runs)
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## test-slow: the long simulation-oracle runs (pytest -m slow; a few minutes)
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
 
 ## bench: speed targets (pytest-benchmark; not part of the default run)
 bench: $(STAMP)

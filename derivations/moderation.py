@@ -125,5 +125,43 @@ def _bursts() -> Derivation:
     )
 
 
+def _wait() -> Derivation:
+    from queuemodel.latency import moderation_wait_s
+
+    beta, tau_us, u, x = sp.symbols("beta tau_us u x", positive=True)
+    tau = tau_us / sp.Integer(10**6)
+    n = 1 + beta * tau                              # bursts per window (renewal result)
+    # The arming burst waits the whole window; a Poisson arrival inside it is uniform on
+    # (0, tau) and waits what is left of it.
+    others = sp.integrate((tau - x) / tau, (x, 0, tau))
+    per_window = tau + (n - 1) * others
+    derived_s = sp.simplify((1 - u) * per_window / n)
+    derived = sp.simplify(derived_s * 10**6)
+    return Derivation(
+        name="moderation_wait",
+        title="How long a packet waits for its interrupt under moderation",
+        assumptions=(
+            "Bursts arrive as a Poisson process of rate beta; a share u of them find NAPI "
+            "polling (PASTA) and are picked up by the running poll without waiting.",
+            "The others join a moderation window: the arming burst waits tau, the 1 + beta tau "
+            "window's other bursts arrive uniformly in it and wait what is left.",
+            "Here the timer ends the window; when the frame count F ends it first the library "
+            "uses the window (F - 1) / beta in the same formula (and the mean square "
+            "w^2 (1 + (n - 1)/3) / n for the spread).",
+        ),
+        steps=(
+            ("mean wait of a burst arriving inside the window", sp.Eq(sp.Symbol("E[w]"), others)),
+            ("total wait of one window's bursts", sp.Eq(sp.Symbol("S_w"), per_window)),
+            ("mean wait per burst, us", sp.Eq(sp.Symbol("D"), derived)),
+        ),
+        derived=derived,
+        stated=(1 - u) * tau_us * (beta * tau_us / 10**6 + 2) / (2 * (1 + beta * tau_us / 10**6)),
+        symbols=(beta, tau_us, u),
+        implemented=lambda b_, t_, u_: moderation_wait_s(b_, 1.0, 1e12, u_, t_ * 1e-6)[0] * 1e6,
+        domain={"beta": (1.0, 1e7, False), "tau_us": (0.0, 500.0, False), "u": (0.0, 1.0, False)},
+        where="queuemodel.latency.moderation_wait_s",
+    )
+
+
 def derivations() -> list:
-    return [_renewal(), _adaptive_ramp(), _bursts()]
+    return [_renewal(), _adaptive_ramp(), _bursts(), _wait()]

@@ -15,6 +15,7 @@ __all__ = ["FIGURES", "write_all", "compute", "write_report"]
 
 FLOWS = np.arange(1, 81)
 SIZES = 2 ** np.arange(6, 14)                   # 64 B .. 8 KB, the paper's range
+LOAD_SHARES = np.linspace(0.02, 0.98, 49)       # offered load as a share of the cap
 
 #: File stem, module and what it draws, in the order of the report.
 FIGURES = (
@@ -28,6 +29,7 @@ FIGURES = (
     ("fig10_udp_size_cpu", "One UDP flow's receiver CPU against size (paper Fig. 10)"),
     ("fig11_udp_irqs", "Interrupts and softirqs of one UDP flow against size (paper Fig. 11)"),
     ("fig_stage_cycles", "Receiver cycles per packet, stage by stage (the model's Fig. 2)"),
+    ("fig_latency", "Latency of one flow against offered load (the model's extension)"),
     ("fig_pipeline", "Receive pipelines as data (the model's Fig. 1)"),
 )
 
@@ -44,6 +46,10 @@ def compute() -> dict:
              for t in ("tcp", "udp")}
     single = {(p, t): qm.predict(path=p, proto=t) for p in names for t in ("tcp", "udp")}
     contexts = {(p, s.name): s.context for p, path in qm.PATHS.items() for s in path.rx}
+    # Latency from light load up to 98 % of each path's single-flow cap.
+    latency = {t: {p: qm.predict(path=p, proto=t,
+                                 offered_gbps=LOAD_SHARES * single[(p, t)].throughput_gbps)
+                   for p in names} for t in ("tcp", "udp")}
     paper = {"tcp": [], "udp": []}
     for claim in load_claims():
         d = claim.data
@@ -52,7 +58,7 @@ def compute() -> dict:
     # S8: the overlay's kernel time fills one of the 20 logical CPUs (5 %) with one flow.
     kernel = [("docker-overlay", 1, 5.0)]
     return {"flows": flows, "sizes": sizes, "single": single, "contexts": contexts,
-            "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS),
+            "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS), "latency": latency,
             "ghz": qm.paper_testbed().ghz}
 
 
@@ -74,6 +80,7 @@ def draw(name: str, data: dict):
         "fig11_udp_irqs": (sizes["udp"],),
         "fig_stage_cycles": (data["single"], data["contexts"], data["ghz"]),
         "fig_pipeline": (data["paths"],),
+        "fig_latency": (data["latency"],),
     }[name]
     return module.figure(*args)
 

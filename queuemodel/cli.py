@@ -3,6 +3,7 @@
 Subcommands::
 
     queuemodel predict --path docker-overlay --proto udp [--flows N] [--msg-bytes B]
+                       [--offered-gbps X] [--arrival-scv C]
                        [--host FILE.toml] [--set FIELD=VALUE ...] [--json]
     queuemodel sweep --path native,docker-overlay --proto tcp --flows 1..4
                      [--msg-bytes 64..8192:x2] [--vary FIELD=VALUES ...] [--json|--csv]
@@ -50,7 +51,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--msg-bytes", default=None,
                    help="bytes per send/recv (default: 131072 for TCP, 8192 for UDP)")
     p.add_argument("--offered-gbps", default="inf",
-                   help="rate each sender tries to send (default inf: as fast as it can)")
+                   help="rate each sender tries to send (default inf: as fast as it can); "
+                        "a finite rate adds latency and loss")
+    p.add_argument("--arrival-scv", default="1",
+                   help="variability of a sender's message gaps: 1 Poisson (default), 0 paced")
     p.add_argument("--host", default=None, help="host profile TOML (default: paper testbed)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a host field, e.g. --set link_gbps=100 (repeatable)")
@@ -62,6 +66,7 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--flows", default="1", help="e.g. 1..80 or 1,2,4")
     s.add_argument("--msg-bytes", default=None, help="e.g. 64..8192:x2")
     s.add_argument("--offered-gbps", default="inf", help="e.g. 1..10:1")
+    s.add_argument("--arrival-scv", default=None, help="e.g. 0,1 (default 1: Poisson)")
     s.add_argument("--host", default=None, help="host profile TOML (default: paper testbed)")
     s.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="fix a host field (repeatable)")
@@ -115,7 +120,8 @@ def _cmd_predict(args) -> int:
     msg = None if args.msg_bytes is None else _number("workload.msg_bytes", args.msg_bytes, True)
     result = predict(path=args.path, proto=args.proto,
                      flows=_number("workload.flows", args.flows, True), msg_bytes=msg,
-                     host=host, offered_gbps=_number("workload.offered_gbps", args.offered_gbps))
+                     host=host, offered_gbps=_number("workload.offered_gbps", args.offered_gbps),
+                     arrival_scv=_number("workload.arrival_scv", args.arrival_scv))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -136,8 +142,18 @@ def _table(r) -> str:
         f"  busy receive CPUs {r.cores_used:10.2f}   ({r.flows_per_busy_cpu:.2f} flows each; "
         f"throughput standard error {r.throughput_stderr_gbps:.3f} Gb/s)",
         f"  bottleneck        {r.bottleneck}",
-        "  CPU (logical CPUs)  usr      sys      softirq  irq",
     ]
+    if r.queue_stable:
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in r.latency_parts_us.items())
+        lines += [f"  latency           {r.latency_mean_us:10.1f} us mean, "
+                  f"{r.latency_p99_us:.1f} us p99  ({parts})"]
+    elif r.inputs["offered_gbps"] != float("inf"):
+        lines += ["  latency           unbounded: the offered load is above what the "
+                  "flows can carry (queue_stable false)"]
+    if r.proto == "udp" and r.inputs["offered_gbps"] != float("inf"):
+        lines += [f"  loss fraction     {r.loss_fraction:10.3g}  (finite RX ring and socket "
+                  "buffer)"]
+    lines.append("  CPU (logical CPUs)  usr      sys      softirq  irq")
     for name, cpu in (("receiver", r.receiver_cpu), ("sender", r.sender_cpu)):
         lines.append(f"    {name:16}" + "".join(f"{cpu[k]:9.3f}"
                                                  for k in ("usr", "sys", "softirq", "irq")))
@@ -156,7 +172,7 @@ def _cmd_sweep(args) -> int:
     host = with_overrides(host, _overrides(args.set))
     grid = {}
     for name, text in (("flows", args.flows), ("msg_bytes", args.msg_bytes),
-                       ("offered_gbps", args.offered_gbps)):
+                       ("offered_gbps", args.offered_gbps), ("arrival_scv", args.arrival_scv)):
         if text is not None:
             values = parse_values(name, text)
             grid[name] = values if len(values) > 1 else values[0]
@@ -235,6 +251,11 @@ def main(argv=None) -> int:
         handler = {"predict": _cmd_predict, "sweep": _cmd_sweep, "validate": _cmd_validate,
                    "calibrate": _cmd_calibrate, "reproduce": _cmd_reproduce}[args.command]
         return handler(args)
+    except BrokenPipeError:             # e.g. `queuemodel predict | head`: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (_UsageError, QueueModelError, ValueError) as err:
         print(f"queuemodel: error: {err}".replace("queuemodel: error: queuemodel", "queuemodel"),
               file=sys.stderr)

@@ -115,6 +115,16 @@ class Host:
         Whether the receiving application runs on the core that does its
         flow's softirq work (the scheduler's wake-affine placement) or on
         a core of its own.
+    service_scv : float
+        Squared coefficient of variation of a core's work per message in
+        each context (0 = constant, 1 = exponential); used for latency and
+        finite-buffer loss only, not for capacity.
+    socket_rcvbuf_bytes : int
+        A receiving socket's buffer limit in bytes (``SO_RCVBUF``), charged
+        at each packet's true size.
+    rx_buffer_truesize_bytes : int
+        Memory one received wire packet is charged against the socket
+        buffer (its receive buffer plus the ``sk_buff``).
     """
 
     name: str = field(metadata={"kind": "name"})
@@ -156,6 +166,9 @@ class Host:
     softirq_entry_cycles: Any = _num(low=0.0)
     context_switch_cycles: Any = _num(low=0.0)
     app_on_softirq_core: bool = _flag()
+    service_scv: Any = _num(low=0.0, high=100.0)
+    socket_rcvbuf_bytes: Any = _num(low=1, high=1 << 31, integer=True)
+    rx_buffer_truesize_bytes: Any = _num(low=1, high=1 << 20, integer=True)
 
     def __post_init__(self) -> None:
         _checks.validate_fields(self, "host")

@@ -12,6 +12,8 @@ import numpy as np
 from . import flows as flow_model
 from . import wire
 from .errors import ModelInputError, QueueModelError, UnknownNameError
+from .latency import P99, STATION_NAMES, Station, moderation_wait_s, tandem
+from .queueing import gamma_quantile, mg1k
 from .host import HOST_FIELDS, Host
 from .hosts import paper_testbed, with_overrides
 from .paths import get_path
@@ -28,7 +30,9 @@ __all__ = ["predict", "evaluate", "Result", "DEFAULT_MSG_BYTES"]
 DEFAULT_MSG_BYTES = {"tcp": 131072, "udp": 8192}
 
 _CPU_KEYS = ("usr", "sys", "softirq", "irq")
+_HARDIRQ = CONTEXTS.index("hardirq")
 _SOFTIRQ = CONTEXTS.index("softirq")
+_SYSCALL = CONTEXTS.index("syscall")
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,20 @@ class Result:
     throughput_stderr_gbps : float or numpy.ndarray
         Standard error of ``throughput_gbps`` from the Monte Carlo over hash
         outcomes (0 when every outcome is the same, as for one flow).
+    queue_stable : bool or numpy.ndarray
+        Whether every queue a message passes stays below full load: the
+        offered load is finite and carried in full.  Where it is False the
+        latencies are ``inf`` (a queue grows without bound).
+    latency_mean_us, latency_p99_us : float or numpy.ndarray
+        Mean and 99th percentile of a message's time from the sender's
+        ``send`` to the end of the receiver's copy, us
+        (:mod:`queuemodel.latency`); ``inf`` when not ``queue_stable``.
+    latency_parts_us : dict
+        Mean time at each station (:data:`queuemodel.latency.STATION_NAMES`), us.
+    loss_fraction : float or numpy.ndarray
+        Share of UDP datagrams lost at the finite RX ring and socket buffer
+        (M/G/1/K), below capacity as well as above; never below
+        ``drop_fraction``, to which it tends as the buffers grow.  0 for TCP.
     cpu_utilisation : numpy.ndarray
         Expected utilisation of each receive logical CPU, shape ``(..., L)``
         (CPUs a smaller host lacks read 0); computed when first read.
@@ -103,6 +121,11 @@ class Result:
     cores_used: Any
     flows_per_busy_cpu: Any
     throughput_stderr_gbps: Any
+    queue_stable: Any
+    latency_mean_us: Any
+    latency_p99_us: Any
+    latency_parts_us: Mapping[str, Any]
+    loss_fraction: Any
     cpu_parts: tuple = field(repr=False)
     inputs: Mapping[str, Any] = field(default_factory=dict)
 
@@ -119,6 +142,9 @@ class Result:
 
     def to_dict(self) -> dict:
         """Plain, JSON-ready dictionary (arrays become nested lists).
+
+        Infinite values (the latency of an unstable queue, an unlimited
+        ``offered_gbps`` among the inputs) become ``None`` (JSON ``null``).
 
         Examples
         --------
@@ -137,10 +163,14 @@ class Result:
 def _plain(value):
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None                 # an infinite latency (unstable queue) is JSON null
     if isinstance(value, np.ndarray):
-        return value.tolist() if value.ndim else value.item()
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            value = np.where(np.isfinite(value), value.astype(object), None)
+        return value.tolist() if value.ndim else _plain(value.item())
     if isinstance(value, np.generic):
-        return value.item()
+        return _plain(value.item())
     return value
 
 
@@ -151,6 +181,7 @@ def predict(
     msg_bytes=None,
     host: Host | None = None,
     offered_gbps=math.inf,
+    arrival_scv=1.0,
     **overrides,
 ) -> Result:
     """Predict throughput, CPU use and the bottleneck of a scenario.
@@ -171,6 +202,10 @@ def predict(
         Host profile; default :func:`queuemodel.hosts.paper_testbed`.
     offered_gbps : float or array_like
         Rate each sender tries to send, Gb/s; ``inf`` = as fast as it can.
+        A finite rate gives latencies and finite-buffer loss.
+    arrival_scv : float or array_like
+        Variability of the times between a sender's messages (1 = Poisson,
+        0 = paced); latency and loss only.
     **overrides
         Host fields to replace, e.g. ``link_gbps=100`` or ``ghz=np.linspace(2, 4, 5)``.
 
@@ -204,7 +239,7 @@ def predict(
     if msg_bytes is None and proto in DEFAULT_MSG_BYTES:
         msg_bytes = DEFAULT_MSG_BYTES[proto]
     workload = Workload(proto=proto, msg_bytes=msg_bytes, flows=flows,
-                        offered_gbps=offered_gbps)
+                        offered_gbps=offered_gbps, arrival_scv=arrival_scv)
     return evaluate(resolved, workload, base)
 
 
@@ -237,6 +272,7 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     msg = np.broadcast_to(flat(workload.msg_bytes), (size,))
     flows = np.broadcast_to(flat(workload.flows), (size,))
     offered = np.broadcast_to(flat(workload.offered_gbps), (size,))
+    arrival_scv = np.broadcast_to(flat(workload.arrival_scv), (size,))
     # One (N, stages) utilisation table per side, written in place by the blocks.
     rx_table = np.empty((size, len(rx.labels) + 2))
     tx_table = np.empty((size, len(tx.labels)))
@@ -245,7 +281,7 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     for start in range(0, size, BLOCK):
         sl = slice(start, start + BLOCK)
         block = _solve_block(path, proto, rx, tx, host, h.take(sl), msg[sl], flows[sl],
-                             offered[sl], rx_table[sl], tx_table[sl])
+                             offered[sl], arrival_scv[sl], rx_table[sl], tx_table[sl])
         codes = np.array([registry.setdefault(id(t), (len(registry), t))[0]
                           for t in block.pop("cpu_tables")])
         block["topology"] = codes[block["topology"]]
@@ -271,6 +307,7 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
         return float(arr) if arr.ndim == 0 else arr
 
     bottleneck = merged.pop("bottleneck")
+    stable = merged.pop("queue_stable").reshape(shape)
     level_busy = merged.pop("level_busy_util")
     topology = merged.pop("topology")
     cpu_tables = tuple(t for _, t in sorted(registry.values(), key=lambda item: item[0]))
@@ -278,10 +315,12 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
         path=path.name,
         proto=proto,
         bottleneck=bottleneck[0] if shape == () else bottleneck.reshape(shape),
+        queue_stable=bool(stable) if shape == () else stable,
         cpu_parts=(level_busy.reshape(shape + level_busy.shape[1:]), topology.reshape(shape),
                    cpu_tables),
         inputs={"flows": workload.flows, "msg_bytes": workload.msg_bytes,
-                "offered_gbps": workload.offered_gbps, "host": host.name},
+                "offered_gbps": workload.offered_gbps, "arrival_scv": workload.arrival_scv,
+                "host": host.name},
         **{k: ({n: out(v) for n, v in value.items()} if isinstance(value, dict) else out(value))
            for k, value in merged.items()},
     )
@@ -289,7 +328,8 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     return result
 
 
-def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_out) -> dict:
+def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv, rx_out,
+                 tx_out) -> dict:
     """Solve a block of flattened scenarios; every value is an ``(N,)`` array.
 
     The stages' utilisations are written into ``rx_out`` (receive stages,
@@ -346,7 +386,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
 
     busy = spread["busy"]
     levels = _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx_out)
-    receiver_cpu, rx_core_busy, rates, level_util = levels
+    receiver_cpu, rx_core_busy, rates, level_util, level_seconds = levels
     tx_util = np.multiply(tx_static, (sent / send_units / cap)[:, None], out=tx_out)
 
     shared = host.app_on_softirq_core
@@ -377,7 +417,12 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
     for t, table in enumerate(level_util):
         if table is not None:
             typical = np.where((stage_level == t)[:, None], table, typical)
+    drop = np.maximum(0.0, np.divide(sent - total, sent, out=np.zeros(size), where=sent > 0))
+    queueing = _latency(proto, rx, h, host, msg, flows, offered * to_rate, arrival_scv,
+                        link_rate, counts, tx_static, cap, send_units, spread, cpus,
+                        level_seconds, total, sent, drop)
     return {
+        **queueing,
         "throughput_gbps": total * msg * 8.0 / 1e9,
         "throughput_stderr_gbps": spread["delivered_stderr"] * msg * 8.0 / 1e9,
         "message_rate_per_s": total,
@@ -395,8 +440,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, rx_out, tx_o
         "irq_rate_per_s": rates["irq"],
         "softirq_rate_per_s": rates["softirq"],
         "context_switch_rate_per_s": rates["switch"],
-        "drop_fraction": np.maximum(0.0, np.divide(sent - total, sent, out=np.zeros(size),
-                                                   where=sent > 0)),
+        "drop_fraction": drop,
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
         "level_busy_util": level_busy,
@@ -438,6 +482,115 @@ def _carried(cores, interrupts, scenario, offered):
     return carried
 
 
+def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, counts,
+             tx_static, cap, send_units, spread, cpus, level_seconds, total, sent,
+             drop) -> dict:
+    """Latency and finite-buffer loss of the flows' messages (:mod:`queuemodel.latency`).
+
+    Computed where the offered load is finite and carried in full; elsewhere
+    a queue grows without bound: latency ``inf``, ``queue_stable`` False and
+    the loss the capacity model's drop fraction.
+    """
+    size = msg.size
+    shared = bool(host.app_on_softirq_core)
+    udp = proto == "udp"
+    out = {"latency_mean_us": np.full(size, np.inf), "latency_p99_us": np.full(size, np.inf),
+           "queue_stable": np.zeros(size, bool),
+           "loss_fraction": drop.copy() if udp else np.zeros(size),
+           "latency_parts_us": {n: np.full(size, np.inf) for n in STATION_NAMES
+                                if not (shared and n == "rx:app-core")}}
+    wanted = flows * per_flow
+    live = np.isfinite(per_flow) & (total > 0)
+    if not live.any():
+        return out
+    i = np.flatnonzero(live)
+    # Each receive CPU is offered its carried rate scaled by the share the receivers drop
+    # overall (exact for one flow; 1 when all that is sent arrives).  A sender that
+    # cannot keep up blocks its application rather than losing data.
+    scale = np.maximum(1.0, sent[i] / total[i])
+    lam, flows_i, n_wire = per_flow[i], flows[i], counts[i, 1]
+    scv = np.broadcast_to(np.asarray(h.service_scv, dtype=float), (size,))[i]
+    ca2 = arrival_scv[i]
+    ctx = np.append(rx.context, [_SOFTIRQ, _SYSCALL])
+    on_flow = np.append(rx.core == FLOW_CORE, [True, False]) | shared
+    hard_cols = on_flow & (ctx == _HARDIRQ)
+    soft_cols = on_flow & (ctx == _SOFTIRQ)
+    proc_cols = on_flow & (ctx >= _SYSCALL)
+    # The sender's core (shared by several clients when flows outnumber CPUs) and the link,
+    # each at the rate the application offers (a saturated one makes the queue unstable).
+    tx_s = tx_static[i].sum(axis=1) / (np.broadcast_to(cap, (size,))[i]
+                                        * np.minimum(1.0, send_units[i] / flows_i))
+    common = [Station("tx:app-core", lam, tx_s, np.ones_like(lam), None, scv),
+              Station("link", flows_i * lam, 1.0 / link_rate[i], np.ones_like(lam), None,
+                      np.zeros_like(lam))]
+    lam_rx = sent[i] / flows_i              # what each receiver is sent, messages/s
+    ring = np.maximum(1.0, np.floor(np.broadcast_to(h.rx_ring, (size,))[i] / n_wire))
+    sock = np.maximum(1.0, np.floor(np.broadcast_to(h.socket_rcvbuf_bytes, (size,))[i] / (
+        n_wire * np.broadcast_to(h.rx_buffer_truesize_bytes, (size,))[i])))
+    first = second = loss = 0.0
+    stable = total[i] >= wanted[i] * (1.0 - 1e-9)
+    parts = {n: 0.0 for n in out["latency_parts_us"]}
+    for t, seconds in enumerate(level_seconds):
+        if seconds is None:
+            continue
+        n_t = spread["cpus_at_level"][i, t]
+        carried_t = spread["rate_at_level"][i, t]
+        weight = carried_t / total[i]
+        if not np.any(weight > 0):
+            continue
+        r_c = np.divide(carried_t, n_t, out=np.zeros(i.size), where=n_t > 0)
+        r_t = r_c * scale
+        sec = seconds[i]
+        hard, soft, proc = (sec[:, m].sum(axis=1) for m in (hard_cols, soft_cols, proc_cols))
+        work = hard + soft + proc
+        higher = hard + soft if shared else hard
+        core_scv = scv * np.divide(hard ** 2 + soft ** 2 + proc ** 2, work ** 2,
+                                   out=np.ones(i.size), where=work > 0)
+        irq = cpus[t][1].take(i)
+        bursts, frames_b, napi_load, irq_load, delay = irq._parts
+        ipm = irq.per_message(r_c)
+        busy = r_c * napi_load + irq_load * r_c * ipm
+        mod_mean, mod_second = moderation_wait_s(r_c, bursts, frames_b, busy,
+                                                 delay.seconds(r_c * n_wire))
+        stations = common + [
+            Station("rx:moderation", mod_mean, mod_mean, np.ones_like(lam), None, scv,
+                    delay_var_s2=np.maximum(mod_second - mod_mean ** 2, 0.0)),
+            Station("rx:flow-core", r_t, work, np.divide(r_t, sent[i]), higher,
+                    core_scv)]
+        if not shared:
+            app = sec[:, ~on_flow].sum(axis=1)
+            stations.append(Station("rx:app-core", lam_rx, app,
+                                    lam_rx / np.maximum(r_t, 1e-300), None, scv))
+        result = tandem(stations, ca2)
+        used = weight > 0
+        stable &= result["stable"] | ~used
+        w = np.where(used, weight, 0.0)
+        m = np.where(used, result["mean_s"], 0.0)
+        first = first + w * m
+        second = second + w * (np.where(used, result["var_s2"], 0.0) + m * m)
+        for name in parts:
+            parts[name] = parts[name] + w * np.where(used, result["parts"][name], 0.0)
+        if udp:
+            if shared:
+                blocked, _ = mg1k(r_t, work, core_scv, ring + sock)
+            else:
+                b_ring, _ = mg1k(r_t, work, core_scv, ring)
+                b_sock, _ = mg1k(lam_rx * (1.0 - b_ring), app, scv, sock)
+                blocked = 1.0 - (1.0 - b_ring) * (1.0 - b_sock)
+            loss = loss + w * blocked
+    ok = i[stable]
+    mean = first[stable]
+    var = np.maximum(second[stable] - mean * mean, 0.0)
+    out["queue_stable"][ok] = True
+    out["latency_mean_us"][ok] = mean * 1e6
+    out["latency_p99_us"][ok] = gamma_quantile(mean, var, P99) * 1e6
+    for name, value in parts.items():
+        out["latency_parts_us"][name][ok] = value[stable] * 1e6
+    if udp:
+        out["loss_fraction"][i] = np.clip(np.maximum(loss, drop[i]), 0.0, 1.0)
+    return out
+
+
 def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx_out):
     """Receiver accounting: each hyper-thread level at its mean per-CPU rate.
 
@@ -454,19 +607,23 @@ def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx
     polls = np.flatnonzero(rx.poll)
     weight_of_busy = 1.0 / np.maximum(spread["busy"], 1e-300)
     app_core = "rx:flow-core" if host.app_on_softirq_core else "rx:app-core"
-    level_util = []
+    level_util, level_seconds = [], []
     for t, (cores, irq) in enumerate(cpus):
         n_t = spread["cpus_at_level"][:, t]
         if not n_t.any():
             level_util.append(None)
+            level_seconds.append(None)
             continue
         rate_t = np.divide(spread["rate_at_level"][:, t], n_t, out=np.zeros(size), where=n_t > 0)
         ipm = irq.per_message(rate_t)
         c = cap * shares[t]
-        entry = rate_t * h.softirq_entry_cycles * ipm / c
-        switch = rate_t * cores[app_core].terms(rate_t, ipm)[1] / c
-        util = (rx_static + _rx_dynamic(rx, units, ipm, h.napi_weight)) * (rate_t / c)[:, None]
-        table = np.column_stack([util, entry, switch])
+        # Seconds of this CPU per message, by stage, softirq entry and wake-ups.
+        seconds = np.column_stack([rx_static + _rx_dynamic(rx, units, ipm, h.napi_weight),
+                                   h.softirq_entry_cycles * ipm,
+                                   cores[app_core].terms(rate_t, ipm)[1]]) / np.reshape(c, (-1, 1))
+        table = seconds * rate_t[:, None]
+        util = table[:, :-2]
+        entry, switch = table[:, -2], table[:, -1]
         rx_out += table * (n_t * weight_of_busy)[:, None]
         for key, column in _by_column(rx, util, n_t).items():
             receiver_cpu[key] += column
@@ -482,7 +639,8 @@ def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx
             h.context_switch_cycles, 1e-300))
         rates["switch"] += n_t * rate_t * 2.0 * wakes
         level_util.append(table)
-    return receiver_cpu, rx_core_busy, rates, level_util
+        level_seconds.append(seconds)
+    return receiver_cpu, rx_core_busy, rates, level_util, level_seconds
 
 
 def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):
@@ -526,7 +684,7 @@ _NUMERIC_HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host)
 
 def _flattener(workload: Workload, host: Host):
     """Broadcast shape of the numeric inputs, its size, and a function flattening to it."""
-    values = [workload.msg_bytes, workload.flows, workload.offered_gbps]
+    values = [workload.msg_bytes, workload.flows, workload.offered_gbps, workload.arrival_scv]
     values += [getattr(host, name) for name in _NUMERIC_HOST_FIELDS]
     shapes = [v.shape for v in values if isinstance(v, np.ndarray)]
     try:

@@ -245,6 +245,10 @@ class Workload:
     offered_gbps : float or array_like
         Rate each sender tries to send at; ``inf`` (default) means as fast
         as it can (iperf3's TCP default; ``-b 0`` for UDP).
+    arrival_scv : float or array_like
+        Squared coefficient of variation of the times between a sender's
+        messages: 1 (default) Poisson, 0 perfectly paced.  Used for latency
+        and loss only.
 
     Examples
     --------
@@ -256,6 +260,7 @@ class Workload:
     msg_bytes: Any
     flows: Any = 1
     offered_gbps: Any = float("inf")
+    arrival_scv: Any = 1.0
 
     def __post_init__(self) -> None:
         _checks.choice("workload.proto", self.proto, PROTOCOLS)
@@ -272,3 +277,5 @@ class Workload:
         object.__setattr__(self, "offered_gbps", _checks.number(
             "workload.offered_gbps", self.offered_gbps, low=0.0, low_open=True,
             allow_inf=True))
+        object.__setattr__(self, "arrival_scv", _checks.number(
+            "workload.arrival_scv", self.arrival_scv, low=0.0, high=100.0))

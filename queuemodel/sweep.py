@@ -23,9 +23,12 @@ from .errors import ModelInputError
 __all__ = ["sweep", "Table", "parse_values"]
 
 _OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
-                   "link_goodput_gbps", "irq_rate_per_s", "drop_fraction", "cores_used",
-                   "bottleneck")
-_OUTPUT_MAPS = ("receiver_cpu", "sender_cpu", "core_utilisation", "stages")
+                   "link_goodput_gbps", "irq_rate_per_s", "softirq_rate_per_s",
+                   "context_switch_rate_per_s", "drop_fraction", "loss_fraction",
+                   "cores_used", "flows_per_busy_cpu", "throughput_stderr_gbps",
+                   "queue_stable", "latency_mean_us", "latency_p99_us", "bottleneck")
+_OUTPUT_MAPS = ("receiver_cpu", "sender_cpu", "core_utilisation", "stages",
+                "latency_parts_us")
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,9 @@ class Table:
         return [{c: lists[c][i] for c in self.columns} for i in range(len(self))]
 
     def to_json(self) -> str:
-        """The rows as a JSON array."""
-        return json.dumps(self.rows())
+        """The rows as a JSON array (an infinite latency, an unstable queue, is ``null``)."""
+        return json.dumps([{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                            for k, v in row.items()} for row in self.rows()])
 
     def to_csv(self) -> str:
         """The table as CSV text with a header row."""
@@ -134,7 +138,7 @@ def _number_or_text(text: str):
 
 def sweep(path: str | Sequence = "native", proto: str | Sequence = "tcp", *,
           flows: Any = 1, msg_bytes: Any = None, offered_gbps: Any = math.inf,
-          host=None, **overrides) -> Table:
+          arrival_scv: Any = 1.0, host=None, **overrides) -> Table:
     """Predict every combination of the given values; one row per scenario.
 
     Parameters
@@ -143,7 +147,7 @@ def sweep(path: str | Sequence = "native", proto: str | Sequence = "tcp", *,
         Path(s) to sweep.
     proto : str or sequence of str
         Protocol(s) to sweep.
-    flows, msg_bytes, offered_gbps : scalar or sequence
+    flows, msg_bytes, offered_gbps, arrival_scv : scalar or sequence
         Workload values; a sequence becomes an axis of the grid.
         ``msg_bytes=None`` uses each protocol's paper default.
     host : Host, optional
@@ -176,7 +180,7 @@ def sweep(path: str | Sequence = "native", proto: str | Sequence = "tcp", *,
 
     flags = {f.name for f in fields(Host) if f.metadata.get("kind") == "flag"}
     numeric = {"flows": flows, "msg_bytes": msg_bytes, "offered_gbps": offered_gbps,
-               **overrides}
+               "arrival_scv": arrival_scv, **overrides}
     for name, value in numeric.items():
         if np.ndim(value) > 1:
             raise ModelInputError(name, f"an array of shape {np.shape(value)}",
@@ -216,8 +220,8 @@ def _columns(path, proto, settings, flat, size, result) -> dict:
     cols.update({k: np.asarray(v) for k, v in flat.items()})
     for key in _OUTPUT_SCALARS:
         value = getattr(result, key)
-        cols[key] = np.broadcast_to(np.asarray(value, dtype=object if key == "bottleneck"
-                                               else float), (size,)).reshape(size)
+        kind = object if key == "bottleneck" else bool if key == "queue_stable" else float
+        cols[key] = np.broadcast_to(np.asarray(value, dtype=kind), (size,)).reshape(size)
     for group in _OUTPUT_MAPS:
         for sub, value in getattr(result, group).items():
             cols[f"{group}.{sub}"] = np.broadcast_to(np.asarray(value, float),

@@ -1,0 +1,76 @@
+"""Analytic latency against simulation, for the same answer (issue: latency and loss).
+
+Target: the closed form at least 1000 times faster than a Ciw simulation
+that reaches the same mean sojourn, at no more than 3 % disagreement.
+Run with ``make bench``; not in the default run.
+"""
+
+import time
+
+import numpy as np
+import pytest
+
+import queuemodel as qm
+from queuemodel import queueing as q
+
+pytestmark = pytest.mark.benchmark
+
+ciw = pytest.importorskip("ciw")
+
+# The flow core of tests/test_oracle.py: hard IRQ + softirq 0.3, copy 0.4, rho 0.7.
+LAM, HIGH, LOW, SCV = 1.0, 0.3, 0.4, 1.0
+
+
+def _analytic():
+    work = HIGH + LOW
+    return float(q.priority_sojourn_s(LAM, work, HIGH, 1.0, SCV * (HIGH ** 2 + LOW ** 2)
+                                      / work ** 2))
+
+
+def _simulated(horizon=100_000.0, seed=1):
+    names = ("hi", "lo", "done")
+
+    def change(to):
+        return {n: (1.0 if n == to else 0.0) for n in names}
+
+    net = ciw.create_network(
+        arrival_distributions={"hi": [ciw.dists.Exponential(LAM)], "lo": [None],
+                               "done": [None]},
+        service_distributions={"hi": [ciw.dists.Exponential(1 / HIGH)],
+                               "lo": [ciw.dists.Exponential(1 / LOW)],
+                               "done": [ciw.dists.Deterministic(1.0)]},
+        number_of_servers=[1],
+        routing={"hi": [[0.0]], "lo": [[1.0]], "done": [[0.0]]},
+        class_change_matrices=[{"hi": change("lo"), "lo": change("done"),
+                                "done": change("done")}],
+        priority_classes=({"hi": 0, "lo": 1, "done": 2}, ["resume"]),
+    )
+    ciw.seed(seed)
+    sim = ciw.Simulation(net)
+    sim.simulate_until_max_time(horizon)
+    first, last = {}, {}
+    for r in sim.get_all_records(only=["service"]):
+        if r.customer_class == "done":
+            continue
+        first[r.id_number] = min(first.get(r.id_number, np.inf), r.arrival_date)
+        last[r.id_number] = max(last.get(r.id_number, -np.inf), r.exit_date)
+    soj = [last[i] - first[i] for i in first if first[i] > 0.1 * horizon and last[i] > first[i]]
+    return float(np.mean(soj))
+
+
+def test_analytic_is_1000x_faster_than_simulation(benchmark):
+    analytic = benchmark(_analytic)
+    start = time.perf_counter()
+    simulated = _simulated()
+    sim_s = time.perf_counter() - start
+    ratio = sim_s / benchmark.stats.stats.min
+    benchmark.extra_info.update(simulation_s=sim_s, speed_ratio=ratio,
+                                disagreement=abs(analytic / simulated - 1))
+    assert abs(analytic / simulated - 1) <= 0.03
+    assert ratio >= 1000
+
+
+def test_scalar_predict_with_latency(benchmark):
+    qm.predict(path="docker-overlay", proto="udp", offered_gbps=2.0)
+    result = benchmark(qm.predict, path="docker-overlay", proto="udp", offered_gbps=2.0)
+    assert result.queue_stable

@@ -27,9 +27,10 @@ __all__ = ["Claim", "Outcome", "Report", "load_claims", "validate", "evaluate_cl
 #: What the model still needs before it can answer a family of claims.
 PENDING = {
     "M5": "needs the memory model (cache misses and DRAM traffic per packet): issue 3",
-    "P": "needs the small-message model (a TCP receiver's reads, Nagle/autocork "
-         "coalescing, where the scheduler puts the readers): issue 4",
 }
+
+#: Message sizes of the paper's Figures 7 to 11: 64 B to 8 KB in powers of two.
+SMALL_SIZES = 2 ** np.arange(6, 14)
 
 
 @dataclass(frozen=True)
@@ -202,9 +203,73 @@ def _total_cpu(result) -> np.ndarray:
     return np.sum([np.asarray(v) for v in result.receiver_cpu.values()], axis=0)
 
 
+def _by_size(predict: PredictFn, proto: str, paths=("native", "docker-overlay")) -> dict:
+    return {p: predict(path=p, proto=proto, msg_bytes=SMALL_SIZES) for p in paths}
+
+
+def _rate_ratio(r: dict, path: str = "docker-overlay") -> np.ndarray:
+    return np.asarray(r[path].message_rate_per_s) / np.asarray(r["native"].message_rate_per_s)
+
+
+def _listed(values) -> str:
+    return " ".join(f"{v:.2f}" for v in values)
+
+
+def _p1(claim: Claim, predict: PredictFn):
+    ratio = _rate_ratio(_by_size(predict, "tcp"))[SMALL_SIZES <= 1024]
+    return (f"docker/native TCP rate {_listed(ratio)} at 64 B..1 KB", ">= 0.8 at each size",
+            None, bool(np.all(ratio >= 0.8)))
+
+
+def _p2(claim: Claim, predict: PredictFn):
+    ratio = _rate_ratio(_by_size(predict, "tcp"))
+    falling = bool(np.all(np.diff(ratio) <= 1e-9))
+    return (f"docker/native TCP rate {_listed(ratio)} at 64 B..8 KB",
+            "non-increasing, < 0.6 at 8 KB", None, falling and ratio[-1] < 0.6)
+
+
+def _smaller_cpu(proto: str, predict: PredictFn):
+    r = _by_size(predict, proto)
+    small = SMALL_SIZES <= 1024
+    native, docker = (_total_cpu(r[p])[small] for p in ("native", "docker-overlay"))
+    return (f"receiver CPUs native {_listed(native)}, docker {_listed(docker)} at 64 B..1 KB",
+            "docker < native at each size", None, bool(np.all(docker < native)))
+
+
+def _p3(claim: Claim, predict: PredictFn):
+    return _smaller_cpu("tcp", predict)
+
+
+def _p5(claim: Claim, predict: PredictFn):
+    return _smaller_cpu("udp", predict)
+
+
+def _p4(claim: Claim, predict: PredictFn):
+    r = _by_size(predict, "udp", ("native", "linux-overlay", "docker-overlay"))
+    ratio = _rate_ratio(r)
+    rates = [np.asarray(r[p].message_rate_per_s) for p in r]
+    ordered = bool(np.all(rates[0] >= rates[1]) and np.all(rates[1] >= rates[2]))
+    low = float(ratio.min())
+    return (f"docker/native UDP rate {_listed(ratio)}; min {low:.2f}; "
+            f"native >= linux >= docker {'holds' if ordered else 'does not hold'}",
+            "min in [0.4, 0.6], ordered", None, 0.4 <= low <= 0.6 and ordered)
+
+
+def _p6(claim: Claim, predict: PredictFn):
+    d = claim.data
+    small = SMALL_SIZES <= 1024
+    irq = {t: np.asarray(predict(path="docker-overlay", proto=t, msg_bytes=SMALL_SIZES[small])
+                         .irq_rate_per_s) for t in ("udp", "tcp")}
+    ratio = irq["udp"] / irq["tcp"]
+    median = float(np.median(ratio))
+    return (f"UDP/TCP IRQ rate {_listed(ratio)} at 64 B..1 KB, median {median:.1f}",
+            f"{d['value']:g} (in [{d['low']:g}, {d['high']:g}])", median / d["value"] - 1.0,
+            d["low"] <= median <= d["high"])
+
+
 def _p7(claim: Claim, predict: PredictFn):
     d = claim.data
-    sizes = 2 ** np.arange(6, 14)
+    sizes = SMALL_SIZES
     r = predict(path="docker-overlay", proto="udp", msg_bytes=sizes)
     per_irq = np.asarray(r.softirq_rate_per_s) / np.asarray(r.irq_rate_per_s)
     median = float(np.median(per_irq))
@@ -276,7 +341,8 @@ ANSWERED = {
     "S1": _value_claim, "S2": _value_claim, "S3": _value_claim, "S4": _value_claim,
     "S5": _value_claim, "S6": _value_claim, "S7": _s7, "S8": _s8, "S9": _s9,
     "M1": _value_claim, "M2": _value_claim, "M3": _m3, "M4": _m4, "M6": _m6, "M7": _m7,
-    "M8": _m8, "M9": _m9, "P7": _p7, "H1": _value_claim,
+    "M8": _m8, "M9": _m9, "P1": _p1, "P2": _p2, "P3": _p3, "P4": _p4, "P5": _p5, "P6": _p6,
+    "P7": _p7, "H1": _value_claim,
 }
 
 
@@ -325,7 +391,7 @@ def validate(predict: PredictFn | None = None) -> Report:
     --------
     >>> report = validate()
     >>> [o.claim.id for o in report.outcomes if not o.passed]
-    ['M2', 'M4', 'M8', 'M9']
+    ['M2', 'M4', 'M8', 'M9', 'P1', 'P3', 'P5', 'P6']
     """
     from .calibrate import DEFAULT_FIT, shipped_values
 

@@ -7,6 +7,9 @@ Subcommands::
                        [--host FILE.toml] [--set FIELD=VALUE ...] [--json]
     queuemodel sweep --path native,docker-overlay --proto tcp --flows 1..4
                      [--msg-bytes 64..8192:x2] [--vary FIELD=VALUES ...] [--json|--csv]
+    queuemodel whatif --path docker-overlay --proto tcp --change tunnel_offload=true [--json]
+    queuemodel solve --target throughput_gbps>=36 --free physical_cores --bounds 1..64
+                     --path docker-overlay --flows 80 [--json]
     queuemodel reproduce [--out figures/out]
     queuemodel validate [--json] [--strict]
     queuemodel calibrate [--claims S1,S2,S4] [--free stage.field,...] [--json]
@@ -76,6 +79,23 @@ def _build_parser() -> argparse.ArgumentParser:
     form.add_argument("--json", action="store_true", help="print rows as JSON")
     form.add_argument("--csv", action="store_true", help="print CSV (the default)")
 
+    w = sub.add_parser("whatif", help="compare a scenario with a changed copy of it")
+    _scenario_arguments(w)
+    w.add_argument("--change", action="append", default=[], metavar="FIELD=VALUE",
+                   help="what changes: a host field, workload name or stage.field (repeatable)")
+    w.add_argument("--all", action="store_true", help="list every output, changed or not")
+    w.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
+    o = sub.add_parser("solve", help="the value of one input at which an output meets a target")
+    _scenario_arguments(o)
+    o.add_argument("--target", required=True, help="e.g. throughput_gbps>=40 or "
+                   "latency_p99_us<=500 (= reads as >=)")
+    o.add_argument("--free", required=True, help="the input to vary: a numeric host field, "
+                   "flows, msg_bytes, offered_gbps, arrival_scv or stage.field")
+    o.add_argument("--bounds", default=None, metavar="LOW..HIGH",
+                   help="search range (default the field's valid range, where finite)")
+    o.add_argument("--json", action="store_true", help="print the solution as JSON")
+
     r = sub.add_parser("reproduce", help="the paper's figures and the claim report")
     r.add_argument("--out", default="figures/out", help="folder for figures and report.md")
 
@@ -89,6 +109,72 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--free", default=None, help="comma-separated parameters (stage.field)")
     c.add_argument("--json", action="store_true", help="print the fit as JSON")
     return parser
+
+
+def _scenario_arguments(p) -> None:
+    """The options that describe one scenario (as for predict)."""
+    from .paths import PATH_NAMES
+
+    p.add_argument("--path", default="native", help="one of " + ", ".join(PATH_NAMES))
+    p.add_argument("--proto", default="tcp", help="tcp or udp")
+    p.add_argument("--flows", default=None, help="concurrent flow pairs (default 1)")
+    p.add_argument("--msg-bytes", default=None, help="bytes per send/recv")
+    p.add_argument("--offered-gbps", default=None, help="rate each sender tries to send")
+    p.add_argument("--host", default=None, help="host profile TOML (default: paper testbed)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="a host field or stage.field of the scenario (repeatable)")
+
+
+def _scenario(args) -> dict:
+    from .hosts import load_host
+
+    scenario = {"path": args.path, "proto": args.proto}
+    for name, text, integer in (("flows", args.flows, True), ("msg_bytes", args.msg_bytes, True),
+                                ("offered_gbps", args.offered_gbps, False)):
+        if text is not None:
+            scenario[name] = _number(f"workload.{name}", text, integer)
+    if args.host:
+        scenario["host"] = load_host(args.host)
+    scenario.update(_overrides(args.set))
+    return scenario
+
+
+def _changes(pairs: list) -> dict:
+    out = {}
+    for key, value in _overrides(pairs).items():
+        if key in ("flows", "msg_bytes", "offered_gbps", "arrival_scv"):
+            value = _number(f"workload.{key}", value, key in ("flows", "msg_bytes"))
+        out[key] = value
+    return out
+
+
+def _cmd_whatif(args) -> int:
+    from .whatif import whatif
+
+    if not args.change:
+        raise ModelInputError("--change", "(none)", "at least one FIELD=VALUE")
+    result = whatif(_scenario(args), **_changes(args.change))
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.table(args.all))
+    return 0
+
+
+def _cmd_solve(args) -> int:
+    from .whatif import solve
+
+    bounds = None
+    if args.bounds is not None:
+        if ".." not in args.bounds:
+            raise ModelInputError("--bounds", args.bounds, "LOW..HIGH")
+        lo, hi = args.bounds.split("..", 1)
+        bounds = (_number("--bounds", lo), _number("--bounds", hi))
+    answer = solve(args.target, args.free, bounds, _scenario(args))
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2))
+    else:
+        print(f"{answer.free} = {answer.value:.6g} gives {answer.target.split()[0]} = "
+              f"{answer.achieved:.6g} (target {answer.target}; every value {answer.feasible} "
+              f"it meets the target; {answer.evaluations} model evaluations)")
+    return 0
 
 
 def _number(field: str, text: str, integer: bool = False):
@@ -249,7 +335,8 @@ def main(argv=None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         handler = {"predict": _cmd_predict, "sweep": _cmd_sweep, "validate": _cmd_validate,
-                   "calibrate": _cmd_calibrate, "reproduce": _cmd_reproduce}[args.command]
+                   "calibrate": _cmd_calibrate, "reproduce": _cmd_reproduce,
+                   "whatif": _cmd_whatif, "solve": _cmd_solve}[args.command]
         return handler(args)
     except BrokenPipeError:             # e.g. `queuemodel predict | head`: stop quietly
         import os

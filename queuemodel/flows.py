@@ -339,7 +339,7 @@ def placement_groups(proto: str, path, host, h, flows) -> list:
     path : Path
         Supplies :attr:`~queuemodel.stage.Path.hash_spreads`.
     host : Host
-        Supplies ``rps`` and ``queue_cpus``.
+        Supplies ``rps``, ``queue_cpus``, ``flow_steering`` and ``rss_udp_ports``.
     h : object
         The host's numeric fields, scalars or ``(S,)`` arrays.
     flows : numpy.ndarray
@@ -351,7 +351,7 @@ def placement_groups(proto: str, path, host, h, flows) -> list:
         Scenario indices and their patterns.
     """
     size = flows.size
-    spreads = proto in path.hash_spreads
+    spreads = proto in path.hash_spreads or (proto == "udp" and bool(host.rss_udp_ports))
     inputs = (flows, h.physical_cores, h.threads_per_core, h.nic_queues)
     if all(np.ndim(v) == 0 or np.all(v == np.ravel(v)[0]) for v in inputs):
         key = tuple(int(np.ravel(v)[0]) for v in inputs)

@@ -101,6 +101,13 @@ class Host:
         Length of the per-CPU backlog queue fed by ``netif_rx`` (veth).
     rps : bool
         Receive packet steering (a software second hash) on.
+    rss_udp_ports : bool
+        Whether the NIC's RSS hash of UDP includes the ports
+        (``ethtool -N DEV rx-flow-hash udp4 sdfn``); otherwise native UDP
+        flows between two hosts hash alike.  The model applies it to every
+        datagram; a NIC hashes IP fragments on the addresses only (they
+        carry no ports), so for datagrams above the MTU the spread it gives
+        is optimistic.
     flow_steering : bool
         Explicit per-flow rules (ethtool ntuple / flow director) put flow
         ``i`` on queue ``i mod nic_queues`` instead of the RSS hash.
@@ -160,6 +167,7 @@ class Host:
     netdev_budget_jiffies: Any = _num(low=1, high=1 << 16, integer=True)
     netdev_max_backlog: Any = _num(low=1, high=1 << 24, integer=True)
     rps: bool = _flag()
+    rss_udp_ports: bool = _flag()
     flow_steering: bool = _flag()
     gro_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
     gso_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)

@@ -73,6 +73,7 @@ def paper_testbed() -> Host:
         netdev_budget_jiffies=2,     # net_rx_action's time limit (2 jiffies) in 4.4
         netdev_max_backlog=1000,     # net.core.netdev_max_backlog default
         rps=False,                   # rps_cpus empty by default
+        rss_udp_ports=False,         # mlx4_en default rx-flow-hash udp4 "sd" (IP pair only)
         flow_steering=False,         # no ntuple rules: RSS hashing (paper 3.2)
         gro_max_bytes=65536,         # skb_gro_receive refuses to grow past 64 KB (4.4)
         gso_max_bytes=65536,         # GSO_MAX_SIZE

@@ -24,10 +24,21 @@ from .solver import (
 )
 from .stage import CONTEXTS, Path, Workload
 
-__all__ = ["predict", "evaluate", "Result", "DEFAULT_MSG_BYTES"]
+__all__ = ["predict", "evaluate", "Result", "DEFAULT_MSG_BYTES", "OUTPUT_SCALARS",
+           "OUTPUT_MAPS"]
 
 #: iperf3 message sizes the paper used (section 3.1): 128 KB TCP writes, 8 KB UDP datagrams.
 DEFAULT_MSG_BYTES = {"tcp": 131072, "udp": 8192}
+
+#: Outputs that are one value per scenario, in the order tables show them.
+OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
+                  "link_goodput_gbps", "irq_rate_per_s", "softirq_rate_per_s",
+                  "context_switch_rate_per_s", "drop_fraction", "loss_fraction",
+                  "cores_used", "flows_per_busy_cpu", "throughput_stderr_gbps",
+                  "queue_stable", "latency_mean_us", "latency_p99_us", "bottleneck")
+#: Outputs that map names to values (flattened as ``group.key``).
+OUTPUT_MAPS = ("receiver_cpu", "sender_cpu", "core_utilisation", "stages",
+               "latency_parts_us")
 
 _CPU_KEYS = ("usr", "sys", "softirq", "irq")
 _HARDIRQ = CONTEXTS.index("hardirq")
@@ -139,6 +150,25 @@ class Result:
                            for t in tables])                              # (G, L, T)
         chance = padded[topology]                                         # (..., L, T)
         return np.einsum("...t,...lt->...l", level_busy, chance)
+
+    def outputs(self) -> dict:
+        """Every output as a flat mapping: scalars by name, mapped ones as ``group.key``.
+
+        The order is :data:`OUTPUT_SCALARS`, then each of :data:`OUTPUT_MAPS`
+        (``receiver_cpu.usr``, ``stages.rx:nic_rx``, ...).  Values are as on
+        the result (floats, or arrays for a grid); ``bottleneck`` is text,
+        ``queue_stable`` boolean.
+
+        Examples
+        --------
+        >>> out = predict(path="native", proto="tcp").outputs()
+        >>> out["throughput_gbps"] == predict().throughput_gbps, "receiver_cpu.usr" in out
+        (True, True)
+        """
+        flat = {name: getattr(self, name) for name in OUTPUT_SCALARS}
+        for group in OUTPUT_MAPS:
+            flat.update({f"{group}.{k}": v for k, v in getattr(self, group).items()})
+        return flat
 
     def to_dict(self) -> dict:
         """Plain, JSON-ready dictionary (arrays become nested lists).

@@ -277,18 +277,19 @@ def mg1k(rate, mean_s, scv, capacity):
     pi[:, 0] = 1.0
     a0 = a[:, 0]
     total = np.ones(size)
+    head = pi[:, 0] / a0
     for j in range(1, top):
-        s = pi[:, 0] * tail[:, j]
-        if j > 1:
-            s = s + np.einsum("ni,ni->n", pi[:, 1:j], tail[:, j:1:-1])
-        pi[:, j] = s / a0
-        total += pi[:, j]
-        big = pi[:, j] > 1e200
-        if big.any():
-            scale = pi[big, j][:, None]
+        # pi_j = (pi_0 A_j + sum_{i=1}^{j-1} pi_i A_{j-i+1}) / a_0
+        col = head * tail[:, j] + np.einsum("ni,ni->n", pi[:, 1:j], tail[:, j:1:-1]) / a0
+        pi[:, j] = col
+        total += col
+        if col.max() > 1e200:                      # keep the unnormalised law finite
+            big = col > 1e200
+            scale = col[big][:, None]
             pi[big, : j + 1] /= scale
             total[big] /= scale[:, 0]
-        if j > 8 and np.all(pi[:, j] < 1e-18 * total) and np.all(pi[:, j] <= pi[:, j - 1]):
+            head = pi[:, 0] / a0
+        if j % 8 == 0 and np.all(col < 1e-18 * total) and np.all(col <= pi[:, j - 1]):
             break          # every row's law has died away: the rest adds nothing
     pi = np.where(np.arange(top) < k_cap[:, None], pi, 0.0)
     pi /= pi.sum(axis=1, keepdims=True)

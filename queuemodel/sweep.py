@@ -22,13 +22,6 @@ from .errors import ModelInputError
 
 __all__ = ["sweep", "Table", "parse_values"]
 
-_OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
-                   "link_goodput_gbps", "irq_rate_per_s", "softirq_rate_per_s",
-                   "context_switch_rate_per_s", "drop_fraction", "loss_fraction",
-                   "cores_used", "flows_per_busy_cpu", "throughput_stderr_gbps",
-                   "queue_stable", "latency_mean_us", "latency_p99_us", "bottleneck")
-_OUTPUT_MAPS = ("receiver_cpu", "sender_cpu", "core_utilisation", "stages",
-                "latency_parts_us")
 
 
 @dataclass(frozen=True)
@@ -218,14 +211,9 @@ def _columns(path, proto, settings, flat, size, result) -> dict:
             "proto": np.full(size, proto, dtype=object)}
     cols.update({k: np.full(size, v, dtype=object) for k, v in settings.items()})
     cols.update({k: np.asarray(v) for k, v in flat.items()})
-    for key in _OUTPUT_SCALARS:
-        value = getattr(result, key)
+    for key, value in result.outputs().items():
         kind = object if key == "bottleneck" else bool if key == "queue_stable" else float
         cols[key] = np.broadcast_to(np.asarray(value, dtype=kind), (size,)).reshape(size)
-    for group in _OUTPUT_MAPS:
-        for sub, value in getattr(result, group).items():
-            cols[f"{group}.{sub}"] = np.broadcast_to(np.asarray(value, float),
-                                                     (size,)).reshape(size)
     return cols
 
 

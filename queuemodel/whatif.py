@@ -1,0 +1,431 @@
+"""What-if and inverse questions over scenarios.
+
+A *scenario* is a mapping of the names :func:`queuemodel.predict` takes
+(``path``, ``proto``, ``flows``, ``msg_bytes``, ``offered_gbps``,
+``arrival_scv``, ``host``), of host fields (``ghz``, ``link_gbps``, ...) and
+of stage costs named ``"stage.field"`` (``"vxlan_rx.cost_cycles_per_unit"``:
+every stage of that name in the built-in paths).  :func:`whatif` compares a
+scenario with a changed copy, output by output; :func:`solve` finds the value
+of one free input at which an output crosses a target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from .errors import ModelInputError, UnknownNameError
+
+__all__ = ["whatif", "WhatIf", "solve", "Solution", "TargetUnreachableError", "run",
+           "SCENARIO_KEYS"]
+
+#: Scenario names that are not host fields or stage costs.
+SCENARIO_KEYS = ("path", "proto", "flows", "msg_bytes", "offered_gbps", "arrival_scv", "host")
+
+
+class TargetUnreachableError(ModelInputError):
+    """An inverse query's target is not met anywhere within the bounds."""
+
+
+def _split_scenario(scenario: Mapping) -> tuple:
+    """(predict keyword arguments, stage-cost values) of a scenario, names checked."""
+    from .host import HOST_FIELDS
+
+    kwargs, stages = {}, {}
+    for name, value in scenario.items():
+        if name in SCENARIO_KEYS or name in HOST_FIELDS:
+            kwargs[name] = value
+        elif isinstance(name, str) and "." in name:
+            stages[name] = value
+        else:
+            raise UnknownNameError("scenario field", name,
+                                   "a workload name (" + ", ".join(SCENARIO_KEYS) +
+                                   "), a host field, or a stage cost 'stage.field'")
+    return kwargs, stages
+
+
+def run(scenario: Mapping | None = None):
+    """Predict one scenario given as a mapping (see the module docstring).
+
+    Parameters
+    ----------
+    scenario : dict, optional
+        Names to values; what it omits takes :func:`queuemodel.predict`'s defaults.
+
+    Returns
+    -------
+    Result
+
+    Examples
+    --------
+    >>> r = run({"path": "docker-overlay", "proto": "tcp", "vxlan_rx.cost_cycles_per_unit": 0})
+    >>> r.throughput_gbps > 6.5
+    True
+    """
+    from .calibrate import apply_parameters
+    from .model import predict
+    from .paths import get_path
+
+    kwargs, stages = _split_scenario(dict(scenario or {}))
+    if stages:
+        path = get_path(kwargs.get("path", "native"))
+        paths, _ = apply_parameters(stages, {path.name: path})
+        kwargs["path"] = paths[path.name]
+    return predict(**kwargs)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A scenario, a changed copy of it, and how every output moved.
+
+    Attributes
+    ----------
+    base, changed : dict
+        The two scenarios.
+    baseline, result : Result
+        Their predictions.
+    difference : dict
+        For every numeric output (:meth:`queuemodel.Result.outputs`):
+        ``changed - base``; booleans and text report whether they differ.
+    """
+
+    base: Mapping
+    changed: Mapping
+    baseline: Any
+    result: Any
+    difference: Mapping
+
+    def to_dict(self) -> dict:
+        """JSON-ready: both scenarios' inputs, both results and the differences."""
+        from .model import _plain
+
+        def inputs(scenario):
+            return {k: (v.name if hasattr(v, "name") and not isinstance(v, (str, float, int))
+                        else _plain(v)) for k, v in scenario.items()}
+
+        return {"base": inputs(self.base), "changed": inputs(self.changed),
+                "baseline": _plain(self.baseline.outputs()),
+                "result": _plain(self.result.outputs()),
+                "difference": _plain(self.difference)}
+
+    def table(self, all_outputs: bool = False) -> str:
+        """A readable comparison: output, base, changed, change and change in %.
+
+        Parameters
+        ----------
+        all_outputs : bool
+            Show every output; by default those that changed and the headline ones.
+        """
+        headline = {"throughput_gbps", "bottleneck", "latency_mean_us", "irq_rate_per_s",
+                    "drop_fraction"}
+        before, after = self.baseline.outputs(), self.result.outputs()
+        changes = ", ".join(f"{k}={_show(v)}" for k, v in self.changed.items()
+                            if self.base.get(k, _MISSING) is not v
+                            and self.base.get(k, _MISSING) != v)
+        lines = [f"what if {changes or 'nothing changes'}:",
+                 f"  {'output':34} {'base':>14} {'changed':>14} {'change':>12} {'%':>8}"]
+        for name, old in before.items():
+            new = after[name]
+            delta = self.difference[name]
+            if not (all_outputs or name in headline or _moved(delta)):
+                continue
+            if isinstance(old, str) or isinstance(old, (bool, np.bool_)):
+                lines.append(f"  {name:34} {str(old):>14} {str(new):>14}")
+                continue
+            pct = (100.0 * delta / old) if old and math.isfinite(old) and math.isfinite(
+                delta) else float("nan")
+            pct_text = f"{pct:+7.1f}%" if math.isfinite(pct) else ""
+            lines.append(f"  {name:34} {old:14.4g} {new:14.4g} {delta:+12.4g} {pct_text:>8}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+_MISSING = object()
+
+
+def _show(value) -> str:
+    return getattr(value, "name", None) or str(value)
+
+
+def _moved(delta) -> bool:
+    if isinstance(delta, (bool, np.bool_)):
+        return bool(delta)
+    return bool(np.any(np.asarray(delta) != 0))
+
+
+def _difference(before, after):
+    if isinstance(before, str) or isinstance(after, str):
+        return bool(np.any(np.asarray(before) != np.asarray(after)))
+    if isinstance(before, (bool, np.bool_)) or (isinstance(before, np.ndarray)
+                                                and before.dtype == bool):
+        return np.asarray(before) != np.asarray(after)
+    with np.errstate(invalid="ignore"):
+        delta = np.subtract(after, before, dtype=float)
+    # inf - inf (both unstable) is no change
+    delta = np.where(np.equal(before, after), 0.0, delta)
+    return float(delta) if np.ndim(delta) == 0 else delta
+
+
+def whatif(base: Mapping | None = None, **changes) -> WhatIf:
+    """Compare a scenario with a changed copy of it, for every output.
+
+    Parameters
+    ----------
+    base : dict, optional
+        The scenario (see the module docstring); default the native TCP
+        flow on the paper's testbed.
+    **changes
+        Names to new values; stage costs can be passed with
+        ``**{"vxlan_rx.cost_cycles_per_unit": 1000}``.
+
+    Returns
+    -------
+    WhatIf
+
+    Raises
+    ------
+    UnknownNameError
+        For a name that is no workload name, host field or stage cost.
+    ModelInputError
+        For a value out of its field's range.
+
+    Examples
+    --------
+    >>> w = whatif({"path": "docker-overlay", "proto": "tcp"}, tunnel_offload=True)
+    >>> round(w.difference["throughput_gbps"], 1)
+    14.6
+    >>> print(w.table().splitlines()[0])
+    what if tunnel_offload=True:
+    """
+    base = dict(base or {})
+    changed = {**base, **changes}
+    baseline, result = run(base), run(changed)
+    before, after = baseline.outputs(), result.outputs()
+    difference = {k: _difference(before[k], after[k]) for k in before}
+    return WhatIf(base=base, changed=changed, baseline=baseline, result=result,
+                  difference=difference)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Answer of :func:`solve`.
+
+    Attributes
+    ----------
+    free : str
+        The input that was varied.
+    value : float
+        Its value at the threshold: the smallest (or largest) value in the
+        bounds that meets the target, whichever end the feasible set reaches.
+    target : str
+        The output and condition, e.g. ``"throughput_gbps >= 40"``.
+    achieved : float
+        The output at ``value``.
+    feasible : str
+        ``"above"`` when every larger value also meets the target,
+        ``"below"`` when every smaller one does.
+    evaluations : int
+        Model evaluations used.
+    """
+
+    free: str
+    value: float
+    target: str
+    achieved: float
+    feasible: str
+    evaluations: int
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+_TARGET = re.compile(r"^\s*([A-Za-z_][\w.:-]*)\s*(>=|<=|=)\s*([-+0-9.eE]+|inf)\s*$")
+
+
+def _parse_target(target: str) -> tuple:
+    match = _TARGET.match(target or "")
+    if not match:
+        raise ModelInputError("target", target, "OUTPUT>=VALUE, OUTPUT<=VALUE or OUTPUT=VALUE "
+                              "(= means reach at least), e.g. throughput_gbps>=40")
+    name, op, value = match.groups()
+    return name, ">=" if op == "=" else op, float(value)
+
+
+def _field_spec(free: str) -> dict:
+    """Range metadata of the free input (host field, workload number or stage cost)."""
+    from .host import Host
+
+    spec = {f.name: f.metadata for f in dataclasses.fields(Host)}
+    if free in spec:
+        meta = spec[free]
+        if meta.get("kind") != "number":
+            raise ModelInputError("free", free, "a numeric field (a flag or list cannot be "
+                                  "solved for; compare its settings with whatif)")
+        return {"low": meta.get("low", -math.inf), "high": meta.get("high", math.inf),
+                "integer": meta.get("integer", False), "low_open": meta.get("low_open", False)}
+    workload = {"flows": (1, 100_000, True), "msg_bytes": (1, 1 << 40, True),
+                "offered_gbps": (0.0, math.inf, False), "arrival_scv": (0.0, 100.0, False)}
+    if free in workload:
+        low, high, integer = workload[free]
+        return {"low": low, "high": high, "integer": integer,
+                "low_open": free == "offered_gbps"}
+    if "." in free:
+        from .calibrate import get_parameter
+
+        get_parameter(free)                                  # checks the name
+        return {"low": 0.0, "high": math.inf, "integer": False, "low_open": False}
+    raise UnknownNameError("free", free, "a numeric host field, flows, msg_bytes, "
+                           "offered_gbps, arrival_scv or a stage cost 'stage.field'")
+
+
+def solve(target: str, free: str, bounds: tuple | None = None,
+          scenario: Mapping | None = None, *, grid_points: int = 9) -> Solution:
+    """Find where an output crosses a target as one input varies.
+
+    The output is taken as monotone in the free input over ``bounds``
+    (checked at a grid of points).  The answer is the threshold: for an
+    output that rises with the input, the smallest value that meets
+    ``>=`` (the largest that meets ``<=``); for a falling one the other
+    way round.  A grid brackets the crossing in one vectorised call, then
+    :func:`scipy.optimize.brentq` (continuous inputs) or integer bisection
+    (integer inputs) pins it down.
+
+    Parameters
+    ----------
+    target : str
+        ``"OUTPUT>=VALUE"``, ``"OUTPUT<=VALUE"`` or ``"OUTPUT=VALUE"`` (read
+        as ``>=``), where OUTPUT is any numeric name of
+        :meth:`queuemodel.Result.outputs`.
+    free : str
+        A numeric host field, ``flows``, ``msg_bytes``, ``offered_gbps``,
+        ``arrival_scv`` or a stage cost ``"stage.field"``.
+    bounds : tuple of float, optional
+        ``(low, high)`` to search; default the field's valid range where
+        finite.  Bounds outside the valid range are refused, never
+        extrapolated.
+    scenario : dict, optional
+        The rest of the scenario (see the module docstring).
+    grid_points : int
+        Points of the bracketing grid.
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    TargetUnreachableError
+        If no value within the bounds meets the target; the message gives
+        the best value found and where.
+    ModelInputError
+        For a malformed target, an unknown or non-numeric free input, or bounds
+        outside its valid range.
+
+    Examples
+    --------
+    >>> s = solve("throughput_gbps>=30", "ghz", (1.0, 6.0), {"path": "native"})
+    >>> round(s.value, 3), s.feasible
+    (2.869, 'above')
+    """
+    from .model import OUTPUT_MAPS, OUTPUT_SCALARS
+
+    output, op, wanted = _parse_target(target)
+    numeric = [n for n in OUTPUT_SCALARS if n not in ("bottleneck", "queue_stable")]
+    scenario = dict(scenario or {})
+    if output not in numeric and output.split(".")[0] not in OUTPUT_MAPS:
+        raise UnknownNameError("target output", output,
+                               "a numeric output: " + ", ".join(numeric) + " or group.key")
+    spec = _field_spec(free)
+    low, high = bounds if bounds is not None else (spec["low"], spec["high"])
+    low, high = float(low), float(high)
+    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
+        raise ModelInputError("bounds", (low, high), f"finite with low < high for {free} "
+                              f"(valid range {spec['low']:g}..{spec['high']:g})")
+    if low < spec["low"] or high > spec["high"] or (spec["low_open"] and low == spec["low"]):
+        raise ModelInputError("bounds", (low, high),
+                              f"within {free}'s valid range {spec['low']:g}..{spec['high']:g}"
+                              + (f" ({free} > {spec['low']:g})" if spec["low_open"] else ""))
+    integer = spec["integer"]
+    if integer:
+        low, high = math.ceil(low), math.floor(high)
+    count = [0]
+
+    def out(x):
+        count[0] += np.size(x)
+        outputs = run({**scenario, free: x}).outputs()
+        if output not in outputs:
+            raise UnknownNameError("target output", output, "an output of this path: "
+                                   + ", ".join(k for k in outputs if "." in k))
+        return np.asarray(outputs[output], dtype=float)
+
+    xs = (np.unique(np.round(np.linspace(low, high, grid_points))) if integer
+          else np.linspace(low, high, grid_points))
+    ys = out(xs) if "." not in free else np.array([float(out(float(x))) for x in xs])
+    meets = ys >= wanted if op == ">=" else ys <= wanted
+    if not meets.any():
+        best = int(np.argmax(ys) if op == ">=" else np.argmin(ys))
+        raise TargetUnreachableError(
+            "target", target,
+            f"reachable for {free} in {low:g}..{high:g}; the best found is {output} = "
+            f"{ys[best]:.6g} at {free} = {xs[best]:.6g}")
+    rising = ys[-1] >= ys[0]
+    if meets.all():
+        feasible = "above" if rising == (op == ">=") else "below"
+    elif meets[-1] and not meets[0]:
+        feasible = "above"
+    elif meets[0] and not meets[-1]:
+        feasible = "below"
+    else:
+        feasible = "none"
+    run_ok = meets[int(np.argmax(meets)):] if feasible == "above" else \
+        meets[: len(meets) - int(np.argmax(meets[::-1]))]
+    if feasible == "none" or not run_ok.all():
+        raise ModelInputError("bounds", (low, high),
+                              f"a range over which {output} is monotone in {free} (it "
+                              "meets the target only in places); narrow the bounds")
+    if meets.all():
+        end = 0 if feasible == "above" else -1
+        return Solution(free, float(xs[end]), f"{output} {op} {wanted:g}", float(ys[end]),
+                        feasible, count[0])
+    if feasible == "above":
+        k = int(np.argmax(meets))                        # first point that meets it
+        lo_x, hi_x = xs[k - 1], xs[k]
+    else:
+        k = len(meets) - 1 - int(np.argmax(meets[::-1]))  # last point that meets it
+        lo_x, hi_x = xs[k], xs[k + 1]
+    if integer:
+        good, bad = (hi_x, lo_x) if feasible == "above" else (lo_x, hi_x)
+        achieved = float(ys[xs == good][0])
+        while abs(good - bad) > 1:
+            mid = (good + bad) // 2
+            got = float(out(int(mid)))
+            if (got >= wanted) if op == ">=" else (got <= wanted):
+                good, achieved = mid, got
+            else:
+                bad = mid
+        value = int(good)
+    else:
+        from scipy.optimize import brentq
+
+        g = (lambda x: float(out(float(x))) - wanted)
+        # To a millionth of the bracket: far inside the 1 % a fed-back answer must meet.
+        tol = 1e-6 * (hi_x - lo_x)
+        root = brentq(g, lo_x, hi_x, xtol=tol, rtol=1e-12)
+        # brentq's root can sit a hair on the wrong side: step to the feasible side.
+        value = root
+        step = tol
+        for _ in range(60):
+            achieved = float(out(float(value)))
+            if (achieved >= wanted) if op == ">=" else (achieved <= wanted):
+                break
+            value = value + step if feasible == "above" else value - step
+            step *= 2
+    return Solution(free, float(value), f"{output} {op} {wanted:g}", achieved, feasible,
+                    count[0])

@@ -1,0 +1,156 @@
+"""What-if comparisons and inverse queries: laws, round trips and errors."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import queuemodel as qm
+from queuemodel.errors import ModelInputError, UnknownNameError
+from queuemodel.whatif import TargetUnreachableError, run, solve, whatif
+
+PATH_NAMES = tuple(qm.PATHS)
+
+
+@st.composite
+def scenarios(draw):
+    proto = draw(st.sampled_from(("tcp", "udp")))
+    scenario = {"path": draw(st.sampled_from(PATH_NAMES)), "proto": proto,
+                "flows": draw(st.integers(1, 12)),
+                "msg_bytes": draw(st.integers(64, 65507 if proto == "udp" else 262144))}
+    scenario.update(draw(st.fixed_dictionaries({}, optional={
+        "ghz": st.floats(1.0, 4.0), "link_gbps": st.floats(10.0, 200.0),
+        "mtu": st.sampled_from([1500, 9000]), "tunnel_offload": st.booleans(),
+        "rps": st.booleans(), "threads_per_core": st.sampled_from([1, 2]),
+        "offered_gbps": st.floats(0.1, 50.0)})))
+    return scenario
+
+
+@given(scenarios())
+def test_no_change_means_no_difference(sc):
+    w = whatif(sc)
+    for name, delta in w.difference.items():
+        assert not np.any(delta), name
+
+
+@given(scenarios(), st.sampled_from(["physical_cores", "link_gbps", "ghz"]),
+       st.floats(1.0, 4.0))
+def test_more_cores_a_faster_link_or_clock_never_lower_throughput(sc, field, factor):
+    host = qm.paper_testbed()
+    current = sc.get(field, getattr(host, field))
+    more = math.ceil(current * factor) if field == "physical_cores" else current * factor
+    limit = {"physical_cores": 4096, "link_gbps": 10000.0, "ghz": 20.0}[field]
+    assume(more <= limit)
+    changed = whatif(sc, **{field: more})
+    base = changed.baseline
+    # The law is for the expectation over hash outcomes; with several flows and a new
+    # topology the Monte Carlo estimate may move by its stated standard error.
+    noise = 3.0 * (base.throughput_stderr_gbps + changed.result.throughput_stderr_gbps)
+    assert changed.difference["throughput_gbps"] >= -noise - 1e-9 * base.throughput_gbps
+
+
+@given(st.sampled_from(PATH_NAMES), st.sampled_from(["tcp", "udp"]), st.floats(0.1, 0.95))
+def test_an_inverse_answer_meets_its_target_when_fed_back(path, proto, share):
+    # Clock needed for a share of what a 4 GHz core would give one flow.
+    top = qm.predict(path=path, proto=proto, ghz=4.0).throughput_gbps
+    wanted = share * top
+    low = qm.predict(path=path, proto=proto, ghz=0.5).throughput_gbps
+    assume(wanted > low)
+    s = solve(f"throughput_gbps>={wanted}", "ghz", (0.5, 4.0), {"path": path, "proto": proto})
+    fed_back = qm.predict(path=path, proto=proto, ghz=s.value).throughput_gbps
+    assert fed_back >= wanted * (1 - 1e-9)
+    assert fed_back <= wanted * 1.01
+    assert s.feasible == "above"
+
+
+def test_latency_bound_gives_the_largest_offered_load():
+    sc = {"path": "docker-overlay", "proto": "udp"}
+    s = solve("latency_p99_us<=500", "offered_gbps", (0.01, 3.8), sc)
+    assert s.feasible == "below"
+    r = qm.predict(offered_gbps=[s.value, s.value * 1.02], **sc)
+    assert r.latency_p99_us[0] <= 500 * (1 + 1e-6)
+    assert r.latency_p99_us[1] > 500
+
+
+def test_integer_inputs_give_the_smallest_count():
+    sc = {"path": "docker-overlay", "proto": "tcp"}
+    s = solve("throughput_gbps>=30", "flows", (1, 40), sc)
+    assert float(s.value).is_integer()
+    r = qm.predict(flows=[s.value - 1, s.value], **sc)
+    assert r.throughput_gbps[0] < 30 <= r.throughput_gbps[1]
+
+
+def test_stage_costs_can_change_and_be_solved_for():
+    sc = {"path": "docker-overlay", "proto": "tcp"}
+    w = whatif(sc, **{"vxlan_rx.cost_cycles_per_unit": 1000.0})
+    assert w.difference["throughput_gbps"] > 0
+    s = solve("throughput_gbps>=10", "vxlan_rx.cost_cycles_per_unit", (0.0, 3000.0), sc)
+    assert s.feasible == "below"                   # a cheaper stage is faster
+    assert run({**sc, "vxlan_rx.cost_cycles_per_unit": s.value}).throughput_gbps >= 10
+
+
+def test_an_unreachable_target_names_the_best_found():
+    with pytest.raises(TargetUnreachableError, match="best found is throughput_gbps = 13"):
+        solve("throughput_gbps>=20", "vxlan_rx.cost_cycles_per_unit", (0.0, 3000.0),
+              {"path": "docker-overlay", "proto": "tcp"})
+
+
+@pytest.mark.parametrize("args, match", [
+    (("throughput>=1", "ghz", (1, 2)), "target output"),
+    (("throughput_gbps>>1", "ghz", (1, 2)), "target"),
+    (("throughput_gbps>=1", "tso", (0, 1)), "numeric field"),
+    (("throughput_gbps>=1", "nosuch", (0, 1)), "free"),
+    (("throughput_gbps>=1", "ghz", (0.0, 2.0)), "valid range"),
+    (("throughput_gbps>=1", "ghz", (1.0, 50.0)), "valid range"),
+    (("throughput_gbps>=1", "ghz", (2.0, 1.0)), "low < high"),
+])
+def test_bad_inverse_queries_are_refused(args, match):
+    with pytest.raises(ModelInputError, match=match):
+        solve(*args)
+
+
+def test_unknown_scenario_names_are_refused():
+    with pytest.raises(UnknownNameError, match="nosuch"):
+        whatif({}, nosuch=1)
+
+
+def test_whatif_exports_and_reads():
+    w = whatif({"path": "docker-overlay", "proto": "tcp"}, tunnel_offload=True)
+    data = json.loads(json.dumps(w.to_dict()))
+    assert data["changed"]["tunnel_offload"] is True
+    assert data["difference"]["throughput_gbps"] == pytest.approx(
+        w.result.throughput_gbps - w.baseline.throughput_gbps)
+    text = w.table()
+    assert text.startswith("what if tunnel_offload=True")
+    assert "throughput_gbps" in text and "bottleneck" in text
+
+
+def test_cli_whatif_and_solve():
+    base = [sys.executable, "-m", "queuemodel"]
+    out = subprocess.run(base + ["whatif", "--path", "docker-overlay", "--change",
+                                 "tunnel_offload=true", "--json"],
+                         capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)["difference"]["throughput_gbps"] > 10
+    out = subprocess.run(base + ["solve", "--target", "throughput_gbps>=30", "--free", "ghz",
+                                 "--bounds", "1..6", "--json"],
+                         capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)["achieved"] >= 30
+    bad = subprocess.run(base + ["solve", "--target", "throughput_gbps>=99", "--free", "ghz",
+                                 "--bounds", "1..6"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1 and "best found" in bad.stderr
+
+
+def test_hashing_udp_ports_spreads_native_udp_flows():
+    # The paper's native UDP flows share one core (IP-pair hash); with the ports in the
+    # hash, eight flows of small datagrams spread over CPUs and go faster.
+    sc = {"path": "native", "proto": "udp", "msg_bytes": 1024}
+    one, eight = (run({**sc, "flows": n}).throughput_gbps for n in (1, 8))
+    spread = run({**sc, "flows": 8, "rss_udp_ports": True}).throughput_gbps
+    assert eight == pytest.approx(one, rel=0.1)
+    assert spread > 2 * eight

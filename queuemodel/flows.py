@@ -419,10 +419,11 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     all_rates = [aggregate(patterns, capacity[idx], per_flow[idx], link[idx],
                            elastic=proto == "tcp") for idx, patterns in groups]
     if sustain is not None:
-        # Check every busy CPU at each thread level in one call per level.
+        # Check every busy CPU at each thread level in one call per level; a CPU that
+        # carries its full capacity (offered at least that) sustains it by definition.
         for t in range(levels):
-            picks = [np.broadcast_to(p.level == t + 1, r.shape)
-                     for (_, p), r in zip(groups, all_rates)]
+            picks = [(p.level == t + 1) & (r < capacity[idx, t][:, None, None] * (1 - 1e-12))
+                     for (idx, p), r in zip(groups, all_rates)]
             if not any(pick.any() for pick in picks):
                 continue
             scenario = np.concatenate([np.broadcast_to(idx[:, None, None], r.shape)[pick]

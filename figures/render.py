@@ -30,6 +30,7 @@ FIGURES = (
     ("fig11_udp_irqs", "Interrupts and softirqs of one UDP flow against size (paper Fig. 11)"),
     ("fig_stage_cycles", "Receiver cycles per packet, stage by stage (the model's Fig. 2)"),
     ("fig_latency", "Latency of one flow against offered load (the model's extension)"),
+    ("fig_parallel", "One flow on k receive cores: pipeline or spray (the paper's question 1)"),
     ("fig_pipeline", "Receive pipelines as data (the model's Fig. 1)"),
 )
 
@@ -46,6 +47,9 @@ def compute() -> dict:
              for t in ("tcp", "udp")}
     single = {(p, t): qm.predict(path=p, proto=t) for p in names for t in ("tcp", "udp")}
     contexts = {(p, s.name): s.context for p, path in qm.PATHS.items() for s in path.rx}
+    from queuemodel.parallel import parallel_caps
+
+    parallel = {t: {p: parallel_caps(p, t) for p in names} for t in ("tcp", "udp")}
     # Latency from light load up to 98 % of each path's single-flow cap.
     latency = {t: {p: qm.predict(path=p, proto=t,
                                  offered_gbps=LOAD_SHARES * single[(p, t)].throughput_gbps)
@@ -59,6 +63,7 @@ def compute() -> dict:
     kernel = [("docker-overlay", 1, 5.0)]
     return {"flows": flows, "sizes": sizes, "single": single, "contexts": contexts,
             "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS), "latency": latency,
+            "parallel": parallel,
             "ghz": qm.paper_testbed().ghz}
 
 
@@ -81,6 +86,7 @@ def draw(name: str, data: dict):
         "fig_stage_cycles": (data["single"], data["contexts"], data["ghz"]),
         "fig_pipeline": (data["paths"],),
         "fig_latency": (data["latency"],),
+        "fig_parallel": (data["parallel"],),
     }[name]
     return module.figure(*args)
 

@@ -1,0 +1,78 @@
+"""Packet-level parallelism for one flow (the paper's first open question): laws."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import queuemodel as qm
+from queuemodel.parallel import Handoff, parallel_caps, pipeline, receive_work, spread
+
+PATH_NAMES = tuple(qm.PATHS)
+FREE = Handoff(lines_per_unit=0.0, transfer_ns=0.0, ipi_cycles=0.0, reorder_cycles_per_unit=0.0)
+
+
+@pytest.mark.parametrize("path", PATH_NAMES)
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_one_core_is_the_model_itself(path, proto):
+    w = receive_work(path, proto)
+    single = qm.predict(path=path, proto=proto).throughput_gbps
+    # The blocks account for the whole flow core at the model's rate ...
+    assert w.rate_per_s * w.cycles.sum() == pytest.approx(qm.paper_testbed().ghz * 1e9,
+                                                          rel=1e-9)
+    # ... so one core gives back the model's single-flow throughput.
+    assert pipeline(w, 1).throughput_gbps == pytest.approx(single, rel=1e-9)
+    assert spread(w, 1).throughput_gbps == pytest.approx(single, rel=1e-9)
+
+
+@given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(["tcp", "udp"]),
+       lines=st.floats(0.0, 20.0), reorder=st.floats(0.0, 5000.0))
+def test_more_cores_never_hurt_a_pipeline_and_nothing_beats_the_ceiling(path, proto, lines,
+                                                                        reorder):
+    h = Handoff(lines_per_unit=lines, reorder_cycles_per_unit=reorder)
+    caps = parallel_caps(path, proto, ks=range(1, 9), handoff=h)
+    w = caps["work"]
+    ceiling = w.ceiling_per_s * w.msg_bytes * 8 / 1e9
+    assert np.all(np.diff(caps["pipeline_gbps"]) >= -1e-9)
+    assert np.all(caps["pipeline_gbps"] <= ceiling * (1 + 1e-9))
+    assert np.all(caps["spread_gbps"] <= ceiling * (1 + 1e-9))
+
+
+@given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(["tcp", "udp"]),
+       k=st.integers(2, 8), lines=st.floats(0.0, 10.0))
+def test_dearer_handoffs_never_help(path, proto, k, lines):
+    w = receive_work(path, proto)
+    cheap, dear = Handoff(lines_per_unit=lines), Handoff(lines_per_unit=lines + 2.0)
+    assert pipeline(w, k, dear).throughput_gbps <= pipeline(w, k, cheap).throughput_gbps + 1e-9
+    assert spread(w, k, dear).throughput_gbps <= spread(w, k, cheap).throughput_gbps + 1e-9
+
+
+def _handoff(w, h):
+    return h.cycles_per_unit(w.ghz, w.softirq_entry_cycles, w.napi_weight)
+
+
+def test_free_handoffs_cut_down_to_the_largest_block():
+    # With a core per block, each core carries its block plus what handing units to it
+    # costs (here only the next softirq's entry per batch): the busiest is the largest.
+    w = receive_work("docker-overlay", "tcp")
+    h = _handoff(w, FREE)
+    loads = w.cycles + np.r_[0.0, h * w.units_in[1:]]
+    split = pipeline(w, len(w.names), FREE)
+    assert split.busiest_cycles == pytest.approx(loads.max())
+
+
+def test_free_spraying_is_bounded_by_the_serial_parts():
+    # Spraying: the k cores share the middle; the interrupt block and the reader stay
+    # serial, so the cap tends to C / max(first, reader + what is handed to it).
+    w = receive_work("docker-overlay", "tcp")
+    far = spread(w, 100_000, FREE)
+    serial = max(w.cycles[0], w.cycles[-1] + _handoff(w, FREE) * w.units_in[-1])
+    assert far.busiest_cycles == pytest.approx(serial, rel=1e-3)
+
+
+@given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(["tcp", "udp"]),
+       k=st.integers(1, 8))
+def test_no_pipeline_beats_its_largest_block(path, proto, k):
+    # A block cannot be cut, so some core carries at least the largest one.
+    w = receive_work(path, proto)
+    assert pipeline(w, k).busiest_cycles >= w.cycles.max() * (1 - 1e-12)

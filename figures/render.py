@@ -31,6 +31,8 @@ FIGURES = (
     ("fig_stage_cycles", "Receiver cycles per packet, stage by stage (the model's Fig. 2)"),
     ("fig_latency", "Latency of one flow against offered load (the model's extension)"),
     ("fig_parallel", "One flow on k receive cores: pipeline or spray (the paper's question 1)"),
+    ("fig_isolation", "Flows on dedicated cores against hashed flows (the paper's question 2)"),
+    ("fig_coalescing", "Coalescing and small messages (the paper's question 3)"),
     ("fig_pipeline", "Receive pipelines as data (the model's Fig. 1)"),
 )
 
@@ -49,7 +51,11 @@ def compute() -> dict:
     contexts = {(p, s.name): s.context for p, path in qm.PATHS.items() for s in path.rx}
     from queuemodel.parallel import parallel_caps
 
+    from queuemodel.questions import coalescing, isolation
+
     parallel = {t: {p: parallel_caps(p, t) for p in names} for t in ("tcp", "udp")}
+    isolated = {t: isolation("docker-overlay", t, flows=np.arange(1, 17)) for t in ("tcp", "udp")}
+    coalesced = {t: coalescing("docker-overlay", t, sizes=SIZES) for t in ("tcp", "udp")}
     # Latency from light load up to 98 % of each path's single-flow cap.
     latency = {t: {p: qm.predict(path=p, proto=t,
                                  offered_gbps=LOAD_SHARES * single[(p, t)].throughput_gbps)
@@ -63,7 +69,7 @@ def compute() -> dict:
     kernel = [("docker-overlay", 1, 5.0)]
     return {"flows": flows, "sizes": sizes, "single": single, "contexts": contexts,
             "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS), "latency": latency,
-            "parallel": parallel,
+            "parallel": parallel, "isolation": isolated, "coalescing": coalesced,
             "ghz": qm.paper_testbed().ghz}
 
 
@@ -87,6 +93,8 @@ def draw(name: str, data: dict):
         "fig_pipeline": (data["paths"],),
         "fig_latency": (data["latency"],),
         "fig_parallel": (data["parallel"],),
+        "fig_isolation": (data["isolation"],),
+        "fig_coalescing": (data["coalescing"],),
     }[name]
     return module.figure(*args)
 
@@ -109,26 +117,58 @@ def write_all(out_dir: str | os.PathLike = "figures/out", data: dict | None = No
     list of pathlib.Path
         The files written, PNG and SVG for each figure.
     """
-    import matplotlib
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = data if data is not None else compute()
+    chosen = [name for name, _ in FIGURES if names is None or name in names]
+    workers = min(len(chosen), os.cpu_count() or 1)
+    if workers > 1 and "fork" in _start_methods():
+        # Drawing dominates the run; figures are independent, so draw them side by side.
+        # Children inherit the computed data by fork (nothing is pickled but names).
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        global _SHARED
+        _SHARED = (out, data)
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                files = list(pool.map(_write_one, chosen))
+        finally:
+            _SHARED = None
+        return [f for pair in files for f in pair]
+    return [f for name in chosen for f in _save(name, out, data)]
+
+
+_SHARED = None
+
+
+def _start_methods() -> list:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def _write_one(name: str) -> list:
+    out, data = _SHARED
+    return _save(name, out, data)
+
+
+def _save(name: str, out: Path, data: dict) -> list:
+    """Draw one figure and write it as PNG and SVG; the paths written."""
+    import matplotlib
+
     written = []
     with matplotlib.rc_context({"svg.hashsalt": "queuemodel", "font.size": 9}):
-        for name, _ in FIGURES:
-            if names is not None and name not in names:
-                continue
-            fig = draw(name, data)
-            engine = fig.get_layout_engine()
-            if engine is not None:          # lay out once, then save both formats as laid out
-                engine.execute(fig)
-                fig.set_layout_engine("none")
-            for ext, meta in (("png", {"Software": None}),
-                              ("svg", {"Date": None, "Creator": None})):
-                target = out / f"{name}.{ext}"
-                fig.savefig(target, metadata=meta)
-                written.append(target)
+        fig = draw(name, data)
+        engine = fig.get_layout_engine()
+        if engine is not None:          # lay out once, then save both formats as laid out
+            engine.execute(fig)
+            fig.set_layout_engine("none")
+        for ext, meta in (("png", {"Software": None}),
+                          ("svg", {"Date": None, "Creator": None})):
+            target = out / f"{name}.{ext}"
+            fig.savefig(target, metadata=meta)
+            written.append(target)
     return written
 
 

@@ -1,0 +1,41 @@
+"""The paper's second open question: flows on dedicated cores against hashed flows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._style import new_figure
+
+STYLE = {"hashed": dict(linestyle="-", marker="o"), "steered": dict(linestyle="--", marker="s")}
+PROTO_COLORS = {"tcp": "#7570b3", "udp": "#e7298a"}
+
+
+def figure(results: dict):
+    """Throughput and receive CPU per Gb/s against flows, hashed and steered.
+
+    Parameters
+    ----------
+    results : dict
+        ``{proto: isolation(...) result}`` for the Docker overlay.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, axes = new_figure(width=10.0, height=3.8, ncols=2)
+    for proto, out in results.items():
+        flows = np.asarray(out["flows"])
+        for name in ("hashed", "steered"):
+            label = f"{proto.upper()} {name}"
+            axes[0, 0].plot(flows, out[name]["gbps"], color=PROTO_COLORS[proto],
+                            markersize=3, label=label, **STYLE[name])
+            axes[0, 1].plot(flows, out[name]["cpu_per_gbps"], color=PROTO_COLORS[proto],
+                            markersize=3, label=label, **STYLE[name])
+    axes[0, 0].set_ylabel("throughput (Gb/s)")
+    axes[0, 1].set_ylabel("receive logical CPUs per Gb/s")
+    for ax in axes[0]:
+        ax.set_xlabel("Docker overlay flow pairs")
+        ax.set_ylim(bottom=0)
+    axes[0, 0].legend(frameon=False, fontsize=7)
+    fig.suptitle("Isolation: flows hashed onto queues (collisions) or steered one per queue")
+    return fig

@@ -51,11 +51,9 @@ def compute() -> dict:
     contexts = {(p, s.name): s.context for p, path in qm.PATHS.items() for s in path.rx}
     from queuemodel.parallel import parallel_caps
 
-    from queuemodel.questions import coalescing, isolation
-
-    parallel = {t: {p: parallel_caps(p, t) for p in names} for t in ("tcp", "udp")}
-    isolated = {t: isolation("docker-overlay", t, flows=np.arange(1, 17)) for t in ("tcp", "udp")}
-    coalesced = {t: coalescing("docker-overlay", t, sizes=SIZES) for t in ("tcp", "udp")}
+    questions = compute_questions()
+    parallel, isolated, coalesced = (questions[k] for k in ("parallel", "isolation",
+                                                            "coalescing"))
     # Latency from light load up to 98 % of each path's single-flow cap.
     latency = {t: {p: qm.predict(path=p, proto=t,
                                  offered_gbps=LOAD_SHARES * single[(p, t)].throughput_gbps)
@@ -71,6 +69,57 @@ def compute() -> dict:
             "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS), "latency": latency,
             "parallel": parallel, "isolation": isolated, "coalescing": coalesced,
             "ghz": qm.paper_testbed().ghz}
+
+
+def compute_questions() -> dict:
+    """The model's answers to the paper's three open questions (figures and report)."""
+    import queuemodel as qm
+    from queuemodel.parallel import parallel_caps
+    from queuemodel.questions import coalescing, isolation
+
+    protos = ("tcp", "udp")
+    return {"parallel": {t: {p: parallel_caps(p, t) for p in qm.PATHS} for t in protos},
+            "isolation": {t: isolation("docker-overlay", t, flows=np.arange(1, 17))
+                          for t in protos},
+            "coalescing": {t: coalescing("docker-overlay", t, sizes=SIZES) for t in protos}}
+
+
+def _question_lines(q: dict) -> list:
+    """The report's section on the open questions, every number read from ``q``."""
+    lines = ["## The paper's open questions, asked of the model", ""]
+    for proto in ("tcp", "udp"):
+        c = q["parallel"][proto]["docker-overlay"]
+        k = list(c["k"])
+        until = c["pays_off_until"]
+        lines.append(
+            f"- Q1, one Docker overlay {proto.upper()} flow on k receive cores: pipeline "
+            f"{c['pipeline_gbps'][0]:.1f} -> {c['pipeline_gbps'][-1]:.1f} Gb/s (pays off up to "
+            f"k = {until['pipeline']}), spray {c['spread_gbps'][0]:.1f} -> "
+            f"{c['spread_gbps'][-1]:.1f} Gb/s (up to k = {until['spread']}), k = {k[0]}..{k[-1]}; "
+            f"at k = {k[-1]} the spray is limited by {c['splits']['spread'][-1].limit}.")
+    for proto in ("tcp", "udp"):
+        o = q["isolation"][proto]
+        six = int(np.flatnonzero(np.asarray(o["flows"]) == 6)[0])
+        lines.append(
+            f"- Q2, six Docker overlay {proto.upper()} flows: {o['hashed']['gbps'][six]:.1f} Gb/s "
+            f"hashed, {o['steered']['gbps'][six]:.1f} Gb/s on dedicated cores; receive CPUs per "
+            f"Gb/s {o['hashed']['cpu_per_gbps'][six]:.3f} against "
+            f"{o['steered']['cpu_per_gbps'][six]:.3f}. Partitioned caches: not modelled yet.")
+    # TCP at its largest size (where segments form), UDP at its smallest (where IRQs storm).
+    for proto, at in (("tcp", -1), ("udp", 0)):
+        c = q["coalescing"][proto]
+        base = c["as shipped"]
+        parts = []
+        for name in ("GRO across the overlay", "NAPI batches of 256", "moderation 64 us, fixed"):
+            v = c[name]
+            parts.append(f"{name}: {v['rate_per_s'][at] / base['rate_per_s'][at]:.2f}x the "
+                         f"messages/s, {v['irq_per_s'][at] / base['irq_per_s'][at]:.2f}x the "
+                         f"IRQs, {v['softirq_per_s'][at] / base['softirq_per_s'][at]:.2f}x the "
+                         f"softirqs, mean latency at half load {base['latency_us'][at]:.0f} -> "
+                         f"{v['latency_us'][at]:.0f} us")
+        lines.append(f"- Q3, Docker overlay {proto.upper()}, {int(c['sizes'][at])} B messages: "
+                     + "; ".join(parts) + ".")
+    return lines + [""]
 
 
 def draw(name: str, data: dict):
@@ -172,8 +221,9 @@ def _save(name: str, out: Path, data: dict) -> list:
     return written
 
 
-def write_report(out_dir: str | os.PathLike, report, host) -> Path:
-    """Write ``report.md``: the testbed, every claim, the free parameters, the figures.
+def write_report(out_dir: str | os.PathLike, report, host, data: dict | None = None) -> Path:
+    """Write ``report.md``: the testbed, every claim, the free parameters, the open
+    questions and the figures.
 
     Parameters
     ----------
@@ -183,6 +233,9 @@ def write_report(out_dir: str | os.PathLike, report, host) -> Path:
         From :func:`queuemodel.validate`.
     host : queuemodel.Host
         The profile the model ran on.
+    data : dict, optional
+        From :func:`compute` (its open-question answers are reused); computed
+        here if not given.
 
     Returns
     -------
@@ -212,7 +265,8 @@ def write_report(out_dir: str | os.PathLike, report, host) -> Path:
               f"Fitted by `calibrate()` to {', '.join(report.fitted_claims)}; every other "
               "number is a stated prior.", ""]
     lines += [f"- `{k}` = {v:.6g}" for k, v in report.fitted_parameters.items()]
-    lines += ["", "## Figures", ""]
+    lines += [""] + _question_lines(data if data is not None else compute_questions())
+    lines += ["## Figures", ""]
     for name, caption in FIGURES:
         lines += [f"### {caption}", "", f"![{caption}]({name}.png)", ""]
     target = Path(out_dir) / "report.md"

@@ -272,15 +272,16 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_reproduce(args) -> int:
     try:
-        from figures.render import write_all, write_report
+        from figures.render import compute, write_all, write_report
     except ImportError:        # pragma: no cover - the figures package ships with queuemodel
         raise ModelInputError("reproduce", "figures", "the figures package installed") from None
     from .claims import validate
     from .hosts import paper_testbed
 
     report = validate()
-    files = write_all(args.out)
-    target = write_report(args.out, report, paper_testbed())
+    data = compute()
+    files = write_all(args.out, data=data)
+    target = write_report(args.out, report, paper_testbed(), data=data)
     passed = sum(o.passed for o in report.outcomes)
     failed = [o.claim.id for o in report.outcomes if not o.passed]
     print(f"queuemodel reproduce: {passed} claims pass, {len(failed)} fail"

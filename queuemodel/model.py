@@ -20,7 +20,7 @@ from .paths import get_path
 from .solver import (
     APP_CORE, FLOW_CORE, PROC_STAT_COLUMN,
     CompiledSide, CoreLoad, Interrupts, _safe_div, compile_side, features, gated_counts,
-    softirq_runs_per_message, solve_rate,
+    overload_band, softirq_runs_per_message, solve_rate,
 )
 from .stage import CONTEXTS, Path, Workload
 
@@ -405,9 +405,13 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     else:
         per_flow = np.minimum(one_core, offered * to_rate)
         budget = np.minimum(link_rate, sender_pool)
+    bands: dict = {}
+
     def sustain(t, scenario, offered):
-        cores, irq = cpus[t]
-        return _carried(list(cores.values()), irq, scenario, offered)
+        if t not in bands:
+            cores, irq = cpus[t]
+            bands[t] = overload_band(list(cores.values()), irq, capacity[:, t])
+        return _carried(bands[t], scenario, offered)
 
     spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, budget,
                                         sustain)
@@ -479,37 +483,17 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     }
 
 
-def _carried(cores, interrupts, scenario, offered):
+def _carried(band, scenario, offered):
     """What a receive CPU carries when offered ``offered`` messages/s (per element).
 
-    An offer the CPU can take (``offered * (a + o(offered)) <= C`` on every
-    core) is carried; otherwise the CPU carries the largest rate below the
-    offer it can sustain, the fixed point of :func:`solve_rate` with the offer
-    as its bound.  Only the few offers that fail the check are solved again.
+    An offer inside the scenario's overload band (:func:`~queuemodel.solver.
+    overload_band`) is more than the CPU sustains although below its
+    capacity; it carries the band's lower edge, the largest rate below the
+    offer it sustains.  Any other offer is carried.
     """
-    offered = np.asarray(offered, dtype=float)
-    # Many CPUs share an offer (k flows at the same per-flow rate): check each pair once,
-    # keyed by the bytes of (scenario, offer) so that np.unique works on one dimension.
-    pairs = np.empty(offered.size, dtype=[("s", np.int64), ("x", np.float64)])
-    pairs["s"], pairs["x"] = scenario, offered
-    keys = pairs.view(np.dtype((np.void, 16)))
-    _, first, back = np.unique(keys, return_index=True, return_inverse=True)
-    if first.size < offered.size:
-        return _carried(cores, interrupts, scenario[first], offered[first])[back.reshape(-1)]
-    subset_irq = interrupts.take(scenario)
-    ipm = subset_irq.per_message(offered)
-    fits = np.ones(offered.shape, bool)
-    for core in cores:
-        part = core.take(scenario)
-        fits &= offered * (part.static + part.overhead(offered, ipm)) <= part.capacity * (
-            1 + 1e-12)
-    if fits.all():
-        return offered
-    carried = offered.copy()
-    redo = np.flatnonzero(~fits)
-    carried[redo] = solve_rate(offered[redo], [core.take(scenario[redo]) for core in cores],
-                               interrupts.take(scenario[redo]))
-    return carried
+    low, high = (edge[scenario] for edge in band)
+    inside = (offered > low) & (offered < high)
+    return np.where(inside, low, offered)
 
 
 def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, counts,

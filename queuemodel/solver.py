@@ -60,6 +60,7 @@ __all__ = [
     "packets_per_interrupt",
     "moderation_delay_us",
     "solve_rate",
+    "overload_band",
     "softirq_runs_per_message",
     "interrupts_per_message",
     "wakeups_per_message",
@@ -757,6 +758,90 @@ def solve_rate(upper, cores, interrupts):
             sub_upper = sub_upper[keep]
             last_step = last_step[keep]
     return rate
+
+
+#: Grid points over the adaptive-moderation ramp where the overload band is looked for.
+_BAND_POINTS = 64
+_BISECTIONS = 60
+
+
+def _load(cores, interrupts, rate):
+    """The busiest core's cycles needed per cycle available at ``rate`` (<= 1: sustained)."""
+    ipm = interrupts.per_message(rate)
+    worst = np.zeros_like(rate)
+    for core in cores:
+        worst = np.maximum(worst, rate * (core.static + core.overhead(rate, ipm))
+                           / core.capacity)
+    return worst
+
+
+def overload_band(cores, interrupts, capacity):
+    """Offers a CPU cannot carry although they are below its capacity, per scenario.
+
+    Parameters
+    ----------
+    cores, interrupts :
+        As for :func:`solve_rate`, over ``N`` scenarios.
+    capacity : numpy.ndarray
+        ``(N,)`` the CPU's capacity, :func:`solve_rate` without bound.
+
+    Returns
+    -------
+    low, high : numpy.ndarray
+        ``(N,)``: an offer strictly between them is more than the CPU sustains
+        and it carries ``low`` instead (the largest rate below the offer it
+        sustains); ``inf`` where there is no such band.
+
+    Notes
+    -----
+    The busy share ``f(R) = R (a + o(R)) / C`` rises with the rate wherever
+    the moderation delay is constant: ``R a`` grows and the interrupt,
+    poll and wake-up work per second, ``R o(R)``, cannot fall faster than
+    the polling work that replaces it.  Only on the adaptive-moderation ramp,
+    where the delay grows with the rate, can the per-message overhead fall
+    fast enough for ``f`` to drop: a hump whose top may exceed 1.  The band
+    is where it does: found on a grid over the ramp, its lower edge is the
+    largest sustainable rate below the hump's top (:func:`solve_rate`
+    bounded there), its upper edge the first rate past the top that is
+    sustained again (bisection).  With a fixed moderation there is no band.
+    """
+    size = np.size(capacity)
+    low, high = np.full(size, np.inf), np.full(size, np.inf)
+    sched = interrupts._parts[-1]
+    if np.ndim(sched.span_s) == 0 and sched.span_s == 0.0:
+        return low, high
+    n_wire = np.broadcast_to(np.asarray(interrupts.n_wire, dtype=float), (size,))
+    ramp_low = np.broadcast_to(np.asarray(sched.rate_low, dtype=float), (size,)) / n_wire
+    width = np.divide(1.0, sched.inv_width, out=np.zeros(np.shape(sched.inv_width)),
+                      where=np.asarray(sched.inv_width) < 1e299)
+    ramp_top = ramp_low + np.broadcast_to(width, (size,)) / n_wire
+    end = np.minimum(ramp_top, capacity)
+    has_ramp = (np.broadcast_to(np.asarray(sched.span_s), (size,)) > 0) & (end > 0)
+    idx = np.flatnonzero(has_ramp)
+    if idx.size == 0:
+        return low, high
+    start = np.minimum(ramp_low[idx], end[idx])
+    grid = start[:, None] + (end[idx] - start)[:, None] * np.linspace(0.0, 1.0, _BAND_POINTS)
+    rows = np.repeat(idx, _BAND_POINTS)
+    flat_load = _load([c.take(rows) for c in cores], interrupts.take(rows), grid.reshape(-1))
+    load = flat_load.reshape(idx.size, _BAND_POINTS)
+    peak = np.argmax(load, axis=1)
+    over = load[np.arange(idx.size), peak] > 1.0 + 1e-12
+    if not over.any():
+        return low, high
+    hit = idx[over]
+    top = grid[over, peak[over]]
+    sub_cores = [c.take(hit) for c in cores]
+    sub_irq = interrupts.take(hit)
+    low[hit] = solve_rate(top, sub_cores, sub_irq)
+    bad, good = top.copy(), end[hit].copy()          # load(bad) > 1 >= load(good)
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (bad + good)
+        ok = _load(sub_cores, sub_irq, mid) <= 1.0 + 1e-12
+        good = np.where(ok, mid, good)
+        bad = np.where(ok, bad, mid)
+    high[hit] = good
+    return low, high
 
 
 def _safe_div(num, den):

@@ -197,3 +197,40 @@ def test_an_offer_below_capacity_can_still_overload_the_core():
     assert r.core_utilisation["rx:flow-core"] <= 1.0 + 1e-9
     assert r.drop_fraction > 0.0
     assert r.bottleneck.startswith("receiver:")
+
+
+def _one_cpu(path, proto, msg_bytes, host):
+    """The receive cores and interrupt model of one CPU, built as the model builds them."""
+    from queuemodel import model as M
+    from queuemodel import solver as S
+
+    p = qm.get_path(path)
+    rx = S.compile_side(p, "rx", proto, host)
+    h = M._FlatHost(host, lambda v: v)
+    msg = np.array([float(msg_bytes)])
+    counts, frag = S.features(proto, msg, h, p.encap_bytes)
+    units, data = S.gated_counts(counts, frag, msg)
+    static = M._stage_cycles(rx, units, data, h.dram_latency_ns * h.ghz)
+    burst = counts[:, 1] / counts[:, 3] if (proto == "udp" or host.tso or host.gso) \
+        else np.ones(1)
+    cores, irq = M._receive_cpu(rx, units, static, h, h.ghz * 1e9, counts[:, 1], burst)
+    return list(cores.values()), irq
+
+
+@given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(("tcp", "udp")),
+       msg=st.integers(64, 65507), share=st.floats(0.01, 1.0),
+       high=st.floats(200_000, 2_000_000), usecs=st.floats(1.0, 256.0))
+def test_the_overload_band_agrees_with_solving_each_offer(path, proto, msg, share, high, usecs):
+    # The per-scenario band (solver.overload_band) must give what solving the fixed point
+    # with the offer as bound gives, for any offer below capacity.
+    from queuemodel import solver as S
+
+    host = dataclasses.replace(qm.paper_testbed(), adaptive_rate_low_pps=high / 2,
+                               adaptive_rate_high_pps=high, adaptive_usecs_high=usecs)
+    cores, irq = _one_cpu(path, proto, msg, host)
+    capacity = S.solve_rate(np.array([np.inf]), cores, irq)
+    offer = share * capacity
+    exact = S.solve_rate(offer, cores, irq)
+    low, high_edge = S.overload_band(cores, irq, capacity)
+    banded = np.where((offer > low) & (offer < high_edge), low, offer)
+    assert banded == pytest.approx(exact, rel=1e-7)

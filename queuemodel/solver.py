@@ -762,7 +762,7 @@ def solve_rate(upper, cores, interrupts):
 
 #: Grid points over the adaptive-moderation ramp where the overload band is looked for.
 _BAND_POINTS = 64
-_BISECTIONS = 60
+_BISECTIONS = 45
 
 
 def _load(cores, interrupts, rate):

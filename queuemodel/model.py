@@ -405,13 +405,13 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     else:
         per_flow = np.minimum(one_core, offered * to_rate)
         budget = np.minimum(link_rate, sender_pool)
-    bands: dict = {}
-
     def sustain(t, scenario, offered):
-        if t not in bands:
-            cores, irq = cpus[t]
-            bands[t] = overload_band(list(cores.values()), irq, capacity[:, t])
-        return _carried(bands[t], scenario, offered)
+        # Solve the band only for scenarios with an offer low enough to fall in it.
+        lowest = np.full(size, np.inf)
+        np.minimum.at(lowest, scenario, offered)
+        cores, irq = cpus[t]
+        band = overload_band(list(cores.values()), irq, capacity[:, t], lowest)
+        return _carried(band, scenario, offered)
 
     spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, budget,
                                         sustain)

@@ -775,7 +775,7 @@ def _load(cores, interrupts, rate):
     return worst
 
 
-def overload_band(cores, interrupts, capacity):
+def overload_band(cores, interrupts, capacity, lowest_offer=None):
     """Offers a CPU cannot carry although they are below its capacity, per scenario.
 
     Parameters
@@ -784,6 +784,10 @@ def overload_band(cores, interrupts, capacity):
         As for :func:`solve_rate`, over ``N`` scenarios.
     capacity : numpy.ndarray
         ``(N,)`` the CPU's capacity, :func:`solve_rate` without bound.
+    lowest_offer : numpy.ndarray, optional
+        ``(N,)`` the smallest offer each scenario will be asked about; a
+        scenario whose offers all lie above its ramp is skipped (no band can
+        touch them).  Default: every scenario is solved.
 
     Returns
     -------
@@ -817,6 +821,8 @@ def overload_band(cores, interrupts, capacity):
     ramp_top = ramp_low + np.broadcast_to(width, (size,)) / n_wire
     end = np.minimum(ramp_top, capacity)
     has_ramp = (np.broadcast_to(np.asarray(sched.span_s), (size,)) > 0) & (end > 0)
+    if lowest_offer is not None:
+        has_ramp &= lowest_offer < end
     idx = np.flatnonzero(has_ramp)
     if idx.size == 0:
         return low, high

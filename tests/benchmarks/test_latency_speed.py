@@ -28,34 +28,16 @@ def _analytic():
 
 
 def _simulated(horizon=100_000.0, seed=1):
-    names = ("hi", "lo", "done")
+    # The same Ciw network the oracle test checks the closed form against (tests/ is on
+    # sys.path through its conftest).
+    from test_oracle import _priority_network, _run, _sojourns
 
-    def change(to):
-        return {n: (1.0 if n == to else 0.0) for n in names}
-
-    net = ciw.create_network(
-        arrival_distributions={"hi": [ciw.dists.Exponential(LAM)], "lo": [None],
-                               "done": [None]},
-        service_distributions={"hi": [ciw.dists.Exponential(1 / HIGH)],
-                               "lo": [ciw.dists.Exponential(1 / LOW)],
-                               "done": [ciw.dists.Deterministic(1.0)]},
-        number_of_servers=[1],
-        routing={"hi": [[0.0]], "lo": [[1.0]], "done": [[0.0]]},
-        class_change_matrices=[{"hi": change("lo"), "lo": change("done"),
-                                "done": change("done")}],
-        priority_classes=({"hi": 0, "lo": 1, "done": 2}, ["resume"]),
-    )
-    ciw.seed(seed)
-    sim = ciw.Simulation(net)
-    sim.simulate_until_max_time(horizon)
-    first, last = {}, {}
-    for r in sim.get_all_records(only=["service"]):
-        if r.customer_class == "done":
-            continue
-        first[r.id_number] = min(first.get(r.id_number, np.inf), r.arrival_date)
-        last[r.id_number] = max(last.get(r.id_number, -np.inf), r.exit_date)
-    soj = [last[i] - first[i] for i in first if first[i] > 0.1 * horizon and last[i] > first[i]]
-    return float(np.mean(soj))
+    sim = _run(_priority_network(LAM, HIGH, LOW, SCV), seed, horizon)
+    records = [r for r in sim.get_all_records(only=["service"])
+               if r.customer_class in ("hi", "lo")]
+    arrive, leave = _sojourns(records, 0.1 * horizon)
+    done = leave > arrive
+    return float(np.mean((leave - arrive)[done]))
 
 
 def test_analytic_is_1000x_faster_than_simulation(benchmark):

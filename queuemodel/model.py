@@ -784,12 +784,14 @@ def _bottleneck(proto, rx, tx, rx_table, tx_util, shared, total, sent, link_rate
     table, codes, hit = [], [], []
     roles = [("flow-core", np.ones(len(rx_labels), bool))] if shared else [
         ("flow-core", on_flow), ("app-core", ~on_flow)]
-    for role, mask in roles:
+    # A bound receiver is named by its busiest core (the full one).
+    busiest = np.argmax(np.column_stack([rx_table[:, mask].sum(axis=1) for _, mask in roles]),
+                        axis=1)
+    for r, (role, mask) in enumerate(roles):
         top = np.argmax(rx_table[:, mask], axis=1)
         codes.append(top + len(table))
         table += [f"receiver:{role}:{n}" for n, keep in zip(rx_labels, mask) if keep]
-        hit.append(receiver_bound)
-        receiver_bound = np.zeros(size, bool)          # name the first receive core only
+        hit.append(receiver_bound & (busiest == r))
     codes.append(np.argmax(tx_util, axis=1) + len(table))
     table += [f"sender:app-core:{n}" for n in tx.labels]
     close = 1.0 - 1e-7

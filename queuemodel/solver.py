@@ -723,7 +723,10 @@ def solve_rate(upper, cores, interrupts):
     iteration would have walked.  Only where ``T`` nearly touches the
     diagonal (``q`` close to 1, a second fixed point near) does the plain
     monotone iteration run on alone.  And scenarios leave the iteration as they converge
-    (relative step below 1e-11), so a few slow ones cost little.
+    (relative step below 1e-11), so a few slow ones cost little.  Where the slope of the
+    map at the answer is very close to 1 (a tangency, a second fixed point close by), the
+    iteration can stop at its step limit a little above the answer: at slope 0.99 about
+    2e-9 of it (``derivations/capacity.py`` draws its checks below slope 0.95).
     """
     upper = np.asarray(upper, dtype=float)
     rate = upper.copy()

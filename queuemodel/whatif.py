@@ -4,7 +4,8 @@ A *scenario* is a mapping of the names :func:`queuemodel.predict` takes
 (``path``, ``proto``, ``flows``, ``msg_bytes``, ``offered_gbps``,
 ``arrival_scv``, ``host``), of host fields (``ghz``, ``link_gbps``, ...) and
 of stage costs named ``"stage.field"`` (``"vxlan_rx.cost_cycles_per_unit"``:
-every stage of that name in the built-in paths).  :func:`whatif` compares a
+every stage of that name on the scenario's path; a stage of another built-in
+path is accepted and changes nothing).  :func:`whatif` compares a
 scenario with a changed copy, output by output; :func:`solve` finds the value
 of one free input at which an output crosses a target.
 """
@@ -73,8 +74,14 @@ def run(scenario: Mapping | None = None):
 
     kwargs, stages = _split_scenario(dict(scenario or {}))
     if stages:
+        from .calibrate import get_parameter
+
         path = get_path(kwargs.get("path", "native"))
-        paths, _ = apply_parameters(stages, {path.name: path})
+        here = {s.name for s in path.tx + path.rx}
+        for name in stages:                 # a stage of another path is valid, and moot here
+            get_parameter(name)
+        mine = {k: v for k, v in stages.items() if k.split(".", 1)[0] in here}
+        paths, _ = apply_parameters(mine, {path.name: path})
         kwargs["path"] = paths[path.name]
     return predict(**kwargs)
 

@@ -10,6 +10,9 @@ Subcommands::
     queuemodel whatif --path docker-overlay --proto tcp --change tunnel_offload=true [--json]
     queuemodel solve --target throughput_gbps>=36 --free physical_cores --bounds 1..64
                      --path docker-overlay --flows 80 [--json]
+    queuemodel testbed run [--path P,...] [--proto tcp,udp] [--msg-bytes B] [--flows N]
+                           [--seconds S] [--out testbed]      (root, iproute2, iperf3)
+    queuemodel testbed clean
     queuemodel reproduce [--out figures/out]
     queuemodel validate [--json] [--strict]
     queuemodel calibrate [--claims S1,S2,S4] [--free stage.field,...] [--json]
@@ -95,6 +98,18 @@ def _build_parser() -> argparse.ArgumentParser:
     o.add_argument("--bounds", default=None, metavar="LOW..HIGH",
                    help="search range (default the field's valid range, where finite)")
     o.add_argument("--json", action="store_true", help="print the solution as JSON")
+
+    b = sub.add_parser("testbed", help="measure this host's three paths in network namespaces")
+    bsub = b.add_subparsers(dest="testbed_command", required=True, parser_class=_Parser)
+    br = bsub.add_parser("run", help="build the paths, run iperf3, write a dataset (root)")
+    br.add_argument("--path", default="native,linux-overlay,docker-overlay",
+                    help="paths, comma-separated")
+    br.add_argument("--proto", default="tcp,udp", help="protocols, comma-separated")
+    br.add_argument("--msg-bytes", default="8192", help="sizes, e.g. 64..8192:x2")
+    br.add_argument("--flows", default="1", help="parallel flow pairs, e.g. 1,2")
+    br.add_argument("--seconds", default="2", help="duration of each run (0.5..600)")
+    br.add_argument("--out", default="testbed", help="dataset path (writes OUT.csv and OUT.json)")
+    bsub.add_parser("clean", help="remove what an interrupted testbed left behind")
 
     r = sub.add_parser("reproduce", help="the paper's figures and the claim report")
     r.add_argument("--out", default="figures/out", help="folder for figures and report.md")
@@ -270,6 +285,31 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _cmd_testbed(args) -> int:
+    from .sweep import parse_values
+    from .testbed.netns import remove_leftovers
+
+    if args.testbed_command == "clean":
+        gone = remove_leftovers()
+        print(f"removed {len(gone)} testbed namespaces" + (f": {', '.join(gone)}" if gone
+                                                         else ""))
+        return 0
+    from .testbed.run import run_all, write_dataset
+
+    rows = run_all(paths=parse_values("path", args.path), protos=parse_values("proto",
+                                                                              args.proto),
+                   sizes=parse_values("msg_bytes", args.msg_bytes),
+                   flows=parse_values("flows", args.flows),
+                   seconds=_number("seconds", args.seconds))
+    for row in rows:
+        print(f"{row['path']:15} {row['proto']} {row['msg_bytes']:>7} B x{row['flows']}: "
+              f"{row['throughput_gbps']:7.3f} Gb/s, loss {row['loss_fraction']:.3f}, CPUs "
+              f"{row['cpu_usr'] + row['cpu_sys'] + row['cpu_softirq'] + row['cpu_irq']:.2f}")
+    files = write_dataset(rows, args.out)
+    print("wrote " + " and ".join(str(f) for f in files))
+    return 0
+
+
 def _cmd_reproduce(args) -> int:
     try:
         from figures.render import compute, write_all, write_report
@@ -337,7 +377,8 @@ def main(argv=None) -> int:
         args = _build_parser().parse_args(argv)
         handler = {"predict": _cmd_predict, "sweep": _cmd_sweep, "validate": _cmd_validate,
                    "calibrate": _cmd_calibrate, "reproduce": _cmd_reproduce,
-                   "whatif": _cmd_whatif, "solve": _cmd_solve}[args.command]
+                   "whatif": _cmd_whatif, "solve": _cmd_solve,
+                   "testbed": _cmd_testbed}[args.command]
         return handler(args)
     except BrokenPipeError:             # e.g. `queuemodel predict | head`: stop quietly
         import os

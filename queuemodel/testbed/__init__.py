@@ -1,7 +1,8 @@
-"""Measuring a real Linux host (issue: testbed).  So far: the kernel counter readers.
+"""Measuring a real Linux host with the paper's three paths (issue: testbed).
 
-:mod:`queuemodel.testbed.procfs` parses /proc/stat, /proc/softirqs,
-/proc/interrupts and /proc/net/softnet_stat into plain data and subtracts
-snapshots.  Building the three paths in network namespaces, running iperf3
-and calibrating from the measurements are still to come.
+:mod:`~queuemodel.testbed.netns` builds the paths in network namespaces and
+removes them again; :mod:`~queuemodel.testbed.run` runs iperf3 over them and
+writes a dataset; :mod:`~queuemodel.testbed.procfs` reads the kernel
+counters each run records.  Calibrating the model from a dataset is still to
+come.
 """

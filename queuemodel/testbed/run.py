@@ -1,0 +1,181 @@
+"""Run iperf3 over the testbed's paths and record what the kernel counted.
+
+Each run starts one iperf3 server in the receiving namespace and one client
+(``-P flows`` parallel streams) in the sending one, with a bounded duration
+and a timeout on every process, and reads :mod:`queuemodel.testbed.procfs`
+before and after.  A row holds the workload, the goodput iperf3 measured at
+the receiver, the CPU time by /proc/stat column (CPUs busy, summed over all
+CPUs: sender and receiver share this host), NET_RX softirqs, hard interrupts
+and softnet counters per second, and the host's kernel, CPU model and core
+count.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from .netns import ENDPOINTS, Testbed, TestbedError
+from .procfs import delta, snapshot
+
+__all__ = ["measure", "run_all", "write_dataset", "read_dataset", "host_facts"]
+
+_PORT = 5201
+_GRACE_S = 10.0
+
+
+def host_facts() -> dict:
+    """Kernel version, CPU model and logical CPU count of this host."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"kernel": platform.release(), "cpu_model": model, "cpus": os.cpu_count() or 0}
+
+
+def _check_iperf3() -> None:
+    if shutil.which("iperf3") is None:
+        raise TestbedError("testbed: needs iperf3; install it with `apt-get install iperf3`")
+
+
+def _per_second(counts: dict, seconds: float) -> float:
+    return sum(counts.values()) / seconds
+
+
+def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
+            seconds: float = 2.0) -> dict:
+    """One iperf3 run on a built testbed; the row of the dataset.
+
+    Parameters
+    ----------
+    bed : Testbed
+        A built testbed (inside ``with Testbed() as bed``).
+    path : {'native', 'linux-overlay', 'docker-overlay'}
+    proto : {'tcp', 'udp'}
+    msg_bytes : int
+        iperf3's ``-l`` (bytes per write and read).
+    flows : int
+        Parallel streams (``-P``).
+    seconds : float
+        Test duration (``-t``); every process is killed after it plus a grace period.
+
+    Returns
+    -------
+    dict
+    """
+    _check_iperf3()
+    client_ns, server_ns, address = bed.endpoints(path)
+    server = subprocess.Popen(["ip", "netns", "exec", server_ns, "iperf3", "-s", "-1", "-B",
+                               address, "-p", str(_PORT)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)                                 # let the server listen
+        args = ["ip", "netns", "exec", client_ns, "iperf3", "-c", address, "-p", str(_PORT),
+                "-t", str(seconds), "-l", str(int(msg_bytes)), "-P", str(int(flows)), "-J"]
+        if proto == "udp":
+            args += ["-u", "-b", "0"]
+        before, start = snapshot(), time.perf_counter()
+        done = subprocess.run(args, capture_output=True, text=True,
+                              timeout=seconds + _GRACE_S)
+        after, elapsed = snapshot(), time.perf_counter() - start
+    finally:
+        server.kill()
+        server.wait(timeout=_GRACE_S)
+    if done.returncode != 0:
+        raise TestbedError(f"testbed: iperf3 {path} {proto} failed: {done.stderr.strip()[:200]}")
+    report = json.loads(done.stdout)
+    end = report["end"]
+    if proto == "tcp":
+        goodput = end["sum_received"]["bits_per_second"]
+        lost = 0.0
+    else:
+        total = end["sum"]
+        lost = float(total.get("lost_percent", 0.0)) / 100.0
+        goodput = total["bits_per_second"] * (1.0 - lost)
+    d = delta(before, after)
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = {k: sum(v[k] for c, v in d.stat.items() if c != "cpu") / ticks / elapsed
+           for k in ("user", "system", "softirq", "irq")}
+    return {
+        "path": path, "proto": proto, "msg_bytes": int(msg_bytes), "flows": int(flows),
+        "seconds": round(elapsed, 3), "throughput_gbps": goodput / 1e9, "loss_fraction": lost,
+        "cpu_usr": cpu["user"], "cpu_sys": cpu["system"], "cpu_softirq": cpu["softirq"],
+        "cpu_irq": cpu["irq"],
+        "net_rx_softirq_per_s": _per_second(d.softirqs.get("NET_RX", {}), elapsed),
+        "irq_per_s": sum(sum(v["counts"].values()) for v in d.interrupts.values()) / elapsed,
+        "softnet_dropped_per_s": sum(r["dropped"] for r in d.softnet) / elapsed,
+        "softnet_squeezed_per_s": sum(r["time_squeeze"] for r in d.softnet) / elapsed,
+        **host_facts(),
+    }
+
+
+def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flows=(1,),
+            seconds: float = 2.0) -> list:
+    """Build the testbed, run every combination, remove the testbed; the rows.
+
+    Every combination is checked first (a UDP datagram above 65507 bytes, an
+    unknown path or protocol, a flow count below 1 is refused before anything
+    is built).
+    """
+    from ..errors import ModelInputError, UnknownNameError
+    from ..stage import Workload
+
+    for path in paths:
+        if path not in ENDPOINTS:
+            raise UnknownNameError("path", path, "one of " + ", ".join(ENDPOINTS))
+    for proto in protos:
+        for size in sizes:
+            for n in flows:
+                Workload(proto=proto, msg_bytes=size, flows=n)
+    if not 0.5 <= float(seconds) <= 600:
+        raise ModelInputError("seconds", seconds, "a duration in 0.5..600")
+    _check_iperf3()
+    rows = []
+    with Testbed() as bed:
+        for path in paths:
+            for proto in protos:
+                for size in sizes:
+                    for n in flows:
+                        rows.append(measure(bed, path, proto, size, n, seconds))
+    return rows
+
+
+def write_dataset(rows: list, target: str | Path) -> list:
+    """Write rows as ``TARGET.csv`` and ``TARGET.json`` (one row per run); the files."""
+    target = Path(target)
+    base = target.with_suffix("") if target.suffix in (".csv", ".json") else target
+    columns = list(rows[0]) if rows else []
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    csv_path, json_path = base.with_suffix(".csv"), base.with_suffix(".json")
+    csv_path.write_text(out.getvalue())
+    json_path.write_text(json.dumps(rows, indent=1))
+    return [csv_path, json_path]
+
+
+def read_dataset(source: str | Path) -> list:
+    """Rows of a dataset written by :func:`write_dataset` (CSV or JSON)."""
+    source = Path(source)
+    if source.suffix == ".json":
+        return json.loads(source.read_text())
+    rows = list(csv.DictReader(io.StringIO(source.read_text())))
+    for row in rows:
+        for key, value in row.items():
+            try:
+                row[key] = int(value) if value.isdigit() else float(value)
+            except ValueError:
+                pass
+    return rows

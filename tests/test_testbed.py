@@ -1,0 +1,117 @@
+"""The testbed on this machine: smoke run, cleanup when killed, the dataset (issue 8).
+
+The runs need root, iproute2, iperf3 and network namespaces; where any is
+missing each such test is skipped with the reason (``pytest -rs`` prints it),
+never passed silently.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from queuemodel.errors import ModelInputError
+from queuemodel.testbed.netns import Testbed, TestbedError, leftovers, remove_leftovers
+from queuemodel.testbed.run import read_dataset, run_all, write_dataset
+
+
+def _why_not() -> str:
+    if sys.platform != "linux":
+        return "not Linux"
+    if os.geteuid() != 0:
+        return "not root: network namespaces need root"
+    if shutil.which("ip") is None:
+        return "no iproute2 (`ip`)"
+    if shutil.which("iperf3") is None:
+        return "no iperf3 (apt-get install iperf3)"
+    probe = subprocess.run(["ip", "netns", "add", "qmtb-probe"], capture_output=True, text=True)
+    subprocess.run(["ip", "netns", "del", "qmtb-probe"], capture_output=True)
+    if probe.returncode != 0:
+        return "cannot create network namespaces: " + probe.stderr.strip()
+    return ""
+
+
+REASON = _why_not()
+needs_testbed = pytest.mark.skipif(bool(REASON), reason=REASON or "ok")
+
+
+@needs_testbed
+def test_smoke_one_tcp_and_one_udp_run_per_path(tmp_path):
+    rows = run_all(protos=("tcp", "udp"), sizes=(8192,), flows=(1,), seconds=1.0)
+    assert len(rows) == 6
+    for row in rows:
+        assert row["throughput_gbps"] > 0 and row["seconds"] > 0.5
+        assert row["cpu_sys"] + row["cpu_softirq"] > 0 and row["kernel"]
+    by = {(r["path"], r["proto"]): r["throughput_gbps"] for r in rows}
+    for proto in ("tcp", "udp"):
+        # The longer path is not faster, within 15 % run-to-run noise.
+        assert by[("native", proto)] * 1.15 >= by[("linux-overlay", proto)]
+        assert by[("linux-overlay", proto)] * 1.15 >= by[("docker-overlay", proto)]
+    assert leftovers() == []
+    files = write_dataset(rows, tmp_path / "data")
+    assert read_dataset(files[0])[0]["path"] == rows[0]["path"]
+
+
+_HOLD = ("import time\nfrom queuemodel.testbed.netns import Testbed\n"
+         "with Testbed():\n    print('built', flush=True)\n    time.sleep(60)\n")
+
+
+def _start_holder():
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "built"
+    assert leftovers(), "the testbed should exist while it runs"
+    return proc
+
+
+@needs_testbed
+def test_a_terminated_run_leaves_nothing():
+    proc = _start_holder()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    assert leftovers() == []
+
+
+@needs_testbed
+def test_an_interrupted_run_leaves_nothing():
+    proc = _start_holder()
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+    assert leftovers() == []
+
+
+@needs_testbed
+def test_the_next_run_removes_what_a_killed_one_left():
+    proc = _start_holder()
+    proc.kill()                                   # SIGKILL: no chance to clean up
+    proc.wait(timeout=30)
+    assert leftovers()
+    with Testbed():
+        assert sorted(leftovers()) == ["qmtb-c1", "qmtb-c2", "qmtb-h1", "qmtb-h2"]
+    assert leftovers() == []
+    assert remove_leftovers() == []
+
+
+def test_bad_runs_are_refused_before_anything_is_built():
+    with pytest.raises(ModelInputError, match="msg_bytes"):
+        run_all(protos=("udp",), sizes=(70000,))
+    with pytest.raises(ModelInputError, match="path"):
+        run_all(paths=("macvlan",))
+
+
+def test_without_root_the_testbed_says_what_is_missing(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(TestbedError, match="needs root"):
+        Testbed().__enter__()
+
+
+def test_dataset_round_trip(tmp_path):
+    rows = [{"path": "native", "proto": "tcp", "msg_bytes": 8192, "flows": 1,
+             "throughput_gbps": 8.5, "kernel": "6.18"}]
+    csv_file, json_file = write_dataset(rows, tmp_path / "d.csv")
+    assert read_dataset(json_file) == rows
+    back = read_dataset(csv_file)[0]
+    assert back["msg_bytes"] == 8192 and back["throughput_gbps"] == 8.5

@@ -244,3 +244,40 @@ def test_a_reader_on_its_own_core_is_named_when_it_binds():
     side, core, _ = r.bottleneck.split(":")
     assert (side, core) == ("receiver", "app-core")
     assert r.core_utilisation["rx:app-core"] == pytest.approx(1.0, abs=1e-6)
+
+
+@given(scenarios())
+def test_interrupts_never_outnumber_wire_packets(sc):
+    # One interrupt announces at least one packet (moderation and NAPI only merge them).
+    r = qm.predict(**sc)
+    assert r.irq_rate_per_s <= r.wire_packet_rate_per_s * (1 + 1e-9)
+
+
+@given(scenarios())
+def test_softirq_runs_per_interrupt_within_the_napi_chain(sc):
+    # While one pass of the NIC's poll serves each interrupt (no more packets per interrupt
+    # than napi_weight), an interrupt starts one NET_RX run per NAPI stage on the path:
+    # between 1 and the number of stages (3 for the Docker overlay: NIC, VXLAN, backlog).
+    # One flow, so the packets per interrupt are those of its one CPU.
+    sc["flows"] = 1
+    r = qm.predict(**sc)
+    if r.irq_rate_per_s <= 0:
+        return
+    stages = sum(s.poll for s in qm.get_path(sc["path"]).rx)
+    per_irq = r.softirq_rate_per_s / r.irq_rate_per_s
+    assert per_irq >= 1 - 1e-9
+    weight = sc.get("napi_weight", qm.paper_testbed().napi_weight)
+    if r.wire_packet_rate_per_s / r.irq_rate_per_s <= weight:
+        assert per_irq <= stages * (1 + 1e-9)
+
+
+@given(path=st.sampled_from(PATH_NAMES), msg=st.integers(1473, 65507),
+       mtu=st.integers(576, 9216))
+def test_udp_above_the_mtu_sends_one_wire_packet_per_fragment(path, msg, mtu):
+    from queuemodel import wire
+
+    encap = qm.get_path(path).encap_bytes
+    fragments = float(wire.udp_fragments(msg, mtu, encap))
+    r = qm.predict(path=path, proto="udp", msg_bytes=msg, mtu=mtu)
+    assert r.wire_packet_rate_per_s / r.message_rate_per_s == pytest.approx(fragments,
+                                                                            rel=1e-12)

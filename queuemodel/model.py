@@ -567,7 +567,7 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
         mod_mean, mod_second = moderation_wait_s(r_c, bursts, frames_b, busy,
                                                  delay.seconds(r_c * n_wire))
         stations = common + [
-            Station("rx:moderation", mod_mean, mod_mean, np.ones_like(lam), None, scv,
+            Station("rx:moderation", r_c, mod_mean, np.ones_like(lam), None, scv,
                     delay_var_s2=np.maximum(mod_second - mod_mean ** 2, 0.0)),
             Station("rx:flow-core", r_t, work, np.divide(r_t, sent[i]), higher,
                     core_scv)]

@@ -154,3 +154,22 @@ def test_hashing_udp_ports_spreads_native_udp_flows():
     spread = run({**sc, "flows": 8, "rss_udp_ports": True}).throughput_gbps
     assert eight == pytest.approx(one, rel=0.1)
     assert spread > 2 * eight
+
+
+HARDWARE_WHATIFS = [
+    {"link_gbps": 10.0}, {"link_gbps": 25.0}, {"link_gbps": 100.0}, {"link_gbps": 200.0},
+    {"mtu": 9000}, {"tunnel_offload": True}, {"ghz": 3.5}, {"physical_cores": 4},
+    {"threads_per_core": 1}, {"rps": True}, {"rss_udp_ports": True},
+    {"adaptive_moderation": False, "irq_moderation_usecs": 64.0},
+    {"irq_moderation_frames": 8}, {"rx_ring": 4096}, {"netdev_max_backlog": 10000},
+]
+
+
+@pytest.mark.parametrize("change", HARDWARE_WHATIFS, ids=lambda c: ",".join(c))
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_the_hardware_whatifs_the_issue_lists_all_work(change, proto):
+    # Every one runs on every path, gives finite outputs and a full comparison table.
+    for path in PATH_NAMES:
+        w = whatif({"path": path, "proto": proto, "flows": 4, "offered_gbps": 1.0}, **change)
+        assert np.isfinite(w.result.throughput_gbps) and w.result.throughput_gbps > 0
+        assert w.table(all_outputs=True).count("\n") > 20

@@ -212,6 +212,19 @@ def pipeline(work: ReceiveWork, k: int, handoff: Handoff = Handoff()) -> Split:
     the busiest core's cycles per message (exact dynamic programme over
     the contiguous partitions).
 
+    Parameters
+    ----------
+    work : ReceiveWork
+        From :func:`receive_work`.
+    k : int
+        Cores (at most one per block is used).
+    handoff : Handoff
+        Cost of moving a unit between cores.
+
+    Returns
+    -------
+    Split
+
     Examples
     --------
     >>> w = receive_work("docker-overlay", "tcp")
@@ -257,6 +270,19 @@ def spread(work: ReceiveWork, k: int, handoff: Handoff = Handoff()) -> Split:
     pay the hand-off; TCP pays the re-ordering cost per unit entering the
     transport.
 
+    Parameters
+    ----------
+    work : ReceiveWork
+        From :func:`receive_work`.
+    k : int
+        Cores sharing the flow's packets.
+    handoff : Handoff
+        Cost of moving a unit between cores, and of re-ordering TCP.
+
+    Returns
+    -------
+    Split
+
     Examples
     --------
     >>> w = receive_work("docker-overlay", "udp")
@@ -281,6 +307,21 @@ def spread(work: ReceiveWork, k: int, handoff: Handoff = Handoff()) -> Split:
 def parallel_caps(path="docker-overlay", proto: str = "tcp", ks=range(1, 9),
                   handoff: Handoff = Handoff(), msg_bytes=None, host=None) -> dict:
     """Single-flow throughput for ``k`` cores by pipeline and by spraying.
+
+    Parameters
+    ----------
+    path : str or Path
+        The path.
+    proto : {'tcp', 'udp'}
+        Transport protocol.
+    ks : iterable of int
+        Core counts.
+    handoff : Handoff
+        Hand-off and re-ordering costs.
+    msg_bytes : int, optional
+        Message size (default the paper's).
+    host : Host, optional
+        Host profile (default the paper's testbed).
 
     Returns
     -------

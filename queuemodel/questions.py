@@ -35,6 +35,17 @@ def isolation(path="docker-overlay", proto: str = "tcp", flows=np.arange(1, 17),
     queue ``i`` (so on its own CPU while there are queues and CPUs); the
     default lets RSS hash flows onto queues, where they collide.
 
+    Parameters
+    ----------
+    path : str or Path
+        The path.
+    proto : {'tcp', 'udp'}
+        Transport protocol.
+    flows : array_like
+        Flow pair counts.
+    host : Host, optional
+        Host profile (default the paper's testbed).
+
     Returns
     -------
     dict
@@ -74,6 +85,15 @@ def overlay_gro_path(path="docker-overlay"):
     validated the inner checksum (tunnel offloads); this variant merges
     regardless, so VXLAN, the bridge and veth see 64 KB segments instead
     of wire packets.  UDP is unaffected (no UDP GRO in Linux 4.4).
+
+    Parameters
+    ----------
+    path : str or Path
+        The path to change.
+
+    Returns
+    -------
+    Path
 
     Examples
     --------

@@ -31,7 +31,19 @@ __all__ = [
 
 
 def utilisation(rate, mean_s):
-    """Offered load ``rho = rate * mean_s`` of a single server."""
+    """Offered load ``rho = rate * mean_s`` of a single server.
+
+    Parameters
+    ----------
+    rate : float or numpy.ndarray
+        Arrivals per second.
+    mean_s : float or numpy.ndarray
+        Mean service time, s.
+
+    Returns
+    -------
+    numpy.ndarray or float
+    """
     return np.multiply(rate, mean_s)
 
 
@@ -75,6 +87,21 @@ def kingman_wait_s(rate, mean_s, arrival_scv, service_scv):
     ``W = rho / (1 - rho) * (ca2 + cs2) / 2 * mean``: exact for M/G/1
     (``ca2 = 1``, where it is Pollaczek-Khinchine), an approximation for
     other renewal arrivals, exact in heavy traffic.
+
+    Parameters
+    ----------
+    rate : float or numpy.ndarray
+        Arrivals per second.
+    mean_s : float or numpy.ndarray
+        Mean service time, s.
+    arrival_scv, service_scv : float or numpy.ndarray
+        Squared coefficients of variation of the gaps between arrivals and
+        of the service time.
+
+    Returns
+    -------
+    numpy.ndarray
+        Mean wait in queue, s; ``inf`` when ``rho >= 1``.
 
     Examples
     --------
@@ -135,6 +162,18 @@ def departure_scv(rho, arrival_scv, service_scv):
     service variability, an idle one its arrivals'.  Exact for M/M/1
     (Burke: Poisson out).
 
+    Parameters
+    ----------
+    rho : float or numpy.ndarray
+        The server's utilisation (capped at 1).
+    arrival_scv, service_scv : float or numpy.ndarray
+        Variability of its arrivals and of its service time.
+
+    Returns
+    -------
+    numpy.ndarray
+        Squared coefficient of variation of the times between departures.
+
     Examples
     --------
     >>> float(departure_scv(0.5, 1.0, 1.0))
@@ -149,6 +188,17 @@ def split_scv(scv, share):
 
     ``share * scv + 1 - share``: thinning drives any renewal stream
     towards Poisson (Whitt, "The queueing network analyzer", 1983).
+
+    Parameters
+    ----------
+    scv : float or numpy.ndarray
+        Variability of the whole stream.
+    share : float or numpy.ndarray
+        Share of its arrivals kept, ``0..1``.
+
+    Returns
+    -------
+    numpy.ndarray
 
     Examples
     --------
@@ -166,6 +216,18 @@ def wait_variance_s2(wait_mean_s, rho):
     wait as exponential with mean ``W / rho`` gives ``E[W^2] = 2 W^2 / rho``
     and ``Var W = W^2 (2 / rho - 1)``.  Exact for M/M/1; an approximation
     for other service-time laws.
+
+    Parameters
+    ----------
+    wait_mean_s : float or numpy.ndarray
+        Mean wait in queue, s.
+    rho : float or numpy.ndarray
+        Utilisation: the chance an arrival waits at all.
+
+    Returns
+    -------
+    numpy.ndarray
+        Variance of the wait, s^2 (0 where the wait is 0).
 
     Examples
     --------
@@ -185,6 +247,17 @@ def gamma_quantile(mean, var, q):
     moments to a gamma law gives its tail (exact for a sum of equal
     exponential stages, a two-moment fit otherwise).  Zero variance gives
     the mean; an infinite mean gives ``inf``.
+
+    Parameters
+    ----------
+    mean, var : float or numpy.ndarray
+        Mean and variance of the quantity.
+    q : float
+        The quantile, e.g. 0.99.
+
+    Returns
+    -------
+    numpy.ndarray
 
     Examples
     --------

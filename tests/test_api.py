@@ -98,7 +98,11 @@ def test_import_is_lazy():
     assert out.stdout.strip() == "[]"
 
 
-PUBLIC_MODULES = [qm, wire, solver, model, stage, hosts, claims, calibrate_module]
+from queuemodel import latency, parallel, queueing, questions, sweep, whatif  # noqa: E402
+from queuemodel.testbed import netns, procfs, run  # noqa: E402
+
+PUBLIC_MODULES = [qm, wire, solver, model, stage, hosts, claims, calibrate_module, queueing,
+                  latency, whatif, parallel, questions, sweep, procfs, netns, run]
 
 
 def _public_functions():

@@ -86,6 +86,11 @@ def _table(name: str, text: str) -> tuple:
 def parse_softirqs(text: str) -> dict:
     """Softirq runs per type and logical CPU from /proc/softirqs.
 
+    Parameters
+    ----------
+    text : str
+        The file's contents.
+
     Returns
     -------
     dict
@@ -109,6 +114,11 @@ def parse_softirqs(text: str) -> dict:
 
 def parse_interrupts(text: str) -> dict:
     """Hard interrupts per source and logical CPU from /proc/interrupts.
+
+    Parameters
+    ----------
+    text : str
+        The file's contents.
 
     Returns
     -------
@@ -143,6 +153,11 @@ def parse_interrupts(text: str) -> dict:
 
 def parse_softnet(text: str) -> list:
     """Per-CPU packet counters from /proc/net/softnet_stat.
+
+    Parameters
+    ----------
+    text : str
+        The file's contents.
 
     Returns
     -------
@@ -214,6 +229,15 @@ def _minus(after, before):
 
 def delta(before: Snapshot, after: Snapshot) -> Snapshot:
     """Counters accumulated between two snapshots (descriptions dropped).
+
+    Parameters
+    ----------
+    before, after : Snapshot
+        The earlier and the later reading.
+
+    Returns
+    -------
+    Snapshot
 
     Examples
     --------

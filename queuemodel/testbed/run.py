@@ -127,6 +127,19 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
     Every combination is checked first (a UDP datagram above 65507 bytes, an
     unknown path or protocol, a flow count below 1 is refused before anything
     is built).
+
+    Parameters
+    ----------
+    paths, protos, sizes, flows : sequence
+        Paths, protocols, message sizes (bytes) and flow counts; every
+        combination is run.
+    seconds : float
+        Duration of each run, 0.5..600 s.
+
+    Returns
+    -------
+    list of dict
+        One row per run (:func:`measure`).
     """
     from ..errors import ModelInputError, UnknownNameError
     from ..stage import Workload
@@ -152,7 +165,20 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
 
 
 def write_dataset(rows: list, target: str | Path) -> list:
-    """Write rows as ``TARGET.csv`` and ``TARGET.json`` (one row per run); the files."""
+    """Write rows as ``TARGET.csv`` and ``TARGET.json`` (one row per run).
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`run_all`.
+    target : str or Path
+        Base name; a ``.csv`` or ``.json`` suffix is replaced.
+
+    Returns
+    -------
+    list of Path
+        The two files written.
+    """
     target = Path(target)
     base = target.with_suffix("") if target.suffix in (".csv", ".json") else target
     columns = list(rows[0]) if rows else []
@@ -167,7 +193,17 @@ def write_dataset(rows: list, target: str | Path) -> list:
 
 
 def read_dataset(source: str | Path) -> list:
-    """Rows of a dataset written by :func:`write_dataset` (CSV or JSON)."""
+    """Rows of a dataset written by :func:`write_dataset` (CSV or JSON).
+
+    Parameters
+    ----------
+    source : str or Path
+        A ``.json`` file, or a CSV file (numbers are read back as numbers).
+
+    Returns
+    -------
+    list of dict
+    """
     source = Path(source)
     if source.suffix == ".json":
         return json.loads(source.read_text())

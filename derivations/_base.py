@@ -9,7 +9,8 @@ from typing import Callable
 __all__ = ["Derivation", "all_derivations", "testbed_with", "MODULES"]
 
 #: Derivation modules, in the order a reader needs them.
-MODULES = ("wire", "moderation", "napi", "softirq", "capacity", "sharing", "queueing", "loss")
+MODULES = ("wire", "coalescing", "moderation", "napi", "softirq", "capacity", "sharing",
+           "queueing", "loss")
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,11 @@ class Host:
         ``i`` on queue ``i mod nic_queues`` instead of the RSS hash.
     gro_max_bytes, gso_max_bytes : int
         Largest GRO-merged and GSO/TSO segment in bytes.
+    tcp_write_burst_segments : float
+        MSS-sized segments a TCP sender releases in one burst when the
+        application writes less than that at a time (the receive window a
+        busy reader opens between two window updates); a larger write goes
+        as one burst, up to ``gso_max_bytes``.
     softirq_entry_cycles : float
         Cycles to enter and leave one softirq run (counted per interrupt).
     context_switch_cycles : float
@@ -171,6 +176,7 @@ class Host:
     flow_steering: bool = _flag()
     gro_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
     gso_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
+    tcp_write_burst_segments: Any = _num(low=1.0, high=1 << 16)
     softirq_entry_cycles: Any = _num(low=0.0)
     context_switch_cycles: Any = _num(low=0.0)
     app_on_softirq_core: bool = _flag()

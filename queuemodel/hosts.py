@@ -77,6 +77,8 @@ def paper_testbed() -> Host:
         flow_steering=False,         # no ntuple rules: RSS hashing (paper 3.2)
         gro_max_bytes=65536,         # skb_gro_receive refuses to grow past 64 KB (4.4)
         gso_max_bytes=65536,         # GSO_MAX_SIZE
+        tcp_write_burst_segments=11.78,  # FITTED by calibrate() to P6 (the UDP/TCP interrupt
+                                         # ratio of small messages); no source measures it
         softirq_entry_cycles=500.0,  # prior: irq_exit -> __do_softirq -> net_rx_action
                                      # set-up and tear-down, ~0.2 us
         context_switch_cycles=3300.0,  # prior: ~1.5 us per switch with its cache refill,

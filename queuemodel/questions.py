@@ -137,7 +137,7 @@ def coalescing(path="docker-overlay", proto: str = "udp", sizes=SIZES,
     Returns
     -------
     dict
-        ``sizes`` and, per variant name, ``rate_per_s``, ``irq_per_s``,
+        ``sizes`` and, per variant name, ``rate_per_s``, ``wire_per_s``, ``irq_per_s``,
         ``softirq_per_s`` (one flow, unlimited sender) and ``latency_us``
         (mean, at the common offered load; ``inf`` if that load is more than
         the variant carries).
@@ -160,6 +160,7 @@ def coalescing(path="docker-overlay", proto: str = "udp", sizes=SIZES,
         r = predict(path=p, proto=proto, msg_bytes=sizes, **changes)
         lat = predict(path=p, proto=proto, msg_bytes=sizes, offered_gbps=offered, **changes)
         out[name] = {"rate_per_s": np.asarray(r.message_rate_per_s, dtype=float),
+                     "wire_per_s": np.asarray(r.wire_packet_rate_per_s, dtype=float),
                      "irq_per_s": np.asarray(r.irq_rate_per_s, dtype=float),
                      "softirq_per_s": np.asarray(r.softirq_rate_per_s, dtype=float),
                      "latency_us": np.asarray(lat.latency_mean_us, dtype=float)}

@@ -330,9 +330,11 @@ def features(proto: str, msg_bytes, host: Host, encap_bytes: int):
     n_wire = wire.wire_packets_per_message(proto, msg_bytes, host.mtu, encap_bytes)
     if proto == "tcp":
         mss = wire.tcp_mss_bytes(host.mtu, encap_bytes)
-        rx_seg = np.divide(msg_bytes, wire.segment_bytes(mss, host.gro_max_bytes,
-                                                         host.napi_weight))
-        tx_seg = np.divide(msg_bytes, wire.segment_bytes(mss, host.gso_max_bytes))
+        burst = wire.tcp_burst_bytes(msg_bytes, mss, host.gso_max_bytes,
+                                     host.tcp_write_burst_segments)
+        rx_seg = np.divide(msg_bytes, np.minimum(burst, wire.segment_bytes(
+            mss, host.gro_max_bytes, host.napi_weight)))
+        tx_seg = np.divide(msg_bytes, burst)
         fragmented = np.zeros_like(n_wire)
     else:
         rx_seg = n_wire

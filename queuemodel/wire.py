@@ -13,7 +13,7 @@ __all__ = [
     "ETH_MIN_FRAME_BYTES", "IPV4_HEADER_BYTES", "TCP_HEADER_BYTES",
     "TCP_TIMESTAMP_OPTION_BYTES", "UDP_HEADER_BYTES", "VXLAN_ENCAP_BYTES",
     "ETH_OVERHEAD_BYTES",
-    "inner_mtu_bytes", "tcp_mss_bytes", "udp_fragment_payload_bytes", "udp_fragments",
+    "inner_mtu_bytes", "tcp_mss_bytes", "tcp_burst_bytes", "udp_fragment_payload_bytes", "udp_fragments",
     "wire_packets_per_message", "wire_bytes_per_message", "goodput_gbps",
     "per_packet_budget_ns", "segment_bytes",
 ]
@@ -157,6 +157,38 @@ def segment_bytes(mss, max_bytes, max_packets=np.inf):
     """
     packets = np.maximum(1.0, np.minimum(np.floor(np.divide(max_bytes, mss)), max_packets))
     return np.multiply(mss, packets)
+
+
+def tcp_burst_bytes(msg_bytes, mss, gso_max_bytes, write_burst_segments):
+    """Payload a TCP sender puts on the wire back to back (one TSO/GSO segment).
+
+    Parameters
+    ----------
+    msg_bytes : float or array_like
+        Bytes per application write.
+    mss : float or array_like
+        TCP payload per wire packet.
+    gso_max_bytes : float or array_like
+        Largest GSO/TSO segment.
+    write_burst_segments : float or array_like
+        Segments released together when writes are smaller than that
+        (``host.tcp_write_burst_segments``).
+
+    Returns
+    -------
+    numpy.ndarray or float
+        ``min(segment_bytes(mss, gso_max), max(msg_bytes, w * mss))``: a write
+        goes out whole, small writes coalesce into bursts of ``w`` segments
+        (the window a busy reader opens between updates), and no burst is
+        bigger than one GSO segment.
+
+    Examples
+    --------
+    >>> float(tcp_burst_bytes(64, 1448, 65536, 12)), float(tcp_burst_bytes(131072, 1448, 65536, 12))
+    (17376.0, 65160.0)
+    """
+    return np.minimum(segment_bytes(mss, gso_max_bytes),
+                      np.maximum(msg_bytes, np.multiply(write_burst_segments, mss)))
 
 
 def wire_packets_per_message(proto, msg_bytes, mtu, encap_bytes=0):

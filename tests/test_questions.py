@@ -25,10 +25,18 @@ def variants(request):
 
 
 def test_longer_moderation_never_raises_interrupts_per_message(variants):
+    # Where mlx4's adaptive delay at the shipped packet rate is below 64 us, the fixed
+    # 64 us holds interrupts longer and can only merge more packets into each (above
+    # its ramp the adaptive delay reaches 128 us and the comparison turns round).
+    from queuemodel.hosts import paper_testbed
+    from queuemodel.solver import moderation_delay_us
+
     _, out = variants
     per = {k: out[k]["irq_per_s"] / out[k]["rate_per_s"]
            for k in ("as shipped", "moderation 64 us, fixed")}
-    assert np.all(per["moderation 64 us, fixed"] <= per["as shipped"] * (1 + 1e-9))
+    shorter = moderation_delay_us(out["as shipped"]["wire_per_s"], paper_testbed()) <= 64.0
+    assert shorter.any()
+    assert np.all((per["moderation 64 us, fixed"] <= per["as shipped"] * (1 + 1e-9))[shorter])
 
 
 def test_bigger_napi_batches_never_raise_softirq_runs_per_message(variants):

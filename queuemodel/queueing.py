@@ -329,7 +329,9 @@ def mg1k(rate, mean_s, scv, capacity):
         np.asarray(capacity, float))
     shape = rate.shape
     rho = (rate * mean_s).reshape(-1)
-    c = scv.reshape(-1)
+    # An SCV this small is constant service to double precision; taking the limit keeps
+    # log1p(rho c) / c away from denormal arithmetic (found by hypothesis at c = 2e-311).
+    c = np.where(scv.reshape(-1) < 1e-12, 0.0, scv.reshape(-1))
     k_cap = np.maximum(1, capacity.reshape(-1).astype(np.int64))
     saturated = rho >= _SATURATED_RHO
     rho_c = np.where(saturated, 1.0, rho)

@@ -233,3 +233,11 @@ def test_cli_prints_latency_and_loss_as_json(path):
     assert 0 < data["latency_mean_us"] <= data["latency_p99_us"]
     assert 0 <= data["loss_fraction"] < 1
     assert set(data["latency_parts_us"]) >= {"tx:app-core", "link", "rx:flow-core"}
+
+
+def test_a_vanishing_service_variability_is_constant_service():
+    # Found by hypothesis (dev profile): SCV 2e-311 (a denormal) made the chain's first
+    # probability inexact; it must give what constant service gives.
+    tiny = q.mg1k(96.0, 0.0078125, 2.225073858507e-311, 4000)
+    zero = q.mg1k(96.0, 0.0078125, 0.0, 4000)
+    assert float(tiny[1]) == pytest.approx(float(zero[1]), rel=1e-12)

@@ -57,7 +57,14 @@ def test_overlay_gro_helps_tcp_and_leaves_udp_alone(variants):
 
 
 def test_latency_is_compared_at_one_load(variants):
+    # Every variant is offered half of the shipped cap: the shipped path is stable there,
+    # and so is any variant that carries at least as much when unlimited.
     _, out = variants
-    for name in out:
-        if name != "sizes":
-            assert np.all(out[name]["latency_us"] > 0)
+    shipped = out["as shipped"]
+    assert np.all(np.isfinite(shipped["latency_us"]) & (shipped["latency_us"] > 0))
+    for name, v in out.items():
+        if name in ("sizes", "as shipped"):
+            continue
+        faster = v["rate_per_s"] >= shipped["rate_per_s"] * (1 - 1e-9)
+        assert np.all(np.isfinite(v["latency_us"][faster]))
+        assert np.all(v["latency_us"] > 0)

@@ -41,16 +41,17 @@ needs_testbed = pytest.mark.skipif(bool(REASON), reason=REASON or "ok")
 
 @needs_testbed
 def test_smoke_one_tcp_and_one_udp_run_per_path(tmp_path):
-    rows = run_all(protos=("tcp", "udp"), sizes=(8192,), flows=(1,), seconds=1.0)
+    rows = run_all(protos=("tcp", "udp"), sizes=(8192,), flows=(1,), seconds=2.0)
     assert len(rows) == 6
     for row in rows:
         assert row["throughput_gbps"] > 0 and row["seconds"] > 0.5
         assert row["cpu_sys"] + row["cpu_softirq"] > 0 and row["kernel"]
     by = {(r["path"], r["proto"]): r["throughput_gbps"] for r in rows}
     for proto in ("tcp", "udp"):
-        # The longer path is not faster, within 15 % run-to-run noise.
-        assert by[("native", proto)] * 1.15 >= by[("linux-overlay", proto)]
-        assert by[("linux-overlay", proto)] * 1.15 >= by[("docker-overlay", proto)]
+        # The longer path is not faster, within run-to-run noise (2-second runs on a shared
+        # 2-CPU VM vary by up to ~20 %; the gaps measured here are 30-60 %).
+        assert by[("native", proto)] * 1.25 >= by[("linux-overlay", proto)], by
+        assert by[("linux-overlay", proto)] * 1.25 >= by[("docker-overlay", proto)], by
     assert leftovers() == []
     files = write_dataset(rows, tmp_path / "data")
     assert read_dataset(files[0])[0]["path"] == rows[0]["path"]

@@ -127,6 +127,18 @@ class Host:
         Whether the receiving application runs on the core that does its
         flow's softirq work (the scheduler's wake-affine placement) or on
         a core of its own.
+    link_segments : bool
+        Whether the link cuts a TSO/GSO segment into MTU-sized frames (a
+        NIC does, so the receiver sees wire packets) or carries the
+        ``sk_buff`` whole (a veth pair does, so a TCP "wire packet" is a
+        GSO segment of up to ``gso_max_bytes``).  IP fragments of a UDP
+        datagram are separate packets either way.
+    sender_on_receive_cpu : bool
+        Whether sender and receiver are one kernel on the same CPUs (a
+        namespace testbed over veth): each flow's sending work then runs on
+        the CPU that does its receive softirq work (veth's ``netif_rx``
+        queues the packet on the sending CPU's backlog), instead of on a
+        machine of its own.
     service_scv : float
         Squared coefficient of variation of a core's work per message in
         each context (0 = constant, 1 = exponential); used for latency and
@@ -180,6 +192,8 @@ class Host:
     softirq_entry_cycles: Any = _num(low=0.0)
     context_switch_cycles: Any = _num(low=0.0)
     app_on_softirq_core: bool = _flag()
+    link_segments: bool = _flag()
+    sender_on_receive_cpu: bool = _flag()
     service_scv: Any = _num(low=0.0, high=100.0)
     socket_rcvbuf_bytes: Any = _num(low=1, high=1 << 31, integer=True)
     rx_buffer_truesize_bytes: Any = _num(low=1, high=1 << 20, integer=True)

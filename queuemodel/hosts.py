@@ -87,6 +87,8 @@ def paper_testbed() -> Host:
         app_on_softirq_core=True,    # kernel wake-affine placement (select_task_rq_fair):
                                      # the woken receiver runs where the softirq woke it;
                                      # paper footnote 3 and claim S8 observe this
+        link_segments=True,          # a NIC puts MTU-sized frames on the wire (TSO)
+        sender_on_receive_cpu=False,  # paper 3.1: two machines, back to back
         # --- Latency and loss only (not used by any throughput claim) -------
         service_scv=1.0,             # assumption: exponential per-context work per message;
                                      # the paper measures no service-time spread (README:

@@ -397,6 +397,11 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     send_units = flow_model.sender_core_units(flows, h.physical_cores, h.threads_per_core,
                                               h.smt_gain)
     one_core = _safe_div(cap, tx_static.sum(axis=1))
+    if host.sender_on_receive_cpu:
+        # One kernel: veth's netif_rx runs the receive softirq in the sender's context,
+        # so a sender goes as fast as its CPU's flow core (sending and softirq work).
+        cores, irq = cpus[0]
+        one_core = solve_rate(np.full(size, np.inf), [cores["rx:flow-core"]], irq)
     sender_pool = one_core * send_units
     if proto == "udp":
         per_flow = np.minimum(np.minimum(sender_pool / flows, offered * to_rate),
@@ -792,8 +797,11 @@ def _bottleneck(proto, rx, tx, rx_table, tx_util, shared, total, sent, link_rate
         codes.append(top + len(table))
         table += [f"receiver:{role}:{n}" for n, keep in zip(rx_labels, mask) if keep]
         hit.append(receiver_bound & (busiest == r))
-    codes.append(np.argmax(tx_util, axis=1) + len(table))
-    table += [f"sender:app-core:{n}" for n in tx.labels]
+    if tx.labels:
+        codes.append(np.argmax(tx_util, axis=1) + len(table))
+        table += [f"sender:app-core:{n}" for n in tx.labels]
+    else:                          # one kernel: the sender runs on the flow core
+        codes.append(codes[0])
     close = 1.0 - 1e-7
     hit.append(sent >= close * sender_rate)
     for name, bound in (("link:line-rate:-", link_rate),

@@ -23,11 +23,14 @@ Receive side (paper section 2, Figure 1; shared/MODEL-NOTES.md):
 
 from __future__ import annotations
 
+import dataclasses
+
 from .errors import UnknownNameError
 from .stage import Path, Stage
 from .wire import VXLAN_ENCAP_BYTES
 
-__all__ = ["NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY", "PATHS", "get_path", "PATH_NAMES"]
+__all__ = ["NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY", "PATHS", "get_path", "PATH_NAMES",
+           "over_veth"]
 
 PRIOR = "prior estimate, not fitted"
 FITTED = "fitted by calibrate() to claims S1, S2, S4"
@@ -228,6 +231,61 @@ DOCKER_OVERLAY = Path(
     rx=_OVERLAY_RX_HEAD + (BRIDGE, VETH_XMIT, BACKLOG, INNER_IP_RX, IP_DEFRAG, TCP_RX, UDP_RX)
        + _RX_TAIL + (_UDP_CSUM_RX_TUNNEL, APP_RX),
 )
+
+# ------------------------------------------------- the link as a veth pair (testbed)
+VETH_LINK_RX = Stage(name="veth_rx", context="softirq", unit="wire_packet",
+                     cost_cycles_per_unit=300.0, cost_cycles_per_invocation=200.0, poll=True,
+                     source=PRIOR + ": enqueue_to_backlog, then process_backlog -> "
+                            "__netif_receive_skb on the sending CPU; per poll as for backlog")
+VETH_LINK_TX = Stage(name="veth_link_xmit", context="syscall", unit="packet",
+                     cost_cycles_per_unit=400.0, source=VETH_XMIT.source)
+VETH_LINK_TX_SOFTIRQ = Stage(name="veth_link_xmit", context="softirq", unit="packet",
+                             cost_cycles_per_unit=400.0, source=VETH_XMIT.source)
+
+#: How a path's NIC stages read when the link is a veth pair: no hard IRQ,
+#: no NIC poll, no GRO (netif_rx skips napi_gro_receive) and no TX
+#: completion; the driver's transmit becomes veth_xmit.
+_OVER_VETH = {"irq": None, "gro": None, "tx_completion": None, "nic_rx": VETH_LINK_RX}
+
+
+def over_veth(path: Path) -> Path:
+    """The same path with a veth pair for its link (a namespace testbed).
+
+    The receive side loses the NIC's hard IRQ, its poll (replaced by the
+    per-CPU backlog that ``netif_rx`` feeds), GRO and the transmit
+    completion; the driver's transmit becomes ``veth_xmit``.  Pair it with
+    a host whose ``link_segments`` is off and ``sender_on_receive_cpu`` on
+    (:func:`queuemodel.testbed.fit.testbed_host`).
+
+    Parameters
+    ----------
+    path : Path
+        A path whose link is a NIC.
+
+    Returns
+    -------
+    Path
+        Same name, the link's stages swapped.
+
+    Examples
+    --------
+    >>> [s.name for s in over_veth(NATIVE).rx][:3]
+    ['veth_rx', 'ip_rx', 'ip_defrag']
+    """
+    def swap(stages):
+        out = []
+        for stage in stages:
+            if stage.name == "driver_tx":
+                stage = VETH_LINK_TX if stage.context == "syscall" else VETH_LINK_TX_SOFTIRQ
+            else:
+                stage = _OVER_VETH.get(stage.name, stage)
+            if stage is not None:
+                out.append(stage)
+        return tuple(out)
+
+    return dataclasses.replace(path, tx=swap(path.tx), rx=swap(path.rx),
+                               description=path.description + "; the link a veth pair")
+
 
 #: The built-in paths by name.
 PATHS = {p.name: p for p in (NATIVE, LINUX_OVERLAY, DOCKER_OVERLAY)}

@@ -166,7 +166,8 @@ def gated_counts(counts, fragmented, msg_bytes):
 
 
 def _offload_flags(host: Host) -> tuple:
-    return (host.tso, host.gso, host.gro, host.rx_csum, host.tx_csum, host.tunnel_offload)
+    return (host.tso, host.gso, host.gro, host.rx_csum, host.tx_csum, host.tunnel_offload,
+            host.sender_on_receive_cpu)
 
 
 def compile_side(path: Path, side: str, proto: str, host: Host) -> CompiledSide:
@@ -181,7 +182,7 @@ def compile_side(path: Path, side: str, proto: str, host: Host) -> CompiledSide:
     proto : {'tcp', 'udp'}
         Transport protocol; stages for the other protocol are dropped.
     host : Host
-        Only its offload flags matter here.
+        Only its offload flags and ``sender_on_receive_cpu`` matter here.
 
     Returns
     -------
@@ -200,6 +201,11 @@ def compile_side(path: Path, side: str, proto: str, host: Host) -> CompiledSide:
     stages are charged on what they put out.  A stage ``offloaded_by`` a
     flag that is on costs nothing, except for a fragmented UDP datagram.
 
+    When the host's ``sender_on_receive_cpu`` is set (one kernel sends and
+    receives, as in a namespace testbed), the send side's stages are
+    charged to the receive side's flow core, labelled ``sender.NAME``, and
+    the send side is left empty: the sender has no CPU of its own.
+
     Examples
     --------
     >>> from queuemodel.paths import LINUX_OVERLAY
@@ -213,7 +219,26 @@ def compile_side(path: Path, side: str, proto: str, host: Host) -> CompiledSide:
 
 @functools.lru_cache(maxsize=256)
 def _compile(path: Path, side: str, proto: str, flags: tuple) -> CompiledSide:
-    tso, gso, gro, _rx_csum, _tx_csum, tunnel = flags
+    one_kernel = flags[6]
+    if one_kernel and side == "tx":
+        return _pack([])
+    rows = [(stage, feature, gate, _core_of(stage, side), stage.name)
+            for stage, feature, gate in _walk(path, side, proto, flags)]
+    if one_kernel:
+        rows = [(stage, feature, gate, FLOW_CORE, "sender." + stage.name)
+                for stage, feature, gate in _walk(path, "tx", proto, flags)] + rows
+    return _pack(rows)
+
+
+def _core_of(stage: Stage, side: str) -> int:
+    if side == "tx":
+        return APP_CORE
+    return FLOW_CORE if stage.context in ("hardirq", "softirq") else APP_CORE
+
+
+def _walk(path: Path, side: str, proto: str, flags: tuple) -> list:
+    """``(stage, feature, gate)`` for each stage of one side that runs for ``proto``."""
+    tso, gso, gro, _rx_csum, _tx_csum, tunnel, _one_kernel = flags
     flag_on = dict(zip(("tso", "gso", "gro", "rx_csum", "tx_csum", "tunnel_offload"), flags))
     if side == "rx":
         state = _WIRE
@@ -255,34 +280,34 @@ def _compile(path: Path, side: str, proto: str, flags: tuple) -> CompiledSide:
         }[stage.unit]
         rows.append((stage, feature, gate))
         state = after
-    return _pack(rows, side)
+    return rows
 
 
-def _pack(rows: list, side: str) -> CompiledSide:
+def _pack(rows: list) -> CompiledSide:
     def col(fn, dtype=float):
-        arr = np.array([fn(s, f, g) for s, f, g in rows], dtype=dtype)
+        arr = np.array([fn(s, f, g) for s, f, g, _, _ in rows], dtype=dtype)
         arr.setflags(write=False)
         return arr
 
-    def core_of(stage: Stage) -> int:
-        if side == "tx":
-            return APP_CORE
-        return FLOW_CORE if stage.context in ("hardirq", "softirq") else APP_CORE
+    def col_of(values):
+        arr = np.array(values, dtype=int)
+        arr.setflags(write=False)
+        return arr
 
     unit_col = col(lambda s, f, g: 8 if (f < 0 or g == _NEVER)
                    else f + (4 if g == _FRAG_ONLY else 0), int)
     byte_col = col(lambda s, f, g: g, int)
     index = np.arange(len(rows))
     w_unit, w_miss, w_byte = np.zeros((9, len(rows))), np.zeros((9, len(rows))), np.zeros((3, len(rows)))
-    w_unit[unit_col, index] = [s.cost_cycles_per_unit for s, _, _ in rows]
-    w_miss[unit_col, index] = [s.cache_misses_per_unit for s, _, _ in rows]
-    w_byte[byte_col, index] = [s.cost_cycles_per_byte for s, _, _ in rows]
+    w_unit[unit_col, index] = [r[0].cost_cycles_per_unit for r in rows]
+    w_miss[unit_col, index] = [r[0].cache_misses_per_unit for r in rows]
+    w_byte[byte_col, index] = [r[0].cost_cycles_per_byte for r in rows]
     for w in (w_unit, w_miss, w_byte):
         w.setflags(write=False)
     return CompiledSide(
-        labels=tuple(s.name for s, _, _ in rows),
+        labels=tuple(r[4] for r in rows),
         context=col(lambda s, f, g: CONTEXTS.index(s.context), int),
-        core=col(lambda s, f, g: core_of(s), int),
+        core=col_of([r[3] for r in rows]),
         feature=col(lambda s, f, g: f, int),
         gate=col(lambda s, f, g: g, int),
         cycles_per_unit=col(lambda s, f, g: s.cost_cycles_per_unit),
@@ -308,7 +333,8 @@ def features(proto: str, msg_bytes, host: Host, encap_bytes: int):
     msg_bytes : float or numpy.ndarray
         Message size in bytes.
     host : Host
-        Supplies ``mtu``, ``gro_max_bytes``, ``gso_max_bytes``, ``napi_weight``.
+        Supplies ``mtu``, ``gro_max_bytes``, ``gso_max_bytes``, ``napi_weight``,
+        ``tcp_write_burst_segments`` and ``link_segments``.
     encap_bytes : int
         Tunnel header bytes per packet.
 
@@ -335,6 +361,8 @@ def features(proto: str, msg_bytes, host: Host, encap_bytes: int):
         rx_seg = np.divide(msg_bytes, np.minimum(burst, wire.segment_bytes(
             mss, host.gro_max_bytes, host.napi_weight)))
         tx_seg = np.divide(msg_bytes, burst)
+        if not host.link_segments:        # a veth carries the GSO segment whole
+            n_wire = rx_seg = np.broadcast_to(tx_seg, np.shape(n_wire))
         fragmented = np.zeros_like(n_wire)
     else:
         rx_seg = n_wire

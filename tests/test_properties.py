@@ -35,6 +35,8 @@ def scenarios(draw):
         "tx_csum": st.booleans(),
         "adaptive_moderation": st.booleans(),
         "app_on_softirq_core": st.booleans(),
+        "link_segments": st.booleans(),
+        "sender_on_receive_cpu": st.booleans(),
         "irq_moderation_usecs": st.floats(0.0, 200.0),
         "irq_moderation_frames": st.integers(1, 256),
         "napi_weight": st.integers(1, 256),

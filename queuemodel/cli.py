@@ -16,6 +16,7 @@ Subcommands::
     queuemodel reproduce [--out figures/out]
     queuemodel validate [--json] [--strict]
     queuemodel calibrate [--claims S1,S2,S4] [--free stage.field,...] [--json]
+    queuemodel calibrate DATA [--fit 'path=*,proto=tcp,flows=1'] [--out costs.toml]
 
 Bad input prints one line to stderr and exits with status 2.
 """
@@ -119,9 +120,17 @@ def _build_parser() -> argparse.ArgumentParser:
     v.add_argument("--strict", action="store_true",
                    help="exit with status 1 if any answered claim fails")
 
-    c = sub.add_parser("calibrate", help="fit free parameters to claims")
+    c = sub.add_parser("calibrate", help="fit free parameters to claims, or to a testbed "
+                                         "dataset")
+    c.add_argument("data", nargs="?", default=None,
+                   help="a testbed dataset (.csv or .json); without it, fit to the claims")
+    c.add_argument("--fit", default=None,
+                   help="dataset rows to fit, COLUMN=PATTERN,... (default "
+                        "'path=*,proto=tcp,flows=1')")
+    c.add_argument("--out", default=None, help="write the fitted costs to this TOML file")
     c.add_argument("--claims", default=None, help="comma-separated value-claim ids")
-    c.add_argument("--free", default=None, help="comma-separated parameters (stage.field)")
+    c.add_argument("--free", default=None, help="comma-separated parameters (stage.field; "
+                                                "with DATA, names from the testbed fit)")
     c.add_argument("--json", action="store_true", help="print the fit as JSON")
     return parser
 
@@ -345,6 +354,12 @@ def _cmd_validate(args) -> int:
 def _cmd_calibrate(args) -> int:
     from .calibrate import DEFAULT_FIT, calibrate
 
+    if args.data is not None:
+        return _calibrate_dataset(args)
+    if args.fit or args.out:
+        raise ModelInputError("--fit/--out", args.fit or args.out,
+                              "only with a dataset (queuemodel calibrate DATA ...)")
+
     claims = tuple(args.claims.split(",")) if args.claims else DEFAULT_FIT.claims
     free = tuple(args.free.split(",")) if args.free else DEFAULT_FIT.free
     fit = calibrate(claims, free)
@@ -357,6 +372,34 @@ def _cmd_calibrate(args) -> int:
             print(f"  {name} = {value:.6g}")
         for cid, res in fit.residuals.items():
             print(f"  {cid}: model/paper - 1 = {res:+.2e}")
+    return 0
+
+
+def _calibrate_dataset(args) -> int:
+    from pathlib import Path
+
+    from .testbed.fit import DEFAULT_SELECTOR, FREE, calibrate_dataset
+    from .testbed.run import read_dataset
+
+    source = Path(args.data)
+    if not source.is_file() or source.suffix not in (".csv", ".json"):
+        raise ModelInputError("DATA", args.data, "an existing .csv or .json testbed dataset")
+    rows = read_dataset(source)
+    free = tuple(args.free.split(",")) if args.free else tuple(FREE)
+    fit = calibrate_dataset(rows, args.fit or DEFAULT_SELECTOR, free)
+    if args.out:
+        Path(args.out).write_text(fit.to_toml())
+    if args.json:
+        print(json.dumps({"values": fit.values, "priors": fit.priors, "rows": fit.rows,
+                          "success": fit.success}, indent=2))
+        return 0
+    print(f"fitted to {sum(r['role'] == 'fitted' for r in fit.rows)} rows "
+          f"({args.fit or DEFAULT_SELECTOR})")
+    for name, value in fit.values.items():
+        print(f"  {name} = {value:.6g}   (prior {fit.priors[name]:.6g})")
+    print(fit.table())
+    if args.out:
+        print(f"wrote {args.out}")
     return 0
 
 

@@ -5,9 +5,10 @@ Each run starts one iperf3 server in the receiving namespace and one client
 and a timeout on every process, and reads :mod:`queuemodel.testbed.procfs`
 before and after.  A row holds the workload, the goodput iperf3 measured at
 the receiver, the CPU time by /proc/stat column (CPUs busy, summed over all
-CPUs: sender and receiver share this host), NET_RX softirqs, hard interrupts
-and softnet counters per second, and the host's kernel, CPU model and core
-count.
+CPUs: sender and receiver share this host; idle and steal, the time a
+hypervisor gave to others, too), NET_RX softirqs, hard interrupts, softnet
+counters and the receiving namespace's UDP socket-buffer drops per second,
+and the host's kernel, CPU model, clock and core count.
 """
 
 from __future__ import annotations
@@ -32,16 +33,28 @@ _GRACE_S = 10.0
 
 
 def host_facts() -> dict:
-    """Kernel version, CPU model and logical CPU count of this host."""
-    model = ""
+    """Kernel version, CPU model, clock (MHz, first CPU) and logical CPU count."""
+    model, mhz = "", 0.0
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith("model name") and not model:
                 model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
+            elif line.startswith("cpu MHz") and not mhz:
+                mhz = float(line.split(":", 1)[1])
+    except (OSError, ValueError):
         pass
-    return {"kernel": platform.release(), "cpu_model": model, "cpus": os.cpu_count() or 0}
+    return {"kernel": platform.release(), "cpu_model": model, "cpu_mhz": mhz,
+            "cpus": os.cpu_count() or 0}
+
+
+def _udp_rcvbuf_errors(namespace: str) -> int:
+    """``Udp: RcvbufErrors`` of a namespace (datagrams a full socket buffer refused)."""
+    done = subprocess.run(["ip", "netns", "exec", namespace, "cat", "/proc/net/snmp"],
+                          capture_output=True, text=True, timeout=_GRACE_S)
+    lines = [line.split() for line in done.stdout.splitlines() if line.startswith("Udp:")]
+    if len(lines) < 2 or "RcvbufErrors" not in lines[0]:
+        return 0
+    return int(lines[1][lines[0].index("RcvbufErrors")])
 
 
 def _check_iperf3() -> None:
@@ -85,10 +98,12 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
                 "-t", str(seconds), "-l", str(int(msg_bytes)), "-P", str(int(flows)), "-J"]
         if proto == "udp":
             args += ["-u", "-b", "0"]
+        rcvbuf_before = _udp_rcvbuf_errors(server_ns)
         before, start = snapshot(), time.perf_counter()
         done = subprocess.run(args, capture_output=True, text=True,
                               timeout=seconds + _GRACE_S)
         after, elapsed = snapshot(), time.perf_counter() - start
+        rcvbuf_errors = _udp_rcvbuf_errors(server_ns) - rcvbuf_before
     finally:
         server.kill()
         server.wait(timeout=_GRACE_S)
@@ -106,16 +121,17 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
     d = delta(before, after)
     ticks = os.sysconf("SC_CLK_TCK")
     cpu = {k: sum(v[k] for c, v in d.stat.items() if c != "cpu") / ticks / elapsed
-           for k in ("user", "system", "softirq", "irq")}
+           for k in ("user", "system", "softirq", "irq", "idle", "steal")}
     return {
         "path": path, "proto": proto, "msg_bytes": int(msg_bytes), "flows": int(flows),
         "seconds": round(elapsed, 3), "throughput_gbps": goodput / 1e9, "loss_fraction": lost,
         "cpu_usr": cpu["user"], "cpu_sys": cpu["system"], "cpu_softirq": cpu["softirq"],
-        "cpu_irq": cpu["irq"],
+        "cpu_irq": cpu["irq"], "cpu_idle": cpu["idle"], "cpu_steal": cpu["steal"],
         "net_rx_softirq_per_s": _per_second(d.softirqs.get("NET_RX", {}), elapsed),
         "irq_per_s": sum(sum(v["counts"].values()) for v in d.interrupts.values()) / elapsed,
         "softnet_dropped_per_s": sum(r["dropped"] for r in d.softnet) / elapsed,
         "softnet_squeezed_per_s": sum(r["time_squeeze"] for r in d.softnet) / elapsed,
+        "udp_rcvbuf_errors_per_s": rcvbuf_errors / elapsed,
         **host_facts(),
     }
 

@@ -1,0 +1,352 @@
+"""The model of a namespace testbed, fitted to its dataset.
+
+A testbed (:mod:`queuemodel.testbed.netns`) is one kernel on a few CPUs,
+usually a VM's.  The model describes it with the same stages and solver as
+the paper's two machines, changed where the hardware differs:
+
+* the link is a veth pair (:func:`queuemodel.paths.over_veth`): no NIC
+  interrupt, poll, GRO or line rate, and a TCP segment crosses whole
+  (``link_segments`` off);
+* one kernel sends and receives: a flow's sending runs on the CPU that
+  does its receive softirq work (``sender_on_receive_cpu``), because
+  ``netif_rx`` queues the packet on the sending CPU's backlog;
+* the scheduler spreads senders one per CPU (``flow_steering`` over one
+  "queue" per CPU), and a reader gets a CPU of its own while there are at
+  least two CPUs per flow (its wake-up finds an idle one), else it runs
+  beside its flow's softirq work;
+* a hypervisor takes some of each CPU (steal, measured in every row): the
+  model's clock is the nominal clock times the share left;
+* the machine may do the same kernel work in more cycles than the paper's
+  (a newer kernel, speculation mitigations, virtualised memory): one
+  factor, ``cycles_scale``, multiplies every stage cost (the clock is
+  divided by it).
+
+:func:`calibrate_dataset` fits three numbers (:data:`FREE`) to the rows a
+selector picks and predicts every other row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from ..errors import CalibrationError, ModelInputError
+from ..host import Host
+from ..hosts import paper_testbed
+from ..paths import PATHS, over_veth
+
+__all__ = ["FREE", "DEFAULT_SELECTOR", "REQUIRED_COLUMNS", "testbed_host", "testbed_paths", "predict_row",
+           "parse_selector", "select", "calibrate_dataset", "DatasetFit"]
+
+#: The fitted numbers: a name, and the parameters that take its value.
+#: ``cycles_scale`` multiplies every cost of every stage (the host's clock
+#: is divided by it): how much slower than the paper's machine this one does
+#: kernel work.  VXLAN decapsulation and the bridge are what the overlays
+#: add.  Single-flow TCP with 128 KB writes moves 64 KB skbs over a veth, so
+#: it sees per-byte work mostly and cannot pin per-packet costs one by one;
+#: one factor for all of them is what it can pin.
+FREE = {
+    "cycles_scale": (),
+    "vxlan_rx_cycles_per_packet": ("vxlan_rx.cost_cycles_per_unit",),
+    "bridge_cycles_per_packet": ("bridge.cost_cycles_per_unit",),
+}
+
+_BOUNDS = {"cycles_scale": (0.02, 50.0), "vxlan_rx_cycles_per_packet": (1e-3, 1e7),
+           "bridge_cycles_per_packet": (1e-3, 1e7)}
+
+#: Columns a dataset row needs (``cpu_steal`` is optional, 0 when absent).
+REQUIRED_COLUMNS = ("path", "proto", "flows", "msg_bytes", "throughput_gbps", "cpus",
+                    "cpu_mhz")
+
+#: The issue's calibration set: single-flow TCP on the three paths.
+DEFAULT_SELECTOR = "path=*,proto=tcp,flows=1"
+
+
+def testbed_paths(paths: Mapping | None = None) -> dict:
+    """The built-in paths with a veth pair for their link.
+
+    Parameters
+    ----------
+    paths : dict, optional
+        Paths to convert (default the built-in three).
+
+    Returns
+    -------
+    dict
+        Name to :class:`~queuemodel.stage.Path`.
+    """
+    return {name: over_veth(p) for name, p in (paths or PATHS).items()}
+
+
+def testbed_host(cpus: int, mhz: float, steal_fraction: float = 0.0, flows: int = 1,
+                 cycles_scale: float = 1.0) -> Host:
+    """A host profile for a namespace testbed on ``cpus`` logical CPUs.
+
+    Parameters
+    ----------
+    cpus : int
+        Logical CPUs of the machine (>= 1).
+    mhz : float
+        Nominal clock from ``/proc/cpuinfo``.
+    steal_fraction : float
+        Share of each CPU a hypervisor took during the run (0..1).
+    flows : int
+        Flow pairs of the run; decides whether readers get CPUs of their own.
+    cycles_scale : float
+        This machine's cycles per cycle of the paper machine's kernel work (> 0).
+
+    Returns
+    -------
+    Host
+
+    Examples
+    --------
+    >>> h = testbed_host(2, 2500.0, 0.2)
+    >>> h.ghz, h.sender_on_receive_cpu, h.app_on_softirq_core
+    (2.0, True, False)
+    """
+    if not (isinstance(cpus, (int, np.integer)) and cpus >= 1):
+        raise ModelInputError("cpus", cpus, "an integer >= 1")
+    if not (isinstance(mhz, (int, float)) and 0 < mhz < 20000):
+        raise ModelInputError("cpu_mhz", mhz, "a clock in (0, 20000) MHz")
+    if not 0.0 <= steal_fraction < 1.0:
+        raise ModelInputError("steal_fraction", steal_fraction, "a share in [0, 1)")
+    if not (math.isfinite(cycles_scale) and 0.01 <= cycles_scale <= 100):
+        raise ModelInputError("cycles_scale", cycles_scale, "a factor in [0.01, 100]")
+    return dataclasses.replace(
+        paper_testbed(),
+        name=f"namespace testbed ({cpus} CPUs at {mhz:.0f} MHz, veth link)",
+        ghz=mhz / 1000.0 * (1.0 - steal_fraction) / cycles_scale,  # the cycles left
+        physical_cores=int(cpus), threads_per_core=1, smt_gain=0.0,
+        link_gbps=10000.0,           # a veth has no line rate; 10 Tb/s never binds
+        link_segments=False,         # veth carries the GSO sk_buff whole
+        sender_on_receive_cpu=True,  # one kernel: netif_rx runs on the sending CPU
+        nic_queues=int(cpus), queue_cpus=(), flow_steering=True, rps=False,
+        adaptive_moderation=False, irq_moderation_usecs=0.0, irq_moderation_frames=1,
+        tunnel_offload=True,         # veth's hw_enc_features: encapsulated GSO and
+                                     # checksums pass unsegmented and unchecked
+        app_on_softirq_core=2 * int(flows) > int(cpus),
+    )
+
+
+def testbed_host_for(row: Mapping, cycles_scale: float = 1.0) -> Host:
+    """:func:`testbed_host` for one dataset row (its CPUs, clock, steal and flows)."""
+    cpus = int(row["cpus"])
+    steal = float(row.get("cpu_steal", 0.0)) / cpus
+    return testbed_host(cpus, float(row["cpu_mhz"]), min(max(steal, 0.0), 0.95),
+                        int(row["flows"]), float(cycles_scale))
+
+
+def predict_row(row: Mapping, paths: Mapping | None = None, values: Mapping | None = None):
+    """The model's :class:`~queuemodel.model.Result` for one dataset row.
+
+    Parameters
+    ----------
+    row : dict
+        A row of :func:`queuemodel.testbed.run.measure`.
+    paths : dict, optional
+        Testbed paths (default :func:`testbed_paths`).
+    values : dict, optional
+        Fitted costs by :data:`FREE` name.
+
+    Returns
+    -------
+    queuemodel.model.Result
+    """
+    from ..calibrate import apply_parameters
+    from ..model import predict
+
+    paths = paths or testbed_paths()
+    values = dict(values or {})
+    host = testbed_host_for(row, values.pop("cycles_scale", 1.0))
+    if values:
+        paths, host = apply_parameters(_expand(values), paths, host)
+    return predict(path=paths[row["path"]], proto=row["proto"], flows=int(row["flows"]),
+                   msg_bytes=int(row["msg_bytes"]), host=host)
+
+
+def _expand(values: Mapping) -> dict:
+    out = {}
+    for name, value in values.items():
+        for target in FREE[name]:
+            out[target] = value
+    return out
+
+
+def parse_selector(text: str) -> dict:
+    """``'path=*,proto=tcp,flows=1'`` to ``{'path': '*', 'proto': 'tcp', 'flows': '1'}``.
+
+    Values are shell-style patterns matched against the row's value as text.
+
+    Examples
+    --------
+    >>> parse_selector("path=*,proto=tcp")
+    {'path': '*', 'proto': 'tcp'}
+    """
+    out = {}
+    for part in str(text).split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ModelInputError("--fit", text, "comma-separated COLUMN=PATTERN pairs, "
+                                  "e.g. 'path=*,proto=tcp,flows=1'")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def select(rows: list, selector: Mapping) -> list:
+    """Indices of the rows whose columns match every pattern of ``selector``."""
+    for key in selector:
+        if rows and key not in rows[0]:
+            raise ModelInputError("--fit", key, "a dataset column: " + ", ".join(rows[0]))
+    return [i for i, row in enumerate(rows)
+            if all(fnmatch.fnmatchcase(_text(row[k]), p) for k, p in selector.items())]
+
+
+def _text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class DatasetFit:
+    """Outcome of :func:`calibrate_dataset`.
+
+    Attributes
+    ----------
+    values : dict
+        Fitted costs by :data:`FREE` name.
+    priors : dict
+        Their values before the fit.
+    rows : list of dict
+        Per dataset row: its workload, ``role`` ('fitted' or 'predicted'),
+        measured and predicted Gb/s and the relative error, the busiest
+        constraint, and the CPUs busy (usr + sys + softirq + irq, summed
+        over CPUs; never fitted); for UDP also the rate the sender put out
+        (measured: goodput over one minus loss).
+    success : bool
+        Whether the optimiser converged.
+    """
+
+    values: Mapping
+    priors: Mapping
+    rows: list
+    success: bool
+
+    def predictions(self) -> list:
+        """The rows not used by the fit."""
+        return [r for r in self.rows if r["role"] == "predicted"]
+
+    def table(self) -> str:
+        """A plain-text table of every row, fitted ones marked."""
+        head = (f"{'path':15s} {'proto':5s} {'flows':>5s} {'bytes':>7s} {'role':9s} "
+                f"{'Gb/s':>8s} {'model':>7s} {'error':>7s} {'CPUs':>6s} {'model':>6s}")
+        lines = [head]
+        for r in self.rows:
+            lines.append(f"{r['path']:15s} {r['proto']:5s} {r['flows']:5d} {r['msg_bytes']:7d} "
+                         f"{r['role']:9s} {r['measured_gbps']:8.2f} {r['model_gbps']:7.2f} "
+                         f"{r['error']:+7.1%} {r['measured_cpus']:6.2f} {r['model_cpus']:6.2f}")
+        return "\n".join(lines)
+
+    def to_toml(self) -> str:
+        """The fitted profile as TOML (``[testbed]`` facts, ``[costs]`` fitted values)."""
+        lines = ["# queuemodel testbed profile: fitted by queuemodel.testbed.fit.calibrate_dataset",
+                 "[costs]"]
+        lines += [f"{k} = {v!r}" for k, v in self.values.items()]
+        return "\n".join(lines) + "\n"
+
+
+def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
+                      free: tuple = tuple(FREE)) -> DatasetFit:
+    """Fit the testbed's costs to the selected rows and predict the others.
+
+    Parameters
+    ----------
+    rows : list of dict
+        A dataset (:func:`queuemodel.testbed.run.read_dataset`).
+    selector : str or dict
+        Which rows to fit (:func:`parse_selector`); default single-flow TCP.
+    free : tuple of str
+        Names from :data:`FREE` to fit; at most as many as selected rows.
+
+    Returns
+    -------
+    DatasetFit
+
+    Raises
+    ------
+    CalibrationError
+        If fewer rows are selected than costs are free, or a name is unknown.
+
+    Notes
+    -----
+    Least squares on ``log(model / measured)`` of the throughput, the
+    costs in log space (they are positive), from their priors.
+    """
+    from scipy.optimize import least_squares
+
+    from ..calibrate import get_parameter
+
+    if isinstance(selector, str):
+        selector = parse_selector(selector)
+    unknown = [n for n in free if n not in FREE]
+    if unknown:
+        raise CalibrationError(f"calibrate: unknown cost {unknown[0]!r}; "
+                               f"choose from {', '.join(FREE)}")
+    if not rows:
+        raise CalibrationError("calibrate: the dataset has no rows")
+    missing = [c for c in REQUIRED_COLUMNS if c not in rows[0]]
+    if missing:
+        raise CalibrationError(f"calibrate: the dataset lacks column {missing[0]!r} "
+                               "(re-measure with `queuemodel testbed run`)")
+    chosen = select(rows, selector)
+    if len(chosen) < len(free):
+        raise CalibrationError(f"calibrate: {len(chosen)} rows match the selector, "
+                               f"fewer than the {len(free)} costs to fit")
+    for row in rows:
+        if float(row["throughput_gbps"]) <= 0:
+            raise CalibrationError(f"calibrate: a row has no throughput: {row['path']} "
+                                   f"{row['proto']} {row['flows']} flows")
+    paths = testbed_paths()
+    priors = {n: get_parameter(FREE[n][0], paths) if FREE[n] else 1.0 for n in free}
+    x0 = np.log(list(priors.values()))
+
+    def residuals(x):
+        values = dict(zip(free, np.exp(x)))
+        return np.log([predict_row(rows[i], paths, values).throughput_gbps
+                       / float(rows[i]["throughput_gbps"]) for i in chosen])
+
+    # Bounds keep the search inside what the model accepts; a cost the chosen
+    # rows do not see keeps its prior (zero gradient).
+    low = np.log([_BOUNDS[n][0] for n in free])
+    high = np.log([_BOUNDS[n][1] for n in free])
+    fit = least_squares(residuals, np.clip(x0, low, high), bounds=(low, high), method="trf",
+                        xtol=1e-10, ftol=1e-10, diff_step=1e-6)
+    values = {n: float(v) for n, v in zip(free, np.exp(fit.x))}
+    if not all(math.isfinite(v) for v in values.values()):
+        raise CalibrationError("calibrate: the fit diverged")
+    table = []
+    for i, row in enumerate(rows):
+        result = predict_row(row, paths, values)
+        measured = float(row["throughput_gbps"])
+        entry = {k: row[k] for k in ("path", "proto", "flows", "msg_bytes")}
+        entry.update(role="fitted" if i in chosen else "predicted", measured_gbps=measured,
+                     model_gbps=float(result.throughput_gbps),
+                     error=float(result.throughput_gbps) / measured - 1.0,
+                     bottleneck=str(result.bottleneck),
+                     measured_cpus=sum(float(row.get(f"cpu_{k}", 0.0))
+                                       for k in ("usr", "sys", "softirq", "irq")),
+                     model_cpus=float(sum(result.receiver_cpu.values())
+                                      + sum(result.sender_cpu.values())))
+        if row["proto"] == "udp":
+            loss = float(row.get("loss_fraction", 0.0))
+            entry["measured_sent_gbps"] = measured / max(1.0 - loss, 1e-9)
+            entry["model_sent_gbps"] = float(result.throughput_gbps) / max(
+                1.0 - float(result.drop_fraction), 1e-9)
+        table.append(entry)
+    return DatasetFit(values=values, priors=priors, rows=table, success=bool(fit.success))

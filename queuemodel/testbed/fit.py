@@ -127,7 +127,9 @@ def testbed_host(cpus: int, mhz: float, steal_fraction: float = 0.0, flows: int 
         link_segments=False,         # veth carries the GSO sk_buff whole
         sender_on_receive_cpu=True,  # one kernel: netif_rx runs on the sending CPU
         nic_queues=int(cpus), queue_cpus=(), flow_steering=True, rps=False,
+        # the scheduler, not a hash, spreads senders: one "queue" per CPU, flow i on CPU i
         adaptive_moderation=False, irq_moderation_usecs=0.0, irq_moderation_frames=1,
+        # no NIC, no moderation: netif_rx raises NET_RX at once for every packet
         tunnel_offload=True,         # veth's hw_enc_features: encapsulated GSO and
                                      # checksums pass unsegmented and unchecked
         app_on_softirq_core=2 * int(flows) > int(cpus),

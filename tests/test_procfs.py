@@ -7,7 +7,8 @@ import pytest
 
 from queuemodel.errors import ModelInputError
 from queuemodel.testbed.procfs import (
-    Snapshot, delta, parse_interrupts, parse_softirqs, parse_softnet, parse_stat, snapshot,
+    Snapshot, delta, parse_interrupts, parse_snmp, parse_softirqs, parse_softnet, parse_stat,
+    snapshot,
 )
 
 SAMPLES = Path(__file__).parent / "data" / "procfs"
@@ -52,6 +53,14 @@ def test_softnet_samples():
     assert old[1]["dropped"] == 7 and "cpu_index" not in old[1]
 
 
+def test_snmp_sample():
+    # tests/data/procfs/net/snmp: the CI VM's /proc/net/snmp, Linux 6.18, 2026-11-26.
+    snmp = parse_snmp((SAMPLES / "net" / "snmp").read_text())
+    assert {"Ip", "Icmp", "Tcp", "Udp"} <= set(snmp)
+    assert "RcvbufErrors" in snmp["Udp"] and "ReasmOKs" in snmp["Ip"]
+    assert all(isinstance(v, int) for v in snmp["Udp"].values())
+
+
 def test_snapshot_of_a_saved_folder_and_its_delta():
     snap = snapshot(SAMPLES)
     assert snap.softirqs["NET_RX"][1] == 5650
@@ -73,6 +82,10 @@ def test_snapshot_of_a_saved_folder_and_its_delta():
     (parse_interrupts, "   CPU0\n 38: edge\n"),
     (parse_softnet, "zz 00 00\n"),
     (parse_softnet, "0001 0002\n"),
+    (parse_snmp, "Udp: InDatagrams\n"),
+    (parse_snmp, "Udp: InDatagrams RcvbufErrors\nUdp: 1\n"),
+    (parse_snmp, "Udp: InDatagrams\nTcp: 1\n"),
+    (parse_snmp, "Udp: InDatagrams\nUdp: x\n"),
 ])
 def test_malformed_counters_are_refused(parser, text):
     with pytest.raises(ModelInputError):

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from ..errors import ModelInputError
 
-__all__ = ["parse_stat", "parse_softirqs", "parse_interrupts", "parse_softnet", "Snapshot",
+__all__ = ["parse_stat", "parse_softirqs", "parse_interrupts", "parse_softnet", "parse_snmp",
+           "Snapshot",
            "snapshot", "delta", "STAT_COLUMNS", "SOFTNET_COLUMNS"]
 
 #: Columns of a ``cpuN`` line of /proc/stat, in order (clock ticks, USER_HZ).
@@ -184,6 +185,40 @@ def parse_softnet(text: str) -> list:
         except ValueError:
             raise _bad("/proc/net/softnet_stat", line, "hexadecimal columns") from None
         out.append({k: v for k, v in zip(SOFTNET_COLUMNS, values) if not k.startswith("_")})
+    return out
+
+
+def parse_snmp(text: str) -> dict:
+    """Protocol counters from /proc/net/snmp (a namespace's own).
+
+    Parameters
+    ----------
+    text : str
+        The file's contents: per protocol, a line of names and a line of
+        values, both starting ``Proto:``.
+
+    Returns
+    -------
+    dict
+        ``{"Udp": {"RcvbufErrors": 0, ...}, "Ip": {...}, ...}``.
+
+    Examples
+    --------
+    >>> parse_snmp("Udp: InDatagrams RcvbufErrors\\nUdp: 10 2\\n")["Udp"]["RcvbufErrors"]
+    2
+    """
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    out = {}
+    for names, values in zip(lines[::2], lines[1::2]):
+        if names[0] != values[0] or not names[0].endswith(":") or len(names) != len(values):
+            raise _bad("/proc/net/snmp", " ".join(values), "a names line and a values line "
+                       "of one protocol, alike in length")
+        try:
+            out[names[0][:-1]] = {k: int(v) for k, v in zip(names[1:], values[1:])}
+        except ValueError:
+            raise _bad("/proc/net/snmp", " ".join(values), "integer counters") from None
+    if len(lines) % 2:
+        raise _bad("/proc/net/snmp", " ".join(lines[-1]), "a values line after each names line")
     return out
 
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from .netns import ENDPOINTS, Testbed, TestbedError
-from .procfs import delta, snapshot
+from .procfs import delta, parse_snmp, snapshot
 
 __all__ = ["measure", "run_all", "write_dataset", "read_dataset", "host_facts"]
 
@@ -50,11 +50,8 @@ def host_facts() -> dict:
 def _udp_rcvbuf_errors(namespace: str) -> int:
     """``Udp: RcvbufErrors`` of a namespace (datagrams a full socket buffer refused)."""
     done = subprocess.run(["ip", "netns", "exec", namespace, "cat", "/proc/net/snmp"],
-                          capture_output=True, text=True, timeout=_GRACE_S)
-    lines = [line.split() for line in done.stdout.splitlines() if line.startswith("Udp:")]
-    if len(lines) < 2 or "RcvbufErrors" not in lines[0]:
-        return 0
-    return int(lines[1][lines[0].index("RcvbufErrors")])
+                          capture_output=True, text=True, timeout=_GRACE_S, check=True)
+    return parse_snmp(done.stdout)["Udp"]["RcvbufErrors"]
 
 
 def _check_iperf3() -> None:

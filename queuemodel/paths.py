@@ -170,11 +170,12 @@ TUNNEL_GSO_SOFTIRQ = Stage(name="gso", context="softirq", unit="packet",
                            cost_cycles_per_unit=300.0, batching="tunnel_gso",
                            protocols=("tcp",), source=TUNNEL_GSO.source)
 INNER_CSUM_TX = Stage(name="inner_csum", context="syscall", unit="packet",
-                      cost_cycles_per_byte=CSUM_CYCLES_PER_BYTE,
+                      cost_cycles_per_byte=CSUM_CYCLES_PER_BYTE, protocols=("tcp",),
                       offloaded_by="tunnel_offload",
-                      source=PRIOR + ": inner checksum in software without tunnel offloads")
+                      source=PRIOR + ": inner TCP checksum in software without tunnel "
+                             "offloads (a UDP datagram's is its udp_csum stage)")
 INNER_CSUM_TX_SOFTIRQ = Stage(name="inner_csum", context="softirq", unit="packet",
-                              cost_cycles_per_byte=CSUM_CYCLES_PER_BYTE,
+                              cost_cycles_per_byte=CSUM_CYCLES_PER_BYTE, protocols=("tcp",),
                               offloaded_by="tunnel_offload", source=INNER_CSUM_TX.source)
 DRIVER_TX_SOFTIRQ = Stage(name="driver_tx", context="softirq", unit="packet",
                           cost_cycles_per_unit=400.0, source=DRIVER_TX.source)

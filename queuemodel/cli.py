@@ -11,12 +11,13 @@ Subcommands::
     queuemodel solve --target throughput_gbps>=36 --free physical_cores --bounds 1..64
                      --path docker-overlay --flows 80 [--json]
     queuemodel testbed run [--path P,...] [--proto tcp,udp] [--msg-bytes B] [--flows N]
-                           [--seconds S] [--out testbed]      (root, iproute2, iperf3)
+                           [--seconds S] [--repeat K] [--out testbed]      (root, iproute2, iperf3)
     queuemodel testbed clean
     queuemodel reproduce [--out figures/out]
     queuemodel validate [--json] [--strict]
     queuemodel calibrate [--claims S1,S2,S4] [--free stage.field,...] [--json]
-    queuemodel calibrate DATA [--fit 'path=*,proto=tcp,flows=1'] [--out costs.toml]
+    queuemodel calibrate DATA [DATA ...] [--fit 'path=*,proto=tcp,flows=1'] [--free ...]
+                         [--out costs.toml]
 
 Bad input prints one line to stderr and exits with status 2.
 """
@@ -109,6 +110,8 @@ def _build_parser() -> argparse.ArgumentParser:
     br.add_argument("--msg-bytes", default="8192", help="sizes, e.g. 64..8192:x2")
     br.add_argument("--flows", default="1", help="parallel flow pairs, e.g. 1,2")
     br.add_argument("--seconds", default="2", help="duration of each run (0.5..600)")
+    br.add_argument("--repeat", default="1",
+                    help="passes over every combination (1..100); rows carry their pass number")
     br.add_argument("--out", default="testbed", help="dataset path (writes OUT.csv and OUT.json)")
     bsub.add_parser("clean", help="remove what an interrupted testbed left behind")
 
@@ -122,8 +125,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("calibrate", help="fit free parameters to claims, or to a testbed "
                                          "dataset")
-    c.add_argument("data", nargs="?", default=None,
-                   help="a testbed dataset (.csv or .json); without it, fit to the claims")
+    c.add_argument("data", nargs="*", default=[],
+                   help="testbed datasets (.csv or .json), read as one; without any, fit "
+                        "to the claims")
     c.add_argument("--fit", default=None,
                    help="dataset rows to fit, COLUMN=PATTERN,... (default "
                         "'path=*,proto=tcp,flows=1')")
@@ -309,7 +313,8 @@ def _cmd_testbed(args) -> int:
                                                                               args.proto),
                    sizes=parse_values("msg_bytes", args.msg_bytes),
                    flows=parse_values("flows", args.flows),
-                   seconds=_number("seconds", args.seconds))
+                   seconds=_number("seconds", args.seconds),
+                   repeats=_number("repeat", args.repeat, integer=True))
     for row in rows:
         print(f"{row['path']:15} {row['proto']} {row['msg_bytes']:>7} B x{row['flows']}: "
               f"{row['throughput_gbps']:7.3f} Gb/s, loss {row['loss_fraction']:.3f}, CPUs "
@@ -354,7 +359,7 @@ def _cmd_validate(args) -> int:
 def _cmd_calibrate(args) -> int:
     from .calibrate import DEFAULT_FIT, calibrate
 
-    if args.data is not None:
+    if args.data:
         return _calibrate_dataset(args)
     if args.fit or args.out:
         raise ModelInputError("--fit/--out", args.fit or args.out,
@@ -378,14 +383,16 @@ def _cmd_calibrate(args) -> int:
 def _calibrate_dataset(args) -> int:
     from pathlib import Path
 
-    from .testbed.fit import DEFAULT_SELECTOR, FREE, calibrate_dataset
+    from .testbed.fit import DEFAULT_FREE, DEFAULT_SELECTOR, calibrate_dataset
     from .testbed.run import read_dataset
 
-    source = Path(args.data)
-    if not source.is_file() or source.suffix not in (".csv", ".json"):
-        raise ModelInputError("DATA", args.data, "an existing .csv or .json testbed dataset")
-    rows = read_dataset(source)
-    free = tuple(args.free.split(",")) if args.free else tuple(FREE)
+    rows = []
+    for name in args.data:
+        source = Path(name)
+        if not source.is_file() or source.suffix not in (".csv", ".json"):
+            raise ModelInputError("DATA", name, "an existing .csv or .json testbed dataset")
+        rows += read_dataset(source)
+    free = tuple(args.free.split(",")) if args.free else DEFAULT_FREE
     fit = calibrate_dataset(rows, args.fit or DEFAULT_SELECTOR, free)
     if args.out:
         Path(args.out).write_text(fit.to_toml())
@@ -398,6 +405,7 @@ def _calibrate_dataset(args) -> int:
     for name, value in fit.values.items():
         print(f"  {name} = {value:.6g}   (prior {fit.priors[name]:.6g})")
     print(fit.table())
+    print(fit.summary())
     if args.out:
         print(f"wrote {args.out}")
     return 0

@@ -31,3 +31,31 @@ def test_claim_table_matches_the_model(cid, shown):
     path, proto = CASES[cid]
     assert qm.predict(path=path, proto=proto).throughput_gbps == pytest.approx(float(shown),
                                                                                abs=0.006)
+
+
+TESTBED_ROWS = re.findall(
+    r"^\| (native|Linux overlay|Docker overlay) (TCP|UDP 8 KB), (\d) flows? \| (fitted|predicted) "
+    r"\| ([0-9.]+) \([0-9.]+-[0-9.]+\) \| ([0-9.]+) \| ([-+0-9.]+) % \|", README, flags=re.M)
+
+
+def test_readme_lists_the_nine_testbed_workloads():
+    assert len(TESTBED_ROWS) == 9
+
+
+def test_testbed_table_matches_the_saved_dataset_and_the_model():
+    # The README's testbed table is the calibration of tests/data/testbed/vm-2cpu-6x.json.
+    import json
+
+    from queuemodel.testbed.fit import calibrate_dataset
+
+    data = Path(__file__).parent / "data" / "testbed" / "vm-2cpu-6x.json"
+    fit = calibrate_dataset(json.loads(data.read_text()))
+    by_key = {(r["path"], r["proto"], int(r["flows"])): r for r in fit.rows}
+    names = {"native": "native", "Linux overlay": "linux-overlay",
+             "Docker overlay": "docker-overlay"}
+    for path, proto, flows, role, measured, model, error in TESTBED_ROWS:
+        row = by_key[(names[path], proto.split()[0].lower(), int(flows))]
+        assert row["role"] == role
+        assert row["measured_gbps"] == pytest.approx(float(measured), abs=0.006)
+        assert row["model_gbps"] == pytest.approx(float(model), abs=0.006)
+        assert 100 * row["error"] == pytest.approx(float(error), abs=0.06)

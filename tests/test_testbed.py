@@ -101,6 +101,9 @@ def test_bad_runs_are_refused_before_anything_is_built():
         run_all(protos=("udp",), sizes=(70000,))
     with pytest.raises(ModelInputError, match="path"):
         run_all(paths=("macvlan",))
+    for repeats in (0, 101, 2.5):
+        with pytest.raises(ModelInputError, match="repeats"):
+            run_all(protos=("tcp",), repeats=repeats)
 
 
 def test_without_root_the_testbed_says_what_is_missing(monkeypatch):

@@ -8,13 +8,15 @@ the receiver, the CPU time by /proc/stat column (CPUs busy, summed over all
 CPUs: sender and receiver share this host; idle and steal, the time a
 hypervisor gave to others, too), NET_RX softirqs, hard interrupts, softnet
 counters and the receiving namespace's UDP socket-buffer drops per second,
-and the host's kernel, CPU model, clock and core count.
+the host's kernel, CPU model, clock and core count, and iperf3's version
+(it decides how many threads serve the streams of a run).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import platform
@@ -22,6 +24,8 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+
+import numpy as np
 
 from .netns import ENDPOINTS, Testbed, TestbedError
 from .procfs import delta, parse_snmp, snapshot
@@ -108,6 +112,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         raise TestbedError(f"testbed: iperf3 {path} {proto} failed: {done.stderr.strip()[:200]}")
     report = json.loads(done.stdout)
     end = report["end"]
+    version = str(report.get("start", {}).get("version", "")).removeprefix("iperf").strip()
     if proto == "tcp":
         goodput = end["sum_received"]["bits_per_second"]
         lost = 0.0
@@ -129,12 +134,13 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         "softnet_dropped_per_s": sum(r["dropped"] for r in d.softnet) / elapsed,
         "softnet_squeezed_per_s": sum(r["time_squeeze"] for r in d.softnet) / elapsed,
         "udp_rcvbuf_errors_per_s": rcvbuf_errors / elapsed,
+        "iperf3_version": version,
         **host_facts(),
     }
 
 
 def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flows=(1,),
-            seconds: float = 2.0) -> list:
+            seconds: float = 2.0, repeats: int = 1) -> list:
     """Build the testbed, run every combination, remove the testbed; the rows.
 
     Every combination is checked first (a UDP datagram above 65507 bytes, an
@@ -148,6 +154,11 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
         combination is run.
     seconds : float
         Duration of each run, 0.5..600 s.
+    repeats : int
+        How many times to run the whole set, 1..100.  Each pass runs every
+        combination once, so a machine whose speed drifts (a VM's stolen
+        time) spreads the drift over all of them; rows carry their
+        ``repeat`` number (0, 1, ...).
 
     Returns
     -------
@@ -166,14 +177,15 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
                 Workload(proto=proto, msg_bytes=size, flows=n)
     if not 0.5 <= float(seconds) <= 600:
         raise ModelInputError("seconds", seconds, "a duration in 0.5..600")
+    if not (isinstance(repeats, (int, np.integer)) and 1 <= repeats <= 100):
+        raise ModelInputError("repeats", repeats, "an integer in 1..100")
     _check_iperf3()
     rows = []
     with Testbed() as bed:
-        for path in paths:
-            for proto in protos:
-                for size in sizes:
-                    for n in flows:
-                        rows.append(measure(bed, path, proto, size, n, seconds))
+        for repeat in range(int(repeats)):
+            for path, proto, size, n in itertools.product(paths, protos, sizes, flows):
+                rows.append({**measure(bed, path, proto, size, n, seconds),
+                             "repeat": repeat})
     return rows
 
 

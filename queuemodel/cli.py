@@ -226,13 +226,19 @@ def _overrides(pairs: list) -> dict:
 
 
 def _cmd_predict(args) -> int:
-    from .hosts import load_host, paper_testbed, with_overrides
+    from .hosts import load_host, load_stage_costs, paper_testbed, with_overrides
     from .model import predict
 
     host = load_host(args.host) if args.host else paper_testbed()
     host = with_overrides(host, _overrides(args.set))
+    path = args.path
+    costs = load_stage_costs(args.host) if args.host else {}
+    if costs:                        # a profile's [stages] table: costs a fit changed
+        from .calibrate import apply_parameters
+
+        path = apply_parameters(costs, None, host)[0][args.path]
     msg = None if args.msg_bytes is None else _number("workload.msg_bytes", args.msg_bytes, True)
-    result = predict(path=args.path, proto=args.proto,
+    result = predict(path=path, proto=args.proto,
                      flows=_number("workload.flows", args.flows, True), msg_bytes=msg,
                      host=host, offered_gbps=_number("workload.offered_gbps", args.offered_gbps),
                      arrival_scv=_number("workload.arrival_scv", args.arrival_scv))

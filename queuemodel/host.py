@@ -139,6 +139,11 @@ class Host:
         the CPU that does its receive softirq work (veth's ``netif_rx``
         queues the packet on the sending CPU's backlog), instead of on a
         machine of its own.
+    veth_link : bool
+        Whether the link is a veth pair rather than a NIC: every path then
+        runs without the NIC's stages (:func:`queuemodel.paths.over_veth`:
+        no hard IRQ, NIC poll, GRO or TX completion; ``veth_xmit`` and the
+        backlog instead).
     service_scv : float
         Squared coefficient of variation of a core's work per message in
         each context (0 = constant, 1 = exponential); used for latency and
@@ -194,6 +199,7 @@ class Host:
     app_on_softirq_core: bool = _flag()
     link_segments: bool = _flag()
     sender_on_receive_cpu: bool = _flag()
+    veth_link: bool = _flag()
     service_scv: Any = _num(low=0.0, high=100.0)
     socket_rcvbuf_bytes: Any = _num(low=1, high=1 << 31, integer=True)
     rx_buffer_truesize_bytes: Any = _num(low=1, high=1 << 20, integer=True)

@@ -14,7 +14,8 @@ from pathlib import Path as _FsPath
 from .errors import ModelInputError, UnknownNameError
 from .host import HOST_FIELDS, Host
 
-__all__ = ["paper_testbed", "load_host", "with_overrides"]
+__all__ = ["paper_testbed", "load_host", "load_host_text", "load_stage_costs", "host_to_toml",
+           "with_overrides"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -89,6 +90,7 @@ def paper_testbed() -> Host:
                                      # paper footnote 3 and claim S8 observe this
         link_segments=True,          # a NIC puts MTU-sized frames on the wire (TSO)
         sender_on_receive_cpu=False,  # paper 3.1: two machines, back to back
+        veth_link=False,             # paper 3.1: a ConnectX-3 NIC on each machine
         # --- Latency and loss only (not used by any throughput claim) -------
         service_scv=1.0,             # assumption: exponential per-context work per message;
                                      # the paper measures no service-time spread (README:
@@ -131,7 +133,8 @@ def with_overrides(host: Host, overrides: dict) -> Host:
     for key in overrides:
         if key not in HOST_FIELDS:
             raise UnknownNameError("host field", key, "one of " + ", ".join(HOST_FIELDS))
-    values = {k: _parse(v) for k, v in overrides.items()}
+    kinds = {f.name: f.metadata.get("kind") for f in dataclasses.fields(Host)}
+    values = {k: v if kinds[k] == "name" else _parse(v) for k, v in overrides.items()}
     return dataclasses.replace(host, **values)
 
 
@@ -154,11 +157,107 @@ def load_host(path: str | _FsPath, base: Host | None = None) -> Host:
     Host
     """
     try:
+        text = _FsPath(path).read_text()
+        tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ModelInputError("--host", str(path), f"a readable TOML file ({err})") from None
+    return load_host_text(text, base)
+
+
+def host_to_toml(host: Host) -> str:
+    """A ``[host]`` TOML table with every field of ``host`` (read back by :func:`load_host`).
+
+    Parameters
+    ----------
+    host : Host
+        A profile whose numeric fields are scalars.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ModelInputError
+        If a field holds an array (a grid of hosts is not one profile).
+
+    Examples
+    --------
+    >>> text = host_to_toml(paper_testbed())
+    >>> text.splitlines()[0], load_host_text(text) == paper_testbed()
+    ('[host]', True)
+    """
+    import dataclasses
+    import json
+
+    import numpy as np
+
+    lines = ["[host]"]
+    for f in dataclasses.fields(host):
+        value = getattr(host, f.name)
+        if isinstance(value, (bool, np.bool_)):
+            text = "true" if value else "false"
+        elif isinstance(value, str):
+            # JSON's escapes are TOML's (control characters as \\u00XX); DEL too
+            text = json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+        elif isinstance(value, tuple):
+            text = "[" + ", ".join(str(int(v)) for v in value) + "]"
+        elif np.ndim(value) == 0:
+            number = value.item() if isinstance(value, np.generic) else value
+            text = repr(number)
+        else:
+            raise ModelInputError(f"host.{f.name}", value, "a scalar (one profile, not a grid)")
+        lines.append(f"{f.name} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+def load_host_text(text: str, base: Host | None = None) -> Host:
+    """:func:`load_host` from TOML text instead of a file.
+
+    Parameters
+    ----------
+    text : str
+        TOML: ``field = value`` pairs, at the top level or under ``[host]``.
+    base : Host, optional
+        Profile supplying the fields the text omits (the paper's testbed).
+
+    Returns
+    -------
+    Host
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ModelInputError("host", text[:40], f"TOML ({err})") from None
+    data = data.get("host", data)
+    if "queue_cpus" in data:
+        data = {**data, "queue_cpus": tuple(data["queue_cpus"])}
+    return with_overrides(base or paper_testbed(), data)
+
+
+def load_stage_costs(path: str | _FsPath) -> dict:
+    """The ``[stages]`` table of a profile: ``{"stage.field": value}`` (empty if none).
+
+    :meth:`queuemodel.testbed.fit.DatasetFit.to_toml` writes one when a fit
+    freed stage costs; apply it with :func:`queuemodel.calibrate.apply_parameters`
+    (``queuemodel predict --host`` does).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The TOML file.
+
+    Returns
+    -------
+    dict
+    """
+    try:
         data = tomllib.loads(_FsPath(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise ModelInputError("--host", str(path), f"a readable TOML file ({err})") from None
-    data = data.get("host", data)
-    return with_overrides(base or paper_testbed(), data)
+    stages = data.get("stages", {})
+    return {f"{stage}.{name}": value for stage, fields in stages.items()
+            for name, value in fields.items()}
 
 
 def _parse(value):

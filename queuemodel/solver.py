@@ -48,6 +48,7 @@ import numpy as np
 
 from . import wire
 from .host import Host
+from .paths import over_veth
 from .stage import CONTEXTS, Path, Stage
 
 __all__ = [
@@ -167,7 +168,7 @@ def gated_counts(counts, fragmented, msg_bytes):
 
 def _offload_flags(host: Host) -> tuple:
     return (host.tso, host.gso, host.gro, host.rx_csum, host.tx_csum, host.tunnel_offload,
-            host.sender_on_receive_cpu)
+            host.sender_on_receive_cpu, host.veth_link)
 
 
 def compile_side(path: Path, side: str, proto: str, host: Host) -> CompiledSide:
@@ -182,7 +183,8 @@ def compile_side(path: Path, side: str, proto: str, host: Host) -> CompiledSide:
     proto : {'tcp', 'udp'}
         Transport protocol; stages for the other protocol are dropped.
     host : Host
-        Only its offload flags and ``sender_on_receive_cpu`` matter here.
+        Only its offload flags, ``sender_on_receive_cpu`` and ``veth_link``
+        matter here.
 
     Returns
     -------
@@ -204,7 +206,9 @@ def compile_side(path: Path, side: str, proto: str, host: Host) -> CompiledSide:
     When the host's ``sender_on_receive_cpu`` is set (one kernel sends and
     receives, as in a namespace testbed), the send side's stages are
     charged to the receive side's flow core, labelled ``sender.NAME``, and
-    the send side is left empty: the sender has no CPU of its own.
+    the send side is left empty: the sender has no CPU of its own.  When
+    its ``veth_link`` is set, the path runs without the NIC's stages
+    (:func:`queuemodel.paths.over_veth`).
 
     Examples
     --------
@@ -219,7 +223,9 @@ def compile_side(path: Path, side: str, proto: str, host: Host) -> CompiledSide:
 
 @functools.lru_cache(maxsize=256)
 def _compile(path: Path, side: str, proto: str, flags: tuple) -> CompiledSide:
-    one_kernel = flags[6]
+    one_kernel, veth = flags[6], flags[7]
+    if veth:
+        path = over_veth(path)
     if one_kernel and side == "tx":
         return _pack([])
     rows = [(stage, feature, gate, _core_of(stage, side), stage.name)
@@ -238,7 +244,7 @@ def _core_of(stage: Stage, side: str) -> int:
 
 def _walk(path: Path, side: str, proto: str, flags: tuple) -> list:
     """``(stage, feature, gate)`` for each stage of one side that runs for ``proto``."""
-    tso, gso, gro, _rx_csum, _tx_csum, tunnel, _one_kernel = flags
+    tso, gso, gro, _rx_csum, _tx_csum, tunnel, _one_kernel, _veth = flags
     flag_on = dict(zip(("tso", "gso", "gro", "rx_csum", "tx_csum", "tunnel_offload"), flags))
     if side == "rx":
         state = _WIRE

@@ -1,5 +1,6 @@
 """The public surface: result keys, export, broadcasting, docstrings, lazy imports."""
 
+import dataclasses
 import inspect
 import json
 import re
@@ -8,11 +9,14 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import queuemodel as qm
 from queuemodel import calibrate as calibrate_module
 from queuemodel import claims, hosts, model, solver, stage, wire
 from queuemodel.cli import main
+from queuemodel.errors import ModelInputError
 
 REQUIRED_KEYS = {"throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s", "bottleneck",
                  "receiver_cpu", "sender_cpu", "stages"}
@@ -69,6 +73,22 @@ def test_host_toml_round_trip(tmp_path):
     h = hosts.load_host(f)
     assert (h.name, h.ghz, h.link_gbps, h.tunnel_offload) == ("faster", 3.0, 100.0, True)
     assert main(["predict", "--host", str(f), "--json"]) == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(ghz=st.floats(0.5, 5.0), queues=st.integers(1, 20), veth=st.booleans(),
+       name=st.text(min_size=1, max_size=20))
+def test_every_host_profile_survives_toml(ghz, queues, veth, name):
+    # host_to_toml writes every field; load_host_text reads back the same host.
+    h = dataclasses.replace(hosts.paper_testbed(), ghz=ghz, nic_queues=queues, veth_link=veth,
+                            name=name, queue_cpus=tuple(range(queues)))
+    assert hosts.load_host_text(hosts.host_to_toml(h)) == h
+
+
+def test_a_grid_of_hosts_is_not_one_profile():
+    h = hosts.with_overrides(hosts.paper_testbed(), {"ghz": np.array([2.0, 3.0])})
+    with pytest.raises(ModelInputError, match="host.ghz"):
+        hosts.host_to_toml(h)
 
 
 def test_cli_predict_json_matches_the_api(capsys):

@@ -37,6 +37,7 @@ def scenarios(draw):
         "app_on_softirq_core": st.booleans(),
         "link_segments": st.booleans(),
         "sender_on_receive_cpu": st.booleans(),
+        "veth_link": st.booleans(),
         "irq_moderation_usecs": st.floats(0.0, 200.0),
         "irq_moderation_frames": st.integers(1, 256),
         "napi_weight": st.integers(1, 256),

@@ -44,7 +44,8 @@ from ..host import Host
 from ..hosts import paper_testbed
 from ..paths import PATHS, over_veth
 
-__all__ = ["FREE", "DEFAULT_FREE", "DEFAULT_SELECTOR", "REQUIRED_COLUMNS", "app_threads", "testbed_host",
+__all__ = ["FREE", "DEFAULT_FREE", "DEFAULT_SELECTOR", "REQUIRED_COLUMNS", "app_threads",
+           "testbed_host", "fitted_host",
            "testbed_paths", "predict_row",
            "parse_selector", "select", "calibrate_dataset", "DatasetFit"]
 
@@ -83,6 +84,9 @@ DEFAULT_SELECTOR = "path=*,proto=tcp,flows=1"
 
 def testbed_paths(paths: Mapping | None = None) -> dict:
     """The built-in paths with a veth pair for their link.
+
+    What a host with ``veth_link`` set runs anyway (the solver applies
+    :func:`~queuemodel.paths.over_veth` itself); for looking at the stages.
 
     Parameters
     ----------
@@ -167,6 +171,7 @@ def testbed_host(cpus: int, mhz: float, steal_fraction: float = 0.0, flows: int 
         link_gbps=10000.0,           # a veth has no line rate; 10 Tb/s never binds
         link_segments=False,         # veth carries the GSO sk_buff whole
         sender_on_receive_cpu=True,  # one kernel: netif_rx runs on the sending CPU
+        veth_link=True,              # every path without the NIC's stages (over_veth)
         nic_queues=min(int(threads), int(cpus)), queue_cpus=(), flow_steering=True, rps=False,
         # the scheduler, not a hash, spreads sending threads: one "queue" per thread
         # (at most one per CPU), flow i on queue i mod queues
@@ -186,6 +191,30 @@ def testbed_host_for(row: Mapping, cycles_scale: float = 1.0) -> Host:
                         float(cycles_scale), app_threads(flows, row.get("iperf3_version", "")))
 
 
+def fitted_host(rows: list, cycles_scale: float = 1.0) -> Host:
+    """The machine a dataset measured, as one host profile.
+
+    Its CPUs and the median clock of the rows, no steal (a profile of the
+    machine, not of one run), one sending and one reading thread.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Dataset rows (``cpus`` and ``cpu_mhz`` columns).
+    cycles_scale : float
+        Fitted factor, folded into the clock.
+
+    Returns
+    -------
+    Host
+    """
+    cpus = int(np.median([int(r["cpus"]) for r in rows]))
+    mhz = float(np.median([float(r["cpu_mhz"]) for r in rows]))
+    host = testbed_host(cpus, mhz, 0.0, 1, float(cycles_scale), 1)
+    return dataclasses.replace(host, name=f"namespace testbed ({cpus} CPUs at {mhz:.0f} MHz, "
+                                          f"veth link), cycles_scale {cycles_scale:.3g}")
+
+
 def predict_row(row: Mapping, paths: Mapping | None = None, values: Mapping | None = None):
     """The model's :class:`~queuemodel.model.Result` for one dataset row.
 
@@ -194,7 +223,8 @@ def predict_row(row: Mapping, paths: Mapping | None = None, values: Mapping | No
     row : dict
         A row of :func:`queuemodel.testbed.run.measure`.
     paths : dict, optional
-        Testbed paths (default :func:`testbed_paths`).
+        Paths by name (default the built-in ones; the testbed host runs
+        them over its veth link).
     values : dict, optional
         Fitted costs by :data:`FREE` name.
 
@@ -205,7 +235,7 @@ def predict_row(row: Mapping, paths: Mapping | None = None, values: Mapping | No
     from ..calibrate import apply_parameters
     from ..model import predict
 
-    paths = paths or testbed_paths()
+    paths = paths or PATHS
     values = dict(values or {})
     host = testbed_host_for(row, values.pop("cycles_scale", 1.0))
     if values:
@@ -324,12 +354,17 @@ class DatasetFit:
         put out (measured: goodput over one minus loss).
     success : bool
         Whether the optimiser converged.
+    host : Host or None
+        The fitted machine as a host profile (:func:`fitted_host`): the
+        dataset's CPUs and clock, no steal, ``cycles_scale`` folded into
+        the clock; the stage costs a fit freed are in ``values``.
     """
 
     values: Mapping
     priors: Mapping
     rows: list
     success: bool
+    host: Host | None = None
 
     def predictions(self) -> list:
         """The rows not used by the fit."""
@@ -370,10 +405,32 @@ class DatasetFit:
                 f"{int(worst['flows'])} flows), median |error| {100 * middle:.1f} %")
 
     def to_toml(self) -> str:
-        """The fitted profile as TOML (``[testbed]`` facts, ``[costs]`` fitted values)."""
-        lines = ["# queuemodel testbed profile: fitted by queuemodel.testbed.fit.calibrate_dataset",
-                 "[costs]"]
-        lines += [f"{k} = {v!r}" for k, v in self.values.items()]
+        """The fitted machine as a host profile (``queuemodel predict --host FILE``).
+
+        A ``[host]`` table with every field (:func:`queuemodel.hosts.host_to_toml`),
+        a ``[stages]`` table with the stage costs the fit freed, and ``[fit]``
+        with the fitted numbers and their priors (for the record).
+        """
+        from ..hosts import host_to_toml
+
+        if self.host is None:
+            raise CalibrationError("calibrate: this fit carries no host profile")
+        fitted = sum(r["role"] == "fitted" for r in self.rows)
+        lines = ["# queuemodel host profile of a namespace testbed, fitted by",
+                 f"# queuemodel.testbed.fit.calibrate_dataset to {fitted} workloads;",
+                 "# cycles_scale is folded into ghz.  One sending and one reading thread",
+                 "# serve every flow (iperf3 before 3.16); with a thread per flow set",
+                 "# nic_queues = min(flows, CPUs), and app_on_softirq_core = true once",
+                 "# flows > CPUs / 2.", host_to_toml(self.host).rstrip("\n")]
+        stages: dict = {}
+        for name, value in _expand({k: v for k, v in self.values.items() if FREE[k]}).items():
+            stage, field_name = name.split(".", 1)
+            stages.setdefault(stage, {})[field_name] = value
+        for stage, fields in stages.items():
+            lines.append(f"\n[stages.{stage}]")
+            lines += [f"{k} = {v!r}" for k, v in fields.items()]
+        lines.append("\n[fit]")
+        lines += [f"{k} = {v!r}   # prior {self.priors[k]!r}" for k, v in self.values.items()]
         return "\n".join(lines) + "\n"
 
 
@@ -431,7 +488,7 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
         if float(row["throughput_gbps"]) <= 0:
             raise CalibrationError(f"calibrate: a row has no throughput: {row['path']} "
                                    f"{row['proto']} {row['flows']} flows")
-    paths = testbed_paths()
+    paths = PATHS
     priors = {n: get_parameter(FREE[n][0], paths) if FREE[n] else 1.0 for n in free}
     x0 = np.log(list(priors.values()))
 
@@ -452,4 +509,5 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
     runs = [_run_entry(row, predict_row(row, paths, values)) for row in rows]
     table = [_summarise([runs[i] for i in members], any(i in chosen for i in members))
              for members in _configurations(rows).values()]
-    return DatasetFit(values=values, priors=priors, rows=table, success=bool(fit.success))
+    return DatasetFit(values=values, priors=priors, rows=table, success=bool(fit.success),
+                      host=fitted_host(rows, values.get("cycles_scale", 1.0)))

@@ -11,12 +11,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from queuemodel.errors import ModelInputError
 from queuemodel.testbed.netns import Testbed, TestbedError, leftovers, remove_leftovers
-from queuemodel.testbed.run import read_dataset, run_all, write_dataset
+from queuemodel.testbed.run import OFFLOADS, parse_features, read_dataset, run_all, write_dataset
 
 
 def _why_not() -> str:
@@ -46,6 +47,11 @@ def test_smoke_one_tcp_and_one_udp_run_per_path(tmp_path):
     for row in rows:
         assert row["throughput_gbps"] > 0 and row["seconds"] > 0.5
         assert row["cpu_sys"] + row["cpu_softirq"] > 0 and row["kernel"]
+        assert row["iperf3_version"].startswith("3.")
+        if shutil.which("ethtool"):
+            # a veth's defaults: segmentation on, no GRO (the model's link_segments = off)
+            assert "tcp-segmentation-offload=on" in row["offloads"], row["offloads"]
+            assert "generic-receive-offload=off" in row["offloads"], row["offloads"]
     by = {(r["path"], r["proto"]): r["throughput_gbps"] for r in rows}
     for proto in ("tcp", "udp"):
         # The longer path is not faster, within run-to-run noise (2-second runs on a shared
@@ -110,6 +116,17 @@ def test_without_root_the_testbed_says_what_is_missing(monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(TestbedError, match="needs root"):
         Testbed().__enter__()
+
+
+def test_ethtool_features_parse_from_a_saved_sample():
+    # `ethtool -k qmtb-l1` on the CI VM (Linux 6.18, ethtool 6.1), a veth end.
+    text = (Path(__file__).parent / "data" / "ethtool" / "veth-6.18.txt").read_text()
+    features = parse_features(text)
+    assert features["tcp-segmentation-offload"] and features["tx-udp_tnl-segmentation"]
+    assert not features["generic-receive-offload"]
+    assert features["tx-checksum-ip-generic"] and not features["tx-checksum-ipv4"]  # indented
+    assert "Features for qmtb-l1" not in features
+    assert all(name in features for side in OFFLOADS.values() for name in side)
 
 
 def test_dataset_round_trip(tmp_path):

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from ..errors import QueueModelError
 
-__all__ = ["Testbed", "PREFIX", "ENDPOINTS", "TestbedError", "leftovers", "remove_leftovers"]
+__all__ = ["Testbed", "PREFIX", "ENDPOINTS", "LINK_ENDS", "TestbedError", "leftovers",
+           "remove_leftovers"]
 
 #: Prefix of every namespace and device the testbed creates.
 PREFIX = "qmtb"
@@ -37,6 +38,8 @@ ENDPOINTS = {
     "linux-overlay": (f"{PREFIX}-h1", f"{PREFIX}-h2", "198.18.1.2"),
     "docker-overlay": (f"{PREFIX}-c1", f"{PREFIX}-c2", "198.18.2.2"),
 }
+#: The link's two ends, (namespace, device): the sending host's and the receiving host's.
+LINK_ENDS = {"tx": (f"{PREFIX}-h1", f"{PREFIX}-l1"), "rx": (f"{PREFIX}-h2", f"{PREFIX}-l2")}
 _NAMESPACES = (f"{PREFIX}-h1", f"{PREFIX}-h2", f"{PREFIX}-c1", f"{PREFIX}-c2")
 _TIMEOUT_S = 10
 

@@ -8,7 +8,8 @@ the receiver, the CPU time by /proc/stat column (CPUs busy, summed over all
 CPUs: sender and receiver share this host; idle and steal, the time a
 hypervisor gave to others, too), NET_RX softirqs, hard interrupts, softnet
 counters and the receiving namespace's UDP socket-buffer drops per second,
-the host's kernel, CPU model, clock and core count, and iperf3's version
+the host's kernel, CPU model, clock and core count, the link's offload
+settings (``ethtool -k``, when ethtool is installed), and iperf3's version
 (it decides how many threads serve the streams of a run).
 """
 
@@ -27,10 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .netns import ENDPOINTS, Testbed, TestbedError
+from .netns import ENDPOINTS, LINK_ENDS, Testbed, TestbedError
 from .procfs import delta, parse_snmp, snapshot
 
-__all__ = ["measure", "run_all", "write_dataset", "read_dataset", "host_facts"]
+__all__ = ["measure", "run_all", "write_dataset", "read_dataset", "host_facts",
+           "parse_features", "OFFLOADS"]
 
 _PORT = 5201
 _GRACE_S = 10.0
@@ -56,6 +58,44 @@ def _udp_rcvbuf_errors(namespace: str) -> int:
     done = subprocess.run(["ip", "netns", "exec", namespace, "cat", "/proc/net/snmp"],
                           capture_output=True, text=True, timeout=_GRACE_S, check=True)
     return parse_snmp(done.stdout)["Udp"]["RcvbufErrors"]
+
+
+#: The offloads a row records, by the link end whose setting matters: the sending
+#: end's segmentation and transmit checksum, the receiving end's GRO and receive
+#: checksum (``ethtool -k`` names; on a veth pair both ends start alike).
+OFFLOADS = {"tx": ("tcp-segmentation-offload", "generic-segmentation-offload",
+                   "tx-checksumming", "tx-udp_tnl-segmentation"),
+            "rx": ("generic-receive-offload", "rx-checksumming")}
+
+
+def parse_features(text: str) -> dict:
+    """``ethtool -k`` output as ``{feature: on}``.
+
+    Examples
+    --------
+    >>> parse_features("Features for l1:\\nrx-checksumming: on\\n\\ttx-checksum-ipv4: off [fixed]\\n")
+    {'rx-checksumming': True, 'tx-checksum-ipv4': False}
+    """
+    out = {}
+    for line in text.splitlines():
+        name, sep, value = line.strip().partition(": ")
+        if sep and not line.startswith("Features for"):
+            out[name] = value.split()[0] == "on"
+    return out
+
+
+def _offloads() -> str:
+    """The link's offload settings, ``name=on;...``; empty without ethtool (optional)."""
+    if shutil.which("ethtool") is None:
+        return ""
+    parts = []
+    for side, names in OFFLOADS.items():
+        namespace, device = LINK_ENDS[side]
+        done = subprocess.run(["ip", "netns", "exec", namespace, "ethtool", "-k", device],
+                              capture_output=True, text=True, timeout=_GRACE_S)
+        features = parse_features(done.stdout) if done.returncode == 0 else {}
+        parts += [f"{n}={'on' if features[n] else 'off'}" for n in names if n in features]
+    return ";".join(parts)
 
 
 def _check_iperf3() -> None:
@@ -135,6 +175,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         "softnet_squeezed_per_s": sum(r["time_squeeze"] for r in d.softnet) / elapsed,
         "udp_rcvbuf_errors_per_s": rcvbuf_errors / elapsed,
         "iperf3_version": version,
+        "offloads": _offloads(),
         **host_facts(),
     }
 

@@ -71,6 +71,16 @@ OFFLOADS = {"tx": ("tcp-segmentation-offload", "generic-segmentation-offload",
 def parse_features(text: str) -> dict:
     """``ethtool -k`` output as ``{feature: on}``.
 
+    Parameters
+    ----------
+    text : str
+        What ``ethtool -k DEVICE`` printed (indented sub-features included).
+
+    Returns
+    -------
+    dict
+        Feature name to whether it is on.
+
     Examples
     --------
     >>> parse_features("Features for l1:\\nrx-checksumming: on\\n\\ttx-checksum-ipv4: off [fixed]\\n")

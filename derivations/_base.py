@@ -10,7 +10,7 @@ __all__ = ["Derivation", "all_derivations", "testbed_with", "MODULES"]
 
 #: Derivation modules, in the order a reader needs them.
 MODULES = ("wire", "coalescing", "moderation", "napi", "softirq", "capacity", "sharing",
-           "queueing", "loss")
+           "queueing", "loss", "memory")
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,7 @@ __all__ = ["Claim", "Outcome", "Report", "load_claims", "validate", "evaluate_cl
            "ANSWERED", "PENDING"]
 
 #: What the model still needs before it can answer a family of claims.
-PENDING = {
-    "M5": "needs the memory model (cache misses and DRAM traffic per packet): issue 3",
-}
+PENDING: dict = {}
 
 #: Message sizes of the paper's Figures 7 to 11: 64 B to 8 KB in powers of two.
 SMALL_SIZES = 2 ** np.arange(6, 14)
@@ -297,6 +295,25 @@ def _m4(claim: Claim, predict: PredictFn):
             d["low"] <= ratio <= d["high"])
 
 
+def _m5(claim: Claim, predict: PredictFn):
+    # The two checks of the claims file, read as written: memory ratio, throughput ratio.
+    d = claim.data
+    results = {p: predict(path=p, proto=d["proto"], flows=d["flows"])
+               for p in ("native", "docker-overlay")}
+    memory = {p: float(r.memory_bandwidth_gbytes_per_s) for p, r in results.items()}
+    gbps = {p: float(r.throughput_gbps) for p, r in results.items()}
+    ranges = [tuple(float(x) for x in re.findall(r"\[([0-9.]+), ([0-9.]+)\]", c)[0])
+              for c in d["checks"]]
+    ratios = (memory["docker-overlay"] / memory["native"], gbps["docker-overlay"] / gbps["native"])
+    ok = [low <= ratio <= high for ratio, (low, high) in zip(ratios, ranges)]
+    return (f"memory x{ratios[0]:.2f} ({memory['docker-overlay']:.2f} / {memory['native']:.2f} "
+            f"GB/s) {'in' if ok[0] else 'outside'} range; throughput x{ratios[1]:.2f} "
+            f"({gbps['docker-overlay']:.1f} / {gbps['native']:.1f} Gb/s) "
+            f"{'in' if ok[1] else 'outside'} range",
+            f"memory x[{ranges[0][0]:g}, {ranges[0][1]:g}], throughput "
+            f"x[{ranges[1][0]:g}, {ranges[1][1]:g}]", None, all(ok))
+
+
 def _m6(claim: Claim, predict: PredictFn):
     flows = np.arange(1, 41)
     r = predict(path="docker-overlay", proto="tcp", flows=flows)
@@ -340,7 +357,7 @@ def _m9(claim: Claim, predict: PredictFn):
 ANSWERED = {
     "S1": _value_claim, "S2": _value_claim, "S3": _value_claim, "S4": _value_claim,
     "S5": _value_claim, "S6": _value_claim, "S7": _s7, "S8": _s8, "S9": _s9,
-    "M1": _value_claim, "M2": _value_claim, "M3": _m3, "M4": _m4, "M6": _m6, "M7": _m7,
+    "M1": _value_claim, "M2": _value_claim, "M3": _m3, "M4": _m4, "M5": _m5, "M6": _m6, "M7": _m7,
     "M8": _m8, "M9": _m9, "P1": _p1, "P2": _p2, "P3": _p3, "P4": _p4, "P5": _p5, "P6": _p6,
     "P7": _p7, "H1": _value_claim,
 }

@@ -408,7 +408,9 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         (expected busy receive CPUs) and ``flows_per_busy``; per thread level
         ``cpus_at_level`` and ``rate_at_level`` (expected CPUs and their
         summed delivery); ``receiver_bound`` (whether the receive CPUs, not
-        the link or the senders, set the rate).
+        the link or the senders, set the rate); ``bound_cpus`` and
+        ``bound_flows``, the expected receive CPUs that run at their capacity
+        and the flows on them (whose data queues at the receiver).
     """
     size = flows.size
     levels = capacity.shape[1]
@@ -435,10 +437,17 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                 count = int(pick.sum())
                 r[pick] = carried[start:start + count]
                 start += count
+    out["bound_cpus"] = np.zeros(size)
+    out["bound_flows"] = np.zeros(size)
     for (idx, patterns), rates in zip(groups, all_rates):
         totals = rates.sum(axis=2)                                     # (S_g, P)
         w = patterns.weight
         mean = totals @ w
+        level = patterns.level
+        cap = np.where(level > 0, capacity[idx][:, np.maximum(level - 1, 0)], np.inf)
+        full = rates >= cap * (1.0 - 1e-9)                             # (S_g, P, B)
+        out["bound_cpus"][idx] = full.sum(axis=2) @ w
+        out["bound_flows"][idx] = (full * patterns.flows[None]).sum(axis=2) @ w
         out["delivered"][idx] = mean
         out["delivered_stderr"][idx] = np.sqrt(
             np.maximum(0.0, ((totals - mean[:, None]) ** 2) @ w) / patterns.draws)

@@ -154,6 +154,12 @@ class Host:
     rx_buffer_truesize_bytes : int
         Memory one received wire packet is charged against the socket
         buffer (its receive buffer plus the ``sk_buff``).
+    ddio_share : float
+        Share of the last-level cache a NIC's writes may allocate into
+        (Intel DDIO; :mod:`queuemodel.memory`).  Memory traffic only.
+    tcp_window_bytes : int
+        Bytes a TCP flow keeps queued at a receiver that cannot keep up:
+        its full receive window.  Memory traffic only.
     """
 
     name: str = field(metadata={"kind": "name"})
@@ -203,6 +209,8 @@ class Host:
     service_scv: Any = _num(low=0.0, high=100.0)
     socket_rcvbuf_bytes: Any = _num(low=1, high=1 << 31, integer=True)
     rx_buffer_truesize_bytes: Any = _num(low=1, high=1 << 20, integer=True)
+    ddio_share: Any = _num(low=0.0, high=1.0, low_open=True)
+    tcp_window_bytes: Any = _num(low=1, high=1 << 31, integer=True)
 
     def __post_init__(self) -> None:
         _checks.validate_fields(self, "host")

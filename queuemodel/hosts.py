@@ -99,6 +99,15 @@ def paper_testbed() -> Host:
                                      # no SO_RCVBUF unless given -w
         rx_buffer_truesize_bytes=2304,  # estimate: mlx4_en's 1536 B receive fragment at
                                         # MTU 1500 plus ~768 B of sk_buff and shared info
+        # --- Memory traffic only (queuemodel.memory; no throughput claim) ---
+        ddio_share=0.1,              # DDIO allocates into 2 of the LLC's 20 ways by default
+                                     # (IIO LLC WAYS register; Farshin et al., "Reexamining
+                                     # Direct Cache Access to Optimize I/O Intensive
+                                     # Applications for Multi-hundred-gigabit Networks",
+                                     # USENIX ATC 2020)
+        tcp_window_bytes=3145728,    # tcp_rmem[2] = 6 MB (Linux 4.4 default), half of it
+                                     # window at tcp_adv_win_scale = 1; autotuning grows a
+                                     # slow reader's buffer to the maximum
     )
 
 

@@ -13,6 +13,7 @@ from . import flows as flow_model
 from . import wire
 from .errors import ModelInputError, QueueModelError, UnknownNameError
 from .latency import P99, STATION_NAMES, Station, moderation_wait_s, tandem
+from .memory import dram_bytes_per_byte
 from .queueing import gamma_quantile, mg1k
 from .host import HOST_FIELDS, Host
 from .hosts import paper_testbed, with_overrides
@@ -34,6 +35,7 @@ DEFAULT_MSG_BYTES = {"tcp": 131072, "udp": 8192}
 OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
                   "link_goodput_gbps", "irq_rate_per_s", "softirq_rate_per_s",
                   "context_switch_rate_per_s", "drop_fraction", "loss_fraction",
+                  "memory_bandwidth_gbytes_per_s",
                   "cores_used", "flows_per_busy_cpu", "throughput_stderr_gbps",
                   "queue_stable", "latency_mean_us", "latency_p99_us", "bottleneck")
 #: Outputs that map names to values (flattened as ``group.key``).
@@ -88,6 +90,10 @@ class Result:
         Context switches per second from waking the receiving applications.
     drop_fraction : float or numpy.ndarray
         Share of sent messages the receiver drops (UDP above capacity).
+    memory_bandwidth_gbytes_per_s : float or numpy.ndarray
+        DRAM traffic of the received data at the receiver, GB/s: reads of
+        frames pushed out of the cache before their copy and write-backs
+        (:mod:`queuemodel.memory`).
     cores_used : float or numpy.ndarray
         Expected receive logical CPUs the flows' hashes land on.
     flows_per_busy_cpu : float or numpy.ndarray
@@ -129,6 +135,7 @@ class Result:
     softirq_rate_per_s: Any
     context_switch_rate_per_s: Any
     drop_fraction: Any
+    memory_bandwidth_gbytes_per_s: Any
     cores_used: Any
     flows_per_busy_cpu: Any
     throughput_stderr_gbps: Any
@@ -457,6 +464,9 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         if table is not None:
             typical = np.where((stage_level == t)[:, None], table, typical)
     drop = np.maximum(0.0, np.divide(sent - total, sent, out=np.zeros(size), where=sent > 0))
+    frame_bytes = (wire.wire_bytes_per_message(proto, msg, h.mtu, path.encap_bytes)
+                   - _NOT_IN_MEMORY_BYTES * n_wire)
+    memory = total * frame_bytes * _dram_per_byte(proto, h, host, spread) / 1e9
     queueing = _latency(proto, rx, h, host, msg, flows, offered * to_rate, arrival_scv,
                         link_rate, counts, tx_static, cap, send_units, spread, cpus,
                         level_seconds, total, sent, drop)
@@ -480,12 +490,42 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "softirq_rate_per_s": rates["softirq"],
         "context_switch_rate_per_s": rates["switch"],
         "drop_fraction": drop,
+        "memory_bandwidth_gbytes_per_s": memory,
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
         "level_busy_util": level_busy,
         "topology": topology,
         "cpu_tables": tables,
     }
+
+
+#: Bytes of each frame on the wire that never reach memory: preamble and start
+#: delimiter, inter-frame gap, and the FCS the NIC strips.
+_NOT_IN_MEMORY_BYTES = wire.ETH_PREAMBLE_SFD_BYTES + wire.ETH_IFG_BYTES + wire.ETH_FCS_BYTES
+
+
+def _dram_per_byte(proto, h, host, spread):
+    """DRAM bytes per received byte (:func:`queuemodel.memory.dram_bytes_per_byte`).
+
+    A NIC writes into its DDIO share of the last-level cache and cycles
+    through one ring per busy receive CPU.  The data waiting between a
+    frame's arrival and its copy: a full TCP window for each flow on a
+    saturated CPU; for UDP a full ring per saturated CPU and a full socket
+    buffer per flow on it.  Over a veth pair the sender's copy writes the
+    data (anywhere in the cache) and there is no ring.
+    """
+    if host.veth_link:
+        cache = h.llc_mib * float(1 << 20)
+        ring_per_cpu = 0.0
+    else:
+        cache = h.llc_mib * float(1 << 20) * h.ddio_share
+        ring_per_cpu = h.rx_ring * h.rx_buffer_truesize_bytes
+    if proto == "tcp":
+        waiting = spread["bound_flows"] * h.tcp_window_bytes
+    else:
+        waiting = (spread["bound_cpus"] * ring_per_cpu
+                   + spread["bound_flows"] * h.socket_rcvbuf_bytes)
+    return dram_bytes_per_byte(waiting, spread["busy"] * ring_per_cpu, cache)
 
 
 def _carried(band, scenario, offered):

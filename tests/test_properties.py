@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import queuemodel as qm
+from queuemodel import wire
 from queuemodel.stage import Stage
 
 PATH_NAMES = tuple(qm.PATHS)
@@ -286,3 +287,33 @@ def test_udp_above_the_mtu_sends_one_wire_packet_per_fragment(path, msg, mtu):
     r = qm.predict(path=path, proto="udp", msg_bytes=msg, mtu=mtu)
     assert r.wire_packet_rate_per_s / r.message_rate_per_s == pytest.approx(fragments,
                                                                             rel=1e-12)
+
+
+# ------------------------------------------------------------------ memory traffic laws
+
+@given(scenarios())
+def test_memory_traffic_is_at_most_two_passes_over_the_received_frames(sc):
+    # Each received byte costs at most one DRAM write-back and one DRAM read.
+    r = qm.predict(**sc)
+    frames_gbytes = r.message_rate_per_s * wire.wire_bytes_per_message(
+        r.proto, r.inputs["msg_bytes"], sc.get("mtu", 1500),
+        qm.get_path(sc["path"]).encap_bytes) / 1e9
+    assert math.isfinite(r.memory_bandwidth_gbytes_per_s)
+    assert 0.0 <= r.memory_bandwidth_gbytes_per_s <= 2.0 * frames_gbytes * (1 + 1e-9)
+
+
+@given(scenarios(), st.floats(1.0, 10.0))
+def test_a_bigger_cache_share_never_adds_memory_traffic(sc, factor):
+    # More cache for the NIC's writes: fewer lines pushed out before use, at the
+    # same rates (the share touches nothing else in the model).
+    small = qm.predict(ddio_share=0.1 / factor, **sc)
+    large = qm.predict(ddio_share=0.1, **sc)
+    assert large.throughput_gbps == small.throughput_gbps
+    assert large.memory_bandwidth_gbytes_per_s <= small.memory_bandwidth_gbytes_per_s * (1 + 1e-12)
+
+
+@given(scenarios())
+def test_a_cache_larger_than_anything_waiting_means_no_memory_traffic(sc):
+    # Limiting case: with the whole (huge) cache open to the NIC, nothing is evicted.
+    r = qm.predict(**{**sc, "llc_mib": 1e9, "ddio_share": 1.0})
+    assert r.memory_bandwidth_gbytes_per_s == 0.0

@@ -1,0 +1,52 @@
+"""DRAM traffic of received bytes: eviction from the DDIO share before reuse."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ._base import Derivation
+
+
+def _dram_per_byte() -> Derivation:
+    from queuemodel.memory import dram_bytes_per_byte
+
+    C, W, F, x = sp.symbols("C W F x", positive=True)
+    # The bytes written into the cache share between a line's write and its reuse are
+    # exponential with mean W; the line is gone if they exceed the share, C bytes.
+    density = sp.exp(-x / W) / W
+    read_miss = sp.integrate(density, (x, C, sp.oo))
+    write_back = read_miss.subs(W, F)
+    # Evicted before the copy: written back (1 byte) and read again (1 byte); read in
+    # time: written back once later unless the buffer is reused while still cached.
+    m, b = sp.symbols("m b", positive=True)
+    per_byte = 2 * m + (1 - m) * b
+    derived = per_byte.subs({m: read_miss, b: write_back})
+    return Derivation(
+        name="dram_per_byte",
+        title="DRAM bytes per received byte (direct cache access, eviction before reuse)",
+        assumptions=(
+            "The NIC writes every frame into a C-byte share of the last-level cache (DDIO); "
+            "the share is replaced least-recently-used.",
+            "The bytes written into the share between a frame's arrival and its copy are "
+            "exponential with mean W, the data queued at the receiver; those between two "
+            "uses of one receive buffer, with mean F, the rings' footprint.",
+            "A line pushed out dirty costs one DRAM write; a copy of a line no longer cached "
+            "one DRAM read; a line still cached when its buffer is reused is updated in place.",
+        ),
+        steps=(
+            ("density of the bytes written in between", sp.Eq(sp.Symbol("f(x)"), density)),
+            ("read miss: more than C bytes before the copy", sp.Eq(m, read_miss)),
+            ("write-back: more than C bytes before the buffer's reuse", sp.Eq(b, write_back)),
+            ("DRAM bytes per byte", sp.Eq(sp.Symbol("D"), per_byte)),
+        ),
+        derived=derived,
+        stated=2 * sp.exp(-C / W) + (1 - sp.exp(-C / W)) * sp.exp(-C / F),
+        symbols=(W, F, C),
+        implemented=lambda W_, F_, C_: dram_bytes_per_byte(W_, F_, C_),
+        domain={"W": (1e3, 1e9, False), "F": (1e3, 1e9, False), "C": (1e5, 1e8, False)},
+        where="queuemodel.memory.dram_bytes_per_byte",
+    )
+
+
+def derivations() -> list:
+    return [_dram_per_byte()]

@@ -1,0 +1,95 @@
+"""DRAM traffic of received data: direct cache access, and how long data waits.
+
+A NIC writes each received frame straight into the last-level cache (Intel
+DDIO), but only into a share of its ways; a line written there stays until
+later writes into that share push it out.  Two things decide whether a
+received byte also costs DRAM traffic:
+
+* **read miss**: the copy to the application reads the byte only after the
+  bytes that arrived while it waited; if they overflowed the share first,
+  the line was written back to DRAM (a write) and the copy fetches it again
+  (a read);
+* **write-back**: a line that was read in time is still dirty; it is written
+  back when later frames push it out, unless the NIC reuses its buffer first
+  (writing into a line that is still cached updates it in place).  A buffer
+  comes back after the NIC has gone once round the rings in use.
+
+Both are an eviction before a reuse: with ``C`` bytes of cache share and a
+reuse distance ``D`` (bytes written into the share in between) exponentially
+distributed with mean ``W``, the line is gone with probability
+``exp(-C / W)`` (``derivations/memory.py``).  The waiting distance is the
+data queued at the receiver (a TCP window per flow whose receive CPU is
+saturated, a full ring and socket buffer for UDP); the reuse distance is the
+rings' footprint.  A flow whose CPU keeps up has almost nothing queued: its
+bytes are read while still cached.
+
+Over a veth pair (one kernel, no DMA) the sender's copy writes the data; a
+CPU write may allocate in the whole cache, and there is no ring.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["eviction_probability", "dram_bytes_per_byte"]
+
+
+def eviction_probability(reuse_bytes, cache_bytes):
+    """Chance that a cached line is pushed out before it is used again.
+
+    Parameters
+    ----------
+    reuse_bytes : float or array_like
+        Mean bytes written into the cache share between the line's write
+        and its reuse (>= 0); 0 means it is reused at once.
+    cache_bytes : float or array_like
+        Bytes of the cache share those writes go into (> 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``exp(-cache / reuse)``, 0 where nothing is written in between.
+
+    Examples
+    --------
+    >>> float(eviction_probability(2.5e6, 2.5e6))
+    0.36787944117144233
+    >>> float(eviction_probability(0.0, 2.5e6))
+    0.0
+    """
+    reuse = np.asarray(reuse_bytes, dtype=float)
+    cache = np.asarray(cache_bytes, dtype=float)
+    ratio = np.divide(cache, reuse, out=np.full(np.broadcast(reuse, cache).shape, np.inf),
+                      where=reuse > 0)
+    return np.exp(-ratio)
+
+
+def dram_bytes_per_byte(waiting_bytes, ring_bytes, cache_bytes):
+    """DRAM bytes moved per byte received (reads and write-backs).
+
+    Parameters
+    ----------
+    waiting_bytes : float or array_like
+        Mean bytes queued at the receiver between a frame's arrival and its
+        copy to the application (all flows sharing the cache).
+    ring_bytes : float or array_like
+        Bytes of receive buffers the NIC cycles through (every ring in use).
+    cache_bytes : float or array_like
+        Bytes of cache the received data may occupy (the DDIO share).
+
+    Returns
+    -------
+    numpy.ndarray
+        In [0, 2]: ``2 m + (1 - m) b`` with ``m`` the read-miss and ``b``
+        the write-back probability.
+
+    Examples
+    --------
+    >>> float(dram_bytes_per_byte(0.0, 0.0, 2.5e6))           # read in time, reused in time
+    0.0
+    >>> round(float(dram_bytes_per_byte(1e15, 0.0, 2.5e6)), 6)  # evicted before the copy
+    2.0
+    """
+    read_miss = eviction_probability(waiting_bytes, cache_bytes)
+    write_back = eviction_probability(ring_bytes, cache_bytes)
+    return 2.0 * read_miss + (1.0 - read_miss) * write_back

@@ -1,0 +1,73 @@
+"""DRAM traffic of received data (queuemodel.memory) and the memory_bandwidth output."""
+
+import math
+
+import numpy as np
+import pytest
+
+import queuemodel as qm
+from queuemodel import wire
+from queuemodel.memory import dram_bytes_per_byte, eviction_probability
+from queuemodel.testbed import fit as F
+
+
+def test_one_native_tcp_flow_by_hand():
+    # One receive-bound flow (the paper testbed's single-flow case): a full TCP window
+    # waits, 3 MB (tcp_rmem[2] = 6 MB at tcp_adv_win_scale 1); one ring of 1024 buffers
+    # of 2304 B cycles; the NIC's share of the 25 MB LLC is 2 of 20 ways, 2.5 MB.
+    cache = 25 * 2**20 * 0.1
+    read_miss = math.exp(-cache / 3145728)
+    write_back = math.exp(-cache / (1024 * 2304))
+    per_byte = 2 * read_miss + (1 - read_miss) * write_back
+    assert per_byte == pytest.approx(1.0554, abs=1e-4)
+    r = qm.predict(path="native", proto="tcp")
+    frames = wire.wire_packets_per_message("tcp", 131072, 1500)   # 131072 / 1448 MSS
+    frame_bytes = wire.wire_bytes_per_message("tcp", 131072, 1500) - 24 * frames
+    assert r.memory_bandwidth_gbytes_per_s == pytest.approx(
+        r.message_rate_per_s * frame_bytes * per_byte / 1e9, rel=1e-9)
+
+
+def test_a_receiver_that_keeps_up_only_writes_back():
+    # 80 native TCP flows fill the link with CPUs to spare: nothing waits at a receiver,
+    # every byte is read while cached, and only the rings' write-backs reach DRAM.
+    r = qm.predict(path="native", proto="tcp", flows=80)
+    assert r.bottleneck.startswith("link")
+    busy_rings = r.cores_used * 1024 * 2304
+    write_back = math.exp(-25 * 2**20 * 0.1 / busy_rings)
+    bytes_per_s = r.memory_bandwidth_gbytes_per_s * 1e9
+    frames = wire.wire_packets_per_message("tcp", 131072, 1500)
+    frame_bytes = wire.wire_bytes_per_message("tcp", 131072, 1500) - 24 * frames
+    assert bytes_per_s == pytest.approx(r.message_rate_per_s * frame_bytes * write_back,
+                                        rel=1e-9)
+
+
+def test_saturated_overlay_receivers_move_more_dram_bytes_per_byte():
+    # The mechanism behind M5: Docker's receive CPUs saturate, their flows' windows
+    # wait in memory and fall out of the DDIO share before the copy.
+    per_byte = {}
+    for path in ("native", "docker-overlay"):
+        r = qm.predict(path=path, proto="tcp", flows=7)
+        per_byte[path] = r.memory_bandwidth_gbytes_per_s / (r.throughput_gbps / 8)
+    assert per_byte["docker-overlay"] > 1.8 * per_byte["native"]
+
+
+def test_a_veth_testbed_has_no_ring_and_the_whole_cache():
+    r = qm.predict(path="native", proto="tcp", host=F.testbed_host(2, 2500.0))
+    # 3 MB waiting against 25 MB of cache: about 1 in 4000 bytes read again
+    assert 0.0 < r.memory_bandwidth_gbytes_per_s < 1e-3 * r.throughput_gbps / 8
+
+
+@pytest.mark.parametrize("reuse, cache, expected", [
+    (0.0, 1.0, 0.0), (1.0, 1.0, math.exp(-1.0)), (np.inf, 1.0, 1.0), (2.0, 4.0, math.exp(-2.0)),
+])
+def test_eviction_probability_reference_points(reuse, cache, expected):
+    assert float(eviction_probability(reuse, cache)) == pytest.approx(expected)
+
+
+def test_dram_bytes_per_byte_limits():
+    assert float(dram_bytes_per_byte(0.0, 1e12, 1.0)) == pytest.approx(1.0)   # written back only
+    assert float(dram_bytes_per_byte(1e12, 0.0, 1.0)) == pytest.approx(2.0)   # and read again
+    grid = dram_bytes_per_byte(np.geomspace(1, 1e9, 50)[:, None], np.geomspace(1, 1e9, 50),
+                               2.5e6)
+    assert np.all(np.diff(grid, axis=0) >= 0) and np.all(np.diff(grid, axis=1) >= 0)
+    assert np.all((grid >= 0) & (grid <= 2))

@@ -408,9 +408,10 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         (expected busy receive CPUs) and ``flows_per_busy``; per thread level
         ``cpus_at_level`` and ``rate_at_level`` (expected CPUs and their
         summed delivery); ``receiver_bound`` (whether the receive CPUs, not
-        the link or the senders, set the rate); ``bound_cpus`` and
-        ``bound_flows``, the expected receive CPUs that run at their capacity
-        and the flows on them (whose data queues at the receiver).
+        the link or the senders, set the rate); ``bound_cpus``,
+        ``bound_flows`` and ``bound_rate``, the expected receive CPUs that run
+        at their capacity, the flows on them (whose data queues at the
+        receiver) and what they deliver.
     """
     size = flows.size
     levels = capacity.shape[1]
@@ -439,6 +440,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                 start += count
     out["bound_cpus"] = np.zeros(size)
     out["bound_flows"] = np.zeros(size)
+    out["bound_rate"] = np.zeros(size)
     for (idx, patterns), rates in zip(groups, all_rates):
         totals = rates.sum(axis=2)                                     # (S_g, P)
         w = patterns.weight
@@ -448,6 +450,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         full = rates >= cap * (1.0 - 1e-9)                             # (S_g, P, B)
         out["bound_cpus"][idx] = full.sum(axis=2) @ w
         out["bound_flows"][idx] = (full * patterns.flows[None]).sum(axis=2) @ w
+        out["bound_rate"][idx] = (full * rates).sum(axis=2) @ w
         out["delivered"][idx] = mean
         out["delivered_stderr"][idx] = np.sqrt(
             np.maximum(0.0, ((totals - mean[:, None]) ** 2) @ w) / patterns.draws)

@@ -17,11 +17,12 @@ received byte also costs DRAM traffic:
 Both are an eviction before a reuse: with ``C`` bytes of cache share and a
 reuse distance ``D`` (bytes written into the share in between) exponentially
 distributed with mean ``W``, the line is gone with probability
-``exp(-C / W)`` (``derivations/memory.py``).  The waiting distance is the
-data queued at the receiver (a TCP window per flow whose receive CPU is
-saturated, a full ring and socket buffer for UDP); the reuse distance is the
-rings' footprint.  A flow whose CPU keeps up has almost nothing queued: its
-bytes are read while still cached.
+``exp(-C / W)`` (``derivations/memory.py``).  Before the copy, ``W`` is what
+all flows write while a byte waits: the data queued at a saturated receive
+CPU (a TCP window per flow, a full ring and socket buffer for UDP) scaled by
+the total rate over that CPU's; before a buffer's reuse it is the rings'
+footprint.  A flow whose CPU keeps up has almost nothing queued: its bytes
+are read while still cached.
 
 Over a veth pair (one kernel, no DMA) the sender's copy writes the data; a
 CPU write may allocate in the whole cache, and there is no ring.
@@ -70,8 +71,9 @@ def dram_bytes_per_byte(waiting_bytes, ring_bytes, cache_bytes):
     Parameters
     ----------
     waiting_bytes : float or array_like
-        Mean bytes queued at the receiver between a frame's arrival and its
-        copy to the application (all flows sharing the cache).
+        Mean bytes written into the cache share between a frame's arrival
+        and its copy to the application: the data queued ahead of it when
+        its flow alone writes, more when other flows write meanwhile.
     ring_bytes : float or array_like
         Bytes of receive buffers the NIC cycles through (every ring in use).
     cache_bytes : float or array_like

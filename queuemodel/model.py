@@ -508,11 +508,14 @@ def _dram_per_byte(proto, h, host, spread):
     """DRAM bytes per received byte (:func:`queuemodel.memory.dram_bytes_per_byte`).
 
     A NIC writes into its DDIO share of the last-level cache and cycles
-    through one ring per busy receive CPU.  The data waiting between a
-    frame's arrival and its copy: a full TCP window for each flow on a
-    saturated CPU; for UDP a full ring per saturated CPU and a full socket
-    buffer per flow on it.  Over a veth pair the sender's copy writes the
-    data (anywhere in the cache) and there is no ring.
+    through one ring per busy receive CPU.  Data waits between a frame's
+    arrival and its copy only at a saturated CPU: a full TCP window for each
+    flow on it; for UDP a full ring and a full socket buffer per flow.  A
+    byte there waits ``waiting / bound_rate`` (Little), while all the flows
+    write ``delivered`` into the cache: its reuse distance is ``waiting *
+    delivered / bound_rate``.  Bytes of flows whose CPU keeps up are read at
+    once and can only be written back.  Over a veth pair the sender's copy
+    writes the data (anywhere in the cache) and there is no ring.
     """
     if host.veth_link:
         cache = h.llc_mib * float(1 << 20)
@@ -525,7 +528,12 @@ def _dram_per_byte(proto, h, host, spread):
     else:
         waiting = (spread["bound_cpus"] * ring_per_cpu
                    + spread["bound_flows"] * h.socket_rcvbuf_bytes)
-    return dram_bytes_per_byte(waiting, spread["busy"] * ring_per_cpu, cache)
+    total, bound = spread["delivered"], spread["bound_rate"]
+    share = np.divide(bound, total, out=np.zeros_like(total), where=total > 0)
+    distance = np.divide(waiting * total, bound, out=np.zeros_like(total), where=bound > 0)
+    rings = spread["busy"] * ring_per_cpu
+    return (share * dram_bytes_per_byte(distance, rings, cache)
+            + (1.0 - share) * dram_bytes_per_byte(0.0, rings, cache))
 
 
 def _carried(band, scenario, offered):

@@ -1,4 +1,5 @@
-"""The paper's second open question: flows on dedicated cores against hashed flows."""
+"""The paper's second open question: flows on dedicated cores against hashed flows,
+and the cache share the NIC writes into."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ PROTO_COLORS = {"tcp": "#7570b3", "udp": "#e7298a"}
 
 
 def figure(results: dict):
-    """Throughput and receive CPU per Gb/s against flows, hashed and steered.
+    """Throughput, receive CPU per Gb/s and DRAM traffic against flows, hashed and steered.
 
     Parameters
     ----------
@@ -22,7 +23,7 @@ def figure(results: dict):
     -------
     matplotlib.figure.Figure
     """
-    fig, axes = new_figure(width=10.0, height=3.8, ncols=2)
+    fig, axes = new_figure(width=14.0, height=3.8, ncols=3)
     for proto, out in results.items():
         flows = np.asarray(out["flows"])
         for name in ("hashed", "steered"):
@@ -31,8 +32,17 @@ def figure(results: dict):
                             markersize=3, label=label, **STYLE[name])
             axes[0, 1].plot(flows, out[name]["cpu_per_gbps"], color=PROTO_COLORS[proto],
                             markersize=3, label=label, **STYLE[name])
+            axes[0, 2].plot(flows, out[name]["memory_gbytes_per_s"], color=PROTO_COLORS[proto],
+                            markersize=3, label=label, **STYLE[name])
+        shares = out["io_share"]
+        top = int(np.argmax(shares["shares"]))
+        axes[0, 2].plot(flows, shares["memory_gbytes_per_s"][top], color=PROTO_COLORS[proto],
+                        linestyle=":", label=f"{proto.upper()} hashed, NIC cache share "
+                                             f"{shares['shares'][top]:.0%}")
     axes[0, 0].set_ylabel("throughput (Gb/s)")
     axes[0, 1].set_ylabel("receive logical CPUs per Gb/s")
+    axes[0, 2].set_ylabel("receiver DRAM traffic (GB/s)")
+    axes[0, 2].legend(frameon=False, fontsize=6)
     for ax in axes[0]:
         ax.set_xlabel("Docker overlay flow pairs")
         ax.set_ylim(bottom=0)

@@ -104,7 +104,14 @@ def _question_lines(q: dict) -> list:
             f"- Q2, six Docker overlay {proto.upper()} flows: {o['hashed']['gbps'][six]:.1f} Gb/s "
             f"hashed, {o['steered']['gbps'][six]:.1f} Gb/s on dedicated cores; receive CPUs per "
             f"Gb/s {o['hashed']['cpu_per_gbps'][six]:.3f} against "
-            f"{o['steered']['cpu_per_gbps'][six]:.3f}. Partitioned caches: not modelled yet.")
+            f"{o['steered']['cpu_per_gbps'][six]:.3f}; receiver DRAM traffic "
+            f"{o['hashed']['memory_gbytes_per_s'][six]:.2f} against "
+            f"{o['steered']['memory_gbytes_per_s'][six]:.2f} GB/s. Caches: a partition among "
+            f"cores (CAT) changes nothing in this model (no cycles for misses; the NIC's share "
+            f"is not partitioned); the NIC's share of the LLC at "
+            + ", ".join(f"{share:.0%}" for share in o["io_share"]["shares"]) + " gives "
+            + ", ".join(f"{m:.2f}" for m in o["io_share"]["memory_gbytes_per_s"][:, six])
+            + " GB/s hashed.")
     # TCP at its largest size (where segments form), UDP at its smallest (where IRQs storm).
     for proto, at in (("tcp", -1), ("udp", 0)):
         c = q["coalescing"][proto]

@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["isolation", "coalescing", "COALESCING_VARIANTS", "overlay_gro_path"]
+__all__ = ["isolation", "coalescing", "COALESCING_VARIANTS", "IO_SHARES", "overlay_gro_path"]
 
 #: Message sizes of the paper's small-packet figures, 64 B to 8 KB.
 SIZES = 2 ** np.arange(6, 14)
@@ -27,13 +27,21 @@ def _cpu_total(result) -> np.ndarray:
     return np.sum([np.asarray(v) for v in result.receiver_cpu.values()], axis=0)
 
 
+#: Shares of the last-level cache open to the NIC's writes that :func:`isolation`
+#: compares: Intel DDIO's default 2 of 20 ways, 4 and 8.
+IO_SHARES = (0.1, 0.2, 0.4)
+
+
 def isolation(path="docker-overlay", proto: str = "tcp", flows=np.arange(1, 17),
               host=None) -> dict:
-    """Hashed flows against flows steered one per queue (dedicated cores).
+    """Hashed flows against flows steered one per queue (dedicated cores), and cache shares.
 
     ``flow_steering=True`` stands for ntuple rules that put flow ``i`` on
     queue ``i`` (so on its own CPU while there are queues and CPUs); the
-    default lets RSS hash flows onto queues, where they collide.
+    default lets RSS hash flows onto queues, where they collide.  For the
+    cache, the share of the last-level cache the NIC may write into
+    (:data:`IO_SHARES`) is varied for hashed flows: the only cache partition
+    the model's memory traffic depends on (:mod:`queuemodel.memory`).
 
     Parameters
     ----------
@@ -50,14 +58,18 @@ def isolation(path="docker-overlay", proto: str = "tcp", flows=np.arange(1, 17),
     -------
     dict
         ``flows``; for ``hashed`` and ``steered``: ``gbps``,
-        ``cpu_per_gbps`` (receive logical CPUs per Gb/s) and
-        ``stderr_gbps``.
+        ``cpu_per_gbps`` (receive logical CPUs per Gb/s), ``stderr_gbps``
+        and ``memory_gbytes_per_s`` (receiver DRAM traffic); ``io_share``:
+        ``shares`` and ``memory_gbytes_per_s``, shape ``(shares, flows)``.
 
     Notes
     -----
-    The other half of the question, partitioned caches, needs a cache
-    contention model, which the model does not have yet (issue 3): only
-    core isolation is answered here.
+    Partitioning the cache among the cores (Intel CAT) leaves the NIC's
+    share alone, and the model charges no cycles for misses (the copy's
+    per-byte cost is one prior): in this model a core partition changes
+    neither throughput nor DRAM traffic.  What does change DRAM traffic is
+    the NIC's share, and keeping receive CPUs out of saturation, which
+    steering does.
 
     Examples
     --------
@@ -74,7 +86,14 @@ def isolation(path="docker-overlay", proto: str = "tcp", flows=np.arange(1, 17),
         r = predict(path=path, proto=proto, flows=flows, flow_steering=steer, **kw)
         gbps = np.asarray(r.throughput_gbps, dtype=float)
         out[name] = {"gbps": gbps, "cpu_per_gbps": _cpu_total(r) / gbps,
-                     "stderr_gbps": np.asarray(r.throughput_stderr_gbps, dtype=float)}
+                     "stderr_gbps": np.asarray(r.throughput_stderr_gbps, dtype=float),
+                     "memory_gbytes_per_s": np.asarray(r.memory_bandwidth_gbytes_per_s,
+                                                       dtype=float)}
+    shares = np.asarray(IO_SHARES)
+    kw = {} if host is None else {"host": host}
+    r = predict(path=path, proto=proto, flows=flows[None, :], ddio_share=shares[:, None], **kw)
+    out["io_share"] = {"shares": shares, "memory_gbytes_per_s": np.asarray(
+        r.memory_bandwidth_gbytes_per_s, dtype=float)}
     return out
 
 

@@ -19,6 +19,25 @@ def test_dedicated_cores_never_lose_to_hashing_while_cores_last(proto):
     assert np.allclose(per, per[0], rtol=1e-6)
 
 
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_a_larger_nic_cache_share_never_adds_dram_traffic(proto):
+    out = isolation("docker-overlay", proto, flows=np.arange(1, 9))
+    shares = out["io_share"]
+    assert np.all(np.diff(shares["shares"]) > 0)
+    memory = shares["memory_gbytes_per_s"]
+    assert memory.shape == (len(shares["shares"]), 8)
+    assert np.all(np.diff(memory, axis=0) <= 1e-12)
+    # the default share is the hashed curve itself
+    assert np.allclose(memory[0], out["hashed"]["memory_gbytes_per_s"])
+
+
+def test_steered_flows_that_keep_up_with_the_link_keep_no_window_in_memory():
+    # Six steered Docker TCP flows fill the link with every CPU below its capacity: only
+    # write-backs remain, less DRAM traffic than six hashed flows with saturated CPUs.
+    out = isolation("docker-overlay", "tcp", flows=[6])
+    assert out["steered"]["memory_gbytes_per_s"][0] < out["hashed"]["memory_gbytes_per_s"][0]
+
+
 @pytest.fixture(scope="module", params=["tcp", "udp"])
 def variants(request):
     return request.param, coalescing("docker-overlay", request.param, sizes=SIZES)

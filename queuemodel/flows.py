@@ -296,6 +296,23 @@ def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
     return delivered
 
 
+def _read_missed(patterns: Patterns, capacity, rates, totals, waiting: dict):
+    """Per pattern, the delivered messages/s pushed out of the cache before their copy."""
+    level = patterns.level
+    cap = np.where(level > 0, capacity[:, np.maximum(level - 1, 0)], np.inf)   # (S, P, B)
+    rho = np.divide(rates, cap, out=np.zeros_like(rates), where=np.isfinite(cap))
+    limit = (patterns.flows[None] * waiting["per_flow"][:, None, None]
+             + (level > 0)[None] * waiting["per_cpu"][:, None, None])
+    saturated = rho >= 1.0 - 1e-9
+    queued = np.where(saturated, limit, np.minimum(
+        limit, np.divide(rho, 1.0 - rho, out=np.zeros_like(rho), where=~saturated)))
+    written = np.divide(totals[..., None] * queued, rates, out=np.zeros_like(rates),
+                        where=rates > 0)                     # messages written meanwhile
+    miss = np.exp(-np.divide(waiting["cache"][:, None, None], written,
+                             out=np.full_like(written, np.inf), where=written > 0))
+    return (rates * miss).sum(axis=2)
+
+
 def _water_level(cap, k, link):
     """The ``x`` with ``sum_b min(cap_b, k_b * x) = link``, exactly, per (scenario, pattern).
 
@@ -374,7 +391,7 @@ def _patterns(n, cores, threads, queues, spreads, rps, queue_cpus, steered) -> P
 
 
 def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
-                    sustain=None) -> dict:
+                    sustain=None, waiting=None) -> dict:
     """Expected delivery of the flows over the receiver's CPUs, per scenario.
 
     Parameters
@@ -400,6 +417,11 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         carried, but not always: where interrupt moderation switches off at low
         rates, a CPU can carry its full capacity yet not a slightly lower
         offer (the overhead per message grows).  Default: carried as offered.
+    waiting : dict, optional
+        For the memory traffic (:mod:`queuemodel.memory`), ``(S,)`` arrays in
+        messages: ``per_flow`` and ``per_cpu``, the most data a flow and a
+        CPU keep queued at the receiver (a TCP window; a socket buffer and a
+        ring), and ``cache``, the cache share the NIC writes into.
 
     Returns
     -------
@@ -408,10 +430,18 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         (expected busy receive CPUs) and ``flows_per_busy``; per thread level
         ``cpus_at_level`` and ``rate_at_level`` (expected CPUs and their
         summed delivery); ``receiver_bound`` (whether the receive CPUs, not
-        the link or the senders, set the rate); ``bound_cpus``,
-        ``bound_flows`` and ``bound_rate``, the expected receive CPUs that run
-        at their capacity, the flows on them (whose data queues at the
-        receiver) and what they deliver.
+        the link or the senders, set the rate); with ``waiting``,
+        ``read_miss``: the share of delivered data pushed out of the cache
+        share before its copy.
+
+    Notes
+    -----
+    Memory: a CPU at utilisation ``rho`` of its capacity holds
+    ``rho / (1 - rho)`` messages on average (M/M/1, messages as jobs), at
+    most its flows' and its own queue limits, which it holds when
+    saturated.  While one of its messages waits, all flows together write
+    ``delivered * queued / rate`` messages into the cache (Little), and
+    the message is gone with probability ``exp(-cache / that)``.
     """
     size = flows.size
     levels = capacity.shape[1]
@@ -438,19 +468,16 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                 count = int(pick.sum())
                 r[pick] = carried[start:start + count]
                 start += count
-    out["bound_cpus"] = np.zeros(size)
-    out["bound_flows"] = np.zeros(size)
-    out["bound_rate"] = np.zeros(size)
+    out["read_miss"] = np.zeros(size)
     for (idx, patterns), rates in zip(groups, all_rates):
         totals = rates.sum(axis=2)                                     # (S_g, P)
         w = patterns.weight
         mean = totals @ w
-        level = patterns.level
-        cap = np.where(level > 0, capacity[idx][:, np.maximum(level - 1, 0)], np.inf)
-        full = rates >= cap * (1.0 - 1e-9)                             # (S_g, P, B)
-        out["bound_cpus"][idx] = full.sum(axis=2) @ w
-        out["bound_flows"][idx] = (full * patterns.flows[None]).sum(axis=2) @ w
-        out["bound_rate"][idx] = (full * rates).sum(axis=2) @ w
+        if waiting is not None:
+            missed = _read_missed(patterns, capacity[idx], rates, totals,
+                                  {k: v[idx] for k, v in waiting.items()})
+            out["read_miss"][idx] = np.divide(missed @ w, mean, out=np.zeros(idx.size),
+                                              where=mean > 0)
         out["delivered"][idx] = mean
         out["delivered_stderr"][idx] = np.sqrt(
             np.maximum(0.0, ((totals - mean[:, None]) ** 2) @ w) / patterns.draws)

@@ -18,11 +18,12 @@ Both are an eviction before a reuse: with ``C`` bytes of cache share and a
 reuse distance ``D`` (bytes written into the share in between) exponentially
 distributed with mean ``W``, the line is gone with probability
 ``exp(-C / W)`` (``derivations/memory.py``).  Before the copy, ``W`` is what
-all flows write while a byte waits: the data queued at a saturated receive
-CPU (a TCP window per flow, a full ring and socket buffer for UDP) scaled by
-the total rate over that CPU's; before a buffer's reuse it is the rings'
-footprint.  A flow whose CPU keeps up has almost nothing queued: its bytes
-are read while still cached.
+all flows write while a byte waits: the data queued ahead of it at its
+receive CPU scaled by the total rate over that CPU's (Little).  A saturated
+CPU holds its queues full (a TCP window per flow; a ring, and a socket
+buffer per flow, for UDP); below saturation a CPU at utilisation ``rho``
+holds ``rho / (1 - rho)`` messages (:func:`queuemodel.flows.expected_spread`).
+Before a buffer's reuse, ``W`` is the rings' footprint.
 
 Over a veth pair (one kernel, no DMA) the sender's copy writes the data; a
 CPU write may allocate in the whole cache, and there is no ring.

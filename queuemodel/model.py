@@ -13,7 +13,7 @@ from . import flows as flow_model
 from . import wire
 from .errors import ModelInputError, QueueModelError, UnknownNameError
 from .latency import P99, STATION_NAMES, Station, moderation_wait_s, tandem
-from .memory import dram_bytes_per_byte
+from .memory import eviction_probability
 from .queueing import gamma_quantile, mg1k
 from .host import HOST_FIELDS, Host
 from .hosts import paper_testbed, with_overrides
@@ -425,8 +425,13 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         band = overload_band(list(cores.values()), irq, capacity[:, t], lowest)
         return _carried(band, scenario, offered)
 
+    frame_bytes = (wire.wire_bytes_per_message(proto, msg, h.mtu, path.encap_bytes)
+                   - _NOT_IN_MEMORY_BYTES * n_wire)
+    cache_bytes, ring_per_cpu = _cache_share(h, host)
+    waiting = _waiting_limits(proto, h, msg, n_wire, ring_per_cpu, size)
+    waiting["cache"] = np.broadcast_to(cache_bytes / frame_bytes, (size,))
     spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, budget,
-                                        sustain)
+                                        sustain, waiting)
     total = spread["delivered"]
     sent = total if proto == "tcp" else flows * per_flow
 
@@ -464,9 +469,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         if table is not None:
             typical = np.where((stage_level == t)[:, None], table, typical)
     drop = np.maximum(0.0, np.divide(sent - total, sent, out=np.zeros(size), where=sent > 0))
-    frame_bytes = (wire.wire_bytes_per_message(proto, msg, h.mtu, path.encap_bytes)
-                   - _NOT_IN_MEMORY_BYTES * n_wire)
-    memory = total * frame_bytes * _dram_per_byte(proto, h, host, spread) / 1e9
+    write_back = eviction_probability(spread["busy"] * ring_per_cpu, cache_bytes)
+    memory = total * frame_bytes * (write_back + (2.0 - write_back) * spread["read_miss"]) / 1e9
     queueing = _latency(proto, rx, h, host, msg, flows, offered * to_rate, arrival_scv,
                         link_rate, counts, tx_static, cap, send_units, spread, cpus,
                         level_seconds, total, sent, drop)
@@ -504,36 +508,31 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
 _NOT_IN_MEMORY_BYTES = wire.ETH_PREAMBLE_SFD_BYTES + wire.ETH_IFG_BYTES + wire.ETH_FCS_BYTES
 
 
-def _dram_per_byte(proto, h, host, spread):
-    """DRAM bytes per received byte (:func:`queuemodel.memory.dram_bytes_per_byte`).
+def _cache_share(h, host):
+    """Bytes of cache the received data may occupy, and of receive buffers per busy CPU.
 
-    A NIC writes into its DDIO share of the last-level cache and cycles
-    through one ring per busy receive CPU.  Data waits between a frame's
-    arrival and its copy only at a saturated CPU: a full TCP window for each
-    flow on it; for UDP a full ring and a full socket buffer per flow.  A
-    byte there waits ``waiting / bound_rate`` (Little), while all the flows
-    write ``delivered`` into the cache: its reuse distance is ``waiting *
-    delivered / bound_rate``.  Bytes of flows whose CPU keeps up are read at
-    once and can only be written back.  Over a veth pair the sender's copy
-    writes the data (anywhere in the cache) and there is no ring.
+    A NIC writes into its DDIO share of the last-level cache and cycles through
+    one ring per busy receive CPU; over a veth pair the sender's copy writes the
+    data (anywhere in the cache) and there is no ring (:mod:`queuemodel.memory`).
     """
     if host.veth_link:
-        cache = h.llc_mib * float(1 << 20)
-        ring_per_cpu = 0.0
-    else:
-        cache = h.llc_mib * float(1 << 20) * h.ddio_share
-        ring_per_cpu = h.rx_ring * h.rx_buffer_truesize_bytes
+        return h.llc_mib * float(1 << 20), 0.0
+    return h.llc_mib * float(1 << 20) * h.ddio_share, h.rx_ring * h.rx_buffer_truesize_bytes
+
+
+def _waiting_limits(proto, h, msg, n_wire, ring_per_cpu, size) -> dict:
+    """The most messages a flow and a CPU keep queued at the receiver (when saturated).
+
+    TCP: a full window per flow.  UDP: a full socket buffer per flow (charged
+    at each packet's true size) and a full ring per CPU.
+    """
     if proto == "tcp":
-        waiting = spread["bound_flows"] * h.tcp_window_bytes
+        per_flow, per_cpu = h.tcp_window_bytes / msg, 0.0
     else:
-        waiting = (spread["bound_cpus"] * ring_per_cpu
-                   + spread["bound_flows"] * h.socket_rcvbuf_bytes)
-    total, bound = spread["delivered"], spread["bound_rate"]
-    share = np.divide(bound, total, out=np.zeros_like(total), where=total > 0)
-    distance = np.divide(waiting * total, bound, out=np.zeros_like(total), where=bound > 0)
-    rings = spread["busy"] * ring_per_cpu
-    return (share * dram_bytes_per_byte(distance, rings, cache)
-            + (1.0 - share) * dram_bytes_per_byte(0.0, rings, cache))
+        per_flow = h.socket_rcvbuf_bytes / (n_wire * h.rx_buffer_truesize_bytes)
+        per_cpu = ring_per_cpu / (n_wire * h.rx_buffer_truesize_bytes)
+    return {"per_flow": np.broadcast_to(per_flow, (size,)),
+            "per_cpu": np.broadcast_to(per_cpu, (size,))}
 
 
 def _carried(band, scenario, offered):

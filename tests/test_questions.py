@@ -31,10 +31,12 @@ def test_a_larger_nic_cache_share_never_adds_dram_traffic(proto):
     assert np.allclose(memory[0], out["hashed"]["memory_gbytes_per_s"])
 
 
-def test_steered_flows_that_keep_up_with_the_link_keep_no_window_in_memory():
-    # Six steered Docker TCP flows fill the link with every CPU below its capacity: only
-    # write-backs remain, less DRAM traffic than six hashed flows with saturated CPUs.
-    out = isolation("docker-overlay", "tcp", flows=[6])
+def test_steered_flows_that_keep_up_with_the_link_keep_less_in_memory():
+    # Ten steered Docker TCP flows share the link at about half of each CPU's capacity:
+    # short queues, less DRAM traffic than ten hashed flows (saturated where they collide)
+    # carrying the same.
+    out = isolation("docker-overlay", "tcp", flows=[10])
+    assert out["steered"]["gbps"][0] >= out["hashed"]["gbps"][0] - 1.0
     assert out["steered"]["memory_gbytes_per_s"][0] < out["hashed"]["memory_gbytes_per_s"][0]
 
 

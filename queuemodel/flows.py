@@ -296,8 +296,10 @@ def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
     return delivered
 
 
-def _read_missed(patterns: Patterns, capacity, rates, totals, waiting: dict):
-    """Per pattern, the delivered messages/s pushed out of the cache before their copy."""
+def _dram_of_pattern(patterns: Patterns, capacity, rates, totals, waiting: dict):
+    """Per pattern, DRAM bytes per byte times messages/s, summed over its busy CPUs."""
+    from .memory import dram_bytes_per_byte
+
     level = patterns.level
     cap = np.where(level > 0, capacity[:, np.maximum(level - 1, 0)], np.inf)   # (S, P, B)
     rho = np.divide(rates, cap, out=np.zeros_like(rates), where=np.isfinite(cap))
@@ -308,9 +310,9 @@ def _read_missed(patterns: Patterns, capacity, rates, totals, waiting: dict):
         limit, np.divide(rho, 1.0 - rho, out=np.zeros_like(rho), where=~saturated)))
     written = np.divide(totals[..., None] * queued, rates, out=np.zeros_like(rates),
                         where=rates > 0)                     # messages written meanwhile
-    miss = np.exp(-np.divide(waiting["cache"][:, None, None], written,
-                             out=np.full_like(written, np.inf), where=written > 0))
-    return (rates * miss).sum(axis=2)
+    rings = (patterns.busy[None] * waiting["ring"][:, None])[..., None]       # (S, P, 1)
+    per_byte = dram_bytes_per_byte(written, rings, waiting["cache"][:, None, None])
+    return (rates * per_byte).sum(axis=2)
 
 
 def _water_level(cap, k, link):
@@ -421,7 +423,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         For the memory traffic (:mod:`queuemodel.memory`), ``(S,)`` arrays in
         messages: ``per_flow`` and ``per_cpu``, the most data a flow and a
         CPU keep queued at the receiver (a TCP window; a socket buffer and a
-        ring), and ``cache``, the cache share the NIC writes into.
+        ring), ``ring``, the receive buffers one busy CPU's ring cycles
+        through, and ``cache``, the cache share the NIC writes into.
 
     Returns
     -------
@@ -431,8 +434,9 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         ``cpus_at_level`` and ``rate_at_level`` (expected CPUs and their
         summed delivery); ``receiver_bound`` (whether the receive CPUs, not
         the link or the senders, set the rate); with ``waiting``,
-        ``read_miss``: the share of delivered data pushed out of the cache
-        share before its copy.
+        ``dram_per_byte``: DRAM bytes per delivered byte
+        (:func:`queuemodel.memory.dram_bytes_per_byte` on each CPU, weighted
+        by what it delivers).
 
     Notes
     -----
@@ -441,7 +445,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     most its flows' and its own queue limits, which it holds when
     saturated.  While one of its messages waits, all flows together write
     ``delivered * queued / rate`` messages into the cache (Little), and
-    the message is gone with probability ``exp(-cache / that)``.
+    the message is gone with probability ``exp(-cache / that)``.  A
+    buffer comes back after every busy CPU's ring has gone round once.
     """
     size = flows.size
     levels = capacity.shape[1]
@@ -468,16 +473,16 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                 count = int(pick.sum())
                 r[pick] = carried[start:start + count]
                 start += count
-    out["read_miss"] = np.zeros(size)
+    out["dram_per_byte"] = np.zeros(size)
     for (idx, patterns), rates in zip(groups, all_rates):
         totals = rates.sum(axis=2)                                     # (S_g, P)
         w = patterns.weight
         mean = totals @ w
         if waiting is not None:
-            missed = _read_missed(patterns, capacity[idx], rates, totals,
-                                  {k: v[idx] for k, v in waiting.items()})
-            out["read_miss"][idx] = np.divide(missed @ w, mean, out=np.zeros(idx.size),
-                                              where=mean > 0)
+            dram = _dram_of_pattern(patterns, capacity[idx], rates, totals,
+                                    {k: v[idx] for k, v in waiting.items()})
+            out["dram_per_byte"][idx] = np.divide(dram @ w, mean, out=np.zeros(idx.size),
+                                                  where=mean > 0)
         out["delivered"][idx] = mean
         out["delivered_stderr"][idx] = np.sqrt(
             np.maximum(0.0, ((totals - mean[:, None]) ** 2) @ w) / patterns.draws)

@@ -13,7 +13,6 @@ from . import flows as flow_model
 from . import wire
 from .errors import ModelInputError, QueueModelError, UnknownNameError
 from .latency import P99, STATION_NAMES, Station, moderation_wait_s, tandem
-from .memory import eviction_probability
 from .queueing import gamma_quantile, mg1k
 from .host import HOST_FIELDS, Host
 from .hosts import paper_testbed, with_overrides
@@ -430,6 +429,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     cache_bytes, ring_per_cpu = _cache_share(h, host)
     waiting = _waiting_limits(proto, h, msg, n_wire, ring_per_cpu, size)
     waiting["cache"] = np.broadcast_to(cache_bytes / frame_bytes, (size,))
+    waiting["ring"] = np.broadcast_to(ring_per_cpu / frame_bytes, (size,))
     spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, budget,
                                         sustain, waiting)
     total = spread["delivered"]
@@ -469,8 +469,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         if table is not None:
             typical = np.where((stage_level == t)[:, None], table, typical)
     drop = np.maximum(0.0, np.divide(sent - total, sent, out=np.zeros(size), where=sent > 0))
-    write_back = eviction_probability(spread["busy"] * ring_per_cpu, cache_bytes)
-    memory = total * frame_bytes * (write_back + (2.0 - write_back) * spread["read_miss"]) / 1e9
+    memory = total * frame_bytes * spread["dram_per_byte"] / 1e9
     queueing = _latency(proto, rx, h, host, msg, flows, offered * to_rate, arrival_scv,
                         link_rate, counts, tx_static, cap, send_units, spread, cpus,
                         level_seconds, total, sent, drop)

@@ -11,7 +11,7 @@ Subcommands::
     queuemodel solve --target throughput_gbps>=36 --free physical_cores --bounds 1..64
                      --path docker-overlay --flows 80 [--json]
     queuemodel testbed run [--path P,...] [--proto tcp,udp] [--msg-bytes B] [--flows N]
-                           [--seconds S] [--repeat K] [--out testbed]      (root, iproute2, iperf3)
+                           [--seconds S] [--repeat K] [--pin] [--out testbed]      (root, iproute2, iperf3)
     queuemodel testbed clean
     queuemodel reproduce [--out figures/out]
     queuemodel validate [--json] [--strict]
@@ -112,6 +112,8 @@ def _build_parser() -> argparse.ArgumentParser:
     br.add_argument("--seconds", default="2", help="duration of each run (0.5..600)")
     br.add_argument("--repeat", default="1",
                     help="passes over every combination (1..100); rows carry their pass number")
+    br.add_argument("--pin", action="store_true",
+                    help="pin iperf3's client to CPU 0 and its server to CPU 1 (-A)")
     br.add_argument("--out", default="testbed", help="dataset path (writes OUT.csv and OUT.json)")
     bsub.add_parser("clean", help="remove what an interrupted testbed left behind")
 
@@ -321,7 +323,7 @@ def _cmd_testbed(args) -> int:
                    sizes=parse_values("msg_bytes", args.msg_bytes),
                    flows=parse_values("flows", args.flows),
                    seconds=_number("seconds", args.seconds),
-                   repeats=_number("repeat", args.repeat, integer=True))
+                   repeats=_number("repeat", args.repeat, integer=True), pin=args.pin)
     for row in rows:
         print(f"{row['path']:15} {row['proto']} {row['msg_bytes']:>7} B x{row['flows']}: "
               f"{row['throughput_gbps']:7.3f} Gb/s, loss {row['loss_fraction']:.3f}, CPUs "

@@ -5,7 +5,8 @@
 and 2 flows, UDP with 8 KiB datagrams at 1 flow) on the 2-vCPU VM this
 project's CI uses, Linux 6.18, measured 2026-11-26.  ``vm-2cpu-6x.json`` holds
 six passes over the same workloads (``--repeat 3``, twice, 17:13-17:20 UTC the
-same day).  The ``iperf3_version`` column (3.12, installed 15:29 that day per
+same day); ``vm-2cpu-3x-later.json`` three more (18:27), ``vm-2cpu-3x-pinned.json``
+three with iperf3 pinned (``--pin``: client on CPU 0, server on CPU 1; 18:30).  The ``iperf3_version`` column (3.12, installed 15:29 that day per
 the VM's dpkg log) was added to the rows measured before the testbed recorded it.
 """
 
@@ -95,6 +96,29 @@ def test_six_passes_predict_udp_and_two_flows_within_a_quarter():
     for r in predicted:
         assert r["runs"] == 6
         assert abs(r["error"]) < 0.25, r
+
+
+@pytest.mark.parametrize("name", ["vm-2cpu-6x.json", "vm-2cpu-3x-later.json",
+                                  "vm-2cpu-3x-pinned.json"])
+def test_every_saved_multi_pass_dataset_against_the_bar(name):
+    # All three multi-pass datasets, calibrated on single-flow TCP: 2-flow TCP within
+    # the issue's 25 % on every one.  8 KiB UDP is not: within 25 % on the six passes,
+    # but the two later sets (18:27 and, pinned, 18:30 UTC) have native and Linux-overlay
+    # UDP 17-37 % faster than predicted.  The bound below records that known gap (the
+    # README says so); a model change that widens it fails here.
+    fit = F.calibrate_dataset(_rows(name))
+    for r in fit.predictions():
+        bound = 0.25 if r["proto"] == "tcp" else 0.40
+        assert abs(r["error"]) < bound, r
+
+
+def test_a_pinned_run_has_one_sending_and_one_reading_cpu():
+    row = {**_rows("vm-2cpu-3x-pinned.json")[1]}
+    assert row["pinned"] is True and row["flows"] == 2
+    host = F.testbed_host_for({**row, "iperf3_version": "3.17"})    # threads don't matter
+    assert host.nic_queues == 1 and not host.app_on_softirq_core
+    assert F.testbed_host_for({**row, "pinned": "false", "iperf3_version": "3.17"}
+                              ).nic_queues == 2
 
 
 def test_one_iperf3_thread_serves_every_stream_before_3_16():

@@ -184,11 +184,22 @@ def testbed_host(cpus: int, mhz: float, steal_fraction: float = 0.0, flows: int 
 
 
 def testbed_host_for(row: Mapping, cycles_scale: float = 1.0) -> Host:
-    """:func:`testbed_host` for one dataset row (CPUs, clock, steal, flows, iperf3)."""
+    """:func:`testbed_host` for one dataset row (CPUs, clock, steal, flows, iperf3).
+
+    A pinned run (``testbed run --pin``) has its sending and its reading on one
+    CPU each, whatever iperf3's threads.
+    """
     cpus, flows = int(row["cpus"]), int(row["flows"])
     steal = float(row.get("cpu_steal", 0.0)) / cpus
+    threads = 1 if _flag(row.get("pinned", False)) else app_threads(
+        flows, row.get("iperf3_version", ""))
     return testbed_host(cpus, float(row["cpu_mhz"]), min(max(steal, 0.0), 0.95), flows,
-                        float(cycles_scale), app_threads(flows, row.get("iperf3_version", "")))
+                        float(cycles_scale), threads)
+
+
+def _flag(value) -> bool:
+    """A dataset's boolean, from JSON (a bool) or CSV (its text)."""
+    return value is True or str(value).strip().lower() in ("true", "1", "yes")
 
 
 def fitted_host(rows: list, cycles_scale: float = 1.0) -> Host:

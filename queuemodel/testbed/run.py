@@ -118,7 +118,7 @@ def _per_second(counts: dict, seconds: float) -> float:
 
 
 def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
-            seconds: float = 2.0) -> dict:
+            seconds: float = 2.0, pin: bool = False) -> dict:
     """One iperf3 run on a built testbed; the row of the dataset.
 
     Parameters
@@ -133,6 +133,10 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         Parallel streams (``-P``).
     seconds : float
         Test duration (``-t``); every process is killed after it plus a grace period.
+    pin : bool
+        Pin the client to CPU 0 and the server to CPU 1 (iperf3 ``-A``; both
+        to CPU 0 on a one-CPU machine), instead of leaving them to the
+        scheduler, whose choice varies from run to run.
 
     Returns
     -------
@@ -140,13 +144,16 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
     """
     _check_iperf3()
     client_ns, server_ns, address = bed.endpoints(path)
+    cpus = os.cpu_count() or 1
+    client_cpu, server_cpu = (["-A", "0"], ["-A", str(min(1, cpus - 1))]) if pin else ([], [])
     server = subprocess.Popen(["ip", "netns", "exec", server_ns, "iperf3", "-s", "-1", "-B",
-                               address, "-p", str(_PORT)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                               address, "-p", str(_PORT)] + server_cpu,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.3)                                 # let the server listen
         args = ["ip", "netns", "exec", client_ns, "iperf3", "-c", address, "-p", str(_PORT),
-                "-t", str(seconds), "-l", str(int(msg_bytes)), "-P", str(int(flows)), "-J"]
+                "-t", str(seconds), "-l", str(int(msg_bytes)), "-P", str(int(flows)), "-J"
+                ] + client_cpu
         if proto == "udp":
             args += ["-u", "-b", "0"]
         rcvbuf_before = _udp_rcvbuf_errors(server_ns)
@@ -185,13 +192,14 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         "softnet_squeezed_per_s": sum(r["time_squeeze"] for r in d.softnet) / elapsed,
         "udp_rcvbuf_errors_per_s": rcvbuf_errors / elapsed,
         "iperf3_version": version,
+        "pinned": bool(pin),
         "offloads": _offloads(),
         **host_facts(),
     }
 
 
 def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flows=(1,),
-            seconds: float = 2.0, repeats: int = 1) -> list:
+            seconds: float = 2.0, repeats: int = 1, pin: bool = False) -> list:
     """Build the testbed, run every combination, remove the testbed; the rows.
 
     Every combination is checked first (a UDP datagram above 65507 bytes, an
@@ -210,6 +218,8 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
         combination once, so a machine whose speed drifts (a VM's stolen
         time) spreads the drift over all of them; rows carry their
         ``repeat`` number (0, 1, ...).
+    pin : bool
+        Pin iperf3's client and server to CPUs 0 and 1 (:func:`measure`).
 
     Returns
     -------
@@ -235,7 +245,7 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
     with Testbed() as bed:
         for repeat in range(int(repeats)):
             for path, proto, size, n in itertools.product(paths, protos, sizes, flows):
-                rows.append({**measure(bed, path, proto, size, n, seconds),
+                rows.append({**measure(bed, path, proto, size, n, seconds, pin),
                              "repeat": repeat})
     return rows
 

@@ -239,7 +239,7 @@ def load_host_text(text: str, base: Host | None = None) -> Host:
     except tomllib.TOMLDecodeError as err:
         raise ModelInputError("host", text[:40], f"TOML ({err})") from None
     data = data.get("host", data)
-    if "queue_cpus" in data:
+    if isinstance(data.get("queue_cpus"), list):          # TOML arrays read as lists
         data = {**data, "queue_cpus": tuple(data["queue_cpus"])}
     return with_overrides(base or paper_testbed(), data)
 

@@ -68,7 +68,8 @@ FREE = {
 #: packet on the link, counted on this project's VM), so the overlay TCP rows
 #: see per-skb costs that they cannot tell from per-byte ones; fitted there,
 #: VXLAN and bridge costs per 52 KB skb, charged per 1.4 KB UDP fragment,
-#: predicted 8 KB UDP on the overlays 33-40 % too slow (README).
+#: predicted 8 KB UDP on the overlays 13-40 % too slow on the saved datasets
+#: (README).
 DEFAULT_FREE = ("cycles_scale",)
 
 _BOUNDS = {"cycles_scale": (0.02, 50.0), "vxlan_rx_cycles_per_packet": (1e-3, 1e7),
@@ -404,16 +405,17 @@ class DatasetFit:
         ...                                 error=-0.12), dict(path="native", proto="tcp", flows=1,
         ...                                 role="fitted", error=0.01)], True)
         >>> fit.summary()
-        '1 predicted workloads: largest error -12.0 % (native udp, 1 flows), median |error| 12.0 %'
+        '1 predicted workloads: largest error -12.0 % (native udp, 1 flow), median |error| 12.0 %'
         """
         predicted = self.predictions()
         if not predicted:
             return "no predicted workloads: every row was used by the fit"
         worst = max(predicted, key=lambda r: abs(r["error"]))
         middle = float(np.median([abs(r["error"]) for r in predicted]))
+        flows = int(worst["flows"])
         return (f"{len(predicted)} predicted workloads: largest error "
                 f"{100 * worst['error']:+.1f} % ({worst['path']} {worst['proto']}, "
-                f"{int(worst['flows'])} flows), median |error| {100 * middle:.1f} %")
+                f"{flows} flow{'s' if flows != 1 else ''}), median |error| {100 * middle:.1f} %")
 
     def to_toml(self) -> str:
         """The fitted machine as a host profile (``queuemodel predict --host FILE``).

@@ -155,16 +155,34 @@ def _scenario_arguments(p) -> None:
                    help="a host field or stage.field of the scenario (repeatable)")
 
 
-def _scenario(args) -> dict:
-    from .hosts import load_host
+def _profile(args):
+    """The ``--host`` profile (default the paper's testbed) and its ``[stages]`` costs."""
+    from .hosts import load_host, load_stage_costs, paper_testbed
 
+    if not args.host:
+        return paper_testbed(), {}
+    return load_host(args.host), load_stage_costs(args.host)
+
+
+def _paths_with(costs: dict, names: list, host) -> list:
+    """The named built-in paths with a profile's stage costs applied."""
+    if not costs:
+        return list(names)
+    from .calibrate import apply_parameters
+
+    paths = apply_parameters(costs, None, host)[0]
+    return [paths[n] if n in paths else n for n in names]
+
+
+def _scenario(args) -> dict:
     scenario = {"path": args.path, "proto": args.proto}
     for name, text, integer in (("flows", args.flows, True), ("msg_bytes", args.msg_bytes, True),
                                 ("offered_gbps", args.offered_gbps, False)):
         if text is not None:
             scenario[name] = _number(f"workload.{name}", text, integer)
     if args.host:
-        scenario["host"] = load_host(args.host)
+        scenario["host"], costs = _profile(args)
+        scenario.update(costs)                   # stage.field entries, as --set takes them
     scenario.update(_overrides(args.set))
     return scenario
 
@@ -228,17 +246,12 @@ def _overrides(pairs: list) -> dict:
 
 
 def _cmd_predict(args) -> int:
-    from .hosts import load_host, load_stage_costs, paper_testbed, with_overrides
+    from .hosts import with_overrides
     from .model import predict
 
-    host = load_host(args.host) if args.host else paper_testbed()
+    host, costs = _profile(args)
     host = with_overrides(host, _overrides(args.set))
-    path = args.path
-    costs = load_stage_costs(args.host) if args.host else {}
-    if costs:                        # a profile's [stages] table: costs a fit changed
-        from .calibrate import apply_parameters
-
-        path = apply_parameters(costs, None, host)[0][args.path]
+    path = _paths_with(costs, [args.path], host)[0]
     msg = None if args.msg_bytes is None else _number("workload.msg_bytes", args.msg_bytes, True)
     result = predict(path=path, proto=args.proto,
                      flows=_number("workload.flows", args.flows, True), msg_bytes=msg,
@@ -288,10 +301,10 @@ def _table(r) -> str:
 
 
 def _cmd_sweep(args) -> int:
-    from .hosts import load_host, paper_testbed, with_overrides
+    from .hosts import with_overrides
     from .sweep import parse_values, sweep
 
-    host = load_host(args.host) if args.host else paper_testbed()
+    host, costs = _profile(args)
     host = with_overrides(host, _overrides(args.set))
     grid = {}
     for name, text in (("flows", args.flows), ("msg_bytes", args.msg_bytes),
@@ -301,8 +314,8 @@ def _cmd_sweep(args) -> int:
             grid[name] = values if len(values) > 1 else values[0]
     for name, text in _overrides(args.vary).items():
         grid[name] = parse_values(name, text)
-    table = sweep(path=parse_values("path", args.path), proto=parse_values("proto", args.proto),
-                  host=host, **grid)
+    table = sweep(path=_paths_with(costs, parse_values("path", args.path), host),
+                  proto=parse_values("proto", args.proto), host=host, **grid)
     print(table.to_json() if args.json else table.to_csv(), end="" if not args.json else "\n")
     return 0
 

@@ -249,7 +249,7 @@ def load_stage_costs(path: str | _FsPath) -> dict:
 
     :meth:`queuemodel.testbed.fit.DatasetFit.to_toml` writes one when a fit
     freed stage costs; apply it with :func:`queuemodel.calibrate.apply_parameters`
-    (``queuemodel predict --host`` does).
+    (every ``queuemodel`` command that takes ``--host`` does).
 
     Parameters
     ----------

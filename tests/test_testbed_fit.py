@@ -192,6 +192,31 @@ def test_a_profile_with_freed_stage_costs_carries_them(tmp_path):
         "bridge.cost_cycles_per_unit": fit.values["bridge_cycles_per_packet"]})
 
 
+def test_every_host_command_applies_the_profile_stage_costs(tmp_path):
+    # predict, sweep and whatif read one profile alike, [stages] included.
+    fit = F.calibrate_dataset(_rows(), free=tuple(F.FREE))
+    out = tmp_path / "host.toml"
+    out.write_text(fit.to_toml())
+    base = ["--host", str(out), "--path", "docker-overlay", "--proto", "udp"]
+
+    def run(*args):
+        done = subprocess.run([sys.executable, "-m", "queuemodel", *args], capture_output=True,
+                              text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    predicted = json.loads(run("predict", *base, "--json"))["throughput_gbps"]
+    swept = json.loads(run("sweep", *base, "--json"))
+    rows = swept["rows"] if isinstance(swept, dict) else swept
+    whatif = json.loads(run("whatif", *base, "--change", "ghz=2", "--json"))
+    assert rows[0]["throughput_gbps"] == pytest.approx(predicted, rel=1e-12)
+    assert whatif["baseline"]["throughput_gbps"] == pytest.approx(predicted, rel=1e-12)
+    # and the freed costs matter: without them the same host predicts another rate
+    plain = fit.host
+    assert float(qm.predict("docker-overlay", "udp", host=plain).throughput_gbps) != (
+        pytest.approx(predicted, rel=1e-3))
+
+
 def test_predict_with_the_written_profile_reproduces_the_fit(tmp_path):
     # The profile, read by `queuemodel predict --host`, gives the fit's own model
     # numbers, up to the steal of each run (the profile has none; the saved rows

@@ -82,7 +82,8 @@ class Result:
         ``rx:app-core`` (absent when the application shares the flow core),
         ``tx:app-core``.
     irq_rate_per_s : float or numpy.ndarray
-        Receive hard interrupts per second, all flows.
+        Receive hard interrupts per second, all flows (0 over a veth link,
+        where ``netif_rx`` starts the polling periods without one).
     softirq_rate_per_s : float or numpy.ndarray
         NET_RX softirq runs per second at the receiver (what /proc/softirqs counts).
     context_switch_rate_per_s : float or numpy.ndarray
@@ -489,7 +490,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "sender_cpu": _by_column(tx, tx_util, np.minimum(
             flows, np.multiply(h.physical_cores, h.threads_per_core))),
         "core_utilisation": core_util,
-        "irq_rate_per_s": rates["irq"],
+        # Over a veth link netif_rx starts the polling periods: no hard interrupt.
+        "irq_rate_per_s": rates["irq"] * (0.0 if host.veth_link else 1.0),
         "softirq_rate_per_s": rates["softirq"],
         "context_switch_rate_per_s": rates["switch"],
         "drop_fraction": drop,

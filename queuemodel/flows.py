@@ -297,22 +297,40 @@ def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
 
 
 def _dram_of_pattern(patterns: Patterns, capacity, rates, totals, waiting: dict):
-    """Per pattern, DRAM bytes per byte times messages/s, summed over its busy CPUs."""
-    from .memory import dram_bytes_per_byte
+    """Per pattern, DRAM bytes per byte times messages/s, summed over its busy CPUs.
+
+    The read-miss chance differs by CPU, the write-back chance only by pattern, and
+    the DRAM bytes are affine in the first (:func:`queuemodel.memory.dram_bytes_from`):
+    only ``sum(rate * miss)`` needs the per-CPU arrays.
+    """
+    from .memory import dram_bytes_from, eviction_probability
 
     level = patterns.level
-    cap = np.where(level > 0, capacity[:, np.maximum(level - 1, 0)], np.inf)   # (S, P, B)
-    rho = np.divide(rates, cap, out=np.zeros_like(rates), where=np.isfinite(cap))
-    limit = (patterns.flows[None] * waiting["per_flow"][:, None, None]
-             + (level > 0)[None] * waiting["per_cpu"][:, None, None])
-    saturated = rho >= 1.0 - 1e-9
-    queued = np.where(saturated, limit, np.minimum(
-        limit, np.divide(rho, 1.0 - rho, out=np.zeros_like(rho), where=~saturated)))
-    written = np.divide(totals[..., None] * queued, rates, out=np.zeros_like(rates),
-                        where=rates > 0)                     # messages written meanwhile
-    rings = (patterns.busy[None] * waiting["ring"][:, None])[..., None]       # (S, P, 1)
-    per_byte = dram_bytes_per_byte(written, rings, waiting["cache"][:, None, None])
-    return (rates * per_byte).sum(axis=2)
+    cap = capacity[:, np.maximum(level - 1, 0)]                 # (S, P, B); capacity > 0
+    rho = rates / cap
+    limit = patterns.flows[None] * waiting["per_flow"][:, None, None]
+    if np.any(waiting["per_cpu"]):
+        limit = limit + (level > 0)[None] * waiting["per_cpu"][:, None, None]
+    # queued: rho / (1 - rho) messages (M/M/1), at most the limit, which a saturated
+    # CPU holds (in place: these arrays are (scenarios x patterns x CPUs))
+    queued = 1.0 - rho
+    np.maximum(queued, 1e-300, out=queued)
+    np.divide(rho, queued, out=queued)
+    np.minimum(queued, limit, out=queued)
+    np.copyto(queued, limit, where=rho >= 1.0 - 1e-9)
+    # a CPU's message is gone with probability exp(-cache / written), where
+    # written = total * queued / rate messages go into the cache while it waits
+    np.multiply(queued, totals[..., None], out=queued)
+    exponent = np.multiply(rates, waiting["cache"][:, None, None], out=rho)
+    np.divide(exponent, queued, out=exponent, where=queued > 0)
+    np.copyto(exponent, np.inf, where=queued <= 0)
+    np.negative(exponent, out=exponent)
+    np.exp(exponent, out=exponent)
+    missed = np.einsum("spb,spb->sp", rates, exponent)                  # (S, P)
+    rings = patterns.busy[None] * waiting["ring"][:, None]
+    write_back = eviction_probability(rings, waiting["cache"][:, None])
+    read_miss = np.divide(missed, totals, out=np.zeros_like(missed), where=totals > 0)
+    return dram_bytes_from(read_miss, write_back) * totals
 
 
 def _water_level(cap, k, link):

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["eviction_probability", "dram_bytes_per_byte"]
+__all__ = ["eviction_probability", "dram_bytes_per_byte", "dram_bytes_from"]
 
 
 def eviction_probability(reuse_bytes, cache_bytes):
@@ -93,6 +93,31 @@ def dram_bytes_per_byte(waiting_bytes, ring_bytes, cache_bytes):
     >>> round(float(dram_bytes_per_byte(1e15, 0.0, 2.5e6)), 6)  # evicted before the copy
     2.0
     """
-    read_miss = eviction_probability(waiting_bytes, cache_bytes)
-    write_back = eviction_probability(ring_bytes, cache_bytes)
-    return 2.0 * read_miss + (1.0 - read_miss) * write_back
+    return dram_bytes_from(eviction_probability(waiting_bytes, cache_bytes),
+                           eviction_probability(ring_bytes, cache_bytes))
+
+
+def dram_bytes_from(read_miss, write_back):
+    """DRAM bytes per byte from the two eviction chances: ``2 m + (1 - m) b``.
+
+    Affine in the read-miss chance ``m``, so a rate-weighted mean of ``m``
+    over CPUs that share ``b`` gives their rate-weighted mean DRAM traffic.
+
+    Parameters
+    ----------
+    read_miss : float or array_like
+        Chance a byte leaves the cache before its copy (a write-back and a read).
+    write_back : float or array_like
+        Chance a byte read in time leaves before its buffer's reuse (a write-back).
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> float(dram_bytes_from(0.5, 0.2))
+    1.1
+    """
+    m = np.asarray(read_miss, dtype=float)
+    return 2.0 * m + (1.0 - m) * np.asarray(write_back, dtype=float)

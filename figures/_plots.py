@@ -8,14 +8,15 @@ from ._style import CPU_COLORS, PAPER, PATH_COLORS, TESTBED_LOGICAL_CPUS, new_fi
 
 
 def lines(results: dict, x_key: str, y_of, xlabel: str, ylabel: str, title: str,
-          paper=(), log_x: bool = False):
+          paper=(), log_x: bool = False, ax=None):
     """One line per path of ``y_of(result)`` against ``result.inputs[x_key]``.
 
     ``paper`` is a sequence of ``(path, x, y)`` the paper states; they are drawn as
-    stars labelled "paper (text)".
+    stars labelled "paper (text)".  Drawn on ``ax`` if given, else on a new figure.
     """
-    fig, axes = new_figure()
-    ax = axes[0, 0]
+    if ax is None:
+        ax = new_figure()[1][0, 0]
+    fig = ax.figure
     for path, result in results.items():
         ax.plot(np.asarray(result.inputs[x_key]), np.asarray(y_of(result)), label=path,
                 color=PATH_COLORS.get(path), linewidth=1.8)

@@ -21,7 +21,7 @@ LOAD_SHARES = np.linspace(0.02, 0.98, 49)       # offered load as a share of the
 FIGURES = (
     ("fig03_tcp_throughput", "Throughput of 1..80 TCP flow pairs (paper Fig. 3)"),
     ("fig04_tcp_cpu", "Receiver CPU for TCP flow pairs (paper Fig. 4)"),
-    ("fig05_udp_throughput", "Throughput of 1..80 UDP flow pairs (paper Fig. 5)"),
+    ("fig05_udp_throughput", "Throughput of 1..80 UDP flow pairs (paper Fig. 5), and the drop fraction"),
     ("fig06_udp_cpu", "Receiver CPU for UDP flow pairs (paper Fig. 6)"),
     ("fig07_tcp_rate", "One TCP flow's message rate against size (paper Fig. 7)"),
     ("fig08_tcp_size_cpu", "One TCP flow's receiver CPU against size (paper Fig. 8)"),

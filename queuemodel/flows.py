@@ -25,16 +25,19 @@ The mechanism, for ``N`` flow pairs on one receiver:
 4. **Senders.**  The clients spread over distinct physical cores first,
    then over hyper-thread siblings: ``min(N, P) + smt_gain * max(0,
    min(N, L) - P)`` cores' worth of sending.
-5. **Sharing.**  UDP senders are not throttled: each sends its even share
-   ``r = min(pool / N, link / N, offered)``, a CPU delivers
+5. **Sharing.**  UDP senders are not throttled by the receivers: each
+   flow arrives at its even share ``r = min(pool / N, link / N, offered)``
+   (what a sender sends beyond the link is blocked or dropped at the
+   sender, :func:`queuemodel.model.predict`), a CPU delivers
    ``min(R, k * r)``, and the rest is dropped at its ring.  TCP shares the
    cores, the link and the senders' pool max-min fairly: a CPU carries
    ``min(R, k * x)`` with the water level ``x`` at most one sending core
    and set so the total fits both the link and the pool.
 
-Not yet modelled: contention that grows with the flows on a core (cache
-and memory bandwidth, context switches among several receivers) and the
-work lost on packets dropped after the softirq (receive livelock).
+Not yet modelled: contention that grows with the flows on a core (the
+cycles cache misses and memory bandwidth cost, context switches among
+several receivers) and the work lost on packets dropped after the softirq
+(receive livelock).
 """
 
 from __future__ import annotations

@@ -89,7 +89,11 @@ class Result:
     context_switch_rate_per_s : float or numpy.ndarray
         Context switches per second from waking the receiving applications.
     drop_fraction : float or numpy.ndarray
-        Share of sent messages the receiver drops (UDP above capacity).
+        Share of sent messages that never reach the receiving application
+        (UDP): dropped by the receiver above its capacity, or, for a sender
+        whose packets a stage orphans (:attr:`~queuemodel.stage.Stage.orphans_skb`,
+        a veth), by the sending NIC's queue when all flows send more than
+        the link carries.
     memory_bandwidth_gbytes_per_s : float or numpy.ndarray
         DRAM traffic of the received data at the receiver, GB/s: reads of
         frames pushed out of the cache before their copy and write-backs
@@ -411,8 +415,15 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         one_core = solve_rate(np.full(size, np.inf), [cores["rx:flow-core"]], irq)
     sender_pool = one_core * send_units
     if proto == "udp":
-        per_flow = np.minimum(np.minimum(sender_pool / flows, offered * to_rate),
-                              link_rate / flows)
+        # A UDP sender sends as fast as its CPU (or its offered rate) lets it.  While its
+        # socket owns the packets queued for the link, a full link fills the socket's
+        # send buffer and blocks it; once a stage orphans them (a veth into another
+        # namespace) nothing holds it back, and the NIC's queue drops the link's excess.
+        # Either way the receivers are offered what the link carries.
+        sends = np.minimum(sender_pool / flows, offered * to_rate)
+        per_flow = np.minimum(sends, link_rate / flows)
+        if not (tx.orphans or rx.orphans):
+            sends = per_flow
         budget = link_rate
     else:
         per_flow = np.minimum(one_core, offered * to_rate)
@@ -434,12 +445,18 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, budget,
                                         sustain, waiting)
     total = spread["delivered"]
-    sent = total if proto == "tcp" else flows * per_flow
+    # What reaches the receivers, and what leaves the senders' sockets (more, for UDP,
+    # where the sending NIC's queue drops the link's excess).
+    arriving = total if proto == "tcp" else flows * per_flow
+    sent = total if proto == "tcp" else flows * sends
 
     busy = spread["busy"]
     levels = _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx_out)
     receiver_cpu, rx_core_busy, rates, level_util, level_seconds = levels
-    tx_util = np.multiply(tx_static, (sent / send_units / cap)[:, None], out=tx_out)
+    # A sender that sends without end (every one of its stages free) does no work.
+    per_send_core = np.divide(sent, send_units * cap, out=np.zeros(size),
+                              where=np.isfinite(sent))
+    tx_util = np.multiply(tx_static, per_send_core[:, None], out=tx_out)
 
     shared = host.app_on_softirq_core
     on_flow = np.append(rx.core == FLOW_CORE, [True, False])
@@ -469,11 +486,11 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     for t, table in enumerate(level_util):
         if table is not None:
             typical = np.where((stage_level == t)[:, None], table, typical)
-    drop = np.maximum(0.0, np.divide(sent - total, sent, out=np.zeros(size), where=sent > 0))
+    drop = np.maximum(0.0, 1.0 - np.divide(total, sent, out=np.ones(size), where=sent > 0))
     memory = total * frame_bytes * spread["dram_per_byte"] / 1e9
     queueing = _latency(proto, rx, h, host, msg, flows, offered * to_rate, arrival_scv,
                         link_rate, counts, tx_static, cap, send_units, spread, cpus,
-                        level_seconds, total, sent, drop)
+                        level_seconds, total, arriving, drop)
     return {
         **queueing,
         "throughput_gbps": total * msg * 8.0 / 1e9,
@@ -481,7 +498,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "message_rate_per_s": total,
         "wire_packet_rate_per_s": total * n_wire,
         "link_goodput_gbps": link_gbps + np.zeros(size),
-        "bottleneck": _bottleneck(proto, rx, tx, typical, tx_util, shared, total, sent,
+        "bottleneck": _bottleneck(proto, rx, tx, typical, tx_util, shared, total, arriving,
                                   link_rate, flows * offered * to_rate,
                                   sender_pool, spread["receiver_bound"]),
         "receiver_cpu": receiver_cpu,
@@ -550,7 +567,7 @@ def _carried(band, scenario, offered):
 
 
 def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, counts,
-             tx_static, cap, send_units, spread, cpus, level_seconds, total, sent,
+             tx_static, cap, send_units, spread, cpus, level_seconds, total, arriving,
              drop) -> dict:
     """Latency and finite-buffer loss of the flows' messages (:mod:`queuemodel.latency`).
 
@@ -572,9 +589,9 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
         return out
     i = np.flatnonzero(live)
     # Each receive CPU is offered its carried rate scaled by the share the receivers drop
-    # overall (exact for one flow; 1 when all that is sent arrives).  A sender that
+    # overall (exact for one flow; 1 when all that arrives is carried).  A sender that
     # cannot keep up blocks its application rather than losing data.
-    scale = np.maximum(1.0, sent[i] / total[i])
+    scale = np.maximum(1.0, arriving[i] / total[i])
     lam, flows_i, n_wire = per_flow[i], flows[i], counts[i, 1]
     scv = np.broadcast_to(np.asarray(h.service_scv, dtype=float), (size,))[i]
     ca2 = arrival_scv[i]
@@ -590,7 +607,7 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
     common = [Station("tx:app-core", lam, tx_s, np.ones_like(lam), None, scv),
               Station("link", flows_i * lam, 1.0 / link_rate[i], np.ones_like(lam), None,
                       np.zeros_like(lam))]
-    lam_rx = sent[i] / flows_i              # what each receiver is sent, messages/s
+    lam_rx = arriving[i] / flows_i          # what reaches each receiver, messages/s
     ring = np.maximum(1.0, np.floor(np.broadcast_to(h.rx_ring, (size,))[i] / n_wire))
     sock = np.maximum(1.0, np.floor(np.broadcast_to(h.socket_rcvbuf_bytes, (size,))[i] / (
         n_wire * np.broadcast_to(h.rx_buffer_truesize_bytes, (size,))[i])))
@@ -622,7 +639,7 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
         stations = common + [
             Station("rx:moderation", r_c, mod_mean, np.ones_like(lam), None, scv,
                     delay_var_s2=np.maximum(mod_second - mod_mean ** 2, 0.0)),
-            Station("rx:flow-core", r_t, work, np.divide(r_t, sent[i]), higher,
+            Station("rx:flow-core", r_t, work, np.divide(r_t, arriving[i]), higher,
                     core_scv)]
         if not shared:
             app = sec[:, ~on_flow].sum(axis=1)
@@ -823,7 +840,7 @@ def _by_column(side: CompiledSide, util, cores_used):
     return {k: columns[:, j] for j, k in enumerate(_CPU_KEYS)}
 
 
-def _bottleneck(proto, rx, tx, rx_table, tx_util, shared, total, sent, link_rate,
+def _bottleneck(proto, rx, tx, rx_table, tx_util, shared, total, arriving, link_rate,
                 offered_rate, sender_rate, receiver_bound):
     """Name the binding constraint and, for a core, its busiest stage; ``(N,)`` strings.
 
@@ -851,12 +868,12 @@ def _bottleneck(proto, rx, tx, rx_table, tx_util, shared, total, sent, link_rate
     else:                          # one kernel: the sender runs on the flow core
         codes.append(codes[0])
     close = 1.0 - 1e-7
-    hit.append(sent >= close * sender_rate)
+    hit.append(arriving >= close * sender_rate)
     for name, bound in (("link:line-rate:-", link_rate),
                         ("sender:offered-load:-", offered_rate)):
         codes.append(np.full(size, len(table)))
         table.append(name)
-        hit.append(sent >= close * bound)
+        hit.append(arriving >= close * bound)
     hits = np.column_stack(hit)
     binding = np.where(hits.any(axis=1), hits.argmax(axis=1), 0)
     chosen = np.column_stack(codes)[np.arange(size), binding]

@@ -179,8 +179,13 @@ INNER_CSUM_TX_SOFTIRQ = Stage(name="inner_csum", context="softirq", unit="packet
                               offloaded_by="tunnel_offload", source=INNER_CSUM_TX.source)
 DRIVER_TX_SOFTIRQ = Stage(name="driver_tx", context="softirq", unit="packet",
                           cost_cycles_per_unit=400.0, source=DRIVER_TX.source)
+# The veth hands the packet to another namespace through dev_forward_skb, which scrubs it
+# and orphans it from its socket (Linux 4.4 net/core/dev.c __dev_forward_skb ->
+# skb_scrub_packet(skb, xnet=true) -> skb_orphan): the sender's socket stops feeling the
+# queues behind it.  VXLAN in the sender's own namespace does not (xnet false).
 VETH_TX = Stage(name="veth_xmit", context="syscall", unit="packet", cost_cycles_per_unit=400.0,
-                source=VETH_XMIT.source)
+                source=VETH_XMIT.source,
+                orphans_skb=True)
 BACKLOG_TX = Stage(name="backlog", context="softirq", unit="packet", cost_cycles_per_unit=200.0,
                    source=BACKLOG.source + " (sender: host side of the veth)")
 
@@ -239,9 +244,11 @@ VETH_LINK_RX = Stage(name="veth_rx", context="softirq", unit="wire_packet",
                      source=PRIOR + ": enqueue_to_backlog, then process_backlog -> "
                             "__netif_receive_skb on the sending CPU; per poll as for backlog")
 VETH_LINK_TX = Stage(name="veth_link_xmit", context="syscall", unit="packet",
-                     cost_cycles_per_unit=400.0, source=VETH_XMIT.source)
+                     cost_cycles_per_unit=400.0, source=VETH_XMIT.source,
+                     orphans_skb=True)
 VETH_LINK_TX_SOFTIRQ = Stage(name="veth_link_xmit", context="softirq", unit="packet",
-                             cost_cycles_per_unit=400.0, source=VETH_XMIT.source)
+                             cost_cycles_per_unit=400.0, source=VETH_XMIT.source,
+                             orphans_skb=True)
 
 #: How a path's NIC stages read when the link is a veth pair: no hard IRQ,
 #: no NIC poll, no GRO (netif_rx skips napi_gro_receive) and no TX

@@ -121,6 +121,9 @@ class CompiledSide:
         Matrices ``(9, stages)``, ``(9, stages)`` and ``(3, stages)`` that
         turn the gated tables into per-stage cycles: stage ``s`` reads
         column ``unit_col[s]`` (``byte_col[s]``) weighted by its cost.
+    orphans : bool
+        Whether a stage of this side takes packets from the sending socket
+        (:attr:`queuemodel.stage.Stage.orphans_skb`).
     """
 
     labels: tuple
@@ -138,6 +141,7 @@ class CompiledSide:
     w_unit: np.ndarray
     w_miss: np.ndarray
     w_byte: np.ndarray
+    orphans: bool = False
 
 
 def gated_counts(counts, fragmented, msg_bytes):
@@ -326,6 +330,7 @@ def _pack(rows: list) -> CompiledSide:
         w_unit=w_unit,
         w_miss=w_miss,
         w_byte=w_byte,
+        orphans=any(r[0].orphans_skb for r in rows),
     )
 
 

@@ -101,6 +101,13 @@ class Stage:
         How the stage changes granularity downstream (see :data:`BATCHINGS`).
     protocols : tuple of str
         Protocols that pass through this stage.
+    orphans_skb : bool
+        Whether the stage takes the packet away from the sending socket
+        (``skb_orphan``: a veth does, handing the packet to another
+        namespace through ``dev_forward_skb``).  The socket's send buffer
+        then no longer fills while the packet waits at the NIC, so nothing
+        throttles a UDP sender to the link: it sends at its CPU's pace and
+        the NIC's queue drops what the link cannot carry.
     offloaded_by : str
         Name of a host flag (``rx_csum``, ``tx_csum``, ``tunnel_offload``...)
         that, when on, moves this stage's work into the NIC; empty for none.
@@ -127,6 +134,7 @@ class Stage:
     cache_misses_per_unit: float = _scalar(low=0.0)
     poll: bool = field(default=False, metadata={"kind": "flag"})
     batching: str = field(default="none", metadata={"kind": "choice", "options": BATCHINGS})
+    orphans_skb: bool = field(default=False, metadata={"kind": "flag"})
     protocols: tuple = PROTOCOLS
     offloaded_by: str = ""
     source: str = ""

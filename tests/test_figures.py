@@ -22,7 +22,7 @@ def _paper_markers(ax):
                                          ("fig05_udp_throughput", "udp")])
 def test_throughput_figures(data, name, proto):
     fig = draw(name, data)
-    (ax,) = fig.axes
+    ax = fig.axes[0]
     assert [line.get_label() for line in ax.lines] == ["native", "linux-overlay",
                                                       "docker-overlay"]
     assert "(Gb/s)" in ax.get_ylabel() and ax.get_xlabel() == "flow pairs"
@@ -31,6 +31,16 @@ def test_throughput_figures(data, name, proto):
     assert sorted(map(tuple, stars.get_offsets().tolist())) == expected
     native = ax.lines[0].get_ydata()
     assert native[0] == pytest.approx(data["flows"][proto]["native"].throughput_gbps[0])
+
+
+def test_udp_figure_draws_each_paths_drop_fraction(data):
+    fig = draw("fig05_udp_throughput", data)
+    ax = fig.axes[1]
+    drawn = {line.get_label(): line.get_ydata() for line in ax.lines}
+    for path, result in data["flows"]["udp"].items():
+        assert np.array_equal(drawn[path], result.drop_fraction)
+    assert 0.0 <= min(map(min, drawn.values())) and max(map(max, drawn.values())) <= 1.0
+    assert "paper: Docker unstable past 7 pairs" in drawn
 
 
 @pytest.mark.parametrize("name", ["fig04_tcp_cpu", "fig06_udp_cpu", "fig08_tcp_size_cpu",

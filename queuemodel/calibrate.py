@@ -23,7 +23,7 @@ import numpy as np
 from .errors import CalibrationError, UnknownNameError
 from .host import HOST_FIELDS, Host
 from .hosts import paper_testbed
-from .paths import PATHS
+from .paths import LINK_STAGES, PATHS
 from .stage import Path
 
 __all__ = ["calibrate", "Calibration", "FitSpec", "DEFAULT_FIT", "apply_parameters",
@@ -123,14 +123,17 @@ def get_parameter(name: str, paths: Mapping | None = None, host: Host | None = N
         if fieldname not in HOST_FIELDS:
             raise UnknownNameError("free parameter", name, "a numeric host field")
         return float(getattr(host or paper_testbed(), fieldname))
-    for path in (paths or PATHS).values():
-        for stage in path.tx + path.rx:
-            if stage.name == owner:
-                if not hasattr(stage, fieldname) or not fieldname.startswith(("cost_", "cache_")):
-                    raise UnknownNameError("free parameter", name,
-                                           "a stage cost field (cost_cycles_per_*, "
-                                           "cache_misses_per_unit)")
-                return float(getattr(stage, fieldname))
+    # The built-in paths, and by default the stages a veth link swaps in (a testbed's).
+    stages = [s for path in (paths or PATHS).values() for s in path.tx + path.rx]
+    if paths is None:
+        stages += list(LINK_STAGES)
+    for stage in stages:
+        if stage.name == owner:
+            if not hasattr(stage, fieldname) or not fieldname.startswith(("cost_", "cache_")):
+                raise UnknownNameError("free parameter", name,
+                                       "a stage cost field (cost_cycles_per_*, "
+                                       "cache_misses_per_unit)")
+            return float(getattr(stage, fieldname))
     raise UnknownNameError("free parameter", name, "a stage name of a built-in path, or host")
 
 

@@ -11,7 +11,8 @@ Subcommands::
     queuemodel solve --target throughput_gbps>=36 --free physical_cores --bounds 1..64
                      --path docker-overlay --flows 80 [--json]
     queuemodel testbed run [--path P,...] [--proto tcp,udp] [--msg-bytes B] [--flows N]
-                           [--seconds S] [--repeat K] [--pin] [--out testbed]      (root, iproute2, iperf3)
+                           [--seconds S] [--repeat K] [--pin] [--segmentation on,off]
+                           [--out testbed]                              (root, iproute2, iperf3)
     queuemodel testbed clean
     queuemodel reproduce [--out figures/out]
     queuemodel validate [--json] [--strict]
@@ -114,6 +115,9 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="passes over every combination (1..100); rows carry their pass number")
     br.add_argument("--pin", action="store_true",
                     help="pin iperf3's client to CPU 0 and its server to CPU 1 (-A)")
+    br.add_argument("--segmentation", default="on",
+                    help="TSO/GSO on the testbed's devices for TCP runs: on, off or on,off "
+                         "(off exposes per-packet costs; needs ethtool)")
     br.add_argument("--out", default="testbed", help="dataset path (writes OUT.csv and OUT.json)")
     bsub.add_parser("clean", help="remove what an interrupted testbed left behind")
 
@@ -170,7 +174,11 @@ def _paths_with(costs: dict, names: list, host) -> list:
         return list(names)
     from .calibrate import apply_parameters
 
-    paths = apply_parameters(costs, None, host)[0]
+    from .paths import PATHS, over_veth
+
+    # On a veth-link host the link's own stages are there to take costs as well.
+    start = {n: over_veth(p) for n, p in PATHS.items()} if host.veth_link else None
+    paths = apply_parameters(costs, start, host)[0]
     return [paths[n] if n in paths else n for n in names]
 
 
@@ -320,6 +328,15 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _switches(name: str, text: str) -> tuple:
+    """``'on,off'`` to ``(True, False)``."""
+    values = {"on": True, "off": False}
+    parts = [p.strip().lower() for p in str(text).split(",")]
+    if not parts or any(p not in values for p in parts):
+        raise ModelInputError(name, text, "on, off or on,off")
+    return tuple(values[p] for p in parts)
+
+
 def _cmd_testbed(args) -> int:
     from .sweep import parse_values
     from .testbed.netns import remove_leftovers
@@ -336,9 +353,11 @@ def _cmd_testbed(args) -> int:
                    sizes=parse_values("msg_bytes", args.msg_bytes),
                    flows=parse_values("flows", args.flows),
                    seconds=_number("seconds", args.seconds),
-                   repeats=_number("repeat", args.repeat, integer=True), pin=args.pin)
+                   repeats=_number("repeat", args.repeat, integer=True), pin=args.pin,
+                   segmentation=_switches("segmentation", args.segmentation))
     for row in rows:
-        print(f"{row['path']:15} {row['proto']} {row['msg_bytes']:>7} B x{row['flows']}: "
+        gso = "" if row["segmentation"] else " (TSO/GSO off)"
+        print(f"{row['path']:15} {row['proto']} {row['msg_bytes']:>7} B x{row['flows']}{gso}: "
               f"{row['throughput_gbps']:7.3f} Gb/s, loss {row['loss_fraction']:.3f}, CPUs "
               f"{row['cpu_usr'] + row['cpu_sys'] + row['cpu_softirq'] + row['cpu_irq']:.2f}")
     files = write_dataset(rows, args.out)
@@ -405,7 +424,7 @@ def _cmd_calibrate(args) -> int:
 def _calibrate_dataset(args) -> int:
     from pathlib import Path
 
-    from .testbed.fit import DEFAULT_FREE, DEFAULT_SELECTOR, calibrate_dataset
+    from .testbed.fit import DEFAULT_SELECTOR, calibrate_dataset
     from .testbed.run import read_dataset
 
     rows = []
@@ -414,7 +433,7 @@ def _calibrate_dataset(args) -> int:
         if not source.is_file() or source.suffix not in (".csv", ".json"):
             raise ModelInputError("DATA", name, "an existing .csv or .json testbed dataset")
         rows += read_dataset(source)
-    free = tuple(args.free.split(",")) if args.free else DEFAULT_FREE
+    free = tuple(args.free.split(",")) if args.free else None
     fit = calibrate_dataset(rows, args.fit or DEFAULT_SELECTOR, free)
     if args.out:
         Path(args.out).write_text(fit.to_toml())

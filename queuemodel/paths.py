@@ -29,7 +29,7 @@ from .errors import UnknownNameError
 from .stage import Path, Stage
 from .wire import VXLAN_ENCAP_BYTES
 
-__all__ = ["NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY", "PATHS", "get_path", "PATH_NAMES",
+__all__ = ["NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY", "PATHS", "get_path", "PATH_NAMES", "LINK_STAGES",
            "over_veth"]
 
 PRIOR = "prior estimate, not fitted"
@@ -249,6 +249,9 @@ VETH_LINK_TX = Stage(name="veth_link_xmit", context="syscall", unit="packet",
 VETH_LINK_TX_SOFTIRQ = Stage(name="veth_link_xmit", context="softirq", unit="packet",
                              cost_cycles_per_unit=400.0, source=VETH_XMIT.source,
                              orphans_skb=True)
+
+#: The stages a veth link swaps in (:func:`over_veth`), for looking up their costs by name.
+LINK_STAGES = (VETH_LINK_RX, VETH_LINK_TX, VETH_LINK_TX_SOFTIRQ)
 
 #: How a path's NIC stages read when the link is a veth pair: no hard IRQ,
 #: no NIC poll, no GRO (netif_rx skips napi_gro_receive) and no TX

@@ -77,6 +77,11 @@ def run(scenario: Mapping | None = None):
         from .calibrate import get_parameter
 
         path = get_path(kwargs.get("path", "native"))
+        host = kwargs.get("host")
+        if host is not None and host.veth_link:      # the link's own stages take costs too
+            from .paths import over_veth
+
+            path = over_veth(path)
         here = {s.name for s in path.tx + path.rx}
         for name in stages:                 # a stage of another path is valid, and moot here
             get_parameter(name)

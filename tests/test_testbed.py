@@ -75,6 +75,20 @@ def _start_holder():
 
 
 @needs_testbed
+@pytest.mark.skipif(shutil.which("ethtool") is None, reason="no ethtool")
+def test_segmentation_off_reaches_the_link_and_the_row():
+    rows = run_all(paths=("native",), protos=("tcp", "udp"), sizes=(8192,), flows=(1,),
+                   seconds=1.0, segmentation=(False, True))
+    # TCP under both settings, UDP (fragmented either way) under the first only
+    assert [(r["proto"], r["segmentation"]) for r in rows] == [
+        ("tcp", False), ("tcp", True), ("udp", False)]
+    assert "tcp-segmentation-offload=off" in rows[0]["offloads"]
+    assert "generic-segmentation-offload=off" in rows[0]["offloads"]
+    assert "tcp-segmentation-offload=on" in rows[1]["offloads"]
+    assert not leftovers()
+
+
+@needs_testbed
 def test_a_terminated_run_leaves_nothing():
     proc = _start_holder()
     proc.send_signal(signal.SIGTERM)

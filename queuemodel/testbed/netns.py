@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from ..errors import QueueModelError
 
-__all__ = ["Testbed", "PREFIX", "ENDPOINTS", "LINK_ENDS", "TestbedError", "leftovers",
-           "remove_leftovers"]
+__all__ = ["Testbed", "PREFIX", "ENDPOINTS", "LINK_ENDS", "DEVICES", "TestbedError",
+           "leftovers", "remove_leftovers", "set_segmentation"]
 
 #: Prefix of every namespace and device the testbed creates.
 PREFIX = "qmtb"
@@ -105,7 +105,14 @@ class Testbed:
     """
 
     built: bool = False
+    segmentation: bool = True
     __test__ = False          # not a pytest test class despite its name
+
+    def segment(self, on: bool) -> None:
+        """TSO and GSO on or off on every device (:func:`set_segmentation`), if not already."""
+        if bool(on) != self.segmentation:
+            set_segmentation(bool(on))
+            self.segmentation = bool(on)
 
     def endpoints(self, path: str) -> tuple:
         """(client namespace, server namespace, server address) of a path."""
@@ -168,6 +175,49 @@ class Testbed:
             _ip("link", "set", "eth0", "mtu", "1450", netns=container)
             _ip("addr", "add", f"198.18.2.{side}/24", "dev", "eth0", netns=container)
             _ip("link", "set", "eth0", "up", netns=container)
+
+
+#: Every device the testbed creates, by namespace: what segmentation settings change.
+DEVICES = {
+    f"{PREFIX}-h1": (f"{PREFIX}-l1", f"{PREFIX}-vx", f"{PREFIX}-vd", f"{PREFIX}-br",
+                     f"{PREFIX}-ve"),
+    f"{PREFIX}-h2": (f"{PREFIX}-l2", f"{PREFIX}-vx", f"{PREFIX}-vd", f"{PREFIX}-br",
+                     f"{PREFIX}-ve"),
+    f"{PREFIX}-c1": ("eth0",),
+    f"{PREFIX}-c2": ("eth0",),
+}
+
+
+def set_segmentation(on: bool) -> None:
+    """Turn TSO and GSO on or off on every testbed device (``ethtool -K``).
+
+    With them off, TCP's sk_buffs are cut into MSS-sized packets at the first
+    device they leave by (the socket still builds large ones; the kernel
+    segments them in software there), so every stage after it, and the
+    link, sees one packet per 1448 bytes instead of one per ~64 KB.
+
+    Parameters
+    ----------
+    on : bool
+        The setting for both TSO and GSO.
+
+    Raises
+    ------
+    TestbedError
+        Without ethtool, or when a device refuses the change.
+    """
+    if shutil.which("ethtool") is None:
+        raise TestbedError("testbed: turning segmentation off needs ethtool; install it "
+                           "with `apt-get install ethtool`")
+    state = "on" if on else "off"
+    for namespace, devices in DEVICES.items():
+        for device in devices:
+            cmd = ["ip", "netns", "exec", namespace, "ethtool", "-K", device,
+                   "tso", state, "gso", state]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=_TIMEOUT_S)
+            if done.returncode != 0:
+                raise TestbedError(f"testbed: `{' '.join(cmd)}` failed: "
+                                   f"{done.stderr.strip()}")
 
 
 def _raise_exit(signum, frame):

@@ -118,7 +118,7 @@ def _per_second(counts: dict, seconds: float) -> float:
 
 
 def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
-            seconds: float = 2.0, pin: bool = False) -> dict:
+            seconds: float = 2.0, pin: bool = False, segmentation: bool = True) -> dict:
     """One iperf3 run on a built testbed; the row of the dataset.
 
     Parameters
@@ -137,12 +137,17 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         Pin the client to CPU 0 and the server to CPU 1 (iperf3 ``-A``; both
         to CPU 0 on a one-CPU machine), instead of leaving them to the
         scheduler, whose choice varies from run to run.
+    segmentation : bool
+        TSO and GSO on every testbed device (:meth:`~queuemodel.testbed.netns.
+        Testbed.segment`); off makes TCP move one MSS-sized packet per
+        sk_buff, which exposes per-packet costs.  Recorded in the row.
 
     Returns
     -------
     dict
     """
     _check_iperf3()
+    bed.segment(segmentation)
     client_ns, server_ns, address = bed.endpoints(path)
     cpus = os.cpu_count() or 1
     client_cpu, server_cpu = (["-A", "0"], ["-A", str(min(1, cpus - 1))]) if pin else ([], [])
@@ -193,13 +198,15 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         "udp_rcvbuf_errors_per_s": rcvbuf_errors / elapsed,
         "iperf3_version": version,
         "pinned": bool(pin),
+        "segmentation": bool(segmentation),
         "offloads": _offloads(),
         **host_facts(),
     }
 
 
 def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flows=(1,),
-            seconds: float = 2.0, repeats: int = 1, pin: bool = False) -> list:
+            seconds: float = 2.0, repeats: int = 1, pin: bool = False,
+            segmentation=(True,)) -> list:
     """Build the testbed, run every combination, remove the testbed; the rows.
 
     Every combination is checked first (a UDP datagram above 65507 bytes, an
@@ -220,6 +227,9 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
         ``repeat`` number (0, 1, ...).
     pin : bool
         Pin iperf3's client and server to CPUs 0 and 1 (:func:`measure`).
+    segmentation : sequence of bool
+        TSO/GSO settings to run TCP under (:func:`measure`); UDP, whose
+        datagrams are IP-fragmented either way, runs with the first only.
 
     Returns
     -------
@@ -241,11 +251,17 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
     if not (isinstance(repeats, (int, np.integer)) and 1 <= repeats <= 100):
         raise ModelInputError("repeats", repeats, "an integer in 1..100")
     _check_iperf3()
+    settings = tuple(dict.fromkeys(bool(s) for s in segmentation))
+    if not settings:
+        raise ModelInputError("segmentation", segmentation, "at least one of on, off")
     rows = []
     with Testbed() as bed:
         for repeat in range(int(repeats)):
-            for path, proto, size, n in itertools.product(paths, protos, sizes, flows):
-                rows.append({**measure(bed, path, proto, size, n, seconds, pin),
+            for path, proto, size, n, seg in itertools.product(paths, protos, sizes, flows,
+                                                               settings):
+                if proto == "udp" and seg != settings[0]:
+                    continue
+                rows.append({**measure(bed, path, proto, size, n, seconds, pin, seg),
                              "repeat": repeat})
     return rows
 

@@ -281,7 +281,9 @@ def _table(r) -> str:
         f"  messages          {r.message_rate_per_s:12.0f} /s",
         f"  wire packets      {r.wire_packet_rate_per_s:12.0f} /s",
         f"  interrupts        {r.irq_rate_per_s:12.0f} /s",
-        f"  drop fraction     {r.drop_fraction:10.3f}",
+        f"  drop fraction     {r.drop_fraction:10.3f}" + (
+            f"  ({r.sender_drop_fraction:.3f} at the sending NIC's queue)"
+            if r.sender_drop_fraction > 0 else ""),
         f"  memory traffic    {r.memory_bandwidth_gbytes_per_s:10.2f} GB/s  (receiver DRAM)",
         f"  busy receive CPUs {r.cores_used:10.2f}   ({r.flows_per_busy_cpu:.2f} flows each; "
         f"throughput standard error {r.throughput_stderr_gbps:.3f} Gb/s)",

@@ -33,7 +33,8 @@ DEFAULT_MSG_BYTES = {"tcp": 131072, "udp": 8192}
 #: Outputs that are one value per scenario, in the order tables show them.
 OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
                   "link_goodput_gbps", "irq_rate_per_s", "softirq_rate_per_s",
-                  "context_switch_rate_per_s", "drop_fraction", "loss_fraction",
+                  "context_switch_rate_per_s", "drop_fraction", "sender_drop_fraction",
+                  "loss_fraction",
                   "memory_bandwidth_gbytes_per_s",
                   "cores_used", "flows_per_busy_cpu", "throughput_stderr_gbps",
                   "queue_stable", "latency_mean_us", "latency_p99_us", "bottleneck")
@@ -94,6 +95,9 @@ class Result:
         whose packets a stage orphans (:attr:`~queuemodel.stage.Stage.orphans_skb`,
         a veth), by the sending NIC's queue when all flows send more than
         the link carries.
+    sender_drop_fraction : float or numpy.ndarray
+        The part of ``drop_fraction`` dropped at the sending NIC's queue
+        (share of sent messages); the rest the receiver drops.
     memory_bandwidth_gbytes_per_s : float or numpy.ndarray
         DRAM traffic of the received data at the receiver, GB/s: reads of
         frames pushed out of the cache before their copy and write-backs
@@ -117,7 +121,8 @@ class Result:
         Mean time at each station (:data:`queuemodel.latency.STATION_NAMES`), us.
     loss_fraction : float or numpy.ndarray
         Share of UDP datagrams lost at the finite RX ring and socket buffer
-        (M/G/1/K), below capacity as well as above; never below
+        (M/G/1/K), below capacity as well as above, or at the sending NIC's
+        queue (``sender_drop_fraction``); never below
         ``drop_fraction``, to which it tends as the buffers grow.  0 for TCP.
     cpu_utilisation : numpy.ndarray
         Expected utilisation of each receive logical CPU, shape ``(..., L)``
@@ -139,6 +144,7 @@ class Result:
     softirq_rate_per_s: Any
     context_switch_rate_per_s: Any
     drop_fraction: Any
+    sender_drop_fraction: Any
     memory_bandwidth_gbytes_per_s: Any
     cores_used: Any
     flows_per_busy_cpu: Any
@@ -487,6 +493,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         if table is not None:
             typical = np.where((stage_level == t)[:, None], table, typical)
     drop = np.maximum(0.0, 1.0 - np.divide(total, sent, out=np.ones(size), where=sent > 0))
+    sender_drop = np.maximum(0.0, 1.0 - np.divide(arriving, sent, out=np.ones(size),
+                                                  where=sent > 0))
     memory = total * frame_bytes * spread["dram_per_byte"] / 1e9
     queueing = _latency(proto, rx, h, host, msg, flows, offered * to_rate, arrival_scv,
                         link_rate, counts, tx_static, cap, send_units, spread, cpus,
@@ -512,6 +520,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "softirq_rate_per_s": rates["softirq"],
         "context_switch_rate_per_s": rates["switch"],
         "drop_fraction": drop,
+        "sender_drop_fraction": sender_drop,
         "memory_bandwidth_gbytes_per_s": memory,
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
@@ -882,7 +891,7 @@ def _bottleneck(proto, rx, tx, rx_table, tx_util, shared, total, arriving, link_
 
 def _check_finite(result: Result) -> None:
     for name in ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
-                 "irq_rate_per_s", "drop_fraction"):
+                 "irq_rate_per_s", "drop_fraction", "sender_drop_fraction"):
         arr = np.asarray(getattr(result, name))
         if not np.all(np.isfinite(arr)) or np.any(arr < 0):
             raise QueueModelError(

@@ -184,6 +184,8 @@ def test_an_orphaned_udp_sender_loses_the_links_excess_at_the_sender(n, link, da
     sent = held.message_rate_per_s / (1.0 - held.drop_fraction)
     link_rate = held.link_goodput_gbps * 1e9 / (8 * 8192)
     assert sent <= link_rate * (1 + 1e-9)          # a held sender never outruns the link
+    assert held.sender_drop_fraction == 0.0
+    assert 0.0 <= free.sender_drop_fraction <= free.drop_fraction + 1e-12
     if any(stage.orphans_skb for stage in path.tx):
         one = qm.predict(path=path, proto="udp", link_gbps=link)
         one_sent = one.message_rate_per_s / (1.0 - one.drop_fraction)
@@ -191,5 +193,8 @@ def test_an_orphaned_udp_sender_loses_the_links_excess_at_the_sender(n, link, da
             sent_free = free.message_rate_per_s / (1.0 - free.drop_fraction)
             assert sent_free == pytest.approx(n * one_sent, rel=1e-9)
             assert free.drop_fraction >= 1.0 - link_rate / (n * one_sent) - 1e-9
+            # what the link cannot take is the sender's drop, exactly
+            assert free.sender_drop_fraction == pytest.approx(
+                1.0 - link_rate / (n * one_sent), abs=1e-9)
     else:
         assert free.drop_fraction == held.drop_fraction

@@ -53,17 +53,29 @@ def test_smoke_one_tcp_and_one_udp_run_per_path(tmp_path):
             assert "tcp-segmentation-offload=on" in row["offloads"], row["offloads"]
             assert "generic-receive-offload=off" in row["offloads"], row["offloads"]
     by = {(r["path"], r["proto"]): r["throughput_gbps"] for r in rows}
+
+    def ordered(proto):
+        return (by[("native", proto)] * 1.25 >= by[("linux-overlay", proto)]
+                and by[("linux-overlay", proto)] * 1.25 >= by[("docker-overlay", proto)])
+
     for proto in ("tcp", "udp"):
         # The longer path is not faster, within run-to-run noise (2-second runs on a shared
-        # 2-CPU VM vary by up to ~20 %; the gaps measured here are 30-60 %).
-        assert by[("native", proto)] * 1.25 >= by[("linux-overlay", proto)], by
-        assert by[("linux-overlay", proto)] * 1.25 >= by[("docker-overlay", proto)], by
+        # 2-CPU VM vary by up to ~20 %; the gaps measured here are 30-60 %).  A hypervisor
+        # stall can still slow one run by half (seen once: Linux overlay TCP at 3.4 against
+        # Docker's 6.0 Gb/s), so a reversal counts only if a second set of runs repeats it.
+        if not ordered(proto):
+            again = run_all(protos=(proto,), sizes=(8192,), flows=(1,), seconds=2.0)
+            by.update({(r["path"], r["proto"]): r["throughput_gbps"] for r in again})
+        assert ordered(proto), by
     assert leftovers() == []
     files = write_dataset(rows, tmp_path / "data")
     assert read_dataset(files[0])[0]["path"] == rows[0]["path"]
 
 
-_HOLD = ("import time\nfrom queuemodel.testbed.netns import Testbed\n"
+# Ctrl-C raises KeyboardInterrupt even when the test runs as a background job, whose
+# children inherit an ignored SIGINT (a shell's `cmd &` without job control).
+_HOLD = ("import signal, time\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+         "from queuemodel.testbed.netns import Testbed\n"
          "with Testbed():\n    print('built', flush=True)\n    time.sleep(60)\n")
 
 

@@ -29,8 +29,8 @@ from .errors import UnknownNameError
 from .stage import Path, Stage
 from .wire import VXLAN_ENCAP_BYTES
 
-__all__ = ["NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY", "PATHS", "get_path", "PATH_NAMES", "LINK_STAGES",
-           "over_veth"]
+__all__ = ["NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY", "PATHS", "get_path", "PATH_NAMES",
+           "LINK_STAGES", "over_veth"]
 
 PRIOR = "prior estimate, not fitted"
 FITTED = "fitted by calibrate() to claims S1, S2, S4"

@@ -58,10 +58,11 @@ __all__ = ["FREE", "DEFAULT_FREE", "UNIT_FREE", "DEFAULT_SELECTOR",
 #: kernel work.  ``unit_cycles_scale`` multiplies, on top of it, every cost
 #: that is not per byte (per packet, per message, per poll, per softirq
 #: entry and context switch): how much slower the machine is at per-packet
-#: work than at copying and checksumming.  VXLAN decapsulation and the bridge are what the overlays
-#: add.  Single-flow TCP with 128 KB writes moves 64 KB skbs over a veth, so
-#: it sees per-byte work mostly and cannot pin per-packet costs one by one;
-#: one factor for all of them is what it can pin.
+#: work than at copying and checksumming.  ``tcp_cycles_per_packet`` is TCP's
+#: cost per segment on both ends.  VXLAN decapsulation and the bridge are
+#: what the overlays add.  Single-flow TCP with 128 KB writes moves 64 KB
+#: skbs over a veth, so it sees per-byte work mostly and cannot pin
+#: per-packet costs one by one; one factor for all of them is what it can pin.
 FREE = {
     "cycles_scale": (),
     "unit_cycles_scale": (),
@@ -235,7 +236,7 @@ def testbed_host_for(row: Mapping, cycles_scale: float = 1.0) -> Host:
 def segmented(row: Mapping) -> bool:
     """Whether a row ran with TSO and GSO on (the default; older datasets lack the column)."""
     value = row.get("segmentation", True)
-    return value is True or str(value).strip().lower() in ("true", "1", "yes", "on", "")
+    return _flag(value) or str(value).strip().lower() in ("on", "")
 
 
 def scale_unit_costs(paths: Mapping, host: Host, factor: float) -> tuple:
@@ -479,8 +480,8 @@ class DatasetFit:
 
     def table(self) -> str:
         """A plain-text table of every row, fitted ones marked."""
-        head = (f"{'path':15s} {'proto':5s} {'flows':>5s} {'bytes':>7s} {'gso':3s} {'role':9s} "
-                f"{'runs':>4s} {'Gb/s':>6s} {'range':>13s} {'model':>6s} {'error':>7s} "
+        head = (f"{'path':15s} {'proto':5s} {'flows':>5s} {'bytes':>7s} {'gso':3s} "
+                f"{'role':9s} {'runs':>4s} {'Gb/s':>6s} {'range':>13s} {'model':>6s} {'error':>7s} "
                 f"{'CPUs':>5s} {'model':>5s}")
         lines = [head]
         for r in self.rows:

@@ -28,6 +28,18 @@ def test_mm1_and_md1_waits():
     assert float(q.mg1_wait_s(0.8, 1.0, 0.0)) == pytest.approx(0.8 / (2 * 0.2))
 
 
+@given(st.lists(st.tuples(st.floats(0.001, 60.0), st.sampled_from((0.0, 1e-6, 0.3, 1.0, 4.0)),
+                          st.integers(1, 400)), min_size=2, max_size=5))
+def test_mg1k_of_many_chains_equals_each_alone(chains):
+    # A scalar query runs the recursion on 1-D arrays, a grid on rows: the same law.
+    rho, scv, capacity = (np.array(c, dtype=float) for c in zip(*chains))
+    blocking, number = q.mg1k(rho, 1.0, scv, capacity)
+    for i, (r, c, k) in enumerate(chains):
+        b, n = q.mg1k(r, 1.0, c, k)
+        assert float(b) == pytest.approx(blocking[i], rel=1e-9, abs=1e-300)
+        assert float(n) == pytest.approx(number[i], rel=1e-9, abs=1e-12)
+
+
 @pytest.mark.parametrize("rho", [0.2, 0.7, 0.95, 1.0, 1.6, 4.0])
 @pytest.mark.parametrize("capacity", [1, 2, 7, 40])
 def test_mg1k_with_exponential_service_is_mm1k(rho, capacity):

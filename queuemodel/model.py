@@ -890,10 +890,18 @@ def _bottleneck(proto, rx, tx, rx_table, tx_util, shared, total, arriving, link_
 
 
 def _check_finite(result: Result) -> None:
-    for name in ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
-                 "irq_rate_per_s", "drop_fraction", "sender_drop_fraction"):
-        arr = np.asarray(getattr(result, name))
-        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+    """Refuse to hand out a NaN, a negative or (where none is meant) an infinite number."""
+    finite = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
+              "irq_rate_per_s", "softirq_rate_per_s", "context_switch_rate_per_s",
+              "drop_fraction", "sender_drop_fraction", "loss_fraction",
+              "memory_bandwidth_gbytes_per_s", "cores_used")
+    unbounded = ("latency_mean_us", "latency_p99_us")        # inf: an unstable queue
+    for name in finite + unbounded:
+        arr = np.asarray(getattr(result, name), dtype=float)
+        bad = np.isnan(arr) | (arr < 0)
+        if name in finite:
+            bad |= ~np.isfinite(arr)
+        if np.any(bad):
             raise QueueModelError(
                 f"internal error: {name} came out non-finite or negative for {result.inputs}; "
                 "please report it with the inputs")

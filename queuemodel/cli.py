@@ -12,7 +12,7 @@ Subcommands::
                      --path docker-overlay --flows 80 [--json]
     queuemodel testbed run [--path P,...] [--proto tcp,udp] [--msg-bytes B] [--flows N]
                            [--seconds S] [--repeat K] [--pin] [--segmentation on,off]
-                           [--out testbed]                              (root, iproute2, iperf3)
+                           [--profile] [--out testbed]                  (root, iproute2, iperf3)
     queuemodel testbed clean
     queuemodel reproduce [--out figures/out]
     queuemodel validate [--json] [--strict]
@@ -115,6 +115,9 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="passes over every combination (1..100); rows carry their pass number")
     br.add_argument("--pin", action="store_true",
                     help="pin iperf3's client to CPU 0 and its server to CPU 1 (-A)")
+    br.add_argument("--profile", action="store_true",
+                    help="sample every CPU during each run (perf record) and record where "
+                         "the time goes, by group of kernel functions (needs perf)")
     br.add_argument("--segmentation", default="on",
                     help="TSO/GSO on the testbed's devices for TCP runs: on, off or on,off "
                          "(off exposes per-packet costs; needs ethtool)")
@@ -356,7 +359,8 @@ def _cmd_testbed(args) -> int:
                    flows=parse_values("flows", args.flows),
                    seconds=_number("seconds", args.seconds),
                    repeats=_number("repeat", args.repeat, integer=True), pin=args.pin,
-                   segmentation=_switches("segmentation", args.segmentation))
+                   segmentation=_switches("segmentation", args.segmentation),
+                   profile=args.profile)
     for row in rows:
         gso = "" if row["segmentation"] else " (TSO/GSO off)"
         print(f"{row['path']:15} {row['proto']} {row['msg_bytes']:>7} B x{row['flows']}{gso}: "

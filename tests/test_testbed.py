@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from queuemodel.errors import ModelInputError
 from queuemodel.testbed.netns import Testbed, TestbedError, leftovers, remove_leftovers
@@ -162,3 +164,64 @@ def test_dataset_round_trip(tmp_path):
     assert read_dataset(json_file) == rows
     back = read_dataset(csv_file)[0]
     assert back["msg_bytes"] == 8192 and back["throughput_gbps"] == 8.5
+
+
+# ------------------------------------------------------------------ where the time goes
+
+def test_kernel_symbols_fall_in_their_groups():
+    from queuemodel.testbed.profile import group_shares
+
+    by_hand = {"pv_native_safe_halt": "idle", "csum_partial_copy_generic": "copy",
+               "rep_movs_alternative": "copy", "_copy_from_user": "copy",
+               "csum_partial": "csum", "vxlan_rcv": "vxlan", "gro_cells_receive": "vxlan",
+               "br_handle_frame": "bridge", "br_nf_pre_routing": "bridge",
+               "veth_xmit": "veth", "tcp_v4_rcv": "tcp", "__inet_lookup_established": "tcp",
+               "__udp4_lib_rcv": "udp", "ip_rcv_core": "ip", "ip_defrag": "ip",
+               "fib_table_lookup": "ip", "nf_hook_slow": "ip", "kmem_cache_free": "skb",
+               "skb_release_data": "skb", "__netif_receive_skb_core.constprop.0": "netcore",
+               "net_rx_action": "netcore", "do_syscall_64": "syscall",
+               "_raw_spin_unlock_irqrestore": "sched", "user:iperf_udp_send": "user",
+               "siphash_3u32": "other"}
+    for symbol, group in by_hand.items():
+        assert group_shares({symbol: 1.0}) == {group: 1.0}, symbol
+
+
+def test_a_saved_perf_report_parses_and_its_groups_conserve_the_samples():
+    from queuemodel.testbed.profile import group_shares, parse_report
+
+    text = (Path(__file__).parent / "data" / "perf" / "report-docker-udp-6.18.txt").read_text()
+    symbols = parse_report(text)
+    listed = [line for line in text.splitlines() if "%  [" in line]
+    assert len(symbols) == len(listed) > 100              # every listed symbol, once
+    assert symbols["pv_native_safe_halt"] == 33.21        # the first line, by hand
+    shares = group_shares(symbols)
+    assert sum(shares.values()) == pytest.approx(sum(symbols.values()), rel=1e-12)
+    assert sum(symbols.values()) <= 100.0
+    assert shares.get("other", 0.0) < 10.0                # the groups name most of it
+    assert shares["bridge"] > 0 and shares["vxlan"] > 0   # a Docker overlay run
+
+
+@given(st.dictionaries(st.sampled_from(("tcp", "udp", "copy", "idle", "other")),
+                       st.floats(0.0, 100.0).map(lambda v: round(v, 2)), max_size=5))
+def test_profile_text_round_trips(shares):
+    from queuemodel.testbed.profile import format_shares, parse_shares
+
+    assert parse_shares(format_shares(shares)) == shares
+
+
+@needs_testbed
+@pytest.mark.skipif(shutil.which("perf") is None, reason="no perf")
+def test_a_profiled_run_records_where_its_time_went():
+    from queuemodel.testbed.profile import cycles_per_packet, parse_shares
+
+    (row,) = run_all(paths=("native",), protos=("tcp",), sizes=(131072,), flows=(1,),
+                     seconds=1.0, profile=True)
+    shares = parse_shares(row["profile"])
+    # perf prints each symbol's share to 0.01 %, so the listed shares may add up to a
+    # little over 100 (0.35 % seen)
+    assert 50.0 < sum(shares.values()) <= 101.0
+    assert shares["copy"] > 1.0 and shares["tcp"] > 0.1   # a TCP run copies and runs TCP
+    per_packet = cycles_per_packet(shares, row["cpus"], row["cpu_mhz"],
+                                   row["throughput_gbps"] * 1e9 / (8 * 1448))
+    assert "idle" not in per_packet and all(v >= 0 for v in per_packet.values())
+    assert not leftovers()

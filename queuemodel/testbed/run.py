@@ -23,11 +23,13 @@ import os
 import platform
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from . import profile as perf_profile
 from .netns import ENDPOINTS, LINK_ENDS, Testbed, TestbedError
 from .procfs import delta, parse_snmp, snapshot
 
@@ -118,7 +120,8 @@ def _per_second(counts: dict, seconds: float) -> float:
 
 
 def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
-            seconds: float = 2.0, pin: bool = False, segmentation: bool = True) -> dict:
+            seconds: float = 2.0, pin: bool = False, segmentation: bool = True,
+            profile: bool = False) -> dict:
     """One iperf3 run on a built testbed; the row of the dataset.
 
     Parameters
@@ -141,6 +144,10 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         TSO and GSO on every testbed device (:meth:`~queuemodel.testbed.netns.
         Testbed.segment`); off makes TCP move one MSS-sized packet per
         sk_buff, which exposes per-packet costs.  Recorded in the row.
+    profile : bool
+        Sample every CPU's clock during the run (``perf record``) and record
+        the share of the samples in each group of kernel functions
+        (:mod:`~queuemodel.testbed.profile`) as the ``profile`` column.
 
     Returns
     -------
@@ -162,11 +169,22 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         if proto == "udp":
             args += ["-u", "-b", "0"]
         rcvbuf_before = _udp_rcvbuf_errors(server_ns)
+        sampler = None
+        if profile:
+            scratch = tempfile.TemporaryDirectory(prefix="qmtb-perf-")
+            data_path = os.path.join(scratch.name, "perf.data")
+            sampler = perf_profile.record(seconds, data_path)
         before, start = snapshot(), time.perf_counter()
         done = subprocess.run(args, capture_output=True, text=True,
                               timeout=seconds + _GRACE_S)
         after, elapsed = snapshot(), time.perf_counter() - start
         rcvbuf_errors = _udp_rcvbuf_errors(server_ns) - rcvbuf_before
+        shares = ""
+        if sampler is not None:
+            sampler.wait(timeout=seconds + _GRACE_S)
+            shares = perf_profile.format_shares(perf_profile.group_shares(
+                perf_profile.parse_report(perf_profile.report(data_path))))
+            scratch.cleanup()
     finally:
         server.kill()
         server.wait(timeout=_GRACE_S)
@@ -199,6 +217,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         "iperf3_version": version,
         "pinned": bool(pin),
         "segmentation": bool(segmentation),
+        "profile": shares,
         "offloads": _offloads(),
         **host_facts(),
     }
@@ -206,7 +225,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
 
 def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flows=(1,),
             seconds: float = 2.0, repeats: int = 1, pin: bool = False,
-            segmentation=(True,)) -> list:
+            segmentation=(True,), profile: bool = False) -> list:
     """Build the testbed, run every combination, remove the testbed; the rows.
 
     Every combination is checked first (a UDP datagram above 65507 bytes, an
@@ -230,6 +249,8 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
     segmentation : sequence of bool
         TSO/GSO settings to run TCP under (:func:`measure`); UDP, whose
         datagrams are IP-fragmented either way, runs with the first only.
+    profile : bool
+        Record where each run's CPU time goes (:func:`measure`; needs perf).
 
     Returns
     -------
@@ -251,6 +272,9 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
     if not (isinstance(repeats, (int, np.integer)) and 1 <= repeats <= 100):
         raise ModelInputError("repeats", repeats, "an integer in 1..100")
     _check_iperf3()
+    if profile and shutil.which("perf") is None:
+        raise TestbedError("testbed: --profile needs perf; install it with "
+                           "`apt-get install linux-perf`")
     settings = tuple(dict.fromkeys(bool(s) for s in segmentation))
     if not settings:
         raise ModelInputError("segmentation", segmentation, "at least one of on, off")
@@ -261,8 +285,8 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
                                                                settings):
                 if proto == "udp" and seg != settings[0]:
                     continue
-                rows.append({**measure(bed, path, proto, size, n, seconds, pin, seg),
-                             "repeat": repeat})
+                rows.append({**measure(bed, path, proto, size, n, seconds, pin, seg,
+                                       profile), "repeat": repeat})
     return rows
 
 

@@ -1,0 +1,203 @@
+"""Where a testbed run's CPU time goes, by group of kernel functions, per packet.
+
+``perf record -e cpu-clock -a`` samples every CPU's clock during a run; the
+kernel symbols of the samples, grouped by name, tell how the run's cycles
+split between copying, TCP, IP, VXLAN, the bridge, socket-buffer
+allocation, scheduling and so on.  Divided by the packet rate they are
+cycles per packet on this kernel: what the model's per-stage costs stand for
+(:mod:`queuemodel.paths`), measured instead of carried over from the paper's.
+
+The groups are approximate.  They go by symbol name (first match in
+:data:`GROUPS`), and some work is shared by every stage: allocating and
+freeing sk_buffs, locks, softirq and scheduler bookkeeping; those are groups
+of their own, not split over the stages.  A VM's idle loop
+(``pv_native_safe_halt``) is ``idle``, samples of user space ``user``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from typing import Mapping
+
+from .netns import TestbedError
+
+__all__ = ["GROUPS", "parse_report", "group_shares", "cycles_per_packet", "record", "report",
+           "format_shares", "parse_shares"]
+
+#: Groups of kernel symbols, the first whose pattern matches a symbol takes it.
+#: Order matters: a copy that checksums on the way (``csum_partial_copy_generic``)
+#: is a copy, a bridge netfilter hook is bridge work, ``__netif_receive_skb`` is
+#: the core's receive path, not sk_buff allocation.
+GROUPS = (
+    ("idle", r"halt|idle|mwait"),
+    ("copy", r"copy_user|copy_to_user|copy_from_user|_copy_to_iter|_copy_from_iter|rep_movs|"
+             r"memcpy|copy_page|"
+             r"datagram_iter|csum_partial_copy|copy_and_csum"),
+    ("csum", r"csum"),
+    ("vxlan", r"vxlan|udp_tunnel|iptunnel|gro_cell"),
+    ("bridge", r"^br_|^__br_|fdb_|nf_hook_bridge"),
+    ("veth", r"veth"),
+    ("tcp", r"^tcp|^__tcp|inet_csk|tcp4|tcp_v4|inet_lookup"),
+    ("udp", r"^udp|^__udp|udp4|udpv4"),
+    ("ip", r"^ip_|^__ip|fib_|^ipv4_|inet_gro|inet_gso|^rt_|dst_|nf_hook|nf_conntrack|"
+           r"ipt_|nft_|frag"),
+    ("netcore", r"netif|net_rx|napi|process_backlog|^dev_|^__dev_|gro|qdisc|sch_|"
+                r"validate_xmit|neigh|eth_|rps|enqueue_to_backlog|softnet"),
+    ("skb", r"skb|kmem_cache|kfree|kmalloc|__alloc|page_frag|slab|free_unref|folio|"
+            r"page_pool|get_page|put_page"),
+    ("syscall", r"sys_|syscall|sock|^entry_|^__x64|security_|fput|fdget|inet_sendmsg|"
+                r"inet_recvmsg|select|poll"),
+    ("sched", r"schedule|sched|wake|spin|irq|softirq|timer|rcu|ktime|enqueue_|dequeue_|"
+              r"select_task|finish_task|pick_"),
+)
+_COMPILED = tuple((name, re.compile(pattern)) for name, pattern in GROUPS)
+_LINE = re.compile(r"^\s*([\d.]+)%\s+\[(.)\]\s+(\S+)")
+
+
+def parse_report(text: str) -> dict:
+    """``perf report --stdio --sort sym`` output as ``{symbol: percent}``.
+
+    Parameters
+    ----------
+    text : str
+        What perf printed; user-space symbols (``[.]``) are keyed
+        ``"user:NAME"``, kernel ones (``[k]``) by their name.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> parse_report("# Overhead  Symbol\\n    33.21%  [k] pv_native_safe_halt\\n"
+    ...              "     0.19%  [.] __select\\n")
+    {'pv_native_safe_halt': 33.21, 'user:__select': 0.19}
+    """
+    out: dict = {}
+    for line in text.splitlines():
+        match = _LINE.match(line)
+        if match:
+            percent, kind, symbol = float(match.group(1)), match.group(2), match.group(3)
+            key = symbol if kind == "k" else f"user:{symbol}"
+            out[key] = out.get(key, 0.0) + percent
+    return out
+
+
+def group_shares(symbols: Mapping) -> dict:
+    """Percent of the samples in each group of :data:`GROUPS` (and ``user``, ``other``).
+
+    Parameters
+    ----------
+    symbols : dict
+        ``{symbol: percent}`` (:func:`parse_report`).
+
+    Returns
+    -------
+    dict
+        Group to percent, largest first; the values add up to the symbols'.
+
+    Examples
+    --------
+    >>> group_shares({"tcp_v4_rcv": 3.0, "rep_movs_alternative": 2.0, "skb_copy_bits": 1.0,
+    ...               "user:iperf_send": 0.5, "mystery": 0.25})
+    {'tcp': 3.0, 'copy': 2.0, 'skb': 1.0, 'user': 0.5, 'other': 0.25}
+    """
+    shares: dict = {}
+    for symbol, percent in symbols.items():
+        if symbol.startswith("user:"):
+            group = "user"
+        else:
+            group = next((name for name, pattern in _COMPILED if pattern.search(symbol)),
+                         "other")
+        shares[group] = shares.get(group, 0.0) + percent
+    return dict(sorted(shares.items(), key=lambda item: -item[1]))
+
+
+def cycles_per_packet(shares: Mapping, cpus: int, mhz: float, packets_per_s: float) -> dict:
+    """Cycles per packet of each group but ``idle``: its share of all CPUs' cycles over the rate.
+
+    Parameters
+    ----------
+    shares : dict
+        Group to percent of the samples of all CPUs (:func:`group_shares`).
+    cpus : int
+        CPUs sampled.
+    mhz : float
+        Their clock.
+    packets_per_s : float
+        Packets of the run per second (> 0).
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> cycles_per_packet({"tcp": 10.0, "idle": 50.0}, 2, 2500.0, 1e6)
+    {'tcp': 500.0}
+    """
+    cycles_per_s = cpus * mhz * 1e6
+    return {group: percent / 100.0 * cycles_per_s / packets_per_s
+            for group, percent in shares.items() if group != "idle"}
+
+
+def format_shares(shares: Mapping) -> str:
+    """``{'tcp': 21.7, ...}`` as the dataset's text ``'tcp=21.7;...'``."""
+    return ";".join(f"{group}={percent:.2f}" for group, percent in shares.items())
+
+
+def parse_shares(text: str) -> dict:
+    """The inverse of :func:`format_shares` (empty text: no profile).
+
+    Examples
+    --------
+    >>> parse_shares("tcp=21.70;idle=8.30")
+    {'tcp': 21.7, 'idle': 8.3}
+    """
+    out = {}
+    for part in str(text or "").split(";"):
+        group, sep, value = part.partition("=")
+        if sep:
+            out[group] = float(value)
+    return out
+
+
+def record(seconds: float, data_path: str) -> subprocess.Popen:
+    """Start sampling every CPU for ``seconds`` (``perf record -e cpu-clock -a``).
+
+    Parameters
+    ----------
+    seconds : float
+        How long to sample.
+    data_path : str
+        Where perf writes its data.
+
+    Returns
+    -------
+    subprocess.Popen
+        The perf process; wait for it, then read the report with
+        ``perf report -i data_path --stdio --sort sym``.
+
+    Raises
+    ------
+    TestbedError
+        Without perf.
+    """
+    if shutil.which("perf") is None:
+        raise TestbedError("testbed: --profile needs perf; install it with "
+                           "`apt-get install linux-perf`")
+    return subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-a", "-o", data_path,
+                             "--", "sleep", f"{seconds:g}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def report(data_path: str) -> str:
+    """``perf report --stdio --sort sym`` of a recording, as text."""
+    done = subprocess.run(["perf", "report", "-i", data_path, "--stdio", "--sort", "sym",
+                           "--percent-limit", "0.01"], capture_output=True, text=True,
+                          timeout=120)
+    if done.returncode != 0:
+        raise TestbedError(f"testbed: perf report failed: {done.stderr.strip()[:200]}")
+    return done.stdout

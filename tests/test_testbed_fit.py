@@ -9,7 +9,8 @@ same day); ``vm-2cpu-3x-later.json`` three more (18:27), ``vm-2cpu-3x-pinned.jso
 three with iperf3 pinned (``--pin``: client on CPU 0, server on CPU 1; 18:30).
 ``vm-2cpu-gso-a.json`` (19:33) and ``vm-2cpu-gso-b.json`` (19:42) hold three passes
 each of TCP at 1 and 2 flows with segmentation on and off (``--segmentation on,off``)
-and of 8 KiB UDP.  The ``iperf3_version`` column (3.12, installed 15:29 that day per
+and of 8 KiB UDP; ``vm-2cpu-profiled.json`` (20:52) two passes of 1-flow TCP
+(segmentation on and off) and of UDP, with ``--profile``.  The ``iperf3_version`` column (3.12, installed 15:29 that day per
 the VM's dpkg log) was added to the rows measured before the testbed recorded it.
 """
 
@@ -493,3 +494,20 @@ def test_cli_refuses_a_bad_segmentation_setting_in_one_line():
                            "--segmentation", "maybe"], capture_output=True, text=True)
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "segmentation" in done.stderr
+
+
+def test_a_profiled_dataset_shows_each_path_in_its_own_functions():
+    # vm-2cpu-profiled.json (20:52 UTC, `--profile`, two passes): every run's CPU time
+    # by group of kernel functions.  Each path runs exactly the devices it is built
+    # from: VXLAN only on the overlays, the bridge only on the Docker overlay, veth on
+    # all (the link is a veth pair).
+    from queuemodel.testbed.profile import parse_shares
+
+    rows = _rows("vm-2cpu-profiled.json")
+    assert len(rows) == 18
+    for row in rows:
+        shares = parse_shares(row["profile"])
+        assert 95.0 <= sum(shares.values()) <= 101.0
+        assert shares.get("veth", 0.0) > 0.0
+        assert (shares.get("vxlan", 0.0) > 0.5) == (row["path"] != "native")
+        assert (shares.get("bridge", 0.0) > 0.5) == (row["path"] == "docker-overlay")

@@ -50,6 +50,7 @@ from ..paths import PATHS, over_veth
 __all__ = ["FREE", "DEFAULT_FREE", "UNIT_FREE", "DEFAULT_SELECTOR",
            "REQUIRED_COLUMNS", "app_threads", "testbed_host", "testbed_host_for",
            "fitted_host", "segmented", "scale_unit_costs", "testbed_paths", "predict_row",
+           "MEASURED_STAGES", "measured_cycles_per_packet",
            "parse_selector", "select", "calibrate_dataset", "DatasetFit"]
 
 #: The fitted numbers: a name, and the parameters that take its value.
@@ -397,10 +398,73 @@ def _summarise(runs: list, fitted: bool) -> dict:
 
 
 def _expand(values: Mapping) -> dict:
+    """``stage.field`` costs from :data:`FREE` names (a ``stage.field`` name stands for itself)."""
     out = {}
     for name, value in values.items():
-        for target in FREE[name]:
+        for target in (FREE[name] if name in FREE else (name,)):
             out[target] = value
+    return out
+
+
+#: Groups of kernel functions (:mod:`~queuemodel.testbed.profile`) whose time
+#: belongs to stages of their own, and those stages.  With profiled runs of TCP
+#: with segmentation off in a dataset, :func:`calibrate_dataset` sets these
+#: stages' per-packet costs from what the group took per packet there (both
+#: ends, every traversal), shared among the stages in the ratio of the paper's
+#: priors: measured on the machine, not fitted, and not the paper's.
+MEASURED_STAGES = {"vxlan": ("vxlan_rx", "vxlan_tx", "vxlan_gro"), "bridge": ("bridge",)}
+
+
+def measured_cycles_per_packet(rows: list) -> dict:
+    """Cycles per 1-MSS packet of each :data:`MEASURED_STAGES` group, on this machine.
+
+    The median over the rows that can show it: profiled single-flow TCP
+    with segmentation off on a path that has the group's stages.  The
+    cycles are those the CPUs ran (the hypervisor's steal taken out).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Dataset rows (a ``profile`` column from ``testbed run --profile``).
+
+    Returns
+    -------
+    dict
+        Group to cycles per packet; groups no row shows are absent.
+    """
+    from ..paths import PATHS as BUILT_IN
+    from ..wire import tcp_mss_bytes
+    from .profile import cycles_per_packet, parse_shares
+
+    found: dict = {}
+    for row in rows:
+        shares = parse_shares(row.get("profile", ""))
+        if not shares or row["proto"] != "tcp" or int(row["flows"]) != 1 or segmented(row):
+            continue
+        path = BUILT_IN[row["path"]]
+        names = {s.name for s in path.tx + path.rx}
+        mss = float(tcp_mss_bytes(1500, path.encap_bytes))
+        packets = float(row["throughput_gbps"]) * 1e9 / 8.0 / mss
+        running = float(row["cpus"]) - float(row.get("cpu_steal", 0.0))
+        per_packet = cycles_per_packet(shares, running, float(row["cpu_mhz"]), packets)
+        for group, stages in MEASURED_STAGES.items():
+            if names.issuperset(stages[:1]) and group in per_packet:
+                found.setdefault(group, []).append(per_packet[group])
+    return {group: float(np.median(v)) for group, v in found.items()}
+
+
+def _measured_costs(per_packet: Mapping, cycles_scale: float) -> dict:
+    """``stage.cost_cycles_per_unit`` (paper cycles) from measured cycles per packet."""
+    from ..paths import DOCKER_OVERLAY
+
+    out = {}
+    traversals = DOCKER_OVERLAY.tx + DOCKER_OVERLAY.rx      # every stage of every group
+    for group, measured in per_packet.items():
+        stages = [s for s in traversals if s.name in MEASURED_STAGES[group]]
+        factor = measured / cycles_scale / sum(s.cost_cycles_per_unit for s in stages)
+        for stage in stages:
+            cost = float(stage.cost_cycles_per_unit * factor)
+            out[f"{stage.name}.cost_cycles_per_unit"] = cost
     return out
 
 
@@ -446,9 +510,10 @@ class DatasetFit:
     Attributes
     ----------
     values : dict
-        Fitted costs by :data:`FREE` name.
+        Fitted costs by :data:`FREE` name, and stage costs measured from
+        profiles by ``stage.field`` name (:data:`MEASURED_STAGES`).
     priors : dict
-        Their values before the fit.
+        Their values before the fit (the paper's).
     rows : list of dict
         Per workload (path, protocol, flows, size; repeated runs of it
         together): ``role`` ('fitted' if the selector picked any of its
@@ -554,7 +619,7 @@ def _stage_costs(values: Mapping) -> dict:
     receive and the sending host's ``backlog``: only the first is polled); it
     keeps its prior in a profile.
     """
-    costs = _expand({k: v for k, v in values.items() if FREE[k]})
+    costs = _expand({k: v for k, v in values.items() if k not in FREE or FREE[k]})
     unit = float(values.get(UNIT_FREE, 1.0))
     if unit == 1.0:
         return costs
@@ -570,7 +635,7 @@ def _stage_costs(values: Mapping) -> dict:
 
 
 def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
-                      free: tuple | None = None) -> DatasetFit:
+                      free: tuple | None = None, measure: bool = True) -> DatasetFit:
     """Fit the testbed's costs to the selected rows and predict the others.
 
     Parameters
@@ -582,6 +647,11 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
     free : tuple of str, optional
         Names from :data:`FREE` to fit; at most as many as selected rows
         (default :data:`DEFAULT_FREE`).
+    measure : bool
+        Set the :data:`MEASURED_STAGES` costs from the dataset's profiled
+        runs of TCP with segmentation off, where it has them
+        (:func:`measured_cycles_per_packet`); their ``stage.field`` values
+        join ``values``.
 
     Returns
     -------
@@ -629,9 +699,14 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
     paths = PATHS
     priors = {n: get_parameter(FREE[n][0], paths) if FREE[n] else 1.0 for n in free}
     x0 = np.log(list(priors.values()))
+    # Stage costs a profile measured (none freed by name is measured as well).
+    freed = {t.split(".")[0] for n in free for t in FREE[n]}
+    per_packet = {g: c for g, c in measured_cycles_per_packet(rows).items()
+                  if not freed.intersection(MEASURED_STAGES[g])} if measure else {}
+    fixed: dict = {}
 
     def residuals(x):
-        values = dict(zip(free, np.exp(x)))
+        values = {**dict(zip(free, np.exp(x))), **fixed}
         return np.log([predict_row(rows[i], paths, values).throughput_gbps
                        / float(rows[i]["throughput_gbps"]) for i in chosen])
 
@@ -639,9 +714,20 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
     # rows do not see keeps its prior (zero gradient).
     low = np.log([_BOUNDS[n][0] for n in free])
     high = np.log([_BOUNDS[n][1] for n in free])
-    fit = least_squares(residuals, np.clip(x0, low, high), bounds=(low, high), method="trf",
-                        xtol=1e-10, ftol=1e-10, diff_step=1e-6)
-    values = {n: float(v) for n, v in zip(free, np.exp(fit.x))}
+    # Measured cycles become paper cycles through cycles_scale, which the fit moves:
+    # alternate the two until they agree (a few rounds; the costs move it little).
+    for _ in range(6 if per_packet else 1):
+        fit = least_squares(residuals, np.clip(x0, low, high), bounds=(low, high),
+                            method="trf", xtol=1e-10, ftol=1e-10, diff_step=1e-6)
+        scale = dict(zip(free, np.exp(fit.x))).get("cycles_scale", 1.0)
+        new = _measured_costs(per_packet, scale)
+        settled = all(abs(v / fixed.get(k, np.inf) - 1.0) < 1e-6 for k, v in new.items())
+        fixed = new
+        x0 = fit.x
+        if settled:
+            break
+    values = {**{n: float(v) for n, v in zip(free, np.exp(fit.x))}, **fixed}
+    priors.update({k: get_parameter(k, paths) for k in fixed})
     if not all(math.isfinite(v) for v in values.values()):
         raise CalibrationError("calibrate: the fit diverged")
     runs = [_run_entry(row, predict_row(row, paths, values)) for row in rows]

@@ -450,7 +450,8 @@ def _calibrate_dataset(args) -> int:
     print(f"fitted to {sum(r['role'] == 'fitted' for r in fit.rows)} rows "
           f"({args.fit or DEFAULT_SELECTOR})")
     for name, value in fit.values.items():
-        print(f"  {name} = {value:.6g}   (prior {fit.priors[name]:.6g})")
+        how = "measured by the profile; paper" if "." in name else "prior"
+        print(f"  {name} = {value:.6g}   ({how} {fit.priors[name]:.6g})")
     print(fit.table())
     print(fit.summary())
     if args.out:

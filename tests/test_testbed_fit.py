@@ -10,7 +10,9 @@ three with iperf3 pinned (``--pin``: client on CPU 0, server on CPU 1; 18:30).
 ``vm-2cpu-gso-a.json`` (19:33) and ``vm-2cpu-gso-b.json`` (19:42) hold three passes
 each of TCP at 1 and 2 flows with segmentation on and off (``--segmentation on,off``)
 and of 8 KiB UDP; ``vm-2cpu-profiled.json`` (20:52) two passes of 1-flow TCP
-(segmentation on and off) and of UDP, with ``--profile``.  The ``iperf3_version`` column (3.12, installed 15:29 that day per
+(segmentation on and off) and of UDP, with ``--profile``; ``vm-2cpu-profiled-3x-a.json``
+(21:03) and ``-3x-b.json`` (21:08) three passes each of TCP at 1 and 2 flows with
+segmentation on and off and of UDP, all with ``--profile``.  The ``iperf3_version`` column (3.12, installed 15:29 that day per
 the VM's dpkg log) was added to the rows measured before the testbed recorded it.
 """
 
@@ -108,7 +110,8 @@ def test_six_passes_predict_udp_and_two_flows_within_a_quarter():
 
 @pytest.mark.parametrize("name", ["vm-2cpu-6x.json", "vm-2cpu-3x-later.json",
                                   "vm-2cpu-3x-pinned.json", "vm-2cpu-gso-a.json",
-                                  "vm-2cpu-gso-b.json"])
+                                  "vm-2cpu-gso-b.json", "vm-2cpu-profiled-3x-a.json",
+                                  "vm-2cpu-profiled-3x-b.json"])
 def test_every_saved_multi_pass_dataset_against_the_bar(name):
     # Every multi-pass dataset, calibrated on single-flow TCP with segmentation on.  The
     # issue's bar is 25 %; it holds on the six passes and on gso-a, not on every set:
@@ -573,3 +576,22 @@ def test_measured_overlay_costs_predict_the_profiled_udp_within_a_quarter():
                 if r["proto"] == "udp"}
     assert plain["linux-overlay"] < -0.25
     assert all(abs(e) < 0.25 for e in measured.values()), measured
+
+
+@pytest.mark.parametrize("name", ["vm-2cpu-profiled-3x-a.json", "vm-2cpu-profiled-3x-b.json"])
+def test_the_bar_holds_with_overlay_costs_measured_from_the_profile(name):
+    # Issue 8's bar with the profiled calibration (single-flow TCP of the three paths,
+    # with segmentation on for cycles_scale and off, profiled, for the VXLAN and bridge
+    # costs): 8 KiB UDP at 1 flow and TCP at 2 flows, three paths, within 25 % (largest
+    # 19.0 % on either set).  With cycles_scale alone the Linux overlay's UDP misses
+    # on both (27 % and 31 % faster than predicted).
+    rows = _rows(name)
+    bar = {("udp", 1), ("tcp", 2)}
+    fit = F.calibrate_dataset(rows)
+    checked = [r for r in fit.predictions()
+               if r["segmentation"] and (r["proto"], int(r["flows"])) in bar]
+    assert len(checked) == 6
+    assert all(abs(r["error"]) < 0.25 for r in checked), checked
+    plain = F.calibrate_dataset(rows, measure=False)
+    linux_udp = next(r for r in plain.rows if (r["path"], r["proto"]) == ("linux-overlay", "udp"))
+    assert linux_udp["error"] < -0.25

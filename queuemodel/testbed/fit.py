@@ -443,11 +443,12 @@ def measured_cycles_per_packet(rows: list) -> dict:
             continue
         path = BUILT_IN[row["path"]]
         names = {s.name for s in path.tx + path.rx}
-        mss = float(tcp_mss_bytes(1500, path.encap_bytes))
+        mss = float(tcp_mss_bytes(testbed_host_for(row).mtu, path.encap_bytes))
         packets = float(row["throughput_gbps"]) * 1e9 / 8.0 / mss
         running = float(row["cpus"]) - float(row.get("cpu_steal", 0.0))
         per_packet = cycles_per_packet(shares, running, float(row["cpu_mhz"]), packets)
         for group, stages in MEASURED_STAGES.items():
+            # a path shows a group if it runs the group's stages (VXLAN: both overlays)
             if names.issuperset(stages[:1]) and group in per_packet:
                 found.setdefault(group, []).append(per_packet[group])
     return {group: float(np.median(v)) for group, v in found.items()}

@@ -23,8 +23,8 @@ from typing import Mapping
 
 from .netns import TestbedError
 
-__all__ = ["GROUPS", "parse_report", "group_shares", "cycles_per_packet", "record", "report",
-           "format_shares", "parse_shares"]
+__all__ = ["GROUPS", "parse_report", "group_shares", "cycles_per_packet", "require_perf",
+           "record", "report", "format_shares", "parse_shares"]
 
 #: Groups of kernel symbols, the first whose pattern matches a symbol takes it.
 #: Order matters: a copy that checksums on the way (``csum_partial_copy_generic``)
@@ -164,6 +164,13 @@ def parse_shares(text: str) -> dict:
     return out
 
 
+def require_perf() -> None:
+    """Without perf, raise a ``TestbedError`` that says how to install it."""
+    if shutil.which("perf") is None:
+        raise TestbedError("testbed: --profile needs perf; install it with "
+                           "`apt-get install linux-perf`")
+
+
 def record(seconds: float, data_path: str) -> subprocess.Popen:
     """Start sampling every CPU for ``seconds`` (``perf record -e cpu-clock -a``).
 
@@ -185,9 +192,7 @@ def record(seconds: float, data_path: str) -> subprocess.Popen:
     TestbedError
         Without perf.
     """
-    if shutil.which("perf") is None:
-        raise TestbedError("testbed: --profile needs perf; install it with "
-                           "`apt-get install linux-perf`")
+    require_perf()
     return subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-a", "-o", data_path,
                              "--", "sleep", f"{seconds:g}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

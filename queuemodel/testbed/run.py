@@ -9,8 +9,10 @@ CPUs: sender and receiver share this host; idle and steal, the time a
 hypervisor gave to others, too), NET_RX softirqs, hard interrupts, softnet
 counters and the receiving namespace's UDP socket-buffer drops per second,
 the host's kernel, CPU model, clock and core count, the link's offload
-settings (``ethtool -k``, when ethtool is installed), and iperf3's version
-(it decides how many threads serve the streams of a run).
+settings (``ethtool -k``, when ethtool is installed) and whether TSO/GSO
+were on, iperf3's version (it decides how many threads serve the streams of
+a run), and with ``profile`` where the CPU time went
+(:mod:`~queuemodel.testbed.profile`).
 """
 
 from __future__ import annotations
@@ -155,6 +157,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
     """
     _check_iperf3()
     bed.segment(segmentation)
+    sampler = None
     client_ns, server_ns, address = bed.endpoints(path)
     cpus = os.cpu_count() or 1
     client_cpu, server_cpu = (["-A", "0"], ["-A", str(min(1, cpus - 1))]) if pin else ([], [])
@@ -169,7 +172,6 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         if proto == "udp":
             args += ["-u", "-b", "0"]
         rcvbuf_before = _udp_rcvbuf_errors(server_ns)
-        sampler = None
         if profile:
             scratch = tempfile.TemporaryDirectory(prefix="qmtb-perf-")
             data_path = os.path.join(scratch.name, "perf.data")
@@ -186,6 +188,9 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
                 perf_profile.parse_report(perf_profile.report(data_path))))
             scratch.cleanup()
     finally:
+        if sampler is not None and sampler.poll() is None:   # iperf3 failed: stop sampling
+            sampler.kill()
+            sampler.wait(timeout=_GRACE_S)
         server.kill()
         server.wait(timeout=_GRACE_S)
     if done.returncode != 0:
@@ -272,9 +277,8 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
     if not (isinstance(repeats, (int, np.integer)) and 1 <= repeats <= 100):
         raise ModelInputError("repeats", repeats, "an integer in 1..100")
     _check_iperf3()
-    if profile and shutil.which("perf") is None:
-        raise TestbedError("testbed: --profile needs perf; install it with "
-                           "`apt-get install linux-perf`")
+    if profile:
+        perf_profile.require_perf()
     settings = tuple(dict.fromkeys(bool(s) for s in segmentation))
     if not settings:
         raise ModelInputError("segmentation", segmentation, "at least one of on, off")

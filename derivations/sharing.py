@@ -74,7 +74,15 @@ def _senders() -> Derivation:
 def _water_level() -> Derivation:
     import numpy as np
 
-    from queuemodel.flows import _water_level as water
+    from queuemodel.kernels import flow_rates
+
+    def water(c_, k1_, k2_, L_):
+        # CPU 1 at capacity c, CPU 2 unlimited (each its own level column); senders unlimited.
+        rate = np.empty((1, 1))
+        flow_rates(np.array([[int(k1_), int(k2_)]]), np.array([[1, 2]]), np.array([[1, 1]]),
+                   np.array([[c_, np.inf]]), np.array([np.inf]), np.array([L_]), True, rate,
+                   np.full((1, 2), np.inf))
+        return rate[0, 0]
 
     c, k1, k2, L, x = sp.symbols("c k_1 k_2 L x", positive=True)
     # Max-min fairness: every TCP flow gets x unless its CPU is full.  CPU 1 (capacity c,
@@ -88,8 +96,9 @@ def _water_level() -> Derivation:
         assumptions=(
             "TCP flows share the link max-min fairly: each carries x, or all its CPU can "
             "carry if that is less; x rises until the flows fill the link.",
-            "sum_b min(cap_b, k_b x) is piecewise linear in x, bending where a CPU fills; the "
-            "library sorts the bends and solves on the segment that reaches the link.",
+            "sum_b min(cap_b, k_b x) is increasing, concave and piecewise linear in x, bending "
+            "where a CPU fills; the library climbs to the root by Newton's method from below, "
+            "which lands exactly on the segment that reaches the link.",
             "Shown for two CPUs where the first is full at the root (c < k_1 x) and the "
             "second is not limited.",
         ),
@@ -100,13 +109,11 @@ def _water_level() -> Derivation:
         derived=derived,
         stated=(L - c) / k2,
         symbols=(c, k1, k2, L),
-        implemented=lambda c_, k1_, k2_, L_: water(
-            np.array([[[c_, np.inf]]]), np.array([[[float(k1_), float(k2_)]]]),
-            np.array([L_]))[0, 0],
+        implemented=water,
         domain={"c": (0.1, 10.0, False), "k_1": (1, 10, True), "k_2": (1, 10, True),
                 "L": (0.1, 100.0, False)},
         constraint=lambda c, k_1, k_2, L: L > c * (1 + k_2 / k_1),   # CPU 1 is full at x
-        where="queuemodel.flows._water_level",
+        where="queuemodel.kernels.flow_rates",
     )
 
 

@@ -43,6 +43,7 @@ several receivers) and the work lost on packets dropped after the softirq
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -255,6 +256,28 @@ class Patterns:
         """Busy CPUs in each pattern."""
         return (self.flows > 0).sum(axis=1)
 
+    @functools.cached_property
+    def runs(self) -> tuple:
+        """Each pattern as runs of equal busy CPUs: ``(flows, level, count)``.
+
+        Three ``(P, J)`` int64 arrays: ``count`` neighbouring CPUs with
+        ``flows`` flows each and ``level`` busy threads on their cores
+        (count 0 pads).  Equal CPUs do equal work, so the compiled loops
+        (:mod:`queuemodel.kernels`) visit each run once.
+        """
+        flows, level = self.flows, self.level
+        busy = flows > 0
+        starts = busy.copy()
+        starts[:, 1:] &= (flows[:, 1:] != flows[:, :-1]) | (level[:, 1:] != level[:, :-1])
+        run = np.cumsum(starts, axis=1) - 1
+        shape = (flows.shape[0], max(1, int(starts.sum(axis=1).max())))
+        out = [np.zeros(shape, np.int64) for _ in range(3)]
+        rows, cols = np.nonzero(busy)
+        out[0][rows, run[rows, cols]] = flows[rows, cols]
+        out[1][rows, run[rows, cols]] = level[rows, cols]
+        np.add.at(out[2], (rows, run[rows, cols]), 1)
+        return tuple(out)
+
 
 def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
     """Delivered message rates per busy CPU for every pattern.
@@ -282,91 +305,70 @@ def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
     -----
     UDP: ``min(R, k * r)``.  TCP: ``min(R, k * min(x, r))`` where the water
     level ``x`` is infinite if the link is not full, else the exact root of
-    ``sum min(R, k * x) = link`` (:func:`_water_level`).
+    ``sum min(R, k * x) = link``: ``f(x) = sum min(R, k x)`` is piecewise
+    linear, bending where a CPU fills (``x = R / k``); with the bends sorted,
+    ``f`` at a bend is the capacity of the CPUs already full plus ``x``
+    times the flows still growing, and the root lies on the first segment
+    whose end reaches the link.  The rate per flow of each pattern comes
+    from :func:`queuemodel.kernels.flow_rates`, which :func:`expected_spread`
+    uses without building this array.
+
+    Examples
+    --------
+    >>> pats = Patterns(flows=np.array([[3, 1]]), level=np.array([[1, 1]]),
+    ...                 weight=np.array([1.0]), draws=1, cpu_level=np.zeros((2, 1)))
+    >>> aggregate(pats, np.array([[90.0]]), np.array([1e9]), np.array([100.0]),
+    ...           elastic=True).tolist()             # four flows share 100: 75 and 25
+    [[[75.0, 25.0]]]
     """
-    k = patterns.flows[None].astype(float)                             # (1, P, B)
-    level = patterns.level
-    cap = np.where(level > 0, capacity[:, np.maximum(level - 1, 0)], 0.0)  # (S, P, B)
-    rate = per_flow[:, None, None]
-    delivered = np.minimum(cap, _flows_times(k, rate))
-    if not elastic:
-        return delivered
-    total = delivered.sum(axis=2)                                     # (S, P)
-    full = total > link[:, None]
-    if full.any():
-        level_x = np.where(full, _water_level(cap, k, link), np.inf)
-        delivered = np.minimum(cap, _flows_times(k, np.minimum(level_x, per_flow[:, None])[..., None]))
-    return delivered
+    from .kernels import flow_rates
+
+    capacity = np.ascontiguousarray(capacity, dtype=float)
+    size = capacity.shape[0]
+    rate = np.empty((size, patterns.weight.size))
+    flow_rates(*patterns.runs, capacity, _row(per_flow, size), _row(link, size),
+               bool(elastic), rate, np.full(capacity.shape, np.inf))
+    k, level = patterns.flows[None], patterns.level[None]
+    cap = np.take_along_axis(capacity[:, None, :], np.maximum(level - 1, 0), axis=2)
+    return np.where(k > 0, np.minimum(cap, k * rate[..., None]), 0.0)
 
 
-def _dram_of_pattern(patterns: Patterns, capacity, rates, totals, waiting: dict):
-    """Per pattern, DRAM bytes per byte times messages/s, summed over its busy CPUs.
+#: Threads the compiled loops may use (they release the GIL), and the (scenario,
+#: pattern) pairs that make a second thread worth starting (about 20 ms of work).
+THREADS = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+              else os.cpu_count() or 1)
+_PAIRS_PER_THREAD = 100_000
 
-    The read-miss chance differs by CPU, the write-back chance only by pattern, and
-    the DRAM bytes are affine in the first (:func:`queuemodel.memory.dram_bytes_from`):
-    only ``sum(rate * miss)`` needs the per-CPU arrays.
+
+def _in_threads(tasks: list) -> None:
+    """Run ``(run, rows, pairs)`` tasks: ``run(part)`` over slices covering ``rows`` scenarios.
+
+    ``pairs`` is a task's (scenario, pattern) pairs of work.  With enough
+    work in all, the tasks are cut into about equal parts and run in threads
+    (the compiled loops release the GIL).  The pool lives for one call only,
+    so a forked process never inherits a pool whose threads it lacks, and
+    calls from several threads at once stay independent.
     """
-    from .memory import dram_bytes_from, eviction_probability
+    total = sum(pairs for _, _, pairs in tasks)
+    workers = int(min(THREADS, max(1, total // _PAIRS_PER_THREAD)))
+    if workers == 1:
+        for run, _, _ in tasks:
+            run(slice(None))
+        return
+    parts = []
+    for run, rows, pairs in tasks:
+        cuts = int(min(rows, max(1, round(workers * pairs / total))))
+        bounds = np.linspace(0, rows, cuts + 1).astype(int)
+        parts += [(run, slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    from concurrent.futures import ThreadPoolExecutor
 
-    level = patterns.level
-    cap = capacity[:, np.maximum(level - 1, 0)]                 # (S, P, B); capacity > 0
-    rho = rates / cap
-    limit = patterns.flows[None] * waiting["per_flow"][:, None, None]
-    if np.any(waiting["per_cpu"]):
-        limit = limit + (level > 0)[None] * waiting["per_cpu"][:, None, None]
-    # queued: rho / (1 - rho) messages (M/M/1), at most the limit, which a saturated
-    # CPU holds (in place: these arrays are (scenarios x patterns x CPUs))
-    queued = 1.0 - rho
-    np.maximum(queued, 1e-300, out=queued)
-    np.divide(rho, queued, out=queued)
-    np.minimum(queued, limit, out=queued)
-    np.copyto(queued, limit, where=rho >= 1.0 - 1e-9)
-    # a CPU's message is gone with probability exp(-cache / written), where
-    # written = total * queued / rate messages go into the cache while it waits
-    np.multiply(queued, totals[..., None], out=queued)
-    exponent = np.multiply(rates, waiting["cache"][:, None, None], out=rho)
-    np.divide(exponent, queued, out=exponent, where=queued > 0)
-    np.copyto(exponent, np.inf, where=queued <= 0)
-    np.negative(exponent, out=exponent)
-    np.exp(exponent, out=exponent)
-    missed = np.einsum("spb,spb->sp", rates, exponent)                  # (S, P)
-    rings = patterns.busy[None] * waiting["ring"][:, None]
-    write_back = eviction_probability(rings, waiting["cache"][:, None])
-    read_miss = np.divide(missed, totals, out=np.zeros_like(missed), where=totals > 0)
-    return dram_bytes_from(read_miss, write_back) * totals
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda part: part[0](part[1]), parts))
 
 
-def _water_level(cap, k, link):
-    """The ``x`` with ``sum_b min(cap_b, k_b * x) = link``, exactly, per (scenario, pattern).
-
-    ``f(x) = sum min(cap, k x)`` is piecewise linear, bending where a CPU fills
-    (``x = cap / k``).  With the bends sorted, ``f`` at each bend is the
-    capacity of the CPUs already full plus ``x`` times the flows still
-    growing; the root lies on the first segment whose end reaches ``link``.
-    """
-    k = np.broadcast_to(k, cap.shape)
-    bend = np.divide(cap, k, out=np.full(cap.shape, np.inf), where=k > 0)
-    fills = np.isfinite(bend)                        # an unlimited CPU never fills
-    order = np.argsort(bend, axis=2)
-    bend = np.take_along_axis(bend, order, axis=2)
-    cap_s = np.take_along_axis(np.where(fills, cap, 0.0), order, axis=2)
-    k_s = np.take_along_axis(k, order, axis=2)
-    filled = np.cumsum(cap_s, axis=2) - cap_s                         # full before this bend
-    growing = k_s[..., ::-1].cumsum(axis=2)[..., ::-1]                # flows from here on
-    at_bend = filled + np.where(np.isfinite(bend), bend, 0.0) * growing
-    target = link[:, None, None]
-    reached = (at_bend >= target) & np.isfinite(bend)
-    j = np.where(reached.any(axis=2), reached.argmax(axis=2), bend.shape[2] - 1)[..., None]
-    base = np.take_along_axis(filled, j, axis=2)[..., 0]
-    slope = np.take_along_axis(growing, j, axis=2)[..., 0]
-    return np.divide(link[:, None] - base, slope, out=np.full(base.shape, np.inf),
-                     where=slope > 0)
-
-
-def _flows_times(k, rate):
-    """``k * rate``, with an idle CPU (``k = 0``) carrying nothing even at unlimited rate."""
-    shape = np.broadcast_shapes(k.shape, rate.shape)
-    return np.multiply(k, rate, out=np.zeros(shape), where=np.broadcast_to(k > 0, shape))
+def _row(value, size):
+    """``value`` as a contiguous float ``(size,)`` array."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=float), (size,)))
 
 
 def placement_groups(proto: str, path, host, h, flows) -> list:
@@ -414,7 +416,7 @@ def _patterns(n, cores, threads, queues, spreads, rps, queue_cpus, steered) -> P
 
 
 def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
-                    sustain=None, waiting=None) -> dict:
+                    band=None, waiting=None) -> dict:
     """Expected delivery of the flows over the receiver's CPUs, per scenario.
 
     Parameters
@@ -433,13 +435,17 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     link : numpy.ndarray
         ``(S,)`` messages/s all flows together may carry: the link's (for TCP
         also capped by the senders' pooled capacity).
-    sustain : callable, optional
-        ``sustain(t, scenarios, offered)`` gives the rate a CPU at thread
-        level ``t + 1`` of those scenarios actually carries when offered that
-        much (at most the offer).  Below a CPU's capacity the offer is usually
-        carried, but not always: where interrupt moderation switches off at low
-        rates, a CPU can carry its full capacity yet not a slightly lower
-        offer (the overhead per message grows).  Default: carried as offered.
+    band : callable, optional
+        ``band(t, lowest)`` gives the overload band ``(low, high)``, two
+        ``(S,)`` arrays, of a CPU at thread level ``t + 1``, given the
+        lowest offer below capacity any such CPU gets in each scenario
+        (``inf`` where none).  Below a CPU's capacity an offer is usually
+        carried, but not always: where interrupt moderation switches off at
+        low rates, a CPU can carry its full capacity yet not a slightly
+        lower offer (the overhead per message grows).  An offer strictly
+        inside the band is carried at ``low`` (the largest rate below it
+        the CPU sustains; :func:`queuemodel.solver.overload_band`).
+        Default: every offer is carried.
     waiting : dict, optional
         For the memory traffic (:mod:`queuemodel.memory`), ``(S,)`` arrays in
         messages: ``per_flow`` and ``per_cpu``, the most data a flow and a
@@ -461,58 +467,89 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
 
     Notes
     -----
-    Memory: a CPU at utilisation ``rho`` of its capacity holds
-    ``rho / (1 - rho)`` messages on average (M/M/1, messages as jobs), at
-    most its flows' and its own queue limits, which it holds when
-    saturated.  While one of its messages waits, all flows together write
-    ``delivered * queued / rate`` messages into the cache (Little), and
-    the message is gone with probability ``exp(-cache / that)``.  A
-    buffer comes back after every busy CPU's ring has gone round once.
+    Each pattern's delivery is :func:`aggregate`'s.  Memory: a CPU at
+    utilisation ``rho`` of its capacity holds ``rho / (1 - rho)`` messages
+    on average (M/M/1, messages as jobs), at most its flows' and its own
+    queue limits, which it holds when saturated.  While one of its messages
+    waits, all flows together write ``delivered * queued / rate`` messages
+    into the cache (Little), and the message is gone with probability
+    ``exp(-cache / that)``.  A buffer comes back after every busy CPU's
+    ring has gone round once.  The loops over patterns run compiled
+    (:mod:`queuemodel.kernels`); nothing of size (scenarios x patterns) is
+    stored.
+
+    Examples
+    --------
+    >>> groups = [(np.arange(1), _patterns(4, 10, 2, 16, True, False, (), False))]
+    >>> out = expected_spread("udp", groups, np.array([4]), np.array([[100.0, 65.0]]),
+    ...                       np.array([50.0]), np.array([1e9]))
+    >>> 150.0 < float(out["delivered"][0]) <= 200.0    # a collision caps a CPU at 100
+    True
     """
+    from .kernels import flow_rates, spread_moments
+
     size = flows.size
+    capacity = np.ascontiguousarray(capacity, dtype=float)
     levels = capacity.shape[1]
+    elastic = proto == "tcp"
+    per_flow, link = _row(per_flow, size), _row(link, size)
+    tables = [patterns.runs for _, patterns in groups]
+    rates, lowest = [], np.full((size, levels), np.inf)
+    subs, tasks = [], []
+    for (idx, patterns), table in zip(groups, tables):
+        rate = np.empty((idx.size, patterns.weight.size))
+        sub = np.full((idx.size, levels), np.inf)
+        rows = (capacity[idx], per_flow[idx], link[idx])
+
+        def run(s, table=table, rows=rows, rate=rate, sub=sub):
+            flow_rates(*table, *(a[s] for a in rows), elastic, rate[s], sub[s])
+
+        tasks.append((run, idx.size, rate.size))
+        rates.append(rate)
+        subs.append(sub)
+    _in_threads(tasks)
+    for (idx, _), sub in zip(groups, subs):
+        lowest[idx] = sub
+    band_low = np.full((size, levels), np.inf)
+    band_high = np.full((size, levels), np.inf)
+    if band is not None:
+        for t in range(levels):
+            if np.isfinite(lowest[:, t]).any():
+                band_low[:, t], band_high[:, t] = band(t, lowest[:, t])
+    with_memory = waiting is not None
+    if waiting is None:
+        zero = np.zeros(size)
+        waiting = {"per_flow": zero, "per_cpu": zero, "cache": zero, "ring": zero}
+    waiting = {k: _row(v, size) for k, v in waiting.items()}
     out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "busy",
-                                             "flows_per_busy")}
+                                             "flows_per_busy", "dram_per_byte")}
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
-    all_rates = [aggregate(patterns, capacity[idx], per_flow[idx], link[idx],
-                           elastic=proto == "tcp") for idx, patterns in groups]
-    if sustain is not None:
-        # Check every busy CPU at each thread level in one call per level; a CPU that
-        # carries its full capacity (offered at least that) sustains it by definition.
-        for t in range(levels):
-            picks = [(p.level == t + 1) & (r < capacity[idx, t][:, None, None] * (1 - 1e-12))
-                     for (idx, p), r in zip(groups, all_rates)]
-            if not any(pick.any() for pick in picks):
-                continue
-            scenario = np.concatenate([np.broadcast_to(idx[:, None, None], r.shape)[pick]
-                                       for (idx, _), r, pick in zip(groups, all_rates, picks)])
-            offered = np.concatenate([r[pick] for r, pick in zip(all_rates, picks)])
-            carried = sustain(t, scenario, offered)
-            start = 0
-            for r, pick in zip(all_rates, picks):
-                count = int(pick.sum())
-                r[pick] = carried[start:start + count]
-                start += count
-    out["dram_per_byte"] = np.zeros(size)
-    for (idx, patterns), rates in zip(groups, all_rates):
-        totals = rates.sum(axis=2)                                     # (S_g, P)
+    results, tasks = [], []
+    for (idx, patterns), table, rate in zip(groups, tables, rates):
+        n = idx.size
+        moments = (np.empty(n), np.empty(n), np.empty((n, levels)), np.empty(n))
+        rows = (capacity[idx], rate, band_low[idx], band_high[idx],
+                *(waiting[k][idx] for k in ("per_flow", "per_cpu", "cache", "ring")))
+
+        def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
+            spread_moments(*table, patterns.weight, patterns.busy.astype(float),
+                           *(a[s] for a in rows), with_memory, *(m[s] for m in moments))
+
+        tasks.append((run, n, rate.size))
+        results.append(moments)
+    _in_threads(tasks)
+    for (idx, patterns), (mean, variance, at_level, dram) in zip(groups, results):
         w = patterns.weight
-        mean = totals @ w
-        if waiting is not None:
-            dram = _dram_of_pattern(patterns, capacity[idx], rates, totals,
-                                    {k: v[idx] for k, v in waiting.items()})
-            out["dram_per_byte"][idx] = np.divide(dram @ w, mean, out=np.zeros(idx.size),
-                                                  where=mean > 0)
+        busy = patterns.busy
         out["delivered"][idx] = mean
-        out["delivered_stderr"][idx] = np.sqrt(
-            np.maximum(0.0, ((totals - mean[:, None]) ** 2) @ w) / patterns.draws)
-        out["busy"][idx] = patterns.busy @ w
-        out["flows_per_busy"][idx] = (patterns.flows.sum(axis=1) / patterns.busy) @ w
+        out["delivered_stderr"][idx] = np.sqrt(np.maximum(0.0, variance) / patterns.draws)
+        out["dram_per_byte"][idx] = dram
+        out["rate_at_level"][idx] = at_level
+        out["busy"][idx] = busy @ w
+        out["flows_per_busy"][idx] = (patterns.flows.sum(axis=1) / busy) @ w
         for t in range(1, min(levels, int(patterns.level.max())) + 1):
-            at = patterns.level == t
-            out["cpus_at_level"][idx, t - 1] = at.sum(axis=1) @ w
-            out["rate_at_level"][idx, t - 1] = (rates * at).sum(axis=2) @ w
+            out["cpus_at_level"][idx, t - 1] = (patterns.level == t).sum(axis=1) @ w
     sent = out["delivered"] if proto == "tcp" else flows * per_flow
     ceiling = np.minimum(link, flows * per_flow) if proto == "tcp" else sent
     out["receiver_bound"] = out["delivered"] < (1.0 - 1e-7) * ceiling

@@ -434,13 +434,10 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     else:
         per_flow = np.minimum(one_core, offered * to_rate)
         budget = np.minimum(link_rate, sender_pool)
-    def sustain(t, scenario, offered):
+    def band(t, lowest):
         # Solve the band only for scenarios with an offer low enough to fall in it.
-        lowest = np.full(size, np.inf)
-        np.minimum.at(lowest, scenario, offered)
         cores, irq = cpus[t]
-        band = overload_band(list(cores.values()), irq, capacity[:, t], lowest)
-        return _carried(band, scenario, offered)
+        return overload_band(list(cores.values()), irq, capacity[:, t], lowest)
 
     frame_bytes = (wire.wire_bytes_per_message(proto, msg, h.mtu, path.encap_bytes)
                    - _NOT_IN_MEMORY_BYTES * n_wire)
@@ -449,7 +446,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     waiting["cache"] = np.broadcast_to(cache_bytes / frame_bytes, (size,))
     waiting["ring"] = np.broadcast_to(ring_per_cpu / frame_bytes, (size,))
     spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, budget,
-                                        sustain, waiting)
+                                        band, waiting)
     total = spread["delivered"]
     # What reaches the receivers, and what leaves the senders' sockets (more, for UDP,
     # where the sending NIC's queue drops the link's excess).
@@ -560,19 +557,6 @@ def _waiting_limits(proto, h, msg, n_wire, ring_per_cpu, size) -> dict:
         per_cpu = ring_per_cpu / (n_wire * h.rx_buffer_truesize_bytes)
     return {"per_flow": np.broadcast_to(per_flow, (size,)),
             "per_cpu": np.broadcast_to(per_cpu, (size,))}
-
-
-def _carried(band, scenario, offered):
-    """What a receive CPU carries when offered ``offered`` messages/s (per element).
-
-    An offer inside the scenario's overload band (:func:`~queuemodel.solver.
-    overload_band`) is more than the CPU sustains although below its
-    capacity; it carries the band's lower edge, the largest rate below the
-    offer it sustains.  Any other offer is carried.
-    """
-    low, high = (edge[scenario] for edge in band)
-    inside = (offered > low) & (offered < high)
-    return np.where(inside, low, offered)
 
 
 def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, counts,

@@ -118,15 +118,28 @@ def test_more_flows_than_allowed():
 
 
 @given(st.lists(st.tuples(st.integers(1, 6), st.floats(1.0, 100.0)), min_size=1, max_size=8),
-       st.floats(0.01, 0.99))
-def test_water_level_fills_the_link_exactly(cpus, fraction):
-    from queuemodel.flows import _water_level
-
-    k = np.array([[[c[0] for c in cpus]]], dtype=float)
-    cap = np.array([[[c[1] for c in cpus]]])
-    link = np.array([fraction * cap.sum()])                  # below the CPUs' total: full link
-    x = _water_level(cap, k, link)
-    assert np.minimum(cap, k * x[..., None]).sum() == pytest.approx(link[0], rel=1e-9)
+       st.floats(0.01, 0.99), st.integers(0, 3), st.booleans())
+def test_water_level_fills_the_link_exactly(cpus, fraction, pads, unlimited):
+    # Max-min sharing of a full link: the CPUs carry the link exactly, none more than its
+    # capacity, and every CPU below capacity gives each of its flows the same rate.  Idle
+    # pad columns, and a CPU that nothing limits (no work on it), must not change that.
+    # Each CPU gets a capacity of its own by giving it its own "level" column.
+    k = [c[0] for c in cpus] + [1] * unlimited + [0] * pads
+    cap = [c[1] for c in cpus] + [np.inf] * unlimited
+    # Below the limited CPUs' total, or above it when an unlimited CPU can take the rest.
+    link = fraction * sum(c[1] for c in cpus) * (1 + 3 * unlimited)
+    level = [i + 1 for i in range(len(cap))] + [0] * pads
+    pats = Patterns(flows=np.array([k]), level=np.array([level]), weight=np.array([1.0]),
+                    draws=1, cpu_level=np.zeros((len(cap), 1)))
+    d = aggregate(pats, np.array([cap]), np.array([np.inf]), np.array([link]),
+                  elastic=True)[0, 0]
+    k, cap = np.array(k), np.array(cap + [0.0] * pads)
+    assert d.sum() == pytest.approx(link, rel=1e-9)
+    assert np.all(d <= cap * (1 + 1e-12))
+    assert np.all(d[k == 0] == 0.0)
+    below = (k > 0) & (d < cap * (1 - 1e-9))
+    share = d[below] / k[below]
+    assert share.size == 0 or np.ptp(share) <= 1e-9 * link
 
 
 @given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")), st.integers(1, 80))
@@ -198,3 +211,20 @@ def test_an_orphaned_udp_sender_loses_the_links_excess_at_the_sender(n, link, da
                 1.0 - link_rate / (n * one_sent), abs=1e-9)
     else:
         assert free.drop_fraction == held.drop_fraction
+
+
+def test_threads_change_nothing(monkeypatch):
+    # The compiled loops cut the scenarios over threads when there is enough work; the
+    # cut must not change a single number (each scenario is computed alone).
+    from queuemodel import flows
+
+    flows_grid = np.arange(1, 41)[:, None]
+    ghz = np.linspace(1.5, 4.0, 9)[None, :]
+    monkeypatch.setattr(flows, "THREADS", 1)
+    alone = qm.predict(path="docker-overlay", proto="tcp", flows=flows_grid, ghz=ghz)
+    monkeypatch.setattr(flows, "THREADS", 3)
+    monkeypatch.setattr(flows, "_PAIRS_PER_THREAD", 1)
+    threaded = qm.predict(path="docker-overlay", proto="tcp", flows=flows_grid, ghz=ghz)
+    for name in ("throughput_gbps", "throughput_stderr_gbps", "memory_bandwidth_gbytes_per_s",
+                 "cores_used", "drop_fraction"):
+        assert np.array_equal(getattr(alone, name), getattr(threaded, name)), name

@@ -36,52 +36,6 @@ _SATURATED = 1.0 - 1e-9
 
 
 @numba.njit(**_JIT)
-def _flow_rate(flows, level, count, cap_row, per_flow, link, elastic):
-    """One pattern's rate per flow ``x``: a CPU with ``k`` flows carries ``min(R, k x)``.
-
-    The pattern comes as runs: ``count`` CPUs with ``flows`` flows each at
-    thread ``level`` (count 0 pads).  UDP, or TCP that leaves the link
-    room: ``x = r``, what a sender sends.  TCP that would overfill the link:
-    ``x = min(r, w)`` with the water level ``w`` solving ``f(w) = sum min(R,
-    k w) = link``.
-
-    ``f`` is increasing, concave and piecewise linear (it bends where a CPU
-    fills, ``w = R / k``).  Newton's method from ``w = link / sum k``,
-    below the root, stays below it (a concave function lies under its
-    tangents) and climbs to it; on a linear piece it lands exactly, so it
-    stops after at most one step per bend it passes, usually two or three.
-    """
-    total = 0.0
-    growing = 0.0
-    for j in range(flows.size):
-        if count[j] > 0:
-            total += count[j] * min(cap_row[level[j] - 1], flows[j] * per_flow)
-            growing += count[j] * flows[j]
-    if not elastic or total <= link:
-        return per_flow
-    w = link / growing
-    for _ in range(flows.size + 1):
-        f = 0.0
-        slope = 0.0
-        for j in range(flows.size):
-            if count[j] == 0:
-                continue
-            cap = cap_row[level[j] - 1]
-            if flows[j] * w >= cap:                  # full (an unlimited CPU never is)
-                f += count[j] * cap
-            else:
-                f += count[j] * flows[j] * w
-                slope += count[j] * flows[j]
-        if slope == 0.0 or f >= link:
-            break
-        step = (link - f) / slope
-        if not w + step > w:
-            break
-        w += step
-    return min(per_flow, w)
-
-
-@numba.njit(**_JIT)
 def flow_rates(flows, level, count, capacity, per_flow, link, elastic, rate, lowest):
     """Every pattern's rate per flow, and each level's lowest offer below capacity.
 
@@ -98,19 +52,63 @@ def flow_rates(flows, level, count, capacity, per_flow, link, elastic, rate, low
     elastic : bool
         TCP (max-min fair, link shared) or UDP.
     rate : numpy.ndarray
-        ``(S, P)`` written: each pattern's rate per flow (:func:`_flow_rate`).
+        ``(S, P)`` written: each pattern's rate per flow ``x``; a CPU with
+        ``k`` flows carries ``min(R, k x)``.
     lowest : numpy.ndarray
         ``(S, T)``, filled with ``inf`` by the caller; receives, per
         scenario and thread level, the least any CPU at that level is
         offered below its capacity (``inf`` where every one gets its
         capacity).
+
+    Notes
+    -----
+    UDP, or TCP that leaves the link room: ``x = r``, what a sender sends.
+    TCP that would overfill the link: ``x = min(r, w)`` with the water level
+    ``w`` solving ``f(w) = sum min(R, k w) = link``.  ``f`` is increasing,
+    concave and piecewise linear (it bends where a CPU fills, ``w = R /
+    k``).  Newton's method from ``w = link / sum k``, below the root, stays
+    below it (a concave function lies under its tangents) and climbs to it;
+    on a linear piece it lands exactly, so it stops after at most one step
+    per bend it passes, usually two or three.  (Written in one function:
+    handing arrays to a helper per pattern cost more than the arithmetic.)
     """
     size = capacity.shape[0]
     patterns, width = flows.shape
     for s in range(size):
+        r_s, link_s = per_flow[s], link[s]
         for p in range(patterns):
-            x = _flow_rate(flows[p], level[p], count[p], capacity[s], per_flow[s], link[s],
-                           elastic)
+            total = 0.0
+            growing = 0.0
+            for j in range(width):
+                n = count[p, j]
+                if n > 0:
+                    k = flows[p, j]
+                    total += n * min(capacity[s, level[p, j] - 1], k * r_s)
+                    growing += n * k
+            x = r_s
+            if elastic and total > link_s:
+                w = link_s / growing
+                for _ in range(width + 1):
+                    f = 0.0
+                    slope = 0.0
+                    for j in range(width):
+                        n = count[p, j]
+                        if n == 0:
+                            continue
+                        k = flows[p, j]
+                        cap = capacity[s, level[p, j] - 1]
+                        if k * w >= cap:             # full (an unlimited CPU never is)
+                            f += n * cap
+                        else:
+                            f += n * k * w
+                            slope += n * k
+                    if slope == 0.0 or f >= link_s:
+                        break
+                    step = (link_s - f) / slope
+                    if not w + step > w:
+                        break
+                    w += step
+                x = min(r_s, w)
             rate[s, p] = x
             for j in range(width):
                 if count[p, j] > 0:
@@ -166,7 +164,6 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
     rates = np.empty(width)
     totals = np.empty(patterns)
     for s in range(size):
-        cap_row = capacity[s]
         mean = 0.0
         dram = 0.0
         for t in range(levels):
@@ -180,8 +177,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
                     rates[j] = 0.0
                     continue
                 t = level[p, j] - 1
-                r = min(cap_row[t], flows[p, j] * x)
-                if r < cap_row[t] * _AT_CAPACITY and band_low[s, t] < r < band_high[s, t]:
+                r = min(capacity[s, t], flows[p, j] * x)
+                if r < capacity[s, t] * _AT_CAPACITY and band_low[s, t] < r < band_high[s, t]:
                     r = band_low[s, t]
                 rates[j] = r
                 total += n * r
@@ -195,7 +192,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
                 r = rates[j]
                 if count[p, j] == 0 or r <= 0.0:
                     continue
-                rho = r / cap_row[level[p, j] - 1]
+                rho = r / capacity[s, level[p, j] - 1]
                 limit = flows[p, j] * queue_per_flow[s] + queue_per_cpu[s]
                 if rho >= _SATURATED:
                     queued = limit

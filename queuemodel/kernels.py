@@ -213,3 +213,90 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
         delivered[s] = mean
         variance[s] = spread
         dram_per_byte[s] = dram / mean if mean > 0.0 else 0.0
+
+
+@numba.njit(**_JIT)
+def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, switch_cycles,
+               n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s,
+               delay_span_s, ramp_low_pps, ramp_inv_width, max_iterations, rtol, q_max, out):
+    """Largest message rate every core sustains, per scenario (see ``solver.solve_rate``).
+
+    Parameters
+    ----------
+    upper : numpy.ndarray
+        ``(N,)`` bound from outside the cores, messages/s.
+    capacity, static, irq_cycles, switch_cycles : numpy.ndarray
+        ``(N, C)`` per core: cycles/s, rate-independent cycles per message,
+        cycles per interrupt, cycles per wake-up of a reader there (0: none).
+    poll_cycles : numpy.ndarray
+        ``(C, K)`` cycles per invocation of each NAPI poll stage (0 pads).
+    poll_floor : numpy.ndarray
+        ``(N, C, K)`` polls per message each poll stage needs when
+        batch-limited.
+    n_wire, bursts, frames_per_burst, napi_load, irq_load : numpy.ndarray
+        ``(N,)`` the interrupt model (``solver.interrupts_per_message``):
+        wire packets and bursts per message, moderation frames per burst,
+        NAPI cycles per message and per interrupt over the capacity.
+    delay_low_s, delay_span_s, ramp_low_pps, ramp_inv_width : numpy.ndarray
+        ``(N,)`` the moderation delay, ``low + span * clip((pps - ramp_low)
+        * inv_width, 0, 1)`` seconds at ``pps`` wire packets per second.
+    max_iterations, rtol, q_max :
+        The iteration's limits (``solver``'s constants).
+    out : numpy.ndarray
+        ``(N,)`` written with the rate.
+
+    Notes
+    -----
+    Per scenario, the monotone iteration ``R <- min(upper, min_k C_k / (a_k
+    + o_k(R)))`` from ``min(upper, min_k C_k / a_k)``, with the geometric
+    tail added where two steps shrink by a ratio in ``[0, q_max]``; the
+    formulas of ``o_k`` (interrupts, polls, wake-ups) are those of
+    ``solver.CoreLoad.terms`` and ``solver.interrupts_per_message``.
+    """
+    size, cores = capacity.shape
+    polls = poll_cycles.shape[1]
+    for i in range(size):
+        rate = upper[i]
+        for c in range(cores):
+            if static[i, c] > 0.0:
+                rate = min(rate, capacity[i, c] / static[i, c])
+        if not math.isfinite(rate):
+            out[i] = rate
+            continue
+        last_step = 0.0
+        for _ in range(max_iterations):
+            current = rate
+            # Interrupts per message at this rate.
+            if delay_span_s[i] == 0.0:
+                tau = delay_low_s[i]
+            else:
+                ramp = (current * n_wire[i] - ramp_low_pps[i]) * ramp_inv_width[i]
+                tau = delay_low_s[i] + delay_span_s[i] * min(1.0, max(0.0, ramp))
+            per_irq = max(1.0, min(frames_per_burst[i], 1.0 + current * bursts[i] * tau))
+            moderated = bursts[i] / per_irq
+            idle = max(0.0, 1.0 - current * napi_load[i])
+            ipm = idle * moderated / (1.0 + current * irq_load[i] * moderated)
+            new = upper[i]
+            for c in range(cores):
+                dyn = irq_cycles[i, c] * ipm
+                for k in range(polls):
+                    dyn += max(ipm, poll_floor[i, c, k]) * poll_cycles[c, k]
+                s = switch_cycles[i, c]
+                if s != 0.0:
+                    per_delivery = min(1.0, ipm)
+                    cap = capacity[i, c]
+                    awake = max(0.0, 1.0 - current * (static[i, c] + dyn) / cap)
+                    dyn += s * per_delivery * awake / (1.0 + s * per_delivery * (current / cap))
+                need = static[i, c] + dyn
+                if need > 0.0:
+                    new = min(new, capacity[i, c] / need)
+            step = new - current
+            moving = abs(step) > rtol * current
+            q = step / last_step if last_step != 0.0 else -1.0
+            geometric = moving and 0.0 <= q <= q_max
+            tail = step * q / (1.0 - q) if geometric else 0.0
+            rate = min(new + tail, upper[i])
+            last_step = 0.0 if geometric else step
+            if not moving:
+                break
+        out[i] = rate

@@ -768,8 +768,14 @@ def solve_rate(upper, cores, interrupts):
     map at the answer is very close to 1 (a tangency, a second fixed point close by), the
     iteration can stop at its step limit a little above the answer: at slope 0.99 about
     2e-9 of it (``derivations/capacity.py`` draws its checks below slope 0.95).
+
+    For :class:`CoreLoad` cores and :class:`Interrupts` (every built-in query) the
+    iteration runs compiled, one scenario at a time (:func:`queuemodel.kernels.core_rates`,
+    tested against this loop); any other core objects take the numpy loop here.
     """
     upper = np.asarray(upper, dtype=float)
+    if isinstance(interrupts, Interrupts) and all(isinstance(c, CoreLoad) for c in cores):
+        return _solve_compiled(upper, cores, interrupts)
     rate = upper.copy()
     for core in cores:
         rate = np.minimum(rate, _safe_div(core.capacity, core.static))
@@ -802,6 +808,41 @@ def solve_rate(upper, cores, interrupts):
             sub_upper = sub_upper[keep]
             last_step = last_step[keep]
     return rate
+
+
+def _solve_compiled(upper, cores, interrupts):
+    """:func:`solve_rate` for :class:`CoreLoad` cores, one scenario at a time, compiled.
+
+    The same iteration (:func:`queuemodel.kernels.core_rates`) without numpy's
+    per-call overhead on each step; it is the path every built-in query takes.
+    The generic loop above serves any other core (``derivations/capacity.py``)
+    and is the reference the compiled one is tested against.
+    """
+    from .kernels import core_rates
+
+    size = upper.size
+    width = max([c.poll_cycles.size for c in cores] + [1])
+
+    def column(values):
+        return np.ascontiguousarray(np.column_stack(
+            [np.broadcast_to(np.asarray(v, dtype=float), (size,)) for v in values]))
+
+    poll_cycles = np.zeros((len(cores), width))
+    poll_floor = np.zeros((size, len(cores), width))
+    for c, core in enumerate(cores):
+        k = core.poll_cycles.size
+        poll_cycles[c, :k] = core.poll_cycles
+        poll_floor[:, c, :k] = core.poll_floor
+    bursts, frames, napi_load, irq_load, delay = interrupts._parts
+    row = lambda v: np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=float), (size,)))
+    out = np.empty(size)
+    core_rates(np.ascontiguousarray(upper.reshape(size)), column(c.capacity for c in cores),
+               column(c.static for c in cores), column(c.irq_cycles for c in cores),
+               poll_cycles, poll_floor, column(c.switch_cycles for c in cores),
+               row(interrupts.n_wire), row(bursts), row(frames), row(napi_load), row(irq_load),
+               row(delay.low_s), row(delay.span_s), row(delay.rate_low), row(delay.inv_width),
+               _MAX_ITERATIONS, _RTOL, _Q_MAX, out)
+    return out.reshape(upper.shape)
 
 
 #: Grid points over the adaptive-moderation ramp where the overload band is looked for.

@@ -221,6 +221,40 @@ def _one_cpu(path, proto, msg_bytes, host):
     return list(cores.values()), irq
 
 
+class _Opaque:
+    """A core or interrupt model hidden behind plain attribute forwarding, so that
+    ``solve_rate`` takes its generic numpy loop instead of the compiled one."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def take(self, idx):
+        return _Opaque(self._inner.take(idx))
+
+
+@given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(("tcp", "udp")),
+       msg=st.integers(64, 65507), ghz=st.floats(0.5, 6.0), share=st.floats(0.01, 1.5),
+       adaptive=st.booleans(), usecs=st.floats(1.0, 256.0), switch=st.floats(0.0, 2e4))
+def test_the_compiled_fixed_point_agrees_with_the_numpy_loop(path, proto, msg, ghz, share,
+                                                             adaptive, usecs, switch):
+    # kernels.core_rates (every built-in query) against solve_rate's generic loop (the
+    # reference, used for duck-typed cores): the same rate, bounded or not.
+    from queuemodel import solver as S
+
+    host = dataclasses.replace(qm.paper_testbed(), ghz=ghz, adaptive_moderation=adaptive,
+                               adaptive_usecs_high=usecs, context_switch_cycles=switch)
+    cores, irq = _one_cpu(path, proto, msg, host)
+    unbounded = S.solve_rate(np.array([np.inf]), cores, irq)
+    reference = S.solve_rate(np.array([np.inf]), [_Opaque(c) for c in cores], _Opaque(irq))
+    assert unbounded == pytest.approx(reference, rel=1e-9)
+    bound = share * reference
+    assert S.solve_rate(bound, cores, irq) == pytest.approx(
+        S.solve_rate(bound, [_Opaque(c) for c in cores], _Opaque(irq)), rel=1e-9)
+
+
 @given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(("tcp", "udp")),
        msg=st.integers(64, 65507), share=st.floats(0.01, 1.0),
        high=st.floats(200_000, 2_000_000), usecs=st.floats(1.0, 256.0))

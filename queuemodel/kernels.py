@@ -25,7 +25,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["flow_rates", "spread_moments"]
+__all__ = ["flow_rates", "spread_moments", "core_rates"]
 
 _JIT = dict(cache=True, nogil=True, fastmath=False)
 
@@ -71,6 +71,19 @@ def flow_rates(flows, level, count, capacity, per_flow, link, elastic, rate, low
     on a linear piece it lands exactly, so it stops after at most one step
     per bend it passes, usually two or three.  (Written in one function:
     handing arrays to a helper per pattern cost more than the arithmetic.)
+
+    Examples
+    --------
+    One pattern: a CPU with 3 flows and one with 1, each carrying at most 90
+    messages/s, a link of 100 and senders without limit: four flows share
+    the link, 25 each.
+
+    >>> rate, lowest = np.empty((1, 1)), np.full((1, 1), np.inf)
+    >>> flow_rates(np.array([[3, 1]]), np.array([[1, 1]]), np.array([[1, 1]]),
+    ...            np.array([[90.0]]), np.array([np.inf]), np.array([100.0]), True,
+    ...            rate, lowest)
+    >>> float(rate[0, 0]), float(lowest[0, 0])     # the 1-flow CPU is offered 25
+    (25.0, 25.0)
     """
     size = capacity.shape[0]
     patterns, width = flows.shape

@@ -121,17 +121,20 @@ def test_import_is_lazy():
     assert out.stdout.strip() == "[]"
 
 
+from queuemodel import flows, kernels, memory  # noqa: E402
 from queuemodel import latency, parallel, queueing, questions, sweep, whatif  # noqa: E402
 from queuemodel.testbed import netns, procfs, run  # noqa: E402
 
 PUBLIC_MODULES = [qm, wire, solver, model, stage, hosts, claims, calibrate_module, queueing,
-                  latency, whatif, parallel, questions, sweep, procfs, netns, run]
+                  latency, whatif, parallel, questions, sweep, procfs, netns, run, flows,
+                  kernels, memory]
 
 
 def _public_functions():
     for module in PUBLIC_MODULES:
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name, None)
+            obj = getattr(obj, "py_func", obj)           # a numba kernel: its Python source
             if inspect.isfunction(obj) and obj.__module__.startswith("queuemodel"):
                 yield f"{obj.__module__}.{name}", obj
 

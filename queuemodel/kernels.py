@@ -27,7 +27,20 @@ import numpy as np
 
 __all__ = ["flow_rates", "spread_moments", "core_rates"]
 
-_JIT = dict(cache=True, nogil=True, fastmath=False)
+
+
+def _compiled(func):
+    """``numba.njit`` with the GIL released and the machine code cached on disk.
+
+    Without a writable cache location (numba tries the package's
+    ``__pycache__``, then the user's cache directory) numba refuses
+    ``cache=True``; the loops are then compiled in memory, once per process.
+    """
+    try:
+        return numba.njit(cache=True, nogil=True)(func)
+    except RuntimeError:
+        return numba.njit(nogil=True)(func)
+
 
 #: An offer this close below a CPU's capacity counts as the capacity itself.
 _AT_CAPACITY = 1.0 - 1e-12
@@ -35,7 +48,7 @@ _AT_CAPACITY = 1.0 - 1e-12
 _SATURATED = 1.0 - 1e-9
 
 
-@numba.njit(**_JIT)
+@_compiled
 def flow_rates(flows, level, count, capacity, per_flow, link, elastic, rate, lowest):
     """Every pattern's rate per flow, and each level's lowest offer below capacity.
 
@@ -131,7 +144,7 @@ def flow_rates(flows, level, count, capacity, per_flow, link, elastic, rate, low
                         lowest[s, t] = r
 
 
-@numba.njit(**_JIT)
+@_compiled
 def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, band_high,
                    queue_per_flow, queue_per_cpu, cache, ring, with_memory, delivered,
                    variance, rate_at_level, dram_per_byte):
@@ -228,7 +241,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
         dram_per_byte[s] = dram / mean if mean > 0.0 else 0.0
 
 
-@numba.njit(**_JIT)
+@_compiled
 def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, switch_cycles,
                n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s,
                delay_span_s, ramp_low_pps, ramp_inv_width, max_iterations, rtol, q_max, out):

@@ -228,3 +228,24 @@ def test_threads_change_nothing(monkeypatch):
     for name in ("throughput_gbps", "throughput_stderr_gbps", "memory_bandwidth_gbytes_per_s",
                  "cores_used", "drop_fraction"):
         assert np.array_equal(getattr(alone, name), getattr(threaded, name)), name
+
+
+def test_kernels_compile_without_a_cache_location():
+    # A read-only install with no user cache directory: numba refuses cache=True, and the
+    # kernels must then compile in memory rather than fail to import.
+    import subprocess
+    import sys
+
+    code = ("import numba\n"
+            "plain = numba.njit\n"
+            "def refusing(*args, **kwargs):\n"
+            "    if kwargs.get('cache'):\n"
+            "        raise RuntimeError('cannot cache function: no locator available')\n"
+            "    return plain(*args, **kwargs)\n"
+            "numba.njit = refusing\n"
+            "import queuemodel as qm\n"
+            "print(repr(qm.predict(path='docker-overlay', flows=3).throughput_gbps))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    expected = qm.predict(path="docker-overlay", flows=3).throughput_gbps
+    assert float(out.stdout) == pytest.approx(expected, rel=1e-9)

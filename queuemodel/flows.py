@@ -305,13 +305,11 @@ def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
     -----
     UDP: ``min(R, k * r)``.  TCP: ``min(R, k * min(x, r))`` where the water
     level ``x`` is infinite if the link is not full, else the exact root of
-    ``sum min(R, k * x) = link``: ``f(x) = sum min(R, k x)`` is piecewise
-    linear, bending where a CPU fills (``x = R / k``); with the bends sorted,
-    ``f`` at a bend is the capacity of the CPUs already full plus ``x``
-    times the flows still growing, and the root lies on the first segment
-    whose end reaches the link.  The rate per flow of each pattern comes
-    from :func:`queuemodel.kernels.flow_rates`, which :func:`expected_spread`
-    uses without building this array.
+    ``sum min(R, k * x) = link``: ``f(x) = sum min(R, k x)`` is increasing,
+    concave and piecewise linear, bending where a CPU fills (``x = R / k``),
+    and Newton's method from below lands on its root exactly.  The rate per
+    flow of each pattern comes from :func:`queuemodel.kernels.flow_rates`,
+    which :func:`expected_spread` uses without building this array.
 
     Examples
     --------
@@ -330,7 +328,8 @@ def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
                bool(elastic), rate, np.full(capacity.shape, np.inf))
     k, level = patterns.flows[None], patterns.level[None]
     cap = np.take_along_axis(capacity[:, None, :], np.maximum(level - 1, 0), axis=2)
-    return np.where(k > 0, np.minimum(cap, k * rate[..., None]), 0.0)
+    with np.errstate(invalid="ignore"):         # an idle pad times an unlimited rate
+        return np.where(k > 0, np.minimum(cap, k * rate[..., None]), 0.0)
 
 
 #: Threads the compiled loops may use (they release the GIL), and the (scenario,

@@ -823,9 +823,11 @@ def _solve_compiled(upper, cores, interrupts):
     size = upper.size
     width = max([c.poll_cycles.size for c in cores] + [1])
 
+    def row(value):
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=float), (size,)))
+
     def column(values):
-        return np.ascontiguousarray(np.column_stack(
-            [np.broadcast_to(np.asarray(v, dtype=float), (size,)) for v in values]))
+        return np.ascontiguousarray(np.column_stack([row(v) for v in values]))
 
     poll_cycles = np.zeros((len(cores), width))
     poll_floor = np.zeros((size, len(cores), width))
@@ -834,7 +836,6 @@ def _solve_compiled(upper, cores, interrupts):
         poll_cycles[c, :k] = core.poll_cycles
         poll_floor[:, c, :k] = core.poll_floor
     bursts, frames, napi_load, irq_load, delay = interrupts._parts
-    row = lambda v: np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=float), (size,)))
     out = np.empty(size)
     core_rates(np.ascontiguousarray(upper.reshape(size)), column(c.capacity for c in cores),
                column(c.static for c in cores), column(c.irq_cycles for c in cores),

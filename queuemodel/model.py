@@ -848,10 +848,11 @@ def _bottleneck(proto, rx, tx, rx_table, tx_util, shared, total, arriving, link_
     roles = [("flow-core", np.ones(len(rx_labels), bool))] if shared else [
         ("flow-core", on_flow), ("app-core", ~on_flow)]
     # A bound receiver is named by its busiest core (the full one).
-    busiest = np.argmax(np.column_stack([rx_table[:, mask].sum(axis=1) for _, mask in roles]),
-                        axis=1)
+    busiest = (np.zeros(size, dtype=np.intp) if len(roles) == 1 else
+               np.argmax(np.column_stack([rx_table[:, mask].sum(axis=1) for _, mask in roles]),
+                         axis=1))
     for r, (role, mask) in enumerate(roles):
-        top = np.argmax(rx_table[:, mask], axis=1)
+        top = np.argmax(rx_table if mask.all() else rx_table[:, mask], axis=1)
         codes.append(top + len(table))
         table += [f"receiver:{role}:{n}" for n, keep in zip(rx_labels, mask) if keep]
         hit.append(receiver_bound & (busiest == r))

@@ -13,9 +13,14 @@ package imports it only when a solver first needs it (``import queuemodel``
 stays fast).  The compiled code is cached on disk (numba ``cache=True``): a
 fresh install compiles once, later processes load it.
 
-The formulas are those documented on :func:`queuemodel.flows.aggregate` and
-:func:`queuemodel.flows.expected_spread`; ``tests/test_flows.py`` holds the
-laws they obey.
+The fixed point every query solves (:func:`queuemodel.solver.solve_rate`) runs
+here too, one scenario at a time (:func:`core_rates`): in numpy each of its
+few iterations paid numpy's per-call overhead on every term.
+
+The formulas are those documented on :func:`queuemodel.flows.aggregate`,
+:func:`queuemodel.flows.expected_spread` and :mod:`queuemodel.solver`;
+``tests/test_flows.py`` holds the laws they obey, and
+``tests/test_properties.py`` holds :func:`core_rates` to the numpy loop.
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ import numba
 import numpy as np
 
 __all__ = ["flow_rates", "spread_moments", "core_rates"]
-
 
 
 def _compiled(func):

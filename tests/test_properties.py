@@ -237,15 +237,18 @@ class _Opaque:
 
 @given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(("tcp", "udp")),
        msg=st.integers(64, 65507), ghz=st.floats(0.5, 6.0), share=st.floats(0.01, 1.5),
-       adaptive=st.booleans(), usecs=st.floats(1.0, 256.0), switch=st.floats(0.0, 2e4))
+       adaptive=st.booleans(), usecs=st.floats(1.0, 256.0), switch=st.floats(0.0, 2e4),
+       shared=st.booleans())
 def test_the_compiled_fixed_point_agrees_with_the_numpy_loop(path, proto, msg, ghz, share,
-                                                             adaptive, usecs, switch):
+                                                             adaptive, usecs, switch, shared):
     # kernels.core_rates (every built-in query) against solve_rate's generic loop (the
-    # reference, used for duck-typed cores): the same rate, bounded or not.
+    # reference, used for duck-typed cores): the same rate, bounded or not.  A reader on
+    # a core of its own pays its wake-ups there, where they can bind.
     from queuemodel import solver as S
 
     host = dataclasses.replace(qm.paper_testbed(), ghz=ghz, adaptive_moderation=adaptive,
-                               adaptive_usecs_high=usecs, context_switch_cycles=switch)
+                               adaptive_usecs_high=usecs, context_switch_cycles=switch,
+                               app_on_softirq_core=shared)
     cores, irq = _one_cpu(path, proto, msg, host)
     unbounded = S.solve_rate(np.array([np.inf]), cores, irq)
     reference = S.solve_rate(np.array([np.inf]), [_Opaque(c) for c in cores], _Opaque(irq))

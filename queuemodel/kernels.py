@@ -15,7 +15,9 @@ fresh install compiles once, later processes load it.
 
 The fixed point every query solves (:func:`queuemodel.solver.solve_rate`) runs
 here too, one scenario at a time (:func:`core_rates`): in numpy each of its
-few iterations paid numpy's per-call overhead on every term.
+few iterations paid numpy's per-call overhead on every term.  So does the
+receiver's accounting at the operating point (:func:`account_level`), which
+in numpy made half a dozen ``(scenarios, stages)`` temporaries per level.
 
 The formulas are those documented on :func:`queuemodel.flows.aggregate`,
 :func:`queuemodel.flows.expected_spread` and :mod:`queuemodel.solver`;
@@ -30,7 +32,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["flow_rates", "spread_moments", "core_rates"]
+__all__ = ["flow_rates", "spread_moments", "core_rates", "account_level"]
 
 
 def _compiled(func):
@@ -330,3 +332,85 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
             if not moving:
                 break
         out[i] = rate
+
+
+@_compiled
+def account_level(static, units, ipm, napi_weight, capacity, rate, cpus, weight, entry_cycles,
+                  switch_cycles, hard, poll, unit_col, cycles_per_unit, cycles_per_invocation,
+                  column, first, seconds, table, mean_table, proc_stat, busy):
+    """Seconds and utilisation of every receive stage on the CPUs of one thread level.
+
+    Parameters
+    ----------
+    static : numpy.ndarray
+        ``(N, S)`` rate-independent cycles per message of each stage.
+    units : numpy.ndarray
+        ``(N, U)`` units per message (``solver.gated_counts``).
+    ipm, napi_weight, capacity, rate, cpus, weight : numpy.ndarray
+        ``(N,)``: interrupts per message, NAPI weight, cycles/s of one CPU
+        at this level, messages/s through each such CPU, how many CPUs sit
+        at the level, and the weight of one CPU in the mean over busy CPUs.
+    entry_cycles, switch_cycles : numpy.ndarray
+        ``(N,)`` cycles per message of softirq entries and of the reader's
+        wake-ups.
+    hard, poll : numpy.ndarray
+        ``(S,)`` bool: the stage is charged per interrupt / is a NAPI poll
+        (charged per invocation, at least once per interrupt and once per
+        ``napi_weight`` units of ``unit_col``).
+    unit_col, column : numpy.ndarray
+        ``(S,)`` int: each stage's column of ``units`` and its /proc/stat
+        column (0 usr, 1 sys, 2 softirq, 3 irq).
+    cycles_per_unit, cycles_per_invocation : numpy.ndarray
+        ``(S,)`` the stages' per-interrupt and per-poll costs.
+    first : bool
+        Whether ``mean_table`` is written (first level) or added to.
+    seconds, table : numpy.ndarray
+        ``(N, S + 2)`` written: seconds of one CPU per message and its
+        utilisation, by stage, then softirq entry and wake-ups.
+    mean_table : numpy.ndarray
+        ``(N, S + 2)`` receives ``weight * cpus * table``.
+    proc_stat : numpy.ndarray
+        ``(4, N)`` receives ``cpus`` times each /proc/stat column's share.
+    busy : numpy.ndarray
+        ``(N,)`` receives ``cpus`` times the CPU's utilisation.
+
+    Notes
+    -----
+    The dynamic cost of a stage is ``ipm * cycles_per_unit`` for a
+    hard-interrupt stage and ``max(ipm, units / napi_weight) *
+    cycles_per_invocation`` for a poll; the ``(N, S)`` numpy form of this loop made a
+    temporary per step.
+    """
+    size, stages = static.shape
+    for i in range(size):
+        c = capacity[i]
+        r = rate[i]
+        n = cpus[i]
+        w = weight[i] * n
+        used = 0.0
+        for k in range(stages + 2):
+            if k < stages:
+                cycles = static[i, k]
+                if poll[k]:
+                    cycles += max(ipm[i], units[i, unit_col[k]] / napi_weight[i]) * \
+                        cycles_per_invocation[k]
+                elif hard[k]:
+                    cycles += ipm[i] * cycles_per_unit[k]
+                col = column[k]
+            elif k == stages:
+                cycles = entry_cycles[i] * ipm[i]
+                col = 2
+            else:
+                cycles = switch_cycles[i]
+                col = 1
+            sec = cycles / c
+            u = sec * r
+            seconds[i, k] = sec
+            table[i, k] = u
+            if first:
+                mean_table[i, k] = u * w
+            else:
+                mean_table[i, k] += u * w
+            proc_stat[col, i] += n * u
+            used += u
+        busy[i] += n * used

@@ -675,16 +675,22 @@ def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx
     receive CPUs sit at that level; ``rx_out`` receives the mean over busy
     CPUs.  Returns the /proc/stat columns (summed over CPUs), the summed
     busy time, the interrupt rate and each level's table (None if absent).
+    The tables are worked out by :func:`queuemodel.kernels.account_level`.
     """
+    from . import kernels
+
     size = rx_static.shape[0]
-    rx_out[:] = 0.0
-    receiver_cpu = {k: np.zeros(size) for k in _CPU_KEYS}
+    proc_stat = np.zeros((len(_CPU_KEYS), size))
     rx_core_busy = np.zeros(size)
     rates = {k: np.zeros(size) for k in ("irq", "softirq", "switch")}
     polls = np.flatnonzero(rx.poll)
     weight_of_busy = 1.0 / np.maximum(spread["busy"], 1e-300)
     app_core = "rx:flow-core" if host.app_on_softirq_core else "rx:app-core"
+    napi_weight = np.broadcast_to(np.asarray(h.napi_weight, dtype=float), (size,))
+    entry_cycles = np.broadcast_to(np.asarray(h.softirq_entry_cycles, dtype=float), (size,))
+    stage_columns = _stage_columns(rx)
     level_util, level_seconds = [], []
+    first = True
     for t, (cores, irq) in enumerate(cpus):
         n_t = spread["cpus_at_level"][:, t]
         if not n_t.any():
@@ -693,31 +699,30 @@ def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx
             continue
         rate_t = np.divide(spread["rate_at_level"][:, t], n_t, out=np.zeros(size), where=n_t > 0)
         ipm = irq.per_message(rate_t)
-        c = cap * shares[t]
-        # Seconds of this CPU per message, by stage, softirq entry and wake-ups.
-        seconds = np.column_stack([rx_static + _rx_dynamic(rx, units, ipm, h.napi_weight),
-                                   h.softirq_entry_cycles * ipm,
-                                   cores[app_core].terms(rate_t, ipm)[1]]) / np.reshape(c, (-1, 1))
-        table = seconds * rate_t[:, None]
-        util = table[:, :-2]
-        entry, switch = table[:, -2], table[:, -1]
-        rx_out += table * (n_t * weight_of_busy)[:, None]
-        for key, column in _by_column(rx, util, n_t).items():
-            receiver_cpu[key] += column
-        receiver_cpu["softirq"] += n_t * entry
-        receiver_cpu["sys"] += n_t * switch
-        rx_core_busy += n_t * table.sum(axis=1)
+        c = np.broadcast_to(cap * shares[t], (size,))
+        switch_cycles = np.broadcast_to(cores[app_core].terms(rate_t, ipm)[1], (size,))
+        # Seconds of this CPU per message, by stage, softirq entry and wake-ups; and its
+        # utilisation at the level's rate.
+        seconds = np.empty((size, len(rx.labels) + 2))
+        table = np.empty_like(seconds)
+        kernels.account_level(rx_static, units, ipm, napi_weight, c, rate_t, n_t,
+                              weight_of_busy, entry_cycles, switch_cycles, rx.feature < 0,
+                              rx.poll, rx.unit_col, rx.cycles_per_unit,
+                              rx.cycles_per_invocation, stage_columns, first, seconds, table,
+                              rx_out, proc_stat, rx_core_busy)
+        first = False
         rates["irq"] += n_t * rate_t * ipm
         if polls.size:
             first_polls = np.maximum(ipm, units[:, rx.unit_col[polls[0]]] / h.napi_weight)
             runs = softirq_runs_per_message(first_polls, ipm, polls.size)
             rates["softirq"] += n_t * rate_t * runs
-        wakes = switch * c / np.maximum(rate_t, 1e-300) / (2.0 * np.maximum(
-            h.context_switch_cycles, 1e-300))
+        wakes = switch_cycles / (2.0 * np.maximum(h.context_switch_cycles, 1e-300))
         rates["switch"] += n_t * rate_t * 2.0 * wakes
         level_util.append(table)
         level_seconds.append(seconds)
-    return receiver_cpu, rx_core_busy, rates, level_util, level_seconds
+    if first:
+        rx_out[:] = 0.0
+    return dict(zip(_CPU_KEYS, proc_stat)), rx_core_busy, rates, level_util, level_seconds
 
 
 def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):
@@ -787,19 +792,6 @@ def _stage_cycles(side: CompiledSide, units, data, miss_cycles):
     return cycles
 
 
-def _rx_dynamic(side: CompiledSide, units, ipm, napi_weight):
-    """Rate-dependent cycles per message of each receive stage, ``(N, stages)``."""
-    out = np.zeros((ipm.size, len(side.labels)))
-    hard = np.flatnonzero(side.feature < 0)
-    if hard.size:
-        out[:, hard] = ipm[:, None] * side.cycles_per_unit[hard]
-    polls = np.flatnonzero(side.poll)
-    if polls.size:
-        floor = units[:, side.unit_col[polls]] / np.asarray(napi_weight)[..., None]
-        out[:, polls] = np.maximum(ipm[:, None], floor) * side.cycles_per_invocation[polls]
-    return out
-
-
 def _rx_cores(side: CompiledSide, units, static, h, cap):
     """The receive cores as :class:`~queuemodel.solver.CoreLoad` objects, by name."""
     shared = h.app_on_softirq_core
@@ -822,6 +814,12 @@ def _rx_cores(side: CompiledSide, units, static, h, cap):
             switch_cycles=2.0 * h.context_switch_cycles if role != FLOW_CORE else 0.0,
         )
     return cores
+
+
+def _stage_columns(side: CompiledSide):
+    """Each stage's /proc/stat column, as an index into ``_CPU_KEYS``."""
+    return np.array([_CPU_KEYS.index(PROC_STAT_COLUMN[CONTEXTS[ctx]]) for ctx in side.context],
+                    dtype=np.int64)
 
 
 def _by_column(side: CompiledSide, util, cores_used):

@@ -32,7 +32,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["flow_rates", "spread_moments", "core_rates", "account_level"]
+__all__ = ["flow_rates", "spread_moments", "core_rates", "account_level", "account_sender"]
 
 
 def _compiled(func):
@@ -337,7 +337,7 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
 @_compiled
 def account_level(static, units, ipm, napi_weight, capacity, rate, cpus, weight, entry_cycles,
                   switch_cycles, hard, poll, unit_col, cycles_per_unit, cycles_per_invocation,
-                  column, first, seconds, table, mean_table, proc_stat, busy):
+                  column, first, seconds, table, mean_table, proc_stat, busy, cpu_busy):
     """Seconds and utilisation of every receive stage on the CPUs of one thread level.
 
     Parameters
@@ -373,6 +373,8 @@ def account_level(static, units, ipm, napi_weight, capacity, rate, cpus, weight,
         ``(4, N)`` receives ``cpus`` times each /proc/stat column's share.
     busy : numpy.ndarray
         ``(N,)`` receives ``cpus`` times the CPU's utilisation.
+    cpu_busy : numpy.ndarray
+        ``(N,)`` written: the utilisation of one CPU at the level.
 
     Notes
     -----
@@ -414,3 +416,46 @@ def account_level(static, units, ipm, napi_weight, capacity, rate, cpus, weight,
             proc_stat[col, i] += n * u
             used += u
         busy[i] += n * used
+        cpu_busy[i] = used
+
+
+@_compiled
+def account_sender(static, per_core, cores, column, util, proc_stat, total, top):
+    """Utilisation of every send stage on a sending core, with its sums and busiest stage.
+
+    Parameters
+    ----------
+    static : numpy.ndarray
+        ``(N, S)`` cycles per message of each send stage.
+    per_core, cores : numpy.ndarray
+        ``(N,)`` messages per cycle through one sending core, and how many
+        sending CPUs are busy.
+    column : numpy.ndarray
+        ``(S,)`` int: each stage's /proc/stat column (0 usr, 1 sys, 2
+        softirq, 3 irq).
+    util : numpy.ndarray
+        ``(N, S)`` written: ``static * per_core``.
+    proc_stat : numpy.ndarray
+        ``(4, N)`` written: ``cores`` times each column's share.
+    total : numpy.ndarray
+        ``(N,)`` written: the core's utilisation.
+    top : numpy.ndarray
+        ``(N,)`` int written: the first stage with the largest utilisation.
+    """
+    size, stages = static.shape
+    for i in range(size):
+        for j in range(4):
+            proc_stat[j, i] = 0.0
+        used = 0.0
+        best = -1.0
+        where = 0
+        for k in range(stages):
+            u = static[i, k] * per_core[i]
+            util[i, k] = u
+            proc_stat[column[k], i] += u * cores[i]
+            used += u
+            if u > best:
+                best = u
+                where = k
+        total[i] = used
+        top[i] = where

@@ -325,10 +325,13 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     tx_table = np.empty((size, len(tx.labels)))
     merged = None
     registry: dict = {}                   # chance tables of the topologies met, by identity
-    for start in range(0, size, BLOCK):
-        sl = slice(start, start + BLOCK)
-        block = _solve_block(path, proto, rx, tx, host, h.take(sl), msg[sl], flows[sl],
-                             offered[sl], arrival_scv[sl], rx_table[sl], tx_table[sl])
+
+    def solve(sl):
+        return _solve_block(path, proto, rx, tx, host, h.take(sl), msg[sl], flows[sl],
+                            offered[sl], arrival_scv[sl], rx_table[sl], tx_table[sl])
+
+    blocks = [slice(start, start + BLOCK) for start in range(0, size, BLOCK)]
+    for sl, block in zip(blocks, _in_order(solve, blocks)):
         codes = np.array([registry.setdefault(id(t), (len(registry), t))[0]
                           for t in block.pop("cpu_tables")])
         block["topology"] = codes[block["topology"]]
@@ -373,6 +376,31 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     )
     _check_finite(result)
     return result
+
+
+def _in_order(solve, blocks):
+    """``solve(block)`` for each block, in order; in threads when there are several.
+
+    Much of a block's work runs in compiled loops and numpy calls that release
+    the GIL, so two blocks in two threads overlap.  At most one block per
+    thread waits to be merged, which bounds the memory held.  A pool lives for
+    one call, as in :func:`queuemodel.flows._in_threads`.
+    """
+    workers = min(flow_model.THREADS, len(blocks))
+    if workers < 2:
+        yield from map(solve, blocks)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        pending = deque()
+        for block in blocks:
+            pending.append(pool.submit(solve, block))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv, rx_out,
@@ -455,11 +483,15 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
 
     busy = spread["busy"]
     levels = _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx_out)
-    receiver_cpu, rx_core_busy, rates, level_util, level_seconds = levels
+    receiver_cpu, rx_core_busy, rates, level_util, level_seconds, level_busy = levels
     # A sender that sends without end (every one of its stages free) does no work.
     per_send_core = np.divide(sent, send_units * cap, out=np.zeros(size),
                               where=np.isfinite(sent))
-    tx_util = np.multiply(tx_static, per_send_core[:, None], out=tx_out)
+    # Each client has a logical CPU of its own while there are enough (the spread
+    # send_units assumes), so min(N, L) sender CPUs are busy at tx_out each.
+    sender_cpus = np.minimum(flows, np.multiply(h.physical_cores, h.threads_per_core))
+    sender_cpu, tx_core, tx_top = _account_sender(tx, tx_static, per_send_core, sender_cpus,
+                                                  tx_out)
 
     shared = host.app_on_softirq_core
     on_flow = np.append(rx.core == FLOW_CORE, [True, False])
@@ -469,14 +501,11 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     else:
         core_util["rx:flow-core"] = rx_out @ on_flow
         core_util["rx:app-core"] = rx_out @ ~on_flow
-    core_util["tx:app-core"] = tx_util.sum(axis=1)
+    core_util["tx:app-core"] = tx_core
 
-    # Mean utilisation of a busy CPU at each thread level; with the chance that each
-    # logical CPU sits at that level (from the draws) it gives every CPU's expectation.
-    level_busy = np.zeros((size, int(np.max(host.threads_per_core))))
-    for t, table in enumerate(level_util):
-        if table is not None:
-            level_busy[:, t] = table.sum(axis=1)
+    # level_busy, the mean utilisation of a busy CPU at each thread level, with the
+    # chance that each logical CPU sits at that level (from the draws) gives every CPU's
+    # expectation.
     topology = np.zeros(size, dtype=np.int64)
     tables = []
     for g, (idx, patterns) in enumerate(groups):
@@ -484,11 +513,14 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         tables.append(patterns.cpu_level)
 
     # Name the busiest stage from the thread level most receive CPUs sit at.
-    stage_level = np.argmax(spread["cpus_at_level"], axis=1)
-    typical = np.zeros((size, len(rx.labels) + 2))
-    for t, table in enumerate(level_util):
-        if table is not None:
-            typical = np.where((stage_level == t)[:, None], table, typical)
+    present = [t for t, table in enumerate(level_util) if table is not None]
+    if present == [0]:                  # no hyper-thread siblings busy: the only level
+        typical = level_util[0]
+    else:
+        stage_level = np.argmax(spread["cpus_at_level"], axis=1)
+        typical = np.zeros((size, len(rx.labels) + 2))
+        for t in present:
+            typical = np.where((stage_level == t)[:, None], level_util[t], typical)
     drop = np.maximum(0.0, 1.0 - np.divide(total, sent, out=np.ones(size), where=sent > 0))
     sender_drop = np.maximum(0.0, 1.0 - np.divide(arriving, sent, out=np.ones(size),
                                                   where=sent > 0))
@@ -503,14 +535,11 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "message_rate_per_s": total,
         "wire_packet_rate_per_s": total * n_wire,
         "link_goodput_gbps": link_gbps + np.zeros(size),
-        "bottleneck": _bottleneck(proto, rx, tx, typical, tx_util, shared, total, arriving,
+        "bottleneck": _bottleneck(proto, rx, tx, typical, tx_top, shared, total, arriving,
                                   link_rate, flows * offered * to_rate,
                                   sender_pool, spread["receiver_bound"]),
         "receiver_cpu": receiver_cpu,
-        # Each client has a logical CPU of its own while there are enough (the spread
-        # send_units assumes), so min(N, L) sender CPUs are busy at tx_util each.
-        "sender_cpu": _by_column(tx, tx_util, np.minimum(
-            flows, np.multiply(h.physical_cores, h.threads_per_core))),
+        "sender_cpu": sender_cpu,
         "core_utilisation": core_util,
         # Over a veth link netif_rx starts the polling periods: no hard interrupt.
         "irq_rate_per_s": rates["irq"] * (0.0 if host.veth_link else 1.0),
@@ -674,12 +703,13 @@ def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx
     Every level's per-stage utilisation table is weighted by how many
     receive CPUs sit at that level; ``rx_out`` receives the mean over busy
     CPUs.  Returns the /proc/stat columns (summed over CPUs), the summed
-    busy time, the interrupt rate and each level's table (None if absent).
-    The tables are worked out by :func:`queuemodel.kernels.account_level`.
+    busy time, the event rates, each level's utilisation and seconds tables
+    (None if absent) and the utilisation of one CPU at each level.  The tables are worked out by :func:`queuemodel.kernels.account_level`.
     """
     from . import kernels
 
     size = rx_static.shape[0]
+    level_busy = np.zeros((size, int(np.max(host.threads_per_core))))
     proc_stat = np.zeros((len(_CPU_KEYS), size))
     rx_core_busy = np.zeros(size)
     rates = {k: np.zeros(size) for k in ("irq", "softirq", "switch")}
@@ -709,7 +739,7 @@ def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx
                               weight_of_busy, entry_cycles, switch_cycles, rx.feature < 0,
                               rx.poll, rx.unit_col, rx.cycles_per_unit,
                               rx.cycles_per_invocation, stage_columns, first, seconds, table,
-                              rx_out, proc_stat, rx_core_busy)
+                              rx_out, proc_stat, rx_core_busy, level_busy[:, t])
         first = False
         rates["irq"] += n_t * rate_t * ipm
         if polls.size:
@@ -722,7 +752,8 @@ def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx
         level_seconds.append(seconds)
     if first:
         rx_out[:] = 0.0
-    return dict(zip(_CPU_KEYS, proc_stat)), rx_core_busy, rates, level_util, level_seconds
+    return (dict(zip(_CPU_KEYS, proc_stat)), rx_core_busy, rates, level_util, level_seconds,
+            level_busy)
 
 
 def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):
@@ -822,16 +853,25 @@ def _stage_columns(side: CompiledSide):
                     dtype=np.int64)
 
 
-def _by_column(side: CompiledSide, util, cores_used):
-    """Busy logical CPUs by /proc/stat column, ``(N,)`` each."""
-    membership = np.zeros((len(side.labels), len(_CPU_KEYS)))
-    for i, ctx in enumerate(side.context):
-        membership[i, _CPU_KEYS.index(PROC_STAT_COLUMN[CONTEXTS[ctx]])] = 1.0
-    columns = (util @ membership) * cores_used[:, None]
-    return {k: columns[:, j] for j, k in enumerate(_CPU_KEYS)}
+def _account_sender(side: CompiledSide, static, per_core, cores, util):
+    """Sender accounting (:func:`queuemodel.kernels.account_sender`).
+
+    Writes each send stage's utilisation of a sending core into ``util``;
+    returns the /proc/stat columns over the ``cores`` busy sending CPUs, the
+    core's utilisation and its busiest stage.
+    """
+    from . import kernels
+
+    size = static.shape[0]
+    proc_stat = np.empty((len(_CPU_KEYS), size))
+    total = np.empty(size)
+    top = np.empty(size, dtype=np.int64)
+    kernels.account_sender(static, per_core, np.broadcast_to(cores, (size,)).astype(float),
+                           _stage_columns(side), util, proc_stat, total, top)
+    return dict(zip(_CPU_KEYS, proc_stat)), total, top
 
 
-def _bottleneck(proto, rx, tx, rx_table, tx_util, shared, total, arriving, link_rate,
+def _bottleneck(proto, rx, tx, rx_table, tx_top, shared, total, arriving, link_rate,
                 offered_rate, sender_rate, receiver_bound):
     """Name the binding constraint and, for a core, its busiest stage; ``(N,)`` strings.
 
@@ -855,7 +895,7 @@ def _bottleneck(proto, rx, tx, rx_table, tx_util, shared, total, arriving, link_
         table += [f"receiver:{role}:{n}" for n, keep in zip(rx_labels, mask) if keep]
         hit.append(receiver_bound & (busiest == r))
     if tx.labels:
-        codes.append(np.argmax(tx_util, axis=1) + len(table))
+        codes.append(tx_top + len(table))
         table += [f"sender:app-core:{n}" for n in tx.labels]
     else:                          # one kernel: the sender runs on the flow core
         codes.append(codes[0])

@@ -230,6 +230,31 @@ def test_threads_change_nothing(monkeypatch):
         assert np.array_equal(getattr(alone, name), getattr(threaded, name)), name
 
 
+def test_blocks_in_threads_change_nothing(monkeypatch):
+    # A large grid is solved in blocks, several at once in threads; neither the cut nor
+    # the threads may change a number, a bottleneck name or a per-CPU figure.
+    from queuemodel import flows, model
+
+    grid = dict(path="docker-overlay", proto="udp", flows=np.arange(1, 41)[:, None],
+                ghz=np.linspace(1.5, 4.0, 9)[None, :], offered_gbps=np.array([2.0, np.inf])[
+                    :, None, None])
+    whole = qm.predict(**grid).to_dict()
+    monkeypatch.setattr(model, "BLOCK", 7)
+    monkeypatch.setattr(flows, "THREADS", 1)
+    serial = qm.predict(**grid).to_dict()
+    monkeypatch.setattr(flows, "THREADS", 3)
+    threaded = qm.predict(**grid).to_dict()
+    assert threaded == serial
+    # Cut into blocks, numpy's vector loops may round differently in the last bits.
+    for key, value in whole.items():
+        for name, part in (value.items() if isinstance(value, dict) else [(None, value)]):
+            other = serial[key] if name is None else serial[key][name]
+            if np.asarray(part).dtype.kind in "fi":
+                np.testing.assert_allclose(other, part, rtol=1e-9, atol=1e-9, err_msg=key)
+            else:
+                assert other == part, key
+
+
 def test_kernels_compile_without_a_cache_location():
     # A read-only install with no user cache directory: numba refuses cache=True, and the
     # kernels must then compile in memory rather than fail to import.

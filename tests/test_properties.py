@@ -84,6 +84,12 @@ def test_cpu_accounting_is_conserved(sc):
     assert rx_stages == pytest.approx(rx_cores, rel=1e-9, abs=1e-12)
     tx_stages = sum(v for k, v in r.stages.items() if k.startswith("tx:"))
     assert tx_stages == pytest.approx(r.core_utilisation["tx:app-core"], rel=1e-9, abs=1e-12)
+    # Each client runs on a logical CPU of its own while there are enough of them.
+    host = qm.hosts.paper_testbed()
+    logical = sc.get("physical_cores", host.physical_cores) * host.threads_per_core
+    senders = min(sc["flows"], logical)
+    assert sum(r.sender_cpu.values()) == pytest.approx(
+        senders * r.core_utilisation["tx:app-core"], rel=1e-9, abs=1e-12)
 
 
 @given(scenarios())
@@ -97,6 +103,21 @@ def test_the_bottleneck_core_is_full(sc):
         assert r.core_utilisation[key] == pytest.approx(1.0, abs=1e-6)
     elif side == "link":
         assert r.throughput_gbps == pytest.approx(r.link_goodput_gbps, rel=1e-9)
+
+
+@given(scenarios())
+def test_the_named_stage_is_the_busiest_of_its_core(sc):
+    # One flow, so every hash outcome is the same CPU; with the reader on that CPU every
+    # receive stage shares it.
+    sc["flows"] = 1
+    r = qm.predict(**sc)
+    side, core, stage = r.bottleneck.split(":")
+    prefix = {"sender": "tx:", "receiver": "rx:"}.get(side)
+    shared = sc.get("app_on_softirq_core", True)
+    if prefix is None or core == "offered-load" or (side == "receiver" and not shared):
+        return
+    on_core = {k[3:]: v for k, v in r.stages.items() if k.startswith(prefix)}
+    assert on_core[stage] == max(on_core.values())
 
 
 @given(scenarios(), st.data())

@@ -499,8 +499,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     if shared:
         core_util["rx:flow-core"] = rx_core_busy / np.maximum(busy, 1e-300)
     else:
-        core_util["rx:flow-core"] = rx_out @ on_flow
-        core_util["rx:app-core"] = rx_out @ ~on_flow
+        core_util["rx:flow-core"] = _weighted(rx_out, on_flow)
+        core_util["rx:app-core"] = _weighted(rx_out, ~on_flow)
     core_util["tx:app-core"] = tx_core
 
     # level_busy, the mean utilisation of a busy CPU at each thread level, with the
@@ -761,7 +761,7 @@ def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):
     interrupts = Interrupts(
         n_wire=n_wire,
         burst_packets=burst,
-        napi_cycles=rx_static @ (rx.context <= _SOFTIRQ),
+        napi_cycles=_weighted(rx_static, rx.context <= _SOFTIRQ),
         per_irq_cycles=(float(np.sum(rx.cycles_per_unit * (rx.feature < 0))
                               + np.sum(rx.cycles_per_invocation * rx.poll))
                         + h.softirq_entry_cycles),
@@ -815,11 +815,21 @@ def _flattener(workload: Workload, host: Host):
     return shape, size, flat
 
 
+def _weighted(table, weights):
+    """``table @ weights`` for an ``(N, K)`` table, without BLAS.
+
+    numpy hands ``@`` to OpenBLAS, whose worker threads spin on the CPUs after
+    each call; beside the blocks' own threads they took a third of a large
+    grid's time.  ``einsum`` runs the same sums in numpy's own loop.
+    """
+    return np.einsum("ij,j...->i...", table, np.asarray(weights, dtype=float))
+
+
 def _stage_cycles(side: CompiledSide, units, data, miss_cycles):
     """Rate-independent cycles per message of every stage, ``(N, stages)``."""
-    cycles = units @ side.w_unit + data @ side.w_byte
+    cycles = _weighted(units, side.w_unit) + _weighted(data, side.w_byte)
     if side.w_miss.any():
-        cycles += np.asarray(miss_cycles)[..., None] * (units @ side.w_miss)
+        cycles += np.asarray(miss_cycles)[..., None] * _weighted(units, side.w_miss)
     return cycles
 
 
@@ -838,7 +848,7 @@ def _rx_cores(side: CompiledSide, units, static, h, cap):
             irq = irq + h.softirq_entry_cycles
         cores[name] = CoreLoad(
             capacity=cap,
-            static=static @ mask,
+            static=_weighted(static, mask),
             irq_cycles=irq,
             poll_cycles=side.cycles_per_invocation[polls],
             poll_floor=units[:, side.unit_col[polls]] / np.asarray(h.napi_weight)[..., None],

@@ -408,7 +408,9 @@ def mg1k(rate, mean_s, scv, capacity):
     pi /= pi.sum(axis=1, keepdims=True)
     norm = pi[:, 0] + rho_c
     blocking = np.clip(1.0 - 1.0 / norm, 0.0, 1.0)
-    number = (pi @ np.arange(top, dtype=float)) / norm + k_cap * blocking
+    # einsum, not @: OpenBLAS's spinning threads would compete with the caller's
+    # (see model._weighted).
+    number = np.einsum("ij,j->i", pi, np.arange(top, dtype=float)) / norm + k_cap * blocking
     rho_s = np.where(saturated, rho, 1.0)
     single = k_cap == 1
     blocking = np.where(saturated, np.where(single, rho_s / (1.0 + rho_s), 1.0 - 1.0 / rho_s),

@@ -638,7 +638,8 @@ class CoreLoad:
         """
         dyn = self.irq_cycles * ipm
         if self.poll_cycles.size:
-            dyn = dyn + np.maximum(ipm[:, None], self.poll_floor) @ self.poll_cycles
+            dyn = dyn + np.einsum("ij,j->i", np.maximum(ipm[:, None], self.poll_floor),
+                                  self.poll_cycles)
         if np.ndim(self.switch_cycles) == 0 and self.switch_cycles == 0.0:
             return dyn, 0.0 * dyn
         wake = wakeups_per_message(rate, ipm, self.static + dyn, self.switch_cycles,

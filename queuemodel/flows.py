@@ -493,12 +493,14 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     elastic = proto == "tcp"
     per_flow, link = _row(per_flow, size), _row(link, size)
     tables = [patterns.runs for _, patterns in groups]
+    # A group of every scenario (one topology) is read through views, not copies.
+    where = [slice(None) if idx.size == size else idx for idx, _ in groups]
     rates, lowest = [], np.full((size, levels), np.inf)
     subs, tasks = [], []
-    for (idx, patterns), table in zip(groups, tables):
+    for (idx, patterns), at, table in zip(groups, where, tables):
         rate = np.empty((idx.size, patterns.weight.size))
         sub = np.full((idx.size, levels), np.inf)
-        rows = (capacity[idx], per_flow[idx], link[idx])
+        rows = (capacity[at], per_flow[at], link[at])
 
         def run(s, table=table, rows=rows, rate=rate, sub=sub):
             flow_rates(*table, *(a[s] for a in rows), elastic, rate[s], sub[s])
@@ -507,8 +509,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         rates.append(rate)
         subs.append(sub)
     _in_threads(tasks)
-    for (idx, _), sub in zip(groups, subs):
-        lowest[idx] = sub
+    for at, sub in zip(where, subs):
+        lowest[at] = sub
     band_low = np.full((size, levels), np.inf)
     band_high = np.full((size, levels), np.inf)
     if band is not None:
@@ -525,11 +527,11 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
     results, tasks = [], []
-    for (idx, patterns), table, rate in zip(groups, tables, rates):
+    for (idx, patterns), at, table, rate in zip(groups, where, tables, rates):
         n = idx.size
         moments = (np.empty(n), np.empty(n), np.empty((n, levels)), np.empty(n))
-        rows = (capacity[idx], rate, band_low[idx], band_high[idx],
-                *(waiting[k][idx] for k in ("per_flow", "per_cpu", "cache", "ring")))
+        rows = (capacity[at], rate, band_low[at], band_high[at],
+                *(waiting[k][at] for k in ("per_flow", "per_cpu", "cache", "ring")))
 
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
             spread_moments(*table, patterns.weight, patterns.busy.astype(float),
@@ -538,17 +540,17 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         tasks.append((run, n, rate.size))
         results.append(moments)
     _in_threads(tasks)
-    for (idx, patterns), (mean, variance, at_level, dram) in zip(groups, results):
+    for (_, patterns), at, (mean, variance, at_level, dram) in zip(groups, where, results):
         w = patterns.weight
         busy = patterns.busy
-        out["delivered"][idx] = mean
-        out["delivered_stderr"][idx] = np.sqrt(np.maximum(0.0, variance) / patterns.draws)
-        out["dram_per_byte"][idx] = dram
-        out["rate_at_level"][idx] = at_level
-        out["busy"][idx] = busy @ w
-        out["flows_per_busy"][idx] = (patterns.flows.sum(axis=1) / busy) @ w
+        out["delivered"][at] = mean
+        out["delivered_stderr"][at] = np.sqrt(np.maximum(0.0, variance) / patterns.draws)
+        out["dram_per_byte"][at] = dram
+        out["rate_at_level"][at] = at_level
+        out["busy"][at] = busy @ w
+        out["flows_per_busy"][at] = (patterns.flows.sum(axis=1) / busy) @ w
         for t in range(1, min(levels, int(patterns.level.max())) + 1):
-            out["cpus_at_level"][idx, t - 1] = (patterns.level == t).sum(axis=1) @ w
+            out["cpus_at_level"][at, t - 1] = (patterns.level == t).sum(axis=1) @ w
     sent = out["delivered"] if proto == "tcp" else flows * per_flow
     ceiling = np.minimum(link, flows * per_flow) if proto == "tcp" else sent
     out["receiver_bound"] = out["delivered"] < (1.0 - 1e-7) * ceiling

@@ -32,7 +32,8 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["flow_rates", "spread_moments", "core_rates", "account_level", "account_sender"]
+__all__ = ["flow_rates", "spread_moments", "core_rates", "account_level", "account_sender",
+           "stage_cycles"]
 
 
 def _compiled(func):
@@ -459,3 +460,32 @@ def account_sender(static, per_core, cores, column, util, proc_stat, total, top)
                 where = k
         total[i] = used
         top[i] = where
+
+
+@_compiled
+def stage_cycles(units, data, miss_cycles, unit_col, byte_col, per_unit, per_byte, misses, out):
+    """Rate-independent cycles per message of every stage.
+
+    Parameters
+    ----------
+    units, data : numpy.ndarray
+        ``(N, U)`` units and ``(N, B)`` bytes per message (``solver.gated_counts``).
+    miss_cycles : numpy.ndarray
+        ``(N,)`` cycles of one cache miss.
+    unit_col, byte_col : numpy.ndarray
+        ``(S,)`` int: the column of ``units`` and of ``data`` each stage is
+        charged on.
+    per_unit, per_byte, misses : numpy.ndarray
+        ``(S,)`` cycles per unit, cycles per byte, cache misses per unit.
+    out : numpy.ndarray
+        ``(N, S)`` written: ``units * per_unit + bytes * per_byte +
+        miss_cycles * units * misses``.
+    """
+    size, stages = out.shape
+    for i in range(size):
+        for k in range(stages):
+            u = units[i, unit_col[k]]
+            cycles = u * per_unit[k] + data[i, byte_col[k]] * per_byte[k]
+            if misses[k] != 0.0:
+                cycles += miss_cycles[i] * (u * misses[k])
+            out[i, k] = cycles

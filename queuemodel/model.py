@@ -826,11 +826,20 @@ def _weighted(table, weights):
 
 
 def _stage_cycles(side: CompiledSide, units, data, miss_cycles):
-    """Rate-independent cycles per message of every stage, ``(N, stages)``."""
-    cycles = _weighted(units, side.w_unit) + _weighted(data, side.w_byte)
-    if side.w_miss.any():
-        cycles += np.asarray(miss_cycles)[..., None] * _weighted(units, side.w_miss)
-    return cycles
+    """Rate-independent cycles per message of every stage, ``(N, stages)``.
+
+    Each stage is charged on one column of ``units`` and one of ``data``
+    (:func:`queuemodel.kernels.stage_cycles`).
+    """
+    from . import kernels
+
+    size = units.shape[0]
+    out = np.empty((size, len(side.labels)))
+    kernels.stage_cycles(units, data, np.broadcast_to(np.asarray(miss_cycles, dtype=float),
+                                                      (size,)),
+                         side.unit_col, side.byte_col, side.cycles_per_unit,
+                         side.cycles_per_byte, side.misses_per_unit, out)
+    return out
 
 
 def _rx_cores(side: CompiledSide, units, static, h, cap):

@@ -117,10 +117,6 @@ class CompiledSide:
     byte_col : numpy.ndarray
         Column of the gated byte table: 0 always, 1 only when fragmented,
         2 never.
-    w_unit, w_miss, w_byte : numpy.ndarray
-        Matrices ``(9, stages)``, ``(9, stages)`` and ``(3, stages)`` that
-        turn the gated tables into per-stage cycles: stage ``s`` reads
-        column ``unit_col[s]`` (``byte_col[s]``) weighted by its cost.
     orphans : bool
         Whether a stage of this side takes packets from the sending socket
         (:attr:`queuemodel.stage.Stage.orphans_skb`).
@@ -138,9 +134,6 @@ class CompiledSide:
     poll: np.ndarray
     unit_col: np.ndarray
     byte_col: np.ndarray
-    w_unit: np.ndarray
-    w_miss: np.ndarray
-    w_byte: np.ndarray
     orphans: bool = False
 
 
@@ -307,13 +300,6 @@ def _pack(rows: list) -> CompiledSide:
     unit_col = col(lambda s, f, g: 8 if (f < 0 or g == _NEVER)
                    else f + (4 if g == _FRAG_ONLY else 0), int)
     byte_col = col(lambda s, f, g: g, int)
-    index = np.arange(len(rows))
-    w_unit, w_miss, w_byte = np.zeros((9, len(rows))), np.zeros((9, len(rows))), np.zeros((3, len(rows)))
-    w_unit[unit_col, index] = [r[0].cost_cycles_per_unit for r in rows]
-    w_miss[unit_col, index] = [r[0].cache_misses_per_unit for r in rows]
-    w_byte[byte_col, index] = [r[0].cost_cycles_per_byte for r in rows]
-    for w in (w_unit, w_miss, w_byte):
-        w.setflags(write=False)
     return CompiledSide(
         labels=tuple(r[4] for r in rows),
         context=col(lambda s, f, g: CONTEXTS.index(s.context), int),
@@ -327,9 +313,6 @@ def _pack(rows: list) -> CompiledSide:
         poll=col(lambda s, f, g: s.poll, bool),
         unit_col=unit_col,
         byte_col=byte_col,
-        w_unit=w_unit,
-        w_miss=w_miss,
-        w_byte=w_byte,
         orphans=any(r[0].orphans_skb for r in rows),
     )
 

@@ -33,7 +33,7 @@ import numba
 import numpy as np
 
 __all__ = ["flow_rates", "spread_moments", "core_rates", "account_level", "account_sender",
-           "stage_cycles"]
+           "stage_cycles", "bottleneck_codes"]
 
 
 def _compiled(func):
@@ -489,3 +489,75 @@ def stage_cycles(units, data, miss_cycles, unit_col, byte_col, per_unit, per_byt
             if misses[k] != 0.0:
                 cycles += miss_cycles[i] * (u * misses[k])
             out[i, k] = cycles
+
+
+@_compiled
+def bottleneck_codes(table, role, position, offsets, tx_top, tx_offset, receiver_bound,
+                     arriving, sender_rate, link_rate, offered_rate, link_code, offered_code,
+                     out):
+    """Which constraint binds each scenario, as an index into a list of names.
+
+    Parameters
+    ----------
+    table : numpy.ndarray
+        ``(N, K)`` utilisation of each receive column (stages, softirq entry,
+        wake-ups) on a typical busy CPU.
+    role, position : numpy.ndarray
+        ``(K,)`` int: the receive core each column belongs to, and its place
+        among that core's columns.
+    offsets : numpy.ndarray
+        ``(R,)`` int: where each receive core's names start.
+    tx_top : numpy.ndarray
+        ``(N,)`` int: the busiest send stage.
+    tx_offset : int
+        Where the send stages' names start; negative when the sender runs on
+        the receive flow core (the name is then that core's).
+    receiver_bound : numpy.ndarray
+        ``(N,)`` bool: the receive CPUs bind.
+    arriving, sender_rate, link_rate, offered_rate : numpy.ndarray
+        ``(N,)`` messages/s: what reaches the receivers and each limit.
+    link_code, offered_code : int
+        Names of the link and of the offered load.
+    out : numpy.ndarray
+        ``(N,)`` int written.
+
+    Notes
+    -----
+    In order: a bound receiver, named by its busiest core (largest summed
+    columns) and that core's busiest column; the senders, the link and the
+    offered load, whichever the arriving rate reached within ``1e-7``; else
+    the receive flow core.  Ties go to the first.
+    """
+    size, columns = table.shape
+    roles = offsets.size
+    sums = np.empty(roles)
+    best = np.empty(roles)
+    top = np.empty(roles, dtype=np.int64)
+    close = 1.0 - 1e-7
+    for i in range(size):
+        for r in range(roles):
+            sums[r] = 0.0
+            best[r] = -np.inf
+            top[r] = 0
+        for k in range(columns):
+            r = role[k]
+            v = table[i, k]
+            sums[r] += v
+            if v > best[r]:
+                best[r] = v
+                top[r] = position[k]
+        first = offsets[0] + top[0]
+        if receiver_bound[i]:
+            busiest = 0
+            for r in range(1, roles):
+                if sums[r] > sums[busiest]:
+                    busiest = r
+            out[i] = offsets[busiest] + top[busiest]
+        elif arriving[i] >= close * sender_rate[i]:
+            out[i] = tx_offset + tx_top[i] if tx_offset >= 0 else first
+        elif arriving[i] >= close * link_rate[i]:
+            out[i] = link_code
+        elif arriving[i] >= close * offered_rate[i]:
+            out[i] = offered_code
+        else:
+            out[i] = first

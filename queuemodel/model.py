@@ -894,41 +894,38 @@ def _bottleneck(proto, rx, tx, rx_table, tx_top, shared, total, arriving, link_r
                 offered_rate, sender_rate, receiver_bound):
     """Name the binding constraint and, for a core, its busiest stage; ``(N,)`` strings.
 
-    A receiver that drops (UDP) or whose CPUs bind (TCP) comes first, then
-    the sender's cores, the link and the offered load, whichever the rate
-    reached.
+    A receiver that drops (UDP) or whose CPUs bind (TCP) comes first, named
+    by its busiest core; then the sender's cores, the link and the offered
+    load, whichever the rate reached (:func:`queuemodel.kernels.bottleneck_codes`).
     """
+    from . import kernels
+
     size = total.size
     rx_labels = list(rx.labels) + ["softirq_entry", "context_switch"]
     on_flow = np.append(rx.core == FLOW_CORE, [True, False])
-    table, codes, hit = [], [], []
     roles = [("flow-core", np.ones(len(rx_labels), bool))] if shared else [
         ("flow-core", on_flow), ("app-core", ~on_flow)]
-    # A bound receiver is named by its busiest core (the full one).
-    busiest = (np.zeros(size, dtype=np.intp) if len(roles) == 1 else
-               np.argmax(np.column_stack([rx_table[:, mask].sum(axis=1) for _, mask in roles]),
-                         axis=1))
-    for r, (role, mask) in enumerate(roles):
-        top = np.argmax(rx_table if mask.all() else rx_table[:, mask], axis=1)
-        codes.append(top + len(table))
-        table += [f"receiver:{role}:{n}" for n, keep in zip(rx_labels, mask) if keep]
-        hit.append(receiver_bound & (busiest == r))
-    if tx.labels:
-        codes.append(tx_top + len(table))
-        table += [f"sender:app-core:{n}" for n in tx.labels]
-    else:                          # one kernel: the sender runs on the flow core
-        codes.append(codes[0])
-    close = 1.0 - 1e-7
-    hit.append(arriving >= close * sender_rate)
-    for name, bound in (("link:line-rate:-", link_rate),
-                        ("sender:offered-load:-", offered_rate)):
-        codes.append(np.full(size, len(table)))
-        table.append(name)
-        hit.append(arriving >= close * bound)
-    hits = np.column_stack(hit)
-    binding = np.where(hits.any(axis=1), hits.argmax(axis=1), 0)
-    chosen = np.column_stack(codes)[np.arange(size), binding]
-    return np.array(table, dtype=object)[chosen]
+    names, offsets = [], []
+    role = np.zeros(len(rx_labels), dtype=np.int64)
+    position = np.zeros(len(rx_labels), dtype=np.int64)
+    for r, (name, mask) in enumerate(roles):
+        offsets.append(len(names))
+        role[mask] = r
+        position[mask] = np.arange(int(mask.sum()))
+        names += [f"receiver:{name}:{n}" for n, keep in zip(rx_labels, mask) if keep]
+    tx_offset = len(names) if tx.labels else -1      # -1: one kernel, the flow core sends
+    names += [f"sender:app-core:{n}" for n in tx.labels]
+    names += ["link:line-rate:-", "sender:offered-load:-"]
+
+    def row(value):
+        return np.broadcast_to(np.asarray(value, dtype=float), (size,))
+
+    codes = np.empty(size, dtype=np.int64)
+    kernels.bottleneck_codes(rx_table, role, position, np.array(offsets, dtype=np.int64),
+                             tx_top, tx_offset, receiver_bound, row(arriving), row(sender_rate),
+                             row(link_rate), row(offered_rate), len(names) - 2,
+                             len(names) - 1, codes)
+    return np.array(names, dtype=object)[codes]
 
 
 def _check_finite(result: Result) -> None:

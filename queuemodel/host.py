@@ -18,7 +18,7 @@ import numpy as np
 from . import _checks
 from .errors import ModelInputError
 
-__all__ = ["Host", "HOST_FIELDS"]
+__all__ = ["Host", "HOST_FIELDS", "RECORDED_ONLY"]
 
 
 def _num(**spec: Any):
@@ -49,14 +49,17 @@ class Host:
         Extra throughput a second busy hardware thread adds to its core,
         as a fraction of one thread (0..1).
     l1d_kib, l2_kib : float
-        Per-core L1 data and L2 cache sizes in KiB.
+        Per-core L1 data and L2 cache sizes in KiB.  Recorded only: no
+        mechanism reads them yet (see :data:`RECORDED_ONLY`).
     llc_mib : float
         Shared last-level cache in MiB.
     memory_gbytes_per_s : float
-        Peak DRAM bandwidth in GB/s.
+        Peak DRAM bandwidth in GB/s.  Recorded only: the model reports the
+        receiver's DRAM traffic but does not yet cap it.
     dram_latency_ns : float
         Load-to-use latency of a miss that goes to DRAM, in ns; a cache
-        miss costs ``dram_latency_ns * ghz`` cycles.
+        miss costs ``dram_latency_ns * ghz`` cycles, charged for a stage's
+        ``cache_misses_per_unit`` (0 on every built-in stage).
     link_gbps : float
         Line rate of the link in Gb/s.
     mtu : int
@@ -95,10 +98,13 @@ class Host:
         Packets one NAPI poll may take (>= 1).
     netdev_budget : int
         Packets one NET_RX softirq run may take over all its polls.
+        Recorded only: under Linux 4.4 a run polls each NAPI at most once, so
+        with ``napi_weight`` 64 and at most three NAPI stages it cannot bind.
     netdev_budget_jiffies : int
-        Jiffies one NET_RX softirq run may last.
+        Jiffies one NET_RX softirq run may last.  Recorded only, as above.
     netdev_max_backlog : int
         Length of the per-CPU backlog queue fed by ``netif_rx`` (veth).
+        Recorded only: the model's drops happen at the ring and the socket.
     rps : bool
         Receive packet steering (a software second hash) on.
     rss_udp_ports : bool
@@ -236,3 +242,9 @@ class Host:
 
 
 HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))
+
+#: Host fields the model records but no mechanism reads yet: setting them
+#: changes no prediction.  ``tests/test_api.py`` holds this list to what the
+#: model does, both ways.
+RECORDED_ONLY = ("l1d_kib", "l2_kib", "memory_gbytes_per_s", "netdev_budget",
+                 "netdev_budget_jiffies", "netdev_max_backlog")

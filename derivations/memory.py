@@ -48,5 +48,53 @@ def _dram_per_byte() -> Derivation:
     )
 
 
+def _dram_budget() -> Derivation:
+    import numpy as np
+
+    from queuemodel.kernels import dram_budget
+
+    def implemented(M_, C_, B_, F_):
+        # One busy CPU with one flow whose queue limit is the whole backlog.
+        out = np.empty((1, 1))
+        dram_budget(np.array([[1]]), np.array([[1]]), np.array([1.0]), np.array([B_]),
+                    np.array([0.0]), np.array([C_]), np.array([F_]), np.array([M_]), out)
+        return out[0, 0]
+
+    M, C, B, F, W, R = sp.symbols("M C B F W R", positive=True)
+    # With the DRAM the bottleneck every queue fills; serving every CPU alike, it makes a
+    # byte wait while the whole backlog ahead of it is written: W = B.
+    m = sp.exp(-C / W).subs(W, B)
+    b = sp.exp(-C / F)
+    per_byte = 2 * m + (1 - m) * b
+    derived = M / per_byte
+    return Derivation(
+        name="dram_budget",
+        title="The delivery a receiver's DRAM bandwidth allows (the DRAM as a shared server)",
+        assumptions=(
+            "DRAM bytes per byte as in dram_per_byte, with C, B and F counted in messages.",
+            "A receiver the DRAM holds back is the bottleneck, so every busy CPU holds its "
+            "queue limit (a TCP window per flow; a ring and a socket buffer per flow for "
+            "UDP): the backlog B is their sum.",
+            "The DRAM serves every CPU alike, so every byte waits equally long: while it "
+            "waits the whole backlog is written (W = B), whatever the CPUs' rates.",
+            "A rate that needs more than M messages' worth of DRAM traffic per second "
+            "cannot be carried; the flows share what can be max-min, as they share a link.",
+        ),
+        steps=(
+            ("read miss with full queues", sp.Eq(sp.Symbol("m"), m)),
+            ("write-back before the buffer's reuse", sp.Eq(sp.Symbol("b"), b)),
+            ("DRAM bytes per byte", sp.Eq(sp.Symbol("D"), per_byte)),
+            ("the most the DRAM lets through", sp.Eq(R, derived)),
+        ),
+        derived=derived,
+        stated=M / (2 * sp.exp(-C / B) + (1 - sp.exp(-C / B)) * sp.exp(-C / F)),
+        symbols=(M, C, B, F),
+        implemented=implemented,
+        domain={"M": (1e3, 1e9, False), "C": (1e2, 1e4, False), "B": (1e2, 1e6, False),
+                "F": (1e2, 1e6, False)},
+        where="queuemodel.kernels.dram_budget",
+    )
+
+
 def derivations() -> list:
-    return [_dram_per_byte()]
+    return [_dram_per_byte(), _dram_budget()]

@@ -325,7 +325,7 @@ def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
     size = capacity.shape[0]
     rate = np.empty((size, patterns.weight.size))
     flow_rates(*patterns.runs, capacity, _row(per_flow, size), _row(link, size),
-               bool(elastic), rate, np.full(capacity.shape, np.inf))
+               np.full(rate.shape, np.inf), bool(elastic), rate, np.full(capacity.shape, np.inf))
     k, level = patterns.flows[None], patterns.level[None]
     cap = np.take_along_axis(capacity[:, None, :], np.maximum(level - 1, 0), axis=2)
     with np.errstate(invalid="ignore"):         # an idle pad times an unlimited rate
@@ -485,7 +485,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     >>> 150.0 < float(out["delivered"][0]) <= 200.0    # a collision caps a CPU at 100
     True
     """
-    from .kernels import flow_rates, spread_moments
+    from .kernels import dram_budget, flow_rates, spread_moments
 
     size = flows.size
     capacity = np.ascontiguousarray(capacity, dtype=float)
@@ -495,18 +495,32 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     tables = [patterns.runs for _, patterns in groups]
     # A group of every scenario (one topology) is read through views, not copies.
     where = [slice(None) if idx.size == size else idx for idx, _ in groups]
-    rates, lowest = [], np.full((size, levels), np.inf)
+    with_memory = waiting is not None
+    if waiting is None:
+        zero = np.zeros(size)
+        waiting = {"per_flow": zero, "per_cpu": zero, "cache": zero, "ring": zero,
+                   "memory": np.full(size, np.inf)}
+    waiting = {k: _row(v, size) for k, v in waiting.items()}
+    memory_keys = ("per_flow", "per_cpu", "cache", "ring", "memory")
+    rates, drams, lowest = [], [], np.full((size, levels), np.inf)
     subs, tasks = [], []
     for (idx, patterns), at, table in zip(groups, where, tables):
         rate = np.empty((idx.size, patterns.weight.size))
+        dram = np.full(rate.shape, np.inf)
         sub = np.full((idx.size, levels), np.inf)
         rows = (capacity[at], per_flow[at], link[at])
+        limits = tuple(waiting[k][at] for k in memory_keys)
 
-        def run(s, table=table, rows=rows, rate=rate, sub=sub):
-            flow_rates(*table, *(a[s] for a in rows), elastic, rate[s], sub[s])
+        def run(s, table=table, patterns=patterns, rows=rows, limits=limits, rate=rate,
+                dram=dram, sub=sub):
+            if with_memory:
+                dram_budget(table[0], table[2], patterns.busy.astype(float),
+                            *(a[s] for a in limits), dram[s])
+            flow_rates(*table, *(a[s] for a in rows), dram[s], elastic, rate[s], sub[s])
 
         tasks.append((run, idx.size, rate.size))
         rates.append(rate)
+        drams.append(dram)
         subs.append(sub)
     _in_threads(tasks)
     for at, sub in zip(where, subs):
@@ -517,21 +531,16 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         for t in range(levels):
             if np.isfinite(lowest[:, t]).any():
                 band_low[:, t], band_high[:, t] = band(t, lowest[:, t])
-    with_memory = waiting is not None
-    if waiting is None:
-        zero = np.zeros(size)
-        waiting = {"per_flow": zero, "per_cpu": zero, "cache": zero, "ring": zero}
-    waiting = {k: _row(v, size) for k, v in waiting.items()}
     out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "busy",
-                                             "flows_per_busy", "dram_per_byte")}
+                                             "flows_per_busy", "dram_per_byte", "dram_bound")}
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
     results, tasks = [], []
-    for (idx, patterns), at, table, rate in zip(groups, where, tables, rates):
+    for (idx, patterns), at, table, rate, dram in zip(groups, where, tables, rates, drams):
         n = idx.size
-        moments = (np.empty(n), np.empty(n), np.empty((n, levels)), np.empty(n))
+        moments = (np.empty(n), np.empty(n), np.empty((n, levels)), np.empty(n), np.empty(n))
         rows = (capacity[at], rate, band_low[at], band_high[at],
-                *(waiting[k][at] for k in ("per_flow", "per_cpu", "cache", "ring")))
+                *(waiting[k][at] for k in memory_keys), dram)
 
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
             spread_moments(*table, patterns.weight, patterns.busy.astype(float),
@@ -540,12 +549,14 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         tasks.append((run, n, rate.size))
         results.append(moments)
     _in_threads(tasks)
-    for (_, patterns), at, (mean, variance, at_level, dram) in zip(groups, where, results):
+    for (_, patterns), at, (mean, variance, at_level, dram, bound) in zip(groups, where,
+                                                                         results):
         w = patterns.weight
         busy = patterns.busy
         out["delivered"][at] = mean
         out["delivered_stderr"][at] = np.sqrt(np.maximum(0.0, variance) / patterns.draws)
         out["dram_per_byte"][at] = dram
+        out["dram_bound"][at] = bound
         out["rate_at_level"][at] = at_level
         out["busy"][at] = busy @ w
         out["flows_per_busy"][at] = (patterns.flows.sum(axis=1) / busy) @ w
@@ -554,4 +565,6 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     sent = out["delivered"] if proto == "tcp" else flows * per_flow
     ceiling = np.minimum(link, flows * per_flow) if proto == "tcp" else sent
     out["receiver_bound"] = out["delivered"] < (1.0 - 1e-7) * ceiling
+    # Named when the DRAM holds back at least half the hash outcomes.
+    out["memory_bound"] = out.pop("dram_bound") >= 0.5
     return out

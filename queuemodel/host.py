@@ -54,8 +54,8 @@ class Host:
     llc_mib : float
         Shared last-level cache in MiB.
     memory_gbytes_per_s : float
-        Peak DRAM bandwidth in GB/s.  Recorded only: the model reports the
-        receiver's DRAM traffic but does not yet cap it.
+        DRAM bandwidth in GB/s the receiver's packet data may use: a
+        host-wide limit on its DRAM traffic (:func:`queuemodel.kernels.dram_budget`).
     dram_latency_ns : float
         Load-to-use latency of a miss that goes to DRAM, in ns; a cache
         miss costs ``dram_latency_ns * ghz`` cycles, charged for a stage's
@@ -246,5 +246,5 @@ HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))
 #: Host fields the model records but no mechanism reads yet: setting them
 #: changes no prediction.  ``tests/test_api.py`` holds this list to what the
 #: model does, both ways.
-RECORDED_ONLY = ("l1d_kib", "l2_kib", "memory_gbytes_per_s", "netdev_budget",
-                 "netdev_budget_jiffies", "netdev_max_backlog")
+RECORDED_ONLY = ("l1d_kib", "l2_kib", "netdev_budget", "netdev_budget_jiffies",
+                 "netdev_max_backlog")

@@ -33,7 +33,7 @@ import numba
 import numpy as np
 
 __all__ = ["flow_rates", "spread_moments", "core_rates", "account_level", "account_sender",
-           "stage_cycles", "bottleneck_codes"]
+           "stage_cycles", "bottleneck_codes", "dram_budget"]
 
 
 def _compiled(func):
@@ -53,10 +53,12 @@ def _compiled(func):
 _AT_CAPACITY = 1.0 - 1e-12
 #: A CPU this close to fully busy holds its queues full.
 _SATURATED = 1.0 - 1e-9
+#: A pattern this close to its DRAM budget is held back by the DRAM.
+_AT_BUDGET = 1.0 - 1e-9
 
 
 @_compiled
-def flow_rates(flows, level, count, capacity, per_flow, link, elastic, rate, lowest):
+def flow_rates(flows, level, count, capacity, per_flow, link, dram, elastic, rate, lowest):
     """Every pattern's rate per flow, and each level's lowest offer below capacity.
 
     Parameters
@@ -69,6 +71,10 @@ def flow_rates(flows, level, count, capacity, per_flow, link, elastic, rate, low
         ``(S, T)`` messages/s of a CPU with ``t + 1`` busy threads.
     per_flow, link : numpy.ndarray
         ``(S,)`` the most one flow's sender sends, and the link's total.
+    dram : numpy.ndarray
+        ``(S, P)`` the most the receiver's DRAM lets each pattern carry in
+        all (:func:`dram_budget`; ``inf``: no limit).  Shared max-min by the
+        flows of either protocol, as the link is by TCP's.
     elastic : bool
         TCP (max-min fair, link shared) or UDP.
     rate : numpy.ndarray
@@ -83,8 +89,9 @@ def flow_rates(flows, level, count, capacity, per_flow, link, elastic, rate, low
     Notes
     -----
     UDP, or TCP that leaves the link room: ``x = r``, what a sender sends.
-    TCP that would overfill the link: ``x = min(r, w)`` with the water level
-    ``w`` solving ``f(w) = sum min(R, k w) = link``.  ``f`` is increasing,
+    TCP that would overfill the link (either protocol, the DRAM): ``x =
+    min(r, w)`` with the water level ``w`` solving ``f(w) = sum min(R, k w)
+    = link``.  ``f`` is increasing,
     concave and piecewise linear (it bends where a CPU fills, ``w = R /
     k``).  Newton's method from ``w = link / sum k``, below the root, stays
     below it (a concave function lies under its tangents) and climbs to it;
@@ -100,8 +107,8 @@ def flow_rates(flows, level, count, capacity, per_flow, link, elastic, rate, low
 
     >>> rate, lowest = np.empty((1, 1)), np.full((1, 1), np.inf)
     >>> flow_rates(np.array([[3, 1]]), np.array([[1, 1]]), np.array([[1, 1]]),
-    ...            np.array([[90.0]]), np.array([np.inf]), np.array([100.0]), True,
-    ...            rate, lowest)
+    ...            np.array([[90.0]]), np.array([np.inf]), np.array([100.0]),
+    ...            np.array([[np.inf]]), True, rate, lowest)
     >>> float(rate[0, 0]), float(lowest[0, 0])     # the 1-flow CPU is offered 25
     (25.0, 25.0)
     """
@@ -118,9 +125,10 @@ def flow_rates(flows, level, count, capacity, per_flow, link, elastic, rate, low
                     k = flows[p, j]
                     total += n * min(capacity[s, level[p, j] - 1], k * r_s)
                     growing += n * k
+            budget = min(link_s, dram[s, p]) if elastic else dram[s, p]
             x = r_s
-            if elastic and total > link_s:
-                w = link_s / growing
+            if total > budget:
+                w = budget / growing
                 for _ in range(width + 1):
                     f = 0.0
                     slope = 0.0
@@ -135,9 +143,9 @@ def flow_rates(flows, level, count, capacity, per_flow, link, elastic, rate, low
                         else:
                             f += n * k * w
                             slope += n * k
-                    if slope == 0.0 or f >= link_s:
+                    if slope == 0.0 or f >= budget:
                         break
-                    step = (link_s - f) / slope
+                    step = (budget - f) / slope
                     if not w + step > w:
                         break
                     w += step
@@ -153,8 +161,8 @@ def flow_rates(flows, level, count, capacity, per_flow, link, elastic, rate, low
 
 @_compiled
 def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, band_high,
-                   queue_per_flow, queue_per_cpu, cache, ring, with_memory, delivered,
-                   variance, rate_at_level, dram_per_byte):
+                   queue_per_flow, queue_per_cpu, cache, ring, memory, dram, with_memory,
+                   delivered, variance, rate_at_level, dram_per_byte, dram_bound):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -175,11 +183,15 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
     queue_per_flow, queue_per_cpu, cache, ring : numpy.ndarray
         ``(S,)`` in messages: the most a flow and a busy CPU keep queued,
         the cache share, and one busy CPU's receive ring.
+    memory, dram : numpy.ndarray
+        ``(S,)`` the DRAM bandwidth in messages/s and ``(S, P)`` each
+        pattern's DRAM budget (:func:`dram_budget`).
     with_memory : bool
         Whether to compute ``dram_per_byte``.
-    delivered, variance, dram_per_byte : numpy.ndarray
+    delivered, variance, dram_per_byte, dram_bound : numpy.ndarray
         ``(S,)`` written: mean delivered messages/s, its variance over the
-        patterns, and DRAM bytes per delivered byte.
+        patterns, DRAM bytes per delivered byte, and the chance the DRAM
+        binds.
     rate_at_level : numpy.ndarray
         ``(S, T)`` written: expected delivery of the CPUs at each level.
 
@@ -191,6 +203,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
     and it is gone before its copy with probability ``exp(-cache / that)``.
     A buffer is written back unless reused before all busy rings go round:
     ``exp(-cache / (busy * ring))``.  DRAM bytes per byte: ``2 m + (1 - m) b``.
+    A pattern that carries its DRAM budget is held back by the DRAM, and its
+    bytes cost what the budget assumed (``memory / dram``).
     """
     size, levels = capacity.shape
     patterns, width = flows.shape
@@ -198,7 +212,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
     totals = np.empty(patterns)
     for s in range(size):
         mean = 0.0
-        dram = 0.0
+        traffic = 0.0
+        bound = 0.0
         for t in range(levels):
             rate_at_level[s, t] = 0.0
         for p in range(patterns):
@@ -220,6 +235,10 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
             mean += weight[p] * total
             if not with_memory or total <= 0.0:
                 continue
+            if total >= dram[s, p] * _AT_BUDGET:
+                bound += weight[p]
+                traffic += weight[p] * total * memory[s] / dram[s, p]
+                continue
             missed = 0.0
             for j in range(width):
                 r = rates[j]
@@ -239,13 +258,14 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
             rings = busy[p] * ring[s]
             write_back = math.exp(-cache[s] / rings) if rings > 0.0 else 0.0
             read_miss = missed / total
-            dram += weight[p] * (2.0 * read_miss + (1.0 - read_miss) * write_back) * total
+            traffic += weight[p] * (2.0 * read_miss + (1.0 - read_miss) * write_back) * total
         spread = 0.0
         for p in range(patterns):
             spread += weight[p] * (totals[p] - mean) ** 2
         delivered[s] = mean
         variance[s] = spread
-        dram_per_byte[s] = dram / mean if mean > 0.0 else 0.0
+        dram_per_byte[s] = traffic / mean if mean > 0.0 else 0.0
+        dram_bound[s] = bound
 
 
 @_compiled
@@ -492,9 +512,9 @@ def stage_cycles(units, data, miss_cycles, unit_col, byte_col, per_unit, per_byt
 
 
 @_compiled
-def bottleneck_codes(table, role, position, offsets, tx_top, tx_offset, receiver_bound,
-                     arriving, sender_rate, link_rate, offered_rate, link_code, offered_code,
-                     out):
+def bottleneck_codes(table, role, position, offsets, tx_top, tx_offset, memory_bound,
+                     receiver_bound, arriving, sender_rate, link_rate, offered_rate, link_code,
+                     offered_code, memory_code, out):
     """Which constraint binds each scenario, as an index into a list of names.
 
     Parameters
@@ -512,18 +532,18 @@ def bottleneck_codes(table, role, position, offsets, tx_top, tx_offset, receiver
     tx_offset : int
         Where the send stages' names start; negative when the sender runs on
         the receive flow core (the name is then that core's).
-    receiver_bound : numpy.ndarray
-        ``(N,)`` bool: the receive CPUs bind.
+    memory_bound, receiver_bound : numpy.ndarray
+        ``(N,)`` bool: the receiver's DRAM bandwidth binds; its CPUs bind.
     arriving, sender_rate, link_rate, offered_rate : numpy.ndarray
         ``(N,)`` messages/s: what reaches the receivers and each limit.
-    link_code, offered_code : int
-        Names of the link and of the offered load.
+    link_code, offered_code, memory_code : int
+        Names of the link, the offered load and the receiver's DRAM.
     out : numpy.ndarray
         ``(N,)`` int written.
 
     Notes
     -----
-    In order: a bound receiver, named by its busiest core (largest summed
+    In order: the receiver's DRAM; a bound receiver, named by its busiest core (largest summed
     columns) and that core's busiest column; the senders, the link and the
     offered load, whichever the arriving rate reached within ``1e-7``; else
     the receive flow core.  Ties go to the first.
@@ -547,7 +567,9 @@ def bottleneck_codes(table, role, position, offsets, tx_top, tx_offset, receiver
                 best[r] = v
                 top[r] = position[k]
         first = offsets[0] + top[0]
-        if receiver_bound[i]:
+        if memory_bound[i]:
+            out[i] = memory_code
+        elif receiver_bound[i]:
             busiest = 0
             for r in range(1, roles):
                 if sums[r] > sums[busiest]:
@@ -561,3 +583,45 @@ def bottleneck_codes(table, role, position, offsets, tx_top, tx_offset, receiver
             out[i] = offered_code
         else:
             out[i] = first
+
+
+@_compiled
+def dram_budget(flows, count, busy, queue_per_flow, queue_per_cpu, cache, ring, memory, out):
+    """The most each pattern may deliver before the receiver's DRAM bandwidth binds.
+
+    Parameters
+    ----------
+    flows, count : numpy.ndarray
+        ``(P, J)`` the patterns as runs (:func:`flow_rates`).
+    busy : numpy.ndarray
+        ``(P,)`` busy CPUs of each pattern.
+    queue_per_flow, queue_per_cpu, cache, ring : numpy.ndarray
+        ``(S,)`` as for :func:`spread_moments`, in messages.
+    memory : numpy.ndarray
+        ``(S,)`` DRAM bandwidth in messages (of frame bytes) per second.
+    out : numpy.ndarray
+        ``(S, P)`` written, messages/s (``inf`` where the data costs no DRAM
+        traffic).
+
+    Notes
+    -----
+    A receiver the DRAM holds back is the bottleneck, so every busy CPU
+    holds its queue limit; with the DRAM serving every CPU alike, a byte
+    waits while the whole backlog ``B = sum limit`` is written, and is
+    gone before its copy with probability ``m = exp(-cache / B)``, whatever
+    the rates.  DRAM bytes per byte are then ``2 m + (1 - m) b`` (``b``
+    the write-back chance, as in :func:`spread_moments`), and the budget
+    is ``memory`` over that.
+    """
+    size = memory.shape[0]
+    patterns, width = flows.shape
+    for s in range(size):
+        for p in range(patterns):
+            backlog = 0.0
+            for j in range(width):
+                backlog += count[p, j] * (flows[p, j] * queue_per_flow[s] + queue_per_cpu[s])
+            miss = math.exp(-cache[s] / backlog) if backlog > 0.0 else 0.0
+            rings = busy[p] * ring[s]
+            write_back = math.exp(-cache[s] / rings) if rings > 0.0 else 0.0
+            per_byte = 2.0 * miss + (1.0 - miss) * write_back
+            out[s, p] = memory[s] / per_byte if per_byte > 0.0 else np.inf

@@ -473,6 +473,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     waiting = _waiting_limits(proto, h, msg, n_wire, ring_per_cpu, size)
     waiting["cache"] = np.broadcast_to(cache_bytes / frame_bytes, (size,))
     waiting["ring"] = np.broadcast_to(ring_per_cpu / frame_bytes, (size,))
+    # DRAM bandwidth is a host-wide limit on the received bytes' traffic.
+    waiting["memory"] = np.broadcast_to(h.memory_gbytes_per_s * 1e9 / frame_bytes, (size,))
     spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, budget,
                                         band, waiting)
     total = spread["delivered"]
@@ -537,7 +539,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "link_goodput_gbps": link_gbps + np.zeros(size),
         "bottleneck": _bottleneck(proto, rx, tx, typical, tx_top, shared, total, arriving,
                                   link_rate, flows * offered * to_rate,
-                                  sender_pool, spread["receiver_bound"]),
+                                  sender_pool, spread["receiver_bound"],
+                                  spread["memory_bound"]),
         "receiver_cpu": receiver_cpu,
         "sender_cpu": sender_cpu,
         "core_utilisation": core_util,
@@ -891,12 +894,13 @@ def _account_sender(side: CompiledSide, static, per_core, cores, util):
 
 
 def _bottleneck(proto, rx, tx, rx_table, tx_top, shared, total, arriving, link_rate,
-                offered_rate, sender_rate, receiver_bound):
+                offered_rate, sender_rate, receiver_bound, memory_bound):
     """Name the binding constraint and, for a core, its busiest stage; ``(N,)`` strings.
 
-    A receiver that drops (UDP) or whose CPUs bind (TCP) comes first, named
-    by its busiest core; then the sender's cores, the link and the offered
-    load, whichever the rate reached (:func:`queuemodel.kernels.bottleneck_codes`).
+    The receiver's DRAM bandwidth comes first (``receiver:memory:dram``),
+    then a receiver that drops (UDP) or whose CPUs bind (TCP), named by its
+    busiest core; then the sender's cores, the link and the offered load,
+    whichever the rate reached (:func:`queuemodel.kernels.bottleneck_codes`).
     """
     from . import kernels
 
@@ -915,16 +919,16 @@ def _bottleneck(proto, rx, tx, rx_table, tx_top, shared, total, arriving, link_r
         names += [f"receiver:{name}:{n}" for n, keep in zip(rx_labels, mask) if keep]
     tx_offset = len(names) if tx.labels else -1      # -1: one kernel, the flow core sends
     names += [f"sender:app-core:{n}" for n in tx.labels]
-    names += ["link:line-rate:-", "sender:offered-load:-"]
+    names += ["link:line-rate:-", "sender:offered-load:-", "receiver:memory:dram"]
 
     def row(value):
         return np.broadcast_to(np.asarray(value, dtype=float), (size,))
 
     codes = np.empty(size, dtype=np.int64)
     kernels.bottleneck_codes(rx_table, role, position, np.array(offsets, dtype=np.int64),
-                             tx_top, tx_offset, receiver_bound, row(arriving), row(sender_rate),
-                             row(link_rate), row(offered_rate), len(names) - 2,
-                             len(names) - 1, codes)
+                             tx_top, tx_offset, memory_bound, receiver_bound, row(arriving),
+                             row(sender_rate), row(link_rate), row(offered_rate),
+                             len(names) - 3, len(names) - 2, len(names) - 1, codes)
     return np.array(names, dtype=object)[codes]
 
 

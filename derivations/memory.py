@@ -55,10 +55,10 @@ def _dram_budget() -> Derivation:
 
     def implemented(M_, C_, B_, F_):
         # One busy CPU with one flow whose queue limit is the whole backlog.
-        out = np.empty((1, 1))
-        dram_budget(np.array([[1]]), np.array([[1]]), np.array([1.0]), np.array([B_]),
-                    np.array([0.0]), np.array([C_]), np.array([F_]), np.array([M_]), out)
-        return out[0, 0]
+        out = np.empty((1, 2))
+        dram_budget(1, np.array([B_]), np.array([0.0]), np.array([C_]), np.array([F_]),
+                    np.array([M_]), out)
+        return out[0, 1]
 
     M, C, B, F, W, R = sp.symbols("M C B F W R", positive=True)
     # With the DRAM the bottleneck every queue fills; serving every CPU alike, it makes a

@@ -80,8 +80,9 @@ def _water_level() -> Derivation:
         # CPU 1 at capacity c, CPU 2 unlimited (each its own level column); senders unlimited.
         rate = np.empty((1, 1))
         flow_rates(np.array([[int(k1_), int(k2_)]]), np.array([[1, 2]]), np.array([[1, 1]]),
-                   np.array([[c_, np.inf]]), np.array([np.inf]), np.array([L_]),
-                   np.full((1, 1), np.inf), True, rate, np.full((1, 2), np.inf))
+                   np.array([2]), np.array([[c_, np.inf]]), np.array([np.inf]),
+                   np.array([L_]), np.full((1, 3), np.inf), True, rate,
+                   np.full((1, 2), np.inf))
         return rate[0, 0]
 
     c, k1, k2, L, x = sp.symbols("c k_1 k_2 L x", positive=True)

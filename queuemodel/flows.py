@@ -324,8 +324,10 @@ def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
     capacity = np.ascontiguousarray(capacity, dtype=float)
     size = capacity.shape[0]
     rate = np.empty((size, patterns.weight.size))
-    flow_rates(*patterns.runs, capacity, _row(per_flow, size), _row(link, size),
-               np.full(rate.shape, np.inf), bool(elastic), rate, np.full(capacity.shape, np.inf))
+    busy = np.asarray(patterns.busy, dtype=np.int64)
+    flow_rates(*patterns.runs, busy, capacity, _row(per_flow, size), _row(link, size),
+               np.full((size, int(busy.max()) + 1), np.inf), bool(elastic), rate,
+               np.full(capacity.shape, np.inf))
     k, level = patterns.flows[None], patterns.level[None]
     cap = np.take_along_axis(capacity[:, None, :], np.maximum(level - 1, 0), axis=2)
     with np.errstate(invalid="ignore"):         # an idle pad times an unlimited rate
@@ -506,17 +508,18 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     subs, tasks = [], []
     for (idx, patterns), at, table in zip(groups, where, tables):
         rate = np.empty((idx.size, patterns.weight.size))
-        dram = np.full(rate.shape, np.inf)
+        busy = np.asarray(patterns.busy, dtype=np.int64)
+        dram = np.full((idx.size, int(busy.max()) + 1), np.inf)
         sub = np.full((idx.size, levels), np.inf)
         rows = (capacity[at], per_flow[at], link[at])
         limits = tuple(waiting[k][at] for k in memory_keys)
 
-        def run(s, table=table, patterns=patterns, rows=rows, limits=limits, rate=rate,
-                dram=dram, sub=sub):
+        def run(s, table=table, patterns=patterns, busy=busy, rows=rows, limits=limits,
+                rate=rate, dram=dram, sub=sub):
             if with_memory:
-                dram_budget(table[0], table[2], patterns.busy.astype(float),
-                            *(a[s] for a in limits), dram[s])
-            flow_rates(*table, *(a[s] for a in rows), dram[s], elastic, rate[s], sub[s])
+                dram_budget(int(patterns.flows[0].sum()), *(a[s] for a in limits), dram[s])
+            flow_rates(*table, busy, *(a[s] for a in rows), dram[s], elastic, rate[s],
+                       sub[s])
 
         tasks.append((run, idx.size, rate.size))
         rates.append(rate)
@@ -543,7 +546,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                 *(waiting[k][at] for k in memory_keys), dram)
 
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
-            spread_moments(*table, patterns.weight, patterns.busy.astype(float),
+            spread_moments(*table, patterns.weight, np.asarray(patterns.busy, dtype=np.int64),
                            *(a[s] for a in rows), with_memory, *(m[s] for m in moments))
 
         tasks.append((run, n, rate.size))

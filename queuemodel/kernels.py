@@ -58,7 +58,8 @@ _AT_BUDGET = 1.0 - 1e-9
 
 
 @_compiled
-def flow_rates(flows, level, count, capacity, per_flow, link, dram, elastic, rate, lowest):
+def flow_rates(flows, level, count, busy, capacity, per_flow, link, dram, elastic, rate,
+               lowest):
     """Every pattern's rate per flow, and each level's lowest offer below capacity.
 
     Parameters
@@ -67,14 +68,17 @@ def flow_rates(flows, level, count, capacity, per_flow, link, dram, elastic, rat
         ``(P, J)`` int64: each pattern as runs of ``count`` busy CPUs with
         ``flows`` flows each and ``level`` busy threads on their cores
         (count 0 pads).
+    busy : numpy.ndarray
+        ``(P,)`` int: busy CPUs of each pattern.
     capacity : numpy.ndarray
         ``(S, T)`` messages/s of a CPU with ``t + 1`` busy threads.
     per_flow, link : numpy.ndarray
         ``(S,)`` the most one flow's sender sends, and the link's total.
     dram : numpy.ndarray
-        ``(S, P)`` the most the receiver's DRAM lets each pattern carry in
-        all (:func:`dram_budget`; ``inf``: no limit).  Shared max-min by the
-        flows of either protocol, as the link is by TCP's.
+        ``(S, B)`` the most the receiver's DRAM lets a pattern with ``b``
+        busy CPUs carry in all (:func:`dram_budget`; ``inf``: no limit).
+        Shared max-min by the flows of either protocol, as the link is by
+        TCP's.
     elastic : bool
         TCP (max-min fair, link shared) or UDP.
     rate : numpy.ndarray
@@ -107,8 +111,8 @@ def flow_rates(flows, level, count, capacity, per_flow, link, dram, elastic, rat
 
     >>> rate, lowest = np.empty((1, 1)), np.full((1, 1), np.inf)
     >>> flow_rates(np.array([[3, 1]]), np.array([[1, 1]]), np.array([[1, 1]]),
-    ...            np.array([[90.0]]), np.array([np.inf]), np.array([100.0]),
-    ...            np.array([[np.inf]]), True, rate, lowest)
+    ...            np.array([2]), np.array([[90.0]]), np.array([np.inf]),
+    ...            np.array([100.0]), np.full((1, 3), np.inf), True, rate, lowest)
     >>> float(rate[0, 0]), float(lowest[0, 0])     # the 1-flow CPU is offered 25
     (25.0, 25.0)
     """
@@ -125,7 +129,8 @@ def flow_rates(flows, level, count, capacity, per_flow, link, dram, elastic, rat
                     k = flows[p, j]
                     total += n * min(capacity[s, level[p, j] - 1], k * r_s)
                     growing += n * k
-            budget = min(link_s, dram[s, p]) if elastic else dram[s, p]
+            held = dram[s, busy[p]]
+            budget = min(link_s, held) if elastic else held
             x = r_s
             if total > budget:
                 w = budget / growing
@@ -172,7 +177,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
     weight : numpy.ndarray
         ``(P,)`` probability of each pattern.
     busy : numpy.ndarray
-        ``(P,)`` busy CPUs of each pattern.
+        ``(P,)`` int: busy CPUs of each pattern.
     capacity : numpy.ndarray
         As for :func:`flow_rates`.
     rate : numpy.ndarray
@@ -184,8 +189,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
         ``(S,)`` in messages: the most a flow and a busy CPU keep queued,
         the cache share, and one busy CPU's receive ring.
     memory, dram : numpy.ndarray
-        ``(S,)`` the DRAM bandwidth in messages/s and ``(S, P)`` each
-        pattern's DRAM budget (:func:`dram_budget`).
+        ``(S,)`` the DRAM bandwidth in messages/s and ``(S, B)`` the DRAM
+        budget by busy CPUs (:func:`dram_budget`).
     with_memory : bool
         Whether to compute ``dram_per_byte``.
     delivered, variance, dram_per_byte, dram_bound : numpy.ndarray
@@ -235,9 +240,10 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
             mean += weight[p] * total
             if not with_memory or total <= 0.0:
                 continue
-            if total >= dram[s, p] * _AT_BUDGET:
+            held = dram[s, busy[p]]
+            if total >= held * _AT_BUDGET:
                 bound += weight[p]
-                traffic += weight[p] * total * memory[s] / dram[s, p]
+                traffic += weight[p] * total * memory[s] / held
                 continue
             missed = 0.0
             for j in range(width):
@@ -586,42 +592,39 @@ def bottleneck_codes(table, role, position, offsets, tx_top, tx_offset, memory_b
 
 
 @_compiled
-def dram_budget(flows, count, busy, queue_per_flow, queue_per_cpu, cache, ring, memory, out):
-    """The most each pattern may deliver before the receiver's DRAM bandwidth binds.
+def dram_budget(flows, queue_per_flow, queue_per_cpu, cache, ring, memory, out):
+    """The most the receiver may deliver before its DRAM bandwidth binds, by busy CPUs.
 
     Parameters
     ----------
-    flows, count : numpy.ndarray
-        ``(P, J)`` the patterns as runs (:func:`flow_rates`).
-    busy : numpy.ndarray
-        ``(P,)`` busy CPUs of each pattern.
+    flows : int
+        Flows of the scenarios (every pattern holds them all).
     queue_per_flow, queue_per_cpu, cache, ring : numpy.ndarray
         ``(S,)`` as for :func:`spread_moments`, in messages.
     memory : numpy.ndarray
         ``(S,)`` DRAM bandwidth in messages (of frame bytes) per second.
     out : numpy.ndarray
-        ``(S, P)`` written, messages/s (``inf`` where the data costs no DRAM
-        traffic).
+        ``(S, B)`` written: column ``b``, messages/s with ``b`` busy CPUs
+        (``inf`` where the data costs no DRAM traffic).
 
     Notes
     -----
     A receiver the DRAM holds back is the bottleneck, so every busy CPU
     holds its queue limit; with the DRAM serving every CPU alike, a byte
-    waits while the whole backlog ``B = sum limit`` is written, and is
-    gone before its copy with probability ``m = exp(-cache / B)``, whatever
-    the rates.  DRAM bytes per byte are then ``2 m + (1 - m) b`` (``b``
-    the write-back chance, as in :func:`spread_moments`), and the budget
-    is ``memory`` over that.
+    waits while the whole backlog ``B = flows * queue_per_flow + b *
+    queue_per_cpu`` is written, and is gone before its copy with
+    probability ``m = exp(-cache / B)``, whatever the rates.  DRAM bytes per
+    byte are then ``2 m + (1 - m) w`` (``w = exp(-cache / (b * ring))`` the
+    write-back chance, as in :func:`spread_moments`), and the budget is
+    ``memory`` over that.  So it depends on a pattern only through its busy
+    CPUs.
     """
-    size = memory.shape[0]
-    patterns, width = flows.shape
+    size, widths = out.shape
     for s in range(size):
-        for p in range(patterns):
-            backlog = 0.0
-            for j in range(width):
-                backlog += count[p, j] * (flows[p, j] * queue_per_flow[s] + queue_per_cpu[s])
+        for b in range(widths):
+            backlog = flows * queue_per_flow[s] + b * queue_per_cpu[s]
             miss = math.exp(-cache[s] / backlog) if backlog > 0.0 else 0.0
-            rings = busy[p] * ring[s]
+            rings = b * ring[s]
             write_back = math.exp(-cache[s] / rings) if rings > 0.0 else 0.0
             per_byte = 2.0 * miss + (1.0 - miss) * write_back
-            out[s, p] = memory[s] / per_byte if per_byte > 0.0 else np.inf
+            out[s, b] = memory[s] / per_byte if per_byte > 0.0 else np.inf

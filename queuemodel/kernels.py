@@ -621,7 +621,8 @@ def dram_budget(flows, queue_per_flow, queue_per_cpu, cache, ring, memory, out):
     """
     size, widths = out.shape
     for s in range(size):
-        for b in range(widths):
+        out[s, 0] = np.inf                  # no busy CPU: no pattern of flows has none
+        for b in range(1, widths):
             backlog = flows * queue_per_flow[s] + b * queue_per_cpu[s]
             miss = math.exp(-cache[s] / backlog) if backlog > 0.0 else 0.0
             rings = b * ring[s]

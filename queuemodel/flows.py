@@ -452,7 +452,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         messages: ``per_flow`` and ``per_cpu``, the most data a flow and a
         CPU keep queued at the receiver (a TCP window; a socket buffer and a
         ring), ``ring``, the receive buffers one busy CPU's ring cycles
-        through, and ``cache``, the cache share the NIC writes into.
+        through, ``cache``, the cache share the NIC writes into, and
+        ``memory``, the receiver's DRAM bandwidth in messages per second.
 
     Returns
     -------
@@ -464,7 +465,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         the link or the senders, set the rate); with ``waiting``,
         ``dram_per_byte``: DRAM bytes per delivered byte
         (:func:`queuemodel.memory.dram_bytes_per_byte` on each CPU, weighted
-        by what it delivers).
+        by what it delivers); ``memory_bound``, whether the DRAM holds back
+        at least half the hash outcomes (always False without ``waiting``).
 
     Notes
     -----
@@ -475,9 +477,11 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     waits, all flows together write ``delivered * queued / rate`` messages
     into the cache (Little), and the message is gone with probability
     ``exp(-cache / that)``.  A buffer comes back after every busy CPU's
-    ring has gone round once.  The loops over patterns run compiled
-    (:mod:`queuemodel.kernels`); nothing of size (scenarios x patterns) is
-    stored.
+    ring has gone round once.  The DRAM is one more shared server: each
+    hash outcome carries at most its budget
+    (:func:`queuemodel.kernels.dram_budget`), shared max-min like the link.
+    The loops over patterns run compiled (:mod:`queuemodel.kernels`);
+    nothing of size (scenarios x patterns) is stored.
 
     Examples
     --------

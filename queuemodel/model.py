@@ -707,7 +707,8 @@ def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx
     receive CPUs sit at that level; ``rx_out`` receives the mean over busy
     CPUs.  Returns the /proc/stat columns (summed over CPUs), the summed
     busy time, the event rates, each level's utilisation and seconds tables
-    (None if absent) and the utilisation of one CPU at each level.  The tables are worked out by :func:`queuemodel.kernels.account_level`.
+    (None if absent) and the utilisation of one CPU at each level.  The
+    tables are worked out by :func:`queuemodel.kernels.account_level`.
     """
     from . import kernels
 

@@ -15,9 +15,12 @@ fresh install compiles once, later processes load it.
 
 The fixed point every query solves (:func:`queuemodel.solver.solve_rate`) runs
 here too, one scenario at a time (:func:`core_rates`): in numpy each of its
-few iterations paid numpy's per-call overhead on every term.  So does the
-receiver's accounting at the operating point (:func:`account_level`), which
-in numpy made half a dozen ``(scenarios, stages)`` temporaries per level.
+few iterations paid numpy's per-call overhead on every term.  So do the
+other per-scenario passes of a grid block, each of which made several
+``(scenarios, stages)`` temporaries in numpy: the stages' cycles
+(:func:`stage_cycles`), the receiver's and the sender's accounting
+(:func:`account_level`, :func:`account_sender`) and the bottleneck's name
+(:func:`bottleneck_codes`); and the DRAM's budget (:func:`dram_budget`).
 
 The formulas are those documented on :func:`queuemodel.flows.aggregate`,
 :func:`queuemodel.flows.expected_spread` and :mod:`queuemodel.solver`;

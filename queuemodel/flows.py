@@ -466,7 +466,10 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         ``dram_per_byte``: DRAM bytes per delivered byte
         (:func:`queuemodel.memory.dram_bytes_per_byte` on each CPU, weighted
         by what it delivers); ``memory_bound``, whether the DRAM holds back
-        at least half the hash outcomes (always False without ``waiting``).
+        at least half the hash outcomes (always False without ``waiting``);
+        ``outcomes``, per group its scenarios (an index array or a slice), its
+        patterns and their ``(n, P)`` rates per flow, with ``band_low`` and
+        ``band_high``, for :func:`queuemodel.kernels.level_moments`.
 
     Notes
     -----
@@ -569,6 +572,10 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         out["flows_per_busy"][at] = (patterns.flows.sum(axis=1) / busy) @ w
         for t in range(1, min(levels, int(patterns.level.max())) + 1):
             out["cpus_at_level"][at, t - 1] = (patterns.level == t).sum(axis=1) @ w
+    # What the accounting needs to weigh each CPU at its own rate.
+    out["outcomes"] = [(at, patterns, rate) for (_, patterns), at, rate in zip(groups, where,
+                                                                               rates)]
+    out["band_low"], out["band_high"] = band_low, band_high
     sent = out["delivered"] if proto == "tcp" else flows * per_flow
     ceiling = np.minimum(link, flows * per_flow) if proto == "tcp" else sent
     out["receiver_bound"] = out["delivered"] < (1.0 - 1e-7) * ceiling

@@ -19,8 +19,10 @@ few iterations paid numpy's per-call overhead on every term.  So do the
 other per-scenario passes of a grid block, each of which made several
 ``(scenarios, stages)`` temporaries in numpy: the stages' cycles
 (:func:`stage_cycles`), the receiver's and the sender's accounting
-(:func:`account_level`, :func:`account_sender`) and the bottleneck's name
-(:func:`bottleneck_codes`); and the DRAM's budget (:func:`dram_budget`).
+(:func:`account_level`, :func:`account_sender`), each receive CPU's
+interrupts, polls and wake-ups at its own rate (:func:`level_moments`) and the
+bottleneck's name (:func:`bottleneck_codes`); and the DRAM's budget
+(:func:`dram_budget`).
 
 The formulas are those documented on :func:`queuemodel.flows.aggregate`,
 :func:`queuemodel.flows.expected_spread` and :mod:`queuemodel.solver`;
@@ -35,8 +37,8 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["flow_rates", "spread_moments", "core_rates", "account_level", "account_sender",
-           "stage_cycles", "bottleneck_codes", "dram_budget"]
+__all__ = ["flow_rates", "spread_moments", "core_rates", "account_level", "level_moments",
+           "account_sender", "stage_cycles", "bottleneck_codes", "dram_budget"]
 
 
 def _compiled(func):
@@ -58,6 +60,42 @@ _AT_CAPACITY = 1.0 - 1e-12
 _SATURATED = 1.0 - 1e-9
 #: A pattern this close to its DRAM budget is held back by the DRAM.
 _AT_BUDGET = 1.0 - 1e-9
+#: Slots per thread level of level_moments' memo of rates (a power of two, 2 ** (64 -
+#: _MEMO_SHIFT)); past half full it stops memoising.
+_MEMO = 4096
+_MEMO_SHIFT = 64 - 12
+
+
+@_compiled
+def _carried(capacity, offer, band_low, band_high):
+    """What a CPU carries of ``offer``: at most its capacity, never inside its overload band."""
+    r = min(capacity, offer)
+    if r < capacity * _AT_CAPACITY and band_low < r < band_high:
+        r = band_low
+    return r
+
+
+@_compiled
+def _interrupts(rate, n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s,
+                delay_span_s, ramp_low_pps, ramp_inv_width):
+    """Interrupts per message at ``rate`` (``solver.interrupts_per_message``), one scenario."""
+    if delay_span_s == 0.0:
+        tau = delay_low_s
+    else:
+        ramp = (rate * n_wire - ramp_low_pps) * ramp_inv_width
+        tau = delay_low_s + delay_span_s * min(1.0, max(0.0, ramp))
+    per_irq = max(1.0, min(frames_per_burst, 1.0 + rate * bursts * tau))
+    moderated = bursts / per_irq
+    idle = max(0.0, 1.0 - rate * napi_load)
+    return idle * moderated / (1.0 + rate * irq_load * moderated)
+
+
+@_compiled
+def _wake_cycles(rate, ipm, other, switch, capacity):
+    """Cycles per message of the reader's wake-ups (``solver.wakeups_per_message`` x switch)."""
+    per_delivery = min(1.0, ipm)
+    awake = max(0.0, 1.0 - rate * other / capacity)
+    return switch * per_delivery * awake / (1.0 + switch * per_delivery * (rate / capacity))
 
 
 @_compiled
@@ -233,9 +271,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
                     rates[j] = 0.0
                     continue
                 t = level[p, j] - 1
-                r = min(capacity[s, t], flows[p, j] * x)
-                if r < capacity[s, t] * _AT_CAPACITY and band_low[s, t] < r < band_high[s, t]:
-                    r = band_low[s, t]
+                r = _carried(capacity[s, t], flows[p, j] * x, band_low[s, t], band_high[s, t])
                 rates[j] = r
                 total += n * r
                 rate_at_level[s, t] += weight[p] * n * r
@@ -328,27 +364,17 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
         last_step = 0.0
         for _ in range(max_iterations):
             current = rate
-            # Interrupts per message at this rate.
-            if delay_span_s[i] == 0.0:
-                tau = delay_low_s[i]
-            else:
-                ramp = (current * n_wire[i] - ramp_low_pps[i]) * ramp_inv_width[i]
-                tau = delay_low_s[i] + delay_span_s[i] * min(1.0, max(0.0, ramp))
-            per_irq = max(1.0, min(frames_per_burst[i], 1.0 + current * bursts[i] * tau))
-            moderated = bursts[i] / per_irq
-            idle = max(0.0, 1.0 - current * napi_load[i])
-            ipm = idle * moderated / (1.0 + current * irq_load[i] * moderated)
+            ipm = _interrupts(current, n_wire[i], bursts[i], frames_per_burst[i],
+                              napi_load[i], irq_load[i], delay_low_s[i], delay_span_s[i],
+                              ramp_low_pps[i], ramp_inv_width[i])
             new = upper[i]
             for c in range(cores):
                 dyn = irq_cycles[i, c] * ipm
                 for k in range(polls):
                     dyn += max(ipm, poll_floor[i, c, k]) * poll_cycles[c, k]
-                s = switch_cycles[i, c]
-                if s != 0.0:
-                    per_delivery = min(1.0, ipm)
-                    cap = capacity[i, c]
-                    awake = max(0.0, 1.0 - current * (static[i, c] + dyn) / cap)
-                    dyn += s * per_delivery * awake / (1.0 + s * per_delivery * (current / cap))
+                if switch_cycles[i, c] != 0.0:
+                    dyn += _wake_cycles(current, ipm, static[i, c] + dyn, switch_cycles[i, c],
+                                        capacity[i, c])
                 need = static[i, c] + dyn
                 if need > 0.0:
                     new = min(new, capacity[i, c] / need)
@@ -365,31 +391,34 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
 
 
 @_compiled
-def account_level(static, units, ipm, napi_weight, capacity, rate, cpus, weight, entry_cycles,
-                  switch_cycles, hard, poll, unit_col, cycles_per_unit, cycles_per_invocation,
-                  column, first, seconds, table, mean_table, proc_stat, busy, cpu_busy):
+def account_level(static, ipm, polls, poll_index, capacity, rate, cpus, weight, entry_cycles,
+                  switch_cycles, hard, poll, cycles_per_unit, cycles_per_invocation, column,
+                  first, seconds, table, mean_table, proc_stat, busy, cpu_busy):
     """Seconds and utilisation of every receive stage on the CPUs of one thread level.
 
     Parameters
     ----------
     static : numpy.ndarray
         ``(N, S)`` rate-independent cycles per message of each stage.
-    units : numpy.ndarray
-        ``(N, U)`` units per message (``solver.gated_counts``).
-    ipm, napi_weight, capacity, rate, cpus, weight : numpy.ndarray
-        ``(N,)``: interrupts per message, NAPI weight, cycles/s of one CPU
-        at this level, messages/s through each such CPU, how many CPUs sit
-        at the level, and the weight of one CPU in the mean over busy CPUs.
+    ipm, capacity, rate, cpus, weight : numpy.ndarray
+        ``(N,)``: interrupts per message (the CPUs' mean, weighted by what
+        they carry: :func:`level_moments`), cycles/s of one CPU at this
+        level, mean messages/s through one such CPU, how many CPUs sit at
+        the level, and the weight of one CPU in the mean over busy CPUs.
+    polls : numpy.ndarray
+        ``(N, K)`` invocations per message of each NAPI poll stage, weighted
+        likewise.
+    poll_index : numpy.ndarray
+        ``(S,)`` int: each poll stage's column of ``polls``.
     entry_cycles, switch_cycles : numpy.ndarray
         ``(N,)`` cycles per message of softirq entries and of the reader's
-        wake-ups.
+        wake-ups (weighted likewise).
     hard, poll : numpy.ndarray
         ``(S,)`` bool: the stage is charged per interrupt / is a NAPI poll
-        (charged per invocation, at least once per interrupt and once per
-        ``napi_weight`` units of ``unit_col``).
-    unit_col, column : numpy.ndarray
-        ``(S,)`` int: each stage's column of ``units`` and its /proc/stat
-        column (0 usr, 1 sys, 2 softirq, 3 irq).
+        (charged per invocation).
+    column : numpy.ndarray
+        ``(S,)`` int: each stage's /proc/stat column (0 usr, 1 sys, 2
+        softirq, 3 irq).
     cycles_per_unit, cycles_per_invocation : numpy.ndarray
         ``(S,)`` the stages' per-interrupt and per-poll costs.
     first : bool
@@ -409,9 +438,11 @@ def account_level(static, units, ipm, napi_weight, capacity, rate, cpus, weight,
     Notes
     -----
     The dynamic cost of a stage is ``ipm * cycles_per_unit`` for a
-    hard-interrupt stage and ``max(ipm, units / napi_weight) *
-    cycles_per_invocation`` for a poll; the ``(N, S)`` numpy form of this loop made a
-    temporary per step.
+    hard-interrupt stage and ``polls * cycles_per_invocation`` for a poll.
+    Because every rate-dependent term is a carried-weighted mean over the
+    level's CPUs, ``rate * cycles / capacity`` is the mean of the CPUs' own
+    utilisations, each at most 1; at the mean rate it could exceed 1.  The
+    ``(N, S)`` numpy form of this loop made a temporary per step.
     """
     size, stages = static.shape
     for i in range(size):
@@ -424,8 +455,7 @@ def account_level(static, units, ipm, napi_weight, capacity, rate, cpus, weight,
             if k < stages:
                 cycles = static[i, k]
                 if poll[k]:
-                    cycles += max(ipm[i], units[i, unit_col[k]] / napi_weight[i]) * \
-                        cycles_per_invocation[k]
+                    cycles += polls[i, poll_index[k]] * cycles_per_invocation[k]
                 elif hard[k]:
                     cycles += ipm[i] * cycles_per_unit[k]
                 col = column[k]
@@ -447,6 +477,134 @@ def account_level(static, units, ipm, napi_weight, capacity, rate, cpus, weight,
             used += u
         busy[i] += n * used
         cpu_busy[i] = used
+
+
+@_compiled
+def level_moments(flows, level, count, weight, capacity, rate, band_low, band_high, n_wire,
+                  bursts, frames_per_burst, napi_load, irq_load, delay_low_s, delay_span_s,
+                  ramp_low_pps, ramp_inv_width, poll_floor, app_static, app_irq_cycles,
+                  app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity, carried,
+                  ipm, polls, switch):
+    """Rate-dependent work per message of the CPUs at each thread level, weighted by what they carry.
+
+    Parameters
+    ----------
+    flows, level, count, weight : numpy.ndarray
+        The patterns as runs and their probabilities (:func:`spread_moments`).
+    capacity, rate, band_low, band_high : numpy.ndarray
+        As for :func:`spread_moments`: each CPU carries ``_carried(R, k x)``.
+    n_wire, bursts, frames_per_burst, delay_low_s, delay_span_s, ramp_low_pps, \
+ramp_inv_width : numpy.ndarray
+        ``(S,)`` the interrupt model (as for :func:`core_rates`).
+    napi_load, irq_load : numpy.ndarray
+        ``(S, T)`` its loads on a CPU at each thread level.
+    poll_floor : numpy.ndarray
+        ``(S, K)`` polls per message each NAPI poll stage needs when
+        batch-limited.
+    app_static, app_irq_cycles, app_switch_cycles : numpy.ndarray
+        ``(S,)`` the reader's core: its rate-independent cycles per message,
+        cycles per interrupt and cycles per wake-up (0: no reader there).
+    app_poll_cycles, app_poll_floor : numpy.ndarray
+        ``(K2,)`` and ``(S, K2)`` that core's NAPI polls.
+    app_capacity : numpy.ndarray
+        ``(S, T)`` that core's cycles/s at each thread level.
+    carried, ipm, switch : numpy.ndarray
+        ``(S, T)`` written: messages/s all of a level's CPUs carry
+        (expected), and their interrupts and wake-up cycles per message.
+    polls : numpy.ndarray
+        ``(S, T, K)`` written: invocations per message of each poll stage.
+
+    Notes
+    -----
+    Each value is ``sum w n r f(r) / sum w n r`` over the patterns' runs at
+    the level: a CPU carrying ``r`` takes ``f(r)`` per message, so the mean
+    work per second of the level's CPUs is exact, where ``f`` at the mean
+    rate is not (``f`` is not linear).  A level that carries nothing gets
+    ``f(0)``.
+    """
+    size, levels = capacity.shape
+    patterns, width = flows.shape
+    k_polls = poll_floor.shape[1]
+    k_app = app_poll_cycles.shape[0]
+    total = np.empty(levels)
+    # f by (level, rate), in an open-addressed table stamped with the scenario: within a
+    # scenario the patterns give their CPUs few distinct rates (about a tenth of the runs).
+    # Slot _MEMO is scratch, for when the table is half full.
+    seen = np.empty((levels, _MEMO + 1))
+    stamp = np.full((levels, _MEMO + 1), -1, dtype=np.int64)
+    filled = np.zeros(levels, dtype=np.int64)
+    seen_ipm = np.empty((levels, _MEMO + 1))
+    seen_wake = np.empty((levels, _MEMO + 1))
+    seen_polls = np.empty((levels, _MEMO + 1, k_polls))
+    key = np.empty(1)
+    bits = key.view(np.uint64)
+    for s in range(size):
+        for t in range(levels):
+            total[t] = 0.0
+            filled[t] = 0
+            carried[s, t] = 0.0
+            ipm[s, t] = 0.0
+            switch[s, t] = 0.0
+            for k in range(k_polls):
+                polls[s, t, k] = 0.0
+        # Every run of every pattern, then (p >= patterns) rate 0 at each level left empty.
+        for p in range(patterns + levels):
+            for j in range(width if p < patterns else 1):
+                if p < patterns:
+                    if count[p, j] == 0:
+                        continue
+                    t = level[p, j] - 1
+                    r = _carried(capacity[s, t], flows[p, j] * rate[s, p], band_low[s, t],
+                                 band_high[s, t])
+                    share = weight[p] * count[p, j] * r
+                    if share <= 0.0:
+                        continue
+                    carried[s, t] += share
+                else:
+                    t = p - patterns
+                    if total[t] > 0.0:
+                        continue
+                    r = 0.0
+                    share = 1.0
+                if filled[t] < _MEMO // 2:
+                    key[0] = r
+                    m = np.int64((bits[0] * np.uint64(0x9E3779B97F4A7C15))
+                                 >> np.uint64(_MEMO_SHIFT))
+                    while stamp[t, m] == s and seen[t, m] != r:
+                        m = (m + 1) & (_MEMO - 1)
+                    fresh = stamp[t, m] != s
+                    if fresh:
+                        stamp[t, m] = s
+                        filled[t] += 1
+                else:                                   # table half full: no more memo
+                    m = _MEMO
+                    fresh = True
+                if fresh:
+                    i = _interrupts(r, n_wire[s], bursts[s], frames_per_burst[s],
+                                    napi_load[s, t], irq_load[s, t], delay_low_s[s],
+                                    delay_span_s[s], ramp_low_pps[s], ramp_inv_width[s])
+                    seen[t, m] = r
+                    seen_ipm[t, m] = i
+                    for k in range(k_polls):
+                        seen_polls[t, m, k] = max(i, poll_floor[s, k])
+                    wake = 0.0
+                    if app_switch_cycles[s] != 0.0:
+                        dyn = app_irq_cycles[s] * i
+                        for k in range(k_app):
+                            dyn += max(i, app_poll_floor[s, k]) * app_poll_cycles[k]
+                        wake = _wake_cycles(r, i, app_static[s] + dyn, app_switch_cycles[s],
+                                            app_capacity[s, t])
+                    seen_wake[t, m] = wake
+                total[t] += share
+                ipm[s, t] += share * seen_ipm[t, m]
+                switch[s, t] += share * seen_wake[t, m]
+                for k in range(k_polls):
+                    polls[s, t, k] += share * seen_polls[t, m, k]
+        for t in range(levels):
+            ipm[s, t] /= total[t]
+            switch[s, t] /= total[t]
+            for k in range(k_polls):
+                polls[s, t, k] /= total[t]
 
 
 @_compiled

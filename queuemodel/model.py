@@ -484,7 +484,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     sent = total if proto == "tcp" else flows * sends
 
     busy = spread["busy"]
-    levels = _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx_out)
+    levels = _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
+                             rx_out)
     receiver_cpu, rx_core_busy, rates, level_util, level_seconds, level_busy = levels
     # A sender that sends without end (every one of its stages free) does no work.
     per_send_core = np.divide(sent, send_units * cap, out=np.zeros(size),
@@ -700,15 +701,18 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
     return out
 
 
-def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx_out):
-    """Receiver accounting: each hyper-thread level at its mean per-CPU rate.
+def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread, rx_out):
+    """Receiver accounting: each hyper-thread level's CPUs, each at its own rate.
 
     Every level's per-stage utilisation table is weighted by how many
     receive CPUs sit at that level; ``rx_out`` receives the mean over busy
-    CPUs.  Returns the /proc/stat columns (summed over CPUs), the summed
-    busy time, the event rates, each level's utilisation and seconds tables
-    (None if absent) and the utilisation of one CPU at each level.  The
-    tables are worked out by :func:`queuemodel.kernels.account_level`.
+    CPUs.  A stage's rate-dependent work per message (interrupts, polls,
+    wake-ups) is the level's CPUs' mean weighted by what each carries
+    (:func:`_level_terms`), so a level's utilisation is the mean of its
+    CPUs' own.  Returns the /proc/stat columns (summed over CPUs), the
+    summed busy time, the event rates, each level's utilisation and seconds
+    tables (None if absent) and the utilisation of one CPU at each level.
+    The tables are worked out by :func:`queuemodel.kernels.account_level`.
     """
     from . import kernels
 
@@ -718,37 +722,36 @@ def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx
     rx_core_busy = np.zeros(size)
     rates = {k: np.zeros(size) for k in ("irq", "softirq", "switch")}
     polls = np.flatnonzero(rx.poll)
+    poll_index = np.cumsum(rx.poll) - 1
     weight_of_busy = 1.0 / np.maximum(spread["busy"], 1e-300)
     app_core = "rx:flow-core" if host.app_on_softirq_core else "rx:app-core"
-    napi_weight = np.broadcast_to(np.asarray(h.napi_weight, dtype=float), (size,))
     entry_cycles = np.broadcast_to(np.asarray(h.softirq_entry_cycles, dtype=float), (size,))
     stage_columns = _stage_columns(rx)
     level_util, level_seconds = [], []
     first = True
-    for t, (cores, irq) in enumerate(cpus):
+    per_message = _level_terms(cpus, app_core, capacity, spread)
+    for t in range(len(cpus)):
         n_t = spread["cpus_at_level"][:, t]
         if not n_t.any():
             level_util.append(None)
             level_seconds.append(None)
             continue
         rate_t = np.divide(spread["rate_at_level"][:, t], n_t, out=np.zeros(size), where=n_t > 0)
-        ipm = irq.per_message(rate_t)
+        ipm, per_poll, switch_cycles = (np.ascontiguousarray(a[:, t]) for a in per_message)
         c = np.broadcast_to(cap * shares[t], (size,))
-        switch_cycles = np.broadcast_to(cores[app_core].terms(rate_t, ipm)[1], (size,))
         # Seconds of this CPU per message, by stage, softirq entry and wake-ups; and its
         # utilisation at the level's rate.
         seconds = np.empty((size, len(rx.labels) + 2))
         table = np.empty_like(seconds)
-        kernels.account_level(rx_static, units, ipm, napi_weight, c, rate_t, n_t,
+        kernels.account_level(rx_static, ipm, per_poll, poll_index, c, rate_t, n_t,
                               weight_of_busy, entry_cycles, switch_cycles, rx.feature < 0,
-                              rx.poll, rx.unit_col, rx.cycles_per_unit,
-                              rx.cycles_per_invocation, stage_columns, first, seconds, table,
-                              rx_out, proc_stat, rx_core_busy, level_busy[:, t])
+                              rx.poll, rx.cycles_per_unit, rx.cycles_per_invocation,
+                              stage_columns, first, seconds, table, rx_out, proc_stat,
+                              rx_core_busy, level_busy[:, t])
         first = False
         rates["irq"] += n_t * rate_t * ipm
         if polls.size:
-            first_polls = np.maximum(ipm, units[:, rx.unit_col[polls[0]]] / h.napi_weight)
-            runs = softirq_runs_per_message(first_polls, ipm, polls.size)
+            runs = softirq_runs_per_message(per_poll[:, 0], ipm, polls.size)
             rates["softirq"] += n_t * rate_t * runs
         wakes = switch_cycles / (2.0 * np.maximum(h.context_switch_cycles, 1e-300))
         rates["switch"] += n_t * rate_t * 2.0 * wakes
@@ -758,6 +761,70 @@ def _account_levels(rx, units, rx_static, h, host, cap, shares, cpus, spread, rx
         rx_out[:] = 0.0
     return (dict(zip(_CPU_KEYS, proc_stat)), rx_core_busy, rates, level_util, level_seconds,
             level_busy)
+
+
+def _level_terms(cpus, app_core, capacity, spread):
+    """Interrupts, polls and wake-up cycles per message of the CPUs at each thread level.
+
+    Each is the mean over a level's CPUs in every hash outcome, weighted by
+    what the CPU carries (:func:`queuemodel.kernels.level_moments`).
+    Returns ``(N, T)``, ``(N, T, polls)`` and ``(N, T)`` arrays.
+    """
+    from . import kernels
+
+    size, levels = capacity.shape
+
+    def row(value):
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=float), (size,)))
+
+    def by_level(values):
+        return np.ascontiguousarray(np.column_stack([row(v) for v in values]))
+
+    cores, irq = cpus[0]
+    flow, app = cores["rx:flow-core"], cores[app_core]
+    bursts, frames, _, _, delay = irq._parts
+    # What depends on the level: the loads on its capacity.
+    napi_load = by_level(level_irq._parts[2] for _, level_irq in cpus)
+    irq_load = by_level(level_irq._parts[3] for _, level_irq in cpus)
+    app_capacity = by_level(level_cores[app_core].capacity for level_cores, _ in cpus)
+    rows = [row(v) for v in (irq.n_wire, bursts, frames)]
+    delays = [row(v) for v in (delay.low_s, delay.span_s, delay.rate_low, delay.inv_width)]
+    floor = np.ascontiguousarray(np.broadcast_to(flow.poll_floor, (size, flow.poll_cycles.size)))
+    app_floor = np.ascontiguousarray(np.broadcast_to(app.poll_floor,
+                                                     (size, app.poll_cycles.size)))
+    app_rows = [row(v) for v in (app.static, app.irq_cycles)]
+    app_poll_cycles = np.ascontiguousarray(app.poll_cycles, dtype=float)
+    app_switch = row(app.switch_cycles)
+    carried, ipm, switch = (np.empty((size, levels)) for _ in range(3))
+    per_poll = np.empty((size, levels, floor.shape[1]))
+    parts, tasks = [], []
+    for at, patterns, rate in spread["outcomes"]:
+        whole = isinstance(at, slice)
+        n = rate.shape[0]
+        out = (carried, ipm, per_poll, switch) if whole else (
+            np.empty((n, levels)), np.empty((n, levels)),
+            np.empty((n, levels, floor.shape[1])), np.empty((n, levels)))
+        inputs = [a if whole else np.ascontiguousarray(a[at]) for a in (
+            capacity, spread["band_low"], spread["band_high"], *rows, napi_load, irq_load,
+            *delays, floor, *app_rows)]
+        inputs.insert(1, rate)                  # already the group's rows
+        tail = [a if whole else np.ascontiguousarray(a[at])
+                for a in (app_floor, app_switch, app_capacity)]
+
+        def run(sl, patterns=patterns, inputs=inputs, tail=tail, out=out):
+            kernels.level_moments(*patterns.runs, patterns.weight,
+                                  *(a[sl] for a in inputs),
+                                  app_poll_cycles, *(a[sl] for a in tail),
+                                  *(o[sl] for o in out))
+
+        tasks.append((run, n, rate.size))
+        parts.append((whole, at, out))
+    flow_model._in_threads(tasks)
+    for whole, at, out in parts:
+        if not whole:
+            for full, piece in zip((carried, ipm, per_poll, switch), out):
+                full[at] = piece
+    return ipm, per_poll, switch
 
 
 def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):

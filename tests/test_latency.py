@@ -176,6 +176,19 @@ def test_loss_is_a_probability_rising_with_load(sc, f1, f2):
     assert r.loss_fraction[0] <= r.loss_fraction[1] + 1e-9
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known: the overload band (solver.overload_band, mlx4's adaptive-moderation ramp) "
+    "carries an offer inside it at the band's lower edge, so 7/8 of capacity loses 11 % "
+    "while the full capacity loses 0.07 %; the band (a stable-queue interrupt rate "
+    "applied to a backlogged CPU, where NAPI would poll without interrupts) or this law "
+    "must give. Found by hypothesis's dev profile, 2026-11-27; present before that day"))
+def test_native_udp_small_datagrams_lose_less_at_seven_eighths_of_capacity():
+    sc = {"path": "native", "proto": "udp", "msg_bytes": 64, "flows": 1}
+    cap = qm.predict(**sc).throughput_gbps
+    r = qm.predict(offered_gbps=np.array([0.875, 1.0]) * cap, **sc)
+    assert r.loss_fraction[0] <= r.loss_fraction[1] + 1e-9
+
+
 def test_tcp_loses_nothing():
     r = qm.predict(path="docker-overlay", proto="tcp", offered_gbps=[1.0, 6.0, 20.0])
     assert np.all(r.loss_fraction == 0.0)

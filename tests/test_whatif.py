@@ -64,7 +64,11 @@ def test_an_inverse_answer_meets_its_target_when_fed_back(path, proto, share):
     s = solve(f"throughput_gbps>={wanted}", "ghz", (0.5, 4.0), {"path": path, "proto": proto})
     fed_back = qm.predict(path=path, proto=proto, ghz=s.value).throughput_gbps
     assert fed_back >= wanted * (1 - 1e-9)
-    assert fed_back <= wanted * 1.01
+    # The least clock that does: 1e-4 of the bracket lower misses.  (Not "within 1 % of
+    # the target": where mlx4's overload band ends, throughput jumps with the clock, e.g.
+    # native UDP 4.26 -> 4.46 Gb/s at 1.0791 GHz, found by hypothesis's dev profile.)
+    below = qm.predict(path=path, proto=proto, ghz=s.value - 1e-4 * 3.5).throughput_gbps
+    assert below < wanted
     assert s.feasible == "above"
 
 

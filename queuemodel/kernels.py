@@ -60,10 +60,6 @@ _AT_CAPACITY = 1.0 - 1e-12
 _SATURATED = 1.0 - 1e-9
 #: A pattern this close to its DRAM budget is held back by the DRAM.
 _AT_BUDGET = 1.0 - 1e-9
-#: Slots per thread level of level_moments' memo of rates (a power of two, 2 ** (64 -
-#: _MEMO_SHIFT)); past half full it stops memoising.
-_MEMO = 4096
-_MEMO_SHIFT = 64 - 12
 
 
 @_compiled
@@ -526,27 +522,26 @@ ramp_inv_width : numpy.ndarray
     patterns, width = flows.shape
     k_polls = poll_floor.shape[1]
     k_app = app_poll_cycles.shape[0]
-    total = np.empty(levels)
-    # f by (level, rate), in an open-addressed table stamped with the scenario: within a
-    # scenario the patterns give their CPUs few distinct rates (about a tenth of the runs).
-    # Slot _MEMO is scratch, for when the table is half full.
-    seen = np.empty((levels, _MEMO + 1))
-    stamp = np.full((levels, _MEMO + 1), -1, dtype=np.int64)
+    # The weight each distinct (level, rate) carries, in an open-addressed table stamped
+    # with the scenario; f is worked out once per entry at the end.  Within a scenario the
+    # patterns give their CPUs few distinct rates (about a tenth of the runs), and the
+    # table has room for twice as many entries as there are runs, so it never fills.
+    bits_needed = 4
+    while (1 << bits_needed) < 2 * (patterns * width + 1):
+        bits_needed += 1
+    slots = 1 << bits_needed
+    shift = np.uint64(64 - bits_needed)
+    seen = np.empty((levels, slots))
+    held = np.empty((levels, slots))
+    stamp = np.full((levels, slots), -1, dtype=np.int64)
+    used = np.empty((levels, slots), dtype=np.int64)
     filled = np.zeros(levels, dtype=np.int64)
-    seen_ipm = np.empty((levels, _MEMO + 1))
-    seen_wake = np.empty((levels, _MEMO + 1))
-    seen_polls = np.empty((levels, _MEMO + 1, k_polls))
     key = np.empty(1)
     bits = key.view(np.uint64)
     for s in range(size):
         for t in range(levels):
-            total[t] = 0.0
             filled[t] = 0
             carried[s, t] = 0.0
-            ipm[s, t] = 0.0
-            switch[s, t] = 0.0
-            for k in range(k_polls):
-                polls[s, t, k] = 0.0
         # Every run of every pattern, then (p >= patterns) rate 0 at each level left empty.
         for p in range(patterns + levels):
             for j in range(width if p < patterns else 1):
@@ -562,49 +557,50 @@ ramp_inv_width : numpy.ndarray
                     carried[s, t] += share
                 else:
                     t = p - patterns
-                    if total[t] > 0.0:
+                    if filled[t] > 0:
                         continue
                     r = 0.0
                     share = 1.0
-                if filled[t] < _MEMO // 2:
-                    key[0] = r
-                    m = np.int64((bits[0] * np.uint64(0x9E3779B97F4A7C15))
-                                 >> np.uint64(_MEMO_SHIFT))
-                    while stamp[t, m] == s and seen[t, m] != r:
-                        m = (m + 1) & (_MEMO - 1)
-                    fresh = stamp[t, m] != s
-                    if fresh:
-                        stamp[t, m] = s
-                        filled[t] += 1
-                else:                                   # table half full: no more memo
-                    m = _MEMO
-                    fresh = True
-                if fresh:
-                    i = _interrupts(r, n_wire[s], bursts[s], frames_per_burst[s],
-                                    napi_load[s, t], irq_load[s, t], delay_low_s[s],
-                                    delay_span_s[s], ramp_low_pps[s], ramp_inv_width[s])
+                key[0] = r
+                m = np.int64((bits[0] * np.uint64(0x9E3779B97F4A7C15)) >> shift)
+                probes = 0                          # bounded, should r ever be NaN
+                while stamp[t, m] == s and seen[t, m] != r and probes < slots:
+                    m = (m + 1) & (slots - 1)
+                    probes += 1
+                if stamp[t, m] != s:
+                    stamp[t, m] = s
                     seen[t, m] = r
-                    seen_ipm[t, m] = i
-                    for k in range(k_polls):
-                        seen_polls[t, m, k] = max(i, poll_floor[s, k])
-                    wake = 0.0
-                    if app_switch_cycles[s] != 0.0:
-                        dyn = app_irq_cycles[s] * i
-                        for k in range(k_app):
-                            dyn += max(i, app_poll_floor[s, k]) * app_poll_cycles[k]
-                        wake = _wake_cycles(r, i, app_static[s] + dyn, app_switch_cycles[s],
-                                            app_capacity[s, t])
-                    seen_wake[t, m] = wake
-                total[t] += share
-                ipm[s, t] += share * seen_ipm[t, m]
-                switch[s, t] += share * seen_wake[t, m]
-                for k in range(k_polls):
-                    polls[s, t, k] += share * seen_polls[t, m, k]
+                    held[t, m] = 0.0
+                    used[t, filled[t]] = m
+                    filled[t] += 1
+                held[t, m] += share
         for t in range(levels):
-            ipm[s, t] /= total[t]
-            switch[s, t] /= total[t]
+            total = 0.0
+            irqs = 0.0
+            wakes = 0.0
             for k in range(k_polls):
-                polls[s, t, k] /= total[t]
+                polls[s, t, k] = 0.0
+            for e in range(filled[t]):
+                m = used[t, e]
+                r = seen[t, m]
+                share = held[t, m]
+                i = _interrupts(r, n_wire[s], bursts[s], frames_per_burst[s], napi_load[s, t],
+                                irq_load[s, t], delay_low_s[s], delay_span_s[s],
+                                ramp_low_pps[s], ramp_inv_width[s])
+                total += share
+                irqs += share * i
+                for k in range(k_polls):
+                    polls[s, t, k] += share * max(i, poll_floor[s, k])
+                if app_switch_cycles[s] != 0.0:
+                    dyn = app_irq_cycles[s] * i
+                    for k in range(k_app):
+                        dyn += max(i, app_poll_floor[s, k]) * app_poll_cycles[k]
+                    wakes += share * _wake_cycles(r, i, app_static[s] + dyn,
+                                                  app_switch_cycles[s], app_capacity[s, t])
+            ipm[s, t] = irqs / total
+            switch[s, t] = wakes / total
+            for k in range(k_polls):
+                polls[s, t, k] /= total
 
 
 @_compiled

@@ -167,7 +167,10 @@ def test_a_tandem_of_fixed_stations_only_slows_with_load(stations, u1, u2, ca2):
 
 @given(light_scenarios(), st.floats(0.05, 3.0), st.floats(0.05, 3.0))
 def test_loss_is_a_probability_rising_with_load(sc, f1, f2):
-    sc = {**sc, "proto": "udp", "msg_bytes": min(sc["msg_bytes"], 65507)}
+    # With a fixed moderation delay: on mlx4's adaptive ramp the work per packet falls as
+    # the load rises, and the overload band breaks this law (the xfail below).
+    sc = {**sc, "proto": "udp", "msg_bytes": min(sc["msg_bytes"], 65507),
+          "adaptive_moderation": False}
     cap = qm.predict(**sc).throughput_gbps / sc["flows"]
     lo, hi = sorted((f1, f2))
     r = qm.predict(offered_gbps=np.array([lo, hi]) * cap, **sc)
@@ -177,11 +180,12 @@ def test_loss_is_a_probability_rising_with_load(sc, f1, f2):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "known: the overload band (solver.overload_band, mlx4's adaptive-moderation ramp) "
-    "carries an offer inside it at the band's lower edge, so 7/8 of capacity loses 11 % "
-    "while the full capacity loses 0.07 %; the band (a stable-queue interrupt rate "
-    "applied to a backlogged CPU, where NAPI would poll without interrupts) or this law "
-    "must give. Found by hypothesis's dev profile, 2026-11-27; present before that day"))
+    "known: on mlx4's adaptive-moderation ramp the work per packet falls as the load "
+    "rises; the overload band (solver.overload_band) carries an offer inside it at the "
+    "band's lower edge, so 7/8 of capacity loses 11 % while the full capacity loses "
+    "0.07 %. Open: whether a CPU that falls behind would instead poll its way through "
+    "(NAPI keeps interrupts off while its ring holds a full poll). Found by "
+    "hypothesis's dev profile, 2026-11-27; present before that day"))
 def test_native_udp_small_datagrams_lose_less_at_seven_eighths_of_capacity():
     sc = {"path": "native", "proto": "udp", "msg_bytes": 64, "flows": 1}
     cap = qm.predict(**sc).throughput_gbps

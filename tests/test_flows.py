@@ -274,3 +274,26 @@ def test_kernels_compile_without_a_cache_location():
                          check=True)
     expected = qm.predict(path="docker-overlay", flows=3).throughput_gbps
     assert float(out.stdout) == pytest.approx(expected, rel=1e-9)
+
+
+@given(st.integers(1, 40), st.booleans(), st.floats(0.2, 3.0), st.floats(0.05, 2.0),
+       st.floats(0.1, 2.0))
+def test_the_accounting_sees_what_the_spread_delivers(n, elastic, second, per_flow, link):
+    # kernels.level_moments (each CPU's interrupts at its own rate) re-derives what every
+    # CPU carries; its sum per thread level must be spread_moments' (flows.expected_spread).
+    from queuemodel import kernels
+    from queuemodel.flows import _patterns, expected_spread
+
+    groups = [(np.arange(1), _patterns(n, 10, 2, 16, True, False, (), False))]
+    capacity = np.array([[100.0, 100.0 * second]])
+    spread = expected_spread("tcp" if elastic else "udp", groups, np.array([n]), capacity,
+                             np.array([100.0 * per_flow]), np.array([100.0 * n * link]))
+    (at, patterns, rate), = spread["outcomes"]
+    one, zero = np.ones(1), np.zeros(1)
+    carried, ipm, switch = np.empty((1, 2)), np.empty((1, 2)), np.empty((1, 2))
+    kernels.level_moments(*patterns.runs, patterns.weight, capacity, rate,
+                          spread["band_low"], spread["band_high"], one, one, one,
+                          np.zeros((1, 2)), np.zeros((1, 2)), zero, zero, zero, zero,
+                          np.zeros((1, 0)), zero, zero, np.zeros(0), np.zeros((1, 0)), zero,
+                          np.ones((1, 2)), carried, ipm, np.empty((1, 2, 0)), switch)
+    assert carried[0] == pytest.approx(spread["rate_at_level"][0], rel=1e-12, abs=1e-9)

@@ -795,6 +795,7 @@ def _level_terms(cpus, app_core, capacity, spread):
     app_rows = [row(v) for v in (app.static, app.irq_cycles)]
     app_poll_cycles = np.ascontiguousarray(app.poll_cycles, dtype=float)
     app_switch = row(app.switch_cycles)
+    # carried repeats the spread's rate_at_level (tests/test_flows.py holds them equal).
     carried, ipm, switch = (np.empty((size, levels)) for _ in range(3))
     per_poll = np.empty((size, levels, floor.shape[1]))
     parts, tasks = [], []

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: reproduce test test-slow bench derive clean
+.PHONY: reproduce test test-slow test-laws bench derive clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 ## test-slow: the long simulation-oracle runs (pytest -m slow; a few minutes)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
+
+## test-laws: the property tests with fresh random examples (HYPOTHESIS_PROFILE=dev; minutes)
+test-laws: $(STAMP)
+	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest tests/test_properties.py tests/test_flows.py \
+		tests/test_latency.py tests/test_whatif.py tests/test_api.py tests/test_parallel.py
 
 ## bench: speed targets (pytest-benchmark; not part of the default run)
 bench: $(STAMP)

@@ -49,8 +49,6 @@ def compute() -> dict:
              for t in ("tcp", "udp")}
     single = {(p, t): qm.predict(path=p, proto=t) for p in names for t in ("tcp", "udp")}
     contexts = {(p, s.name): s.context for p, path in qm.PATHS.items() for s in path.rx}
-    from queuemodel.parallel import parallel_caps
-
     questions = compute_questions()
     parallel, isolated, coalesced = (questions[k] for k in ("parallel", "isolation",
                                                             "coalescing"))

@@ -353,8 +353,9 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     merged["stages"].update(zip((f"tx:{n}" for n in tx.labels), tx_table.T))
 
     def out(value):
-        arr = np.asarray(value, dtype=float).reshape(shape)
-        return float(arr) if arr.ndim == 0 else arr
+        if shape == ():                     # a scalar query: one float, no reshape
+            return float(value[0])
+        return np.asarray(value, dtype=float).reshape(shape)
 
     bottleneck = merged.pop("bottleneck")
     stable = merged.pop("queue_stable").reshape(shape)
@@ -1009,11 +1010,17 @@ def _check_finite(result: Result) -> None:
               "memory_bandwidth_gbytes_per_s", "cores_used")
     unbounded = ("latency_mean_us", "latency_p99_us")        # inf: an unstable queue
     for name in finite + unbounded:
-        arr = np.asarray(getattr(result, name), dtype=float)
-        bad = np.isnan(arr) | (arr < 0)
-        if name in finite:
-            bad |= ~np.isfinite(arr)
-        if np.any(bad):
+        value = getattr(result, name)
+        if isinstance(value, float):        # a scalar query: no numpy call per check
+            # (NaN >= 0 is False, so NaN is refused here too.)
+            bad = not (value >= 0.0 and (name not in finite or math.isfinite(value)))
+        else:
+            arr = np.asarray(value, dtype=float)
+            wrong = np.isnan(arr) | (arr < 0)
+            if name in finite:
+                wrong |= ~np.isfinite(arr)
+            bad = bool(np.any(wrong))
+        if bad:
             raise QueueModelError(
                 f"internal error: {name} came out non-finite or negative for {result.inputs}; "
                 "please report it with the inputs")

@@ -130,3 +130,24 @@ def test_cli_as_a_process_has_no_traceback():
     assert proc.stderr.strip() == ("queuemodel: error: host.ghz = nan: must be a finite number "
                                    "with 0 < x <= 20")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("value", [math.nan, -1.0, math.inf])
+@pytest.mark.parametrize("as_array", [False, True])
+def test_the_last_guard_refuses_a_nan_negative_or_infinite_output(value, as_array):
+    # model._check_finite, the guard every Result passes before it leaves predict(); a
+    # scalar query takes a path of its own there (plain float comparisons).
+    from queuemodel import model
+    from queuemodel.errors import QueueModelError
+
+    r = qm.predict(path="docker-overlay", proto="tcp")
+    bad = np.array([1.0, value]) if as_array else value
+    with pytest.raises(QueueModelError, match="throughput_gbps"):
+        model._check_finite(dataclasses.replace(r, throughput_gbps=bad))
+    # A latency may be infinite (an unstable queue), never NaN or negative.
+    latency = dataclasses.replace(r, latency_mean_us=bad)
+    if value == math.inf:
+        model._check_finite(latency)
+    else:
+        with pytest.raises(QueueModelError, match="latency_mean_us"):
+            model._check_finite(latency)

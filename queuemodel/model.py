@@ -776,7 +776,7 @@ def _level_terms(cpus, app_core, capacity, spread):
     size, levels = capacity.shape
 
     def row(value):
-        return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=float), (size,)))
+        return flow_model.as_row(value, size)
 
     def by_level(values):
         return np.ascontiguousarray(np.column_stack([row(v) for v in values]))

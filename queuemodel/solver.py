@@ -802,13 +802,14 @@ def _solve_compiled(upper, cores, interrupts):
     The generic loop above serves any other core (``derivations/capacity.py``)
     and is the reference the compiled one is tested against.
     """
+    from .flows import as_row
     from .kernels import core_rates
 
     size = upper.size
     width = max([c.poll_cycles.size for c in cores] + [1])
 
     def row(value):
-        return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=float), (size,)))
+        return as_row(value, size)
 
     def column(values):
         return np.ascontiguousarray(np.column_stack([row(v) for v in values]))

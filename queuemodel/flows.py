@@ -370,8 +370,10 @@ def _in_threads(tasks: list) -> None:
 def as_row(value, size):
     """``value`` as a contiguous float ``(size,)`` array (what the compiled loops take).
 
-    A scalar is filled in (the same writable contiguous array broadcasting
-    and copying gave, in a third of the time: a scalar query makes dozens).
+    A scalar is filled in, in a third of the time of broadcasting and
+    copying (a scalar query makes dozens), and always writable: a broadcast
+    of one element is already contiguous, so it used to stay a read-only
+    view and gave the compiled loops a second set of argument types.
     """
     if isinstance(value, (float, int)):
         return np.full(size, float(value))

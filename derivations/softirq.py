@@ -1,4 +1,5 @@
-"""Softirq runs: how a chain of NAPI stages turns one polling period into NET_RX runs."""
+"""Softirq runs: how a chain of NAPI stages turns one polling period into NET_RX runs,
+and how much of a period ``__do_softirq`` leaves to ksoftirqd."""
 
 from __future__ import annotations
 
@@ -44,5 +45,95 @@ def _pipeline() -> Derivation:
     )
 
 
+def _q_below_one(expr):
+    """The branch of a geometric sum that holds for 0 < q < 1."""
+    expr = sp.piecewise_fold(expr)
+    if isinstance(expr, sp.Piecewise):
+        expr = expr.args[0][0]
+    return sp.simplify(expr)
+
+
+def _geometric_period():
+    """Symbols and the distribution of bursts in a polling period."""
+    q, b = sp.symbols("q b", positive=True)
+    f = sp.Symbol("f", nonnegative=True)
+    m = sp.Symbol("m", integer=True, nonnegative=True)
+    k = sp.Symbol("k", integer=True, positive=True)
+    return q, b, f, m, k, (1 - q) * q ** (k - 1)
+
+
+_DEFERRAL_ASSUMPTIONS = (
+    "Linux 4.4 __do_softirq reruns NET_RX while work is left, at most R runs and until "
+    "MAX_SOFTIRQ_TIME, and stops after the run in which a task it woke needs the CPU; the "
+    "rest goes to ksoftirqd.",
+    "The NIC's j-th batch of W packets leaves the last of n NAPI stages in run j + n - 1 "
+    "(the pipeline above), so W (R + 1 - n) packets run inline (W if the reader slept, "
+    "fewer if the time limit comes first).",
+    "A period brings K bursts of b packets, geometric with the model's mean B / i: "
+    "P(K = k) = (1 - q) q^(k - 1), q = 1 - i / B, 0 < q < 1.",
+    "The inline packets are a = b (m + f): m whole bursts and a fraction f of the next "
+    "(m = floor(a / b)).",
+)
+
+
+def _handoff_chance() -> Derivation:
+    from queuemodel.solver import ksoftirqd_deferral
+
+    q, b, f, m, k, pk = _geometric_period()
+    # sympy leaves the series' limit q**oo standing; it is 0 for 0 < q < 1.
+    tail = sp.simplify(sp.summation(pk, (k, m + 1, sp.oo)).replace(
+        lambda e: e.is_Pow and e.exp is sp.oo, lambda e: sp.Integer(0)))
+    return Derivation(
+        name="ksoftirqd_handoff",
+        title="Chance a polling period is handed to ksoftirqd",
+        assumptions=_DEFERRAL_ASSUMPTIONS,
+        steps=(
+            ("the period outlasts the inline packets when K > m",
+             sp.Eq(sp.Symbol("P(K>m)"), sp.Sum(pk, (k, m + 1, sp.oo)))),
+            ("a geometric tail", sp.Eq(sp.Symbol("P(K>m)"), tail)),
+        ),
+        derived=tail,
+        stated=q ** m,
+        symbols=(q, b, m, f),
+        # The reader asleep: one batch of W = a packets runs inline.
+        implemented=lambda q_, b_, m_, f_: ksoftirqd_deferral(
+            1.0 - q_, 1.0, b_, 1.0, 0.0, b_ * (m_ + f_), 3, 10, 2e-3)[0],
+        domain={"q": (0.01, 0.99, False), "b": (1.0, 64.0, False), "m": (0, 40, True),
+                "f": (0.0, 0.99, False)},
+        where="queuemodel.solver.ksoftirqd_deferral",
+    )
+
+
+def _deferred_share() -> Derivation:
+    from queuemodel.solver import ksoftirqd_deferral
+
+    q, b, f, m, k, pk = _geometric_period()
+    a = b * (m + f)
+    mean = _q_below_one(sp.summation(b * k * pk, (k, 1, sp.oo)))
+    past = _q_below_one(sp.summation((b * k - a) * pk, (k, m + 1, sp.oo)))
+    share = sp.simplify(past / mean)
+    return Derivation(
+        name="ksoftirqd_share",
+        title="Share of a period's packets that ksoftirqd processes",
+        assumptions=_DEFERRAL_ASSUMPTIONS,
+        steps=(
+            ("packets per period", sp.Eq(sp.Symbol("E[bK]"), mean)),
+            ("packets past the inline ones",
+             sp.Eq(sp.Symbol("E_past"), sp.Sum((b * k - a) * pk, (k, m + 1, sp.oo)))),
+            ("summed", sp.Eq(sp.Symbol("E_past"), past)),
+            ("their share", sp.Eq(sp.Symbol("s"), share)),
+        ),
+        derived=share,
+        stated=q ** m * (1 - f * (1 - q)),
+        symbols=(q, b, m, f),
+        # The reader awake, no time limit: R + 1 - n = 8 batches of W = a / 8 run inline.
+        implemented=lambda q_, b_, m_, f_: ksoftirqd_deferral(
+            1.0 - q_, 1.0, b_, 0.0, 0.0, b_ * (m_ + f_) / 8.0, 3, 10, 2e-3)[1],
+        domain={"q": (0.01, 0.99, False), "b": (1.0, 64.0, False), "m": (0, 40, True),
+                "f": (0.0, 0.99, False)},
+        where="queuemodel.solver.ksoftirqd_deferral",
+    )
+
+
 def derivations() -> list:
-    return [_pipeline()]
+    return [_pipeline(), _handoff_chance(), _deferred_share()]

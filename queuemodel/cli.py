@@ -284,6 +284,8 @@ def _table(r) -> str:
         f"  messages          {r.message_rate_per_s:12.0f} /s",
         f"  wire packets      {r.wire_packet_rate_per_s:12.0f} /s",
         f"  interrupts        {r.irq_rate_per_s:12.0f} /s",
+        f"  ksoftirqd         {r.ksoftirqd_rate_per_s:12.0f} /s hand-offs  "
+        f"({r.ksoftirqd_share:.3f} of messages polled there)",
         f"  drop fraction     {r.drop_fraction:10.3f}" + (
             f"  ({r.sender_drop_fraction:.3f} at the sending NIC's queue)"
             if r.sender_drop_fraction > 0 else ""),

@@ -105,6 +105,12 @@ class Host:
     netdev_max_backlog : int
         Length of the per-CPU backlog queue fed by ``netif_rx`` (veth).
         Recorded only: the model's drops happen at the ring and the socket.
+    softirq_max_restart : int
+        NET_RX runs ``__do_softirq`` makes in a row before it hands what is
+        left to ksoftirqd (>= 1).
+    softirq_max_time_ms : float
+        Time after which ``__do_softirq`` hands what is left to ksoftirqd,
+        ms (> 0).
     rps : bool
         Receive packet steering (a software second hash) on.
     rss_udp_ports : bool
@@ -200,6 +206,8 @@ class Host:
     netdev_budget: Any = _num(low=1, high=1 << 20, integer=True)
     netdev_budget_jiffies: Any = _num(low=1, high=1 << 16, integer=True)
     netdev_max_backlog: Any = _num(low=1, high=1 << 24, integer=True)
+    softirq_max_restart: Any = _num(low=1, high=1 << 16, integer=True)
+    softirq_max_time_ms: Any = _num(low=0.0, low_open=True, high=1e4)
     rps: bool = _flag()
     rss_udp_ports: bool = _flag()
     flow_steering: bool = _flag()

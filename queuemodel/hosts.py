@@ -73,6 +73,10 @@ def paper_testbed() -> Host:
         netdev_budget=300,           # net.core.netdev_budget default
         netdev_budget_jiffies=2,     # net_rx_action's time limit (2 jiffies) in 4.4
         netdev_max_backlog=1000,     # net.core.netdev_max_backlog default
+        softirq_max_restart=10,      # MAX_SOFTIRQ_RESTART, kernel/softirq.c (4.4)
+        softirq_max_time_ms=2.0,     # MAX_SOFTIRQ_TIME = msecs_to_jiffies(2), kernel/softirq.c;
+                                     # at Ubuntu's HZ = 250 that is the next tick, 2 ms
+                                     # away on average
         rps=False,                   # rps_cpus empty by default
         rss_udp_ports=False,         # mlx4_en default rx-flow-hash udp4 "sd" (IP pair only)
         flow_steering=False,         # no ntuple rules: RSS hashing (paper 3.2)

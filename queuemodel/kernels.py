@@ -95,6 +95,45 @@ def _wake_cycles(rate, ipm, other, switch, capacity):
 
 
 @_compiled
+def _asleep(rate, ipm, other, switch, capacity):
+    """Chance an interrupt finds the reader asleep (``solver.wakeups_per_message`` / ipm)."""
+    if ipm <= 0.0:
+        return 0.0
+    per_delivery = min(1.0, ipm)
+    awake = max(0.0, 1.0 - rate * other / capacity)
+    return min(1.0, per_delivery * awake / (1.0 + switch * per_delivery * (rate / capacity))
+               / ipm)
+
+
+@_compiled
+def _deferral(ipm, bursts, n_wire, asleep, napi_seconds, weight, stages, max_restart,
+              max_time_s):
+    """Chance a polling period ends in ksoftirqd and the share of packets it takes there.
+
+    One scenario of ``solver.ksoftirqd_deferral`` (the reference, with the derivation).
+    """
+    if stages == 0:
+        return 0.0, 0.0
+    q = min(1.0, max(0.0, 1.0 - ipm / bursts)) if bursts > 0.0 else 0.0
+    b = n_wire / bursts if bursts > 0.0 else 1.0
+    awake = max_restart + 1.0 - stages
+    batch_s = weight * napi_seconds / n_wire
+    if batch_s > 0.0:
+        awake = min(awake, max_time_s / batch_s)
+    awake = max(1.0, awake)
+    chance = 0.0
+    share = 0.0
+    for case in range(2):
+        part = asleep if case == 0 else 1.0 - asleep
+        inline = weight * (1.0 if case == 0 else awake)
+        m = np.floor(inline / b * (1.0 + 1e-12))     # solver._WHOLE
+        tail = q ** m
+        chance += part * tail
+        share += part * tail * min(1.0, 1.0 - (inline - b * m) * (1.0 - q) / b)
+    return chance, share
+
+
+@_compiled
 def flow_rates(flows, level, count, busy, capacity, per_flow, link, dram, elastic, rate,
                lowest):
     """Every pattern's rate per flow, and each level's lowest offer below capacity.
@@ -479,8 +518,8 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, cpus, weight, 
 def level_moments(flows, level, count, weight, capacity, rate, band_low, band_high, n_wire,
                   bursts, frames_per_burst, napi_load, irq_load, delay_low_s, delay_span_s,
                   ramp_low_pps, ramp_inv_width, poll_floor, app_static, app_irq_cycles,
-                  app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity, carried,
-                  ipm, polls, switch):
+                  app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity, limits,
+                  reader_here, carried, ipm, polls, switch, handoffs, deferred):
     """Rate-dependent work per message of the CPUs at each thread level, weighted by what they carry.
 
     Parameters
@@ -504,11 +543,20 @@ ramp_inv_width : numpy.ndarray
         ``(K2,)`` and ``(S, K2)`` that core's NAPI polls.
     app_capacity : numpy.ndarray
         ``(S, T)`` that core's cycles/s at each thread level.
+    limits : numpy.ndarray
+        ``(S, 3)`` NAPI weight, ``__do_softirq``'s run limit and its time
+        limit in seconds (:func:`_deferral`).
+    reader_here : bool
+        Whether the reader runs on the CPU that takes the interrupts (then
+        an interrupt that finds it asleep ends the inline runs early).
     carried, ipm, switch : numpy.ndarray
         ``(S, T)`` written: messages/s all of a level's CPUs carry
         (expected), and their interrupts and wake-up cycles per message.
     polls : numpy.ndarray
         ``(S, T, K)`` written: invocations per message of each poll stage.
+    handoffs, deferred : numpy.ndarray
+        ``(S, T)`` written: hand-offs to ksoftirqd per message, and the
+        share of messages whose polling ksoftirqd does.
 
     Notes
     -----
@@ -578,6 +626,8 @@ ramp_inv_width : numpy.ndarray
             total = 0.0
             irqs = 0.0
             wakes = 0.0
+            handed = 0.0
+            late = 0.0
             for k in range(k_polls):
                 polls[s, t, k] = 0.0
             for e in range(filled[t]):
@@ -591,14 +641,25 @@ ramp_inv_width : numpy.ndarray
                 irqs += share * i
                 for k in range(k_polls):
                     polls[s, t, k] += share * max(i, poll_floor[s, k])
-                if app_switch_cycles[s] != 0.0:
+                asleep = 0.0
+                if app_switch_cycles[s] != 0.0 or reader_here:
                     dyn = app_irq_cycles[s] * i
                     for k in range(k_app):
                         dyn += max(i, app_poll_floor[s, k]) * app_poll_cycles[k]
-                    wakes += share * _wake_cycles(r, i, app_static[s] + dyn,
-                                                  app_switch_cycles[s], app_capacity[s, t])
+                    if app_switch_cycles[s] != 0.0:
+                        wakes += share * _wake_cycles(r, i, app_static[s] + dyn,
+                                                      app_switch_cycles[s], app_capacity[s, t])
+                    if reader_here:
+                        asleep = _asleep(r, i, app_static[s] + dyn, app_switch_cycles[s],
+                                         app_capacity[s, t])
+                chance, past = _deferral(i, bursts[s], n_wire[s], asleep, napi_load[s, t],
+                                         limits[s, 0], k_polls, limits[s, 1], limits[s, 2])
+                handed += share * i * chance
+                late += share * past
             ipm[s, t] = irqs / total
             switch[s, t] = wakes / total
+            handoffs[s, t] = handed / total
+            deferred[s, t] = late / total
             for k in range(k_polls):
                 polls[s, t, k] /= total
 

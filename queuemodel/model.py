@@ -33,8 +33,8 @@ DEFAULT_MSG_BYTES = {"tcp": 131072, "udp": 8192}
 #: Outputs that are one value per scenario, in the order tables show them.
 OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
                   "link_goodput_gbps", "irq_rate_per_s", "softirq_rate_per_s",
-                  "context_switch_rate_per_s", "drop_fraction", "sender_drop_fraction",
-                  "loss_fraction",
+                  "context_switch_rate_per_s", "ksoftirqd_rate_per_s", "ksoftirqd_share",
+                  "drop_fraction", "sender_drop_fraction", "loss_fraction",
                   "memory_bandwidth_gbytes_per_s",
                   "cores_used", "flows_per_busy_cpu", "throughput_stderr_gbps",
                   "queue_stable", "latency_mean_us", "latency_p99_us", "bottleneck")
@@ -89,6 +89,14 @@ class Result:
         NET_RX softirq runs per second at the receiver (what /proc/softirqs counts).
     context_switch_rate_per_s : float or numpy.ndarray
         Context switches per second from waking the receiving applications.
+    ksoftirqd_rate_per_s : float or numpy.ndarray
+        Times per second a receive CPU's NET_RX work outlasts
+        ``__do_softirq``'s limits and is handed to ksoftirqd, all CPUs
+        (:func:`queuemodel.solver.ksoftirqd_deferral`).  Reported only:
+        the switch to ksoftirqd is not charged (see the README).
+    ksoftirqd_share : float or numpy.ndarray
+        Share of the received messages whose NET_RX polling ksoftirqd does
+        (0 to 1); near 1, the receive CPUs poll in ksoftirqd for good.
     drop_fraction : float or numpy.ndarray
         Share of sent messages that never reach the receiving application
         (UDP): dropped by the receiver above its capacity, or, for a sender
@@ -143,6 +151,8 @@ class Result:
     irq_rate_per_s: Any
     softirq_rate_per_s: Any
     context_switch_rate_per_s: Any
+    ksoftirqd_rate_per_s: Any
+    ksoftirqd_share: Any
     drop_fraction: Any
     sender_drop_fraction: Any
     memory_bandwidth_gbytes_per_s: Any
@@ -550,6 +560,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "irq_rate_per_s": rates["irq"] * (0.0 if host.veth_link else 1.0),
         "softirq_rate_per_s": rates["softirq"],
         "context_switch_rate_per_s": rates["switch"],
+        "ksoftirqd_rate_per_s": rates["ksoftirqd"],
+        "ksoftirqd_share": rates["ksoftirqd_share"],
         "drop_fraction": drop,
         "sender_drop_fraction": sender_drop,
         "memory_bandwidth_gbytes_per_s": memory,
@@ -721,7 +733,8 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
     level_busy = np.zeros((size, int(np.max(host.threads_per_core))))
     proc_stat = np.zeros((len(_CPU_KEYS), size))
     rx_core_busy = np.zeros(size)
-    rates = {k: np.zeros(size) for k in ("irq", "softirq", "switch")}
+    rates = {k: np.zeros(size) for k in ("irq", "softirq", "switch", "ksoftirqd")}
+    late = np.zeros(size)               # messages/s whose polling ksoftirqd does
     polls = np.flatnonzero(rx.poll)
     poll_index = np.cumsum(rx.poll) - 1
     weight_of_busy = 1.0 / np.maximum(spread["busy"], 1e-300)
@@ -730,7 +743,7 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
     stage_columns = _stage_columns(rx)
     level_util, level_seconds = [], []
     first = True
-    per_message = _level_terms(cpus, app_core, capacity, spread)
+    per_message = _level_terms(cpus, app_core, capacity, spread, h, host.app_on_softirq_core)
     for t in range(len(cpus)):
         n_t = spread["cpus_at_level"][:, t]
         if not n_t.any():
@@ -738,7 +751,8 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
             level_seconds.append(None)
             continue
         rate_t = np.divide(spread["rate_at_level"][:, t], n_t, out=np.zeros(size), where=n_t > 0)
-        ipm, per_poll, switch_cycles = (np.ascontiguousarray(a[:, t]) for a in per_message)
+        ipm, per_poll, switch_cycles, handoffs, deferred = (np.ascontiguousarray(a[:, t])
+                                                            for a in per_message)
         c = np.broadcast_to(cap * shares[t], (size,))
         # Seconds of this CPU per message, by stage, softirq entry and wake-ups; and its
         # utilisation at the level's rate.
@@ -756,20 +770,25 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
             rates["softirq"] += n_t * rate_t * runs
         wakes = switch_cycles / (2.0 * np.maximum(h.context_switch_cycles, 1e-300))
         rates["switch"] += n_t * rate_t * 2.0 * wakes
+        rates["ksoftirqd"] += n_t * rate_t * handoffs
+        late += n_t * rate_t * deferred
         level_util.append(table)
         level_seconds.append(seconds)
     if first:
         rx_out[:] = 0.0
+    carried = spread["rate_at_level"].sum(axis=1)
+    rates["ksoftirqd_share"] = np.divide(late, carried, out=np.zeros(size), where=carried > 0)
     return (dict(zip(_CPU_KEYS, proc_stat)), rx_core_busy, rates, level_util, level_seconds,
             level_busy)
 
 
-def _level_terms(cpus, app_core, capacity, spread):
-    """Interrupts, polls and wake-up cycles per message of the CPUs at each thread level.
+def _level_terms(cpus, app_core, capacity, spread, h, reader_here):
+    """Interrupts, polls, wake-up cycles and ksoftirqd hand-offs per message at each level.
 
     Each is the mean over a level's CPUs in every hash outcome, weighted by
     what the CPU carries (:func:`queuemodel.kernels.level_moments`).
-    Returns ``(N, T)``, ``(N, T, polls)`` and ``(N, T)`` arrays.
+    Returns ``(N, T)``, ``(N, T, polls)`` and three ``(N, T)`` arrays (wake-up
+    cycles, hand-offs, the share of messages ksoftirqd polls).
     """
     from . import kernels
 
@@ -796,27 +815,30 @@ def _level_terms(cpus, app_core, capacity, spread):
     app_rows = [row(v) for v in (app.static, app.irq_cycles)]
     app_poll_cycles = np.ascontiguousarray(app.poll_cycles, dtype=float)
     app_switch = row(app.switch_cycles)
+    limits = np.ascontiguousarray(np.column_stack(
+        [row(h.napi_weight), row(h.softirq_max_restart), row(h.softirq_max_time_ms) * 1e-3]))
     # carried repeats the spread's rate_at_level (tests/test_flows.py holds them equal).
-    carried, ipm, switch = (np.empty((size, levels)) for _ in range(3))
+    carried, ipm, switch, handoffs, deferred = (np.empty((size, levels)) for _ in range(5))
     per_poll = np.empty((size, levels, floor.shape[1]))
     parts, tasks = [], []
     for at, patterns, rate in spread["outcomes"]:
         whole = isinstance(at, slice)
         n = rate.shape[0]
-        out = (carried, ipm, per_poll, switch) if whole else (
+        out = (carried, ipm, per_poll, switch, handoffs, deferred) if whole else (
             np.empty((n, levels)), np.empty((n, levels)),
-            np.empty((n, levels, floor.shape[1])), np.empty((n, levels)))
+            np.empty((n, levels, floor.shape[1])), np.empty((n, levels)),
+            np.empty((n, levels)), np.empty((n, levels)))
         inputs = [a if whole else np.ascontiguousarray(a[at]) for a in (
             capacity, spread["band_low"], spread["band_high"], *rows, napi_load, irq_load,
             *delays, floor, *app_rows)]
         inputs.insert(1, rate)                  # already the group's rows
         tail = [a if whole else np.ascontiguousarray(a[at])
-                for a in (app_floor, app_switch, app_capacity)]
+                for a in (app_floor, app_switch, app_capacity, limits)]
 
         def run(sl, patterns=patterns, inputs=inputs, tail=tail, out=out):
             kernels.level_moments(*patterns.runs, patterns.weight,
                                   *(a[sl] for a in inputs),
-                                  app_poll_cycles, *(a[sl] for a in tail),
+                                  app_poll_cycles, *(a[sl] for a in tail), reader_here,
                                   *(o[sl] for o in out))
 
         tasks.append((run, n, rate.size))
@@ -824,9 +846,9 @@ def _level_terms(cpus, app_core, capacity, spread):
     flow_model._in_threads(tasks)
     for whole, at, out in parts:
         if not whole:
-            for full, piece in zip((carried, ipm, per_poll, switch), out):
+            for full, piece in zip((carried, ipm, per_poll, switch, handoffs, deferred), out):
                 full[at] = piece
-    return ipm, per_poll, switch
+    return ipm, per_poll, switch, handoffs, deferred
 
 
 def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):
@@ -1006,6 +1028,7 @@ def _check_finite(result: Result) -> None:
     """Refuse to hand out a NaN, a negative or (where none is meant) an infinite number."""
     finite = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
               "irq_rate_per_s", "softirq_rate_per_s", "context_switch_rate_per_s",
+              "ksoftirqd_rate_per_s", "ksoftirqd_share",
               "drop_fraction", "sender_drop_fraction", "loss_fraction",
               "memory_bandwidth_gbytes_per_s", "cores_used")
     unbounded = ("latency_mean_us", "latency_p99_us")        # inf: an unstable queue

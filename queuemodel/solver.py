@@ -63,6 +63,7 @@ __all__ = [
     "solve_rate",
     "overload_band",
     "softirq_runs_per_message",
+    "ksoftirqd_deferral",
     "interrupts_per_message",
     "wakeups_per_message",
     "FEATURE_NAMES",
@@ -85,6 +86,9 @@ PROC_STAT_COLUMN = {"hardirq": "irq", "softirq": "softirq", "syscall": "sys", "u
 FLOW_CORE, APP_CORE = 0, 1
 
 _MAX_ITERATIONS = 2000
+#: Whole bursts in ``a`` packets are ``floor(a / b * _WHOLE)``: a whole number of
+#: bursts that rounding puts a hair below stays whole.
+_WHOLE = 1.0 + 1e-12
 _RTOL = 1e-11
 _Q_MAX = 0.9
 
@@ -709,6 +713,99 @@ def softirq_runs_per_message(first_polls, interrupts, napi_stages):
     3.0
     """
     return first_polls + (napi_stages - 1) * np.asarray(interrupts)
+
+
+def ksoftirqd_deferral(interrupts, bursts, n_wire, asleep, napi_seconds, napi_weight,
+                       napi_stages, max_restart, max_time_s):
+    """How often a polling period ends in ksoftirqd, and the share of packets it takes there.
+
+    Parameters
+    ----------
+    interrupts : float or numpy.ndarray
+        Polling periods (interrupts) per message, ``i``.
+    bursts : float or numpy.ndarray
+        Bursts per message (back-to-back packets: a TSO segment, a datagram's
+        fragments), ``B``; ``i <= B``.
+    n_wire : float or numpy.ndarray
+        Wire packets per message: a burst is ``b = n_wire / B`` packets.
+    asleep : float or numpy.ndarray
+        Chance the reader sleeps on this CPU when a period starts (0 if it
+        runs elsewhere), ``w``.
+    napi_seconds : float or numpy.ndarray
+        Seconds of this CPU's interrupt and softirq work per message.
+    napi_weight : float or numpy.ndarray
+        Packets one NAPI poll may take, ``W``.
+    napi_stages : int
+        NAPI stages in the chain, ``n`` (0: no polling at all).
+    max_restart : float or numpy.ndarray
+        NET_RX runs ``__do_softirq`` makes before it gives up, ``R``
+        (``MAX_SOFTIRQ_RESTART``).
+    max_time_s : float or numpy.ndarray
+        Time after which it gives up (``MAX_SOFTIRQ_TIME``), ``T``.
+
+    Returns
+    -------
+    chance, share : numpy.ndarray
+        The chance a period hands work to ksoftirqd, and the share of the
+        periods' packets processed there; both in [0, 1].
+
+    Notes
+    -----
+    Linux 4.4's ``__do_softirq`` runs NET_RX again while a run leaves work
+    (a poll that used its full weight re-raises it), at most ``R`` runs and
+    until ``T`` has passed, and stops early once a task it woke needs the
+    CPU (``need_resched()``); whatever is left it hands to ksoftirqd, a
+    thread the scheduler then shares with the reader.  Runs are pipelined
+    (:func:`softirq_runs_per_message`): the NIC's ``j``-th batch of ``W``
+    packets leaves the last stage in run ``j + n - 1``.  So a period runs in
+    the interrupt's context for
+
+    * one batch, if the reader slept on this CPU: the run that delivers the
+      first batch wakes it, and waking a task on an idle CPU asks for the
+      CPU at once;
+    * otherwise ``j = min(R + 1 - n, T / t)`` batches (at least one), with
+      ``t = W * napi_seconds / n_wire`` the time one batch takes.
+
+    A period brings ``K`` bursts, geometric with the model's mean
+    ``B / i`` (the memoryless choice for a given mean): ``P(K > k) = q^k``,
+    ``q = 1 - i / B``.  The first ``a = W j`` packets run inline, i.e.
+    ``m = floor(a / b)`` whole bursts.  The period is handed on when
+    ``K > m``: chance ``q^m``; the packets past ``a`` are, over all
+    packets, ``q^m (1 - (a - b m)(1 - q) / b)``
+    (``derivations/softirq.py``).  Both are mixed over the reader's state
+    with ``w``.  Where no period ever ends (``i = 0``: a saturated CPU
+    polls for good) both are 1.
+
+    Examples
+    --------
+    >>> chance, share = ksoftirqd_deferral(0.5, 1.0, 1.0, 0.0, 1e-6, 64, 1, 10, 2e-3)
+    >>> round(float(chance), 6)                 # 2 packets per period: 640 fit inline
+    0.0
+    >>> chance, share = ksoftirqd_deferral(0.0, 1.0, 1.0, 0.0, 1e-6, 64, 1, 10, 2e-3)
+    >>> float(chance), float(share)             # saturated: ksoftirqd polls for good
+    (1.0, 1.0)
+    """
+    i = np.asarray(interrupts, dtype=float)
+    bursts = np.asarray(bursts, dtype=float)
+    shape = np.broadcast(i, bursts, n_wire, asleep, napi_seconds, napi_weight, max_restart,
+                         max_time_s).shape
+    if napi_stages == 0:
+        return np.zeros(shape), np.zeros(shape)
+    q = np.clip(1.0 - np.divide(i, bursts, out=np.ones(shape), where=bursts > 0), 0.0, 1.0)
+    b = np.divide(n_wire, bursts, out=np.ones(shape), where=bursts > 0)
+    batch_s = np.multiply(napi_weight, napi_seconds) / np.asarray(n_wire, dtype=float)
+    by_time = np.divide(max_time_s, batch_s, out=np.full(shape, np.inf), where=batch_s > 0)
+    awake = np.maximum(1.0, np.minimum(np.asarray(max_restart, dtype=float) + 1 - napi_stages,
+                                       by_time))
+    chance = np.zeros(shape)
+    share = np.zeros(shape)
+    for part, batches in ((asleep, 1.0), (1.0 - np.asarray(asleep, dtype=float), awake)):
+        inline = np.multiply(napi_weight, batches)
+        m = np.floor(inline / b * _WHOLE)
+        tail = q ** m
+        chance = chance + part * tail
+        share = share + part * tail * np.minimum(1.0, 1.0 - (inline - b * m) * (1.0 - q) / b)
+    return chance, share
 
 
 def solve_rate(upper, cores, interrupts):

@@ -218,6 +218,63 @@ def test_softirq_runs_bracket_the_interrupts(sc):
     assert r.context_switch_rate_per_s >= 0
 
 
+@given(scenarios(), st.integers(1, 9), st.floats(0.05, 0.95))
+def test_ksoftirqd_takes_a_share_and_fewer_hand_offs_than_runs(sc, fewer_runs, less_time):
+    # A hand-off ends a run, so hand-offs never outnumber NET_RX runs (or, off a veth link,
+    # the interrupts that start the periods); the share is a share; and letting
+    # __do_softirq run longer inline (more restarts, more time) never hands on more.
+    r = qm.predict(**sc)
+    assert 0.0 <= r.ksoftirqd_share <= 1.0
+    assert 0.0 <= r.ksoftirqd_rate_per_s <= r.softirq_rate_per_s * (1 + 1e-9) + 1e-9
+    if not sc.get("veth_link"):
+        assert r.ksoftirqd_rate_per_s <= r.irq_rate_per_s * (1 + 1e-9) + 1e-9
+    tighter = qm.predict(**{**sc, "softirq_max_restart": 10 - fewer_runs,
+                            "softirq_max_time_ms": 2.0 * less_time})
+    assert tighter.throughput_gbps == r.throughput_gbps       # reported, not charged
+    assert tighter.ksoftirqd_share >= r.ksoftirqd_share * (1 - 1e-9)
+    assert tighter.ksoftirqd_rate_per_s >= r.ksoftirqd_rate_per_s * (1 - 1e-9)
+
+
+def test_ksoftirqd_polls_for_good_when_the_napi_work_fills_a_cpu():
+    # Limiting cases.  A reader on a CPU of its own leaves the flow CPU to NAPI; offered
+    # more than that CPU drains (UDP never slows) and with interrupts that cost nothing
+    # (so polling alone fills the CPU), polling never stops: every packet is polled in
+    # ksoftirqd.  With the interrupts' real costs a little of the CPU is left between
+    # periods.  A trickle of 64-byte datagrams makes periods of (almost always) one
+    # packet, which the first run finishes: next to nothing is handed on.
+    docker = qm.get_path("docker-overlay")
+    free_irq = dataclasses.replace(docker, rx=tuple(
+        dataclasses.replace(s, cost_cycles_per_unit=0.0) if s.context == "hardirq"
+        else dataclasses.replace(s, cost_cycles_per_invocation=0.0) for s in docker.rx))
+    flooded = qm.predict(path=free_irq, proto="udp", app_on_softirq_core=False,
+                         softirq_entry_cycles=0.0)
+    assert flooded.drop_fraction > 0.0
+    assert flooded.ksoftirqd_share == pytest.approx(1.0, abs=1e-9)
+    real = qm.predict(path=docker, proto="udp", app_on_softirq_core=False)
+    assert 0.5 < real.ksoftirqd_share < flooded.ksoftirqd_share
+    trickle = qm.predict(path="native", proto="udp", msg_bytes=64, offered_gbps=0.001)
+    assert trickle.ksoftirqd_share < 1e-12 and trickle.ksoftirqd_rate_per_s < 1e-9
+
+
+def test_ksoftirqd_deferral_worked_by_hand():
+    # derivations/softirq.py: q = 1 - i/B = 0.9, bursts of b = 45 packets (a 64 KB GSO
+    # segment), an awake reader on Docker's three NAPI stages: (10 + 1 - 3) x 64 = 512
+    # packets inline = 11 whole bursts and 17 packets: chance 0.9**11 = 0.313811;
+    # share 0.313811 x (1 - 17 x 0.1 / 45) = 0.301956.
+    from queuemodel.solver import ksoftirqd_deferral
+
+    chance, share = ksoftirqd_deferral(0.1, 1.0, 45.0, 0.0, 1e-6, 64, 3, 10, 2e-3)
+    assert float(chance) == pytest.approx(0.313811, abs=1e-6)
+    assert float(share) == pytest.approx(0.301956, abs=1e-6)
+    # Asleep, one batch of 64 packets = 1 burst and 19 packets: 0.9 and 0.9 x (1 - 1.9/45).
+    chance, share = ksoftirqd_deferral(0.1, 1.0, 45.0, 1.0, 1e-6, 64, 3, 10, 2e-3)
+    assert float(chance) == pytest.approx(0.9, abs=1e-9)
+    assert float(share) == pytest.approx(0.9 * (1 - 1.9 / 45), abs=1e-9)
+    # The 2 ms limit binds when a 64-packet batch takes 0.5 ms: 4 batches = 256 packets.
+    chance, _ = ksoftirqd_deferral(0.1, 1.0, 45.0, 0.0, 45 * 0.5e-3 / 64, 64, 3, 10, 2e-3)
+    assert float(chance) == pytest.approx(0.9 ** 5, abs=1e-9)
+
+
 def test_an_offer_below_capacity_can_still_overload_the_core():
     # Found by hypothesis (dev profile): 243-byte UDP datagrams on a 1 Gb/s link arrive at
     # ~390k packets/s, under mlx4's 400k threshold, where moderation stops delaying
@@ -293,7 +350,7 @@ def test_the_compiled_fixed_point_agrees_with_the_numpy_loop(path, proto, msg, g
 def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
         path, proto, msg, shared, switch, adaptive, shares, weight):
     # kernels.level_moments against the numpy formulas (solver.Interrupts.per_message,
-    # CoreLoad.terms) evaluated CPU by CPU.  Two hash outcomes of CPUs at one level: the
+    # CoreLoad.terms, wakeups_per_message, ksoftirqd_deferral) evaluated CPU by CPU.  Two hash outcomes of CPUs at one level: the
     # first puts 2 CPUs of 1 flow and 1 CPU of 3 flows there, the second 1 CPU of 2 flows;
     # each CPU carries min(capacity, flows x rate per flow).
     from queuemodel import kernels
@@ -317,7 +374,10 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
     bursts, frames, napi_load, irq_load, delay = irq._parts
     floor = np.ascontiguousarray(flow_core.poll_floor.reshape(1, -1))
     app_floor = np.ascontiguousarray(app_core.poll_floor.reshape(1, -1))
-    out = np.empty((1, 1)), np.empty((1, 1)), np.empty((1, 1, floor.shape[1])), np.empty((1, 1))
+    out = (np.empty((1, 1)), np.empty((1, 1)), np.empty((1, 1, floor.shape[1])),
+           *(np.empty((1, 1)) for _ in range(3)))
+    limits = np.array([[host.napi_weight, host.softirq_max_restart,
+                        host.softirq_max_time_ms * 1e-3]], dtype=float)
     kernels.level_moments(flows, level, count, weights, capacity[:, None], per_flow, inf, inf,
                           *map(row, (irq.n_wire, bursts, frames)),
                           row(napi_load)[:, None], row(irq_load)[:, None],
@@ -325,8 +385,9 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
                                      delay.inv_width)),
                           floor, row(app_core.static), row(app_core.irq_cycles),
                           np.asarray(app_core.poll_cycles, dtype=float), app_floor,
-                          row(app_core.switch_cycles), row(app_core.capacity)[:, None], *out)
-    carried, ipm, polls, wakes = (o[:, 0] for o in out)
+                          row(app_core.switch_cycles), row(app_core.capacity)[:, None],
+                          limits, shared, *out)
+    carried, ipm, polls, wakes, handoffs, deferred = (o[:, 0] for o in out)
     # The reference, CPU by CPU.
     runs = [(weights[p] * count[p, j], min(capacity[0], flows[p, j] * per_flow[0, p]))
             for p in range(2) for j in range(2) if count[p, j]]
@@ -335,16 +396,31 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
     # Weighted by what each CPU carries; a level that carries nothing takes rate 0's values.
     points = [(n * r, r) for n, r in runs] if total > 0.0 else [(1.0, 0.0)]
     norm = sum(w for w, _ in points)
-    ref_ipm = ref_wake = 0.0
+    ref_ipm = ref_wake = ref_handoffs = ref_deferred = 0.0
     ref_polls = np.zeros(floor.shape[1])
     for w, r in points:
         i = irq.per_message(np.array([r]))
         ref_ipm += w * float(i[0])
         ref_polls += w * np.maximum(i[0], floor[0])
-        ref_wake += w * float(np.ravel(app_core.terms(np.array([r]), i)[1])[0])
+        dyn, wake_cycles = app_core.terms(np.array([r]), i)
+        ref_wake += w * float(np.ravel(wake_cycles)[0])
+        # An interrupt finds the reader asleep (on this CPU only) as often as it wakes it.
+        woken = S.wakeups_per_message(r, i[0], float(np.ravel(app_core.static + dyn)[0]),
+                                      float(np.ravel(app_core.switch_cycles)[0]),
+                                      float(np.ravel(app_core.capacity)[0]))
+        asleep = min(1.0, float(woken) / float(i[0])) if shared and i[0] > 0 else 0.0
+        first = [float(np.ravel(v)[0]) for v in (bursts, irq.n_wire, napi_load)]
+        chance, late = S.ksoftirqd_deferral(i[0], *first[:2], asleep, first[2],
+                                            host.napi_weight, floor.shape[1],
+                                            host.softirq_max_restart,
+                                            host.softirq_max_time_ms * 1e-3)
+        ref_handoffs += w * float(i[0] * chance)
+        ref_deferred += w * float(late)
     assert ipm[0] == pytest.approx(ref_ipm / norm, rel=1e-9)
     assert polls[0] == pytest.approx(ref_polls / norm, rel=1e-9)
     assert wakes[0] == pytest.approx(ref_wake / norm, rel=1e-9, abs=1e-9)
+    assert handoffs[0] == pytest.approx(ref_handoffs / norm, rel=1e-9, abs=1e-12)
+    assert deferred[0] == pytest.approx(ref_deferred / norm, rel=1e-9, abs=1e-12)
 
 
 @given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(("tcp", "udp")),

@@ -15,6 +15,8 @@ __all__ = ["FIGURES", "write_all", "compute", "write_report"]
 
 FLOWS = np.arange(1, 81)
 SIZES = 2 ** np.arange(6, 14)                   # 64 B .. 8 KB, the paper's range
+WIDE_SIZES = {"tcp": 2 ** np.arange(6, 18),     # 64 B .. 128 KB (the paper's TCP writes)
+              "udp": np.append(2 ** np.arange(6, 16), 65507)}   # .. the largest datagram
 LOAD_SHARES = np.linspace(0.02, 0.98, 49)       # offered load as a share of the cap
 
 #: File stem, module and what it draws, in the order of the report.
@@ -34,6 +36,8 @@ FIGURES = (
     ("fig_isolation", "Flows on dedicated cores against hashed flows (the paper's question 2)"),
     ("fig_coalescing", "Coalescing and small messages (the paper's question 3)"),
     ("fig_pipeline", "Receive pipelines as data (the model's Fig. 1)"),
+    ("fig_ksoftirqd", "Receive polling handed to ksoftirqd, against size and flows (the "
+                      "model's extension)"),
 )
 
 
@@ -49,6 +53,8 @@ def compute() -> dict:
              for t in ("tcp", "udp")}
     single = {(p, t): qm.predict(path=p, proto=t) for p in names for t in ("tcp", "udp")}
     contexts = {(p, s.name): s.context for p, path in qm.PATHS.items() for s in path.rx}
+    wide = {t: {p: qm.predict(path=p, proto=t, msg_bytes=WIDE_SIZES[t]) for p in names}
+            for t in ("tcp", "udp")}
     questions = compute_questions()
     parallel, isolated, coalesced = (questions[k] for k in ("parallel", "isolation",
                                                             "coalescing"))
@@ -66,7 +72,7 @@ def compute() -> dict:
     return {"flows": flows, "sizes": sizes, "single": single, "contexts": contexts,
             "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS), "latency": latency,
             "parallel": parallel, "isolation": isolated, "coalescing": coalesced,
-            "ghz": qm.paper_testbed().ghz}
+            "ghz": qm.paper_testbed().ghz, "wide_sizes": wide}
 
 
 def compute_questions() -> dict:
@@ -149,6 +155,7 @@ def draw(name: str, data: dict):
         "fig_parallel": (data["parallel"],),
         "fig_isolation": (data["isolation"],),
         "fig_coalescing": (data["coalescing"],),
+        "fig_ksoftirqd": (data["wide_sizes"], flows),
     }[name]
     return module.figure(*args)
 

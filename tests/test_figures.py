@@ -82,6 +82,22 @@ def test_pipeline_figure_draws_one_box_per_stage(data):
                         for p in data["paths"].values())
 
 
+def test_ksoftirqd_figure_plots_each_results_share(data):
+    fig = draw("fig_ksoftirqd", data)
+    by_size, by_flows = fig.axes
+    assert by_size.get_xscale() == "log" and len(by_size.lines) == len(by_flows.lines) == 6
+    line = by_size.lines[2]                 # TCP first, paths in order
+    r = data["wide_sizes"]["tcp"]["docker-overlay"]
+    assert line.get_label() == "docker-overlay TCP"
+    assert np.array_equal(line.get_xdata(), r.inputs["msg_bytes"])
+    assert np.array_equal(line.get_ydata(), 100.0 * r.ksoftirqd_share)
+    r = data["flows"]["udp"]["native"]
+    assert np.array_equal(by_flows.lines[3].get_ydata(), 100.0 * r.ksoftirqd_share)
+    for ax in fig.axes:
+        for ln in ax.lines:
+            assert 0.0 <= min(ln.get_ydata()) and max(ln.get_ydata()) <= 100.0
+
+
 def test_every_figure_is_listed_and_draws(data):
     for name, caption in FIGURES:
         assert caption and draw(name, data).axes

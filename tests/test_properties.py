@@ -256,6 +256,20 @@ def test_ksoftirqd_polls_for_good_when_the_napi_work_fills_a_cpu():
     assert trickle.ksoftirqd_share < 1e-12 and trickle.ksoftirqd_rate_per_s < 1e-9
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known: the model drops a saturated UDP receiver's excess at the ring, yet counts "
+    "interrupts from the polling of what the CPU carries (NAPI idle 1 - rho of the time), "
+    "so Docker overlay UDP 8 KB takes 10.9k IRQs/s with ksoftirqd_share 0. In Linux a ring "
+    "that drops is full, NAPI never completes and no interrupt is raised (ksoftirqd polls). "
+    "Counting the polling of what arrives instead would also remove the interrupts P6 was "
+    "fitted to (64 B Docker UDP drops too) unless its drops move to the socket, which is "
+    "receive livelock (README). Open; 2026-11-27"))
+def test_a_cpu_that_drops_at_its_ring_takes_no_interrupts():
+    r = qm.predict(path="docker-overlay", proto="udp", msg_bytes=8192)
+    assert r.drop_fraction > 0.0 and r.sender_drop_fraction == 0.0
+    assert r.irq_rate_per_s == pytest.approx(0.0, abs=1.0)
+
+
 def test_ksoftirqd_deferral_worked_by_hand():
     # derivations/softirq.py: q = 1 - i/B = 0.9, bursts of b = 45 packets (a 64 KB GSO
     # segment), an awake reader on Docker's three NAPI stages: (10 + 1 - 3) x 64 = 512

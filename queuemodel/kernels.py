@@ -125,6 +125,8 @@ def _deferral(ipm, bursts, n_wire, asleep, napi_seconds, weight, stages, max_res
     share = 0.0
     for case in range(2):
         part = asleep if case == 0 else 1.0 - asleep
+        if part <= 0.0:                     # (saves a power; the sums are the same)
+            continue
         inline = weight * (1.0 if case == 0 else awake)
         m = np.floor(inline / b * (1.0 + 1e-12))     # solver._WHOLE
         tail = q ** m

@@ -11,14 +11,15 @@ from ._base import Derivation
 def _pipeline() -> Derivation:
     from queuemodel.solver import softirq_runs_per_message
 
-    P, n, i = sp.symbols("P n i", positive=True)
+    P, n, i, k = sp.symbols("P n i k", positive=True)
     j = sp.Symbol("j", integer=True, positive=True)
     # Run j handles the first stage's pass j (for j <= P) and hands its packets on; stage
     # s (1-based) sees them in run j + s - 1.  The last stage gets the last pass in run
-    # P + n - 1, so that is the number of runs in the period.
+    # P + n - 1, so the pipeline needs that many runs in the period.
     last_run = P + n - 1
-    per_interrupt = sp.simplify(last_run)
-    derived = sp.expand(i * per_interrupt)      # per message: i periods of P passes each
+    # A run's budget allows k full polls, and the period makes n P of them.
+    by_budget = n * P / k
+    derived = sp.Max(sp.expand(i * last_run), i * by_budget)   # per message: i periods
     return Derivation(
         name="softirq_runs",
         title="NET_RX softirq runs per polling period (a pipeline of NAPI stages)",
@@ -27,20 +28,25 @@ def _pipeline() -> Derivation:
             "it runs (VXLAN gro_cells, the veth backlog) waits for the next run (Linux 4.4).",
             "A polling period starts with an interrupt and makes P passes over the NIC's ring; "
             "each pass's packets move one stage down the chain per run.",
-            "Per message: i interrupts and i P first-stage polls, so runs = polls + (n - 1) i.",
+            "A run stops after the poll that spends netdev_budget: k = ceil(budget / weight) "
+            "full polls; each of the n stages makes P full polls per period.",
+            "Per message: i interrupts and i P first-stage polls.",
         ),
         steps=(
             ("the first stage's pass j reaches stage s in run", sp.Eq(sp.Symbol("r"),
                                                                       j + sp.Symbol("s") - 1)),
             ("the last pass (j = P) leaves the last stage (s = n) in run",
              sp.Eq(sp.Symbol("R"), last_run)),
+            ("runs the budgets need for n P polls", sp.Eq(sp.Symbol("R_b"), by_budget)),
             ("runs per message", sp.Eq(sp.Symbol("runs"), derived)),
         ),
         derived=derived,
-        stated=i * P + (n - 1) * i,
-        symbols=(P, n, i),
-        implemented=lambda P_, n_, i_: softirq_runs_per_message(P_ * i_, i_, int(n_)),
-        domain={"P": (1.0, 50.0, False), "n": (1, 3, True), "i": (0.0, 10.0, False)},
+        stated=sp.Max(i * P + (n - 1) * i, n * (i * P) / k),
+        symbols=(P, n, i, k),
+        implemented=lambda P_, n_, i_, k_: softirq_runs_per_message(P_ * i_, i_, int(n_),
+                                                                    float(k_)),
+        domain={"P": (1.0, 50.0, False), "n": (1, 3, True), "i": (0.0, 10.0, False),
+                "k": (1, 6, True)},
         where="queuemodel.solver.softirq_runs_per_message",
     )
 
@@ -68,7 +74,7 @@ _DEFERRAL_ASSUMPTIONS = (
     "rest goes to ksoftirqd.",
     "The NIC's j-th batch of W packets leaves the last of n NAPI stages in run j + n - 1 "
     "(the pipeline above), so W (R + 1 - n) packets run inline (W if the reader slept, "
-    "fewer if the time limit comes first).",
+    "fewer if the runs' budgets, R k polls for n per batch, or the time limit come first).",
     "A period brings K bursts of b packets, geometric with the model's mean B / i: "
     "P(K = k) = (1 - q) q^(k - 1), q = 1 - i / B, 0 < q < 1.",
     "The inline packets are a = b (m + f): m whole bursts and a fraction f of the next "

@@ -97,11 +97,14 @@ class Host:
     napi_weight : int
         Packets one NAPI poll may take (>= 1).
     netdev_budget : int
-        Packets one NET_RX softirq run may take over all its polls.
-        Recorded only: under Linux 4.4 a run polls each NAPI at most once, so
-        with ``napi_weight`` 64 and at most three NAPI stages it cannot bind.
+        Packets one NET_RX softirq run may take over all its polls.  Under
+        Linux 4.4 a run polls each queued NAPI at most once, so it binds only
+        when ``ceil(netdev_budget / napi_weight)`` is below the NAPI stages
+        (never with the defaults, 300 and 64); then a polling period needs
+        more runs (:func:`queuemodel.solver.softirq_runs_per_message`).
     netdev_budget_jiffies : int
-        Jiffies one NET_RX softirq run may last.  Recorded only, as above.
+        Jiffies one NET_RX softirq run may last.  Recorded only: a run polls
+        each NAPI at most once, a few hundred microseconds at most.
     netdev_max_backlog : int
         Length of the per-CPU backlog queue fed by ``netif_rx`` (veth).
         Recorded only: the model's drops happen at the ring and the socket.
@@ -254,5 +257,4 @@ HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))
 #: Host fields the model records but no mechanism reads yet: setting them
 #: changes no prediction.  ``tests/test_api.py`` holds this list to what the
 #: model does, both ways.
-RECORDED_ONLY = ("l1d_kib", "l2_kib", "netdev_budget", "netdev_budget_jiffies",
-                 "netdev_max_backlog")
+RECORDED_ONLY = ("l1d_kib", "l2_kib", "netdev_budget_jiffies", "netdev_max_backlog")

@@ -107,7 +107,7 @@ def _asleep(rate, ipm, other, switch, capacity):
 
 @_compiled
 def _deferral(ipm, bursts, n_wire, asleep, napi_seconds, weight, stages, max_restart,
-              max_time_s):
+              max_time_s, polls_per_run):
     """Chance a polling period ends in ksoftirqd and the share of packets it takes there.
 
     One scenario of ``solver.ksoftirqd_deferral`` (the reference, with the derivation).
@@ -116,7 +116,7 @@ def _deferral(ipm, bursts, n_wire, asleep, napi_seconds, weight, stages, max_res
         return 0.0, 0.0
     q = min(1.0, max(0.0, 1.0 - ipm / bursts)) if bursts > 0.0 else 0.0
     b = n_wire / bursts if bursts > 0.0 else 1.0
-    awake = max_restart + 1.0 - stages
+    awake = min(max_restart + 1.0 - stages, max_restart * polls_per_run / stages)
     batch_s = weight * napi_seconds / n_wire
     if batch_s > 0.0:
         awake = min(awake, max_time_s / batch_s)
@@ -546,8 +546,9 @@ ramp_inv_width : numpy.ndarray
     app_capacity : numpy.ndarray
         ``(S, T)`` that core's cycles/s at each thread level.
     limits : numpy.ndarray
-        ``(S, 3)`` NAPI weight, ``__do_softirq``'s run limit and its time
-        limit in seconds (:func:`_deferral`).
+        ``(S, 4)`` NAPI weight, ``__do_softirq``'s run limit, its time
+        limit in seconds and the full polls a run's budget allows
+        (:func:`_deferral`).
     reader_here : bool
         Whether the reader runs on the CPU that takes the interrupts (then
         an interrupt that finds it asleep ends the inline runs early).
@@ -655,7 +656,8 @@ ramp_inv_width : numpy.ndarray
                         asleep = _asleep(r, i, app_static[s] + dyn, app_switch_cycles[s],
                                          app_capacity[s, t])
                 chance, past = _deferral(i, bursts[s], n_wire[s], asleep, napi_load[s, t],
-                                         limits[s, 0], k_polls, limits[s, 1], limits[s, 2])
+                                         limits[s, 0], k_polls, limits[s, 1], limits[s, 2],
+                                         limits[s, 3])
                 handed += share * i * chance
                 late += share * past
             ipm[s, t] = irqs / total

@@ -20,7 +20,7 @@ from .paths import get_path
 from .solver import (
     APP_CORE, FLOW_CORE, PROC_STAT_COLUMN,
     CompiledSide, CoreLoad, Interrupts, _safe_div, compile_side, features, gated_counts,
-    overload_band, softirq_runs_per_message, solve_rate,
+    overload_band, polls_per_run, softirq_runs_per_message, solve_rate,
 )
 from .stage import CONTEXTS, Path, Workload
 
@@ -766,7 +766,8 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
         first = False
         rates["irq"] += n_t * rate_t * ipm
         if polls.size:
-            runs = softirq_runs_per_message(per_poll[:, 0], ipm, polls.size)
+            runs = softirq_runs_per_message(per_poll[:, 0], ipm, polls.size,
+                                            polls_per_run(h.netdev_budget, h.napi_weight))
             rates["softirq"] += n_t * rate_t * runs
         wakes = switch_cycles / (2.0 * np.maximum(h.context_switch_cycles, 1e-300))
         rates["switch"] += n_t * rate_t * 2.0 * wakes
@@ -816,7 +817,8 @@ def _level_terms(cpus, app_core, capacity, spread, h, reader_here):
     app_poll_cycles = np.ascontiguousarray(app.poll_cycles, dtype=float)
     app_switch = row(app.switch_cycles)
     limits = np.ascontiguousarray(np.column_stack(
-        [row(h.napi_weight), row(h.softirq_max_restart), row(h.softirq_max_time_ms) * 1e-3]))
+        [row(h.napi_weight), row(h.softirq_max_restart), row(h.softirq_max_time_ms) * 1e-3,
+         row(polls_per_run(h.netdev_budget, h.napi_weight))]))
     # carried repeats the spread's rate_at_level (tests/test_flows.py holds them equal).
     carried, ipm, switch, handoffs, deferred = (np.empty((size, levels)) for _ in range(5))
     per_poll = np.empty((size, levels, floor.shape[1]))

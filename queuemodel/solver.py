@@ -63,6 +63,7 @@ __all__ = [
     "solve_rate",
     "overload_band",
     "softirq_runs_per_message",
+    "polls_per_run",
     "ksoftirqd_deferral",
     "interrupts_per_message",
     "wakeups_per_message",
@@ -677,7 +678,7 @@ def _take(value, idx):
     return value[idx] if np.ndim(value) else value
 
 
-def softirq_runs_per_message(first_polls, interrupts, napi_stages):
+def softirq_runs_per_message(first_polls, interrupts, napi_stages, polls_per_run=np.inf):
     """NET_RX softirq runs per message for a chain of NAPI stages.
 
     Parameters
@@ -690,11 +691,15 @@ def softirq_runs_per_message(first_polls, interrupts, napi_stages):
     napi_stages : int
         NAPI stages on the receive path (native 1, Linux overlay 2: NIC and
         VXLAN gro_cells, Docker overlay 3: and the veth backlog).
+    polls_per_run : float or numpy.ndarray, optional
+        Full polls one run's budget allows, ``k = ceil(netdev_budget /
+        napi_weight)`` (:func:`polls_per_run`); unlimited by default.
 
     Returns
     -------
     numpy.ndarray or float
-        ``first_polls + (napi_stages - 1) * interrupts``.
+        ``max(first_polls + (napi_stages - 1) * interrupts,
+        napi_stages * first_polls / polls_per_run)``.
 
     Notes
     -----
@@ -704,19 +709,52 @@ def softirq_runs_per_message(first_polls, interrupts, napi_stages):
     the first stage starts a run, and the packets it hands on need one more
     run per stage downstream, except where a later pass of the first stage
     shares the run (the stages are then pipelined: ``P`` passes take
-    ``P + n - 1`` runs).  A polling period that starts with an interrupt and
-    ends when the ring is empty therefore costs ``P + n - 1`` runs.
+    ``P + n - 1`` runs).  A run also stops once its polls have taken
+    ``netdev_budget`` packets: at most ``k`` full polls, so the ``n P``
+    polls of a period need at least ``n P / k`` runs.  A polling period that
+    starts with an interrupt and ends when the ring is empty therefore costs
+    ``max(P + n - 1, n P / k)`` runs; with Linux's defaults (``k = 5``) and
+    at most three NAPI stages, the pipeline decides.
 
     Examples
     --------
     >>> float(softirq_runs_per_message(1.0, 1.0, 3))   # one burst per IRQ, Docker: 3 runs
     3.0
+    >>> float(softirq_runs_per_message(4.0, 1.0, 3, polls_per_run=1))   # one poll a run
+    12.0
     """
-    return first_polls + (napi_stages - 1) * np.asarray(interrupts)
+    pipelined = first_polls + (napi_stages - 1) * np.asarray(interrupts)
+    return np.maximum(pipelined, np.divide(napi_stages * np.asarray(first_polls, dtype=float),
+                                           polls_per_run))
+
+
+def polls_per_run(netdev_budget, napi_weight):
+    """Full NAPI polls one NET_RX run makes before its budget is spent.
+
+    Parameters
+    ----------
+    netdev_budget : float or numpy.ndarray
+        Packets one run may take (``net.core.netdev_budget``).
+    napi_weight : float or numpy.ndarray
+        Packets one poll may take.
+
+    Returns
+    -------
+    numpy.ndarray or float
+        ``ceil(netdev_budget / napi_weight)``: Linux 4.4's
+        ``net_rx_action`` subtracts each poll's packets from the budget and
+        stops after the poll that takes it to zero or below.
+
+    Examples
+    --------
+    >>> int(polls_per_run(300, 64))
+    5
+    """
+    return np.ceil(np.divide(netdev_budget, napi_weight))
 
 
 def ksoftirqd_deferral(interrupts, bursts, n_wire, asleep, napi_seconds, napi_weight,
-                       napi_stages, max_restart, max_time_s):
+                       napi_stages, max_restart, max_time_s, polls_per_run=np.inf):
     """How often a polling period ends in ksoftirqd, and the share of packets it takes there.
 
     Parameters
@@ -742,6 +780,9 @@ def ksoftirqd_deferral(interrupts, bursts, n_wire, asleep, napi_seconds, napi_we
         (``MAX_SOFTIRQ_RESTART``).
     max_time_s : float or numpy.ndarray
         Time after which it gives up (``MAX_SOFTIRQ_TIME``), ``T``.
+    polls_per_run : float or numpy.ndarray, optional
+        Full polls one run's budget allows, ``k`` (:func:`polls_per_run`);
+        unlimited by default.
 
     Returns
     -------
@@ -763,8 +804,10 @@ def ksoftirqd_deferral(interrupts, bursts, n_wire, asleep, napi_seconds, napi_we
     * one batch, if the reader slept on this CPU: the run that delivers the
       first batch wakes it, and waking a task on an idle CPU asks for the
       CPU at once;
-    * otherwise ``j = min(R + 1 - n, T / t)`` batches (at least one), with
-      ``t = W * napi_seconds / n_wire`` the time one batch takes.
+    * otherwise ``j = min(R + 1 - n, R k / n, T / t)`` batches (at least
+      one): the pipeline, the runs' budgets (``R k`` polls, ``n`` per
+      batch) and the time, with ``t = W * napi_seconds / n_wire`` the time
+      one batch takes.
 
     A period brings ``K`` bursts, geometric with the model's mean
     ``B / i`` (the memoryless choice for a given mean): ``P(K > k) = q^k``,
@@ -795,7 +838,9 @@ def ksoftirqd_deferral(interrupts, bursts, n_wire, asleep, napi_seconds, napi_we
     b = np.divide(n_wire, bursts, out=np.ones(shape), where=bursts > 0)
     batch_s = np.multiply(napi_weight, napi_seconds) / np.asarray(n_wire, dtype=float)
     by_time = np.divide(max_time_s, batch_s, out=np.full(shape, np.inf), where=batch_s > 0)
-    awake = np.maximum(1.0, np.minimum(np.asarray(max_restart, dtype=float) + 1 - napi_stages,
+    runs = np.asarray(max_restart, dtype=float)
+    awake = np.maximum(1.0, np.minimum(np.minimum(runs + 1 - napi_stages,
+                                                  runs * np.asarray(polls_per_run) / napi_stages),
                                        by_time))
     chance = np.zeros(shape)
     share = np.zeros(shape)

@@ -295,7 +295,7 @@ def test_the_accounting_sees_what_the_spread_delivers(n, elastic, second, per_fl
                           spread["band_low"], spread["band_high"], one, one, one,
                           np.zeros((1, 2)), np.zeros((1, 2)), zero, zero, zero, zero,
                           np.zeros((1, 0)), zero, zero, np.zeros(0), np.zeros((1, 0)), zero,
-                          np.ones((1, 2)), np.array([[64.0, 10.0, 2e-3]]), True, carried, ipm,
+                          np.ones((1, 2)), np.array([[64.0, 10.0, 2e-3, 5.0]]), True, carried, ipm,
                           np.empty((1, 2, 0)), switch, np.empty((1, 2)), np.empty((1, 2)))
     assert carried[0] == pytest.approx(spread["rate_at_level"][0], rel=1e-12, abs=1e-9)
 

@@ -235,6 +235,33 @@ def test_ksoftirqd_takes_a_share_and_fewer_hand_offs_than_runs(sc, fewer_runs, l
     assert tighter.ksoftirqd_rate_per_s >= r.ksoftirqd_rate_per_s * (1 - 1e-9)
 
 
+@given(scenarios(), st.integers(1, 640))
+def test_a_smaller_run_budget_never_needs_fewer_runs(sc, budget):
+    # A run stops once its polls have spent netdev_budget packets, so a smaller budget can
+    # only split a polling period into more runs (and leave more to ksoftirqd); the work
+    # is the same, and so is the throughput.
+    sc.pop("netdev_budget", None)
+    ample = qm.predict(**sc, netdev_budget=1 << 20)
+    tight = qm.predict(**sc, netdev_budget=budget)
+    assert tight.throughput_gbps == ample.throughput_gbps
+    assert tight.softirq_rate_per_s >= ample.softirq_rate_per_s * (1 - 1e-12)
+    assert tight.ksoftirqd_share >= ample.ksoftirqd_share * (1 - 1e-12)
+
+
+def test_the_default_budget_never_binds_on_the_papers_paths():
+    # ceil(300 / 64) = 5 full polls a run, more than any path's NAPI stages (Docker: 3).
+    for path in PATH_NAMES:
+        for proto in ("tcp", "udp"):
+            r = qm.predict(path=path, proto=proto, msg_bytes=[64, 1024, 8192])
+            ample = qm.predict(path=path, proto=proto, msg_bytes=[64, 1024, 8192],
+                               netdev_budget=1 << 20)
+            assert np.array_equal(r.softirq_rate_per_s, ample.softirq_rate_per_s)
+    # One poll a run: Docker's three stages take three runs per NIC poll.
+    r = qm.predict(path="docker-overlay", proto="tcp", netdev_budget=64)
+    assert r.softirq_rate_per_s > qm.predict(path="docker-overlay",
+                                             proto="tcp").softirq_rate_per_s
+
+
 def test_ksoftirqd_polls_for_good_when_the_napi_work_fills_a_cpu():
     # Limiting cases.  A reader on a CPU of its own leaves the flow CPU to NAPI; offered
     # more than that CPU drains (UDP never slows) and with interrupts that cost nothing
@@ -360,17 +387,20 @@ def test_the_compiled_fixed_point_agrees_with_the_numpy_loop(path, proto, msg, g
        adaptive=st.booleans(),
        shares=st.lists(st.sampled_from([0.0, 1.0]) | st.floats(0.0, 1.0), min_size=2,
                        max_size=2),
-       weight=st.floats(0.05, 0.95))
+       weight=st.floats(0.05, 0.95), budget=st.sampled_from([64, 100, 300]),
+       napi_weight=st.sampled_from([32, 64, 128]))
 def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
-        path, proto, msg, shared, switch, adaptive, shares, weight):
+        path, proto, msg, shared, switch, adaptive, shares, weight, budget, napi_weight):
     # kernels.level_moments against the numpy formulas (solver.Interrupts.per_message,
-    # CoreLoad.terms, wakeups_per_message, ksoftirqd_deferral) evaluated CPU by CPU.  Two hash outcomes of CPUs at one level: the
-    # first puts 2 CPUs of 1 flow and 1 CPU of 3 flows there, the second 1 CPU of 2 flows;
-    # each CPU carries min(capacity, flows x rate per flow).
+    # CoreLoad.terms, wakeups_per_message, ksoftirqd_deferral) evaluated CPU by CPU.
+    # Two hash outcomes of CPUs at one level: the first puts 2 CPUs of 1 flow and 1 CPU of
+    # 3 flows there, the second 1 CPU of 2 flows; each CPU carries min(capacity, flows x
+    # rate per flow).
     from queuemodel import kernels
 
     host = dataclasses.replace(qm.paper_testbed(), app_on_softirq_core=shared,
-                               context_switch_cycles=switch, adaptive_moderation=adaptive)
+                               context_switch_cycles=switch, adaptive_moderation=adaptive,
+                               netdev_budget=budget, napi_weight=napi_weight)
     cores, irq = _one_cpu(path, proto, msg, host)
     flow_core, app_core = cores[0], cores[-1]
     from queuemodel import solver as S
@@ -391,7 +421,8 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
     out = (np.empty((1, 1)), np.empty((1, 1)), np.empty((1, 1, floor.shape[1])),
            *(np.empty((1, 1)) for _ in range(3)))
     limits = np.array([[host.napi_weight, host.softirq_max_restart,
-                        host.softirq_max_time_ms * 1e-3]], dtype=float)
+                        host.softirq_max_time_ms * 1e-3,
+                        S.polls_per_run(host.netdev_budget, host.napi_weight)]], dtype=float)
     kernels.level_moments(flows, level, count, weights, capacity[:, None], per_flow, inf, inf,
                           *map(row, (irq.n_wire, bursts, frames)),
                           row(napi_load)[:, None], row(irq_load)[:, None],
@@ -427,7 +458,9 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
         chance, late = S.ksoftirqd_deferral(i[0], *first[:2], asleep, first[2],
                                             host.napi_weight, floor.shape[1],
                                             host.softirq_max_restart,
-                                            host.softirq_max_time_ms * 1e-3)
+                                            host.softirq_max_time_ms * 1e-3,
+                                            S.polls_per_run(host.netdev_budget,
+                                                            host.napi_weight))
         ref_handoffs += w * float(i[0] * chance)
         ref_deferred += w * float(late)
     assert ipm[0] == pytest.approx(ref_ipm / norm, rel=1e-9)

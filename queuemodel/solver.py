@@ -810,7 +810,7 @@ def ksoftirqd_deferral(interrupts, bursts, n_wire, asleep, napi_seconds, napi_we
       one batch takes.
 
     A period brings ``K`` bursts, geometric with the model's mean
-    ``B / i`` (the memoryless choice for a given mean): ``P(K > k) = q^k``,
+    ``B / i`` (the memoryless choice for a given mean): ``P(K > x) = q^x``,
     ``q = 1 - i / B``.  The first ``a = W j`` packets run inline, i.e.
     ``m = floor(a / b)`` whole bursts.  The period is handed on when
     ``K > m``: chance ``q^m``; the packets past ``a`` are, over all

@@ -743,7 +743,9 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
     stage_columns = _stage_columns(rx)
     level_util, level_seconds = [], []
     first = True
-    per_message = _level_terms(cpus, app_core, capacity, spread, h, host.app_on_softirq_core)
+    per_run = polls_per_run(h.netdev_budget, h.napi_weight)   # full polls a run allows
+    per_message = _level_terms(cpus, app_core, capacity, spread, h, per_run,
+                               host.app_on_softirq_core)
     for t in range(len(cpus)):
         n_t = spread["cpus_at_level"][:, t]
         if not n_t.any():
@@ -766,8 +768,7 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
         first = False
         rates["irq"] += n_t * rate_t * ipm
         if polls.size:
-            runs = softirq_runs_per_message(per_poll[:, 0], ipm, polls.size,
-                                            polls_per_run(h.netdev_budget, h.napi_weight))
+            runs = softirq_runs_per_message(per_poll[:, 0], ipm, polls.size, per_run)
             rates["softirq"] += n_t * rate_t * runs
         wakes = switch_cycles / (2.0 * np.maximum(h.context_switch_cycles, 1e-300))
         rates["switch"] += n_t * rate_t * 2.0 * wakes
@@ -783,7 +784,7 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
             level_busy)
 
 
-def _level_terms(cpus, app_core, capacity, spread, h, reader_here):
+def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here):
     """Interrupts, polls, wake-up cycles and ksoftirqd hand-offs per message at each level.
 
     Each is the mean over a level's CPUs in every hash outcome, weighted by
@@ -818,7 +819,7 @@ def _level_terms(cpus, app_core, capacity, spread, h, reader_here):
     app_switch = row(app.switch_cycles)
     limits = np.ascontiguousarray(np.column_stack(
         [row(h.napi_weight), row(h.softirq_max_restart), row(h.softirq_max_time_ms) * 1e-3,
-         row(polls_per_run(h.netdev_budget, h.napi_weight))]))
+         row(per_run)]))
     # carried repeats the spread's rate_at_level (tests/test_flows.py holds them equal).
     carried, ipm, switch, handoffs, deferred = (np.empty((size, levels)) for _ in range(5))
     per_poll = np.empty((size, levels, floor.shape[1]))

@@ -173,6 +173,12 @@ def test_one_flow_per_core_adds_up_exactly(path, proto, n):
     expected = min(n * one.throughput_gbps, many.link_goodput_gbps)
     assert many.throughput_gbps == pytest.approx(expected, rel=1e-9)
     assert many.throughput_stderr_gbps == 0.0 and many.cores_used == n
+    if n * one.throughput_gbps <= many.link_goodput_gbps * (1 - 1e-9):
+        # Each CPU is then the one flow's CPU: its events add up and its shares stay.
+        for name in ("irq_rate_per_s", "softirq_rate_per_s", "ksoftirqd_rate_per_s"):
+            assert getattr(many, name) == pytest.approx(n * getattr(one, name), rel=1e-9,
+                                                        abs=1e-9), name
+        assert many.ksoftirqd_share == pytest.approx(one.ksoftirqd_share, rel=1e-9, abs=1e-12)
 
 
 def _held(path):

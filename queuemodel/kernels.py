@@ -20,7 +20,9 @@ other per-scenario passes of a grid block, each of which made several
 ``(scenarios, stages)`` temporaries in numpy: the stages' cycles
 (:func:`stage_cycles`), the receiver's and the sender's accounting
 (:func:`account_level`, :func:`account_sender`), each receive CPU's
-interrupts, polls and wake-ups at its own rate (:func:`level_moments`) and the
+interrupts, polls, wake-ups and ksoftirqd hand-offs at its own rate
+(:func:`level_moments`; the hand-offs' numpy reference is
+:func:`queuemodel.solver.ksoftirqd_deferral`) and the
 bottleneck's name (:func:`bottleneck_codes`); and the DRAM's budget
 (:func:`dram_budget`).
 

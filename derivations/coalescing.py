@@ -1,4 +1,5 @@
-"""Segment coalescing: how much a TCP sender puts on the wire back to back."""
+"""Segment coalescing: how much a TCP sender puts on the wire back to back, and how
+much GRO merges at the receiver when flows share a queue."""
 
 from __future__ import annotations
 
@@ -45,5 +46,57 @@ def _burst() -> Derivation:
     )
 
 
+def _shared_gro() -> Derivation:
+    import numpy as np
+
+    from queuemodel.flows import Patterns, gro_segments_per_packet
+
+    k = sp.Symbol("k", integer=True, positive=True)     # flows sharing the CPU's queue
+    W, L, a = sp.symbols("W L a", positive=True)        # poll, run (packets); alone
+    i = sp.Symbol("i", integer=True, positive=True)
+    m = W / L                                           # runs in one full poll
+    # A run belongs to any one flow with chance 1/k, independently of the others, so a
+    # flow is missing from all m runs with chance (1 - 1/k)^m; by linearity the poll
+    # holds the sum of the k flows' chances of showing up.
+    absent = (1 - 1 / k) ** m
+    distinct = sp.Sum(1 - absent, (i, 1, k)).doit()
+    # GRO holds one segment per flow and flushes them all after the full poll: a flow
+    # that shows up starts one segment in it; a flow alone merges as it would anyway.
+    derived = sp.Max(a, distinct / W)
+
+    def implemented(k_, W_, L_, a_):
+        flows = np.array([[int(k_)]])
+        groups = [(np.arange(1), Patterns(flows=flows, level=np.ones((1, 1), int),
+                                          weight=np.ones(1), draws=1,
+                                          cpu_level=np.zeros((1, 1))))]
+        return gro_segments_per_packet(groups, np.array([a_]), W_, L_)[0]
+
+    return Derivation(
+        name="shared_gro",
+        title="GRO segments per packet when flows share a receive queue",
+        assumptions=(
+            "k flows share one receive queue; its NAPI polls are full, W packets each, and "
+            "GRO flushes every held segment after a full poll (Linux 4.4, HZ < 1000).",
+            "Packets come in runs of L of one flow; each run's flow is drawn at random, "
+            "independently, among the k.",
+            "GRO holds a segment for every flow in the poll (its limit of 8 is not reached).",
+            "A flow alone forms a segments per packet (a >= 1 / W).",
+        ),
+        steps=(
+            ("runs in a full poll", sp.Eq(sp.Symbol("m"), m)),
+            ("a given flow shows up in none of them", sp.Eq(sp.Symbol("p_0"), absent)),
+            ("flows in the poll, one segment each", sp.Eq(sp.Symbol("D"), distinct)),
+            ("segments per packet", sp.Eq(sp.Symbol("s"), derived)),
+        ),
+        derived=derived,
+        stated=sp.Max(a, k * (1 - (1 - 1 / k) ** (W / L)) / W),
+        symbols=(k, W, L, a),
+        implemented=implemented,
+        domain={"k": (2, 40, True), "W": (8.0, 256.0, False), "L": (1.0, 64.0, False),
+                "a": (1.0 / 8.0, 1.0, False)},
+        where="queuemodel.flows.gro_segments_per_packet",
+    )
+
+
 def derivations() -> list:
-    return [_burst()]
+    return [_burst(), _shared_gro()]

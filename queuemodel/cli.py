@@ -292,6 +292,7 @@ def _table(r) -> str:
         f"  memory traffic    {r.memory_bandwidth_gbytes_per_s:10.2f} GB/s  (receiver DRAM)",
         f"  busy receive CPUs {r.cores_used:10.2f}   ({r.flows_per_busy_cpu:.2f} flows each; "
         f"throughput standard error {r.throughput_stderr_gbps:.3f} Gb/s)",
+        f"  GRO               {r.gro_packets_per_segment:10.2f} wire packets per segment",
         f"  bottleneck        {r.bottleneck}",
     ]
     if r.queue_stable:
@@ -406,7 +407,7 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_calibrate(args) -> int:
-    from .calibrate import DEFAULT_FIT, calibrate
+    from .calibrate import DEFAULT_FIT, FITTED_CLAIMS, calibrate, calibrate_defaults
 
     if args.data:
         return _calibrate_dataset(args)
@@ -414,16 +415,21 @@ def _cmd_calibrate(args) -> int:
         raise ModelInputError("--fit/--out", args.fit or args.out,
                               "only with a dataset (queuemodel calibrate DATA ...)")
 
-    claims = tuple(args.claims.split(",")) if args.claims else DEFAULT_FIT.claims
-    free = tuple(args.free.split(",")) if args.free else DEFAULT_FIT.free
-    fit = calibrate(claims, free)
+    if args.claims or args.free:
+        claims = tuple(args.claims.split(",")) if args.claims else DEFAULT_FIT.claims
+        free = tuple(args.free.split(",")) if args.free else DEFAULT_FIT.free
+        fit = calibrate(claims, free)
+    else:                           # the shipped defaults' fits, one after the other
+        claims, fit = FITTED_CLAIMS, calibrate_defaults()
     if args.json:
         print(json.dumps({"values": fit.values, "residuals": fit.residuals,
-                          "success": fit.success, "message": fit.message}, indent=2))
+                          "at_bound": list(fit.at_bound), "success": fit.success,
+                          "message": fit.message}, indent=2))
     else:
         print(f"fitted to {', '.join(claims)} ({fit.message})")
         for name, value in fit.values.items():
-            print(f"  {name} = {value:.6g}")
+            bound = "  (on the bound of its range)" if name in fit.at_bound else ""
+            print(f"  {name} = {value:.6g}{bound}")
         for cid, res in fit.residuals.items():
             print(f"  {cid}: model/paper - 1 = {res:+.2e}")
     return 0

@@ -34,10 +34,16 @@ The mechanism, for ``N`` flow pairs on one receiver:
    ``min(R, k * x)`` with the water level ``x`` at most one sending core
    and set so the total fits both the link and the pool.
 
-Not yet modelled: contention that grows with the flows on a core (the
-cycles cache misses and memory bandwidth cost, context switches among
-several receivers) and the work lost on packets dropped after the softirq
-(receive livelock).
+6. **Shared GRO.**  Flows that share a receive queue share its NAPI polls,
+   and GRO flushes every segment after each full poll: the more flows a
+   poll carries, the fewer packets each segment merges, and every stage
+   charged per segment works harder (:func:`gro_segments_per_packet`; a
+   mean over the flows' CPUs, applied to every CPU of the scenario).
+
+DRAM traffic and bandwidth are :mod:`queuemodel.memory`'s.  Not modelled:
+the cycles extra cache misses cost as flows grow, context switches among
+several receivers beyond their wake-ups, and the work lost on packets
+dropped after the softirq (receive livelock).
 """
 
 from __future__ import annotations
@@ -49,7 +55,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["SAMPLES", "SEED", "Placement", "Patterns", "place", "thread_shares",
-           "sender_core_units", "aggregate", "placement_groups", "expected_spread"]
+           "sender_core_units", "gro_segments_per_packet", "aggregate", "placement_groups",
+           "expected_spread"]
 
 #: Monte Carlo draws of the hash outcome per scenario (standard error reported).
 SAMPLES = 512
@@ -277,6 +284,87 @@ class Patterns:
         out[1][rows, run[rows, cols]] = level[rows, cols]
         np.add.at(out[2], (rows, run[rows, cols]), 1)
         return tuple(out)
+
+    @functools.cached_property
+    def sharing(self) -> tuple:
+        """How many flows share a flow's CPU: ``(k, q)``, the values and their chances.
+
+        ``q[j]`` is the chance that a flow picked at random (all draws,
+        every flow equally) sits on a CPU with ``k[j]`` flows.
+        """
+        flows = self.flows
+        held = flows > 0
+        per_flow = self.weight[:, None] * flows / flows.sum(axis=1, keepdims=True)
+        k, where = np.unique(flows[held], return_inverse=True)
+        return k.astype(float), np.bincount(where.ravel(), weights=per_flow[held])
+
+
+def gro_segments_per_packet(groups: list, alone, napi_weight, run_packets):
+    """GRO segments per wire packet when flows share a receive queue.
+
+    Linux 4.4's GRO holds one segment per flow while a NAPI poll lasts and,
+    with HZ below 1000, flushes them all after every full poll of
+    ``napi_weight`` packets (``napi_poll`` in net/core/dev.c).  A poll of a
+    queue that ``k`` flows share carries runs of ``run_packets`` packets of
+    one flow after another (how finely the senders' NIC queues and the
+    switch interleave the flows), each from a flow drawn at random, so it
+    carries ``m = napi_weight / run_packets`` runs from
+    ``d(k) = k (1 - (1 - 1/k) ** m)`` distinct flows (``d(1) = 1``) and
+    starts ``d(k)`` segments.  A flow's packets then form at least
+    ``d(k) / napi_weight`` segments per packet, and never fewer than when
+    it is alone.
+
+    Parameters
+    ----------
+    groups : list
+        From :func:`placement_groups`.
+    alone : numpy.ndarray
+        ``(S,)`` segments per wire packet of a flow alone on its CPU
+        (``1 / 45`` for full 64 KB segments of 1448-byte packets).
+    napi_weight, run_packets : float or numpy.ndarray
+        Packets per full poll, and per run of one flow (scalars or ``(S,)``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(S,)``: ``sum_k q(k) max(alone, d(k) / napi_weight)``, with
+        ``q(k)`` the chance a flow shares its CPU with ``k - 1`` others
+        (:attr:`Patterns.sharing`).  The mean is over packets, so the
+        segments all CPUs form add up when the flows carry equal rates.
+
+    Notes
+    -----
+    Every poll is taken as full (what a CPU near its capacity sees); a CPU
+    far from it polls fewer packets, so fewer flows show up per poll and
+    its segments are shorter still.  GRO's limit of 8 held segments
+    (``MAX_GRO_SKBS``) is left out: it only binds when more than 8 flows
+    share a CPU and a poll holds more than 8 runs.
+
+    Examples
+    --------
+    >>> groups = [(np.arange(1), _patterns(1, 10, 2, 16, True, False, (), False))]
+    >>> float(gro_segments_per_packet(groups, np.array([1 / 45]), 64, 1.0)[0]) == 1 / 45
+    True
+    >>> pats = Patterns(flows=np.array([[4]]), level=np.array([[1]]), weight=np.array([1.0]),
+    ...                 draws=1, cpu_level=np.zeros((20, 1)))
+    >>> round(float(gro_segments_per_packet([(np.arange(1), pats)], np.array([1 / 45]),
+    ...                                     64, 1.0)[0]) * 64, 3)    # 4 flows in every poll
+    4.0
+    """
+    alone = np.asarray(alone, dtype=float)
+    out = alone.copy()
+    for idx, patterns in groups:
+        if patterns.flows.max() == 1:      # no CPU shared: every flow is alone
+            continue
+        k, q = patterns.sharing
+        weight = np.broadcast_to(np.asarray(napi_weight, dtype=float), out.shape)[idx, None]
+        runs = weight / np.broadcast_to(np.asarray(run_packets, dtype=float),
+                                        out.shape)[idx, None]
+        # k (1 - (1 - 1/k) ** m); a flow alone (k = 1) starts one segment per poll
+        distinct = k * -np.expm1(runs * np.log1p(-1.0 / np.maximum(k, 2.0)))
+        distinct[:, k == 1.0] = 1.0
+        out[idx] = np.maximum(alone[idx, None], distinct / weight) @ q
+    return out
 
 
 def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):

@@ -128,6 +128,12 @@ class Host:
         ``i`` on queue ``i mod nic_queues`` instead of the RSS hash.
     gro_max_bytes, gso_max_bytes : int
         Largest GRO-merged and GSO/TSO segment in bytes.
+    rx_flow_run_packets : float
+        Packets of one flow that reach a shared receive queue back to back
+        before another flow's (how finely the sending NIC interleaves its
+        queues); >= 1.  Short runs put many flows in each NAPI poll and
+        shorten their GRO segments (:func:`queuemodel.flows.gro_segments_per_packet`);
+        runs of ``napi_weight`` packets or more leave GRO as for one flow.
     tcp_write_burst_segments : float
         MSS-sized segments a TCP sender releases in one burst when the
         application writes less than that at a time (the receive window a
@@ -216,6 +222,7 @@ class Host:
     flow_steering: bool = _flag()
     gro_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
     gso_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
+    rx_flow_run_packets: Any = _num(low=1.0, high=1 << 16)
     tcp_write_burst_segments: Any = _num(low=1.0, high=1 << 16)
     softirq_entry_cycles: Any = _num(low=0.0)
     context_switch_cycles: Any = _num(low=0.0)

@@ -18,7 +18,7 @@ from .host import HOST_FIELDS, Host
 from .hosts import paper_testbed, with_overrides
 from .paths import get_path
 from .solver import (
-    APP_CORE, FLOW_CORE, PROC_STAT_COLUMN,
+    APP_CORE, FEATURE_NAMES, FLOW_CORE, PROC_STAT_COLUMN,
     CompiledSide, CoreLoad, Interrupts, _safe_div, compile_side, features, gated_counts,
     overload_band, polls_per_run, softirq_runs_per_message, solve_rate,
 )
@@ -36,8 +36,8 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "context_switch_rate_per_s", "ksoftirqd_rate_per_s", "ksoftirqd_share",
                   "drop_fraction", "sender_drop_fraction", "loss_fraction",
                   "memory_bandwidth_gbytes_per_s",
-                  "cores_used", "flows_per_busy_cpu", "throughput_stderr_gbps",
-                  "queue_stable", "latency_mean_us", "latency_p99_us", "bottleneck")
+                  "cores_used", "flows_per_busy_cpu", "gro_packets_per_segment",
+                  "throughput_stderr_gbps", "queue_stable", "latency_mean_us", "latency_p99_us", "bottleneck")
 #: Outputs that map names to values (flattened as ``group.key``).
 OUTPUT_MAPS = ("receiver_cpu", "sender_cpu", "core_utilisation", "stages",
                "latency_parts_us")
@@ -114,6 +114,11 @@ class Result:
         Expected receive logical CPUs the flows' hashes land on.
     flows_per_busy_cpu : float or numpy.ndarray
         Expected flows per busy receive CPU.
+    gro_packets_per_segment : float or numpy.ndarray
+        Mean wire packets per GRO segment at the receiver: fewer when flows
+        share a receive queue and its polls
+        (:func:`queuemodel.flows.gro_segments_per_packet`); 1 where no
+        stage merges (UDP, GRO off).
     throughput_stderr_gbps : float or numpy.ndarray
         Standard error of ``throughput_gbps`` from the Monte Carlo over hash
         outcomes (0 when every outcome is the same, as for one flow).
@@ -158,6 +163,7 @@ class Result:
     memory_bandwidth_gbytes_per_s: Any
     cores_used: Any
     flows_per_busy_cpu: Any
+    gro_packets_per_segment: Any
     throughput_stderr_gbps: Any
     queue_stable: Any
     latency_mean_us: Any
@@ -423,7 +429,13 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     CPUs) and ``tx_out`` (the mean over sending cores).
     """
     size = msg.size
+    # Where the flows land decides how many share each receive queue's GRO.
+    groups = flow_model.placement_groups(proto, path, host, h, flows)
     counts, frag = features(proto, msg, h, path.encap_bytes)
+    merges = bool(np.any(rx.feature == FEATURE_NAMES.index("rx_segment")))
+    if merges:
+        counts[:, 2] = counts[:, 1] * flow_model.gro_segments_per_packet(
+            groups, counts[:, 2] / counts[:, 1], h.napi_weight, h.rx_flow_run_packets)
     units, data = gated_counts(counts, frag, msg)
     n_wire = counts[:, 1]
     cap = h.ghz * 1e9
@@ -436,9 +448,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     segmented = proto == "udp" or host.tso or host.gso
     burst = counts[:, 1] / counts[:, 3] if segmented else np.ones(size)
 
-    # Where the flows land, then one receive CPU at each hyper-thread share that occurs:
-    # its cores, interrupts and capacity.
-    groups = flow_model.placement_groups(proto, path, host, h, flows)
+    # One receive CPU at each hyper-thread share that occurs: its cores, interrupts and
+    # capacity.
     threads = max(int(patterns.level.max()) for _, patterns in groups)
     shares = [np.broadcast_to(s, (size,)) for s in flow_model.thread_shares(h.smt_gain, threads)]
     cpus = [_receive_cpu(rx, units, rx_static, h, cap * s, n_wire, burst) for s in shares]
@@ -567,6 +578,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "memory_bandwidth_gbytes_per_s": memory,
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
+        "gro_packets_per_segment": n_wire / counts[:, 2] if merges else np.ones(size),
         "level_busy_util": level_busy,
         "topology": topology,
         "cpu_tables": tables,
@@ -1033,7 +1045,7 @@ def _check_finite(result: Result) -> None:
               "irq_rate_per_s", "softirq_rate_per_s", "context_switch_rate_per_s",
               "ksoftirqd_rate_per_s", "ksoftirqd_share",
               "drop_fraction", "sender_drop_fraction", "loss_fraction",
-              "memory_bandwidth_gbytes_per_s", "cores_used")
+              "memory_bandwidth_gbytes_per_s", "cores_used", "gro_packets_per_segment")
     unbounded = ("latency_mean_us", "latency_p99_us")        # inf: an unstable queue
     for name in finite + unbounded:
         value = getattr(result, name)

@@ -7,7 +7,7 @@ computes the model's side directly with ``predict``.
 import pytest
 
 import queuemodel as qm
-from queuemodel.calibrate import DEFAULT_FIT
+from queuemodel.calibrate import FITTED_CLAIMS
 from queuemodel.claims import ANSWERED, load_claims, validate
 
 PAPER_SINGLE_FLOW = [
@@ -56,10 +56,10 @@ def test_overlays_are_cpu_bound_on_one_core():
 
 
 #: Claims the model's mechanisms reproduce today; a change that breaks one is a regression.
-#: (M2, M4, M8 and M9 are answered but fail until contention and livelock are modelled;
-#: P1, P3, P5 and P6 until TCP coalescing and reader placement are.)
+#: (M2, M5, M8 and M9 are answered but fail: see the README's validation section;
+#: P1, P3 and P5 until reader placement is modelled.)
 REPRODUCED = {"S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "H1",
-              "M1", "M3", "M6", "M7", "P2", "P4", "P7"}
+              "M1", "M3", "M4", "M6", "M7", "P2", "P4", "P6", "P7"}
 
 
 def test_validate_reproduces_the_claims_it_should():
@@ -72,10 +72,11 @@ def test_validate_reproduces_the_claims_it_should():
 def test_report_marks_fitted_and_predicted():
     report = validate()
     roles = {o.claim.id: o.role for o in report.outcomes}
-    assert {c for c, r in roles.items() if r == "fitted"} == set(DEFAULT_FIT.claims)
+    assert {c for c, r in roles.items() if r == "fitted"} == set(FITTED_CLAIMS)
+    assert set(FITTED_CLAIMS) == {"S1", "S2", "S4", "P6", "M4"}
     assert roles["S3"] == roles["S6"] == "predicted"
     text = report.to_text()
-    assert "fitted to S1, S2, S4" in text
+    assert "fitted to S1, S2, S4, P6, M4" in text
     assert "not answered yet" in text
 
 

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 import queuemodel as qm
 from queuemodel.errors import ModelInputError
-from queuemodel.flows import SAMPLES, Patterns, aggregate, place, sender_core_units
+from queuemodel.flows import (
+    SAMPLES, Patterns, aggregate, gro_segments_per_packet, place, sender_core_units,
+)
 
 
 @given(st.integers(1, 120), st.booleans(), st.booleans())
@@ -107,9 +109,16 @@ def test_queue_map_is_validated():
         dataclasses.replace(host, queue_cpus=(0, 1))           # one CPU per queue
     pinned = dataclasses.replace(host, queue_cpus=(0,) * 16)   # every queue on CPU 0
     r = qm.predict(path="docker-overlay", proto="tcp", flows=8, host=pinned)
+    one = qm.predict(path="docker-overlay", proto="tcp")
     assert r.cores_used == 1.0
-    assert r.throughput_gbps == pytest.approx(qm.predict(path="docker-overlay",
-                                                         proto="tcp").throughput_gbps)
+    # Eight flows share that CPU's polls of 64 one-packet runs: 8 (1 - (7/8)^64) of them
+    # show up in a poll and each starts a segment, so segments are ~8 packets, not 45.
+    assert r.gro_packets_per_segment == pytest.approx(64 / (8 * (1 - (7 / 8) ** 64)))
+    assert r.throughput_gbps < one.throughput_gbps
+    # Runs of a whole poll put one flow in each poll: as for one flow.
+    whole = qm.predict(path="docker-overlay", proto="tcp", flows=8, host=pinned,
+                       rx_flow_run_packets=64)
+    assert whole.throughput_gbps == pytest.approx(one.throughput_gbps)
 
 
 def test_more_flows_than_allowed():
@@ -156,10 +165,17 @@ def test_per_cpu_utilisation_adds_up(path, proto, n):
        st.integers(1, 79), st.sampled_from(({}, {"ghz": 3.5}, {"link_gbps": 100.0},
                                             {"physical_cores": 4})))
 def test_adding_a_tcp_flow_never_lowers_throughput(path, msg, n, host):
-    # No contention term exists yet, so the law is strict: the draws are nested (the
-    # N + 1st flow joins the same N), the link and the senders' pool only grow.
-    r = qm.predict(path=path, proto="tcp", msg_bytes=msg, flows=[n, n + 1], **host)
+    # Without the contention term (runs of a whole poll: GRO as for one flow) the law is
+    # strict: the draws are nested (the N + 1st flow joins the same N), the link and the
+    # senders' pool only grow.
+    r = qm.predict(path=path, proto="tcp", msg_bytes=msg, flows=[n, n + 1],
+                   rx_flow_run_packets=64, **host)
     assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-12)
+    # With it, a flow may cost the others at most what it shortens their GRO segments:
+    # the per-segment work is only part of each message's.
+    r = qm.predict(path=path, proto="tcp", msg_bytes=msg, flows=[n, n + 1], **host)
+    shrink = min(1.0, r.gro_packets_per_segment[1] / r.gro_packets_per_segment[0])
+    assert r.throughput_gbps[1] >= r.throughput_gbps[0] * shrink * (1 - 1e-12)
 
 
 @given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")), st.integers(1, 10))
@@ -310,10 +326,50 @@ def test_collisions_and_siblings_scale_both_protocols_alike_when_the_link_is_wid
     # The explanation of M8's miss (README): overlay flows of either protocol land on the
     # same CPUs, so with a link that never binds, one to six flows gains the same for both;
     # at 40 Gb/s TCP's luckiest outcomes are capped by the link and UDP's are not.
-    def gain(proto, link):
-        one, six = (qm.predict(path="docker-overlay", proto=proto, flows=n, link_gbps=link)
-                    for n in (1, 6))
+    # Shared GRO (TCP only) is left out by runs of a whole poll; with it, colliding TCP
+    # flows shorten each other's segments and TCP gains a little less again.
+    def gain(proto, link, run=64.0):
+        one, six = (qm.predict(path="docker-overlay", proto=proto, flows=n, link_gbps=link,
+                               rx_flow_run_packets=run) for n in (1, 6))
         return six.throughput_gbps / one.throughput_gbps
 
     assert gain("tcp", 100.0) == pytest.approx(gain("udp", 100.0), rel=1e-9)
     assert gain("tcp", 40.0) < gain("udp", 40.0)
+    assert gain("tcp", 100.0, run=1.0) < gain("udp", 100.0, run=1.0)
+
+
+def _one_pattern(counts):
+    """Patterns of a single outcome: ``counts`` flows on each busy CPU."""
+    counts = np.array([counts])
+    return [(np.arange(1), Patterns(flows=counts, level=(counts > 0).astype(int),
+                                    weight=np.array([1.0]), draws=1,
+                                    cpu_level=np.zeros((counts.size, 1))))]
+
+
+def test_shared_gro_by_hand():
+    # Three flows on one CPU and one alone; runs of 16 packets, polls of 64: four runs a
+    # poll, from 3 (1 - (2/3)^4) = 195/81 distinct flows on the shared CPU, one segment
+    # each.  Three of the four flows see that; the lone flow keeps its 45-packet segments.
+    got = gro_segments_per_packet(_one_pattern([3, 1]), np.array([1 / 45]), 64, 16.0)
+    assert got[0] == pytest.approx(0.75 * (195 / 81) / 64 + 0.25 / 45, rel=1e-12)
+
+
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=8).filter(any),
+       st.floats(1.0, 200.0), st.floats(1.0, 64.0), st.sampled_from((16, 64, 256)))
+def test_shared_gro_laws(counts, run, alone_packets, weight):
+    alone = np.array([1 / min(alone_packets, weight)])     # never more than a poll's packets
+    groups = _one_pattern(counts)
+    got = gro_segments_per_packet(groups, alone, weight, run)[0]
+    # Never fewer segments than a flow alone, never more than one per packet.
+    assert alone[0] * (1 - 1e-12) <= got <= 1.0
+    # Shorter runs never merge more.
+    assert gro_segments_per_packet(groups, alone, weight, run / 2)[0] >= got * (1 - 1e-12)
+    # One more flow on the busiest CPU never merges more.
+    more = list(counts)
+    more[int(np.argmax(more))] += 1
+    assert gro_segments_per_packet(_one_pattern(more), alone, weight, run)[0] >= got * (
+        1 - 1e-12)
+    # Runs of a whole poll (or flows alone on their CPUs) change nothing.
+    assert gro_segments_per_packet(groups, alone, weight, weight)[0] == pytest.approx(alone[0])
+    if max(counts) == 1:
+        assert got == alone[0]

@@ -38,6 +38,8 @@ FIGURES = (
     ("fig_pipeline", "Receive pipelines as data (the model's Fig. 1)"),
     ("fig_ksoftirqd", "Receive polling handed to ksoftirqd, against size and flows (the "
                       "model's extension)"),
+    ("fig_shared_gro", "TCP flows sharing a queue shorten each other's GRO segments (the "
+                       "model's extension)"),
 )
 
 
@@ -55,6 +57,10 @@ def compute() -> dict:
     contexts = {(p, s.name): s.context for p, path in qm.PATHS.items() for s in path.rx}
     wide = {t: {p: qm.predict(path=p, proto=t, msg_bytes=WIDE_SIZES[t]) for p in names}
             for t in ("tcp", "udp")}
+    # The same TCP flows with runs of a whole poll: GRO as if every flow were alone.
+    whole_poll = qm.paper_testbed().napi_weight
+    apart = {p: qm.predict(path=p, proto="tcp", flows=FLOWS, rx_flow_run_packets=whole_poll)
+             for p in names}
     questions = compute_questions()
     parallel, isolated, coalesced = (questions[k] for k in ("parallel", "isolation",
                                                             "coalescing"))
@@ -72,7 +78,7 @@ def compute() -> dict:
     return {"flows": flows, "sizes": sizes, "single": single, "contexts": contexts,
             "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS), "latency": latency,
             "parallel": parallel, "isolation": isolated, "coalescing": coalesced,
-            "ghz": qm.paper_testbed().ghz, "wide_sizes": wide}
+            "ghz": qm.paper_testbed().ghz, "wide_sizes": wide, "gro_apart": apart}
 
 
 def compute_questions() -> dict:
@@ -156,6 +162,7 @@ def draw(name: str, data: dict):
         "fig_isolation": (data["isolation"],),
         "fig_coalescing": (data["coalescing"],),
         "fig_ksoftirqd": (data["wide_sizes"], flows),
+        "fig_shared_gro": (flows["tcp"], data["gro_apart"]),
     }[name]
     return module.figure(*args)
 

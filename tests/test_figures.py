@@ -131,3 +131,17 @@ def test_committed_report_is_current(tmp_path):
     fresh = write_report(tmp_path, qm.validate(), qm.paper_testbed()).read_text()
     committed = Path(__file__).resolve().parents[1] / "figures" / "out" / "report.md"
     assert committed.read_text() == fresh, "run `make reproduce` and commit figures/out"
+
+
+def test_shared_gro_figure_plots_merging_and_its_cost(data):
+    fig = draw("fig_shared_gro", data)
+    gro, cpu = fig.axes
+    assert [ln.get_label() for ln in gro.lines] == ["native", "linux-overlay", "docker-overlay"]
+    r, apart = data["flows"]["tcp"]["native"], data["gro_apart"]["native"]
+    assert np.array_equal(gro.lines[0].get_ydata(), r.gro_packets_per_segment)
+    per_gbps = {ln.get_label(): ln.get_ydata() for ln in cpu.lines}
+    total = sum(np.asarray(v) for v in apart.receiver_cpu.values())
+    assert np.array_equal(per_gbps["native, alone"], total / apart.throughput_gbps)
+    # Whole-poll runs merge as for one flow at every count; sharing never costs less.
+    assert np.allclose(apart.gro_packets_per_segment, 45.0)
+    assert np.all(per_gbps["native, shared GRO"] >= per_gbps["native, alone"] * (1 - 1e-12))

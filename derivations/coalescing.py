@@ -49,7 +49,7 @@ def _burst() -> Derivation:
 def _shared_gro() -> Derivation:
     import numpy as np
 
-    from queuemodel.flows import Patterns, gro_segments_per_packet
+    from queuemodel.flows import gro_segments_per_packet
 
     k = sp.Symbol("k", integer=True, positive=True)     # flows sharing the CPU's queue
     W, L, a = sp.symbols("W L a", positive=True)        # poll, run (packets); alone
@@ -65,11 +65,8 @@ def _shared_gro() -> Derivation:
     derived = sp.Max(a, distinct / W)
 
     def implemented(k_, W_, L_, a_):
-        flows = np.array([[int(k_)]])
-        groups = [(np.arange(1), Patterns(flows=flows, level=np.ones((1, 1), int),
-                                          weight=np.ones(1), draws=1,
-                                          cpu_level=np.zeros((1, 1))))]
-        return gro_segments_per_packet(groups, np.array([a_]), W_, L_)[0]
+        # GRO may hold every flow of the CPU (gro_max_flows >= k): no evictions
+        return gro_segments_per_packet(_one_cpu(k_), np.array([a_]), W_, L_, held=k_)[0]
 
     return Derivation(
         name="shared_gro",
@@ -79,7 +76,8 @@ def _shared_gro() -> Derivation:
             "GRO flushes every held segment after a full poll (Linux 4.4, HZ < 1000).",
             "Packets come in runs of L of one flow; each run's flow is drawn at random, "
             "independently, among the k.",
-            "GRO holds a segment for every flow in the poll (its limit of 8 is not reached).",
+            "GRO may hold a segment for every one of the k flows (k <= gro_max_flows; "
+            "shared_gro_evicted covers more).",
             "A flow alone forms a segments per packet (a >= 1 / W).",
         ),
         steps=(
@@ -98,5 +96,69 @@ def _shared_gro() -> Derivation:
     )
 
 
+def _one_cpu(k):
+    """Placement patterns of one busy CPU that ``k`` flows share."""
+    import numpy as np
+
+    from queuemodel.flows import Patterns
+
+    return [(np.arange(1), Patterns(flows=np.array([[int(k)]]), level=np.ones((1, 1), int),
+                                    weight=np.ones(1), draws=1, cpu_level=np.zeros((1, 1))))]
+
+
+def _shared_gro_evicted() -> Derivation:
+    import numpy as np
+
+    from queuemodel.flows import gro_segments_per_packet
+
+    k, G = sp.symbols("k G", integer=True, positive=True)   # flows on the CPU; GRO's limit
+    W, L = sp.symbols("W L", positive=True)
+    j = sp.Symbol("j", positive=True)
+    m = W / L
+    # Before GRO is full, the held segments are the flows met so far; a run starts a
+    # segment with chance 1 - s/k.  With s replaced by its mean k (1 - (1 - 1/k)^j)
+    # (the approximation), run j starts one with chance (1 - 1/k)^j, until the mean
+    # reaches G at run j*; from then on G are held and a run starts one with 1 - G/k.
+    q = sp.Symbol("q", positive=True)                   # 1 - 1/k, a run missing a flow
+    first = sp.solve(sp.Eq(k * (1 - q ** j), G), j)[0].subs(q, 1 - 1 / k)
+    before = sp.simplify(k * (1 - (1 - 1 / k) ** first))    # sum of (1 - 1/k)^j, j < j*
+    after = (m - first) * (1 - G / k)
+    derived = (before + after) / W
+
+    def implemented(k_, W_, L_, G_):
+        return gro_segments_per_packet(_one_cpu(k_), np.array([1.0 / W_]), W_, L_,
+                                       held=G_)[0]
+
+    def beyond_the_limit(k, W, L, G):
+        # more flows than GRO holds, and a poll long enough to fill it
+        return k > G and W / L > float(np.log1p(-G / k) / np.log1p(-1.0 / k))
+
+    return Derivation(
+        name="shared_gro_evicted",
+        title="GRO segments per packet when more flows share a queue than GRO holds",
+        assumptions=(
+            "As for shared_gro, but k > G, GRO's limit on held segments (MAX_GRO_SKBS); a "
+            "run of a flow GRO does not hold flushes the oldest segment and starts one.",
+            "Until the poll has met G flows, the count met so far is replaced by its mean "
+            "(exact for k <= G, an approximation here).",
+            "The poll is long enough to fill GRO: W / L > j*.",
+        ),
+        steps=(
+            ("runs until GRO holds G segments", sp.Eq(sp.Symbol("j^*"), first)),
+            ("segments started by then", sp.Eq(sp.Symbol("D_0"), before)),
+            ("segments started after", sp.Eq(sp.Symbol("D_1"), after)),
+            ("segments per packet", sp.Eq(sp.Symbol("s"), derived)),
+        ),
+        derived=derived,
+        stated=(G + (W / L - sp.log(1 - G / k) / sp.log(1 - 1 / k)) * (1 - G / k)) / W,
+        symbols=(k, W, L, G),
+        implemented=implemented,
+        domain={"k": (2, 80, True), "W": (8.0, 256.0, False), "L": (1.0, 16.0, False),
+                "G": (1, 40, True)},
+        constraint=beyond_the_limit,
+        where="queuemodel.flows.gro_segments_per_packet",
+    )
+
+
 def derivations() -> list:
-    return [_burst(), _shared_gro()]
+    return [_burst(), _shared_gro(), _shared_gro_evicted()]

@@ -299,7 +299,7 @@ class Patterns:
         return k.astype(float), np.bincount(where.ravel(), weights=per_flow[held])
 
 
-def gro_segments_per_packet(groups: list, alone, napi_weight, run_packets):
+def gro_segments_per_packet(groups: list, alone, napi_weight, run_packets, held=np.inf):
     """GRO segments per wire packet when flows share a receive queue.
 
     Linux 4.4's GRO holds one segment per flow while a NAPI poll lasts and,
@@ -310,9 +310,13 @@ def gro_segments_per_packet(groups: list, alone, napi_weight, run_packets):
     switch interleave the flows), each from a flow drawn at random, so it
     carries ``m = napi_weight / run_packets`` runs from
     ``d(k) = k (1 - (1 - 1/k) ** m)`` distinct flows (``d(1) = 1``) and
-    starts ``d(k)`` segments.  A flow's packets then form at least
-    ``d(k) / napi_weight`` segments per packet, and never fewer than when
-    it is alone.
+    starts ``d(k)`` segments.  GRO holds at most ``held`` segments
+    (``MAX_GRO_SKBS``, 8 in 4.4) and flushes the oldest to start another:
+    once a poll has met ``held`` flows, after ``j* = log(1 - held/k) /
+    log(1 - 1/k)`` runs, a run starts a segment with chance ``1 - held/k``,
+    so ``d(k) = held + (m - j*) (1 - held/k)`` when ``m > j*``.  A flow's
+    packets then form at least ``d(k) / napi_weight`` segments per packet,
+    and never fewer than when it is alone.
 
     Parameters
     ----------
@@ -323,6 +327,8 @@ def gro_segments_per_packet(groups: list, alone, napi_weight, run_packets):
         (``1 / 45`` for full 64 KB segments of 1448-byte packets).
     napi_weight, run_packets : float or numpy.ndarray
         Packets per full poll, and per run of one flow (scalars or ``(S,)``).
+    held : float or numpy.ndarray
+        Segments GRO holds at once (``host.gro_max_flows``); default no limit.
 
     Returns
     -------
@@ -335,10 +341,10 @@ def gro_segments_per_packet(groups: list, alone, napi_weight, run_packets):
     Notes
     -----
     Every poll is taken as full (what a CPU near its capacity sees); a CPU
-    far from it polls fewer packets, so fewer flows show up per poll and
-    its segments are shorter still.  GRO's limit of 8 held segments
-    (``MAX_GRO_SKBS``) is left out: it only binds when more than 8 flows
-    share a CPU and a poll holds more than 8 runs.
+    far from it polls fewer packets per flow, so its segments are shorter
+    still.  The limit on held segments uses the mean number of flows met
+    so far in place of its distribution (exact while ``k <= held``;
+    ``derivations/coalescing.py``).
 
     Examples
     --------
@@ -361,8 +367,17 @@ def gro_segments_per_packet(groups: list, alone, napi_weight, run_packets):
         runs = weight / np.broadcast_to(np.asarray(run_packets, dtype=float),
                                         out.shape)[idx, None]
         # k (1 - (1 - 1/k) ** m); a flow alone (k = 1) starts one segment per poll
-        distinct = k * -np.expm1(runs * np.log1p(-1.0 / np.maximum(k, 2.0)))
+        per_run = np.log1p(-1.0 / np.maximum(k, 2.0))
+        distinct = k * -np.expm1(runs * per_run)
         distinct[:, k == 1.0] = 1.0
+        # Past `held` flows met, a run of a flow not held evicts one and starts anew.
+        full = np.minimum(np.broadcast_to(np.asarray(held, dtype=float),
+                                          out.shape)[idx, None] / k, 1.0)
+        crowded = full < 1.0
+        if crowded.any():
+            first = np.log1p(-np.where(crowded, full, 0.0)) / per_run       # j*
+            evicting = np.maximum(0.0, runs - first) * (1.0 - full)
+            distinct = np.where(crowded, np.minimum(distinct, full * k) + evicting, distinct)
         out[idx] = np.maximum(alone[idx, None], distinct / weight) @ q
     return out
 

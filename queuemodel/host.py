@@ -134,6 +134,9 @@ class Host:
         queues); >= 1.  Short runs put many flows in each NAPI poll and
         shorten their GRO segments (:func:`queuemodel.flows.gro_segments_per_packet`);
         runs of ``napi_weight`` packets or more leave GRO as for one flow.
+    gro_max_flows : int
+        Segments GRO holds at once per NAPI; a packet of another flow
+        flushes the oldest (``MAX_GRO_SKBS``).
     tcp_write_burst_segments : float
         MSS-sized segments a TCP sender releases in one burst when the
         application writes less than that at a time (the receive window a
@@ -223,6 +226,7 @@ class Host:
     gro_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
     gso_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
     rx_flow_run_packets: Any = _num(low=1.0, high=1 << 16)
+    gro_max_flows: Any = _num(low=1, high=1 << 16, integer=True)
     tcp_write_burst_segments: Any = _num(low=1.0, high=1 << 16)
     softirq_entry_cycles: Any = _num(low=0.0)
     context_switch_cycles: Any = _num(low=0.0)

@@ -435,7 +435,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     merges = bool(np.any(rx.feature == FEATURE_NAMES.index("rx_segment")))
     if merges:
         counts[:, 2] = counts[:, 1] * flow_model.gro_segments_per_packet(
-            groups, counts[:, 2] / counts[:, 1], h.napi_weight, h.rx_flow_run_packets)
+            groups, counts[:, 2] / counts[:, 1], h.napi_weight, h.rx_flow_run_packets,
+            h.gro_max_flows)
     units, data = gated_counts(counts, frag, msg)
     n_wire = counts[:, 1]
     cap = h.ghz * 1e9

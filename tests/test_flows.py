@@ -354,12 +354,29 @@ def test_shared_gro_by_hand():
     assert got[0] == pytest.approx(0.75 * (195 / 81) / 64 + 0.25 / 45, rel=1e-12)
 
 
+def test_gro_that_holds_one_segment_by_hand():
+    # Two flows in one-packet runs, GRO holding one segment: the first run starts one, and
+    # every later run is the other flow (and flushes) with chance 1/2: 1 + 63/2 segments
+    # in a poll of 64.  Exact: once one segment is held it stays one.
+    got = gro_segments_per_packet(_one_pattern([2]), np.array([1 / 45]), 64, 1.0, held=1)
+    assert got[0] == pytest.approx((1 + 63 / 2) / 64, rel=1e-12)
+
+
 @given(st.lists(st.integers(0, 12), min_size=1, max_size=8).filter(any),
-       st.floats(1.0, 200.0), st.floats(1.0, 64.0), st.sampled_from((16, 64, 256)))
-def test_shared_gro_laws(counts, run, alone_packets, weight):
+       st.floats(1.0, 200.0), st.floats(1.0, 64.0), st.sampled_from((16, 64, 256)),
+       st.integers(1, 12))
+def test_shared_gro_laws(counts, run, alone_packets, weight, held):
     alone = np.array([1 / min(alone_packets, weight)])     # never more than a poll's packets
     groups = _one_pattern(counts)
     got = gro_segments_per_packet(groups, alone, weight, run)[0]
+    # A GRO that holds fewer segments never merges more; one that holds every flow of a
+    # CPU changes nothing.
+    limited = gro_segments_per_packet(groups, alone, weight, run, held=held)[0]
+    assert got * (1 - 1e-12) <= limited <= 1.0
+    assert gro_segments_per_packet(groups, alone, weight, run, held=held + 1)[0] <= limited * (
+        1 + 1e-12)
+    if held >= max(counts):
+        assert limited == got
     # Never fewer segments than a flow alone, never more than one per packet.
     assert alone[0] * (1 - 1e-12) <= got <= 1.0
     # Shorter runs never merge more.

@@ -306,8 +306,9 @@ def gro_segments_per_packet(groups: list, alone, napi_weight, run_packets, held=
     with HZ below 1000, flushes them all after every full poll of
     ``napi_weight`` packets (``napi_poll`` in net/core/dev.c).  A poll of a
     queue that ``k`` flows share carries runs of ``run_packets`` packets of
-    one flow after another (how finely the senders' NIC queues and the
-    switch interleave the flows), each from a flow drawn at random, so it
+    one flow after another (how finely the sending NIC's queues, and any
+    switch on the way, interleave the flows), each from a flow drawn at
+    random, so it
     carries ``m = napi_weight / run_packets`` runs from
     ``d(k) = k (1 - (1 - 1/k) ** m)`` distinct flows (``d(1) = 1``) and
     starts ``d(k)`` segments.  GRO holds at most ``held`` segments

@@ -293,10 +293,11 @@ class Patterns:
         every flow equally) sits on a CPU with ``k[j]`` flows.
         """
         flows = self.flows
-        held = flows > 0
-        per_flow = self.weight[:, None] * flows / flows.sum(axis=1, keepdims=True)
-        k, where = np.unique(flows[held], return_inverse=True)
-        return k.astype(float), np.bincount(where.ravel(), weights=per_flow[held])
+        # Every draw places all N flows: a CPU with k of them holds k / N of a draw's flows.
+        chance = np.bincount(flows.ravel(), weights=np.repeat(self.weight, flows.shape[1])
+                             * flows.ravel() / flows[0].sum())
+        k = np.flatnonzero(chance[1:]) + 1
+        return k.astype(float), chance[k]
 
 
 def gro_segments_per_packet(groups: list, alone, napi_weight, run_packets, held=np.inf):
@@ -359,28 +360,41 @@ def gro_segments_per_packet(groups: list, alone, napi_weight, run_packets, held=
     4.0
     """
     alone = np.asarray(alone, dtype=float)
-    out = alone.copy()
+    # One entry per (scenario, flows on a CPU) pair of every group with a shared CPU.
+    rows, ks, qs = [], [], []
     for idx, patterns in groups:
         if patterns.flows.max() == 1:      # no CPU shared: every flow is alone
             continue
         k, q = patterns.sharing
-        weight = np.broadcast_to(np.asarray(napi_weight, dtype=float), out.shape)[idx, None]
-        runs = weight / np.broadcast_to(np.asarray(run_packets, dtype=float),
-                                        out.shape)[idx, None]
-        # k (1 - (1 - 1/k) ** m); a flow alone (k = 1) starts one segment per poll
-        per_run = np.log1p(-1.0 / np.maximum(k, 2.0))
-        distinct = k * -np.expm1(runs * per_run)
-        distinct[:, k == 1.0] = 1.0
-        # Past `held` flows met, a run of a flow not held evicts one and starts anew.
-        full = np.minimum(np.broadcast_to(np.asarray(held, dtype=float),
-                                          out.shape)[idx, None] / k, 1.0)
-        crowded = full < 1.0
-        if crowded.any():
-            first = np.log1p(-np.where(crowded, full, 0.0)) / per_run       # j*
-            evicting = np.maximum(0.0, runs - first) * (1.0 - full)
-            distinct = np.where(crowded, np.minimum(distinct, full * k) + evicting, distinct)
-        out[idx] = np.maximum(alone[idx, None], distinct / weight) @ q
-    return out
+        idx = np.arange(alone.size)[idx]
+        rows.append(np.repeat(idx, k.size))
+        ks.append(np.tile(k, idx.size))
+        qs.append(np.tile(q, idx.size))
+    if not rows:
+        return alone.copy()
+    row, k, q = (np.concatenate(parts) for parts in (rows, ks, qs))
+
+    def at(value):
+        value = np.asarray(value, dtype=float)
+        return value[row] if value.ndim else value
+
+    weight = at(napi_weight)
+    runs = weight / at(run_packets)
+    # k (1 - (1 - 1/k) ** m); a flow alone (k = 1) starts one segment per poll
+    per_run = np.log1p(-1.0 / np.maximum(k, 2.0))
+    distinct = np.where(k == 1.0, 1.0, k * -np.expm1(runs * per_run))
+    # Past `held` flows met, a run of a flow not held evicts one and starts anew.
+    full = np.minimum(at(held) / k, 1.0)
+    crowded = full < 1.0
+    if crowded.any():
+        first = np.log1p(-np.where(crowded, full, 0.0)) / per_run          # j*
+        evicting = np.maximum(0.0, runs - first) * (1.0 - full)
+        distinct = np.where(crowded, np.minimum(distinct, full * k) + evicting, distinct)
+    mean = np.bincount(row, weights=q * np.maximum(alone[row], distinct / weight),
+                       minlength=alone.size)
+    shared = np.zeros(alone.size, dtype=bool)
+    shared[row] = True
+    return np.where(shared, mean, alone)
 
 
 def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):

@@ -354,6 +354,20 @@ def test_shared_gro_by_hand():
     assert got[0] == pytest.approx(0.75 * (195 / 81) / 64 + 0.25 / 45, rel=1e-12)
 
 
+@pytest.mark.parametrize("n", [1, 6, 80])
+def test_sharing_is_what_a_random_flow_sees(n):
+    # The chances of sharing a CPU with k - 1 others, from the collapsed patterns, against
+    # the draws themselves: a flow picked at random in a draw sits with counts[c] flows on
+    # its CPU c, so the mean of k is sum(counts^2) / N over the draws.
+    from queuemodel.flows import _patterns
+
+    k, q = _patterns(n, 10, 2, 16, True, False, (), False).sharing
+    counts = place(n, 10, 2, 16, True, False).counts
+    assert q.sum() == pytest.approx(1.0, rel=1e-12)
+    assert k @ q == pytest.approx(((counts ** 2).sum(axis=1) / n).mean(), rel=1e-12)
+    assert k.max() == counts.max()
+
+
 def test_gro_that_holds_one_segment_by_hand():
     # Two flows in one-packet runs, GRO holding one segment: the first run starts one, and
     # every later run is the other flow (and flushes) with chance 1/2: 1 + 63/2 segments

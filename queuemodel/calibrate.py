@@ -28,7 +28,7 @@ from .stage import Path
 
 __all__ = ["calibrate", "calibrate_defaults", "Calibration", "FitSpec", "DEFAULT_FIT",
            "MULTIFLOW_FIT", "DEFAULT_FITS", "FITTED_CLAIMS", "apply_parameters",
-           "shipped_values", "get_parameter"]
+           "shipped_values", "get_parameter", "on_bound"]
 
 
 @dataclass(frozen=True)
@@ -230,6 +230,18 @@ def _log_bounds(name: str) -> tuple:
             math.log(high) if math.isfinite(high) else math.inf)
 
 
+def on_bound(name: str, value: float) -> bool:
+    """Whether a parameter's value sits on a bound of its allowed range.
+
+    Examples
+    --------
+    >>> on_bound("host.rx_flow_run_packets", 1.0), on_bound("host.ghz", 2.2)
+    (True, False)
+    """
+    return any(math.isfinite(b) and math.isclose(math.log(value), b, abs_tol=1e-9)
+               for b in _log_bounds(name))
+
+
 def calibrate(claims=DEFAULT_FIT.claims, free=DEFAULT_FIT.free, *, host: Host | None = None,
               paths: Mapping | None = None) -> Calibration:
     """Fit free parameters to value claims with ``scipy.optimize.least_squares``.
@@ -318,7 +330,7 @@ def calibrate(claims=DEFAULT_FIT.claims, free=DEFAULT_FIT.free, *, host: Host | 
     ps, h = apply_parameters(values, paths0, host0)
     if not all(math.isfinite(v) for v in values.values()):
         raise CalibrationError("calibrate: the fit diverged")
-    bound = tuple(n for n, v, lo, hi in zip(free, x, low, high) if v in (lo, hi))
+    bound = tuple(n for n, v in values.items() if on_bound(n, v))
     return Calibration(values=values, residuals={c.id: float(r) for c, r in zip(chosen, final)},
                        paths=ps, host=h, success=bool(fit.success), message=str(fit.message),
                        at_bound=bound)

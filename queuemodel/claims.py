@@ -82,6 +82,7 @@ class Report:
     unanswered: tuple          # (Claim, reason) pairs
     fitted_parameters: Mapping
     fitted_claims: tuple
+    at_bound: tuple = ()       # fitted parameters that sit on a bound of their range
 
     @property
     def all_passed(self) -> bool:
@@ -94,6 +95,7 @@ class Report:
                            for c, r in self.unanswered],
             "fitted_parameters": dict(self.fitted_parameters),
             "fitted_claims": list(self.fitted_claims),
+            "at_bound": list(self.at_bound),
             "passed": sum(o.passed for o in self.outcomes),
             "failed": sum(not o.passed for o in self.outcomes),
         }
@@ -113,7 +115,9 @@ class Report:
         lines.append("")
         lines.append("free parameters (fitted to " + ", ".join(self.fitted_claims) + "):")
         for name, value in self.fitted_parameters.items():
-            lines.append(f"  {name} = {value:.6g}")
+            bound = ("  (on the bound of its range: its claims want it further)"
+                     if name in self.at_bound else "")
+            lines.append(f"  {name} = {value:.6g}{bound}")
         passed = sum(o.passed for o in self.outcomes)
         lines.append("")
         lines.append(f"{passed} passed, {len(self.outcomes) - passed} failed, "
@@ -410,7 +414,7 @@ def validate(predict: PredictFn | None = None) -> Report:
     >>> [o.claim.id for o in report.outcomes if not o.passed]
     ['M2', 'M5', 'M8', 'M9', 'P1', 'P3', 'P5']
     """
-    from .calibrate import FITTED_CLAIMS, shipped_values
+    from .calibrate import FITTED_CLAIMS, on_bound, shipped_values
 
     outcomes, unanswered = [], []
     for claim in load_claims():
@@ -419,5 +423,7 @@ def validate(predict: PredictFn | None = None) -> Report:
         else:
             reason = PENDING.get(claim.id) or PENDING.get(claim.id[0], "no check yet")
             unanswered.append((claim, reason))
+    fitted = shipped_values()
     return Report(outcomes=tuple(outcomes), unanswered=tuple(unanswered),
-                  fitted_parameters=shipped_values(), fitted_claims=FITTED_CLAIMS)
+                  fitted_parameters=fitted, fitted_claims=FITTED_CLAIMS,
+                  at_bound=tuple(n for n, v in fitted.items() if on_bound(n, v)))

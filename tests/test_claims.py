@@ -77,6 +77,10 @@ def test_report_marks_fitted_and_predicted():
     assert roles["S3"] == roles["S6"] == "predicted"
     text = report.to_text()
     assert "fitted to S1, S2, S4, P6, M4" in text
+    # M4's parameter ends on its range's bound, and the report says so (only of it).
+    assert report.at_bound == ("host.rx_flow_run_packets",)
+    assert "host.rx_flow_run_packets = 1  (on the bound of its range" in text
+    assert report.to_dict()["at_bound"] == ["host.rx_flow_run_packets"]
     assert "not answered yet" in text
 
 

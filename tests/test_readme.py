@@ -59,3 +59,18 @@ def test_testbed_table_matches_the_saved_dataset_and_the_model():
         assert row["measured_gbps"] == pytest.approx(float(measured), abs=0.006)
         assert row["model_gbps"] == pytest.approx(float(model), abs=0.006)
         assert 100 * row["error"] == pytest.approx(float(error), abs=0.06)
+
+
+CLAIM_ROWS = re.findall(r"^\| ([SMHP]\d) \|(.*)\| (fitted|predicted) \|$", README, flags=re.M)
+
+
+def test_claim_table_says_what_validate_says():
+    # Every answered claim has a row; its role and whether it is marked as failing are
+    # validate's (a fit or a mechanism that moves a claim must move the table too).
+    from queuemodel.claims import validate
+
+    outcomes = {o.claim.id: o for o in validate().outcomes}
+    assert sorted(cid for cid, _, _ in CLAIM_ROWS) == sorted(outcomes)
+    for cid, middle, role in CLAIM_ROWS:
+        assert role == outcomes[cid].role, cid
+        assert ("fails" in middle) == (not outcomes[cid].passed), cid

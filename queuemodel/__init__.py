@@ -22,6 +22,7 @@ from . import hosts  # noqa: E402  (public sub-module: queuemodel.hosts.paper_te
 from .calibrate import calibrate  # scipy is imported inside, on first use
 from .claims import validate
 from .sweep import sweep
+from .levers import levers
 from .whatif import solve, whatif
 
 __version__ = "0.1.0"
@@ -30,5 +31,5 @@ __all__ = [
     "predict", "evaluate", "Result", "Host", "Path", "Stage", "Workload",
     "paper_testbed", "get_path", "PATHS", "NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY",
     "calibrate", "validate", "sweep", "QueueModelError", "ModelInputError", "UnknownNameError",
-    "CalibrationError", "hosts", "whatif", "solve",
+    "CalibrationError", "hosts", "whatif", "solve", "levers",
 ]

@@ -10,6 +10,7 @@ Subcommands::
     queuemodel whatif --path docker-overlay --proto tcp --change tunnel_offload=true [--json]
     queuemodel solve --target throughput_gbps>=36 --free physical_cores --bounds 1..64
                      --path docker-overlay --flows 80 [--json]
+    queuemodel levers --path docker-overlay --proto tcp [--output NAME] [--top N] [--json]
     queuemodel testbed run [--path P,...] [--proto tcp,udp] [--msg-bytes B] [--flows N]
                            [--seconds S] [--repeat K] [--pin] [--segmentation on,off]
                            [--profile] [--out testbed]                  (root, iproute2, iperf3)
@@ -101,6 +102,13 @@ def _build_parser() -> argparse.ArgumentParser:
     o.add_argument("--bounds", default=None, metavar="LOW..HIGH",
                    help="search range (default the field's valid range, where finite)")
     o.add_argument("--json", action="store_true", help="print the solution as JSON")
+
+    lv = sub.add_parser("levers", help="rank every input by how much it moves an output")
+    _scenario_arguments(lv)
+    lv.add_argument("--output", default="throughput_gbps",
+                    help="a numeric output (default throughput_gbps)")
+    lv.add_argument("--top", default="15", help="how many levers to list (default 15; 0: all)")
+    lv.add_argument("--json", action="store_true", help="print every lever as JSON")
 
     b = sub.add_parser("testbed", help="measure this host's three paths in network namespaces")
     bsub = b.add_subparsers(dest="testbed_command", required=True, parser_class=_Parser)
@@ -233,6 +241,18 @@ def _cmd_solve(args) -> int:
         print(f"{answer.free} = {answer.value:.6g} gives {answer.target.split()[0]} = "
               f"{answer.achieved:.6g} (target {answer.target}; every value {answer.feasible} "
               f"it meets the target; {answer.evaluations} model evaluations)")
+    return 0
+
+
+def _cmd_levers(args) -> int:
+    from .levers import levers
+
+    top = _number("--top", args.top, integer=True)
+    if not isinstance(top, int) or top < 0:
+        raise ModelInputError("--top", args.top, "a whole number >= 0 (0 lists every lever)")
+    answer = levers(_scenario(args), output=args.output)
+    print(json.dumps(answer.to_dict(), indent=2) if args.json
+          else answer.table(int(top) or None))
     return 0
 
 
@@ -484,7 +504,7 @@ def main(argv=None) -> int:
         args = _build_parser().parse_args(argv)
         handler = {"predict": _cmd_predict, "sweep": _cmd_sweep, "validate": _cmd_validate,
                    "calibrate": _cmd_calibrate, "reproduce": _cmd_reproduce,
-                   "whatif": _cmd_whatif, "solve": _cmd_solve,
+                   "whatif": _cmd_whatif, "solve": _cmd_solve, "levers": _cmd_levers,
                    "testbed": _cmd_testbed}[args.command]
         return handler(args)
     except BrokenPipeError:             # e.g. `queuemodel predict | head`: stop quietly

@@ -186,7 +186,11 @@ DRIVER_TX_SOFTIRQ = Stage(name="driver_tx", context="softirq", unit="packet",
 VETH_TX = Stage(name="veth_xmit", context="syscall", unit="packet", cost_cycles_per_unit=400.0,
                 source=VETH_XMIT.source,
                 orphans_skb=True)
-BACKLOG_TX = Stage(name="backlog", context="softirq", unit="packet", cost_cycles_per_unit=200.0,
+# A name of its own: "stage.field" names every stage of that name, and this one is not
+# a polling stage (a sender's polls are not charged), so it cannot share the receiver's
+# per-poll cost.
+BACKLOG_TX = Stage(name="host_backlog", context="softirq", unit="packet",
+                   cost_cycles_per_unit=200.0,
                    source=BACKLOG.source + " (sender: host side of the veth)")
 
 _RX_TAIL = (SKB_FREE, RECV_SYSCALL, COPY_TO_USER)

@@ -616,8 +616,7 @@ def _stage_costs(values: Mapping) -> dict:
     """``stage.field`` costs a fit sets: the freed ones, and with ``unit_cycles_scale``
     every stage's per-unit and per-poll cost scaled (the link's veth stages included).
 
-    A field is left out where two stages share a name but not its value (the
-    receive and the sending host's ``backlog``: only the first is polled); it
+    A field is left out where two stages share a name but not its value; it
     keeps its prior in a profile.
     """
     costs = _expand({k: v for k, v in values.items() if k not in FREE or FREE[k]})

@@ -1,0 +1,264 @@
+"""Levers: which inputs move an output, and how much.
+
+"Why is my overlay slow, and what would fix it?"  :func:`levers` answers
+the second half for one scenario by asking the model about every input it
+has, one at a time:
+
+* every numeric host field with a continuous range and every nonzero stage
+  cost of the scenario's path is nudged by ``step`` up and down, and the
+  output's **elasticity** ``d ln(output) / d ln(input)`` is the ratio of the
+  two log differences (one-sided where a nudge would leave the field's
+  range);
+* every integer host field is moved by **one** (up, or down at the top of
+  its range);
+* every on/off host setting is **flipped**.
+
+Fields the model records but no mechanism reads
+(:data:`queuemodel.host.RECORDED_ONLY`) and the flags that describe the
+set-up rather than a setting of it (:data:`SETUP_FLAGS`) are left out.  The levers come back
+sorted by how much they move the output.  Each is an ordinary prediction,
+so a lever's effect can be checked with :func:`queuemodel.whatif`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .errors import ModelInputError, UnknownNameError
+
+__all__ = ["levers", "Lever", "Levers", "COST_FIELDS", "SETUP_FLAGS"]
+
+#: Stage fields a lever may nudge.
+COST_FIELDS = ("cost_cycles_per_unit", "cost_cycles_per_byte", "cost_cycles_per_invocation",
+               "cache_misses_per_unit")
+
+#: Host flags that say how the test set-up is built (a NIC link or a veth pair, one
+#: kernel or two), not a setting of it: flipping one asks about another set-up, so
+#: they are no levers.
+SETUP_FLAGS = ("link_segments", "sender_on_receive_cpu", "veth_link")
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One input and what changing it does to the output.
+
+    Attributes
+    ----------
+    name : str
+        A host field or a stage cost ``"stage.field"``.
+    kind : {'elasticity', 'step', 'flag'}
+        Nudged by a small factor, moved by one, or flipped.
+    value, changed
+        The input as it is, and as tried (for an elasticity, the upper nudge).
+    before, after : float
+        The output at ``value`` and at ``changed``.
+    effect : float or None
+        For an elasticity, ``d ln(output) / d ln(input)``; otherwise the
+        relative change ``after / before - 1``.  None where the output is
+        zero or negative at a point used.
+    """
+
+    name: str
+    kind: str
+    value: Any
+    changed: Any
+    before: float
+    after: float
+    effect: float | None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Levers:
+    """Every lever of one scenario on one output, the strongest first.
+
+    Attributes
+    ----------
+    scenario : dict
+        The scenario asked about.
+    output : str
+        The output the levers act on.
+    before : float
+        Its value in the scenario.
+    bottleneck : str
+        The scenario's bottleneck.
+    rows : tuple of Lever
+        Sorted by ``abs(effect)``, largest first (None last).
+    skipped : tuple of (str, str)
+        Levers the model refused (a flip no host allows, say), with the reason.
+    """
+
+    scenario: Mapping
+    output: str
+    before: float
+    bottleneck: str
+    rows: tuple
+    skipped: tuple = ()
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the output, its value, the bottleneck and every lever."""
+        return {"output": self.output, "before": self.before, "bottleneck": self.bottleneck,
+                "levers": [row.to_dict() for row in self.rows],
+                "skipped": [list(s) for s in self.skipped]}
+
+    def table(self, top: int | None = 15) -> str:
+        """A readable list of the ``top`` levers (all if None).
+
+        Parameters
+        ----------
+        top : int, optional
+            How many levers to show.
+        """
+        lines = [f"{self.output} = {self.before:.6g} (bottleneck {self.bottleneck}); "
+                 "what moves it:",
+                 f"  {'lever':44} {'kind':10} {'value':>12} {'tried':>12} {'effect':>10}"]
+        for row in self.rows[:top]:
+            effect = "" if row.effect is None else (
+                f"{row.effect:+10.3f}" if row.kind == "elasticity" else f"{row.effect:+10.1%}")
+            lines.append(f"  {row.name:44} {row.kind:10} {_show(row.value):>12} "
+                         f"{_show(row.changed):>12} {effect:>10}")
+        lines.append("  (elasticity: % change of the output per % of the input; step and "
+                     "flag: % change of the output)")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def _show(value) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    return f"{value:.6g}"
+
+
+def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
+           step: float = 0.01) -> Levers:
+    """Rank every input of a scenario by how much it moves one output.
+
+    Parameters
+    ----------
+    scenario : dict, optional
+        As for :func:`queuemodel.whatif` (path, proto, flows, msg_bytes,
+        host fields, stage costs); default the native TCP flow on the
+        paper's testbed.
+    output : str
+        A numeric scalar output (:data:`queuemodel.model.OUTPUT_SCALARS`).
+    step : float
+        Relative nudge for the elasticities, in (0, 0.5).
+
+    Returns
+    -------
+    Levers
+
+    Raises
+    ------
+    UnknownNameError
+        For an output that is not a numeric scalar output.
+    ModelInputError
+        For a step outside (0, 0.5), or a scenario the model refuses.
+
+    Examples
+    --------
+    >>> lv = levers({"path": "docker-overlay", "proto": "tcp"})
+    >>> lv.bottleneck
+    'receiver:flow-core:vxlan_rx'
+    >>> top = lv.rows[0]
+    >>> top.name, top.kind
+    ('tunnel_offload', 'flag')
+    >>> e = {row.name: row.effect for row in lv.rows}
+    >>> round(e["ghz"], 6), round(e["vxlan_rx.cost_cycles_per_unit"], 2)   # one core's work
+    (1.0, -0.52)
+    """
+    from .host import HOST_FIELDS, RECORDED_ONLY, Host
+    from .model import OUTPUT_SCALARS
+    from .whatif import _split_scenario, run
+
+    numeric = [n for n in OUTPUT_SCALARS if n not in ("bottleneck", "queue_stable")]
+    if output not in numeric:
+        raise UnknownNameError("output", output, "a numeric output: " + ", ".join(numeric))
+    if not (isinstance(step, (int, float)) and 0.0 < step < 0.5):
+        raise ModelInputError("step", step, "a number with 0 < step < 0.5")
+    scenario = dict(scenario or {})
+    kwargs, stages = _split_scenario(scenario)
+    base = run(scenario)
+    before = float(getattr(base, output))
+
+    host = kwargs.get("host")
+    if host is None:
+        from .hosts import paper_testbed
+
+        host = paper_testbed()
+    current = {name: kwargs.get(name, getattr(host, name)) for name in HOST_FIELDS}
+    meta = {f.name: f.metadata for f in dataclasses.fields(Host)}
+    rows, skipped = [], []
+
+    def value_of(name, value):
+        return float(getattr(run({**scenario, name: value}), output))
+
+    for name in HOST_FIELDS:
+        kind = meta[name].get("kind")
+        if name in RECORDED_ONLY or name in SETUP_FLAGS or kind not in ("number", "flag"):
+            continue
+        value = current[name]
+        try:
+            if kind == "flag":
+                changed = not bool(value)
+                rows.append(_relative(name, "flag", bool(value), changed, before,
+                                      value_of(name, changed)))
+            elif meta[name].get("integer"):
+                changed = value + 1 if value + 1 <= meta[name].get("high", math.inf) else value - 1
+                rows.append(_relative(name, "step", value, changed, before,
+                                      value_of(name, changed)))
+            elif value != 0:
+                rows.append(_elastic(name, value, step, meta[name], before, value_of))
+        except ModelInputError as refused:
+            skipped.append((name, str(refused)))
+
+    from .calibrate import get_parameter
+    from .paths import get_path, over_veth
+
+    path = get_path(kwargs.get("path", "native"))
+    if host.veth_link:
+        path = over_veth(path)
+    seen = []
+    for stage in path.tx + path.rx:
+        for field in COST_FIELDS:
+            name = f"{stage.name}.{field}"
+            if name in seen:
+                continue
+            seen.append(name)
+            value = float(stages.get(name, get_parameter(name, {path.name: path})))
+            if value != 0:
+                rows.append(_elastic(name, value, step, {"low": 0.0}, before, value_of))
+    rows.sort(key=lambda r: (r.effect is None, -abs(r.effect or 0.0)))
+    return Levers(scenario=scenario, output=output, before=before,
+                  bottleneck=str(base.bottleneck), rows=tuple(rows), skipped=tuple(skipped))
+
+
+def _relative(name, kind, value, changed, before, after) -> Lever:
+    ok = before > 0 and after >= 0 and math.isfinite(before) and math.isfinite(after)
+    effect = after / before - 1.0 if ok else None
+    return Lever(name, kind, value, changed, before, after, effect)
+
+
+def _elastic(name, value, step, meta, before, value_of) -> Lever:
+    """The elasticity from nudges up and down (one side where the other leaves the range)."""
+    value = float(value)
+    low, high = meta.get("low", -math.inf), meta.get("high", math.inf)
+    up, down = value * (1 + step), value * (1 - step)
+    if up > high:
+        up = value
+    if down < low or (meta.get("low_open") and down <= low):
+        down = value
+    y_up = value_of(name, up) if up != value else before
+    y_down = value_of(name, down) if down != value else before
+    effect = None
+    ys = (y_up, y_down, before)
+    if min(ys) > 0 and all(math.isfinite(y) for y in ys) and up != down:
+        effect = (math.log(y_up) - math.log(y_down)) / (math.log(up) - math.log(down))
+    return Lever(name, "elasticity", value, up, before, y_up, effect)

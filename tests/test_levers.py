@@ -1,0 +1,134 @@
+"""Levers: elasticities, steps and flips, held to the model's laws and to whatif."""
+
+import dataclasses
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import queuemodel as qm
+from queuemodel.cli import main
+from queuemodel.errors import ModelInputError, UnknownNameError
+from queuemodel.host import RECORDED_ONLY
+from queuemodel.levers import COST_FIELDS, SETUP_FLAGS, levers
+from queuemodel.whatif import run, whatif
+
+#: Host fields counted in cycles (the stage costs are the others).
+HOST_CYCLES = ("softirq_entry_cycles", "context_switch_cycles")
+
+
+def _effects(lv):
+    return {row.name: row.effect for row in lv.rows}
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")),
+       st.sampled_from((64, 1024, 8192)))
+def test_only_cycles_over_the_clock_matter(path, proto, msg):
+    # Every cost is in cycles and every other input in seconds, bytes or packets, so the
+    # model sees cycles only as cycles / GHz: scaling the clock and every cycle cost by
+    # the same factor changes nothing, and to first order the elasticities of the clock
+    # and of all cycle costs add up to zero (Euler's theorem for a homogeneous function).
+    # A cost the levers cannot see, or a stage name with two values, breaks it.
+    scenario = {"path": path, "proto": proto, "msg_bytes": msg}
+    lv = levers(scenario, step=1e-4)
+    cycles = [row for row in lv.rows
+              if row.name.split(".")[-1].startswith("cost_cycles") or row.name in HOST_CYCLES]
+    scaled = {row.name: 3.0 * row.value for row in cycles}
+    again = run({**scenario, **scaled, "ghz": 3.0 * qm.paper_testbed().ghz})
+    assert again.throughput_gbps == pytest.approx(lv.before, rel=1e-9)
+    e = _effects(lv)
+    assert e["ghz"] > 0.0
+    assert e["ghz"] + sum(row.effect for row in cycles) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_a_cpu_bound_flow_scales_with_the_clock_and_against_its_costs():
+    # Issue 2's laws as signs: raising a cost never raises throughput, a faster clock
+    # never lowers it.  Docker overlay TCP is bound by one core, so the clock's
+    # elasticity is exactly 1.
+    e = _effects(levers({"path": "docker-overlay", "proto": "tcp"}))
+    assert e["ghz"] == pytest.approx(1.0, abs=1e-6)
+    for name, value in e.items():
+        if "." in name and value is not None:
+            assert value <= 1e-9, name
+    assert e["vxlan_rx.cost_cycles_per_unit"] < -0.3         # the bottleneck stage
+
+
+def test_a_link_bound_scenario_moves_only_with_the_link():
+    e = _effects(levers({"path": "native", "proto": "tcp", "flows": 80}))
+    assert e["link_gbps"] == pytest.approx(1.0, abs=1e-6)
+    assert all(abs(v) < 1e-9 for k, v in e.items() if "." in k and v is not None)
+
+
+def test_each_lever_is_the_whatif_it_names():
+    scenario = {"path": "docker-overlay", "proto": "udp"}
+    lv = levers(scenario)
+    rows = {row.name: row for row in lv.rows}
+    for name in ("tunnel_offload", "physical_cores", "ghz", "bridge.cost_cycles_per_unit"):
+        row = rows[name]
+        w = whatif(scenario, **{name: row.changed})
+        assert row.before == w.baseline.throughput_gbps
+        assert row.after == w.result.throughput_gbps
+    assert rows["tunnel_offload"].kind == "flag" and rows["physical_cores"].kind == "step"
+    assert rows["physical_cores"].changed == rows["physical_cores"].value + 1
+
+
+def test_levers_cover_the_inputs_that_matter_and_only_those():
+    lv = levers({"path": "linux-overlay", "proto": "tcp"})
+    names = {row.name for row in lv.rows} | {name for name, _ in lv.skipped}
+    assert not names & set(RECORDED_ONLY) and not names & set(SETUP_FLAGS)
+    assert {"ghz", "link_gbps", "gro", "tso", "napi_weight", "rx_flow_run_packets"} <= names
+    stages = {s.name for s in qm.PATHS["linux-overlay"].rx + qm.PATHS["linux-overlay"].tx}
+    costs = {n for n in names if "." in n}
+    assert {n.split(".")[0] for n in costs} <= stages
+    assert {n.split(".")[1] for n in costs} <= set(COST_FIELDS)
+    # Sorted strongest first, the undefined ones last.
+    sizes = [abs(row.effect) for row in lv.rows if row.effect is not None]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_a_lever_at_the_edge_of_its_range_is_nudged_one_way():
+    # rx_flow_run_packets ships at its lower bound (1): only the upward nudge is valid.
+    lv = levers({"path": "native", "proto": "tcp", "flows": 80})
+    row = {r.name: r for r in lv.rows}["rx_flow_run_packets"]
+    assert row.value == 1.0 and row.changed > 1.0 and row.effect <= 0.0
+
+
+def test_every_stage_cost_name_means_one_number():
+    # "stage.field" names every stage of that name (calibrate, whatif, levers); two stages
+    # of one name with different costs would make it ambiguous.
+    seen = {}
+    for path in qm.PATHS.values():
+        for stage in path.tx + path.rx:
+            for f in COST_FIELDS:
+                value = getattr(stage, f)
+                assert seen.setdefault((stage.name, f), value) == value, (stage.name, f)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"output": "nope"}, UnknownNameError),
+    ({"output": "bottleneck"}, UnknownNameError),
+    ({"step": 0.0}, ModelInputError),
+    ({"step": 0.7}, ModelInputError),
+    ({"scenario": {"nosuch": 1}}, UnknownNameError),
+])
+def test_bad_requests(kwargs, error):
+    with pytest.raises(error):
+        levers(**kwargs)
+
+
+def test_cli(capsys):
+    assert main(["levers", "--path", "docker-overlay", "--top", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("throughput_gbps = ") and "tunnel_offload" in out[2]
+    assert len(out) == 2 + 3 + 1
+    for bad in (["--top", "-1"], ["--top", "2.5"], ["--output", "nope"]):
+        assert main(["levers", *bad]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_custom_host_is_asked_about_its_own_values():
+    host = dataclasses.replace(qm.paper_testbed(), ghz=3.0, name="fast")
+    lv = levers({"path": "native", "proto": "tcp", "host": host})
+    assert {r.name: r for r in lv.rows}["ghz"].value == 3.0
+    assert lv.before == pytest.approx(qm.predict(host=host).throughput_gbps)

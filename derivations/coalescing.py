@@ -123,7 +123,10 @@ def _shared_gro_evicted() -> Derivation:
     first = sp.solve(sp.Eq(k * (1 - q ** j), G), j)[0].subs(q, 1 - 1 / k)
     before = sp.simplify(k * (1 - (1 - 1 / k) ** first))    # sum of (1 - 1/k)^j, j < j*
     after = (m - first) * (1 - G / k)
-    derived = (before + after) / W
+    # Evictions only add segments, so the count is never below the unlimited one (which
+    # the mean-count approximation can undershoot just past j*).
+    unlimited = k * (1 - (1 - 1 / k) ** m)
+    derived = sp.Max(unlimited, before + after) / W
 
     def implemented(k_, W_, L_, G_):
         return gro_segments_per_packet(_one_cpu(k_), np.array([1.0 / W_]), W_, L_,
@@ -147,10 +150,13 @@ def _shared_gro_evicted() -> Derivation:
             ("runs until GRO holds G segments", sp.Eq(sp.Symbol("j^*"), first)),
             ("segments started by then", sp.Eq(sp.Symbol("D_0"), before)),
             ("segments started after", sp.Eq(sp.Symbol("D_1"), after)),
+            ("never fewer than with no limit", sp.Eq(sp.Symbol("D"), sp.Max(unlimited,
+                                                                       before + after))),
             ("segments per packet", sp.Eq(sp.Symbol("s"), derived)),
         ),
         derived=derived,
-        stated=(G + (W / L - sp.log(1 - G / k) / sp.log(1 - 1 / k)) * (1 - G / k)) / W,
+        stated=sp.Max(k * (1 - (1 - 1 / k) ** (W / L)),
+                      G + (W / L - sp.log(1 - G / k) / sp.log(1 - 1 / k)) * (1 - G / k)) / W,
         symbols=(k, W, L, G),
         implemented=implemented,
         domain={"k": (2, 80, True), "W": (8.0, 256.0, False), "L": (1.0, 16.0, False),

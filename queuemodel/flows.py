@@ -316,7 +316,8 @@ def gro_segments_per_packet(groups: list, alone, napi_weight, run_packets, held=
     (``MAX_GRO_SKBS``, 8 in 4.4) and flushes the oldest to start another:
     once a poll has met ``held`` flows, after ``j* = log(1 - held/k) /
     log(1 - 1/k)`` runs, a run starts a segment with chance ``1 - held/k``,
-    so ``d(k) = held + (m - j*) (1 - held/k)`` when ``m > j*``.  A flow's
+    so ``d(k) = held + (m - j*) (1 - held/k)`` when ``m > j*`` (and never
+    less than without the limit: evictions only add segments).  A flow's
     packets then form at least ``d(k) / napi_weight`` segments per packet,
     and never fewer than when it is alone.
 
@@ -389,12 +390,16 @@ def gro_segments_per_packet(groups: list, alone, napi_weight, run_packets, held=
     if crowded.any():
         first = np.log1p(-np.where(crowded, full, 0.0)) / per_run          # j*
         evicting = np.maximum(0.0, runs - first) * (1.0 - full)
-        distinct = np.where(crowded, np.minimum(distinct, full * k) + evicting, distinct)
+        # Evictions only add segments: never fewer than without the limit (the mean-count
+        # approximation can dip a hair below it just past j*).
+        distinct = np.where(crowded, np.maximum(distinct, np.minimum(distinct, full * k)
+                                                + evicting), distinct)
     mean = np.bincount(row, weights=q * np.maximum(alone[row], distinct / weight),
                        minlength=alone.size)
     shared = np.zeros(alone.size, dtype=bool)
     shared[row] = True
-    return np.where(shared, mean, alone)
+    # at most one segment per packet (the chances sum to 1 only to rounding)
+    return np.where(shared, np.minimum(mean, np.maximum(alone, 1.0)), alone)
 
 
 def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):

@@ -37,7 +37,8 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "drop_fraction", "sender_drop_fraction", "loss_fraction",
                   "memory_bandwidth_gbytes_per_s",
                   "cores_used", "flows_per_busy_cpu", "gro_packets_per_segment",
-                  "throughput_stderr_gbps", "queue_stable", "latency_mean_us", "latency_p99_us", "bottleneck")
+                  "throughput_stderr_gbps", "queue_stable", "latency_mean_us",
+                  "latency_p99_us", "bottleneck")
 #: Outputs that map names to values (flattened as ``group.key``).
 OUTPUT_MAPS = ("receiver_cpu", "sender_cpu", "core_utilisation", "stages",
                "latency_parts_us")

@@ -59,6 +59,8 @@ class Lever:
         For an elasticity, ``d ln(output) / d ln(input)``; otherwise the
         relative change ``after / before - 1``.  None where the output is
         zero or negative at a point used.
+    bottleneck : str
+        The bottleneck at ``changed`` (what binds once the lever is pulled).
     """
 
     name: str
@@ -68,6 +70,7 @@ class Lever:
     before: float
     after: float
     effect: float | None
+    bottleneck: str = ""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -120,10 +123,11 @@ class Levers:
         for row in self.rows[:top]:
             effect = "" if row.effect is None else (
                 f"{row.effect:+10.3f}" if row.kind == "elasticity" else f"{row.effect:+10.1%}")
+            moved = f"  then {row.bottleneck}" if row.bottleneck != self.bottleneck else ""
             lines.append(f"  {row.name:44} {row.kind:10} {_show(row.value):>12} "
-                         f"{_show(row.changed):>12} {effect:>10}")
+                         f"{_show(row.changed):>12} {effect:>10}{moved}")
         lines.append("  (elasticity: % change of the output per % of the input; step and "
-                     "flag: % change of the output)")
+                     "flag: % change of the output; then: the bottleneck once pulled)")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -198,7 +202,8 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
     rows, skipped = [], []
 
     def value_of(name, value):
-        return float(getattr(run({**scenario, name: value}), output))
+        result = run({**scenario, name: value})
+        return float(getattr(result, output)), str(result.bottleneck)
 
     for name in HOST_FIELDS:
         kind = meta[name].get("kind")
@@ -215,7 +220,8 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
                 rows.append(_relative(name, "step", value, changed, before,
                                       value_of(name, changed)))
             elif value != 0:
-                rows.append(_elastic(name, value, step, meta[name], before, value_of))
+                rows.append(_elastic(name, value, step, meta[name], before, value_of,
+                                     str(base.bottleneck)))
         except ModelInputError as refused:
             skipped.append((name, str(refused)))
 
@@ -234,19 +240,21 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
             seen.append(name)
             value = float(stages.get(name, get_parameter(name, {path.name: path})))
             if value != 0:
-                rows.append(_elastic(name, value, step, {"low": 0.0}, before, value_of))
+                rows.append(_elastic(name, value, step, {"low": 0.0}, before, value_of,
+                                     str(base.bottleneck)))
     rows.sort(key=lambda r: (r.effect is None, -abs(r.effect or 0.0)))
     return Levers(scenario=scenario, output=output, before=before,
                   bottleneck=str(base.bottleneck), rows=tuple(rows), skipped=tuple(skipped))
 
 
-def _relative(name, kind, value, changed, before, after) -> Lever:
+def _relative(name, kind, value, changed, before, answer) -> Lever:
+    after, bottleneck = answer
     ok = before > 0 and after >= 0 and math.isfinite(before) and math.isfinite(after)
     effect = after / before - 1.0 if ok else None
-    return Lever(name, kind, value, changed, before, after, effect)
+    return Lever(name, kind, value, changed, before, after, effect, bottleneck)
 
 
-def _elastic(name, value, step, meta, before, value_of) -> Lever:
+def _elastic(name, value, step, meta, before, value_of, bottleneck) -> Lever:
     """The elasticity from nudges up and down (one side where the other leaves the range)."""
     value = float(value)
     low, high = meta.get("low", -math.inf), meta.get("high", math.inf)
@@ -255,10 +263,10 @@ def _elastic(name, value, step, meta, before, value_of) -> Lever:
         up = value
     if down < low or (meta.get("low_open") and down <= low):
         down = value
-    y_up = value_of(name, up) if up != value else before
-    y_down = value_of(name, down) if down != value else before
+    y_up, moved = value_of(name, up) if up != value else (before, bottleneck)
+    y_down = value_of(name, down)[0] if down != value else before
     effect = None
     ys = (y_up, y_down, before)
     if min(ys) > 0 and all(math.isfinite(y) for y in ys) and up != down:
         effect = (math.log(y_up) - math.log(y_down)) / (math.log(up) - math.log(down))
-    return Lever(name, "elasticity", value, up, before, y_up, effect)
+    return Lever(name, "elasticity", value, up, before, y_up, effect, moved)

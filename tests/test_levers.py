@@ -69,8 +69,15 @@ def test_each_lever_is_the_whatif_it_names():
         w = whatif(scenario, **{name: row.changed})
         assert row.before == w.baseline.throughput_gbps
         assert row.after == w.result.throughput_gbps
+        assert row.bottleneck == w.result.bottleneck
     assert rows["tunnel_offload"].kind == "flag" and rows["physical_cores"].kind == "step"
     assert rows["physical_cores"].changed == rows["physical_cores"].value + 1
+    # 8 KB datagrams go as IP fragments, which no offload touches; for TCP, tunnel offloads
+    # take VXLAN's work off the core and the NIC driver binds instead.
+    assert rows["tunnel_offload"].effect == 0.0
+    tcp = {r.name: r for r in levers({"path": "docker-overlay", "proto": "tcp"}).rows}
+    assert rows["tunnel_offload"].bottleneck.endswith(":vxlan_rx")
+    assert tcp["tunnel_offload"].bottleneck.endswith(":nic_rx")
 
 
 def test_levers_cover_the_inputs_that_matter_and_only_those():

@@ -26,7 +26,8 @@ test-slow: $(STAMP)
 ## test-laws: the property tests with fresh random examples (HYPOTHESIS_PROFILE=dev; minutes)
 test-laws: $(STAMP)
 	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest tests/test_properties.py tests/test_flows.py \
-		tests/test_latency.py tests/test_whatif.py tests/test_api.py tests/test_parallel.py
+		tests/test_latency.py tests/test_whatif.py tests/test_api.py tests/test_parallel.py \
+		tests/test_levers.py
 
 ## bench: speed targets (pytest-benchmark; not part of the default run)
 bench: $(STAMP)

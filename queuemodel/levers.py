@@ -27,6 +27,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import numpy as np
+
 from .errors import ModelInputError, UnknownNameError
 
 __all__ = ["levers", "Lever", "Levers", "COST_FIELDS", "SETUP_FLAGS"]
@@ -190,6 +192,10 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
     scenario = dict(scenario or {})
     kwargs, stages = _split_scenario(scenario)
     base = run(scenario)
+    if np.ndim(base.throughput_gbps) != 0:
+        raise ModelInputError("scenario", {k: v for k, v in scenario.items() if np.ndim(v)},
+                              "one scenario: scalar values only (levers ask about one "
+                              "point; sweep a grid with queuemodel.sweep)")
     before = float(getattr(base, output))
 
     host = kwargs.get("host")

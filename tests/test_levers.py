@@ -118,6 +118,7 @@ def test_every_stage_cost_name_means_one_number():
     ({"step": 0.0}, ModelInputError),
     ({"step": 0.7}, ModelInputError),
     ({"scenario": {"nosuch": 1}}, UnknownNameError),
+    ({"scenario": {"flows": [1, 2]}}, ModelInputError),            # a grid, not a point
 ])
 def test_bad_requests(kwargs, error):
     with pytest.raises(error):

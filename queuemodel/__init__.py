@@ -8,7 +8,7 @@ bottleneck.  Start with :func:`predict`::
     >>> import queuemodel
     >>> r = queuemodel.predict(path="native", proto="tcp")
     >>> r.bottleneck
-    'receiver:flow-core:nic_rx'
+    'receiver:flow-core:copy_to_user'
 """
 
 from .errors import CalibrationError, ModelInputError, QueueModelError, UnknownNameError

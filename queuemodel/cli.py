@@ -309,7 +309,8 @@ def _table(r) -> str:
         f"  drop fraction     {r.drop_fraction:10.3f}" + (
             f"  ({r.sender_drop_fraction:.3f} at the sending NIC's queue)"
             if r.sender_drop_fraction > 0 else ""),
-        f"  memory traffic    {r.memory_bandwidth_gbytes_per_s:10.2f} GB/s  (receiver DRAM)",
+        f"  memory traffic    {r.memory_bandwidth_gbytes_per_s:10.2f} GB/s  (receiver DRAM; "
+        f"{r.read_miss_fraction:.2f} of the copied bytes read from it)",
         f"  busy receive CPUs {r.cores_used:10.2f}   ({r.flows_per_busy_cpu:.2f} flows each; "
         f"throughput standard error {r.throughput_stderr_gbps:.3f} Gb/s)",
         f"  GRO               {r.gro_packets_per_segment:10.2f} wire packets per segment",

@@ -596,7 +596,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         the link or the senders, set the rate); with ``waiting``,
         ``dram_per_byte``: DRAM bytes per delivered byte
         (:func:`queuemodel.memory.dram_bytes_per_byte` on each CPU, weighted
-        by what it delivers); ``memory_bound``, whether the DRAM holds back
+        by what it delivers) and ``read_miss``, the chance a delivered byte
+        left the cache before its copy (0 without ``waiting``); ``memory_bound``, whether the DRAM holds back
         at least half the hash outcomes (always False without ``waiting``);
         ``outcomes``, per group its scenarios (an index array or a slice), its
         patterns and their ``(n, P)`` rates per flow, with ``band_low`` and
@@ -673,13 +674,15 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
             if np.isfinite(lowest[:, t]).any():
                 band_low[:, t], band_high[:, t] = band(t, lowest[:, t])
     out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "busy",
-                                             "flows_per_busy", "dram_per_byte", "dram_bound")}
+                                             "flows_per_busy", "dram_per_byte", "dram_bound",
+                                             "read_miss")}
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
     results, tasks = [], []
     for (idx, patterns), at, table, rate, dram in zip(groups, where, tables, rates, drams):
         n = idx.size
-        moments = (np.empty(n), np.empty(n), np.empty((n, levels)), np.empty(n), np.empty(n))
+        moments = (np.empty(n), np.empty(n), np.empty((n, levels)), np.empty(n), np.empty(n),
+                   np.empty(n))
         rows = (capacity[at], rate, band_low[at], band_high[at],
                 *(waiting[k][at] for k in memory_keys), dram)
 
@@ -690,14 +693,15 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         tasks.append((run, n, rate.size))
         results.append(moments)
     _in_threads(tasks)
-    for (_, patterns), at, (mean, variance, at_level, dram, bound) in zip(groups, where,
-                                                                         results):
+    for (_, patterns), at, (mean, variance, at_level, dram, bound, miss) in zip(groups, where,
+                                                                               results):
         w = patterns.weight
         busy = patterns.busy
         out["delivered"][at] = mean
         out["delivered_stderr"][at] = np.sqrt(np.maximum(0.0, variance) / patterns.draws)
         out["dram_per_byte"][at] = dram
         out["dram_bound"][at] = bound
+        out["read_miss"][at] = miss
         out["rate_at_level"][at] = at_level
         out["busy"][at] = busy @ w
         out["flows_per_busy"][at] = (patterns.flows.sum(axis=1) / busy) @ w

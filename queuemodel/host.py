@@ -60,6 +60,15 @@ class Host:
         Load-to-use latency of a miss that goes to DRAM, in ns; a cache
         miss costs ``dram_latency_ns * ghz`` cycles, charged for a stage's
         ``cache_misses_per_unit`` (0 on every built-in stage).
+    dram_misses_in_flight : float
+        Cache-line misses one core keeps in flight while it streams (its L2
+        superqueue, which the L2 prefetcher fills on a sequential copy).
+        By Little's law a core streams at most ``dram_misses_in_flight * 64 /
+        dram_latency_ns`` bytes per ns from DRAM, so a byte read from DRAM
+        rather than the cache costs ``ghz * dram_latency_ns /
+        (dram_misses_in_flight * 64)`` more cycles: charged on the received
+        bytes a stage that ``reads_received_bytes`` finds gone from the
+        cache (:mod:`queuemodel.memory`).
     link_gbps : float
         Line rate of the link in Gb/s.
     mtu : int
@@ -196,6 +205,7 @@ class Host:
     llc_mib: Any = _num(low=0.0, low_open=True)
     memory_gbytes_per_s: Any = _num(low=0.0, low_open=True)
     dram_latency_ns: Any = _num(low=0.0)
+    dram_misses_in_flight: Any = _num(low=0.0, low_open=True, high=1024.0)
     link_gbps: Any = _num(low=0.0, low_open=True, high=10000.0)
     mtu: Any = _num(low=576, high=9216, integer=True)
     nic_queues: Any = _num(low=1, high=4096, integer=True)

@@ -48,6 +48,12 @@ def paper_testbed() -> Host:
         memory_gbytes_per_s=68.3,    # 4 channels x 8 B x 2133 MT/s (DDR4-2133, ARK)
         dram_latency_ns=90.0,        # prior: typical local-DRAM load latency of a
                                      # Broadwell-EP socket (Intel MLC idle latency, ~85-95 ns)
+        dram_misses_in_flight=16,    # Intel 64 and IA-32 Architectures Optimization Reference
+                                     # Manual (Haswell/Broadwell): the L2 superqueue's 16
+                                     # entries bound a core's outstanding L2 misses; a
+                                     # sequential copy is prefetched by the L2 streamer, so
+                                     # this, not the 10 L1D fill buffers, bounds it (Little:
+                                     # 16 x 64 B / 90 ns = 11.4 GB/s per core)
         # --- NIC: Mellanox ConnectX-3, mlx4_en (Linux 4.4) ---------------
         link_gbps=40.0,              # paper 3.1: 40 Gb ConnectX-3
         mtu=1500,                    # paper 3.1
@@ -83,10 +89,10 @@ def paper_testbed() -> Host:
         gro_max_bytes=65536,         # skb_gro_receive refuses to grow past 64 KB (4.4)
         gso_max_bytes=65536,         # GSO_MAX_SIZE
         rx_flow_run_packets=1.0,     # FITTED by calibrate() to M4 (MULTIFLOW_FIT), ending
-                                     # on this lower bound (M4 +16 %); no source says how
+                                     # on this lower bound (M4 +28 %); no source says how
                                      # the ConnectX-3 interleaves its send queues
         gro_max_flows=8,             # MAX_GRO_SKBS, net/core/dev.c (Linux 4.4)
-        tcp_write_burst_segments=11.78,  # FITTED by calibrate() to P6 (the UDP/TCP interrupt
+        tcp_write_burst_segments=11.59,  # FITTED by calibrate() to P6 (the UDP/TCP interrupt
                                          # ratio of small messages); no source measures it
         softirq_entry_cycles=500.0,  # prior: irq_exit -> __do_softirq -> net_rx_action
                                      # set-up and tear-down, ~0.2 us

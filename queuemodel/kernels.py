@@ -247,7 +247,7 @@ def flow_rates(flows, level, count, busy, capacity, per_flow, link, dram, elasti
 @_compiled
 def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, band_high,
                    queue_per_flow, queue_per_cpu, cache, ring, memory, dram, with_memory,
-                   delivered, variance, rate_at_level, dram_per_byte, dram_bound):
+                   delivered, variance, rate_at_level, dram_per_byte, dram_bound, read_miss):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -273,10 +273,11 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
         budget by busy CPUs (:func:`dram_budget`).
     with_memory : bool
         Whether to compute ``dram_per_byte``.
-    delivered, variance, dram_per_byte, dram_bound : numpy.ndarray
+    delivered, variance, dram_per_byte, dram_bound, read_miss : numpy.ndarray
         ``(S,)`` written: mean delivered messages/s, its variance over the
-        patterns, DRAM bytes per delivered byte, and the chance the DRAM
-        binds.
+        patterns, DRAM bytes per delivered byte, the chance the DRAM
+        binds, and the chance a delivered byte left the cache before its
+        copy (weighted by what each CPU delivers).
     rate_at_level : numpy.ndarray
         ``(S, T)`` written: expected delivery of the CPUs at each level.
 
@@ -289,7 +290,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
     A buffer is written back unless reused before all busy rings go round:
     ``exp(-cache / (busy * ring))``.  DRAM bytes per byte: ``2 m + (1 - m) b``.
     A pattern that carries its DRAM budget is held back by the DRAM, and its
-    bytes cost what the budget assumed (``memory / dram``).
+    bytes cost what the budget assumed (``memory / dram``), their read misses
+    too (:func:`dram_budget`'s ``m``).
     """
     size, levels = capacity.shape
     patterns, width = flows.shape
@@ -298,6 +300,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
     for s in range(size):
         mean = 0.0
         traffic = 0.0
+        misses = 0.0
         bound = 0.0
         for t in range(levels):
             rate_at_level[s, t] = 0.0
@@ -322,6 +325,11 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
             if total >= held * _AT_BUDGET:
                 bound += weight[p]
                 traffic += weight[p] * total * memory[s] / held
+                backlog = queue_per_cpu[s] * busy[p]
+                for j in range(width):
+                    backlog += count[p, j] * flows[p, j] * queue_per_flow[s]
+                if backlog > 0.0:
+                    misses += weight[p] * total * math.exp(-cache[s] / backlog)
                 continue
             missed = 0.0
             for j in range(width):
@@ -341,14 +349,16 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
                         missed += count[p, j] * r * math.exp(-exponent)
             rings = busy[p] * ring[s]
             write_back = math.exp(-cache[s] / rings) if rings > 0.0 else 0.0
-            read_miss = missed / total
-            traffic += weight[p] * (2.0 * read_miss + (1.0 - read_miss) * write_back) * total
+            misses += weight[p] * missed
+            miss = missed / total
+            traffic += weight[p] * (2.0 * miss + (1.0 - miss) * write_back) * total
         spread = 0.0
         for p in range(patterns):
             spread += weight[p] * (totals[p] - mean) ** 2
         delivered[s] = mean
         variance[s] = spread
         dram_per_byte[s] = traffic / mean if mean > 0.0 else 0.0
+        read_miss[s] = misses / mean if mean > 0.0 else 0.0
         dram_bound[s] = bound
 
 

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import flows as flow_model
-from . import wire
+from . import memory, wire
 from .errors import ModelInputError, QueueModelError, UnknownNameError
 from .latency import P99, STATION_NAMES, Station, moderation_wait_s, tandem
 from .queueing import gamma_quantile, mg1k
@@ -35,7 +35,7 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "link_goodput_gbps", "irq_rate_per_s", "softirq_rate_per_s",
                   "context_switch_rate_per_s", "ksoftirqd_rate_per_s", "ksoftirqd_share",
                   "drop_fraction", "sender_drop_fraction", "loss_fraction",
-                  "memory_bandwidth_gbytes_per_s",
+                  "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
                   "cores_used", "flows_per_busy_cpu", "gro_packets_per_segment",
                   "throughput_stderr_gbps", "queue_stable", "latency_mean_us",
                   "latency_p99_us", "bottleneck")
@@ -111,6 +111,10 @@ class Result:
         DRAM traffic of the received data at the receiver, GB/s: reads of
         frames pushed out of the cache before their copy and write-backs
         (:mod:`queuemodel.memory`).
+    read_miss_fraction : float or numpy.ndarray
+        Share of the received bytes that left the cache before the
+        application's copy read them; the copy pays
+        :func:`queuemodel.memory.dram_read_cycles_per_byte` more for each.
     cores_used : float or numpy.ndarray
         Expected receive logical CPUs the flows' hashes land on.
     flows_per_busy_cpu : float or numpy.ndarray
@@ -162,6 +166,7 @@ class Result:
     drop_fraction: Any
     sender_drop_fraction: Any
     memory_bandwidth_gbytes_per_s: Any
+    read_miss_fraction: Any
     cores_used: Any
     flows_per_busy_cpu: Any
     gro_packets_per_segment: Any
@@ -421,6 +426,222 @@ def _in_order(solve, blocks):
             yield pending.popleft().result()
 
 
+#: The copy's read-miss chance is solved to this absolute tolerance (0.1 % of
+#: the copied bytes), in at most MISS_PASSES passes (:func:`_miss_fixed_point`).
+MISS_TOLERANCE = 1e-3
+MISS_PASSES = 40
+
+
+@dataclass(frozen=True)
+class _ReceiveBlock:
+    """What one receive pass needs, for a block of scenarios (rows)."""
+
+    proto: str
+    host: Host
+    rx: Any
+    tx: Any
+    h: Any
+    groups: list
+    size: int
+    base_static: np.ndarray
+    tx_static: np.ndarray
+    units: np.ndarray
+    n_wire: np.ndarray
+    burst: np.ndarray
+    cap: np.ndarray
+    shares: list
+    flows: np.ndarray
+    offered_rate: np.ndarray
+    link_rate: np.ndarray
+    send_units: np.ndarray
+    waiting: dict
+    miss_penalty: Any
+
+    def rows(self, index: np.ndarray) -> "_ReceiveBlock":
+        """The same block for the scenarios ``index`` (ascending) only."""
+        def take(value):
+            if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == self.size:
+                return value[index]
+            return value
+
+        position = np.full(self.size, -1)
+        position[index] = np.arange(index.size)
+        groups = []
+        for idx, patterns in self.groups:
+            mine = position[idx]
+            mine = mine[mine >= 0]
+            if mine.size:
+                groups.append((mine, patterns))
+        changed = {f.name: take(getattr(self, f.name)) for f in dataclasses.fields(self)
+                   if f.name not in ("h", "groups", "size", "shares", "waiting")}
+        return _ReceiveBlock(**changed, h=self.h.take(index), groups=groups, size=index.size,
+                             shares=[take(s) for s in self.shares],
+                             waiting={k: take(v) for k, v in self.waiting.items()})
+
+
+def _receive_cpus(b: _ReceiveBlock, rx_static) -> list:
+    """One receive CPU (cores and interrupts) at each hyper-thread share."""
+    return [_receive_cpu(b.rx, b.units, rx_static, b.h, b.cap * s, b.n_wire, b.burst)
+            for s in b.shares]
+
+
+def _receive(b: _ReceiveBlock, read_miss) -> tuple:
+    """One receive pass, with a share ``read_miss`` of the copied bytes read from DRAM.
+
+    Builds one receive CPU at each hyper-thread share that occurs (cores,
+    interrupts, capacity), the senders, and the flows' expected spread over
+    the CPUs.  Returns the receive stages' static cycles, the CPUs, their
+    capacity, the senders' pooled rate, the rate each flow's sender offers
+    the receiver and sends, and the spread (:func:`flows.expected_spread`).
+    """
+    rx, tx, h, size, proto = b.rx, b.tx, b.h, b.size, b.proto
+    rx_static = b.base_static
+    if b.miss_penalty is not None:
+        rx_static = b.base_static.copy()
+        rx_static[:, rx.reads_received] += (read_miss * b.miss_penalty)[:, None]
+    cpus = _receive_cpus(b, rx_static)
+    capacity = np.column_stack([solve_rate(np.full(size, np.inf), list(cores.values()), irq)
+                                for cores, irq in cpus])                     # (N, T)
+
+    # The senders: spread over cores (send_units cores' worth in all).  A UDP sender is
+    # not throttled and sends its even share.  TCP senders are: a flow whose receiver
+    # is slow leaves its share to the others (hyper-thread siblings lend each other the
+    # core), so the sending is one pool shared max-min like the link, at most one core
+    # per flow.
+    one_core = _safe_div(b.cap, b.tx_static.sum(axis=1))
+    if b.host.sender_on_receive_cpu:
+        # One kernel: veth's netif_rx runs the receive softirq in the sender's context,
+        # so a sender goes as fast as its CPU's flow core (sending and softirq work).
+        cores, irq = cpus[0]
+        one_core = solve_rate(np.full(size, np.inf), [cores["rx:flow-core"]], irq)
+    sender_pool = one_core * b.send_units
+    if proto == "udp":
+        # A UDP sender sends as fast as its CPU (or its offered rate) lets it.  While its
+        # socket owns the packets queued for the link, a full link fills the socket's
+        # send buffer and blocks it; once a stage orphans them (a veth into another
+        # namespace) nothing holds it back, and the NIC's queue drops the link's excess.
+        # Either way the receivers are offered what the link carries.
+        sends = np.minimum(sender_pool / b.flows, b.offered_rate)
+        per_flow = np.minimum(sends, b.link_rate / b.flows)
+        if not (tx.orphans or rx.orphans):
+            sends = per_flow
+        budget = b.link_rate
+    else:
+        per_flow = sends = np.minimum(one_core, b.offered_rate)
+        budget = np.minimum(b.link_rate, sender_pool)
+
+    def band(t, lowest):
+        # Solve the band only for scenarios with an offer low enough to fall in it.
+        cores, irq = cpus[t]
+        return overload_band(list(cores.values()), irq, capacity[:, t], lowest)
+
+    spread = flow_model.expected_spread(proto, b.groups, b.flows, capacity, per_flow, budget,
+                                        band, b.waiting)
+    return rx_static, cpus, capacity, sender_pool, per_flow, sends, spread
+
+
+def _miss_fixed_point(b: _ReceiveBlock) -> tuple:
+    """The copy's read-miss chance ``m`` with ``m = F(m)``, and the pass solved at it.
+
+    ``F(m)`` is the read-miss chance the spread gives when the copy pays for
+    a share ``m`` of misses.  More misses slow a receive CPU, which then
+    queues more, and a byte waits longer before its copy: ``F`` never falls
+    as ``m`` rises, so ``m <- F(m)`` moves monotonically to a fixed point.
+    It starts from the misses of saturated CPUs (:func:`_saturated_read_miss`),
+    where a CPU-bound receiver already is (one pass, the common case); a
+    receiver the link or the senders hold back has shorter queues, and its
+    ``m`` falls from there.  Each scenario stops at the first ``m`` with
+    ``|F(m) - m| <= MISS_TOLERANCE`` and is charged that ``m``, so its
+    answer never depends on the other scenarios of its block.  The passes
+    after the first run only on the scenarios still moving, and their
+    results replace those rows' (:func:`_stitch`).
+    """
+    charged = _saturated_read_miss(b)
+    solved = _receive(b, charged)
+    moving = np.arange(b.size)
+    part = b
+    for _ in range(MISS_PASSES - 1):
+        latest = solved[-1]["read_miss"] if part is b else result[-1]["read_miss"]
+        step = np.abs(latest - charged[moving]) > MISS_TOLERANCE
+        if part is not b:
+            solved = _stitch(b, solved, result, moving)
+        if not step.any():
+            return charged, solved
+        charged[moving[step]] = latest[step]
+        moving = moving[step]
+        part = b if moving.size == b.size else b.rows(moving)
+        result = _receive(part, charged[moving])
+        if part is b:
+            solved = result
+    return charged, (_stitch(b, solved, result, moving) if part is not b else solved)
+
+
+def _saturated_read_miss(b: _ReceiveBlock) -> np.ndarray:
+    """The copy's read-miss chance when every busy receive CPU holds its queue limit.
+
+    As :func:`queuemodel.kernels.dram_budget` has it: with ``B`` busy CPUs
+    all saturated, a byte waits while the whole backlog ``flows * per_flow +
+    B * per_cpu`` is written and is gone with ``exp(-cache / backlog)``;
+    averaged over the hash outcomes, each busy CPU counted once.
+    """
+    w = b.waiting
+    out = np.zeros(b.size)
+    for idx, patterns in b.groups:
+        busy = np.asarray(patterns.busy, dtype=float)
+        levels, inverse = np.unique(busy, return_inverse=True)
+        cpus = np.bincount(inverse, weights=patterns.weight * busy)      # by busy count
+        backlog = (b.flows[idx, None] * w["per_flow"][idx, None]
+                   + levels[None, :] * w["per_cpu"][idx, None])
+        miss = np.exp(-np.divide(w["cache"][idx, None], backlog,
+                                 out=np.full(backlog.shape, np.inf), where=backlog > 0))
+        out[idx] = miss @ cpus / cpus.sum()
+    return out
+
+
+def _stitch(b: _ReceiveBlock, solved: tuple, part: tuple, rows: np.ndarray) -> tuple:
+    """``solved`` (a pass over block ``b``) with rows ``rows`` replaced by ``part``'s.
+
+    Arrays are overwritten row by row, each group's per-pattern rates
+    (``spread["outcomes"]``) at the group's own positions, and the CPUs are
+    rebuilt from the stitched stage cycles.
+    """
+    rx_static, _, capacity, sender_pool, per_flow, sends, spread = solved
+    p_static, _, p_capacity, p_pool, p_per_flow, p_sends, p_spread = part
+
+    def put(full, piece):
+        full = np.array(full)            # writable, and never shared with another output
+        full[rows] = piece
+        return full
+
+    rx_static, capacity, sender_pool, per_flow, sends = (
+        put(f, p) for f, p in ((rx_static, p_static), (capacity, p_capacity),
+                               (sender_pool, p_pool), (per_flow, p_per_flow),
+                               (sends, p_sends)))
+    merged = {}
+    for key, value in spread.items():
+        if key == "outcomes":
+            continue
+        merged[key] = put(value, p_spread[key])
+    # Each group's rates, at the group's positions: the part's groups are the block's
+    # groups that keep a row, in the same order (_ReceiveBlock.rows).
+    position = np.full(b.size, -1)
+    position[rows] = np.arange(rows.size)
+    outcomes = []
+    pieces = iter(p_spread["outcomes"])
+    piece = next(pieces, None)
+    for (idx, patterns), (at, _, rate) in zip(b.groups, spread["outcomes"]):
+        mine = position[idx]
+        kept = mine >= 0
+        if kept.any():
+            rate = np.array(rate)
+            rate[kept] = piece[2]
+            piece = next(pieces, None)
+        outcomes.append((at, patterns, rate))
+    merged["outcomes"] = outcomes
+    cpus = _receive_cpus(b, rx_static)
+    return rx_static, cpus, capacity, sender_pool, per_flow, sends, merged
+
+
 def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv, rx_out,
                  tx_out) -> dict:
     """Solve a block of flattened scenarios; every value is an ``(N,)`` array.
@@ -445,52 +666,18 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     link_gbps = wire.goodput_gbps(h.link_gbps, proto, msg, h.mtu, path.encap_bytes)
     to_rate = 1e9 / (8.0 * msg)
     link_rate = link_gbps * to_rate
-    rx_static = _stage_cycles(rx, units, data, miss_cycles)      # (N, stages)
+    base_static = _stage_cycles(rx, units, data, miss_cycles)    # (N, stages), cached data
     tx_static = _stage_cycles(tx, units, data, miss_cycles)
+    # What the copy pays per message more when every byte it reads comes from DRAM.
+    reading = np.flatnonzero(rx.reads_received)
+    miss_penalty = (memory.dram_read_cycles_per_byte(h.ghz, h.dram_latency_ns,
+                                                     h.dram_misses_in_flight)
+                    * data[:, 0]) if reading.size else None
     segmented = proto == "udp" or host.tso or host.gso
     burst = counts[:, 1] / counts[:, 3] if segmented else np.ones(size)
-
-    # One receive CPU at each hyper-thread share that occurs: its cores, interrupts and
-    # capacity.
     threads = max(int(patterns.level.max()) for _, patterns in groups)
-    shares = [np.broadcast_to(s, (size,)) for s in flow_model.thread_shares(h.smt_gain, threads)]
-    cpus = [_receive_cpu(rx, units, rx_static, h, cap * s, n_wire, burst) for s in shares]
-    capacity = np.column_stack([solve_rate(np.full(size, np.inf), list(cores.values()), irq)
-                                for cores, irq in cpus])                     # (N, T)
-
-    # The senders: spread over cores (send_units cores' worth in all).  A UDP sender is
-    # not throttled and sends its even share.  TCP senders are: a flow whose receiver
-    # is slow leaves its share to the others (hyper-thread siblings lend each other the
-    # core), so the sending is one pool shared max-min like the link, at most one core
-    # per flow.
     send_units = flow_model.sender_core_units(flows, h.physical_cores, h.threads_per_core,
                                               h.smt_gain)
-    one_core = _safe_div(cap, tx_static.sum(axis=1))
-    if host.sender_on_receive_cpu:
-        # One kernel: veth's netif_rx runs the receive softirq in the sender's context,
-        # so a sender goes as fast as its CPU's flow core (sending and softirq work).
-        cores, irq = cpus[0]
-        one_core = solve_rate(np.full(size, np.inf), [cores["rx:flow-core"]], irq)
-    sender_pool = one_core * send_units
-    if proto == "udp":
-        # A UDP sender sends as fast as its CPU (or its offered rate) lets it.  While its
-        # socket owns the packets queued for the link, a full link fills the socket's
-        # send buffer and blocks it; once a stage orphans them (a veth into another
-        # namespace) nothing holds it back, and the NIC's queue drops the link's excess.
-        # Either way the receivers are offered what the link carries.
-        sends = np.minimum(sender_pool / flows, offered * to_rate)
-        per_flow = np.minimum(sends, link_rate / flows)
-        if not (tx.orphans or rx.orphans):
-            sends = per_flow
-        budget = link_rate
-    else:
-        per_flow = np.minimum(one_core, offered * to_rate)
-        budget = np.minimum(link_rate, sender_pool)
-    def band(t, lowest):
-        # Solve the band only for scenarios with an offer low enough to fall in it.
-        cores, irq = cpus[t]
-        return overload_band(list(cores.values()), irq, capacity[:, t], lowest)
-
     frame_bytes = (wire.wire_bytes_per_message(proto, msg, h.mtu, path.encap_bytes)
                    - _NOT_IN_MEMORY_BYTES * n_wire)
     cache_bytes, ring_per_cpu = _cache_share(h, host)
@@ -499,8 +686,20 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     waiting["ring"] = np.broadcast_to(ring_per_cpu / frame_bytes, (size,))
     # DRAM bandwidth is a host-wide limit on the received bytes' traffic.
     waiting["memory"] = np.broadcast_to(h.memory_gbytes_per_s * 1e9 / frame_bytes, (size,))
-    spread = flow_model.expected_spread(proto, groups, flows, capacity, per_flow, budget,
-                                        band, waiting)
+    block = _ReceiveBlock(
+        proto=proto, host=host, rx=rx, tx=tx, h=h, groups=groups, size=size,
+        base_static=base_static, tx_static=tx_static, units=units, n_wire=n_wire,
+        burst=burst, cap=np.broadcast_to(cap, (size,)),
+        shares=[np.broadcast_to(s, (size,))
+                for s in flow_model.thread_shares(h.smt_gain, threads)],
+        flows=flows, offered_rate=offered * to_rate, link_rate=link_rate,
+        send_units=send_units, waiting=waiting, miss_penalty=miss_penalty)
+    if miss_penalty is None:        # nothing pays for misses: one pass is exact
+        charged = np.zeros(size)
+        solved = _receive(block, charged)
+    else:
+        charged, solved = _miss_fixed_point(block)
+    rx_static, cpus, capacity, sender_pool, per_flow, sends, spread = solved
     total = spread["delivered"]
     # What reaches the receivers, and what leaves the senders' sockets (more, for UDP,
     # where the sending NIC's queue drops the link's excess).
@@ -508,8 +707,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     sent = total if proto == "tcp" else flows * sends
 
     busy = spread["busy"]
-    levels = _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
-                             rx_out)
+    levels = _account_levels(rx, rx_static, h, host, cap, block.shares, cpus, capacity,
+                             spread, rx_out)
     receiver_cpu, rx_core_busy, rates, level_util, level_seconds, level_busy = levels
     # A sender that sends without end (every one of its stages free) does no work.
     per_send_core = np.divide(sent, send_units * cap, out=np.zeros(size),
@@ -551,7 +750,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     drop = np.maximum(0.0, 1.0 - np.divide(total, sent, out=np.ones(size), where=sent > 0))
     sender_drop = np.maximum(0.0, 1.0 - np.divide(arriving, sent, out=np.ones(size),
                                                   where=sent > 0))
-    memory = total * frame_bytes * spread["dram_per_byte"] / 1e9
+    dram_gbytes = total * frame_bytes * spread["dram_per_byte"] / 1e9
     queueing = _latency(proto, rx, h, host, msg, flows, offered * to_rate, arrival_scv,
                         link_rate, counts, tx_static, cap, send_units, spread, cpus,
                         level_seconds, total, arriving, drop)
@@ -577,7 +776,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "ksoftirqd_share": rates["ksoftirqd_share"],
         "drop_fraction": drop,
         "sender_drop_fraction": sender_drop,
-        "memory_bandwidth_gbytes_per_s": memory,
+        "memory_bandwidth_gbytes_per_s": dram_gbytes,
+        "read_miss_fraction": charged,
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
         "gro_packets_per_segment": n_wire / counts[:, 2] if merges else np.ones(size),

@@ -65,11 +65,12 @@ def isolation(path="docker-overlay", proto: str = "tcp", flows=np.arange(1, 17),
     Notes
     -----
     Partitioning the cache among the cores (Intel CAT) leaves the NIC's
-    share alone, and the model charges no cycles for misses (the copy's
-    per-byte cost is one prior): in this model a core partition changes
-    neither throughput nor DRAM traffic.  What does change DRAM traffic is
-    the NIC's share, and keeping receive CPUs out of saturation, which
-    steering does.
+    share alone, and the only misses the model charges cycles for are the
+    copy's reads of received bytes that left that share: in this model a
+    core partition changes neither throughput nor DRAM traffic.  What does
+    change them is the NIC's share (a larger one keeps more received bytes
+    until their copy, so the copy also runs faster), and keeping receive
+    CPUs out of saturation, which steering does.
 
     Examples
     --------

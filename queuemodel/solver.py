@@ -122,6 +122,9 @@ class CompiledSide:
     byte_col : numpy.ndarray
         Column of the gated byte table: 0 always, 1 only when fragmented,
         2 never.
+    reads_received : numpy.ndarray
+        Which stages read the received payload first
+        (:attr:`queuemodel.stage.Stage.reads_received_bytes`).
     orphans : bool
         Whether a stage of this side takes packets from the sending socket
         (:attr:`queuemodel.stage.Stage.orphans_skb`).
@@ -139,6 +142,7 @@ class CompiledSide:
     poll: np.ndarray
     unit_col: np.ndarray
     byte_col: np.ndarray
+    reads_received: np.ndarray
     orphans: bool = False
 
 
@@ -318,6 +322,7 @@ def _pack(rows: list) -> CompiledSide:
         poll=col(lambda s, f, g: s.poll, bool),
         unit_col=unit_col,
         byte_col=byte_col,
+        reads_received=col(lambda s, f, g: s.reads_received_bytes and g != _NEVER, bool),
         orphans=any(r[0].orphans_skb for r in rows),
     )
 

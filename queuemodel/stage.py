@@ -108,6 +108,12 @@ class Stage:
         then no longer fills while the packet waits at the NIC, so nothing
         throttles a UDP sender to the link: it sends at its CPU's pace and
         the NIC's queue drops what the link cannot carry.
+    reads_received_bytes : bool
+        Whether the stage is the first to read the received payload after
+        the NIC (or a veth's sender) wrote it: the copy to the application.
+        Its per-byte work waits for the bytes that have left the cache
+        meanwhile (the read-miss chance of :mod:`queuemodel.memory`), each
+        costing ``host.dram_misses_in_flight``' Little's-law penalty.
     offloaded_by : str
         Name of a host flag (``rx_csum``, ``tx_csum``, ``tunnel_offload``...)
         that, when on, moves this stage's work into the NIC; empty for none.
@@ -135,6 +141,7 @@ class Stage:
     poll: bool = field(default=False, metadata={"kind": "flag"})
     batching: str = field(default="none", metadata={"kind": "choice", "options": BATCHINGS})
     orphans_skb: bool = field(default=False, metadata={"kind": "flag"})
+    reads_received_bytes: bool = field(default=False, metadata={"kind": "flag"})
     protocols: tuple = PROTOCOLS
     offloaded_by: str = ""
     source: str = ""

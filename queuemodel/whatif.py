@@ -344,7 +344,7 @@ def solve(target: str, free: str, bounds: tuple | None = None,
     --------
     >>> s = solve("throughput_gbps>=30", "ghz", (1.0, 6.0), {"path": "native"})
     >>> round(s.value, 3), s.feasible
-    (2.869, 'above')
+    (2.99, 'above')
     """
     from .model import OUTPUT_MAPS, OUTPUT_SCALARS
 

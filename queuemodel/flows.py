@@ -258,10 +258,30 @@ class Patterns:
         return cls(flows=unique // scale, level=unique % scale,
                    weight=count / code.shape[0], draws=code.shape[0], cpu_level=cpu_level)
 
-    @property
+    @functools.cached_property
     def busy(self) -> np.ndarray:
-        """Busy CPUs in each pattern."""
-        return (self.flows > 0).sum(axis=1)
+        """Busy CPUs in each pattern (int64; shared, so not to be written)."""
+        return (self.flows > 0).sum(axis=1).astype(np.int64)
+
+    @functools.cached_property
+    def busy_counts(self) -> tuple:
+        """The busy-CPU counts that occur and the expected busy CPUs at each:
+        ``(counts, cpus)``, with ``cpus[i]`` = chance of ``counts[i]`` busy x ``counts[i]``."""
+        counts, inverse = np.unique(self.busy, return_inverse=True)
+        cpus = np.bincount(inverse.reshape(-1), weights=self.weight * self.busy)
+        return counts.astype(float), cpus
+
+    @functools.cached_property
+    def means(self) -> tuple:
+        """Expected busy CPUs, flows per busy CPU, and busy CPUs at each thread level.
+
+        Over the patterns (weighted); the last is ``(T,)``, ``T`` the most busy
+        threads any core has.
+        """
+        w = self.weight
+        at_level = np.array([(self.level == t).sum(axis=1) @ w
+                             for t in range(1, int(self.level.max()) + 1)])
+        return float(self.busy @ w), float((self.flows.sum(axis=1) / self.busy) @ w), at_level
 
     @functools.cached_property
     def runs(self) -> tuple:
@@ -695,18 +715,17 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     _in_threads(tasks)
     for (_, patterns), at, (mean, variance, at_level, dram, bound, miss) in zip(groups, where,
                                                                                results):
-        w = patterns.weight
-        busy = patterns.busy
         out["delivered"][at] = mean
         out["delivered_stderr"][at] = np.sqrt(np.maximum(0.0, variance) / patterns.draws)
         out["dram_per_byte"][at] = dram
         out["dram_bound"][at] = bound
         out["read_miss"][at] = miss
         out["rate_at_level"][at] = at_level
-        out["busy"][at] = busy @ w
-        out["flows_per_busy"][at] = (patterns.flows.sum(axis=1) / busy) @ w
-        for t in range(1, min(levels, int(patterns.level.max())) + 1):
-            out["cpus_at_level"][at, t - 1] = (patterns.level == t).sum(axis=1) @ w
+        mean_busy, flows_per_busy, cpus_at = patterns.means
+        out["busy"][at] = mean_busy
+        out["flows_per_busy"][at] = flows_per_busy
+        top = min(levels, cpus_at.size)
+        out["cpus_at_level"][at, :top] = cpus_at[:top]
     # What the accounting needs to weigh each CPU at its own rate.
     out["outcomes"] = [(at, patterns, rate) for (_, patterns), at, rate in zip(groups, where,
                                                                                rates)]

@@ -115,6 +115,8 @@ class Result:
         Share of the received bytes that left the cache before the
         application's copy read them; the copy pays
         :func:`queuemodel.memory.dram_read_cycles_per_byte` more for each.
+        A receive CPU's capacity is taken with its queues full, so at the
+        misses of full queues; the share charged is never above that.
     cores_used : float or numpy.ndarray
         Expected receive logical CPUs the flows' hashes land on.
     flows_per_busy_cpu : float or numpy.ndarray
@@ -426,15 +428,9 @@ def _in_order(solve, blocks):
             yield pending.popleft().result()
 
 
-#: The copy's read-miss chance is solved to this absolute tolerance (0.1 % of
-#: the copied bytes), in at most MISS_PASSES passes (:func:`_miss_fixed_point`).
-MISS_TOLERANCE = 1e-3
-MISS_PASSES = 40
-
-
 @dataclass(frozen=True)
 class _ReceiveBlock:
-    """What one receive pass needs, for a block of scenarios (rows)."""
+    """What a receive pass (:func:`_receive`) needs, for a block of scenarios."""
 
     proto: str
     host: Host
@@ -456,27 +452,6 @@ class _ReceiveBlock:
     send_units: np.ndarray
     waiting: dict
     miss_penalty: Any
-
-    def rows(self, index: np.ndarray) -> "_ReceiveBlock":
-        """The same block for the scenarios ``index`` (ascending) only."""
-        def take(value):
-            if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == self.size:
-                return value[index]
-            return value
-
-        position = np.full(self.size, -1)
-        position[index] = np.arange(index.size)
-        groups = []
-        for idx, patterns in self.groups:
-            mine = position[idx]
-            mine = mine[mine >= 0]
-            if mine.size:
-                groups.append((mine, patterns))
-        changed = {f.name: take(getattr(self, f.name)) for f in dataclasses.fields(self)
-                   if f.name not in ("h", "groups", "size", "shares", "waiting")}
-        return _ReceiveBlock(**changed, h=self.h.take(index), groups=groups, size=index.size,
-                             shares=[take(s) for s in self.shares],
-                             waiting={k: take(v) for k, v in self.waiting.items()})
 
 
 def _receive_cpus(b: _ReceiveBlock, rx_static) -> list:
@@ -540,42 +515,6 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
     return rx_static, cpus, capacity, sender_pool, per_flow, sends, spread
 
 
-def _miss_fixed_point(b: _ReceiveBlock) -> tuple:
-    """The copy's read-miss chance ``m`` with ``m = F(m)``, and the pass solved at it.
-
-    ``F(m)`` is the read-miss chance the spread gives when the copy pays for
-    a share ``m`` of misses.  More misses slow a receive CPU, which then
-    queues more, and a byte waits longer before its copy: ``F`` never falls
-    as ``m`` rises, so ``m <- F(m)`` moves monotonically to a fixed point.
-    It starts from the misses of saturated CPUs (:func:`_saturated_read_miss`),
-    where a CPU-bound receiver already is (one pass, the common case); a
-    receiver the link or the senders hold back has shorter queues, and its
-    ``m`` falls from there.  Each scenario stops at the first ``m`` with
-    ``|F(m) - m| <= MISS_TOLERANCE`` and is charged that ``m``, so its
-    answer never depends on the other scenarios of its block.  The passes
-    after the first run only on the scenarios still moving, and their
-    results replace those rows' (:func:`_stitch`).
-    """
-    charged = _saturated_read_miss(b)
-    solved = _receive(b, charged)
-    moving = np.arange(b.size)
-    part = b
-    for _ in range(MISS_PASSES - 1):
-        latest = solved[-1]["read_miss"] if part is b else result[-1]["read_miss"]
-        step = np.abs(latest - charged[moving]) > MISS_TOLERANCE
-        if part is not b:
-            solved = _stitch(b, solved, result, moving)
-        if not step.any():
-            return charged, solved
-        charged[moving[step]] = latest[step]
-        moving = moving[step]
-        part = b if moving.size == b.size else b.rows(moving)
-        result = _receive(part, charged[moving])
-        if part is b:
-            solved = result
-    return charged, (_stitch(b, solved, result, moving) if part is not b else solved)
-
-
 def _saturated_read_miss(b: _ReceiveBlock) -> np.ndarray:
     """The copy's read-miss chance when every busy receive CPU holds its queue limit.
 
@@ -587,59 +526,13 @@ def _saturated_read_miss(b: _ReceiveBlock) -> np.ndarray:
     w = b.waiting
     out = np.zeros(b.size)
     for idx, patterns in b.groups:
-        busy = np.asarray(patterns.busy, dtype=float)
-        levels, inverse = np.unique(busy, return_inverse=True)
-        cpus = np.bincount(inverse, weights=patterns.weight * busy)      # by busy count
+        counts, cpus = patterns.busy_counts
         backlog = (b.flows[idx, None] * w["per_flow"][idx, None]
-                   + levels[None, :] * w["per_cpu"][idx, None])
+                   + counts[None, :] * w["per_cpu"][idx, None])
         miss = np.exp(-np.divide(w["cache"][idx, None], backlog,
                                  out=np.full(backlog.shape, np.inf), where=backlog > 0))
         out[idx] = miss @ cpus / cpus.sum()
     return out
-
-
-def _stitch(b: _ReceiveBlock, solved: tuple, part: tuple, rows: np.ndarray) -> tuple:
-    """``solved`` (a pass over block ``b``) with rows ``rows`` replaced by ``part``'s.
-
-    Arrays are overwritten row by row, each group's per-pattern rates
-    (``spread["outcomes"]``) at the group's own positions, and the CPUs are
-    rebuilt from the stitched stage cycles.
-    """
-    rx_static, _, capacity, sender_pool, per_flow, sends, spread = solved
-    p_static, _, p_capacity, p_pool, p_per_flow, p_sends, p_spread = part
-
-    def put(full, piece):
-        full = np.array(full)            # writable, and never shared with another output
-        full[rows] = piece
-        return full
-
-    rx_static, capacity, sender_pool, per_flow, sends = (
-        put(f, p) for f, p in ((rx_static, p_static), (capacity, p_capacity),
-                               (sender_pool, p_pool), (per_flow, p_per_flow),
-                               (sends, p_sends)))
-    merged = {}
-    for key, value in spread.items():
-        if key == "outcomes":
-            continue
-        merged[key] = put(value, p_spread[key])
-    # Each group's rates, at the group's positions: the part's groups are the block's
-    # groups that keep a row, in the same order (_ReceiveBlock.rows).
-    position = np.full(b.size, -1)
-    position[rows] = np.arange(rows.size)
-    outcomes = []
-    pieces = iter(p_spread["outcomes"])
-    piece = next(pieces, None)
-    for (idx, patterns), (at, _, rate) in zip(b.groups, spread["outcomes"]):
-        mine = position[idx]
-        kept = mine >= 0
-        if kept.any():
-            rate = np.array(rate)
-            rate[kept] = piece[2]
-            piece = next(pieces, None)
-        outcomes.append((at, patterns, rate))
-    merged["outcomes"] = outcomes
-    cpus = _receive_cpus(b, rx_static)
-    return rx_static, cpus, capacity, sender_pool, per_flow, sends, merged
 
 
 def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv, rx_out,
@@ -694,12 +587,20 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
                 for s in flow_model.thread_shares(h.smt_gain, threads)],
         flows=flows, offered_rate=offered * to_rate, link_rate=link_rate,
         send_units=send_units, waiting=waiting, miss_penalty=miss_penalty)
-    if miss_penalty is None:        # nothing pays for misses: one pass is exact
+    if miss_penalty is None:        # nothing pays for misses
         charged = np.zeros(size)
         solved = _receive(block, charged)
     else:
-        charged, solved = _miss_fixed_point(block)
+        # A CPU's capacity is what it sustains with its queues full, so with the misses
+        # of full queues; below capacity it pays for the misses its own queues give.
+        saturated = _saturated_read_miss(block)
+        solved = _receive(block, saturated)
+        charged = np.minimum(solved[-1]["read_miss"], saturated)
     rx_static, cpus, capacity, sender_pool, per_flow, sends, spread = solved
+    if miss_penalty is not None:
+        rx_static = base_static.copy()
+        rx_static[:, rx.reads_received] += (charged * miss_penalty)[:, None]
+        cpus = _receive_cpus(block, rx_static)
     total = spread["delivered"]
     # What reaches the receivers, and what leaves the senders' sockets (more, for UDP,
     # where the sending NIC's queue drops the link's excess).

@@ -3,8 +3,9 @@
 Mechanism (queuemodel.memory): a byte the copy to user space finds gone from
 the cache costs ``ghz * dram_latency_ns / (dram_misses_in_flight * 64)`` more
 cycles (Little's law on the misses a core keeps in flight), and the share of
-such bytes is the memory model's read-miss chance, solved as a fixed point
-with the rates it slows (queuemodel.model._miss_fixed_point).
+such bytes is the memory model's read-miss chance: at a receive CPU's
+capacity that of full queues (queuemodel.model._saturated_read_miss), below it
+what the CPU's own queues give.
 """
 
 import dataclasses
@@ -67,41 +68,47 @@ def test_dram_as_fast_as_the_cache_is_the_model_without_the_term(name, proto):
     assert plain.read_miss_fraction.max() == 0.0 < paying.read_miss_fraction.max()
 
 
-def _block(path="docker-overlay", proto="tcp", flows=(1, 2, 6, 20, 80), **fields):
-    """A solved scenario block's receive inputs, as _solve_block builds them."""
-    host = dataclasses.replace(paper_testbed(), **fields)
+def _saturated(path, proto, flows, **fields):
+    """The saturated read-miss chance the model solves capacity at, per scenario."""
     seen = {}
-    original = M._miss_fixed_point
+    original = M._saturated_read_miss
 
     def spy(block):
-        seen["block"] = block
-        return original(block)
+        seen["m"] = original(block)
+        return seen["m"]
 
-    M._miss_fixed_point = spy
+    M._saturated_read_miss = spy
     try:
-        qm.predict(path=path, proto=proto, flows=np.asarray(flows), host=host)
+        r = qm.predict(path=path, proto=proto, flows=np.asarray(flows), **fields)
     finally:
-        M._miss_fixed_point = original
-    return seen["block"]
+        M._saturated_read_miss = original
+    return r, seen["m"]
 
 
 @given(path=st.sampled_from(["native", "linux-overlay", "docker-overlay"]),
        proto=st.sampled_from(["tcp", "udp"]),
        flows=st.lists(st.integers(1, 80), min_size=1, max_size=4),
+       offered=st.sampled_from([np.inf, 1.0, 5.0]),
        latency=st.floats(10.0, 400.0), in_flight=st.floats(1.0, 64.0))
-def test_charged_misses_are_a_fixed_point(path, proto, flows, latency, in_flight):
-    # The law the solver claims: re-solving at the charged read-miss chance gives it back
-    # (to the stated tolerance), and the chance is a probability.
-    b = _block(path, proto, sorted(flows), dram_latency_ns=latency,
-               dram_misses_in_flight=in_flight)
-    charged, solved = M._miss_fixed_point(b)
-    assert np.all((charged >= 0.0) & (charged <= 1.0))
-    again = M._receive(b, charged)[-1]["read_miss"]
-    assert np.all(np.abs(again - charged) <= M.MISS_TOLERANCE + 1e-12)
-    # and the pass handed back is the pass at the charged chance, row for row
-    for key in ("delivered", "read_miss", "busy"):
-        np.testing.assert_allclose(solved[-1][key], M._receive(b, charged)[-1][key],
-                                   rtol=1e-9, atol=1e-12)
+def test_charged_misses_never_exceed_full_queues(path, proto, flows, offered, latency,
+                                                 in_flight):
+    # A CPU's capacity is solved at the misses of full queues; what the copy is charged
+    # below capacity is a probability and never more than that.
+    r, full = _saturated(path, proto, sorted(flows), offered_gbps=offered,
+                         dram_latency_ns=latency, dram_misses_in_flight=in_flight)
+    m = r.read_miss_fraction
+    assert np.all((m >= 0.0) & (m <= full + 1e-15)) and np.all(full <= 1.0)
+
+
+@pytest.mark.parametrize("path", ["native", "linux-overlay", "docker-overlay"])
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_a_lone_saturated_flow_pays_the_misses_of_full_queues(path, proto):
+    # One flow, its receive CPU the bottleneck: its queues are full, so the misses it is
+    # charged are exactly those capacity was solved at (consistent at the saturation).
+    r, full = _saturated(path, proto, 1)
+    assert r.bottleneck.startswith("receiver:flow-core:")
+    assert r.read_miss_fraction == pytest.approx(float(full[0]), rel=1e-9)
+    assert r.core_utilisation["rx:flow-core"] == pytest.approx(1.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("proto", ["tcp", "udp"])
@@ -144,3 +151,21 @@ def test_a_receiver_its_dram_holds_back_misses_as_its_budget_assumes():
     backlog = 7 * 3145728 / 131072 * frame_bytes
     assert r.read_miss_fraction == pytest.approx(math.exp(-25 * 2**20 * 0.1 / backlog),
                                                  rel=1e-6)
+
+
+def test_a_receiver_that_keeps_up_pays_only_its_own_misses():
+    # Eight native TCP flows steered one to a physical core fill the link with receive
+    # CPUs to spare: capacity is solved at the misses of full queues (eight windows of
+    # 3 MB through a 2.5 MB share: 0.9 of the bytes), but the copy is charged what its
+    # own short queues give.
+    host = dataclasses.replace(paper_testbed(), nic_queues=8, queue_cpus=tuple(range(8)),
+                               flow_steering=True)
+    r, full = _saturated("native", "tcp", 8, host=host)
+    assert r.bottleneck.startswith("link") and r.cores_used == 8
+    assert float(full[0]) > 0.9
+    assert 0.0 < r.read_miss_fraction < 0.1
+    # each CPU copies its eighth at 0.25 cycles/B plus the charged share of the penalty
+    penalty = 2.2 * 90.0 / (16 * 64)
+    assert r.stages["rx:copy_to_user"] == pytest.approx(
+        r.message_rate_per_s / 8 * 131072 * (0.25 + r.read_miss_fraction * penalty) / 2.2e9,
+        rel=1e-9)

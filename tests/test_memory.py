@@ -39,7 +39,9 @@ def test_a_receiver_that_keeps_up_mostly_writes_back():
     frames = wire.wire_packets_per_message("tcp", 131072, 1500)
     frame_bytes = wire.wire_bytes_per_message("tcp", 131072, 1500) - 24 * frames
     floor = r.message_rate_per_s * frame_bytes * write_back
-    assert floor <= bytes_per_s <= 1.01 * floor
+    # (1.3 % of the bytes are read from DRAM: each CPU's queue is taken against the
+    # capacity it has with full queues, a little less than at its own misses.)
+    assert floor <= bytes_per_s <= 1.03 * floor
 
 
 def test_saturated_overlay_receivers_move_more_dram_bytes_per_byte():

@@ -597,7 +597,9 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         solved = _receive(block, saturated)
         charged = np.minimum(solved[-1]["read_miss"], saturated)
     rx_static, cpus, capacity, sender_pool, per_flow, sends, spread = solved
-    if miss_penalty is not None:
+    if miss_penalty is not None and not np.array_equal(charged, saturated):
+        # Below capacity: the CPUs' work at the misses they pay (a lone saturated flow
+        # pays those of full queues, and keeps the pass's CPUs).
         rx_static = base_static.copy()
         rx_static[:, rx.reads_received] += (charged * miss_penalty)[:, None]
         cpus = _receive_cpus(block, rx_static)

@@ -595,7 +595,11 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         # of full queues; below capacity it pays for the misses its own queues give.
         saturated = _saturated_read_miss(block)
         solved = _receive(block, saturated)
-        charged = np.minimum(solved[-1]["read_miss"], saturated)
+        own = solved[-1]["read_miss"]
+        # (A CPU at capacity finds its own misses equal to the saturated ones up to
+        # rounding: it is charged those exactly.)
+        charged = np.where(np.abs(own - saturated) <= 1e-12 * saturated, saturated,
+                           np.minimum(own, saturated))
     rx_static, cpus, capacity, sender_pool, per_flow, sends, spread = solved
     if miss_penalty is not None and not np.array_equal(charged, saturated):
         # Below capacity: the CPUs' work at the misses they pay (a lone saturated flow

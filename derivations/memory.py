@@ -96,5 +96,41 @@ def _dram_budget() -> Derivation:
     )
 
 
+def _dram_read_penalty() -> Derivation:
+    from queuemodel.memory import CACHE_LINE_BYTES, dram_read_cycles_per_byte
+
+    G, T, N, L, X, lam = sp.symbols("G T N L X lambda", positive=True)
+    # Little's law on the misses a core keeps in flight: N lines outstanding, each for T
+    # ns, so lambda = N / T lines per ns come in; a byte takes 1 / (lambda L) ns, G cycles
+    # per ns.
+    rate = sp.solve(sp.Eq(N, lam * T), lam)[0]
+    bytes_per_ns = rate * L
+    derived = G / bytes_per_ns
+    return Derivation(
+        name="dram_read_penalty",
+        title="Cycles a core spends per byte it reads from DRAM (Little's law on misses)",
+        assumptions=(
+            "A streaming copy keeps as many cache-line misses outstanding as the core "
+            "allows (N: the L2 superqueue, which the L2 streamer fills), each for the DRAM "
+            "latency T ns; lines are L bytes.",
+            "The copy waits for those lines on top of its own per-byte work on cached data "
+            "(the pessimistic reading; an overlapped copy would pay only the larger).",
+        ),
+        steps=(
+            ("Little's law: lines in flight = arrival rate x time in flight",
+             sp.Eq(N, lam * T)),
+            ("lines per ns", sp.Eq(lam, rate)),
+            ("bytes per ns from DRAM", sp.Eq(X, bytes_per_ns)),
+            ("cycles per byte at G GHz", sp.Eq(sp.Symbol("c"), derived)),
+        ),
+        derived=derived.subs(L, CACHE_LINE_BYTES),
+        stated=G * T / (N * CACHE_LINE_BYTES),
+        symbols=(G, T, N),
+        implemented=lambda G_, T_, N_: dram_read_cycles_per_byte(G_, T_, N_),
+        domain={"G": (0.5, 6.0, False), "T": (10.0, 400.0, False), "N": (1.0, 64.0, False)},
+        where="queuemodel.memory.dram_read_cycles_per_byte",
+    )
+
+
 def derivations() -> list:
-    return [_dram_per_byte(), _dram_budget()]
+    return [_dram_per_byte(), _dram_budget(), _dram_read_penalty()]

@@ -74,3 +74,12 @@ def test_claim_table_says_what_validate_says():
     for cid, middle, role in CLAIM_ROWS:
         assert role == outcomes[cid].role, cid
         assert ("fails" in middle) == (not outcomes[cid].passed), cid
+
+
+def test_derivation_count_is_current():
+    # The README counts the derivations; a new one must move the count (it was once
+    # stale by one).
+    from derivations import all_derivations
+
+    counts = re.findall(r"`derivations/DERIVATIONS.md`: (\d+) derivations", README)
+    assert counts and all(int(c) == len(all_derivations()) for c in counts)

@@ -102,8 +102,10 @@ class WhatIf:
     baseline, result : Result
         Their predictions.
     difference : dict
-        For every numeric output (:meth:`queuemodel.Result.outputs`):
-        ``changed - base``; booleans and text report whether they differ.
+        For every numeric output (:meth:`queuemodel.Result.outputs`) both
+        scenarios have: ``changed - base``; booleans and text report whether
+        they differ.  An output only one has (a stage of one path, when the
+        change is the path) is left out; :meth:`table` shows it beside ``-``.
     """
 
     base: Mapping
@@ -141,8 +143,12 @@ class WhatIf:
                             and self.base.get(k, _MISSING) != v)
         lines = [f"what if {changes or 'nothing changes'}:",
                  f"  {'output':34} {'base':>14} {'changed':>14} {'change':>12} {'%':>8}"]
-        for name, old in before.items():
-            new = after[name]
+        for name in list(before) + [k for k in after if k not in before]:
+            if name not in self.difference:         # on one path only
+                old, new = (_show_output(d.get(name)) for d in (before, after))
+                lines.append(f"  {name:34} {old:>14} {new:>14}")
+                continue
+            old, new = before[name], after[name]
             delta = self.difference[name]
             if not (all_outputs or name in headline or _moved(delta)):
                 continue
@@ -164,6 +170,10 @@ _MISSING = object()
 
 def _show(value) -> str:
     return getattr(value, "name", None) or str(value)
+
+
+def _show_output(value) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 def _moved(delta) -> bool:
@@ -220,7 +230,7 @@ def whatif(base: Mapping | None = None, **changes) -> WhatIf:
     changed = {**base, **changes}
     baseline, result = run(base), run(changed)
     before, after = baseline.outputs(), result.outputs()
-    difference = {k: _difference(before[k], after[k]) for k in before}
+    difference = {k: _difference(before[k], after[k]) for k in before if k in after}
     return WhatIf(base=base, changed=changed, baseline=baseline, result=result,
                   difference=difference)
 

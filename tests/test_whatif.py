@@ -177,3 +177,17 @@ def test_the_hardware_whatifs_the_issue_lists_all_work(change, proto):
         w = whatif({"path": path, "proto": proto, "flows": 4, "offered_gbps": 1.0}, **change)
         assert np.isfinite(w.result.throughput_gbps) and w.result.throughput_gbps > 0
         assert w.table(all_outputs=True).count("\n") > 20
+
+
+def test_changing_the_path_compares_what_both_paths_have():
+    # "What if this Docker flow ran natively?" once ended in a KeyError: the paths have
+    # different stages.  Outputs both have are differenced; a stage of one path only is
+    # left out of the difference and shown beside '-' in the table.
+    w = whatif({"path": "docker-overlay", "proto": "tcp"}, path="native")
+    assert w.difference["throughput_gbps"] == pytest.approx(
+        w.result.throughput_gbps - w.baseline.throughput_gbps)
+    assert "stages.rx:vxlan_rx" not in w.difference
+    assert "stages.rx:nic_rx" in w.difference
+    line = next(s for s in w.table().splitlines() if "stages.rx:vxlan_rx" in s)
+    assert line.split()[-1] == "-"
+    json.dumps(w.to_dict())

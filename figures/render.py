@@ -40,6 +40,8 @@ FIGURES = (
                       "model's extension)"),
     ("fig_shared_gro", "TCP flows sharing a queue shorten each other's GRO segments (the "
                        "model's extension)"),
+    ("fig_memory", "The receiver's DRAM traffic and the copy's reads from DRAM against TCP "
+                   "flows (the paper's M5, not depicted there)"),
 )
 
 
@@ -117,8 +119,9 @@ def _question_lines(q: dict) -> list:
             f"{o['steered']['cpu_per_gbps'][six]:.3f}; receiver DRAM traffic "
             f"{o['hashed']['memory_gbytes_per_s'][six]:.2f} against "
             f"{o['steered']['memory_gbytes_per_s'][six]:.2f} GB/s. Caches: a partition among "
-            f"cores (CAT) changes nothing in this model (no cycles for misses; the NIC's share "
-            f"is not partitioned); the NIC's share of the LLC at "
+            f"cores (CAT) changes nothing in this model (the misses it charges are the copy's "
+            f"reads of bytes gone from the NIC's share, which CAT does not partition); the "
+            f"NIC's share of the LLC at "
             + ", ".join(f"{share:.0%}" for share in o["io_share"]["shares"]) + " gives "
             + ", ".join(f"{m:.2f}" for m in o["io_share"]["memory_gbytes_per_s"][:, six])
             + " GB/s hashed.")
@@ -163,6 +166,7 @@ def draw(name: str, data: dict):
         "fig_coalescing": (data["coalescing"],),
         "fig_ksoftirqd": (data["wide_sizes"], flows),
         "fig_shared_gro": (flows["tcp"], data["gro_apart"]),
+        "fig_memory": (flows["tcp"],),
     }[name]
     return module.figure(*args)
 

@@ -145,3 +145,15 @@ def test_shared_gro_figure_plots_merging_and_its_cost(data):
     # Whole-poll runs merge as for one flow at every count; sharing never costs less.
     assert np.allclose(apart.gro_packets_per_segment, 45.0)
     assert np.all(per_gbps["native, shared GRO"] >= per_gbps["native, alone"] * (1 - 1e-12))
+
+
+def test_memory_figure_plots_traffic_and_read_misses(data):
+    fig = draw("fig_memory", data)
+    traffic, misses = fig.axes
+    assert [ln.get_label() for ln in traffic.lines] == ["native", "linux-overlay",
+                                                        "docker-overlay"]
+    for line, (path, r) in zip(traffic.lines, data["flows"]["tcp"].items()):
+        assert np.array_equal(line.get_ydata(), r.memory_bandwidth_gbytes_per_s)
+    for line, r in zip(misses.lines, data["flows"]["tcp"].values()):
+        assert np.array_equal(line.get_ydata(), r.read_miss_fraction)
+        assert np.all((line.get_ydata() >= 0) & (line.get_ydata() <= 1))

@@ -40,10 +40,12 @@ The mechanism, for ``N`` flow pairs on one receiver:
    charged per segment works harder (:func:`gro_segments_per_packet`; a
    mean over the flows' CPUs, applied to every CPU of the scenario).
 
-DRAM traffic and bandwidth are :mod:`queuemodel.memory`'s.  Not modelled:
-the cycles extra cache misses cost as flows grow, context switches among
-several receivers beyond their wake-ups, and the work lost on packets
-dropped after the softirq (receive livelock).
+DRAM traffic and bandwidth are :mod:`queuemodel.memory`'s, and so is what
+the copy pays for the received bytes it reads from DRAM (more of them as
+more flows write into the cache while a byte waits).  Not modelled: misses
+in the per-core caches (L1, L2) as flows and contexts grow, context
+switches among several receivers beyond their wake-ups, and the work lost
+on packets dropped after the softirq (receive livelock).
 """
 
 from __future__ import annotations

@@ -428,7 +428,7 @@ def _in_order(solve, blocks):
             yield pending.popleft().result()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _ReceiveBlock:
     """What a receive pass (:func:`_receive`) needs, for a block of scenarios."""
 
@@ -472,8 +472,7 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
     rx, tx, h, size, proto = b.rx, b.tx, b.h, b.size, b.proto
     rx_static = b.base_static
     if b.miss_penalty is not None:
-        rx_static = b.base_static.copy()
-        rx_static[:, rx.reads_received] += (read_miss * b.miss_penalty)[:, None]
+        rx_static = b.base_static + read_miss[:, None] * b.miss_penalty
     cpus = _receive_cpus(b, rx_static)
     capacity = np.column_stack([solve_rate(np.full(size, np.inf), list(cores.values()), irq)
                                 for cores, irq in cpus])                     # (N, T)
@@ -561,11 +560,14 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     link_rate = link_gbps * to_rate
     base_static = _stage_cycles(rx, units, data, miss_cycles)    # (N, stages), cached data
     tx_static = _stage_cycles(tx, units, data, miss_cycles)
-    # What the copy pays per message more when every byte it reads comes from DRAM.
-    reading = np.flatnonzero(rx.reads_received)
-    miss_penalty = (memory.dram_read_cycles_per_byte(h.ghz, h.dram_latency_ns,
-                                                     h.dram_misses_in_flight)
-                    * data[:, 0]) if reading.size else None
+    # What each stage that reads the received bytes (the copy) pays per message more
+    # when every byte it reads comes from DRAM, (N, stages).
+    miss_penalty = None
+    if rx.reads_received.any():
+        per_byte = memory.dram_read_cycles_per_byte(h.ghz, h.dram_latency_ns,
+                                                    h.dram_misses_in_flight)
+        miss_penalty = (np.broadcast_to(per_byte, (size,))[:, None]
+                        * data[:, rx.byte_col] * rx.reads_received)
     segmented = proto == "udp" or host.tso or host.gso
     burst = counts[:, 1] / counts[:, 3] if segmented else np.ones(size)
     threads = max(int(patterns.level.max()) for _, patterns in groups)
@@ -604,8 +606,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     if miss_penalty is not None and not np.array_equal(charged, saturated):
         # Below capacity: the CPUs' work at the misses they pay (a lone saturated flow
         # pays those of full queues, and keeps the pass's CPUs).
-        rx_static = base_static.copy()
-        rx_static[:, rx.reads_received] += (charged * miss_penalty)[:, None]
+        rx_static = base_static + charged[:, None] * miss_penalty
         cpus = _receive_cpus(block, rx_static)
     total = spread["delivered"]
     # What reaches the receivers, and what leaves the senders' sockets (more, for UDP,

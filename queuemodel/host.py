@@ -57,12 +57,13 @@ class Host:
         DRAM bandwidth in GB/s the receiver's packet data may use: a
         host-wide limit on its DRAM traffic (:func:`queuemodel.kernels.dram_budget`).
     dram_latency_ns : float
-        Load-to-use latency of a miss that goes to DRAM, in ns; a cache
-        miss costs ``dram_latency_ns * ghz`` cycles, charged for a stage's
-        ``cache_misses_per_unit`` (0 on every built-in stage).
+        Load-to-use latency of a miss that goes to DRAM, in ns (0..1e6); a
+        cache miss costs ``dram_latency_ns * ghz`` cycles, charged for a
+        stage's ``cache_misses_per_unit`` (0 on every built-in stage).
     dram_misses_in_flight : float
         Cache-line misses one core keeps in flight while it streams (its L2
-        superqueue, which the L2 prefetcher fills on a sequential copy).
+        superqueue, which the L2 prefetcher fills on a sequential copy;
+        1..1024: a stream has at least one).
         By Little's law a core streams at most ``dram_misses_in_flight * 64 /
         dram_latency_ns`` bytes per ns from DRAM, so a byte read from DRAM
         rather than the cache costs ``ghz * dram_latency_ns /
@@ -204,8 +205,8 @@ class Host:
     l2_kib: Any = _num(low=0.0, low_open=True)
     llc_mib: Any = _num(low=0.0, low_open=True)
     memory_gbytes_per_s: Any = _num(low=0.0, low_open=True)
-    dram_latency_ns: Any = _num(low=0.0)
-    dram_misses_in_flight: Any = _num(low=0.0, low_open=True, high=1024.0)
+    dram_latency_ns: Any = _num(low=0.0, high=1e6)
+    dram_misses_in_flight: Any = _num(low=1.0, high=1024.0)
     link_gbps: Any = _num(low=0.0, low_open=True, high=10000.0)
     mtu: Any = _num(low=576, high=9216, integer=True)
     nic_queues: Any = _num(low=1, high=4096, integer=True)

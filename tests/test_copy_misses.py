@@ -169,3 +169,28 @@ def test_a_receiver_that_keeps_up_pays_only_its_own_misses():
     assert r.stages["rx:copy_to_user"] == pytest.approx(
         r.message_rate_per_s / 8 * 131072 * (0.25 + r.read_miss_fraction * penalty) / 2.2e9,
         rel=1e-9)
+
+
+@given(ghz=st.floats(0.1, 20.0), latency=st.floats(0.0, 1e6), in_flight=st.floats(1.0, 1024.0),
+       path=st.sampled_from(["native", "docker-overlay"]), proto=st.sampled_from(["tcp", "udp"]),
+       flows=st.sampled_from([1, 8]))
+def test_any_allowed_memory_timing_gives_finite_answers(ghz, latency, in_flight, path, proto,
+                                                       flows):
+    # Found by hand: a latency of 1e300 ns with 1e-300 misses in flight made the penalty
+    # infinite and the stage table NaN.  The ranges now stop short of that (at most 1 ms,
+    # at least one miss in flight), and every allowed combination answers in numbers.
+    r = qm.predict(path=path, proto=proto, flows=flows, ghz=ghz, dram_latency_ns=latency,
+                   dram_misses_in_flight=in_flight)
+    for name, value in r.outputs().items():
+        if isinstance(value, float) and not name.startswith("latency"):
+            assert math.isfinite(value) and value >= 0.0, name
+
+
+def test_memory_timing_outside_its_ranges_is_refused():
+    from queuemodel.errors import ModelInputError
+
+    with pytest.raises(ModelInputError,
+                       match=r"^host\.dram_misses_in_flight = 0\.5: .*1 <= x <= 1024"):
+        qm.predict(dram_misses_in_flight=0.5)
+    with pytest.raises(ModelInputError, match=r"^host\.dram_latency_ns = 2000000\.0: "):
+        qm.predict(dram_latency_ns=2e6)

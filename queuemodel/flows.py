@@ -605,8 +605,11 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         messages: ``per_flow`` and ``per_cpu``, the most data a flow and a
         CPU keep queued at the receiver (a TCP window; a socket buffer and a
         ring), ``ring``, the receive buffers one busy CPU's ring cycles
-        through, ``cache``, the cache share the NIC writes into, and
-        ``memory``, the receiver's DRAM bandwidth in messages per second.
+        through, ``cache``, the cache share the NIC writes into,
+        ``memory``, the receiver's DRAM bandwidth in messages per second,
+        and optionally ``variability``, ``(ca2 + cs2) / 2`` of the messages'
+        arrivals and service at a receive CPU (default 1: Poisson arrivals,
+        exponential service).
 
     Returns
     -------
@@ -619,8 +622,9 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         ``dram_per_byte``: DRAM bytes per delivered byte
         (:func:`queuemodel.memory.dram_bytes_per_byte` on each CPU, weighted
         by what it delivers) and ``read_miss``, the chance a delivered byte
-        left the cache before its copy (0 without ``waiting``); ``memory_bound``, whether the DRAM holds back
-        at least half the hash outcomes (always False without ``waiting``);
+        left the cache before its copy (0 without ``waiting``);
+        ``memory_bound``, whether the DRAM holds back at least half the hash
+        outcomes (always False without ``waiting``);
         ``outcomes``, per group its scenarios (an index array or a slice), its
         patterns and their ``(n, P)`` rates per flow, with ``band_low`` and
         ``band_high``, for :func:`queuemodel.kernels.level_moments`.
@@ -628,9 +632,11 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     Notes
     -----
     Each pattern's delivery is :func:`aggregate`'s.  Memory: a CPU at
-    utilisation ``rho`` of its capacity holds ``rho / (1 - rho)`` messages
-    on average (M/M/1, messages as jobs), at most its flows' and its own
-    queue limits, which it holds when saturated.  While one of its messages
+    utilisation ``rho`` of its capacity holds ``rho + rho^2 v / (1 - rho)``
+    messages on average (Kingman's mean queue with the variability ``v``
+    and the message in service, messages as jobs, as the latency model has
+    it; ``rho / (1 - rho)``, M/M/1, for ``v = 1``), at most its flows' and
+    its own queue limits, which it holds when saturated.  While one of its messages
     waits, all flows together write ``delivered * queued / rate`` messages
     into the cache (Little), and the message is gone with probability
     ``exp(-cache / that)``.  A buffer comes back after every busy CPU's
@@ -663,6 +669,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         zero = np.zeros(size)
         waiting = {"per_flow": zero, "per_cpu": zero, "cache": zero, "ring": zero,
                    "memory": np.full(size, np.inf)}
+    waiting = {"variability": 1.0, **waiting}
     waiting = {k: as_row(v, size) for k, v in waiting.items()}
     memory_keys = ("per_flow", "per_cpu", "cache", "ring", "memory")
     rates, drams, lowest = [], [], np.full((size, levels), np.inf)
@@ -706,7 +713,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         moments = (np.empty(n), np.empty(n), np.empty((n, levels)), np.empty(n), np.empty(n),
                    np.empty(n))
         rows = (capacity[at], rate, band_low[at], band_high[at],
-                *(waiting[k][at] for k in memory_keys), dram)
+                *(waiting[k][at] for k in memory_keys), dram, waiting["variability"][at])
 
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
             spread_moments(*table, patterns.weight, np.asarray(patterns.busy, dtype=np.int64),

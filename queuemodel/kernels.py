@@ -246,8 +246,9 @@ def flow_rates(flows, level, count, busy, capacity, per_flow, link, dram, elasti
 
 @_compiled
 def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, band_high,
-                   queue_per_flow, queue_per_cpu, cache, ring, memory, dram, with_memory,
-                   delivered, variance, rate_at_level, dram_per_byte, dram_bound, read_miss):
+                   queue_per_flow, queue_per_cpu, cache, ring, memory, dram, variability,
+                   with_memory, delivered, variance, rate_at_level, dram_per_byte, dram_bound,
+                   read_miss):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -271,6 +272,9 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
     memory, dram : numpy.ndarray
         ``(S,)`` the DRAM bandwidth in messages/s and ``(S, B)`` the DRAM
         budget by busy CPUs (:func:`dram_budget`).
+    variability : numpy.ndarray
+        ``(S,)`` ``(ca2 + cs2) / 2``, the arrivals' and the service's squared
+        coefficients of variation averaged (1: Poisson and exponential).
     with_memory : bool
         Whether to compute ``dram_per_byte``.
     delivered, variance, dram_per_byte, dram_bound, read_miss : numpy.ndarray
@@ -283,8 +287,10 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
 
     Notes
     -----
-    Memory (:mod:`queuemodel.memory`): a CPU at utilisation ``rho`` queues
-    ``min(rho / (1 - rho), limit)`` messages (the limit when saturated);
+    Memory (:mod:`queuemodel.memory`): a CPU at utilisation ``rho`` holds
+    ``min(rho + rho^2 v / (1 - rho), limit)`` messages (Kingman's mean queue
+    plus the one in service, ``v`` the variability; ``rho / (1 - rho)`` for
+    Poisson arrivals and exponential service; the limit when saturated);
     while one waits, all flows write ``total * queued / rate`` messages,
     and it is gone before its copy with probability ``exp(-cache / that)``.
     A buffer is written back unless reused before all busy rings go round:
@@ -341,7 +347,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
                 if rho >= _SATURATED:
                     queued = limit
                 else:
-                    queued = min(rho / max(1.0 - rho, 1e-300), limit)
+                    queued = min(rho + rho * rho * variability[s] / max(1.0 - rho, 1e-300),
+                                 limit)
                 written = queued * total
                 if written > 0.0:
                     exponent = r * cache[s] / written

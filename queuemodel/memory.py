@@ -22,7 +22,9 @@ all flows write while a byte waits: the data queued ahead of it at its
 receive CPU scaled by the total rate over that CPU's (Little).  A saturated
 CPU holds its queues full (a TCP window per flow; a ring, and a socket
 buffer per flow, for UDP); below saturation a CPU at utilisation ``rho``
-holds ``rho / (1 - rho)`` messages (:func:`queuemodel.flows.expected_spread`).
+holds ``rho + rho^2 (ca2 + cs2) / (2 (1 - rho))`` messages, Kingman's mean
+queue and the one in service (``rho / (1 - rho)`` for Poisson senders and
+exponential service; :func:`queuemodel.flows.expected_spread`).
 Before a buffer's reuse, ``W`` is the rings' footprint.
 
 Over a veth pair (one kernel, no DMA) the sender's copy writes the data; a

@@ -581,6 +581,9 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     waiting["ring"] = np.broadcast_to(ring_per_cpu / frame_bytes, (size,))
     # DRAM bandwidth is a host-wide limit on the received bytes' traffic.
     waiting["memory"] = np.broadcast_to(h.memory_gbytes_per_s * 1e9 / frame_bytes, (size,))
+    # How bursty a receive CPU's queue is: the senders' arrivals and the service, as the
+    # latency model takes them (Kingman).
+    waiting["variability"] = np.broadcast_to((arrival_scv + h.service_scv) / 2.0, (size,))
     block = _ReceiveBlock(
         proto=proto, host=host, rx=rx, tx=tx, h=h, groups=groups, size=size,
         base_static=base_static, tx_static=tx_static, units=units, n_wire=n_wire,

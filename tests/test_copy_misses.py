@@ -194,3 +194,20 @@ def test_memory_timing_outside_its_ranges_is_refused():
         qm.predict(dram_misses_in_flight=0.5)
     with pytest.raises(ModelInputError, match=r"^host\.dram_latency_ns = 2000000\.0: "):
         qm.predict(dram_latency_ns=2e6)
+
+
+@pytest.mark.parametrize("scv", [0.0, 1.0, 4.0])
+def test_an_unsaturated_flow_queues_as_the_latency_model_has_it(scv):
+    # One Docker TCP flow offered 5 Gb/s of its ~6.5: its CPU holds Kingman's mean queue
+    # plus the message in service, rho + rho^2 (ca2 + cs2) / 2 / (1 - rho) messages (M/M/1's
+    # rho / (1 - rho) for Poisson arrivals, exponential service), and a byte is gone before
+    # its copy when more than the 2.5 MB share is written while it waits.
+    cap = qm.predict(path="docker-overlay", proto="tcp").message_rate_per_s
+    r = qm.predict(path="docker-overlay", proto="tcp", offered_gbps=5.0, arrival_scv=scv)
+    rho = r.message_rate_per_s / cap
+    queued = rho + rho * rho * (scv + 1.0) / 2.0 / (1.0 - rho)
+    frames = wire.wire_packets_per_message("tcp", 131072, 1500, wire.VXLAN_ENCAP_BYTES)
+    frame_bytes = (wire.wire_bytes_per_message("tcp", 131072, 1500, wire.VXLAN_ENCAP_BYTES)
+                   - 24 * frames)
+    cache = 25 * 2**20 * 0.1 / frame_bytes                  # in messages
+    assert r.read_miss_fraction == pytest.approx(math.exp(-cache / queued), rel=1e-9)

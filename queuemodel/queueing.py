@@ -107,9 +107,14 @@ def kingman_wait_s(rate, mean_s, arrival_scv, service_scv):
     --------
     >>> float(kingman_wait_s(0.5, 1.0, 0.0, 0.0))    # D/D/1 never waits
     0.0
+    >>> float(kingman_wait_s(2.0, 1.0, 0.0, 0.0))    # overloaded: the queue grows
+    inf
     """
-    return (_stable_ratio(utilisation(rate, mean_s))
-            * (np.asarray(arrival_scv) + np.asarray(service_scv)) / 2.0 * mean_s)
+    ratio = _stable_ratio(utilisation(rate, mean_s))
+    spread = (np.asarray(arrival_scv) + np.asarray(service_scv)) / 2.0
+    with np.errstate(invalid="ignore"):             # inf x 0: an overloaded D/D/1
+        wait = ratio * spread * mean_s
+    return np.where(np.isinf(ratio), np.inf, wait)
 
 
 def priority_sojourn_s(rate, mean_s, higher_s, arrival_scv, service_scv):

@@ -452,12 +452,23 @@ class _ReceiveBlock:
     send_units: np.ndarray
     waiting: dict
     miss_penalty: Any
+    reading: np.ndarray
 
 
 def _receive_cpus(b: _ReceiveBlock, rx_static) -> list:
     """One receive CPU (cores and interrupts) at each hyper-thread share."""
     return [_receive_cpu(b.rx, b.units, rx_static, b.h, b.cap * s, b.n_wire, b.burst)
             for s in b.shares]
+
+
+def _with_misses(b: _ReceiveBlock, read_miss):
+    """The receive stages' static cycles when a share ``read_miss`` of the bytes the
+    reading stages read comes from DRAM."""
+    if b.miss_penalty is None:
+        return b.base_static
+    static = b.base_static.copy()
+    static[:, b.reading] += read_miss[:, None] * b.miss_penalty
+    return static
 
 
 def _receive(b: _ReceiveBlock, read_miss) -> tuple:
@@ -470,9 +481,7 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
     the receiver and sends, and the spread (:func:`flows.expected_spread`).
     """
     rx, tx, h, size, proto = b.rx, b.tx, b.h, b.size, b.proto
-    rx_static = b.base_static
-    if b.miss_penalty is not None:
-        rx_static = b.base_static + read_miss[:, None] * b.miss_penalty
+    rx_static = _with_misses(b, read_miss)
     cpus = _receive_cpus(b, rx_static)
     capacity = np.column_stack([solve_rate(np.full(size, np.inf), list(cores.values()), irq)
                                 for cores, irq in cpus])                     # (N, T)
@@ -561,13 +570,14 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     base_static = _stage_cycles(rx, units, data, miss_cycles)    # (N, stages), cached data
     tx_static = _stage_cycles(tx, units, data, miss_cycles)
     # What each stage that reads the received bytes (the copy) pays per message more
-    # when every byte it reads comes from DRAM, (N, stages).
+    # when every byte it reads comes from DRAM: (N, R) for the R such stages.
+    reading = np.flatnonzero(rx.reads_received)
     miss_penalty = None
-    if rx.reads_received.any():
+    if reading.size:
         per_byte = memory.dram_read_cycles_per_byte(h.ghz, h.dram_latency_ns,
                                                     h.dram_misses_in_flight)
         miss_penalty = (np.broadcast_to(per_byte, (size,))[:, None]
-                        * data[:, rx.byte_col] * rx.reads_received)
+                        * data[:, rx.byte_col[reading]])
     segmented = proto == "udp" or host.tso or host.gso
     burst = counts[:, 1] / counts[:, 3] if segmented else np.ones(size)
     threads = max(int(patterns.level.max()) for _, patterns in groups)
@@ -591,7 +601,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         shares=[np.broadcast_to(s, (size,))
                 for s in flow_model.thread_shares(h.smt_gain, threads)],
         flows=flows, offered_rate=offered * to_rate, link_rate=link_rate,
-        send_units=send_units, waiting=waiting, miss_penalty=miss_penalty)
+        send_units=send_units, waiting=waiting, miss_penalty=miss_penalty, reading=reading)
     if miss_penalty is None:        # nothing pays for misses
         charged = np.zeros(size)
         solved = _receive(block, charged)
@@ -609,7 +619,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     if miss_penalty is not None and not np.array_equal(charged, saturated):
         # Below capacity: the CPUs' work at the misses they pay (a lone saturated flow
         # pays those of full queues, and keeps the pass's CPUs).
-        rx_static = base_static + charged[:, None] * miss_penalty
+        rx_static = _with_misses(block, charged)
         cpus = _receive_cpus(block, rx_static)
     total = spread["delivered"]
     # What reaches the receivers, and what leaves the senders' sockets (more, for UDP,

@@ -615,12 +615,12 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         # rounding: it is charged those exactly.)
         charged = np.where(np.abs(own - saturated) <= 1e-12 * saturated, saturated,
                            np.minimum(own, saturated))
+        if not np.array_equal(charged, saturated):
+            # Below capacity: the CPUs' work at the misses they pay (a lone saturated
+            # flow pays those of full queues, and keeps the pass's CPUs).
+            static = _with_misses(block, charged)
+            solved = (static, _receive_cpus(block, static)) + solved[2:]
     rx_static, cpus, capacity, sender_pool, per_flow, sends, spread = solved
-    if miss_penalty is not None and not np.array_equal(charged, saturated):
-        # Below capacity: the CPUs' work at the misses they pay (a lone saturated flow
-        # pays those of full queues, and keeps the pass's CPUs).
-        rx_static = _with_misses(block, charged)
-        cpus = _receive_cpus(block, rx_static)
     total = spread["delivered"]
     # What reaches the receivers, and what leaves the senders' sockets (more, for UDP,
     # where the sending NIC's queue drops the link's excess).

@@ -1,4 +1,4 @@
-"""NAPI: interrupts only for bursts that find polling idle; wake-ups of the reader."""
+"""NAPI: interrupts only for bursts that find polling idle; wake-ups of the readers."""
 
 from __future__ import annotations
 
@@ -51,37 +51,88 @@ def _napi_interrupts() -> Derivation:
 def _wakeups() -> Derivation:
     from queuemodel.solver import wakeups_per_message
 
-    R, i, a, s, C = sp.symbols("R i a s C", positive=True)
+    R, i, a, s, C, d, m, e = sp.symbols("R i a s C d m e", positive=True)
     rho, W = sp.symbols("rho W")
-    per_delivery = sp.Min(1, i)
-    system = [sp.Eq(rho, R * a / C + s * W / C), sp.Eq(W, per_delivery * R * (1 - rho))]
+    deliveries = sp.Min(m, d * i)
+    # A message read in D calls, one of which its own cost counts: D - 1 more, so a
+    # share 1 - 1/D of the wake-ups restarts a read (none when D <= 1).
+    cost = s + e * sp.Max(0, 1 - 1 / deliveries)
+    system = [sp.Eq(rho, R * a / C + cost * W / C), sp.Eq(W, deliveries * R * (1 - rho))]
     sol = sp.solve(system, [rho, W], dict=True)[0]
     derived = sp.simplify(sol[W] / R)
+    D = sp.Symbol("D")
     return Derivation(
         name="wakeups",
-        title="Wake-ups of the receiving application per message",
+        title="Wake-ups of the receiving applications per message",
         assumptions=(
-            "The reader sleeps only when its core has nothing to do; deliveries see that a "
+            "A reader sleeps only when its core has nothing to do; deliveries see that a "
             "fraction 1 - rho of the time (PASTA).",
-            "rho counts the core's other work, R a / C, and the wake-ups' own cycles, s W / C "
-            "(s: two context switches).",
-            "A delivery wakes the reader at most once per interrupt and once per message.",
+            "A polling period delivers to each of the d readers it carries packets of "
+            "(readers_per_interrupt), so a message sees up to d i deliveries; never more "
+            "than m, the units its socket is told of (1 per datagram, the segments of a "
+            "stream message).",
+            "A wake-up costs s (two context switches); a reader woken inside a message "
+            "calls read() again, e cycles, in the share 1 - 1/D of the wake-ups beyond "
+            "the message's own read.",
+            "rho counts the core's other work, R a / C, and the wake-ups' own cycles.",
         ),
         steps=(
+            ("deliveries per message", sp.Eq(D, deliveries)),
+            ("cycles per wake-up", sp.Eq(sp.Symbol("c"), cost.subs(deliveries, D))),
             ("busy fraction of the reader's core", system[0]),
             ("wake-up rate", system[1]),
             ("solved for W", sp.Eq(W, sp.simplify(sol[W]))),
             ("per message, W / R", sp.Eq(sp.Symbol("w"), derived)),
         ),
         derived=derived,
-        stated=sp.Min(1, i) * (1 - R * a / C) / (1 + s * sp.Min(1, i) * R / C),
-        symbols=(R, i, a, s, C),
-        implemented=wakeups_per_message,
-        domain={"R": (1.0, 1e5, False), "i": (0.0, 10.0, False), "a": (1.0, 999.0, False),
-                "s": (0.0, 1e5, False), "C": (1e8, 1e10, False)},   # R a < 1e8 <= C
+        stated=deliveries * (1 - R * a / C) / (1 + cost * deliveries * R / C),
+        symbols=(R, i, a, s, C, d, m, e),
+        implemented=lambda R_, i_, a_, s_, C_, d_, m_, e_: wakeups_per_message(
+            R_, i_, a_, s_, C_, readers=d_, most=m_, read_cycles=e_),
+        # (i > 0: the derived form divides by D = min(m, d i), the code guards D = 0)
+        domain={"R": (1.0, 1e5, False), "i": (1e-3, 10.0, False), "a": (1.0, 999.0, False),
+                "s": (0.0, 1e5, False), "C": (1e8, 1e10, False),   # R a < 1e8 <= C
+                "d": (1.0, 80.0, False), "m": (0.01, 100.0, False), "e": (0.0, 1e4, False)},
         where="queuemodel.solver.wakeups_per_message",
     )
 
 
+def _readers() -> Derivation:
+    from queuemodel.solver import readers_per_interrupt
+
+    k = sp.Symbol("k", integer=True, positive=True)     # flows (readers) on the CPU
+    p, L = sp.symbols("p L", positive=True)             # packets per period, per run
+    j = sp.Symbol("j", integer=True, positive=True)
+    runs = p / L
+    # Each run is one flow's, drawn at random among the k: a given flow is in none of
+    # the period's runs with chance (1 - 1/k)^runs; the expected count present is the
+    # sum over the flows of the complement.  A period carries one flow at least.
+    absent = (1 - 1 / k) ** runs
+    present = sp.Sum(1 - absent, (j, 1, k)).doit()
+    derived = sp.Max(1, present)
+    return Derivation(
+        name="readers_per_interrupt",
+        title="Readers one polling period delivers to",
+        assumptions=(
+            "k flows, each with its own reader, share the CPU's receive queue.",
+            "A polling period takes p packets (wire packets per message over interrupts "
+            "per message) in runs of L packets of one flow; each run's flow is drawn at "
+            "random among the k, independently (as for shared GRO).",
+            "A period carries packets of one flow at least.",
+        ),
+        steps=(
+            ("runs in a period", sp.Eq(sp.Symbol("n"), runs)),
+            ("a given flow is in none of them", sp.Eq(sp.Symbol("p_0"), absent)),
+            ("readers the period delivers to", sp.Eq(sp.Symbol("d"), derived)),
+        ),
+        derived=derived,
+        stated=sp.Max(1, k * (1 - (1 - 1 / k) ** (p / L))),
+        symbols=(k, p, L),
+        implemented=readers_per_interrupt,
+        domain={"k": (1, 40, True), "p": (0.1, 500.0, False), "L": (1.0, 64.0, False)},
+        where="queuemodel.solver.readers_per_interrupt",
+    )
+
+
 def derivations() -> list:
-    return [_napi_interrupts(), _wakeups()]
+    return [_napi_interrupts(), _wakeups(), _readers()]

@@ -305,7 +305,10 @@ def calibrate(claims=DEFAULT_FIT.claims, free=DEFAULT_FIT.free, *, host: Host | 
     paths0 = dict(paths or PATHS)
     x0 = np.log([max(get_parameter(n, paths0, host0), 1e-9) for n in free])
     low, high = np.array([_log_bounds(n) for n in free]).T
-    x0 = np.clip(x0, low, high)
+    # Start strictly inside the range: trf scales the gradient by the distance to a bound,
+    # so a parameter that starts on one (a previous fit's) could never leave it.
+    inside = 1e-3 * np.minimum(1.0, high - low)
+    x0 = np.clip(x0, low + inside, high - inside)
 
     def model_values(x):
         ps, h = apply_parameters(dict(zip(free, np.exp(x))), paths0, host0)

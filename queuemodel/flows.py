@@ -40,12 +40,22 @@ The mechanism, for ``N`` flow pairs on one receiver:
    charged per segment works harder (:func:`gro_segments_per_packet`; a
    mean over the flows' CPUs, applied to every CPU of the scenario).
 
+7. **Readers' wake-ups.**  A polling period delivers to every reader whose
+   flow it carries packets of (:func:`queuemodel.solver.readers_per_interrupt`,
+   runs of ``rx_flow_run_packets`` as for shared GRO), and a reader that
+   sleeps is woken by each delivery: a CPU's ``k`` flows cost it more
+   switches the more of them a period holds (accounted per CPU, at its
+   own rate and flow count, in :func:`queuemodel.kernels.level_moments`).
+   A CPU at capacity never sleeps, so this changes only what CPUs below
+   capacity spend.
+
 DRAM traffic and bandwidth are :mod:`queuemodel.memory`'s, and so is what
 the copy pays for the received bytes it reads from DRAM (more of them as
 more flows write into the cache while a byte waits).  Not modelled: misses
-in the per-core caches (L1, L2) as flows and contexts grow, context
-switches among several receivers beyond their wake-ups, and the work lost
-on packets dropped after the softirq (receive livelock).
+in the per-core caches (L1, L2) as flows and contexts grow, a reader that
+sleeps while its core serves the others (a delivery finds its reader asleep
+only when the core is idle), and the work lost on packets dropped after the
+softirq (receive livelock).
 """
 
 from __future__ import annotations

@@ -89,11 +89,25 @@ def _interrupts(rate, n_wire, bursts, frames_per_burst, napi_load, irq_load, del
 
 
 @_compiled
-def _wake_cycles(rate, ipm, other, switch, capacity):
-    """Cycles per message of the reader's wake-ups (``solver.wakeups_per_message`` x switch)."""
-    per_delivery = min(1.0, ipm)
+def _wakes(rate, per_delivery, other, switch, capacity):
+    """Wake-ups per message of the readers (``solver.wakeups_per_message``), each costing
+    ``switch`` cycles, when ``per_delivery`` deliveries per message could wake one."""
     awake = max(0.0, 1.0 - rate * other / capacity)
-    return switch * per_delivery * awake / (1.0 + switch * per_delivery * (rate / capacity))
+    return per_delivery * awake / (1.0 + switch * per_delivery * (rate / capacity))
+
+
+@_compiled
+def _wake_cycles(rate, ipm, other, switch, capacity):
+    """Cycles per message of one reader's wake-ups (``solver.wakeups_per_message`` x switch)."""
+    return switch * _wakes(rate, min(1.0, ipm), other, switch, capacity)
+
+
+@_compiled
+def _readers_per_interrupt(flows, packets, run_packets):
+    """Readers one polling period delivers to (``solver.readers_per_interrupt``)."""
+    if flows <= 1:
+        return 1.0
+    return max(1.0, flows * (1.0 - (1.0 - 1.0 / flows) ** (packets / run_packets)))
 
 
 @_compiled
@@ -540,7 +554,7 @@ def level_moments(flows, level, count, weight, capacity, rate, band_low, band_hi
                   bursts, frames_per_burst, napi_load, irq_load, delay_low_s, delay_span_s,
                   ramp_low_pps, ramp_inv_width, poll_floor, app_static, app_irq_cycles,
                   app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity, limits,
-                  reader_here, carried, ipm, polls, switch, handoffs, deferred):
+                  reader_here, carried, ipm, polls, switch, wakeups, handoffs, deferred):
     """Rate-dependent work per message of the CPUs at each thread level, weighted by what they carry.
 
     Parameters
@@ -565,15 +579,19 @@ ramp_inv_width : numpy.ndarray
     app_capacity : numpy.ndarray
         ``(S, T)`` that core's cycles/s at each thread level.
     limits : numpy.ndarray
-        ``(S, 4)`` NAPI weight, ``__do_softirq``'s run limit, its time
+        ``(S, 7)`` NAPI weight, ``__do_softirq``'s run limit, its time
         limit in seconds and the full polls a run's budget allows
-        (:func:`_deferral`).
+        (:func:`_deferral`); then what the wake-ups need: the most
+        deliveries one message can make (the units the socket receives per
+        message), the cycles of a further ``read()`` beyond the message's
+        first, and the packets each flow's runs on the wire hold.
     reader_here : bool
         Whether the reader runs on the CPU that takes the interrupts (then
         an interrupt that finds it asleep ends the inline runs early).
-    carried, ipm, switch : numpy.ndarray
+    carried, ipm, switch, wakeups : numpy.ndarray
         ``(S, T)`` written: messages/s all of a level's CPUs carry
-        (expected), and their interrupts and wake-up cycles per message.
+        (expected), and their interrupts, wake-up cycles and wake-ups per
+        message.
     polls : numpy.ndarray
         ``(S, T, K)`` written: invocations per message of each poll stage.
     handoffs, deferred : numpy.ndarray
@@ -582,11 +600,18 @@ ramp_inv_width : numpy.ndarray
 
     Notes
     -----
-    Each value is ``sum w n r f(r) / sum w n r`` over the patterns' runs at
-    the level: a CPU carrying ``r`` takes ``f(r)`` per message, so the mean
-    work per second of the level's CPUs is exact, where ``f`` at the mean
-    rate is not (``f`` is not linear).  A level that carries nothing gets
-    ``f(0)``.
+    Each value is ``sum w n r f(r, k) / sum w n r`` over the patterns' runs
+    at the level: a CPU carrying ``r`` for ``k`` flows takes ``f(r, k)`` per
+    message, so the mean work per second of the level's CPUs is exact, where
+    ``f`` at the mean rate is not (``f`` is not linear).  A level that
+    carries nothing gets ``f(0, 1)``.
+
+    The wake-ups: a polling period delivers to ``d`` of the CPU's ``k``
+    readers (:func:`_readers_per_interrupt`), so ``min(most, d * i)``
+    deliveries per message could each wake one (``solver.wakeups_per_message``);
+    a wake-up costs two context switches and, when a message takes several
+    deliveries, ``read_cycles`` more in the share ``1 - 1 / deliveries`` of
+    them that restart a read (the reader's loop calls ``read()`` again).
     """
     size, levels = capacity.shape
     patterns, width = flows.shape
@@ -602,6 +627,7 @@ ramp_inv_width : numpy.ndarray
     slots = 1 << bits_needed
     shift = np.uint64(64 - bits_needed)
     seen = np.empty((levels, slots))
+    seen_flows = np.empty((levels, slots), dtype=np.int64)
     held = np.empty((levels, slots))
     stamp = np.full((levels, slots), -1, dtype=np.int64)
     used = np.empty((levels, slots), dtype=np.int64)
@@ -619,6 +645,7 @@ ramp_inv_width : numpy.ndarray
                     if count[p, j] == 0:
                         continue
                     t = level[p, j] - 1
+                    here = flows[p, j]
                     r = _carried(capacity[s, t], flows[p, j] * rate[s, p], band_low[s, t],
                                  band_high[s, t])
                     share = weight[p] * count[p, j] * r
@@ -631,15 +658,20 @@ ramp_inv_width : numpy.ndarray
                         continue
                     r = 0.0
                     share = 1.0
+                    here = 1
+                # An entry per distinct (rate, flows on the CPU).
                 key[0] = r
-                m = np.int64((bits[0] * np.uint64(0x9E3779B97F4A7C15)) >> shift)
+                m = np.int64(((bits[0] ^ np.uint64(here)) * np.uint64(0x9E3779B97F4A7C15))
+                             >> shift)
                 probes = 0                          # bounded, should r ever be NaN
-                while stamp[t, m] == s and seen[t, m] != r and probes < slots:
+                while (stamp[t, m] == s and (seen[t, m] != r or seen_flows[t, m] != here)
+                       and probes < slots):
                     m = (m + 1) & (slots - 1)
                     probes += 1
                 if stamp[t, m] != s:
                     stamp[t, m] = s
                     seen[t, m] = r
+                    seen_flows[t, m] = here
                     held[t, m] = 0.0
                     used[t, filled[t]] = m
                     filled[t] += 1
@@ -647,6 +679,7 @@ ramp_inv_width : numpy.ndarray
         for t in range(levels):
             total = 0.0
             irqs = 0.0
+            wake_cycles = 0.0
             wakes = 0.0
             handed = 0.0
             late = 0.0
@@ -655,6 +688,7 @@ ramp_inv_width : numpy.ndarray
             for e in range(filled[t]):
                 m = used[t, e]
                 r = seen[t, m]
+                here = seen_flows[t, m]
                 share = held[t, m]
                 i = _interrupts(r, n_wire[s], bursts[s], frames_per_burst[s], napi_load[s, t],
                                 irq_load[s, t], delay_low_s[s], delay_span_s[s],
@@ -669,8 +703,16 @@ ramp_inv_width : numpy.ndarray
                     for k in range(k_app):
                         dyn += max(i, app_poll_floor[s, k]) * app_poll_cycles[k]
                     if app_switch_cycles[s] != 0.0:
-                        wakes += share * _wake_cycles(r, i, app_static[s] + dyn,
-                                                      app_switch_cycles[s], app_capacity[s, t])
+                        packets = n_wire[s] / i if i > 0.0 else np.inf
+                        deliveries = min(limits[s, 4],
+                                         i * _readers_per_interrupt(here, packets, limits[s, 6]))
+                        cost = app_switch_cycles[s]
+                        if deliveries > 1.0:
+                            cost += limits[s, 5] * (1.0 - 1.0 / deliveries)
+                        w = _wakes(r, deliveries, app_static[s] + dyn, cost,
+                                   app_capacity[s, t])
+                        wakes += share * w
+                        wake_cycles += share * w * cost
                     if reader_here:
                         asleep = _asleep(r, i, app_static[s] + dyn, app_switch_cycles[s],
                                          app_capacity[s, t])
@@ -680,7 +722,8 @@ ramp_inv_width : numpy.ndarray
                 handed += share * i * chance
                 late += share * past
             ipm[s, t] = irqs / total
-            switch[s, t] = wakes / total
+            switch[s, t] = wake_cycles / total
+            wakeups[s, t] = wakes / total
             handoffs[s, t] = handed / total
             deferred[s, t] = late / total
             for k in range(k_polls):

@@ -628,8 +628,16 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     sent = total if proto == "tcp" else flows * sends
 
     busy = spread["busy"]
+    # A stream socket is told of every segment it receives, a datagram socket of every
+    # datagram: the most deliveries (and so wake-ups) one message can make.  A reader
+    # woken inside a message calls read() again: what a read costs beyond its bytes.
+    deliveries = counts[:, 2] if proto == "tcp" else np.ones(size)
+    rereads = ((rx.feature == FEATURE_NAMES.index("message")) & (rx.core == APP_CORE)
+               & (rx.context == CONTEXTS.index("syscall")) & (rx.unit_col < 8))
+    read_cycles = (rx.cycles_per_unit[rereads].sum()
+                   + rx.misses_per_unit[rereads].sum() * miss_cycles)
     levels = _account_levels(rx, rx_static, h, host, cap, block.shares, cpus, capacity,
-                             spread, rx_out)
+                             spread, rx_out, deliveries, read_cycles)
     receiver_cpu, rx_core_busy, rates, level_util, level_seconds, level_busy = levels
     # A sender that sends without end (every one of its stages free) does no work.
     per_send_core = np.divide(sent, send_units * cap, out=np.zeros(size),
@@ -849,7 +857,8 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
     return out
 
 
-def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread, rx_out):
+def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread, rx_out,
+                    deliveries, read_cycles):
     """Receiver accounting: each hyper-thread level's CPUs, each at its own rate.
 
     Every level's per-stage utilisation table is weighted by how many
@@ -880,7 +889,7 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
     first = True
     per_run = polls_per_run(h.netdev_budget, h.napi_weight)   # full polls a run allows
     per_message = _level_terms(cpus, app_core, capacity, spread, h, per_run,
-                               host.app_on_softirq_core)
+                               host.app_on_softirq_core, deliveries, read_cycles)
     for t in range(len(cpus)):
         n_t = spread["cpus_at_level"][:, t]
         if not n_t.any():
@@ -888,8 +897,8 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
             level_seconds.append(None)
             continue
         rate_t = np.divide(spread["rate_at_level"][:, t], n_t, out=np.zeros(size), where=n_t > 0)
-        ipm, per_poll, switch_cycles, handoffs, deferred = (np.ascontiguousarray(a[:, t])
-                                                            for a in per_message)
+        ipm, per_poll, switch_cycles, wakes, handoffs, deferred = (
+            np.ascontiguousarray(a[:, t]) for a in per_message)
         c = np.broadcast_to(cap * shares[t], (size,))
         # Seconds of this CPU per message, by stage, softirq entry and wake-ups; and its
         # utilisation at the level's rate.
@@ -905,7 +914,6 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
         if polls.size:
             runs = softirq_runs_per_message(per_poll[:, 0], ipm, polls.size, per_run)
             rates["softirq"] += n_t * rate_t * runs
-        wakes = switch_cycles / (2.0 * np.maximum(h.context_switch_cycles, 1e-300))
         rates["switch"] += n_t * rate_t * 2.0 * wakes
         rates["ksoftirqd"] += n_t * rate_t * handoffs
         late += n_t * rate_t * deferred
@@ -919,13 +927,16 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
             level_busy)
 
 
-def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here):
-    """Interrupts, polls, wake-up cycles and ksoftirqd hand-offs per message at each level.
+def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deliveries,
+                 read_cycles):
+    """Interrupts, polls, wake-ups and ksoftirqd hand-offs per message at each level.
 
     Each is the mean over a level's CPUs in every hash outcome, weighted by
     what the CPU carries (:func:`queuemodel.kernels.level_moments`).
-    Returns ``(N, T)``, ``(N, T, polls)`` and three ``(N, T)`` arrays (wake-up
-    cycles, hand-offs, the share of messages ksoftirqd polls).
+    ``deliveries`` is the most deliveries (socket units) one message makes
+    and ``read_cycles`` what a further ``read()`` costs.  Returns ``(N, T)``,
+    ``(N, T, polls)`` and four ``(N, T)`` arrays (wake-up cycles, wake-ups,
+    hand-offs, the share of messages ksoftirqd polls).
     """
     from . import kernels
 
@@ -954,18 +965,19 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here):
     app_switch = row(app.switch_cycles)
     limits = np.ascontiguousarray(np.column_stack(
         [row(h.napi_weight), row(h.softirq_max_restart), row(h.softirq_max_time_ms) * 1e-3,
-         row(per_run)]))
+         row(per_run), row(deliveries), row(read_cycles), row(h.rx_flow_run_packets)]))
     # carried repeats the spread's rate_at_level (tests/test_flows.py holds them equal).
-    carried, ipm, switch, handoffs, deferred = (np.empty((size, levels)) for _ in range(5))
+    carried, ipm, switch, wakeups, handoffs, deferred = (np.empty((size, levels))
+                                                         for _ in range(6))
     per_poll = np.empty((size, levels, floor.shape[1]))
     parts, tasks = [], []
     for at, patterns, rate in spread["outcomes"]:
         whole = isinstance(at, slice)
         n = rate.shape[0]
-        out = (carried, ipm, per_poll, switch, handoffs, deferred) if whole else (
+        out = (carried, ipm, per_poll, switch, wakeups, handoffs, deferred) if whole else (
             np.empty((n, levels)), np.empty((n, levels)),
             np.empty((n, levels, floor.shape[1])), np.empty((n, levels)),
-            np.empty((n, levels)), np.empty((n, levels)))
+            np.empty((n, levels)), np.empty((n, levels)), np.empty((n, levels)))
         inputs = [a if whole else np.ascontiguousarray(a[at]) for a in (
             capacity, spread["band_low"], spread["band_high"], *rows, napi_load, irq_load,
             *delays, floor, *app_rows)]
@@ -984,9 +996,10 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here):
     flow_model._in_threads(tasks)
     for whole, at, out in parts:
         if not whole:
-            for full, piece in zip((carried, ipm, per_poll, switch, handoffs, deferred), out):
+            for full, piece in zip((carried, ipm, per_poll, switch, wakeups, handoffs,
+                                    deferred), out):
                 full[at] = piece
-    return ipm, per_poll, switch, handoffs, deferred
+    return ipm, per_poll, switch, wakeups, handoffs, deferred
 
 
 def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):

@@ -20,10 +20,12 @@ How a prediction is made (the derivations live in ``derivations/``):
    while it polls, so only packets that find it idle raise one
    (:func:`interrupts_per_message`).  Each interrupt costs the
    hard-IRQ stage, one softirq entry, and at least one poll of every NAPI
-   stage; an interrupt that finds the application asleep wakes it (two
-   context switches), at most once per message
-   (:func:`wakeups_per_message`).  These per-message overheads fall as the
-   rate grows.
+   stage; a delivery that finds its reader asleep wakes it (two context
+   switches, and one more ``read()`` inside a message), at most once per
+   unit its socket is told of: a datagram, or a stream's segment
+   (:func:`wakeups_per_message`; how many readers one polling period
+   delivers to is :func:`readers_per_interrupt`).  These per-message
+   overheads fall as the rate grows.
 4. **Capacity.**  Hard IRQ preempts softirq preempts process context, but
    all of them share one core's cycles, so the core sustains message rate
    ``R`` while ``R * (static + overhead(R)) <= ghz * 1e9``.  The largest
@@ -67,6 +69,8 @@ __all__ = [
     "ksoftirqd_deferral",
     "interrupts_per_message",
     "wakeups_per_message",
+    "wakeup_cycles",
+    "readers_per_interrupt",
     "FEATURE_NAMES",
     "PROC_STAT_COLUMN",
 ]
@@ -537,8 +541,9 @@ def _irq_per_message(rate, n_wire, bursts, frames_per_burst, napi_load, irq_load
     return idle * moderated / (1.0 + rate * irq_load * moderated)
 
 
-def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity):
-    """Times per message the receiving application is woken from sleep.
+def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity, readers=1.0,
+                        most=1.0, read_cycles=0.0):
+    """Times per message a receiving application is woken from sleep.
 
     Parameters
     ----------
@@ -552,31 +557,127 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity)
         Cycles one wake-up costs (two context switches: in and out).
     capacity : float or numpy.ndarray
         Cycles per second of that core.
+    readers : float or numpy.ndarray, optional
+        Readers one polling period delivers to, ``d``
+        (:func:`readers_per_interrupt`); 1 for one flow per CPU.
+    most : float or numpy.ndarray, optional
+        The most deliveries one message can make, ``m``: 1 for a datagram,
+        the segments it arrives in for a stream (a stream socket is told of
+        every segment).
+    read_cycles : float or numpy.ndarray, optional
+        Cycles of a ``read()`` beyond its bytes, ``e``: paid again by a
+        reader woken inside a message, which calls ``read()`` once more.
 
     Returns
     -------
     numpy.ndarray or float
-        ``min(1, i) * (1 - u) / (1 + s * min(1, i) * R / C)``, with
-        ``u = R * other_cycles / C``.
+        ``D * (1 - u) / (1 + c * D * R / C)`` with ``D = min(m, d * i)``
+        deliveries per message, ``u = R * other_cycles / C`` and the cost of
+        a wake-up ``c = s + e * max(0, 1 - 1 / D)`` (:func:`wakeup_cycles`).
 
     Notes
     -----
-    An interrupt-driven delivery wakes the application only if it was
-    asleep, i.e. its core was idle, which deliveries see a fraction
-    ``1 - rho`` of the time (PASTA); it is woken at most once per message.
-    The wake-ups' own cycles count in ``rho = u + s * W / C``; solving
-    ``W = min(1, i) * R * (1 - rho)`` gives the form above, which never
-    grows with the rate and never lets the core exceed its capacity.
+    A delivery wakes its reader only if it was asleep, i.e. its core was
+    idle, which deliveries see a fraction ``1 - rho`` of the time (PASTA).
+    A polling period delivers to each of the ``d`` readers it carries
+    packets of, so a message sees up to ``d * i`` deliveries, and never
+    more than the units its socket is told of.  The wake-ups' own cycles
+    count in ``rho = u + c * W / C``; solving ``W = D * R * (1 - rho)`` gives
+    the form above, which never grows with the rate and never lets the core
+    exceed its capacity.  A core at its capacity (``rho = 1``) wakes no one,
+    so ``d``, ``m`` and ``e`` never change what a core sustains, only what
+    a core below capacity spends.
 
     Examples
     --------
     >>> float(wakeups_per_message(1e4, 3.0, 0.0, 0.0, 2.2e9))
     1.0
+    >>> float(wakeups_per_message(1e4, 3.0, 0.0, 0.0, 2.2e9, most=90.0))   # a 128 KB write
+    3.0
     """
-    per_delivery = np.minimum(1.0, interrupts)
+    per_delivery = np.minimum(most, np.multiply(readers, interrupts))
+    cost = wakeup_cycles(switch_cycles, per_delivery, read_cycles)
     idle = np.maximum(0.0, 1.0 - np.multiply(rate, other_cycles) / capacity)
-    return per_delivery * idle / (
-        1.0 + np.multiply(switch_cycles, per_delivery) * np.divide(rate, capacity))
+    return per_delivery * idle / (1.0 + np.multiply(cost, per_delivery) * np.divide(rate, capacity))
+
+
+def wakeup_cycles(switch_cycles, deliveries, read_cycles=0.0):
+    """Cycles one wake-up costs: two context switches, and the reads a message restarts.
+
+    Parameters
+    ----------
+    switch_cycles : float or numpy.ndarray
+        Cycles of the two context switches, ``s``.
+    deliveries : float or numpy.ndarray
+        Deliveries per message, ``D`` (:func:`wakeups_per_message`).
+    read_cycles : float or numpy.ndarray, optional
+        Cycles of a ``read()`` beyond its bytes, ``e``.
+
+    Returns
+    -------
+    numpy.ndarray or float
+        ``s + e * max(0, 1 - 1 / D)``.
+
+    Notes
+    -----
+    A message that arrives in ``D > 1`` deliveries is read in ``D`` calls
+    when the reader sleeps between them (``read()`` returns what is queued,
+    and the reader's loop calls it again for the rest), ``D - 1`` more
+    than the one the message's own cost counts: a share ``1 - 1 / D`` of
+    its wake-ups restarts a read.
+
+    Examples
+    --------
+    >>> float(wakeup_cycles(6600.0, 4.0, 2000.0))
+    8100.0
+    >>> float(wakeup_cycles(6600.0, 0.5, 2000.0))     # a message per delivery or less
+    6600.0
+    """
+    deliveries = np.asarray(deliveries, dtype=float)
+    restarted = np.maximum(0.0, 1.0 - np.divide(1.0, deliveries, out=np.ones(deliveries.shape),
+                                                 where=deliveries > 0))
+    return switch_cycles + np.multiply(read_cycles, restarted)
+
+
+def readers_per_interrupt(flows, packets, run_packets):
+    """Readers one polling period delivers to, when ``flows`` flows share its CPU.
+
+    Parameters
+    ----------
+    flows : int or numpy.ndarray
+        Flows whose packets the CPU receives (each with its own reader), ``k``.
+    packets : float or numpy.ndarray
+        Packets one polling period takes, ``p`` (wire packets per message
+        over interrupts per message).
+    run_packets : float or numpy.ndarray
+        Packets each flow's runs on the wire hold, ``L``
+        (``host.rx_flow_run_packets``).
+
+    Returns
+    -------
+    numpy.ndarray or float
+        ``max(1, k * (1 - (1 - 1 / k) ** (p / L)))``; 1 for one flow.
+
+    Notes
+    -----
+    The period's ``p / L`` runs each come from one of the ``k`` flows at
+    random, so a flow is missing from all of them with chance
+    ``(1 - 1 / k) ** (p / L)``; the expected number present is ``k`` times
+    the complement (as for the flows one NAPI poll holds,
+    :func:`queuemodel.flows.gro_segments_per_packet`).  A period always
+    carries at least one flow.
+
+    Examples
+    --------
+    >>> float(readers_per_interrupt(1, 50.0, 1.0))
+    1.0
+    >>> round(float(readers_per_interrupt(2, 2.0, 1.0)), 6)     # 2 (1 - 1/4)
+    1.5
+    """
+    k = np.asarray(flows, dtype=float)
+    runs = np.divide(packets, run_packets)
+    present = k * (1.0 - (1.0 - np.divide(1.0, k, out=np.ones(k.shape), where=k > 0)) ** runs)
+    return np.maximum(1.0, present)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ Values are the paper's (shared/reference/paper-claims.toml); each test
 computes the model's side directly with ``predict``.
 """
 
+import dataclasses
+
 import pytest
 
 import queuemodel as qm
@@ -80,10 +82,14 @@ def test_report_marks_fitted_and_predicted():
     assert roles["S3"] == roles["S6"] == "predicted"
     text = report.to_text()
     assert "fitted to S1, S2, S4, P6, M4" in text
-    # M4's parameter ends on its range's bound, and the report says so (only of it).
-    assert report.at_bound == ("host.rx_flow_run_packets",)
-    assert "host.rx_flow_run_packets = 1  (on the bound of its range" in text
-    assert report.to_dict()["at_bound"] == ["host.rx_flow_run_packets"]
+    # No shipped parameter sits on a bound of its range (M4's did until the readers'
+    # wake-ups); a report says so of one that does, and only of it.
+    assert report.at_bound == () and "on the bound" not in text
+    pinned = dataclasses.replace(report, at_bound=("host.rx_flow_run_packets",))
+    assert text.count("(on the bound of its range") == 0
+    assert pinned.to_text().count("(on the bound of its range") == 1
+    assert "host.rx_flow_run_packets = 3.394  (on the bound of its range" in pinned.to_text()
+    assert pinned.to_dict()["at_bound"] == ["host.rx_flow_run_packets"]
     assert "not answered yet" in text
 
 

@@ -109,7 +109,8 @@ def test_queue_map_is_validated():
         dataclasses.replace(host, queue_cpus=tuple(range(15)) + (20,))
     with pytest.raises(ModelInputError, match=r"^host\.queue_cpus = "):
         dataclasses.replace(host, queue_cpus=(0, 1))           # one CPU per queue
-    pinned = dataclasses.replace(host, queue_cpus=(0,) * 16)   # every queue on CPU 0
+    pinned = dataclasses.replace(host, queue_cpus=(0,) * 16,   # every queue on CPU 0
+                                 rx_flow_run_packets=1.0)
     r = qm.predict(path="docker-overlay", proto="tcp", flows=8, host=pinned)
     one = qm.predict(path="docker-overlay", proto="tcp")
     assert r.cores_used == 1.0
@@ -330,8 +331,9 @@ def test_the_accounting_sees_what_the_spread_delivers(n, elastic, second, per_fl
                           spread["band_low"], spread["band_high"], one, one, one,
                           np.zeros((1, 2)), np.zeros((1, 2)), zero, zero, zero, zero,
                           np.zeros((1, 0)), zero, zero, np.zeros(0), np.zeros((1, 0)), zero,
-                          np.ones((1, 2)), np.array([[64.0, 10.0, 2e-3, 5.0]]), True, carried, ipm,
-                          np.empty((1, 2, 0)), switch, np.empty((1, 2)), np.empty((1, 2)))
+                          np.ones((1, 2)), np.array([[64.0, 10.0, 2e-3, 5.0, 1.0, 0.0, 1.0]]),
+                          True, carried, ipm, np.empty((1, 2, 0)), switch, np.empty((1, 2)),
+                          np.empty((1, 2)), np.empty((1, 2)))
     assert carried[0] == pytest.approx(spread["rate_at_level"][0], rel=1e-12, abs=1e-9)
 
 

@@ -398,14 +398,16 @@ def test_the_compiled_fixed_point_agrees_with_the_numpy_loop(path, proto, msg, g
        shares=st.lists(st.sampled_from([0.0, 1.0]) | st.floats(0.0, 1.0), min_size=2,
                        max_size=2),
        weight=st.floats(0.05, 0.95), budget=st.sampled_from([64, 100, 300]),
-       napi_weight=st.sampled_from([32, 64, 128]))
+       napi_weight=st.sampled_from([32, 64, 128]), most=st.floats(0.05, 100.0),
+       read=st.floats(0.0, 5000.0), run=st.floats(1.0, 64.0))
 def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
-        path, proto, msg, shared, switch, adaptive, shares, weight, budget, napi_weight):
+        path, proto, msg, shared, switch, adaptive, shares, weight, budget, napi_weight,
+        most, read, run):
     # kernels.level_moments against the numpy formulas (solver.Interrupts.per_message,
-    # CoreLoad.terms, wakeups_per_message, ksoftirqd_deferral) evaluated CPU by CPU.
-    # Two hash outcomes of CPUs at one level: the first puts 2 CPUs of 1 flow and 1 CPU of
-    # 3 flows there, the second 1 CPU of 2 flows; each CPU carries min(capacity, flows x
-    # rate per flow).
+    # CoreLoad.terms, wakeups_per_message, readers_per_interrupt, ksoftirqd_deferral)
+    # evaluated CPU by CPU.  Two hash outcomes of CPUs at one level: the first puts 2 CPUs
+    # of 1 flow and 1 CPU of 3 flows there, the second 1 CPU of 2 flows; each CPU carries
+    # min(capacity, flows x rate per flow), and its wake-ups count its own readers.
     from queuemodel import kernels
 
     host = dataclasses.replace(qm.paper_testbed(), app_on_softirq_core=shared,
@@ -429,10 +431,11 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
     floor = np.ascontiguousarray(flow_core.poll_floor.reshape(1, -1))
     app_floor = np.ascontiguousarray(app_core.poll_floor.reshape(1, -1))
     out = (np.empty((1, 1)), np.empty((1, 1)), np.empty((1, 1, floor.shape[1])),
-           *(np.empty((1, 1)) for _ in range(3)))
+           *(np.empty((1, 1)) for _ in range(4)))
     limits = np.array([[host.napi_weight, host.softirq_max_restart,
                         host.softirq_max_time_ms * 1e-3,
-                        S.polls_per_run(host.netdev_budget, host.napi_weight)]], dtype=float)
+                        S.polls_per_run(host.netdev_budget, host.napi_weight),
+                        most, read, run]], dtype=float)
     kernels.level_moments(flows, level, count, weights, capacity[:, None], per_flow, inf, inf,
                           *map(row, (irq.n_wire, bursts, frames)),
                           row(napi_load)[:, None], row(irq_load)[:, None],
@@ -442,28 +445,39 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
                           np.asarray(app_core.poll_cycles, dtype=float), app_floor,
                           row(app_core.switch_cycles), row(app_core.capacity)[:, None],
                           limits, shared, *out)
-    carried, ipm, polls, wakes, handoffs, deferred = (o[:, 0] for o in out)
+    carried, ipm, polls, wake_cycles, wakes, handoffs, deferred = (o[:, 0] for o in out)
     # The reference, CPU by CPU.
-    runs = [(weights[p] * count[p, j], min(capacity[0], flows[p, j] * per_flow[0, p]))
-            for p in range(2) for j in range(2) if count[p, j]]
-    total = sum(n * r for n, r in runs)
+    runs = [(weights[p] * count[p, j], min(capacity[0], flows[p, j] * per_flow[0, p]),
+             flows[p, j]) for p in range(2) for j in range(2) if count[p, j]]
+    total = sum(n * r for n, r, _ in runs)
     assert carried[0] == pytest.approx(total, rel=1e-12)
     # Weighted by what each CPU carries; a level that carries nothing takes rate 0's values.
-    points = [(n * r, r) for n, r in runs] if total > 0.0 else [(1.0, 0.0)]
-    norm = sum(w for w, _ in points)
-    ref_ipm = ref_wake = ref_handoffs = ref_deferred = 0.0
+    points = [(n * r, r, k) for n, r, k in runs] if total > 0.0 else [(1.0, 0.0, 1)]
+    norm = sum(w for w, _, _ in points)
+    ref_ipm = ref_wake_cycles = ref_wakes = ref_handoffs = ref_deferred = 0.0
     ref_polls = np.zeros(floor.shape[1])
-    for w, r in points:
+    switch_cycles = float(np.ravel(app_core.switch_cycles)[0])
+    for w, r, k in points:
         i = irq.per_message(np.array([r]))
         ref_ipm += w * float(i[0])
         ref_polls += w * np.maximum(i[0], floor[0])
-        dyn, wake_cycles = app_core.terms(np.array([r]), i)
-        ref_wake += w * float(np.ravel(wake_cycles)[0])
-        # An interrupt finds the reader asleep (on this CPU only) as often as it wakes it.
-        woken = S.wakeups_per_message(r, i[0], float(np.ravel(app_core.static + dyn)[0]),
-                                      float(np.ravel(app_core.switch_cycles)[0]),
-                                      float(np.ravel(app_core.capacity)[0]))
-        asleep = min(1.0, float(woken) / float(i[0])) if shared and i[0] > 0 else 0.0
+        dyn, _ = app_core.terms(np.array([r]), i)
+        other = float(np.ravel(app_core.static + dyn)[0])
+        if switch_cycles:
+            packets = float(irq.n_wire[0] / i[0]) if i[0] > 0 else np.inf
+            readers = S.readers_per_interrupt(k, packets, run)
+            deliveries = min(most, float(readers * i[0]))
+            woken = float(S.wakeups_per_message(r, i[0], other, switch_cycles,
+                                                float(np.ravel(app_core.capacity)[0]),
+                                                readers=readers, most=most, read_cycles=read))
+            ref_wakes += w * woken
+            ref_wake_cycles += w * woken * float(S.wakeup_cycles(switch_cycles, deliveries,
+                                                                 read))
+        # An interrupt finds the reader it delivers to first (on this CPU only) asleep as
+        # often as one reader alone would be woken.
+        first_woken = S.wakeups_per_message(r, i[0], other, switch_cycles,
+                                            float(np.ravel(app_core.capacity)[0]))
+        asleep = min(1.0, float(first_woken) / float(i[0])) if shared and i[0] > 0 else 0.0
         first = [float(np.ravel(v)[0]) for v in (bursts, irq.n_wire, napi_load)]
         chance, late = S.ksoftirqd_deferral(i[0], *first[:2], asleep, first[2],
                                             host.napi_weight, floor.shape[1],
@@ -475,7 +489,8 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
         ref_deferred += w * float(late)
     assert ipm[0] == pytest.approx(ref_ipm / norm, rel=1e-9)
     assert polls[0] == pytest.approx(ref_polls / norm, rel=1e-9)
-    assert wakes[0] == pytest.approx(ref_wake / norm, rel=1e-9, abs=1e-9)
+    assert wake_cycles[0] == pytest.approx(ref_wake_cycles / norm, rel=1e-9, abs=1e-9)
+    assert wakes[0] == pytest.approx(ref_wakes / norm, rel=1e-9, abs=1e-12)
     assert handoffs[0] == pytest.approx(ref_handoffs / norm, rel=1e-9, abs=1e-12)
     assert deferred[0] == pytest.approx(ref_deferred / norm, rel=1e-9, abs=1e-12)
 

@@ -1,0 +1,126 @@
+"""The readers' wake-ups: one per delivery that finds a reader asleep, per reader.
+
+Mechanism (queuemodel.solver.wakeups_per_message, readers_per_interrupt,
+wakeup_cycles; accounted per CPU in queuemodel.kernels.level_moments): a
+polling period delivers to each of the ``d`` readers whose flows it carries
+packets of (runs of ``rx_flow_run_packets`` from ``k`` flows), a stream socket
+is told of every segment and a datagram socket of every datagram, and a
+delivery that finds its reader asleep (its core idle) wakes it: two context
+switches, and one more ``read()`` when the message is not complete yet.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import queuemodel as qm
+from queuemodel.hosts import paper_testbed
+from queuemodel.paths import PATH_NAMES
+
+#: Every receive queue's interrupt on CPU 0: all flows share one CPU.
+ONE_CPU = (0,) * 16
+
+
+def test_three_readers_on_one_cpu_by_hand():
+    # Three native TCP flows of 2 Gb/s on CPU 0.  From the model's other outputs: i
+    # interrupts and n wire packets per message, m segments per message (what the stream
+    # socket is told of), u the CPU's work without wake-ups.  Each polling period takes
+    # p = n / i packets in p / 3.394 runs, and holds d = 3 (1 - (2/3)^(p / 3.394)) of the
+    # readers; a message sees D = min(m, d i) deliveries, and wakes its reader on
+    # W = D (1 - u) / (1 + c D R / C) of them, each costing c = 2 x 3300 cycles of
+    # switches plus 2000 for the read it restarts in the share 1 - 1/D.  (At the
+    # shipped costs: i = 1.69, p = 53.5, d = 2.995, m = 4.24 < d i = 5.07, u = 0.254,
+    # c = 8128, W = 2.90 wake-ups per message, 33.2k context switches/s.)
+    r = qm.predict(path="native", proto="tcp", flows=3, offered_gbps=2.0, queue_cpus=ONE_CPU)
+    assert r.cores_used == 1.0
+    rate = r.message_rate_per_s
+    i = r.irq_rate_per_s / rate
+    n = r.wire_packet_rate_per_s / rate
+    m = n / r.gro_packets_per_segment
+    u = r.core_utilisation["rx:flow-core"] - r.stages["rx:context_switch"]
+    d = 3 * (1 - (2 / 3) ** (n / i / 3.394))
+    deliveries = min(m, d * i)
+    assert deliveries == pytest.approx(m)                 # the segments bind here
+    cost = 2 * 3300.0 + 2000.0 * (1 - 1 / deliveries)
+    woken = deliveries * (1 - u) / (1 + cost * deliveries * rate / 2.2e9)
+    assert r.context_switch_rate_per_s == pytest.approx(2 * woken * rate, rel=1e-9)
+    assert r.stages["rx:context_switch"] == pytest.approx(woken * cost * rate / 2.2e9,
+                                                          rel=1e-9)
+    # The same flows on CPUs of their own wake each reader once per delivery of its own.
+    apart = qm.predict(path="native", proto="tcp", flows=3, offered_gbps=2.0,
+                       flow_steering=True)
+    assert apart.cores_used == 3.0
+    assert apart.context_switch_rate_per_s < r.context_switch_rate_per_s
+
+
+def test_one_datagram_wakes_its_reader_at_most_once():
+    # A datagram socket is told once per datagram, however many readers a period holds.
+    r = qm.predict(path="docker-overlay", proto="udp", flows=np.array([1, 4, 16, 64]),
+                   offered_gbps=0.3, queue_cpus=ONE_CPU, msg_bytes=8192)
+    assert np.all(r.context_switch_rate_per_s <= 2 * r.message_rate_per_s * (1 + 1e-12))
+
+
+@given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(["tcp", "udp"]),
+       flows=st.integers(1, 80), msg=st.sampled_from([64, 1024, 8192, 65536, 131072]),
+       offered=st.floats(0.05, 50.0), run=st.floats(1.0, 64.0))
+def test_wake_ups_never_outnumber_what_the_sockets_are_told(path, proto, flows, msg, offered,
+                                                             run):
+    # At most one wake-up per segment a stream socket receives, per datagram a datagram
+    # socket receives; context switches come two per wake-up.
+    msg = min(msg, 65507) if proto == "udp" else msg
+    r = qm.predict(path=path, proto=proto, flows=flows, msg_bytes=msg, offered_gbps=offered,
+                   rx_flow_run_packets=run)
+    told = r.message_rate_per_s
+    if proto == "tcp":
+        told = r.wire_packet_rate_per_s / r.gro_packets_per_segment
+    assert r.context_switch_rate_per_s <= 2 * told * (1 + 1e-9) + 1e-9
+
+
+@given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(["tcp", "udp"]),
+       flows=st.integers(1, 80), msg=st.sampled_from([64, 1024, 8192, 131072]),
+       offered=st.none() | st.floats(0.05, 50.0), switch=st.floats(0.0, 50_000.0))
+def test_a_cpu_at_capacity_wakes_no_one(path, proto, flows, msg, offered, switch):
+    # A reader sleeps only while its core is idle, and a core at capacity never is: what
+    # the wake-ups cost changes what a core below capacity spends, never what any core
+    # sustains, so throughput does not depend on the cost of a context switch.
+    msg = min(msg, 65507) if proto == "udp" else msg
+    kw = dict(path=path, proto=proto, flows=flows, msg_bytes=msg)
+    if offered is not None:
+        kw["offered_gbps"] = offered
+    base = qm.predict(**kw)
+    dear = qm.predict(**kw, context_switch_cycles=switch)
+    assert dear.throughput_gbps == pytest.approx(base.throughput_gbps, rel=1e-9)
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+@pytest.mark.parametrize("path", ["native", "docker-overlay"])
+def test_more_readers_on_a_cpu_never_wake_less(path, proto):
+    # One CPU, the same 2 Gb/s in all, GRO off and free DRAM misses (so the CPU's work
+    # per message is the same whatever the flow count): more readers on the CPU, more of
+    # them per polling period, never fewer wake-ups.
+    flows = np.arange(1, 41)
+    host = dataclasses.replace(paper_testbed(), queue_cpus=ONE_CPU, gro=False,
+                               dram_latency_ns=0.0)
+    r = qm.predict(path=path, proto=proto, flows=flows, offered_gbps=2.0 / flows,
+                   msg_bytes=8192, host=host)
+    assert np.all(r.cores_used == 1.0)
+    assert np.allclose(r.throughput_gbps, 2.0, rtol=1e-9)
+    switches = r.context_switch_rate_per_s
+    assert np.all(np.diff(switches) >= -1e-9 * switches[1:])
+    # ... and strictly more once a period holds a second reader (TCP: 8 KB writes arrive
+    # as several segments, so a message can be told of more than once).
+    if proto == "tcp":
+        assert switches[-1] > switches[0]
+
+
+def test_longer_runs_put_fewer_readers_in_a_period():
+    # Runs of a whole poll and more hold one flow per period: as if each CPU had one
+    # reader, so 80 native flows switch far less than with the shipped interleaving.
+    fine = qm.predict(path="native", proto="tcp", flows=80)
+    coarse = qm.predict(path="native", proto="tcp", flows=80, rx_flow_run_packets=1e4)
+    assert coarse.context_switch_rate_per_s < 0.5 * fine.context_switch_rate_per_s
+    assert sum(coarse.receiver_cpu.values()) < sum(fine.receiver_cpu.values())
+    assert coarse.throughput_gbps == pytest.approx(fine.throughput_gbps, rel=1e-9)

@@ -35,7 +35,8 @@ def test_claim_table_matches_the_model(cid, shown):
 
 TESTBED_ROWS = re.findall(
     r"^\| (native|Linux overlay|Docker overlay) (TCP|UDP 8 KB), (\d) flows? \| (fitted|predicted) "
-    r"\| ([0-9.]+) \([0-9.]+-[0-9.]+\) \| ([0-9.]+) \| ([-+0-9.]+) % \|", README, flags=re.M)
+    r"\| ([0-9.]+) \([0-9.]+-[0-9.]+\) \| ([0-9.]+) \| ([-+0-9.]+) % "
+    r"\| ([0-9.]+) / ([0-9.]+) \|$", README, flags=re.M)
 
 
 def test_readme_lists_the_nine_testbed_workloads():
@@ -53,12 +54,14 @@ def test_testbed_table_matches_the_saved_dataset_and_the_model():
     by_key = {(r["path"], r["proto"], int(r["flows"])): r for r in fit.rows}
     names = {"native": "native", "Linux overlay": "linux-overlay",
              "Docker overlay": "docker-overlay"}
-    for path, proto, flows, role, measured, model, error in TESTBED_ROWS:
+    for path, proto, flows, role, measured, model, error, cpus, model_cpus in TESTBED_ROWS:
         row = by_key[(names[path], proto.split()[0].lower(), int(flows))]
         assert row["role"] == role
         assert row["measured_gbps"] == pytest.approx(float(measured), abs=0.006)
         assert row["model_gbps"] == pytest.approx(float(model), abs=0.006)
         assert 100 * row["error"] == pytest.approx(float(error), abs=0.06)
+        assert row["measured_cpus"] == pytest.approx(float(cpus), abs=0.006)
+        assert row["model_cpus"] == pytest.approx(float(model_cpus), abs=0.006)
 
 
 CLAIM_ROWS = re.findall(r"^\| ([SMHP]\d) \|(.*)\| (fitted|predicted) \|$", README, flags=re.M)

@@ -326,10 +326,12 @@ def _table(r) -> str:
     if r.proto == "udp" and r.inputs["offered_gbps"] != float("inf"):
         lines += [f"  loss fraction     {r.loss_fraction:10.3g}  (finite RX ring and socket "
                   "buffer)"]
-    lines.append("  CPU (logical CPUs)  usr      sys      softirq  irq")
-    for name, cpu in (("receiver", r.receiver_cpu), ("sender", r.sender_cpu)):
+    lines.append("  CPU (logical CPUs)  usr      sys      softirq  irq      total")
+    for name, cpu, total in (("receiver", r.receiver_cpu, r.receiver_cpu_total),
+                             ("sender", r.sender_cpu, r.sender_cpu_total)):
         lines.append(f"    {name:16}" + "".join(f"{cpu[k]:9.3f}"
-                                                 for k in ("usr", "sys", "softirq", "irq")))
+                                                 for k in ("usr", "sys", "softirq", "irq"))
+                     + f"{total:9.3f}")
     lines.append("  stage utilisation of its CPU (mean over busy CPUs):")
     for key, util in r.stages.items():
         if util > 0:

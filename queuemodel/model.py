@@ -37,6 +37,7 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "drop_fraction", "sender_drop_fraction", "loss_fraction",
                   "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
                   "cores_used", "flows_per_busy_cpu", "gro_packets_per_segment",
+                  "receiver_cpu_total", "sender_cpu_total",
                   "throughput_stderr_gbps", "queue_stable", "latency_mean_us",
                   "latency_p99_us", "bottleneck")
 #: Outputs that map names to values (flattened as ``group.key``).
@@ -75,6 +76,10 @@ class Result:
     receiver_cpu, sender_cpu : dict
         Busy logical CPUs by /proc/stat column: ``usr``, ``sys``,
         ``softirq``, ``irq``.
+    receiver_cpu_total, sender_cpu_total : float or numpy.ndarray
+        The sum of those four: busy logical CPUs at each end (what the
+        paper's CPU figures plot, and what ``levers`` and ``solve`` can aim
+        at).
     stages : dict
         Utilisation of its CPU by each stage, ``"rx:nic_rx"`` etc., plus the
         explicit overheads ``rx:softirq_entry`` and ``rx:context_switch``;
@@ -172,6 +177,8 @@ class Result:
     cores_used: Any
     flows_per_busy_cpu: Any
     gro_packets_per_segment: Any
+    receiver_cpu_total: Any
+    sender_cpu_total: Any
     throughput_stderr_gbps: Any
     queue_stable: Any
     latency_mean_us: Any
@@ -696,6 +703,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
                                   spread["memory_bound"]),
         "receiver_cpu": receiver_cpu,
         "sender_cpu": sender_cpu,
+        "receiver_cpu_total": sum(receiver_cpu.values()),
+        "sender_cpu_total": sum(sender_cpu.values()),
         "core_utilisation": core_util,
         # Over a veth link netif_rx starts the polling periods: no hard interrupt.
         "irq_rate_per_s": rates["irq"] * (0.0 if host.veth_link else 1.0),
@@ -1181,7 +1190,8 @@ def _check_finite(result: Result) -> None:
               "irq_rate_per_s", "softirq_rate_per_s", "context_switch_rate_per_s",
               "ksoftirqd_rate_per_s", "ksoftirqd_share",
               "drop_fraction", "sender_drop_fraction", "loss_fraction",
-              "memory_bandwidth_gbytes_per_s", "cores_used", "gro_packets_per_segment")
+              "memory_bandwidth_gbytes_per_s", "cores_used", "gro_packets_per_segment",
+              "receiver_cpu_total", "sender_cpu_total")
     unbounded = ("latency_mean_us", "latency_p99_us")        # inf: an unstable queue
     for name in finite + unbounded:
         value = getattr(result, name)

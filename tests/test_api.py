@@ -31,6 +31,27 @@ def test_result_has_the_documented_keys():
     json.dumps(d)          # JSON-ready
 
 
+def test_cpu_totals_are_the_sum_of_the_proc_stat_columns():
+    # The totals the paper's CPU figures plot: every column counted once, at both ends,
+    # for a scalar and a grid; and an output levers and solve can aim at.
+    for flows in (1, np.array([1, 6, 80])):
+        r = qm.predict(path="docker-overlay", proto="tcp", flows=flows)
+        for total, cpu in ((r.receiver_cpu_total, r.receiver_cpu),
+                           (r.sender_cpu_total, r.sender_cpu)):
+            parts = sum(cpu[k] for k in ("usr", "sys", "softirq", "irq"))
+            assert np.array_equal(total, parts)
+    assert isinstance(qm.predict().receiver_cpu_total, float)
+    lv = qm.levers({"path": "docker-overlay", "proto": "tcp", "flows": 80},
+                   output="receiver_cpu_total")
+    tunnel = {row.name: row for row in lv.rows}["tunnel_offload"]
+    assert tunnel.effect < -0.3          # NIC tunnel offloads take the per-packet VXLAN work
+    answer = qm.solve("receiver_cpu_total<=3.0", "ghz", (2.2, 5.0),
+                      {"path": "native", "proto": "tcp", "flows": 80})
+    assert 2.2 < answer.value < 5.0
+    assert qm.predict(path="native", proto="tcp", flows=80,
+                      ghz=answer.value).receiver_cpu_total <= 3.0 + 1e-6
+
+
 def test_grid_results_export_as_lists():
     r = qm.predict(path="native", proto="tcp", msg_bytes=np.array([[1024], [65536]]),
                    ghz=np.array([1.0, 2.0, 3.0]))

@@ -27,7 +27,7 @@ test-slow: $(STAMP)
 test-laws: $(STAMP)
 	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest tests/test_properties.py tests/test_flows.py \
 		tests/test_latency.py tests/test_whatif.py tests/test_api.py tests/test_parallel.py \
-		tests/test_levers.py tests/test_copy_misses.py tests/test_readers.py
+		tests/test_levers.py tests/test_copy_misses.py tests/test_readers.py tests/test_attribute.py
 
 ## bench: speed targets (pytest-benchmark; not part of the default run)
 bench: $(STAMP)

@@ -23,6 +23,7 @@ from .calibrate import calibrate  # scipy is imported inside, on first use
 from .claims import validate
 from .sweep import sweep
 from .levers import levers
+from .attribute import attribute
 from .whatif import solve, whatif
 
 __version__ = "0.1.0"
@@ -31,5 +32,5 @@ __all__ = [
     "predict", "evaluate", "Result", "Host", "Path", "Stage", "Workload",
     "paper_testbed", "get_path", "PATHS", "NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY",
     "calibrate", "validate", "sweep", "QueueModelError", "ModelInputError", "UnknownNameError",
-    "CalibrationError", "hosts", "whatif", "solve", "levers",
+    "CalibrationError", "hosts", "whatif", "solve", "levers", "attribute",
 ]

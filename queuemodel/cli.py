@@ -11,6 +11,7 @@ Subcommands::
     queuemodel solve --target throughput_gbps>=36 --free physical_cores --bounds 1..64
                      --path docker-overlay --flows 80 [--json]
     queuemodel levers --path docker-overlay --proto tcp [--output NAME] [--top N] [--json]
+    queuemodel attribute --path docker-overlay --proto tcp --flows 6 [--output NAME] [--json]
     queuemodel testbed run [--path P,...] [--proto tcp,udp] [--msg-bytes B] [--flows N]
                            [--seconds S] [--repeat K] [--pin] [--segmentation on,off]
                            [--profile] [--out testbed]                  (root, iproute2, iperf3)
@@ -109,6 +110,12 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="a numeric output (default throughput_gbps)")
     lv.add_argument("--top", default="15", help="how many levers to list (default 15; 0: all)")
     lv.add_argument("--json", action="store_true", help="print every lever as JSON")
+
+    at = sub.add_parser("attribute", help="split an output among the contention mechanisms")
+    _scenario_arguments(at)
+    at.add_argument("--output", default="throughput_gbps",
+                    help="a numeric output (default throughput_gbps)")
+    at.add_argument("--json", action="store_true", help="print the split as JSON")
 
     b = sub.add_parser("testbed", help="measure this host's three paths in network namespaces")
     bsub = b.add_subparsers(dest="testbed_command", required=True, parser_class=_Parser)
@@ -253,6 +260,14 @@ def _cmd_levers(args) -> int:
     answer = levers(_scenario(args), output=args.output)
     print(json.dumps(answer.to_dict(), indent=2) if args.json
           else answer.table(int(top) or None))
+    return 0
+
+
+def _cmd_attribute(args) -> int:
+    from .attribute import attribute
+
+    answer = attribute(_scenario(args), output=args.output)
+    print(json.dumps(answer.to_dict(), indent=2) if args.json else answer.table())
     return 0
 
 
@@ -508,6 +523,7 @@ def main(argv=None) -> int:
         handler = {"predict": _cmd_predict, "sweep": _cmd_sweep, "validate": _cmd_validate,
                    "calibrate": _cmd_calibrate, "reproduce": _cmd_reproduce,
                    "whatif": _cmd_whatif, "solve": _cmd_solve, "levers": _cmd_levers,
+                   "attribute": _cmd_attribute,
                    "testbed": _cmd_testbed}[args.command]
         return handler(args)
     except BrokenPipeError:             # e.g. `queuemodel predict | head`: stop quietly

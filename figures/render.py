@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FIGURES", "write_all", "compute", "write_report"]
+__all__ = ["FIGURES", "ATTRIBUTED", "write_all", "compute", "compute_attributions",
+           "write_report"]
 
 FLOWS = np.arange(1, 81)
 SIZES = 2 ** np.arange(6, 14)                   # 64 B .. 8 KB, the paper's range
@@ -66,6 +67,7 @@ def compute() -> dict:
     questions = compute_questions()
     parallel, isolated, coalesced = (questions[k] for k in ("parallel", "isolation",
                                                             "coalescing"))
+    attributions = compute_attributions()
     # Latency from light load up to 98 % of each path's single-flow cap.
     latency = {t: {p: qm.predict(path=p, proto=t,
                                  offered_gbps=LOAD_SHARES * single[(p, t)].throughput_gbps)
@@ -80,7 +82,8 @@ def compute() -> dict:
     return {"flows": flows, "sizes": sizes, "single": single, "contexts": contexts,
             "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS), "latency": latency,
             "parallel": parallel, "isolation": isolated, "coalescing": coalesced,
-            "ghz": qm.paper_testbed().ghz, "wide_sizes": wide, "gro_apart": apart}
+            "ghz": qm.paper_testbed().ghz, "wide_sizes": wide, "gro_apart": apart,
+            "attributions": attributions}
 
 
 def compute_questions() -> dict:
@@ -94,6 +97,45 @@ def compute_questions() -> dict:
             "isolation": {t: isolation("docker-overlay", t, flows=np.arange(1, 17))
                           for t in protos},
             "coalescing": {t: coalescing("docker-overlay", t, sizes=SIZES) for t in protos}}
+
+
+#: Scenarios whose outputs the report splits among the contention mechanisms:
+#: (label, scenario, output).
+ATTRIBUTED = (
+    ("six Docker overlay TCP flows, Gb/s (M2)",
+     {"path": "docker-overlay", "proto": "tcp", "flows": 6}, "throughput_gbps"),
+    ("six Docker overlay UDP flows, Gb/s (M8)",
+     {"path": "docker-overlay", "proto": "udp", "flows": 6}, "throughput_gbps"),
+    ("80 native TCP flows, receive CPUs (M4)",
+     {"path": "native", "proto": "tcp", "flows": 80}, "receiver_cpu_total"),
+    ("80 Docker overlay TCP flows, receive CPUs (M4)",
+     {"path": "docker-overlay", "proto": "tcp", "flows": 80}, "receiver_cpu_total"),
+)
+
+
+def compute_attributions() -> list:
+    """:func:`queuemodel.attribute` of every :data:`ATTRIBUTED` scenario, in order."""
+    import queuemodel as qm
+
+    return [qm.attribute(scenario, output=output) for _, scenario, output in ATTRIBUTED]
+
+
+def _attribution_lines(attributions: list) -> list:
+    """The report's section splitting outputs among the contention mechanisms."""
+    from queuemodel.attribute import CONTENTION
+
+    names = [m.name for m in CONTENTION]
+    lines = ["## Why: each contention mechanism's share", "",
+             "`queuemodel attribute`: the output as predicted, with every mechanism below "
+             "switched off, and the difference split by Shapley values (each mechanism's "
+             "change averaged over every order of switching them on).", "",
+             "| scenario | predicted | all off | " + " | ".join(names) + " |",
+             "|---|---|---|" + "---|" * len(names)]
+    for (label, _, _), a in zip(ATTRIBUTED, attributions):
+        shares = dict(a.shares)
+        lines.append(f"| {label} | {a.full:.2f} | {a.base:.2f} | "
+                     + " | ".join(f"{shares[n]:+.2f}" for n in names) + " |")
+    return lines + [""]
 
 
 def _question_lines(q: dict) -> list:
@@ -257,8 +299,8 @@ def write_report(out_dir: str | os.PathLike, report, host, data: dict | None = N
     host : queuemodel.Host
         The profile the model ran on.
     data : dict, optional
-        From :func:`compute` (its open-question answers are reused); computed
-        here if not given.
+        From :func:`compute` (its open-question answers and attributions are
+        reused); computed here if not given.
 
     Returns
     -------
@@ -288,7 +330,9 @@ def write_report(out_dir: str | os.PathLike, report, host, data: dict | None = N
               f"Fitted by `calibrate()` to {', '.join(report.fitted_claims)}; every other "
               "number is a stated prior.", ""]
     lines += [f"- `{k}` = {v:.6g}" for k, v in report.fitted_parameters.items()]
-    lines += [""] + _question_lines(data if data is not None else compute_questions())
+    lines += [""] + _attribution_lines(data["attributions"] if data is not None
+                                       else compute_attributions())
+    lines += _question_lines(data if data is not None else compute_questions())
     lines += ["## Figures", ""]
     for name, caption in FIGURES:
         lines += [f"### {caption}", "", f"![{caption}]({name}.png)", ""]

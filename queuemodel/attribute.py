@@ -139,7 +139,7 @@ def attribute(scenario: Mapping | None = None, output: str = "throughput_gbps",
         host fields, stage costs); default the native TCP flow on the
         paper's testbed.
     output : str
-        A numeric scalar output (:data:`queuemodel.model.OUTPUT_SCALARS`).
+        A numeric output (:data:`queuemodel.model.NUMERIC_OUTPUTS`).
     mechanisms : sequence of Mechanism
         What to split it among (default :data:`CONTENTION`); at most
         :data:`MAX_MECHANISMS`, names unique.
@@ -151,7 +151,7 @@ def attribute(scenario: Mapping | None = None, output: str = "throughput_gbps",
     Raises
     ------
     UnknownNameError
-        For an output that is not a numeric scalar output.
+        For an output that is not a numeric output.
     ModelInputError
         For a grid scenario, no or too many mechanisms, a repeated name, an
         off-switch the model refuses, or an output that is not finite in
@@ -175,12 +175,12 @@ def attribute(scenario: Mapping | None = None, output: str = "throughput_gbps",
     >>> round(sum(shares.values()), 9) == round(a.full - a.base, 9)
     True
     """
-    from .model import OUTPUT_SCALARS
+    from .model import NUMERIC_OUTPUTS
     from .whatif import run
 
-    numeric = [n for n in OUTPUT_SCALARS if n not in ("bottleneck", "queue_stable")]
-    if output not in numeric:
-        raise UnknownNameError("output", output, "a numeric output: " + ", ".join(numeric))
+    if output not in NUMERIC_OUTPUTS:
+        raise UnknownNameError("output", output,
+                               "a numeric output: " + ", ".join(NUMERIC_OUTPUTS))
     mechanisms = tuple(mechanisms)
     names = [m.name for m in mechanisms]
     if not 1 <= len(mechanisms) <= MAX_MECHANISMS:

@@ -153,7 +153,7 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
         host fields, stage costs); default the native TCP flow on the
         paper's testbed.
     output : str
-        A numeric scalar output (:data:`queuemodel.model.OUTPUT_SCALARS`).
+        A numeric output (:data:`queuemodel.model.NUMERIC_OUTPUTS`).
     step : float
         Relative nudge for the elasticities, in (0, 0.5).
 
@@ -164,7 +164,7 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
     Raises
     ------
     UnknownNameError
-        For an output that is not a numeric scalar output.
+        For an output that is not a numeric output.
     ModelInputError
         For a step outside (0, 0.5), or a scenario the model refuses.
 
@@ -183,12 +183,12 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
     -0.03
     """
     from .host import HOST_FIELDS, RECORDED_ONLY, Host
-    from .model import OUTPUT_SCALARS
+    from .model import NUMERIC_OUTPUTS
     from .whatif import _split_scenario, run
 
-    numeric = [n for n in OUTPUT_SCALARS if n not in ("bottleneck", "queue_stable")]
-    if output not in numeric:
-        raise UnknownNameError("output", output, "a numeric output: " + ", ".join(numeric))
+    if output not in NUMERIC_OUTPUTS:
+        raise UnknownNameError("output", output,
+                               "a numeric output: " + ", ".join(NUMERIC_OUTPUTS))
     if not (isinstance(step, (int, float)) and 0.0 < step < 0.5):
         raise ModelInputError("step", step, "a number with 0 < step < 0.5")
     scenario = dict(scenario or {})

@@ -40,6 +40,8 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "receiver_cpu_total", "sender_cpu_total",
                   "throughput_stderr_gbps", "queue_stable", "latency_mean_us",
                   "latency_p99_us", "bottleneck")
+#: The scalar outputs that are numbers (what levers, attribute and solve can aim at).
+NUMERIC_OUTPUTS = tuple(n for n in OUTPUT_SCALARS if n not in ("bottleneck", "queue_stable"))
 #: Outputs that map names to values (flattened as ``group.key``).
 OUTPUT_MAPS = ("receiver_cpu", "sender_cpu", "core_utilisation", "stages",
                "latency_parts_us")

@@ -356,14 +356,14 @@ def solve(target: str, free: str, bounds: tuple | None = None,
     >>> round(s.value, 3), s.feasible
     (2.99, 'above')
     """
-    from .model import OUTPUT_MAPS, OUTPUT_SCALARS
+    from .model import NUMERIC_OUTPUTS, OUTPUT_MAPS
 
     output, op, wanted = _parse_target(target)
-    numeric = [n for n in OUTPUT_SCALARS if n not in ("bottleneck", "queue_stable")]
     scenario = dict(scenario or {})
-    if output not in numeric and output.split(".")[0] not in OUTPUT_MAPS:
+    if output not in NUMERIC_OUTPUTS and output.split(".")[0] not in OUTPUT_MAPS:
         raise UnknownNameError("target output", output,
-                               "a numeric output: " + ", ".join(numeric) + " or group.key")
+                               "a numeric output: " + ", ".join(NUMERIC_OUTPUTS)
+                               + " or group.key")
     spec = _field_spec(free)
     low, high = bounds if bounds is not None else (spec["low"], spec["high"])
     low, high = float(low), float(high)

@@ -43,6 +43,8 @@ FIGURES = (
                        "model's extension)"),
     ("fig_memory", "The receiver's DRAM traffic and the copy's reads from DRAM against TCP "
                    "flows (the paper's M5, not depicted there)"),
+    ("fig_attribution", "Why: each contention mechanism's share of the M2, M8 and M4 "
+                        "scenarios (the model's extension)"),
 )
 
 
@@ -83,7 +85,7 @@ def compute() -> dict:
             "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS), "latency": latency,
             "parallel": parallel, "isolation": isolated, "coalescing": coalesced,
             "ghz": qm.paper_testbed().ghz, "wide_sizes": wide, "gro_apart": apart,
-            "attributions": attributions}
+            "attributions": attributions, "attribution_paper": _attribution_paper()}
 
 
 def compute_questions() -> dict:
@@ -111,6 +113,20 @@ ATTRIBUTED = (
     ("80 Docker overlay TCP flows, receive CPUs (M4)",
      {"path": "docker-overlay", "proto": "tcp", "flows": 80}, "receiver_cpu_total"),
 )
+
+
+def _attribution_paper() -> dict:
+    """The paper's value for an attributed scenario's output, where it states one (M2)."""
+    from queuemodel.claims import load_claims
+
+    stated = {}
+    for claim in load_claims():
+        d = claim.data
+        if claim.kind == "value" and d.get("quantity") == "throughput_gbps":
+            stated[(d["path"], d["proto"], d.get("flows", 1))] = d["value"]
+    return {i: stated[key] for i, (_, sc, output) in enumerate(ATTRIBUTED)
+            if output == "throughput_gbps"
+            and (key := (sc["path"], sc["proto"], sc["flows"])) in stated}
 
 
 def compute_attributions() -> list:
@@ -209,6 +225,8 @@ def draw(name: str, data: dict):
         "fig_ksoftirqd": (data["wide_sizes"], flows),
         "fig_shared_gro": (flows["tcp"], data["gro_apart"]),
         "fig_memory": (flows["tcp"],),
+        "fig_attribution": (data["attributions"], [label for label, _, _ in ATTRIBUTED],
+                            {i: value for i, value in data["attribution_paper"].items()}),
     }[name]
     return module.figure(*args)
 

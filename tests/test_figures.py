@@ -157,3 +157,26 @@ def test_memory_figure_plots_traffic_and_read_misses(data):
     for line, r in zip(misses.lines, data["flows"]["tcp"].values()):
         assert np.array_equal(line.get_ydata(), r.read_miss_fraction)
         assert np.all((line.get_ydata() >= 0) & (line.get_ydata() <= 1))
+
+
+def test_attribution_figure_is_a_waterfall_of_the_shares(data):
+    # Each panel: every mechanism off, each Shapley share stacked from there, and the
+    # prediction; the bars' tops and bottoms are the attribution's numbers, and the
+    # paper's 25 Gb/s (M2) is starred on the six-Docker-flow panel.
+    fig = draw("fig_attribution", data)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == len(data["attributions"])
+    for ax, a in zip(panels, data["attributions"]):
+        bars = list(ax.patches)
+        assert len(bars) == len(a.shares) + 2
+        assert bars[0].get_height() == pytest.approx(a.base)
+        assert bars[-1].get_height() == pytest.approx(a.full)
+        level = a.base
+        for bar, (_, share) in zip(bars[1:-1], a.shares):
+            assert bar.get_height() == pytest.approx(abs(share))
+            assert bar.get_y() == pytest.approx(min(level, level + share))
+            level += share
+        assert level == pytest.approx(a.full)
+    (stars,) = _paper_markers(panels[0])
+    assert stars.get_offsets()[0][1] == pytest.approx(25.0)
+    assert not any(_paper_markers(ax) for ax in panels[1:])

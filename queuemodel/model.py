@@ -489,7 +489,7 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
     capacity, the senders' pooled rate, the rate each flow's sender offers
     the receiver and sends, and the spread (:func:`flows.expected_spread`).
     """
-    rx, tx, h, size, proto = b.rx, b.tx, b.h, b.size, b.proto
+    rx, tx, size, proto = b.rx, b.tx, b.size, b.proto
     rx_static = _with_misses(b, read_miss)
     cpus = _receive_cpus(b, rx_static)
     capacity = np.column_stack([solve_rate(np.full(size, np.inf), list(cores.values()), irq)

@@ -34,8 +34,8 @@ def test_result_has_the_documented_keys():
 def test_cpu_totals_are_the_sum_of_the_proc_stat_columns():
     # The totals the paper's CPU figures plot: every column counted once, at both ends,
     # for a scalar and a grid; and an output levers and solve can aim at.
-    for flows in (1, np.array([1, 6, 80])):
-        r = qm.predict(path="docker-overlay", proto="tcp", flows=flows)
+    for pairs in (1, np.array([1, 6, 80])):
+        r = qm.predict(path="docker-overlay", proto="tcp", flows=pairs)
         for total, cpu in ((r.receiver_cpu_total, r.receiver_cpu),
                            (r.sender_cpu_total, r.sender_cpu)):
             parts = sum(cpu[k] for k in ("usr", "sys", "softirq", "irq"))

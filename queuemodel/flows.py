@@ -5,11 +5,13 @@ The mechanism, for ``N`` flow pairs on one receiver:
 1. **Placement.**  The NIC hashes each flow to one of ``nic_queues`` receive
    queues (RSS), and queue ``q`` interrupts logical CPU ``queue_cpus[q]``
    (default ``q mod logical CPUs``).  Whether the hash tells the flows apart
-   depends on what it sees: a path lists the protocols whose flows it
-   separates (:attr:`queuemodel.stage.Path.hash_spreads`); flows it cannot
-   separate (native UDP: the NIC hashes UDP on the IP pair only) all land on
-   one queue.  With RPS on, a second, software hash of the 4-tuple spreads
-   every flow over all logical CPUs.  With flow steering on (explicit
+   depends on what it sees (:func:`hash_tells_apart`): the flows share one
+   pair of host addresses, so only ports tell them apart -- TCP's always,
+   UDP's when the NIC hashes them (``rss_udp_ports``), an overlay's outer
+   UDP source port likewise, an IP fragment's never (it has none).  Flows
+   it cannot tell apart all land on one queue.  With RPS on, a second,
+   software hash (which sees ports wherever the packet has them) places
+   every flow on one of all the logical CPUs.  With flow steering on (explicit
    ntuple / flow-director rules), flow ``i`` goes to queue ``i mod
    nic_queues`` and nothing is left to chance.  The expectation over the hash
    outcomes is taken by a seeded Monte Carlo of :data:`SAMPLES` draws: the
@@ -68,7 +70,7 @@ import numpy as np
 
 __all__ = ["SAMPLES", "SEED", "Placement", "Patterns", "place", "thread_shares",
            "sender_core_units", "gro_segments_per_packet", "aggregate", "placement_groups",
-           "expected_spread"]
+           "hash_tells_apart", "expected_spread"]
 
 #: Monte Carlo draws of the hash outcome per scenario (standard error reported).
 SAMPLES = 512
@@ -109,9 +111,11 @@ def place(n_flows: int, physical_cores: int, threads_per_core: int, nic_queues: 
     nic_queues : int
         Receive queues the NIC hashes into.
     spreads : bool
-        Whether the NIC's hash tells these flows apart.
+        Whether the hash that places the flows (RPS's when it is on, else
+        the NIC's) tells them apart (:func:`hash_tells_apart`).
     rps : bool
-        Whether a software 4-tuple hash re-steers every flow over all CPUs.
+        Whether a software hash places the flows on all logical CPUs
+        instead of the NIC's queues' CPUs.
     queue_cpus : tuple of int
         Logical CPU of each queue's interrupt; empty for ``q mod L``.
     samples : int
@@ -216,13 +220,12 @@ def _draws(n_flows, physical_cores, threads_per_core, nic_queues, spreads, rps, 
     if steered:                       # a rule per flow: no hash, every draw the same
         queues = np.repeat((np.arange(n_flows) % nic_queues)[:, None], samples, axis=1)
         return cpu_of_queue[queues]
-    if rps:
-        return rng.integers(logical, size=(n_flows, samples))
+    bins = logical if rps else nic_queues
     if spreads:
-        queues = rng.integers(nic_queues, size=(n_flows, samples))
-    else:
-        queues = np.repeat(rng.integers(nic_queues, size=(1, samples)), n_flows, axis=0)
-    return cpu_of_queue[queues]
+        drawn = rng.integers(bins, size=(n_flows, samples))
+    else:                             # one hash value for all: one bin for all
+        drawn = np.repeat(rng.integers(bins, size=(1, samples)), n_flows, axis=0)
+    return drawn if rps else cpu_of_queue[drawn]
 
 
 @dataclass(frozen=True)
@@ -535,7 +538,60 @@ def as_row(value, size):
     return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=float), (size,)))
 
 
-def placement_groups(proto: str, path, host, h, flows) -> list:
+def hash_tells_apart(proto: str, tunnel: str, fragmented, rss_udp_ports: bool,
+                     rps: bool) -> np.ndarray:
+    """Whether the hash that places flows tells them apart.
+
+    The flows run between one pair of host addresses (the paper's set-up,
+    section 3.2), so only ports can tell them apart:
+
+    * TCP: the NIC hashes its 4-tuple (mlx4_en's RSS mask always has
+      ``MLX4_RSS_TCP_IPV4``), and so does RPS's software hash.
+    * UDP: the NIC hashes the ports only if ``rss_udp_ports``; RPS's hash
+      (the kernel's flow dissector) always does.  A datagram above the MTU
+      leaves as IP fragments, which carry no ports: both hashes see the
+      address pair alone (``__skb_flow_dissect`` stops at a fragment's IP
+      header; a NIC hashes a fragment as plain IP).
+    * A UDP tunnel (``tunnel="udp"``, VXLAN): every outer packet is a whole
+      UDP datagram whose source port the sender derived from the inner
+      flow, so the rule is UDP's without fragments, whatever the inner
+      protocol.
+
+    Parameters
+    ----------
+    proto : {'tcp', 'udp'}
+        The flows' protocol.
+    tunnel : {'none', 'udp'}
+        :attr:`queuemodel.stage.Path.tunnel`.
+    fragmented : bool or array_like
+        Whether a datagram leaves as IP fragments (UDP above the MTU).
+    rss_udp_ports, rps : bool
+        The host's hashing settings.
+
+    Returns
+    -------
+    numpy.ndarray
+        Booleans, the shape of ``fragmented``.
+
+    Examples
+    --------
+    >>> bool(hash_tells_apart("udp", "none", True, True, rps=True))       # 8 KB native
+    False
+    >>> bool(hash_tells_apart("udp", "none", False, True, rps=False))     # 1 KB native
+    True
+    >>> bool(hash_tells_apart("tcp", "udp", False, False, rps=False))     # VXLAN, no UDP RSS
+    False
+    """
+    fragmented = np.asarray(fragmented, dtype=bool)
+    if tunnel == "udp" or proto == "tcp":
+        has_ports = np.ones_like(fragmented)
+    else:
+        has_ports = ~fragmented
+    nic_sees_ports = proto == "tcp" and tunnel == "none" or bool(rss_udp_ports)
+    return has_ports & (bool(rps) or nic_sees_ports)
+
+
+def placement_groups(proto: str, path, host, h, flows, fragmented) -> list:
     """Group scenarios by what decides their placement, and draw each group's patterns.
 
     Parameters
@@ -543,13 +599,15 @@ def placement_groups(proto: str, path, host, h, flows) -> list:
     proto : {'tcp', 'udp'}
         With the path, decides whether the hash tells flows apart.
     path : Path
-        Supplies :attr:`~queuemodel.stage.Path.hash_spreads`.
+        Supplies :attr:`~queuemodel.stage.Path.tunnel`.
     host : Host
         Supplies ``rps``, ``queue_cpus``, ``flow_steering`` and ``rss_udp_ports``.
     h : object
         The host's numeric fields, scalars or ``(S,)`` arrays.
     flows : numpy.ndarray
         ``(S,)`` flow pairs per scenario.
+    fragmented : bool or numpy.ndarray
+        Whether each scenario's datagrams leave as IP fragments.
 
     Returns
     -------
@@ -557,18 +615,19 @@ def placement_groups(proto: str, path, host, h, flows) -> list:
         Scenario indices and their patterns.
     """
     size = flows.size
-    spreads = proto in path.hash_spreads or (proto == "udp" and bool(host.rss_udp_ports))
-    inputs = (flows, h.physical_cores, h.threads_per_core, h.nic_queues)
+    spreads = hash_tells_apart(proto, path.tunnel, fragmented, host.rss_udp_ports, host.rps)
+    inputs = (flows, h.physical_cores, h.threads_per_core, h.nic_queues, spreads)
     if all(np.ndim(v) == 0 or np.all(v == np.ravel(v)[0]) for v in inputs):
         key = tuple(int(np.ravel(v)[0]) for v in inputs)
-        return [(np.arange(size), _patterns(*key, spreads, host.rps, host.queue_cpus,
-                                            host.flow_steering))]
+        return [(np.arange(size), _patterns(*key[:4], bool(key[4]), host.rps,
+                                            host.queue_cpus, host.flow_steering))]
     keys = np.column_stack([np.broadcast_to(np.asarray(v, dtype=float), (size,))
                             for v in inputs]).astype(np.int64)
     unique, group = np.unique(keys, axis=0, return_inverse=True)
     group = group.reshape(-1)
-    return [(np.flatnonzero(group == g), _patterns(*map(int, key), spreads, host.rps,
-                                                   host.queue_cpus, host.flow_steering))
+    return [(np.flatnonzero(group == g), _patterns(*map(int, key[:4]), bool(key[4]),
+                                                   host.rps, host.queue_cpus,
+                                                   host.flow_steering))
             for g, key in enumerate(unique)]
 
 

@@ -125,14 +125,16 @@ class Host:
         Time after which ``__do_softirq`` hands what is left to ksoftirqd,
         ms (> 0).
     rps : bool
-        Receive packet steering (a software second hash) on.
+        Receive packet steering on: a software hash (the kernel's flow
+        dissector: ports where the packet has them) places each flow on one
+        of all the logical CPUs.
     rss_udp_ports : bool
-        Whether the NIC's RSS hash of UDP includes the ports
-        (``ethtool -N DEV rx-flow-hash udp4 sdfn``); otherwise native UDP
-        flows between two hosts hash alike.  The model applies it to every
-        datagram; a NIC hashes IP fragments on the addresses only (they
-        carry no ports), so for datagrams above the MTU the spread it gives
-        is optimistic.
+        Whether the NIC's RSS hash of UDP includes the ports (mlx4_en's
+        ``udp_rss``; ``ethtool -N DEV rx-flow-hash udp4 sdfn`` where the
+        driver supports it).  Without them, UDP flows between two hosts
+        hash alike, overlay flows too (their outer packets are UDP).  IP
+        fragments carry no ports and are hashed on the addresses whatever
+        this says (:func:`queuemodel.flows.hash_tells_apart`).
     flow_steering : bool
         Explicit per-flow rules (ethtool ntuple / flow director) put flow
         ``i`` on queue ``i mod nic_queues`` instead of the RSS hash.

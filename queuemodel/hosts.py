@@ -84,7 +84,10 @@ def paper_testbed() -> Host:
                                      # at Ubuntu's HZ = 250 that is the next tick, 2 ms
                                      # away on average
         rps=False,                   # rps_cpus empty by default
-        rss_udp_ports=False,         # mlx4_en default rx-flow-hash udp4 "sd" (IP pair only)
+        rss_udp_ports=True,          # mlx4_en module parameter udp_rss, default 1: RSS
+                                     # hashes UDP on its ports (en_main.c; en_rx.c sets
+                                     # MLX4_RSS_UDP_IPV4), read in Debian's Linux 6.1
+                                     # source, not in 4.4's
         flow_steering=False,         # no ntuple rules: RSS hashing (paper 3.2)
         gro_max_bytes=65536,         # skb_gro_receive refuses to grow past 64 KB (4.4)
         gso_max_bytes=65536,         # GSO_MAX_SIZE

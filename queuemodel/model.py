@@ -562,7 +562,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     """
     size = msg.size
     # Where the flows land decides how many share each receive queue's GRO.
-    groups = flow_model.placement_groups(proto, path, host, h, flows)
+    fragmented = proto == "udp" and wire.udp_fragments(msg, h.mtu, path.encap_bytes) > 1
+    groups = flow_model.placement_groups(proto, path, host, h, flows, fragmented)
     counts, frag = features(proto, msg, h, path.encap_bytes)
     merges = bool(np.any(rx.feature == FEATURE_NAMES.index("rx_segment")))
     if merges:

@@ -207,9 +207,9 @@ _TX_HEAD = (APP_TX, SEND_SYSCALL, COPY_FROM_USER)
 NATIVE = Path(
     name="native",
     description="host IPs on the physical NIC, no overlay",
-    # mlx4_en hashes TCP/IPv4 on the 4-tuple but UDP/IPv4 on the IP pair only (ethtool
-    # rx-flow-hash udp4 default "sd"); the paper (3.2) saw all native UDP flows on one core.
-    hash_spreads=("tcp",),
+    # Hashed on the flow's own headers: the paper's flows share one IP pair (3.2), so only
+    # ports tell them apart, and an 8 KB datagram's IP fragments carry none
+    # (queuemodel.flows.hash_tells_apart).
     tx=_TX_HEAD + (UDP_CSUM_TX, TCP_TX, UDP_TX, IP_TX, IP_FRAGMENT, CSUM_TX, GSO, DRIVER_TX,
                    TX_COMPLETION),
     rx=(IRQ, NIC_RX, GRO, IP_RX, IP_DEFRAG, TCP_RX, UDP_RX) + _RX_TAIL
@@ -221,8 +221,8 @@ LINUX_OVERLAY = Path(
     description="a VXLAN device on the host NIC; applications in the host namespace",
     encap_bytes=VXLAN_ENCAP_BYTES,
     # VXLAN sets the outer UDP source port from a hash of the inner flow (RFC 7348 section 5,
-    # udp_flow_src_port), so even an IP-pair hash tells overlay flows apart.
-    hash_spreads=("tcp", "udp"),
+    # udp_flow_src_port): a hash that sees UDP ports tells overlay flows apart.
+    tunnel="udp",
     tx=_TX_HEAD + (_UDP_CSUM_TX_TUNNEL, TCP_TX, UDP_TX, IP_TX, IP_FRAGMENT, VXLAN_TX_SYSCALL,
                    OUTER_IP_TX, TUNNEL_GSO, INNER_CSUM_TX, DRIVER_TX, TX_COMPLETION),
     rx=_OVERLAY_RX_HEAD + (INNER_IP_RX, IP_DEFRAG, TCP_RX, UDP_RX) + _RX_TAIL
@@ -233,8 +233,7 @@ DOCKER_OVERLAY = Path(
     name="docker-overlay",
     description="container veth -> Linux bridge -> VXLAN -> host NIC (three namespaces)",
     encap_bytes=VXLAN_ENCAP_BYTES,
-    hash_spreads=("tcp", "udp"),              # as the Linux overlay: outer source port
-
+    tunnel="udp",                             # as the Linux overlay: outer source port
     tx=_TX_HEAD + (_UDP_CSUM_TX_TUNNEL, TCP_TX, UDP_TX, IP_TX, IP_FRAGMENT, VETH_TX,
                    BACKLOG_TX, BRIDGE, VXLAN_TX_SOFTIRQ, OUTER_IP_TX_SOFTIRQ,
                    TUNNEL_GSO_SOFTIRQ, INNER_CSUM_TX_SOFTIRQ, DRIVER_TX_SOFTIRQ,

@@ -28,7 +28,15 @@ __all__ = [
     "BATCHINGS",
     "PROTOCOLS",
     "UDP_MAX_PAYLOAD_BYTES",
+    "TUNNELS",
 ]
+
+#: How a path wraps a flow's packets on the wire, which decides what the
+#: receiver's hashes see: ``"none"``, the flow's own headers; ``"udp"``, a
+#: UDP tunnel (VXLAN, Geneve) whose outer source port the sender derives
+#: from a hash of the inner flow (RFC 7348 section 5; Linux
+#: ``udp_flow_src_port``), so flows differ in that port only.
+TUNNELS = ("none", "udp")
 
 #: Execution contexts, and the /proc/stat column each is accounted to.
 CONTEXTS = ("hardirq", "softirq", "syscall", "user")
@@ -188,9 +196,11 @@ class Path:
         Receiver stages, from the NIC interrupt to the application.
     encap_bytes : int
         Bytes of tunnel headers added to every wire packet (VXLAN: 50).
-    hash_spreads : tuple of str
-        Protocols whose flows the NIC's receive hash tells apart on this
-        path (flows it cannot tell apart all land on one queue).
+    tunnel : {'none', 'udp'}
+        How the path wraps a flow's packets on the wire (:data:`TUNNELS`);
+        with the host's ``rss_udp_ports`` and ``rps`` it decides whether
+        the receiver's hashes tell the flows apart
+        (:func:`queuemodel.flows.hash_tells_apart`).
     description : str
         One line for reports.
 
@@ -205,16 +215,14 @@ class Path:
     tx: tuple
     rx: tuple
     encap_bytes: int = 0
-    hash_spreads: tuple = PROTOCOLS
+    tunnel: str = "none"
     description: str = ""
 
     def __post_init__(self) -> None:
         label = f"path[{self.name!r}]"
-        spreads = tuple(self.hash_spreads)
-        if any(p not in PROTOCOLS for p in spreads):
-            raise ModelInputError(f"{label}.hash_spreads", self.hash_spreads,
-                                  "a tuple of 'tcp' and 'udp'")
-        object.__setattr__(self, "hash_spreads", spreads)
+        if self.tunnel not in TUNNELS:
+            raise ModelInputError(f"{label}.tunnel", self.tunnel,
+                                  "one of " + ", ".join(TUNNELS))
         if not isinstance(self.name, str) or not self.name:
             raise ModelInputError("path.name", self.name, "a non-empty string")
         for side, allowed in (("tx", _TX_BATCHINGS), ("rx", _RX_BATCHINGS)):

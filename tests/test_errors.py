@@ -103,6 +103,8 @@ def test_bad_paths():
         qm.Path(name="p", tx=(dataclasses.replace(stage, batching="gro"),), rx=(stage,))
     with pytest.raises(ModelInputError, match="non-empty tuple of Stage"):
         qm.Path(name="p", tx=(), rx=(stage,))
+    with pytest.raises(ModelInputError, match=r"path\['p'\]\.tunnel.*'gre'.*none, udp"):
+        qm.Path(name="p", tx=(stage,), rx=(stage,), tunnel="gre")
 
 
 @pytest.mark.parametrize("argv", [

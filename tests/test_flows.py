@@ -12,7 +12,8 @@ from queuemodel.errors import ModelInputError
 from queuemodel.memory import dram_read_cycles_per_byte
 from queuemodel.paths import COPY_CYCLES_PER_BYTE
 from queuemodel.flows import (
-    SAMPLES, Patterns, aggregate, gro_segments_per_packet, place, sender_core_units,
+    SAMPLES, Patterns, aggregate, gro_segments_per_packet, hash_tells_apart, place,
+    sender_core_units,
 )
 
 
@@ -32,10 +33,37 @@ def test_draws_are_nested_and_repeatable():
 
 
 def test_an_ip_pair_hash_puts_all_flows_on_one_cpu():
-    p = place(80, 10, 2, 16, spreads=False, rps=False)
-    assert np.all((p.counts > 0).sum(axis=1) == 1)
-    rps = place(80, 10, 2, 16, spreads=False, rps=True)       # RPS re-hashes the 4-tuple
-    assert (rps.counts > 0).sum(axis=1).mean() > 10
+    for rps in (False, True):             # the software hash of one IP pair is one value too
+        p = place(80, 10, 2, 16, spreads=False, rps=rps)
+        assert np.all((p.counts > 0).sum(axis=1) == 1)
+    # RPS over all 20 logical CPUs, where the NIC's 16 queues reach only CPUs 0..15.
+    rps = place(80, 10, 2, 16, spreads=True, rps=True)
+    assert rps.counts[:, 16:].sum() > 0 and (rps.counts > 0).sum(axis=1).mean() > 16
+    assert place(80, 10, 2, 16, spreads=True, rps=False).counts[:, 16:].sum() == 0
+
+
+_SETTINGS = [(proto, tunnel, frag, ports, rps) for proto in ("tcp", "udp")
+             for tunnel in ("none", "udp") for frag in (False, True)
+             for ports in (False, True) for rps in (False, True)]
+
+
+@pytest.mark.parametrize("proto, tunnel, fragmented, udp_ports, rps", _SETTINGS)
+def test_what_the_hashes_tell_apart(proto, tunnel, fragmented, udp_ports, rps):
+    told = bool(hash_tells_apart(proto, tunnel, fragmented, udp_ports, rps))
+    if tunnel == "udp":
+        # Outer packets are whole UDP datagrams: inner protocol and fragments don't matter.
+        assert told == (udp_ports or rps)
+    elif proto == "tcp":
+        assert told                       # both hashes see TCP's ports (MLX4_RSS_TCP_IPV4)
+    elif fragmented:
+        assert not told                   # no ports in a fragment, for either hash
+    else:
+        assert told == (udp_ports or rps)
+
+
+def test_the_hash_rule_broadcasts_over_fragmented_scenarios():
+    told = hash_tells_apart("udp", "none", np.array([False, True, False]), True, False)
+    assert told.tolist() == [True, False, True]
 
 
 @pytest.mark.parametrize("n", [2, 6, 16, 40])

@@ -150,20 +150,42 @@ def test_cli_whatif_and_solve():
     assert len(bad.stderr.strip().splitlines()) == 1 and "best found" in bad.stderr
 
 
-def test_hashing_udp_ports_spreads_native_udp_flows():
-    # The paper's native UDP flows share one core (IP-pair hash); with the ports in the
-    # hash, eight flows of small datagrams spread over CPUs and go faster.
-    sc = {"path": "native", "proto": "udp", "msg_bytes": 1024}
-    one, eight = (run({**sc, "flows": n}).throughput_gbps for n in (1, 8))
-    spread = run({**sc, "flows": 8, "rss_udp_ports": True}).throughput_gbps
-    assert eight == pytest.approx(one, rel=0.1)
-    assert spread > 2 * eight
+def test_native_udp_flows_spread_only_when_a_hash_sees_their_ports():
+    # Flows share one IP pair (paper 3.2): only ports tell them apart.  1 KB datagrams
+    # carry them (mlx4_en hashes UDP ports by default, udp_rss=1; RPS's software hash
+    # always); 8 KB ones leave as IP fragments, which carry none (the paper's flat
+    # native UDP, Figure 5).
+    def eight_over_one(msg_bytes, **host):
+        one, eight = (run({"path": "native", "proto": "udp", "msg_bytes": msg_bytes,
+                           "flows": n, **host}).throughput_gbps for n in (1, 8))
+        return eight / one
+
+    assert eight_over_one(1024) > 2
+    assert eight_over_one(1024, rss_udp_ports=False) == pytest.approx(1.0, rel=0.1)
+    assert eight_over_one(1024, rss_udp_ports=False, rps=True) > 2
+    for host in ({}, {"rps": True}, {"rss_udp_ports": False}):
+        assert eight_over_one(8192, **host) == pytest.approx(1.0, rel=0.1)
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_overlay_flows_collapse_onto_one_queue_when_the_nic_ignores_udp_ports(proto):
+    # A VXLAN packet of any flow is UDP between the same two hosts; its outer source port
+    # is all that differs.  A NIC that hashes UDP on the addresses alone puts every overlay
+    # flow on one CPU; RPS (ports seen in software) spreads them again.
+    def eight_over_one(**host):
+        one, eight = (run({"path": "docker-overlay", "proto": proto, "flows": n,
+                           **host}).throughput_gbps for n in (1, 8))
+        return eight / one
+
+    assert eight_over_one() > 2
+    assert eight_over_one(rss_udp_ports=False) < 1.1
+    assert eight_over_one(rss_udp_ports=False, rps=True) > 2
 
 
 HARDWARE_WHATIFS = [
     {"link_gbps": 10.0}, {"link_gbps": 25.0}, {"link_gbps": 100.0}, {"link_gbps": 200.0},
     {"mtu": 9000}, {"tunnel_offload": True}, {"ghz": 3.5}, {"physical_cores": 4},
-    {"threads_per_core": 1}, {"rps": True}, {"rss_udp_ports": True},
+    {"threads_per_core": 1}, {"rps": True}, {"rss_udp_ports": False},
     {"adaptive_moderation": False, "irq_moderation_usecs": 64.0},
     {"irq_moderation_frames": 8}, {"rx_ring": 4096}, {"netdev_max_backlog": 10000},
 ]

@@ -5,13 +5,13 @@ The mechanism, for ``N`` flow pairs on one receiver:
 1. **Placement.**  The NIC hashes each flow to one of ``nic_queues`` receive
    queues (RSS), and queue ``q`` interrupts logical CPU ``queue_cpus[q]``
    (default ``q mod logical CPUs``).  Whether the hash tells the flows apart
-   depends on what it sees (:func:`hash_tells_apart`): the flows share one
-   pair of host addresses, so only ports tell them apart -- TCP's always,
-   UDP's when the NIC hashes them (``rss_udp_ports``), an overlay's outer
-   UDP source port likewise, an IP fragment's never (it has none).  Flows
-   it cannot tell apart all land on one queue.  With RPS on, a second,
-   software hash (which sees ports wherever the packet has them) places
-   every flow on one of all the logical CPUs.  With flow steering on (explicit
+   depends on what it sees (:func:`hash_tells_apart`): unless the flows have
+   addresses of their own (containers), they share one pair, so only ports
+   tell them apart -- TCP's always, UDP's when the NIC hashes them
+   (``rss_udp_ports``), an overlay's outer UDP source port likewise, an IP
+   fragment's never (it has none).  Flows it cannot tell apart all land on
+   one queue.  With RPS on, the same hash (RPS reuses the NIC's) places
+   each flow on one of all the logical CPUs.  With flow steering on (explicit
    ntuple / flow-director rules), flow ``i`` goes to queue ``i mod
    nic_queues`` and nothing is left to chance.  The expectation over the hash
    outcomes is taken by a seeded Monte Carlo of :data:`SAMPLES` draws: the
@@ -111,10 +111,9 @@ def place(n_flows: int, physical_cores: int, threads_per_core: int, nic_queues: 
     nic_queues : int
         Receive queues the NIC hashes into.
     spreads : bool
-        Whether the hash that places the flows (RPS's when it is on, else
-        the NIC's) tells them apart (:func:`hash_tells_apart`).
+        Whether the hash tells these flows apart (:func:`hash_tells_apart`).
     rps : bool
-        Whether a software hash places the flows on all logical CPUs
+        Whether RPS places the flows, by the same hash, on all logical CPUs
         instead of the NIC's queues' CPUs.
     queue_cpus : tuple of int
         Logical CPU of each queue's interrupt; empty for ``q mod L``.
@@ -539,23 +538,32 @@ def as_row(value, size):
 
 
 def hash_tells_apart(proto: str, tunnel: str, fragmented, rss_udp_ports: bool,
-                     rps: bool) -> np.ndarray:
-    """Whether the hash that places flows tells them apart.
+                     inner_rss: bool = False, own_addresses: bool = False) -> np.ndarray:
+    """Whether the NIC's receive hash tells the flows apart.
 
-    The flows run between one pair of host addresses (the paper's set-up,
-    section 3.2), so only ports can tell them apart:
+    Unless each flow pair has addresses of its own (``own_addresses``:
+    containers with private IPs), the flows run between one pair of
+    addresses (the paper's native and Linux overlay set-ups, section 3.1),
+    so only ports can tell them apart:
 
     * TCP: the NIC hashes its 4-tuple (mlx4_en's RSS mask always has
-      ``MLX4_RSS_TCP_IPV4``), and so does RPS's software hash.
-    * UDP: the NIC hashes the ports only if ``rss_udp_ports``; RPS's hash
-      (the kernel's flow dissector) always does.  A datagram above the MTU
-      leaves as IP fragments, which carry no ports: both hashes see the
-      address pair alone (``__skb_flow_dissect`` stops at a fragment's IP
-      header; a NIC hashes a fragment as plain IP).
-    * A UDP tunnel (``tunnel="udp"``, VXLAN): every outer packet is a whole
-      UDP datagram whose source port the sender derived from the inner
-      flow, so the rule is UDP's without fragments, whatever the inner
-      protocol.
+      ``MLX4_RSS_TCP_IPV4``).
+    * UDP: the NIC hashes the ports only if ``rss_udp_ports`` (mlx4_en's
+      ``udp_rss``).  A datagram above the MTU leaves as IP fragments,
+      which carry no ports: the NIC hashes them as plain IP.
+    * A UDP tunnel (``tunnel="udp"``, VXLAN): the NIC sees whole outer UDP
+      datagrams between the two hosts whose source port the sender derived
+      from the inner flow, so the flows differ in that port alone --
+      unless the NIC hashes the inner headers (``inner_rss``; mlx4_en does
+      in its VXLAN offload mode, ``MLX4_RSS_BY_INNER_HEADERS``), when the
+      rules above apply to the inner packet.
+
+    RPS adds no distinction of its own: it reuses the NIC's hash of any
+    TCP or UDP packet whose checksum the NIC checked (mlx4_en marks it
+    ``PKT_HASH_TYPE_L4`` whatever fields it covered, and ``skb_get_hash``
+    recomputes only other hashes), and a fragment's recomputed hash
+    covers the addresses alone (``__skb_flow_dissect`` stops at a
+    fragment's IP header).
 
     Parameters
     ----------
@@ -565,8 +573,13 @@ def hash_tells_apart(proto: str, tunnel: str, fragmented, rss_udp_ports: bool,
         :attr:`queuemodel.stage.Path.tunnel`.
     fragmented : bool or array_like
         Whether a datagram leaves as IP fragments (UDP above the MTU).
-    rss_udp_ports, rps : bool
-        The host's hashing settings.
+    rss_udp_ports : bool
+        Whether the NIC hashes UDP ports.
+    inner_rss : bool
+        Whether the NIC hashes a tunnel's inner headers.
+    own_addresses : bool
+        Whether each flow pair has IP addresses of its own
+        (:attr:`queuemodel.stage.Path.flow_addresses`).
 
     Returns
     -------
@@ -575,20 +588,21 @@ def hash_tells_apart(proto: str, tunnel: str, fragmented, rss_udp_ports: bool,
 
     Examples
     --------
-    >>> bool(hash_tells_apart("udp", "none", True, True, rps=True))       # 8 KB native
+    >>> bool(hash_tells_apart("udp", "none", True, True))            # 8 KB native
     False
-    >>> bool(hash_tells_apart("udp", "none", False, True, rps=False))     # 1 KB native
+    >>> bool(hash_tells_apart("udp", "none", False, True))           # 1 KB native
     True
-    >>> bool(hash_tells_apart("tcp", "udp", False, False, rps=False))     # VXLAN, no UDP RSS
+    >>> bool(hash_tells_apart("tcp", "udp", False, False))           # VXLAN, no UDP RSS
     False
+    >>> bool(hash_tells_apart("udp", "udp", True, False, inner_rss=True, own_addresses=True))
+    True
     """
     fragmented = np.asarray(fragmented, dtype=bool)
-    if tunnel == "udp" or proto == "tcp":
-        has_ports = np.ones_like(fragmented)
-    else:
-        has_ports = ~fragmented
-    nic_sees_ports = proto == "tcp" and tunnel == "none" or bool(rss_udp_ports)
-    return has_ports & (bool(rps) or nic_sees_ports)
+    if tunnel == "udp" and not inner_rss:          # the outer headers
+        return np.full(fragmented.shape, bool(rss_udp_ports))
+    if own_addresses or proto == "tcp":            # the flow's own headers
+        return np.ones(fragmented.shape, dtype=bool)
+    return ~fragmented & bool(rss_udp_ports)
 
 
 def placement_groups(proto: str, path, host, h, flows, fragmented) -> list:
@@ -599,9 +613,11 @@ def placement_groups(proto: str, path, host, h, flows, fragmented) -> list:
     proto : {'tcp', 'udp'}
         With the path, decides whether the hash tells flows apart.
     path : Path
-        Supplies :attr:`~queuemodel.stage.Path.tunnel`.
+        Supplies :attr:`~queuemodel.stage.Path.tunnel` and
+        :attr:`~queuemodel.stage.Path.flow_addresses`.
     host : Host
-        Supplies ``rps``, ``queue_cpus``, ``flow_steering`` and ``rss_udp_ports``.
+        Supplies ``rps``, ``queue_cpus``, ``flow_steering``, ``rss_udp_ports`` and
+        ``tunnel_offload``.
     h : object
         The host's numeric fields, scalars or ``(S,)`` arrays.
     flows : numpy.ndarray
@@ -615,7 +631,9 @@ def placement_groups(proto: str, path, host, h, flows, fragmented) -> list:
         Scenario indices and their patterns.
     """
     size = flows.size
-    spreads = hash_tells_apart(proto, path.tunnel, fragmented, host.rss_udp_ports, host.rps)
+    spreads = hash_tells_apart(proto, path.tunnel, fragmented, host.rss_udp_ports,
+                               inner_rss=host.tunnel_offload,
+                               own_addresses=path.flow_addresses == "per-flow")
     inputs = (flows, h.physical_cores, h.threads_per_core, h.nic_queues, spreads)
     if all(np.ndim(v) == 0 or np.all(v == np.ravel(v)[0]) for v in inputs):
         key = tuple(int(np.ravel(v)[0]) for v in inputs)

@@ -102,8 +102,9 @@ class Host:
         Checksum offload on receive and transmit (plain, un-tunnelled packets).
     tunnel_offload : bool
         Whether the NIC checksums, segments and hashes the inner packets of
-        VXLAN traffic (ConnectX-3 Pro and later); off means that work is
-        done in software.
+        VXLAN traffic (ConnectX-3 Pro and later; mlx4_en's VXLAN offload
+        mode also sets RSS on the inner headers); off means that work is
+        done in software and RSS sees the outer headers.
     napi_weight : int
         Packets one NAPI poll may take (>= 1).
     netdev_budget : int
@@ -125,9 +126,9 @@ class Host:
         Time after which ``__do_softirq`` hands what is left to ksoftirqd,
         ms (> 0).
     rps : bool
-        Receive packet steering on: a software hash (the kernel's flow
-        dissector: ports where the packet has them) places each flow on one
-        of all the logical CPUs.
+        Receive packet steering on: each flow goes to one of all the
+        logical CPUs by the NIC's hash (which RPS reuses), not to its
+        queue's CPU.
     rss_udp_ports : bool
         Whether the NIC's RSS hash of UDP includes the ports (mlx4_en's
         ``udp_rss``; ``ethtool -N DEV rx-flow-hash udp4 sdfn`` where the

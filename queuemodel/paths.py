@@ -234,6 +234,8 @@ DOCKER_OVERLAY = Path(
     description="container veth -> Linux bridge -> VXLAN -> host NIC (three namespaces)",
     encap_bytes=VXLAN_ENCAP_BYTES,
     tunnel="udp",                             # as the Linux overlay: outer source port
+    flow_addresses="per-flow",                # paper 3.1-3.2: containers' private IPs,
+                                              # "different among flows"
     tx=_TX_HEAD + (_UDP_CSUM_TX_TUNNEL, TCP_TX, UDP_TX, IP_TX, IP_FRAGMENT, VETH_TX,
                    BACKLOG_TX, BRIDGE, VXLAN_TX_SOFTIRQ, OUTER_IP_TX_SOFTIRQ,
                    TUNNEL_GSO_SOFTIRQ, INNER_CSUM_TX_SOFTIRQ, DRIVER_TX_SOFTIRQ,

@@ -29,6 +29,7 @@ __all__ = [
     "PROTOCOLS",
     "UDP_MAX_PAYLOAD_BYTES",
     "TUNNELS",
+    "FLOW_ADDRESSES",
 ]
 
 #: How a path wraps a flow's packets on the wire, which decides what the
@@ -37,6 +38,11 @@ __all__ = [
 #: from a hash of the inner flow (RFC 7348 section 5; Linux
 #: ``udp_flow_src_port``), so flows differ in that port only.
 TUNNELS = ("none", "udp")
+
+#: Whose IP addresses a path's flows carry in their own (inner) headers:
+#: ``"shared"``, one pair for every flow (applications on the hosts), or
+#: ``"per-flow"``, a pair of their own (a container per endpoint).
+FLOW_ADDRESSES = ("shared", "per-flow")
 
 #: Execution contexts, and the /proc/stat column each is accounted to.
 CONTEXTS = ("hardirq", "softirq", "syscall", "user")
@@ -201,6 +207,10 @@ class Path:
         with the host's ``rss_udp_ports`` and ``rps`` it decides whether
         the receiver's hashes tell the flows apart
         (:func:`queuemodel.flows.hash_tells_apart`).
+    flow_addresses : {'shared', 'per-flow'}
+        Whether the flows' own (inner) headers carry one address pair for
+        all or a pair per flow (:data:`FLOW_ADDRESSES`); a hash that sees
+        them tells per-flow addresses apart, fragments included.
     description : str
         One line for reports.
 
@@ -216,6 +226,7 @@ class Path:
     rx: tuple
     encap_bytes: int = 0
     tunnel: str = "none"
+    flow_addresses: str = "shared"
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -223,6 +234,9 @@ class Path:
         if self.tunnel not in TUNNELS:
             raise ModelInputError(f"{label}.tunnel", self.tunnel,
                                   "one of " + ", ".join(TUNNELS))
+        if self.flow_addresses not in FLOW_ADDRESSES:
+            raise ModelInputError(f"{label}.flow_addresses", self.flow_addresses,
+                                  "one of " + ", ".join(FLOW_ADDRESSES))
         if not isinstance(self.name, str) or not self.name:
             raise ModelInputError("path.name", self.name, "a non-empty string")
         for side, allowed in (("tx", _TX_BATCHINGS), ("rx", _RX_BATCHINGS)):

@@ -105,6 +105,8 @@ def test_bad_paths():
         qm.Path(name="p", tx=(), rx=(stage,))
     with pytest.raises(ModelInputError, match=r"path\['p'\]\.tunnel.*'gre'.*none, udp"):
         qm.Path(name="p", tx=(stage,), rx=(stage,), tunnel="gre")
+    with pytest.raises(ModelInputError, match=r"flow_addresses.*'own'.*shared, per-flow"):
+        qm.Path(name="p", tx=(stage,), rx=(stage,), flow_addresses="own")
 
 
 @pytest.mark.parametrize("argv", [

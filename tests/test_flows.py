@@ -42,23 +42,29 @@ def test_an_ip_pair_hash_puts_all_flows_on_one_cpu():
     assert place(80, 10, 2, 16, spreads=True, rps=False).counts[:, 16:].sum() == 0
 
 
-_SETTINGS = [(proto, tunnel, frag, ports, rps) for proto in ("tcp", "udp")
+_SETTINGS = [(proto, tunnel, frag, ports, inner, own) for proto in ("tcp", "udp")
              for tunnel in ("none", "udp") for frag in (False, True)
-             for ports in (False, True) for rps in (False, True)]
+             for ports in (False, True) for inner in (False, True) for own in (False, True)]
 
 
-@pytest.mark.parametrize("proto, tunnel, fragmented, udp_ports, rps", _SETTINGS)
-def test_what_the_hashes_tell_apart(proto, tunnel, fragmented, udp_ports, rps):
-    told = bool(hash_tells_apart(proto, tunnel, fragmented, udp_ports, rps))
-    if tunnel == "udp":
-        # Outer packets are whole UDP datagrams: inner protocol and fragments don't matter.
-        assert told == (udp_ports or rps)
+@pytest.mark.parametrize("proto, tunnel, fragmented, udp_ports, inner, own", _SETTINGS)
+def test_what_the_nic_hash_tells_apart(proto, tunnel, fragmented, udp_ports, inner, own):
+    told = bool(hash_tells_apart(proto, tunnel, fragmented, udp_ports, inner_rss=inner,
+                                 own_addresses=own))
+    if tunnel == "udp" and not inner:
+        # Outer headers: one host pair, a UDP source port per flow, never fragmented.
+        assert told == udp_ports
+    elif tunnel == "none" and inner:
+        assert told == bool(hash_tells_apart(proto, tunnel, fragmented, udp_ports,
+                                             own_addresses=own))   # nothing inner to see
+    elif own:
+        assert told                       # addresses of their own, whatever else
     elif proto == "tcp":
-        assert told                       # both hashes see TCP's ports (MLX4_RSS_TCP_IPV4)
+        assert told                       # the NIC hashes TCP's ports (MLX4_RSS_TCP_IPV4)
     elif fragmented:
-        assert not told                   # no ports in a fragment, for either hash
+        assert not told                   # no ports in a fragment, one address pair
     else:
-        assert told == (udp_ports or rps)
+        assert told == udp_ports
 
 
 def test_the_hash_rule_broadcasts_over_fragmented_scenarios():

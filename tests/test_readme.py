@@ -86,3 +86,21 @@ def test_derivation_count_is_current():
 
     counts = re.findall(r"`derivations/DERIVATIONS.md`: (\d+) derivations", README)
     assert counts and all(int(c) == len(all_derivations()) for c in counts)
+
+
+HASHING = re.search(r"core: TCP ([0-9.]+) -> ([0-9.]+) Gb/s, UDP ([0-9.]+) -> ([0-9.]+)\..*?"
+                    r"fragments, from ([0-9.]+) to ([0-9.]+) Gb/s", README, flags=re.S)
+
+
+def test_hashing_bullet_matches_the_model():
+    # README "What the model reproduces": eight flows with and without UDP-port hashing.
+    assert HASHING, "the hashing bullet is gone or reworded"
+    shown = [float(v) for v in HASHING.groups()]
+
+    def gbps(path, proto, **host):
+        return qm.predict(path=path, proto=proto, flows=8, **host).throughput_gbps
+
+    model = [gbps("docker-overlay", "tcp"), gbps("docker-overlay", "tcp", rss_udp_ports=False),
+             gbps("docker-overlay", "udp"), gbps("docker-overlay", "udp", rss_udp_ports=False),
+             gbps("linux-overlay", "udp"), gbps("linux-overlay", "udp", tunnel_offload=True)]
+    assert shown == [round(v, 1) for v in model]

@@ -45,6 +45,8 @@ FIGURES = (
                    "flows (the paper's M5, not depicted there)"),
     ("fig_attribution", "Why: each contention mechanism's share of the M2, M8 and M4 "
                         "scenarios (the model's extension)"),
+    ("fig_hashing", "Overlay flows against what the NIC's hash sees: UDP ports, addresses "
+                    "only, inner headers (the model's extension)"),
 )
 
 
@@ -70,6 +72,11 @@ def compute() -> dict:
     parallel, isolated, coalesced = (questions[k] for k in ("parallel", "isolation",
                                                             "coalescing"))
     attributions = compute_attributions()
+    from figures.fig_hashing import SETTINGS
+    hashed = [("docker-overlay", label, host) for label, host in SETTINGS]
+    hashed.append(("linux-overlay",) + SETTINGS[-1])
+    hashing = {t: {(p, label): qm.predict(path=p, proto=t, flows=FLOWS, **host)
+                   for p, label, host in hashed} for t in ("tcp", "udp")}
     # Latency from light load up to 98 % of each path's single-flow cap.
     latency = {t: {p: qm.predict(path=p, proto=t,
                                  offered_gbps=LOAD_SHARES * single[(p, t)].throughput_gbps)
@@ -85,7 +92,8 @@ def compute() -> dict:
             "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS), "latency": latency,
             "parallel": parallel, "isolation": isolated, "coalescing": coalesced,
             "ghz": qm.paper_testbed().ghz, "wide_sizes": wide, "gro_apart": apart,
-            "attributions": attributions, "attribution_paper": _attribution_paper()}
+            "attributions": attributions, "attribution_paper": _attribution_paper(),
+            "hashing": hashing}
 
 
 def compute_questions() -> dict:
@@ -227,6 +235,7 @@ def draw(name: str, data: dict):
         "fig_memory": (flows["tcp"],),
         "fig_attribution": (data["attributions"], [label for label, _, _ in ATTRIBUTED],
                             {i: value for i, value in data["attribution_paper"].items()}),
+        "fig_hashing": (data["hashing"],),
     }[name]
     return module.figure(*args)
 

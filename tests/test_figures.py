@@ -180,3 +180,18 @@ def test_attribution_figure_is_a_waterfall_of_the_shares(data):
     (stars,) = _paper_markers(panels[0])
     assert stars.get_offsets()[0][1] == pytest.approx(25.0)
     assert not any(_paper_markers(ax) for ax in panels[1:])
+
+
+def test_hashing_figure_draws_each_setting(data):
+    # One line per (path, hashing setting) and protocol, each the model's throughput; with
+    # UDP ports unhashed the Docker flows share one core, so its line stays near one flow's.
+    fig = draw("fig_hashing", data)
+    panels = fig.axes
+    assert len(panels) == 2
+    for ax, (proto, results) in zip(panels, data["hashing"].items()):
+        assert [ln.get_label() for ln in ax.lines] == [f"{p}: {label}" for p, label in results]
+        for line, r in zip(ax.lines, results.values()):
+            assert np.array_equal(line.get_ydata(), r.throughput_gbps)
+        alone = results[("docker-overlay", "addresses only")].throughput_gbps
+        spread = results[("docker-overlay", "UDP ports hashed (mlx4_en default)")].throughput_gbps
+        assert alone.max() <= alone[0] * 1.1 and spread[-1] > 4 * spread[0]

@@ -133,7 +133,8 @@ class Host:
         Whether the NIC's RSS hash of UDP includes the ports (mlx4_en's
         ``udp_rss``; ``ethtool -N DEV rx-flow-hash udp4 sdfn`` where the
         driver supports it).  Without them, UDP flows between two hosts
-        hash alike, overlay flows too (their outer packets are UDP).  IP
+        hash alike, overlay flows too (their outer packets are UDP) unless
+        the NIC hashes the inner headers (``tunnel_offload``).  IP
         fragments carry no ports and are hashed on the addresses whatever
         this says (:func:`queuemodel.flows.hash_tells_apart`).
     flow_steering : bool

@@ -543,7 +543,7 @@ def hash_tells_apart(proto: str, tunnel: str, fragmented, rss_udp_ports: bool,
 
     Unless each flow pair has addresses of its own (``own_addresses``:
     containers with private IPs), the flows run between one pair of
-    addresses (the paper's native and Linux overlay set-ups, section 3.1),
+    addresses (the paper's native and Linux overlay set-ups, sections 3.1-3.2),
     so only ports can tell them apart:
 
     * TCP: the NIC hashes its 4-tuple (mlx4_en's RSS mask always has

@@ -561,10 +561,10 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     CPUs) and ``tx_out`` (the mean over sending cores).
     """
     size = msg.size
-    # Where the flows land decides how many share each receive queue's GRO.
-    fragmented = proto == "udp" and wire.udp_fragments(msg, h.mtu, path.encap_bytes) > 1
-    groups = flow_model.placement_groups(proto, path, host, h, flows, fragmented)
     counts, frag = features(proto, msg, h, path.encap_bytes)
+    # Where the flows land (fragments hash without ports) decides how many share each
+    # receive queue's GRO.
+    groups = flow_model.placement_groups(proto, path, host, h, flows, frag > 0)
     merges = bool(np.any(rx.feature == FEATURE_NAMES.index("rx_segment")))
     if merges:
         counts[:, 2] = counts[:, 1] * flow_model.gro_segments_per_packet(

@@ -151,7 +151,7 @@ def test_cli_whatif_and_solve():
 
 
 def test_native_udp_flows_spread_only_when_a_hash_sees_their_ports():
-    # Flows share one IP pair (paper 3.1): only ports tell them apart.  1 KB datagrams
+    # Flows share one IP pair (paper 3.2): only ports tell them apart.  1 KB datagrams
     # carry them (mlx4_en hashes UDP ports by default, udp_rss=1); 8 KB ones leave as IP
     # fragments, which carry none (the paper's flat native UDP, Figure 5).  RPS reuses
     # the NIC's hash, so it separates nothing the NIC did not.

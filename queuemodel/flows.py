@@ -534,6 +534,9 @@ def as_row(value, size):
     """
     if isinstance(value, (float, int)):
         return np.full(size, float(value))
+    if (type(value) is np.ndarray and value.shape == (size,) and value.dtype == np.float64
+            and value.flags.c_contiguous):
+        return value                    # already one: skip numpy's general path (~5 us)
     return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=float), (size,)))
 
 

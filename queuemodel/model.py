@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
@@ -349,10 +350,10 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     tx = compile_side(path, "tx", proto, host)
     shape, size, flat = _flattener(workload, host)
     h = _FlatHost(host, flat)
-    msg = np.broadcast_to(flat(workload.msg_bytes), (size,))
-    flows = np.broadcast_to(flat(workload.flows), (size,))
-    offered = np.broadcast_to(flat(workload.offered_gbps), (size,))
-    arrival_scv = np.broadcast_to(flat(workload.arrival_scv), (size,))
+    msg = _row(flat(workload.msg_bytes), size)
+    flows = _row(flat(workload.flows), size)
+    offered = _row(flat(workload.offered_gbps), size)
+    arrival_scv = _row(flat(workload.arrival_scv), size)
     # One (N, stages) utilisation table per side, written in place by the blocks.
     rx_table = np.empty((size, len(rx.labels) + 2))
     tx_table = np.empty((size, len(tx.labels)))
@@ -565,7 +566,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     # Where the flows land (fragments hash without ports) decides how many share each
     # receive queue's GRO.
     groups = flow_model.placement_groups(proto, path, host, h, flows, frag > 0)
-    merges = bool(np.any(rx.feature == FEATURE_NAMES.index("rx_segment")))
+    layout = _layout(rx)
+    merges = layout.merges
     if merges:
         counts[:, 2] = counts[:, 1] * flow_model.gro_segments_per_packet(
             groups, counts[:, 2] / counts[:, 1], h.napi_weight, h.rx_flow_run_packets,
@@ -581,12 +583,12 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     tx_static = _stage_cycles(tx, units, data, miss_cycles)
     # What each stage that reads the received bytes (the copy) pays per message more
     # when every byte it reads comes from DRAM: (N, R) for the R such stages.
-    reading = np.flatnonzero(rx.reads_received)
+    reading = layout.reading
     miss_penalty = None
     if reading.size:
         per_byte = memory.dram_read_cycles_per_byte(h.ghz, h.dram_latency_ns,
                                                     h.dram_misses_in_flight)
-        miss_penalty = (np.broadcast_to(per_byte, (size,))[:, None]
+        miss_penalty = (_row(per_byte, size)[:, None]
                         * data[:, rx.byte_col[reading]])
     segmented = proto == "udp" or host.tso or host.gso
     burst = counts[:, 1] / counts[:, 3] if segmented else np.ones(size)
@@ -597,18 +599,18 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
                    - _NOT_IN_MEMORY_BYTES * n_wire)
     cache_bytes, ring_per_cpu = _cache_share(h, host)
     waiting = _waiting_limits(proto, h, msg, n_wire, ring_per_cpu, size)
-    waiting["cache"] = np.broadcast_to(cache_bytes / frame_bytes, (size,))
-    waiting["ring"] = np.broadcast_to(ring_per_cpu / frame_bytes, (size,))
+    waiting["cache"] = _row(cache_bytes / frame_bytes, size)
+    waiting["ring"] = _row(ring_per_cpu / frame_bytes, size)
     # DRAM bandwidth is a host-wide limit on the received bytes' traffic.
-    waiting["memory"] = np.broadcast_to(h.memory_gbytes_per_s * 1e9 / frame_bytes, (size,))
+    waiting["memory"] = _row(h.memory_gbytes_per_s * 1e9 / frame_bytes, size)
     # How bursty a receive CPU's queue is: the senders' arrivals and the service, as the
     # latency model takes them (Kingman).
-    waiting["variability"] = np.broadcast_to((arrival_scv + h.service_scv) / 2.0, (size,))
+    waiting["variability"] = _row((arrival_scv + h.service_scv) / 2.0, size)
     block = _ReceiveBlock(
         proto=proto, host=host, rx=rx, tx=tx, h=h, groups=groups, size=size,
         base_static=base_static, tx_static=tx_static, units=units, n_wire=n_wire,
-        burst=burst, cap=np.broadcast_to(cap, (size,)),
-        shares=[np.broadcast_to(s, (size,))
+        burst=burst, cap=_row(cap, size),
+        shares=[_row(s, size)
                 for s in flow_model.thread_shares(h.smt_gain, threads)],
         flows=flows, offered_rate=offered * to_rate, link_rate=link_rate,
         send_units=send_units, waiting=waiting, miss_penalty=miss_penalty, reading=reading)
@@ -642,10 +644,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     # datagram: the most deliveries (and so wake-ups) one message can make.  A reader
     # woken inside a message calls read() again: what a read costs beyond its bytes.
     deliveries = counts[:, 2] if proto == "tcp" else np.ones(size)
-    rereads = ((rx.feature == FEATURE_NAMES.index("message")) & (rx.core == APP_CORE)
-               & (rx.context == CONTEXTS.index("syscall")) & (rx.unit_col < 8))
-    read_cycles = (rx.cycles_per_unit[rereads].sum()
-                   + rx.misses_per_unit[rereads].sum() * miss_cycles)
+    read_cycles = layout.reread_cycles + layout.reread_misses * miss_cycles
     levels = _account_levels(rx, rx_static, h, host, cap, block.shares, cpus, capacity,
                              spread, rx_out, deliveries, read_cycles)
     receiver_cpu, rx_core_busy, rates, level_util, level_seconds, level_busy = levels
@@ -659,7 +658,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
                                                   tx_out)
 
     shared = host.app_on_softirq_core
-    on_flow = np.append(rx.core == FLOW_CORE, [True, False])
+    on_flow = layout.on_flow
     core_util = {}
     if shared:
         core_util["rx:flow-core"] = rx_core_busy / np.maximum(busy, 1e-300)
@@ -756,8 +755,8 @@ def _waiting_limits(proto, h, msg, n_wire, ring_per_cpu, size) -> dict:
     else:
         per_flow = h.socket_rcvbuf_bytes / (n_wire * h.rx_buffer_truesize_bytes)
         per_cpu = ring_per_cpu / (n_wire * h.rx_buffer_truesize_bytes)
-    return {"per_flow": np.broadcast_to(per_flow, (size,)),
-            "per_cpu": np.broadcast_to(per_cpu, (size,))}
+    return {"per_flow": _row(per_flow, size),
+            "per_cpu": _row(per_cpu, size)}
 
 
 def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, counts,
@@ -787,24 +786,25 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
     # cannot keep up blocks its application rather than losing data.
     scale = np.maximum(1.0, arriving[i] / total[i])
     lam, flows_i, n_wire = per_flow[i], flows[i], counts[i, 1]
-    scv = np.broadcast_to(np.asarray(h.service_scv, dtype=float), (size,))[i]
+    scv = _row(np.asarray(h.service_scv, dtype=float), size)[i]
     ca2 = arrival_scv[i]
-    ctx = np.append(rx.context, [_SOFTIRQ, _SYSCALL])
-    on_flow = np.append(rx.core == FLOW_CORE, [True, False]) | shared
+    layout = _layout(rx)
+    ctx = layout.context
+    on_flow = layout.on_flow | shared
     hard_cols = on_flow & (ctx == _HARDIRQ)
     soft_cols = on_flow & (ctx == _SOFTIRQ)
     proc_cols = on_flow & (ctx >= _SYSCALL)
     # The sender's core (shared by several clients when flows outnumber CPUs) and the link,
     # each at the rate the application offers (a saturated one makes the queue unstable).
-    tx_s = tx_static[i].sum(axis=1) / (np.broadcast_to(cap, (size,))[i]
+    tx_s = tx_static[i].sum(axis=1) / (_row(cap, size)[i]
                                         * np.minimum(1.0, send_units[i] / flows_i))
     common = [Station("tx:app-core", lam, tx_s, np.ones_like(lam), None, scv),
               Station("link", flows_i * lam, 1.0 / link_rate[i], np.ones_like(lam), None,
                       np.zeros_like(lam))]
     lam_rx = arriving[i] / flows_i          # what reaches each receiver, messages/s
-    ring = np.maximum(1.0, np.floor(np.broadcast_to(h.rx_ring, (size,))[i] / n_wire))
-    sock = np.maximum(1.0, np.floor(np.broadcast_to(h.socket_rcvbuf_bytes, (size,))[i] / (
-        n_wire * np.broadcast_to(h.rx_buffer_truesize_bytes, (size,))[i])))
+    ring = np.maximum(1.0, np.floor(_row(h.rx_ring, size)[i] / n_wire))
+    sock = np.maximum(1.0, np.floor(_row(h.socket_rcvbuf_bytes, size)[i] / (
+        n_wire * _row(h.rx_buffer_truesize_bytes, size)[i])))
     first = second = loss = 0.0
     stable = total[i] >= wanted[i] * (1.0 - 1e-9)
     parts = {n: 0.0 for n in out["latency_parts_us"]}
@@ -891,11 +891,11 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
     rx_core_busy = np.zeros(size)
     rates = {k: np.zeros(size) for k in ("irq", "softirq", "switch", "ksoftirqd")}
     late = np.zeros(size)               # messages/s whose polling ksoftirqd does
-    polls = np.flatnonzero(rx.poll)
-    poll_index = np.cumsum(rx.poll) - 1
+    layout = _layout(rx)
+    polls, poll_index = layout.polls, layout.poll_index
     weight_of_busy = 1.0 / np.maximum(spread["busy"], 1e-300)
     app_core = "rx:flow-core" if host.app_on_softirq_core else "rx:app-core"
-    entry_cycles = np.broadcast_to(np.asarray(h.softirq_entry_cycles, dtype=float), (size,))
+    entry_cycles = _row(np.asarray(h.softirq_entry_cycles, dtype=float), size)
     stage_columns = _stage_columns(rx)
     level_util, level_seconds = [], []
     first = True
@@ -911,13 +911,13 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
         rate_t = np.divide(spread["rate_at_level"][:, t], n_t, out=np.zeros(size), where=n_t > 0)
         ipm, per_poll, switch_cycles, wakes, handoffs, deferred = (
             np.ascontiguousarray(a[:, t]) for a in per_message)
-        c = np.broadcast_to(cap * shares[t], (size,))
+        c = _row(cap * shares[t], size)
         # Seconds of this CPU per message, by stage, softirq entry and wake-ups; and its
         # utilisation at the level's rate.
         seconds = np.empty((size, len(rx.labels) + 2))
         table = np.empty_like(seconds)
         kernels.account_level(rx_static, ipm, per_poll, poll_index, c, rate_t, n_t,
-                              weight_of_busy, entry_cycles, switch_cycles, rx.feature < 0,
+                              weight_of_busy, entry_cycles, switch_cycles, layout.hardirq,
                               rx.poll, rx.cycles_per_unit, rx.cycles_per_invocation,
                               stage_columns, first, seconds, table, rx_out, proc_stat,
                               rx_core_busy, level_busy[:, t])
@@ -958,7 +958,11 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
         return flow_model.as_row(value, size)
 
     def by_level(values):
-        return np.ascontiguousarray(np.column_stack([row(v) for v in values]))
+        values = list(values)
+        table = np.empty((size, len(values)))
+        for t, value in enumerate(values):
+            table[:, t] = value
+        return table
 
     cores, irq = cpus[0]
     flow, app = cores["rx:flow-core"], cores[app_core]
@@ -969,9 +973,8 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
     app_capacity = by_level(level_cores[app_core].capacity for level_cores, _ in cpus)
     rows = [row(v) for v in (irq.n_wire, bursts, frames)]
     delays = [row(v) for v in (delay.low_s, delay.span_s, delay.rate_low, delay.inv_width)]
-    floor = np.ascontiguousarray(np.broadcast_to(flow.poll_floor, (size, flow.poll_cycles.size)))
-    app_floor = np.ascontiguousarray(np.broadcast_to(app.poll_floor,
-                                                     (size, app.poll_cycles.size)))
+    floor = _table(flow.poll_floor, (size, flow.poll_cycles.size))
+    app_floor = _table(app.poll_floor, (size, app.poll_cycles.size))
     app_rows = [row(v) for v in (app.static, app.irq_cycles)]
     app_poll_cycles = np.ascontiguousarray(app.poll_cycles, dtype=float)
     app_switch = row(app.switch_cycles)
@@ -1016,13 +1019,12 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
 
 def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):
     """The receive cores and interrupt model of one CPU with ``capacity`` cycles/s."""
+    layout = _layout(rx)
     interrupts = Interrupts(
         n_wire=n_wire,
         burst_packets=burst,
-        napi_cycles=_weighted(rx_static, rx.context <= _SOFTIRQ),
-        per_irq_cycles=(float(np.sum(rx.cycles_per_unit * (rx.feature < 0))
-                              + np.sum(rx.cycles_per_invocation * rx.poll))
-                        + h.softirq_entry_cycles),
+        napi_cycles=_weighted(rx_static, layout.napi),
+        per_irq_cycles=layout.per_irq_cycles + h.softirq_entry_cycles,
         capacity=capacity,
         moderation=h,
     )
@@ -1073,6 +1075,96 @@ def _flattener(workload: Workload, host: Host):
     return shape, size, flat
 
 
+def _per_side(func):
+    """Memoise ``func`` of compiled sides and flags: what depends only on a path's
+    structure, worked out once instead of at every call.
+
+    The solver's cache (:func:`queuemodel.solver.compile_side`) hands out the
+    same side objects again, so they are keyed by identity; the memo holds
+    them, so an identity is never reused while its entry lives.  Array
+    values come back read-only.
+    """
+    memo: dict = {}
+
+    @functools.wraps(func)
+    def wrapper(*args):
+        key = tuple(id(a) if isinstance(a, CompiledSide) else a for a in args)
+        hit = memo.get(key)
+        if hit is None:
+            if len(memo) >= 1024:
+                memo.clear()
+            value = func(*args)
+            _freeze(value)
+            hit = memo[key] = (args, value)
+        return hit[1]
+
+    return wrapper
+
+
+def _freeze(value) -> None:
+    """Make the arrays in ``value`` (an array or nested tuples of them) read-only."""
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, tuple):
+        for item in value:
+            _freeze(item)
+
+
+class _Layout(NamedTuple):
+    """What the solver needs to know of a receive side's structure (:func:`_layout`)."""
+
+    merges: bool                # a stage is charged per GRO segment
+    reading: np.ndarray         # stages that read the received bytes first
+    reread_cycles: float        # cycles per unit of a further read() call ...
+    reread_misses: float        # ... and its cache misses per unit
+    on_flow: np.ndarray         # stages on the flow core, softirq entry and switches last
+    context: np.ndarray         # each stage's context, the same two last
+    polls: np.ndarray           # the poll stages
+    poll_index: np.ndarray      # each stage's place among the polls
+    hardirq: np.ndarray         # stages charged per interrupt
+    napi: np.ndarray            # 1 for the stages a polling period runs, else 0
+    per_irq_cycles: float       # an interrupt's own stages and one run of every poll
+
+
+@_per_side
+def _layout(rx: CompiledSide) -> _Layout:
+    """A receive side's structure, once per compiled side."""
+    rereads = ((rx.feature == FEATURE_NAMES.index("message")) & (rx.core == APP_CORE)
+               & (rx.context == CONTEXTS.index("syscall")) & (rx.unit_col < 8))
+    return _Layout(
+        merges=bool(np.any(rx.feature == FEATURE_NAMES.index("rx_segment"))),
+        reading=np.flatnonzero(rx.reads_received),
+        reread_cycles=float(rx.cycles_per_unit[rereads].sum()),
+        reread_misses=float(rx.misses_per_unit[rereads].sum()),
+        on_flow=np.append(rx.core == FLOW_CORE, [True, False]),
+        context=np.append(rx.context, [_SOFTIRQ, _SYSCALL]),
+        polls=np.flatnonzero(rx.poll),
+        poll_index=np.cumsum(rx.poll) - 1,
+        hardirq=rx.feature < 0,
+        napi=(rx.context <= _SOFTIRQ).astype(float),
+        per_irq_cycles=float(np.sum(rx.cycles_per_unit * (rx.feature < 0))
+                             + np.sum(rx.cycles_per_invocation * rx.poll)),
+    )
+
+
+def _row(value, size):
+    """``value`` broadcast to ``(size,)``; an array of that shape comes back as it is
+    (numpy's ``broadcast_to`` takes ~5 us even then, and a scalar query makes dozens)."""
+    if type(value) is np.ndarray and value.shape == (size,):
+        return value
+    if isinstance(value, float) and size <= BLOCK:
+        return np.full(size, value)     # a few times faster than a broadcast
+    return np.broadcast_to(value, (size,))
+
+
+def _table(value, shape):
+    """``value`` as a C-contiguous float array of ``shape`` (broadcast and copied if need be)."""
+    if (type(value) is np.ndarray and value.shape == shape and value.dtype == np.float64
+            and value.flags.c_contiguous):
+        return value
+    return np.ascontiguousarray(np.broadcast_to(value, shape), dtype=float)
+
+
 def _weighted(table, weights):
     """``table @ weights`` for an ``(N, K)`` table, without BLAS.
 
@@ -1093,8 +1185,7 @@ def _stage_cycles(side: CompiledSide, units, data, miss_cycles):
 
     size = units.shape[0]
     out = np.empty((size, len(side.labels)))
-    kernels.stage_cycles(units, data, np.broadcast_to(np.asarray(miss_cycles, dtype=float),
-                                                      (size,)),
+    kernels.stage_cycles(units, data, _row(np.asarray(miss_cycles, dtype=float), size),
                          side.unit_col, side.byte_col, side.cycles_per_unit,
                          side.cycles_per_byte, side.misses_per_unit, out)
     return out
@@ -1102,28 +1193,41 @@ def _stage_cycles(side: CompiledSide, units, data, miss_cycles):
 
 def _rx_cores(side: CompiledSide, units, static, h, cap):
     """The receive cores as :class:`~queuemodel.solver.CoreLoad` objects, by name."""
-    shared = h.app_on_softirq_core
-    roles = [("rx:flow-core", None)] if shared else [("rx:flow-core", FLOW_CORE),
-                                                      ("rx:app-core", APP_CORE)]
-    hardirq = side.feature < 0
     cores = {}
-    for name, role in roles:
-        mask = np.ones_like(side.core, bool) if role is None else side.core == role
-        polls = mask & side.poll
-        irq = float(np.sum(side.cycles_per_unit * (hardirq & mask)))
+    for name, role, mask, poll_cycles, poll_cols, irq in _core_layout(
+            side, bool(h.app_on_softirq_core)):
         if role != APP_CORE:
             irq = irq + h.softirq_entry_cycles
         cores[name] = CoreLoad(
             capacity=cap,
             static=_weighted(static, mask),
             irq_cycles=irq,
-            poll_cycles=side.cycles_per_invocation[polls],
-            poll_floor=units[:, side.unit_col[polls]] / np.asarray(h.napi_weight)[..., None],
+            poll_cycles=poll_cycles,
+            poll_floor=units[:, poll_cols] / np.asarray(h.napi_weight)[..., None],
             switch_cycles=2.0 * h.context_switch_cycles if role != FLOW_CORE else 0.0,
         )
     return cores
 
 
+@_per_side
+def _core_layout(side: CompiledSide, shared: bool) -> tuple:
+    """Each receive core's name and role (None: the one core does all), which
+    stages run on it (a 0/1 weight per stage), its polls' cycles per invocation
+    and unit columns, and the cycles of its per-interrupt stages."""
+    roles = [("rx:flow-core", None)] if shared else [("rx:flow-core", FLOW_CORE),
+                                                      ("rx:app-core", APP_CORE)]
+    hardirq = side.feature < 0
+    layout = []
+    for name, role in roles:
+        mask = np.ones_like(side.core, bool) if role is None else side.core == role
+        polls = mask & side.poll
+        irq_cycles = float(np.sum(side.cycles_per_unit * (hardirq & mask)))
+        layout.append((name, role, mask.astype(float), side.cycles_per_invocation[polls],
+                       side.unit_col[polls], irq_cycles))
+    return tuple(layout)
+
+
+@_per_side
 def _stage_columns(side: CompiledSide):
     """Each stage's /proc/stat column, as an index into ``_CPU_KEYS``."""
     return np.array([_CPU_KEYS.index(PROC_STAT_COLUMN[CONTEXTS[ctx]]) for ctx in side.context],
@@ -1143,7 +1247,7 @@ def _account_sender(side: CompiledSide, static, per_core, cores, util):
     proc_stat = np.empty((len(_CPU_KEYS), size))
     total = np.empty(size)
     top = np.empty(size, dtype=np.int64)
-    kernels.account_sender(static, per_core, np.broadcast_to(cores, (size,)).astype(float),
+    kernels.account_sender(static, per_core, _row(cores, size).astype(float),
                            _stage_columns(side), util, proc_stat, total, top)
     return dict(zip(_CPU_KEYS, proc_stat)), total, top
 
@@ -1160,8 +1264,26 @@ def _bottleneck(proto, rx, tx, rx_table, tx_top, shared, total, arriving, link_r
     from . import kernels
 
     size = total.size
+    names, role, position, offsets, tx_offset = _bottleneck_layout(rx, tx, shared)
+
+    def row(value):
+        return _row(np.asarray(value, dtype=float), size)
+
+    codes = np.empty(size, dtype=np.int64)
+    kernels.bottleneck_codes(rx_table, role, position, offsets,
+                             tx_top, tx_offset, memory_bound, receiver_bound, row(arriving),
+                             row(sender_rate), row(link_rate), row(offered_rate),
+                             len(names) - 3, len(names) - 2, len(names) - 1, codes)
+    return names[codes]
+
+
+@_per_side
+def _bottleneck_layout(rx, tx, shared):
+    """The names :func:`_bottleneck` chooses from, and where each receive stage's
+    name sits: its core's role, its place among that core's stages, each role's
+    first name, and the first sender name (-1: one kernel, the flow core sends)."""
     rx_labels = list(rx.labels) + ["softirq_entry", "context_switch"]
-    on_flow = np.append(rx.core == FLOW_CORE, [True, False])
+    on_flow = _layout(rx).on_flow
     roles = [("flow-core", np.ones(len(rx_labels), bool))] if shared else [
         ("flow-core", on_flow), ("app-core", ~on_flow)]
     names, offsets = [], []
@@ -1172,19 +1294,11 @@ def _bottleneck(proto, rx, tx, rx_table, tx_top, shared, total, arriving, link_r
         role[mask] = r
         position[mask] = np.arange(int(mask.sum()))
         names += [f"receiver:{name}:{n}" for n, keep in zip(rx_labels, mask) if keep]
-    tx_offset = len(names) if tx.labels else -1      # -1: one kernel, the flow core sends
+    tx_offset = len(names) if tx.labels else -1
     names += [f"sender:app-core:{n}" for n in tx.labels]
     names += ["link:line-rate:-", "sender:offered-load:-", "receiver:memory:dram"]
-
-    def row(value):
-        return np.broadcast_to(np.asarray(value, dtype=float), (size,))
-
-    codes = np.empty(size, dtype=np.int64)
-    kernels.bottleneck_codes(rx_table, role, position, np.array(offsets, dtype=np.int64),
-                             tx_top, tx_offset, memory_bound, receiver_bound, row(arriving),
-                             row(sender_rate), row(link_rate), row(offered_rate),
-                             len(names) - 3, len(names) - 2, len(names) - 1, codes)
-    return np.array(names, dtype=object)[codes]
+    return (np.array(names, dtype=object), role, position, np.array(offsets, dtype=np.int64),
+            tx_offset)
 
 
 def _check_finite(result: Result) -> None:

@@ -1060,7 +1060,11 @@ def _solve_compiled(upper, cores, interrupts):
         return as_row(value, size)
 
     def column(values):
-        return np.ascontiguousarray(np.column_stack([row(v) for v in values]))
+        values = list(values)
+        table = np.empty((size, len(values)))
+        for j, value in enumerate(values):
+            table[:, j] = value
+        return table
 
     poll_cycles = np.zeros((len(cores), width))
     poll_floor = np.zeros((size, len(cores), width))

@@ -357,31 +357,48 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     # One (N, stages) utilisation table per side, written in place by the blocks.
     rx_table = np.empty((size, len(rx.labels) + 2))
     tx_table = np.empty((size, len(tx.labels)))
-    merged = None
     registry: dict = {}                   # chance tables of the topologies met, by identity
+
+    def topology_codes(block):
+        codes = np.array([registry.setdefault(id(t), (len(registry), t))[0]
+                          for t in block.pop("cpu_tables")])
+        return codes[block.pop("topology")]
 
     def solve(sl):
         return _solve_block(path, proto, rx, tx, host, h.take(sl), msg[sl], flows[sl],
                             offered[sl], arrival_scv[sl], rx_table[sl], tx_table[sl])
 
-    blocks = [slice(start, start + BLOCK) for start in range(0, size, BLOCK)]
-    for sl, block in zip(blocks, _in_order(solve, blocks)):
-        codes = np.array([registry.setdefault(id(t), (len(registry), t))[0]
-                          for t in block.pop("cpu_tables")])
-        block["topology"] = codes[block["topology"]]
-        if size <= BLOCK:
-            merged = block
-            break
-        if merged is None:
-            merged = {k: ({n: np.empty(size, a.dtype) for n, a in v.items()}
-                          if isinstance(v, dict) else np.empty((size,) + v.shape[1:], v.dtype))
-                      for k, v in block.items()}
+    def store(block, sl):
         for key, value in block.items():
             if isinstance(value, dict):
                 for n, v in value.items():
                     merged[key][n][sl] = v
             else:
                 merged[key][sl] = value
+
+    def solve_into(sl):
+        # A later block writes its outputs into the merged arrays in its own thread (the
+        # copying is a third of a large grid's work); only its topologies come back.
+        block = solve(sl)
+        tables, topology = block.pop("cpu_tables"), block.pop("topology")
+        store(block, sl)
+        return {"cpu_tables": tables, "topology": topology}
+
+    blocks = [slice(start, start + BLOCK) for start in range(0, size, BLOCK)]
+    merged = solve(blocks[0])
+    topology = topology_codes(merged)
+    if size > BLOCK:
+        first = merged
+        merged = {k: ({n: np.empty(size, a.dtype) for n, a in v.items()}
+                      if isinstance(v, dict) else np.empty((size,) + v.shape[1:], v.dtype))
+                  for k, v in first.items()}
+        store(first, blocks[0])
+        merged["topology"] = np.empty(size, topology.dtype)
+        merged["topology"][blocks[0]] = topology
+        for sl, block in zip(blocks[1:], _in_order(solve_into, blocks[1:])):
+            merged["topology"][sl] = topology_codes(block)
+    else:
+        merged["topology"] = topology
     rx_labels = [f"rx:{n}" for n in rx.labels] + ["rx:softirq_entry", "rx:context_switch"]
     merged["stages"] = dict(zip(rx_labels, rx_table.T))
     merged["stages"].update(zip((f"tx:{n}" for n in tx.labels), tx_table.T))

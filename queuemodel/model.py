@@ -1083,6 +1083,9 @@ def _flattener(workload: Workload, host: Host):
         raise ModelInputError("array inputs", [s for s in shapes if s],
                               "shapes that broadcast together (numpy rules)") from None
     size = int(np.prod(shape)) if shape else 1
+    if size == 0:
+        raise ModelInputError("array inputs", [s for s in shapes if not all(s)],
+                              "at least one scenario (an array with no elements asks nothing)")
 
     def flat(value):
         if not isinstance(value, np.ndarray):

@@ -58,6 +58,10 @@ def test_every_flag_rejects_non_booleans(field):
     (dict(irq_moderation_usecs=-1), r"^host.irq_moderation_usecs = -1:"),
     (dict(nosuchfield=1), r"^field = 'nosuchfield': must be a host field"),
     (dict(msg_bytes=np.array([1024, 0])), r"^workload.msg_bytes = 0.0 \(an element of the array\)"),
+    (dict(flows=np.array([1, 2]), ghz=np.array([2.0, 2.5, 3.0])),
+     r"^array inputs = \[\(2,\), \(3,\)\]: must be shapes that broadcast together"),
+    (dict(msg_bytes=np.array([], dtype=int)), r"^array inputs = \[\(0,\)\]: must be at least one"),
+    (dict(ghz=np.ones((3, 0))), r"^array inputs = \[\(3, 0\)\]: must be at least one"),
 ])
 def test_documented_errors(kwargs, pattern):
     with pytest.raises(ModelInputError, match=pattern):

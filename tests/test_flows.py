@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import queuemodel as qm
@@ -204,6 +204,7 @@ def test_per_cpu_utilisation_adds_up(path, proto, n):
 @given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from((64, 1024, 8192, 131072)),
        st.integers(1, 79), st.sampled_from(({}, {"ghz": 3.5}, {"link_gbps": 100.0},
                                             {"physical_cores": 4})))
+@example("native", 1024, 16, {"ghz": 3.5})     # the one case the slack below is for
 def test_adding_a_tcp_flow_never_lowers_throughput(path, msg, n, host):
     # Without the contention terms (runs of a whole poll: GRO as for one flow; free DRAM
     # misses) the law is strict: the draws are nested (the N + 1st flow joins the same
@@ -221,7 +222,12 @@ def test_adding_a_tcp_flow_never_lowers_throughput(path, msg, n, host):
                                               h.dram_misses_in_flight))
     copy = COPY_CYCLES_PER_BYTE + r.read_miss_fraction * penalty
     dearer = min(1.0, copy[0] / copy[1])
-    assert r.throughput_gbps[1] >= r.throughput_gbps[0] * shrink * dearer * (1 - 1e-12)
+    # The read-miss fraction is a mean over the CPUs, weighted by what they deliver; the
+    # CPUs that bind pay the misses of full queues, which one more flow raises (its window
+    # waits in the cache too) while the mean may fall. Scanned over this test's whole
+    # domain (2026-11-27) that costs at most 4.0e-7 of the throughput beyond the
+    # allowance (native 1 KB, 16 -> 17 flows at 3.5 GHz; the example above): hence 1e-6.
+    assert r.throughput_gbps[1] >= r.throughput_gbps[0] * shrink * dearer * (1 - 1e-6)
 
 
 @given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")), st.integers(1, 10))

@@ -365,7 +365,8 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
         return codes[block.pop("topology")]
 
     def solve(sl):
-        return _solve_block(path, proto, rx, tx, host, h.take(sl), msg[sl], flows[sl],
+        part = h if size <= BLOCK else h.take(sl)       # one block: the host as it is
+        return _solve_block(path, proto, rx, tx, host, part, msg[sl], flows[sl],
                             offered[sl], arrival_scv[sl], rx_table[sl], tx_table[sl])
 
     def store(block, sl):

@@ -104,3 +104,34 @@ def test_hashing_bullet_matches_the_model():
              gbps("docker-overlay", "udp"), gbps("docker-overlay", "udp", rss_udp_ports=False),
              gbps("linux-overlay", "udp"), gbps("linux-overlay", "udp", tunnel_offload=True)]
     assert shown == [round(v, 1) for v in model]
+
+
+FRAGMENTS = re.search(r"8 % at 8 KB\s+\(n = (\d+)\), 69 % at the largest datagram \(n = (\d+)\)",
+                      README)
+READERS = re.search(r"eight native\s+UDP flows, whose fragments all land on one softirq CPU, "
+                    r"would then reach ([0-9.]+) Gb/s\s+instead of the paper's flat ([0-9.]+)",
+                    README)
+
+
+def test_fragment_bullet_counts_the_fragments():
+    # README "What the model finds": an 8 KB and a 65,507-byte datagram over MTU 1500, and
+    # the share of a ring's 64-packet run that cannot be reassembled, (n - 1) / 64.
+    from queuemodel import wire
+
+    assert FRAGMENTS, "the fragment bullet is gone or reworded"
+    shown = [int(v) for v in FRAGMENTS.groups()]
+    counts = [int(wire.wire_packets_per_message("udp", b, 1500)) for b in (8192, 65507)]
+    assert counts == shown
+    assert [round(100 * (n - 1) / 64) for n in counts] == [8, 69]
+    n_max = int(wire.wire_packets_per_message("udp", 65507, 1040))
+    assert n_max > 64 >= int(wire.wire_packets_per_message("udp", 65507, 1060))
+
+
+def test_readers_elsewhere_line_matches_the_model():
+    # README "What the model reproduces": eight native UDP flows with every reader on a CPU
+    # of its own, against the paper's flat 9.3 Gb/s (M7).
+    assert READERS, "the readers line is gone or reworded"
+    shown, paper = (float(v) for v in READERS.groups())
+    r = qm.predict(path="native", proto="udp", flows=8, app_on_softirq_core=False)
+    assert round(float(r.throughput_gbps), 1) == shown
+    assert paper == 9.3

@@ -56,8 +56,9 @@ the copy pays for the received bytes it reads from DRAM (more of them as
 more flows write into the cache while a byte waits).  Not modelled: misses
 in the per-core caches (L1, L2) as flows and contexts grow, a reader that
 sleeps while its core serves the others (a delivery finds its reader asleep
-only when the core is idle), and the work lost on packets dropped after the
-softirq (receive livelock).
+only when the core is idle), the work lost on packets dropped after the
+softirq (receive livelock), and the datagrams a full ring cuts, whose other
+fragments are worked on but never reassembled (README).
 """
 
 from __future__ import annotations

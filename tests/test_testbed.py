@@ -53,32 +53,33 @@ def test_smoke_one_tcp_and_one_udp_run_per_path(tmp_path):
             # a veth's defaults: segmentation on, no GRO (the model's link_segments = off)
             assert "tcp-segmentation-offload=on" in row["offloads"], row["offloads"]
             assert "generic-receive-offload=off" in row["offloads"], row["offloads"]
-    by = {(r["path"], r["proto"]): r["throughput_gbps"] for r in rows}
-
-    def ordered(proto):
-        return (by[("native", proto)] * 1.25 >= by[("linux-overlay", proto)]
-                and by[("linux-overlay", proto)] * 1.25 >= by[("docker-overlay", proto)])
-
-    for proto in ("tcp", "udp"):
-        # The longer path is not faster, within run-to-run noise (2-second runs on a shared
-        # 2-CPU VM vary by up to ~20 %; the gaps measured here are 30-60 %).  A hypervisor
-        # stall can still slow one run by half (seen: Linux overlay TCP at 3.4 against
-        # Docker's 6.0 Gb/s; once, in a full CI run, native TCP at 7.9 against the Linux
-        # overlay's 12.4 in two sets running; on 2026-11-27 three sets in a row gave native
-        # TCP 9.8, 17.5, 12.7 and Docker 4.3, 11.6, 3.5 Gb/s), and noise only ever slows a
-        # run, so each workload counts with its best of up to four sets: a reversal that
-        # holds there is the paths', not the VM's.
-        for _ in range(3):
-            if ordered(proto):
-                break
-            again = run_all(protos=(proto,), sizes=(8192,), flows=(1,), seconds=2.0)
-            for r in again:
-                key = (r["path"], r["proto"])
-                by[key] = max(by[key], r["throughput_gbps"])
-        assert ordered(proto), by
     assert leftovers() == []
     files = write_dataset(rows, tmp_path / "data")
     assert read_dataset(files[0])[0]["path"] == rows[0]["path"]
+
+
+@pytest.mark.slow
+@needs_testbed
+def test_a_longer_path_is_not_faster():
+    # The real kernel, 8 KB TCP and UDP, one flow: native >= Linux overlay >= Docker
+    # overlay, within 25 %, by each workload's median over five sets of 2-second runs
+    # (the paths alternate within a set). Slow, and not in the default run: on this
+    # 2-CPU VM one run varies up to 3x (2026-11-27: three sets in a row gave native TCP
+    # 9.8, 17.5, 12.7 and Docker 4.3, 11.6, 3.5 Gb/s), so single sets reversed the order
+    # in two full CI runs that day (native 7.9 against the Linux overlay's 12.4; the
+    # Linux overlay 9.6 against Docker's > 12).
+    sets = [run_all(protos=("tcp", "udp"), sizes=(8192,), flows=(1,), seconds=2.0)
+            for _ in range(5)]
+    by = {}
+    for rows in sets:
+        for r in rows:
+            by.setdefault((r["path"], r["proto"]), []).append(r["throughput_gbps"])
+    median = {k: sorted(v)[len(v) // 2] for k, v in by.items()}
+    for proto in ("tcp", "udp"):
+        native, linux, docker = (median[(p, proto)]
+                                 for p in ("native", "linux-overlay", "docker-overlay"))
+        assert native * 1.25 >= linux and linux * 1.25 >= docker, (proto, by)
+    assert leftovers() == []
 
 
 # Ctrl-C raises KeyboardInterrupt even when the test runs as a background job, whose

@@ -169,6 +169,23 @@ def test_a_faster_clock_never_lowers_throughput(sc, factor):
     assert fast >= slow * (1 - 1e-9)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known: TCP flows share the link max-min (kernels.flow_rates) before the overload band "
+    "is known, and the band then holds a CPU offered a rate inside it at the band's lower "
+    "edge (spread_moments), so the share that CPU gives up goes to no other flow. At 3.6 "
+    "GHz a band appears under one CPU's offer here and 41 flows fall from the link's 37.95 "
+    "to 37.73 Gb/s. Capping a TCP CPU's capacity at the band's lower edge before sharing "
+    "(TCP's rate, and so mlx4's sampled rate, cannot climb over the hump) fixes it with no "
+    "claim moving, but every TCP scenario then needs its band solved: 7x slower on the "
+    "million-row TCP grid. Found by a 1,500-example run, 2026-11-27; present before"))
+def test_tcp_sharing_the_link_loses_nothing_to_a_faster_clock():
+    sc = {"path": "native", "proto": "tcp", "msg_bytes": 11476, "flows": 41, "mtu": 1718,
+          "tso": False, "gso": False, "dram_misses_in_flight": 1.0, "ddio_share": 1.0}
+    r = qm.predict(ghz=np.array([3.5, 3.6]), **sc)
+    assert r.throughput_gbps[0] == pytest.approx(r.link_goodput_gbps[0], rel=1e-9)
+    assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-9)
+
+
 @given(scenarios())
 def test_a_grid_equals_its_scalar_points(sc):
     ghz = np.array([1.0, 2.2, 3.5])

@@ -689,8 +689,10 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         low rates, a CPU can carry its full capacity yet not a slightly
         lower offer (the overhead per message grows).  An offer strictly
         inside the band is carried at ``low`` (the largest rate below it
-        the CPU sustains; :func:`queuemodel.solver.overload_band`).
-        Default: every offer is carried.
+        the CPU sustains; :func:`queuemodel.solver.overload_band`).  TCP's
+        water level is then found again with the bands in it
+        (:func:`queuemodel.kernels.banded_flow_rates`), so what a banded CPU
+        gives up goes to the other flows.  Default: every offer is carried.
     waiting : dict, optional
         For the memory traffic (:mod:`queuemodel.memory`), ``(S,)`` arrays in
         messages: ``per_flow`` and ``per_cpu``, the most data a flow and a
@@ -745,7 +747,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     >>> 150.0 < float(out["delivered"][0]) <= 200.0    # a collision caps a CPU at 100
     True
     """
-    from .kernels import dram_budget, flow_rates, spread_moments
+    from .kernels import banded_flow_rates, dram_budget, flow_rates, spread_moments
 
     size = flows.size
     capacity = np.ascontiguousarray(capacity, dtype=float)
@@ -793,6 +795,14 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         for t in range(levels):
             if np.isfinite(lowest[:, t]).any():
                 band_low[:, t], band_high[:, t] = band(t, lowest[:, t])
+        if elastic and np.isfinite(band_low).any():
+            # TCP: a CPU held at its band's lower edge leaves its share of the link to the
+            # flows elsewhere (rare: a few scenarios in a million).
+            for (_, patterns), at, table, rate, dram in zip(groups, where, tables, rates,
+                                                            drams):
+                banded_flow_rates(*table, np.asarray(patterns.busy, dtype=np.int64),
+                                  capacity[at], per_flow[at], link[at], dram, band_low[at],
+                                  band_high[at], rate)
     out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "busy",
                                              "flows_per_busy", "dram_per_byte", "dram_bound",
                                              "read_miss")}

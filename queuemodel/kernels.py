@@ -39,7 +39,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["flow_rates", "spread_moments", "core_rates", "account_level", "level_moments",
+__all__ = ["flow_rates", "banded_flow_rates", "spread_moments", "core_rates", "account_level", "level_moments",
            "account_sender", "stage_cycles", "bottleneck_codes", "dram_budget"]
 
 
@@ -256,6 +256,98 @@ def flow_rates(flows, level, count, busy, capacity, per_flow, link, dram, elasti
                     r = min(capacity[s, t], flows[p, j] * x)
                     if r < capacity[s, t] * _AT_CAPACITY and r < lowest[s, t]:
                         lowest[s, t] = r
+
+
+#: Halvings of the water level in :func:`banded_flow_rates` (from the widest
+#: bracket down to adjacent floats; the loop stops there).
+_LEVEL_HALVINGS = 200
+
+
+@_compiled
+def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram, band_low,
+                      band_high, rate):
+    """Elastic (TCP) rates per flow again, with every CPU's overload band known.
+
+    :func:`flow_rates` shares the link max-min before the bands are known;
+    a CPU then offered a rate inside its band carries only the band's lower
+    edge (:func:`_carried`), and what it gives up would go to no one.  Here
+    the water level is found on the balance with the bands in it,
+    ``f(w) = sum n carried(R, k w)``: non-decreasing, but with flat pieces
+    and a jump where ``k w`` reaches a band's upper edge, so by bisection,
+    to the largest ``w`` with ``f(w) <= budget`` (where a jump straddles the
+    budget the link is left a little short: the flows on that CPU cannot
+    take a rate inside its band).  Patterns with no band on any of their
+    CPUs keep the rate ``rate`` holds.
+
+    Parameters
+    ----------
+    flows, level, count, busy, capacity, per_flow, link, dram :
+        As for :func:`flow_rates` (elastic flows).
+    band_low, band_high : numpy.ndarray
+        ``(S, T)`` each level's overload band (``inf``: none).
+    rate : numpy.ndarray
+        ``(S, P)`` :func:`flow_rates`' rates, updated in place.
+
+    Examples
+    --------
+    Two CPUs of capacity 120 with one flow each, a link of 140, and a band
+    (50, 100) on the second (its core's other thread is busy): sharing
+    gives 70 each, inside the band, so the second carries 50 and 20 of the
+    link goes unused.  With the band known the first flow takes it: 90 and
+    50.
+
+    >>> runs = (np.array([[1, 1]]), np.array([[1, 2]]), np.array([[1, 1]]))
+    >>> rate = np.array([[70.0]])
+    >>> banded_flow_rates(*runs, np.array([2]), np.array([[120.0, 120.0]]),
+    ...                   np.array([np.inf]), np.array([140.0]), np.full((1, 3), np.inf),
+    ...                   np.array([[np.inf, 50.0]]), np.array([[np.inf, 100.0]]), rate)
+    >>> round(float(rate[0, 0]), 9)
+    90.0
+    """
+    size = capacity.shape[0]
+    patterns, width = flows.shape
+    for s in range(size):
+        r_s = per_flow[s]
+        for p in range(patterns):
+            banded = False
+            top = 0.0                                   # past it every CPU is full
+            for j in range(width):
+                if count[p, j] > 0:
+                    t = level[p, j] - 1
+                    if band_low[s, t] < math.inf:
+                        banded = True
+                    top = max(top, capacity[s, t] / flows[p, j])
+            if not banded:
+                continue
+            budget = min(link[s], dram[s, busy[p]])
+            lo = 0.0
+            hi = min(r_s, top)
+            total = 0.0
+            for j in range(width):
+                n = count[p, j]
+                if n > 0:
+                    t = level[p, j] - 1
+                    total += n * _carried(capacity[s, t], flows[p, j] * hi, band_low[s, t],
+                                          band_high[s, t])
+            if total <= budget:
+                rate[s, p] = r_s
+                continue
+            for _ in range(_LEVEL_HALVINGS):
+                mid = 0.5 * (lo + hi)
+                if not lo < mid < hi:
+                    break
+                f = 0.0
+                for j in range(width):
+                    n = count[p, j]
+                    if n > 0:
+                        t = level[p, j] - 1
+                        f += n * _carried(capacity[s, t], flows[p, j] * mid, band_low[s, t],
+                                          band_high[s, t])
+                if f <= budget:
+                    lo = mid
+                else:
+                    hi = mid
+            rate[s, p] = lo
 
 
 @_compiled

@@ -461,3 +461,52 @@ def test_shared_gro_laws(counts, run, alone_packets, weight, held):
     assert gro_segments_per_packet(groups, alone, weight, weight)[0] == pytest.approx(alone[0])
     if max(counts) == 1:
         assert got == alone[0]
+
+
+def _two_cpus(link, rate, band=(50.0, 100.0)):
+    # Two CPUs of capacity 120 with one flow each; the second (its core's other thread
+    # busy, level 2) has the overload band; senders without limit.
+    from queuemodel.kernels import banded_flow_rates
+
+    runs = (np.array([[1, 1]]), np.array([[1, 2]]), np.array([[1, 1]]))
+    out = np.array([[rate]])
+    banded_flow_rates(*runs, np.array([2]), np.array([[120.0, 120.0]]), np.array([np.inf]),
+                      np.array([link]), np.full((1, 3), np.inf),
+                      np.array([[np.inf, band[0]]]), np.array([[np.inf, band[1]]]), out)
+    return float(out[0, 0])
+
+
+def test_a_cpu_held_in_its_band_leaves_its_share_to_the_other_flows():
+    # Worked by hand: a link of 140 shared gives 70 each; 70 lies in the second CPU's band
+    # (50, 100), which carries 50, so the first flow may take 140 - 50 = 90.
+    assert _two_cpus(140.0, 70.0) == pytest.approx(90.0, rel=1e-12)
+
+
+def test_a_band_the_level_cannot_cross_leaves_the_link_short():
+    # A link of 160: the first flow would need 110, but at a common rate of 100 the second
+    # CPU leaves its band and carries 100, 200 in all.  The level stops just below 100:
+    # 100 + 50 = 150 carried, 10 short (one rate per hash outcome cannot keep the second
+    # CPU's flow at 50 while the first climbs on).
+    assert _two_cpus(160.0, 80.0) == pytest.approx(100.0, rel=1e-12)
+
+
+def test_patterns_without_a_band_keep_their_rate():
+    assert _two_cpus(140.0, 60.0, band=(np.inf, np.inf)) == 60.0
+
+
+def test_tcp_delivery_counts_the_share_a_banded_cpu_leaves():
+    # The same two CPUs through expected_spread: 90 + 50 = 140, the link (sharing
+    # without the band would deliver 70 + 50 = 120).
+    from queuemodel.flows import Patterns, expected_spread
+
+    pats = Patterns(flows=np.array([[1, 1]]), level=np.array([[1, 2]]),
+                    weight=np.array([1.0]), draws=1, cpu_level=np.zeros((2, 2)))
+
+    def band(t, lowest):
+        edges = (np.inf, np.inf) if t == 0 else (50.0, 100.0)
+        return np.array([edges[0]]), np.array([edges[1]])
+
+    out = expected_spread("tcp", [(np.arange(1), pats)], np.array([2]),
+                          np.array([[120.0, 120.0]]), np.array([np.inf]), np.array([140.0]),
+                          band)
+    assert out["delivered"][0] == pytest.approx(140.0, rel=1e-12)

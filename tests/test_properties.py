@@ -170,14 +170,15 @@ def test_a_faster_clock_never_lowers_throughput(sc, factor):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "known: TCP flows share the link max-min (kernels.flow_rates) before the overload band "
-    "is known, and the band then holds a CPU offered a rate inside it at the band's lower "
-    "edge (spread_moments), so the share that CPU gives up goes to no other flow. At 3.6 "
-    "GHz a band appears under one CPU's offer here and 41 flows fall from the link's 37.95 "
-    "to 37.73 Gb/s. Capping a TCP CPU's capacity at the band's lower edge before sharing "
-    "(TCP's rate, and so mlx4's sampled rate, cannot climb over the hump) fixes it with no "
-    "claim moving, but every TCP scenario then needs its band solved: 7x slower on the "
-    "million-row TCP grid. Found by a 1,500-example run, 2026-11-27; present before"))
+    "known: at 3.6 GHz this CPU's adaptive-moderation ramp opens an overload band of "
+    "48.2k-59.4k messages/s under a capacity of 59.7k (3.5 GHz: no band, capacity 47.8k). "
+    "A CPU whose flows' common rate reaches the band's upper edge jumps from 48.2k to "
+    "59.4k; where that jump straddles the link's budget the water level stops below it "
+    "(kernels.banded_flow_rates) and the link is left short in that hash outcome: 41 "
+    "flows fall from 37.95 to 37.90 Gb/s (37.73 before the flows elsewhere took up a "
+    "banded CPU's share). Max-min would keep that CPU's flows at the band's lower edge "
+    "and let the others climb on, which one rate per hash outcome cannot say. Found by a "
+    "1,500-example run, 2026-11-27; present before"))
 def test_tcp_sharing_the_link_loses_nothing_to_a_faster_clock():
     sc = {"path": "native", "proto": "tcp", "msg_bytes": 11476, "flows": 41, "mtu": 1718,
           "tso": False, "gso": False, "dram_misses_in_flight": 1.0, "ddio_share": 1.0}

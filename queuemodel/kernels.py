@@ -39,8 +39,8 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["flow_rates", "banded_flow_rates", "spread_moments", "core_rates", "account_level", "level_moments",
-           "account_sender", "stage_cycles", "bottleneck_codes", "dram_budget"]
+__all__ = ["flow_rates", "banded_flow_rates", "spread_moments", "core_rates", "account_level",
+           "level_moments", "account_sender", "stage_cycles", "bottleneck_codes", "dram_budget"]
 
 
 def _compiled(func):
@@ -332,6 +332,8 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
             if total <= budget:
                 rate[s, p] = r_s
                 continue
+            if hi == math.inf:                          # no flow takes more than the budget
+                hi = budget
             for _ in range(_LEVEL_HALVINGS):
                 mid = 0.5 * (lo + hi)
                 if not lo < mid < hi:

@@ -719,7 +719,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         ``memory_bound``, whether the DRAM holds back at least half the hash
         outcomes (always False without ``waiting``);
         ``outcomes``, per group its scenarios (an index array or a slice), its
-        patterns and their ``(n, P)`` rates per flow, with ``band_low`` and
+        patterns, their ``(n, P)`` rates per flow and the rates sharing first
+        gave them (the same array unless bands moved them), with ``band_low`` and
         ``band_high``, for :func:`queuemodel.kernels.level_moments`.
 
     Notes
@@ -795,25 +796,28 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         for t in range(levels):
             if np.isfinite(lowest[:, t]).any():
                 band_low[:, t], band_high[:, t] = band(t, lowest[:, t])
-        if elastic and np.isfinite(band_low).any():
-            # TCP: a CPU held at its band's lower edge leaves its share of the link to the
-            # flows elsewhere (rare: a few scenarios in a million).
-            for (_, patterns), at, table, rate, dram in zip(groups, where, tables, rates,
-                                                            drams):
-                banded_flow_rates(*table, np.asarray(patterns.busy, dtype=np.int64),
-                                  capacity[at], per_flow[at], link[at], dram, band_low[at],
-                                  band_high[at], rate)
+    # The rates sharing first gave; a CPU's band is judged from where its offer started.
+    starts = rates
+    if band is not None and elastic and np.isfinite(band_low).any():
+        # TCP: a CPU held at its band's lower edge leaves its share of the link to the
+        # flows elsewhere (rare: a few scenarios in a million).
+        starts = [rate.copy() for rate in rates]
+        for (_, patterns), at, table, rate, dram in zip(groups, where, tables, rates, drams):
+            banded_flow_rates(*table, np.asarray(patterns.busy, dtype=np.int64),
+                              capacity[at], per_flow[at], link[at], dram, band_low[at],
+                              band_high[at], rate)
     out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "busy",
                                              "flows_per_busy", "dram_per_byte", "dram_bound",
                                              "read_miss")}
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
     results, tasks = [], []
-    for (idx, patterns), at, table, rate, dram in zip(groups, where, tables, rates, drams):
+    for (idx, patterns), at, table, rate, start, dram in zip(groups, where, tables, rates,
+                                                            starts, drams):
         n = idx.size
         moments = (np.empty(n), np.empty(n), np.empty((n, levels)), np.empty(n), np.empty(n),
                    np.empty(n))
-        rows = (capacity[at], rate, band_low[at], band_high[at],
+        rows = (capacity[at], rate, start, band_low[at], band_high[at],
                 *(waiting[k][at] for k in memory_keys), dram, waiting["variability"][at])
 
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
@@ -837,8 +841,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         top = min(levels, cpus_at.size)
         out["cpus_at_level"][at, :top] = cpus_at[:top]
     # What the accounting needs to weigh each CPU at its own rate.
-    out["outcomes"] = [(at, patterns, rate) for (_, patterns), at, rate in zip(groups, where,
-                                                                               rates)]
+    out["outcomes"] = [(at, patterns, rate, start) for (_, patterns), at, rate, start
+                       in zip(groups, where, rates, starts)]
     out["band_low"], out["band_high"] = band_low, band_high
     sent = out["delivered"] if proto == "tcp" else flows * per_flow
     ceiling = np.minimum(link, flows * per_flow) if proto == "tcp" else sent

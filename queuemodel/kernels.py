@@ -65,10 +65,18 @@ _AT_BUDGET = 1.0 - 1e-9
 
 
 @_compiled
-def _carried(capacity, offer, band_low, band_high):
-    """What a CPU carries of ``offer``: at most its capacity, never inside its overload band."""
+def _carried(capacity, offer, start, band_low, band_high):
+    """What a CPU carries of ``offer``: at most its capacity, never inside its overload band.
+
+    ``start`` is the offer max-min sharing first gave it (:func:`flow_rates`;
+    equal to ``offer`` unless :func:`banded_flow_rates` raised the water
+    level).  A CPU that started inside or below its band and is now offered
+    more than the band's lower edge stays there: its rate climbs from below
+    and cannot take one inside the band (max-min keeps its flows there while
+    the others climb on).  One that started above the band stays above.
+    """
     r = min(capacity, offer)
-    if r < capacity * _AT_CAPACITY and band_low < r < band_high:
+    if band_low < r and start < band_high and min(capacity, start) < capacity * _AT_CAPACITY:
         r = band_low
     return r
 
@@ -271,13 +279,14 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
     :func:`flow_rates` shares the link max-min before the bands are known;
     a CPU then offered a rate inside its band carries only the band's lower
     edge (:func:`_carried`), and what it gives up would go to no one.  Here
-    the water level is found on the balance with the bands in it,
-    ``f(w) = sum n carried(R, k w)``: non-decreasing, but with flat pieces
-    and a jump where ``k w`` reaches a band's upper edge, so by bisection,
-    to the largest ``w`` with ``f(w) <= budget`` (where a jump straddles the
-    budget the link is left a little short: the flows on that CPU cannot
-    take a rate inside its band).  Patterns with no band on any of their
-    CPUs keep the rate ``rate`` holds.
+    the water level ``w`` climbs from that first level ``x0`` on the
+    balance with the bands in it, ``f(w) = sum n carried(R, k w, k x0)``:
+    a CPU whose flows reach the band from below stays at its lower edge
+    (max-min keeps them there while the others climb on), one that started
+    above it stays above, so ``f`` is continuous and non-decreasing, with
+    flat pieces; the level is found by bisection, to the largest ``w`` with
+    ``f(w) <= budget``.  Patterns with no band on any of their CPUs keep the
+    rate ``rate`` holds.
 
     Parameters
     ----------
@@ -320,6 +329,7 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
             if not banded:
                 continue
             budget = min(link[s], dram[s, busy[p]])
+            x0 = rate[s, p]
             lo = 0.0
             hi = min(r_s, top)
             total = 0.0
@@ -327,8 +337,8 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
                 n = count[p, j]
                 if n > 0:
                     t = level[p, j] - 1
-                    total += n * _carried(capacity[s, t], flows[p, j] * hi, band_low[s, t],
-                                          band_high[s, t])
+                    total += n * _carried(capacity[s, t], flows[p, j] * hi, flows[p, j] * x0,
+                                          band_low[s, t], band_high[s, t])
             if total <= budget:
                 rate[s, p] = r_s
                 continue
@@ -343,8 +353,8 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
                     n = count[p, j]
                     if n > 0:
                         t = level[p, j] - 1
-                        f += n * _carried(capacity[s, t], flows[p, j] * mid, band_low[s, t],
-                                          band_high[s, t])
+                        f += n * _carried(capacity[s, t], flows[p, j] * mid,
+                                          flows[p, j] * x0, band_low[s, t], band_high[s, t])
                 if f <= budget:
                     lo = mid
                 else:
@@ -353,10 +363,10 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
 
 
 @_compiled
-def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, band_high,
-                   queue_per_flow, queue_per_cpu, cache, ring, memory, dram, variability,
-                   with_memory, delivered, variance, rate_at_level, dram_per_byte, dram_bound,
-                   read_miss):
+def spread_moments(flows, level, count, weight, busy, capacity, rate, start, band_low,
+                   band_high, queue_per_flow, queue_per_cpu, cache, ring, memory, dram,
+                   variability, with_memory, delivered, variance, rate_at_level, dram_per_byte,
+                   dram_bound, read_miss):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -371,6 +381,9 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
         As for :func:`flow_rates`.
     rate : numpy.ndarray
         ``(S, P)`` each pattern's rate per flow (:func:`flow_rates`).
+    start : numpy.ndarray
+        ``(S, P)`` the rates :func:`flow_rates` first gave (``rate`` itself
+        unless :func:`banded_flow_rates` raised them; :func:`_carried`).
     band_low, band_high : numpy.ndarray
         ``(S, T)`` each level's overload band: an offer below capacity and
         strictly inside it is carried at ``band_low`` (``inf``: no band).
@@ -427,7 +440,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, band_low, 
                     rates[j] = 0.0
                     continue
                 t = level[p, j] - 1
-                r = _carried(capacity[s, t], flows[p, j] * x, band_low[s, t], band_high[s, t])
+                r = _carried(capacity[s, t], flows[p, j] * x, flows[p, j] * start[s, p],
+                             band_low[s, t], band_high[s, t])
                 rates[j] = r
                 total += n * r
                 rate_at_level[s, t] += weight[p] * n * r
@@ -644,8 +658,8 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, cpus, weight, 
 
 
 @_compiled
-def level_moments(flows, level, count, weight, capacity, rate, band_low, band_high, n_wire,
-                  bursts, frames_per_burst, napi_load, irq_load, delay_low_s, delay_span_s,
+def level_moments(flows, level, count, weight, capacity, rate, start, band_low, band_high,
+                  n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s, delay_span_s,
                   ramp_low_pps, ramp_inv_width, poll_floor, app_static, app_irq_cycles,
                   app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity, limits,
                   reader_here, carried, ipm, polls, switch, wakeups, handoffs, deferred):
@@ -655,8 +669,8 @@ def level_moments(flows, level, count, weight, capacity, rate, band_low, band_hi
     ----------
     flows, level, count, weight : numpy.ndarray
         The patterns as runs and their probabilities (:func:`spread_moments`).
-    capacity, rate, band_low, band_high : numpy.ndarray
-        As for :func:`spread_moments`: each CPU carries ``_carried(R, k x)``.
+    capacity, rate, start, band_low, band_high : numpy.ndarray
+        As for :func:`spread_moments`: each CPU carries ``_carried(R, k x, k x0)``.
     n_wire, bursts, frames_per_burst, delay_low_s, delay_span_s, ramp_low_pps, \
 ramp_inv_width : numpy.ndarray
         ``(S,)`` the interrupt model (as for :func:`core_rates`).
@@ -740,8 +754,8 @@ ramp_inv_width : numpy.ndarray
                         continue
                     t = level[p, j] - 1
                     here = flows[p, j]
-                    r = _carried(capacity[s, t], flows[p, j] * rate[s, p], band_low[s, t],
-                                 band_high[s, t])
+                    r = _carried(capacity[s, t], flows[p, j] * rate[s, p],
+                                 flows[p, j] * start[s, p], band_low[s, t], band_high[s, t])
                     share = weight[p] * count[p, j] * r
                     if share <= 0.0:
                         continue

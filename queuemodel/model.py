@@ -1004,7 +1004,7 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
                                                          for _ in range(6))
     per_poll = np.empty((size, levels, floor.shape[1]))
     parts, tasks = [], []
-    for at, patterns, rate in spread["outcomes"]:
+    for at, patterns, rate, start in spread["outcomes"]:
         whole = isinstance(at, slice)
         n = rate.shape[0]
         out = (carried, ipm, per_poll, switch, wakeups, handoffs, deferred) if whole else (
@@ -1014,7 +1014,7 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
         inputs = [a if whole else np.ascontiguousarray(a[at]) for a in (
             capacity, spread["band_low"], spread["band_high"], *rows, napi_load, irq_load,
             *delays, floor, *app_rows)]
-        inputs.insert(1, rate)                  # already the group's rows
+        inputs[1:1] = [rate, start]             # already the group's rows
         tail = [a if whole else np.ascontiguousarray(a[at])
                 for a in (app_floor, app_switch, app_capacity, limits)]
 

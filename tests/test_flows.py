@@ -364,10 +364,10 @@ def test_the_accounting_sees_what_the_spread_delivers(n, elastic, second, per_fl
     capacity = np.array([[100.0, 100.0 * second]])
     spread = expected_spread("tcp" if elastic else "udp", groups, np.array([n]), capacity,
                              np.array([100.0 * per_flow]), np.array([100.0 * n * link]))
-    (at, patterns, rate), = spread["outcomes"]
+    (at, patterns, rate, start), = spread["outcomes"]
     one, zero = np.ones(1), np.zeros(1)
     carried, ipm, switch = np.empty((1, 2)), np.empty((1, 2)), np.empty((1, 2))
-    kernels.level_moments(*patterns.runs, patterns.weight, capacity, rate,
+    kernels.level_moments(*patterns.runs, patterns.weight, capacity, rate, start,
                           spread["band_low"], spread["band_high"], one, one, one,
                           np.zeros((1, 2)), np.zeros((1, 2)), zero, zero, zero, zero,
                           np.zeros((1, 0)), zero, zero, np.zeros(0), np.zeros((1, 0)), zero,
@@ -482,12 +482,11 @@ def test_a_cpu_held_in_its_band_leaves_its_share_to_the_other_flows():
     assert _two_cpus(140.0, 70.0) == pytest.approx(90.0, rel=1e-12)
 
 
-def test_a_band_the_level_cannot_cross_leaves_the_link_short():
-    # A link of 160: the first flow would need 110, but at a common rate of 100 the second
-    # CPU leaves its band and carries 100, 200 in all.  The level stops just below 100:
-    # 100 + 50 = 150 carried, 10 short (one rate per hash outcome cannot keep the second
-    # CPU's flow at 50 while the first climbs on).
-    assert _two_cpus(160.0, 80.0) == pytest.approx(100.0, rel=1e-12)
+def test_a_cpu_that_climbs_into_its_band_stays_there_while_the_others_climb_on():
+    # A link of 160, sharing first at 80 each (the second CPU's offer inside its band):
+    # that CPU's flow cannot take a rate inside the band, so it stays at 50 and the first
+    # climbs to 160 - 50 = 110, past the band's upper edge; the link is full.
+    assert _two_cpus(160.0, 80.0) == pytest.approx(110.0, rel=1e-12)
 
 
 def test_patterns_without_a_band_keep_their_rate():

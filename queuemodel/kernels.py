@@ -23,8 +23,9 @@ other per-scenario passes of a grid block, each of which made several
 interrupts, polls, wake-ups and ksoftirqd hand-offs at its own rate
 (:func:`level_moments`; the hand-offs' numpy reference is
 :func:`queuemodel.solver.ksoftirqd_deferral`) and the
-bottleneck's name (:func:`bottleneck_codes`); and the DRAM's budget
-(:func:`dram_budget`).
+bottleneck's name (:func:`bottleneck_codes`); the DRAM's budget
+(:func:`dram_budget`); and TCP's water level again where a CPU's overload
+band is hit (:func:`banded_flow_rates`).
 
 The formulas are those documented on :func:`queuemodel.flows.aggregate`,
 :func:`queuemodel.flows.expected_spread` and :mod:`queuemodel.solver`;

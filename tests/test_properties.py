@@ -600,15 +600,22 @@ def test_memory_traffic_is_at_most_two_passes_over_the_received_frames(sc):
 
 
 @given(scenarios(), st.floats(1.0, 10.0))
+@example(sc={"path": "native", "proto": "udp", "msg_bytes": 2953, "flows": 2,
+             "offered_gbps": math.inf, "ghz": 0.5, "memory_gbytes_per_s": 1.0,
+             "ddio_share": 1.0, "dram_misses_in_flight": 1.0, "link_gbps": 2.0,
+             "softirq_entry_cycles": 0.0, "app_on_softirq_core": False, "napi_weight": 1},
+         factor=4.0)
 def test_a_bigger_cache_share_never_adds_memory_traffic(sc, factor):
     # More cache for the NIC's writes: fewer lines pushed out before use, so fewer bytes
     # the copy reads from DRAM and never less throughput.  With free misses the share
     # touches nothing but the traffic: the rates stay put, and the traffic never grows.
+    # The rates are fixed points solved to a relative step of 1e-11 (solver._RTOL): the
+    # @example, found by a 1,500-example run, differs by 1.4e-12 with the reader elsewhere.
     sc["memory_gbytes_per_s"] = 1e9       # DRAM bandwidth to spare
     sc.pop("ddio_share", None)
     small = qm.predict(ddio_share=0.1 / factor, **sc)
     large = qm.predict(ddio_share=0.1, **sc)
-    assert large.throughput_gbps >= small.throughput_gbps * (1 - 1e-12)
+    assert large.throughput_gbps >= small.throughput_gbps * (1 - 1e-10)
     sc["dram_latency_ns"] = 0.0
     small = qm.predict(ddio_share=0.1 / factor, **sc)
     large = qm.predict(ddio_share=0.1, **sc)

@@ -186,6 +186,24 @@ def test_tcp_sharing_the_link_loses_nothing_to_a_faster_clock():
     assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-9)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known, 2026-11-27: a CPU's band is judged from the offer max-min sharing first gave "
+    "it (kernels._carried): one that started at or above the band's upper edge stays above, "
+    "one a hair below is held at the lower edge. Here, with TSO/GSO off, raising the clock "
+    "from 1.0 to 1.05 GHz moves a CPU's first offer across that edge and 76 flows lose "
+    "0.012 % of the link. A random search (600 TCP scenarios x 81 clocks, 1-5 GHz, "
+    "offloads at random) finds 1 such case; before the bands entered the water level, 51 "
+    "(worst -2.3 %). Filling from zero (every CPU that passes its band held there) has no "
+    "such edge, but a band that just opens, however thin (0.009 % seen), would then cap its "
+    "CPU 2 % below its capacity"))
+def test_tcp_with_offloads_off_gains_from_a_faster_clock():
+    sc = {"path": "native", "proto": "tcp", "msg_bytes": 57666, "flows": 76, "mtu": 1562,
+          "tso": False, "gso": False, "dram_misses_in_flight": 2.0673113142369894,
+          "ddio_share": 0.8376133201305318}
+    r = qm.predict(ghz=np.array([1.0, 1.05]), **sc)
+    assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-9)
+
+
 @given(scenarios())
 def test_a_grid_equals_its_scalar_points(sc):
     ghz = np.array([1.0, 2.2, 3.5])

@@ -267,6 +267,19 @@ def flow_rates(flows, level, count, busy, capacity, per_flow, link, dram, elasti
                         lowest[s, t] = r
 
 
+@_compiled
+def _banded_balance(flows, level, count, p, capacity, band_low, band_high, s, w, x0):
+    """``sum n carried(R, k w, k x0)`` over pattern ``p``'s CPUs (:func:`banded_flow_rates`)."""
+    total = 0.0
+    for j in range(flows.shape[1]):
+        n = count[p, j]
+        if n > 0:
+            t = level[p, j] - 1
+            total += n * _carried(capacity[s, t], flows[p, j] * w, flows[p, j] * x0,
+                                  band_low[s, t], band_high[s, t])
+    return total
+
+
 #: Halvings of the water level in :func:`banded_flow_rates` (from the widest
 #: bracket down to adjacent floats; the loop stops there).
 _LEVEL_HALVINGS = 200
@@ -333,14 +346,8 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
             x0 = rate[s, p]
             lo = 0.0
             hi = min(r_s, top)
-            total = 0.0
-            for j in range(width):
-                n = count[p, j]
-                if n > 0:
-                    t = level[p, j] - 1
-                    total += n * _carried(capacity[s, t], flows[p, j] * hi, flows[p, j] * x0,
-                                          band_low[s, t], band_high[s, t])
-            if total <= budget:
+            if _banded_balance(flows, level, count, p, capacity, band_low, band_high, s, hi,
+                               x0) <= budget:
                 rate[s, p] = r_s
                 continue
             if hi == math.inf:                          # no flow takes more than the budget
@@ -349,14 +356,8 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
                 mid = 0.5 * (lo + hi)
                 if not lo < mid < hi:
                     break
-                f = 0.0
-                for j in range(width):
-                    n = count[p, j]
-                    if n > 0:
-                        t = level[p, j] - 1
-                        f += n * _carried(capacity[s, t], flows[p, j] * mid,
-                                          flows[p, j] * x0, band_low[s, t], band_high[s, t])
-                if f <= budget:
+                if _banded_balance(flows, level, count, p, capacity, band_low, band_high, s,
+                                   mid, x0) <= budget:
                     lo = mid
                 else:
                     hi = mid

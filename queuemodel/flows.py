@@ -798,13 +798,15 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                 band_low[:, t], band_high[:, t] = band(t, lowest[:, t])
     # The rates sharing first gave; a CPU's band is judged from where its offer started.
     starts = rates
-    if band is not None and elastic and np.isfinite(band_low).any():
-        # TCP: a CPU held at its band's lower edge leaves its share of the link to the
-        # flows elsewhere (rare: a few scenarios in a million).
+    if band is not None and np.isfinite(band_low).any():
+        # A CPU held at its band's lower edge leaves its share of what the flows share to
+        # the flows elsewhere: TCP's link and DRAM, UDP's DRAM (rare: a few scenarios in a
+        # million).  UDP's senders ignore the link, so only the DRAM's budget binds it.
         starts = [rate.copy() for rate in rates]
+        shared = link if elastic else np.full(size, np.inf)
         for (_, patterns), at, table, rate, dram in zip(groups, where, tables, rates, drams):
             banded_flow_rates(*table, np.asarray(patterns.busy, dtype=np.int64),
-                              capacity[at], per_flow[at], link[at], dram, band_low[at],
+                              capacity[at], per_flow[at], shared[at], dram, band_low[at],
                               band_high[at], rate)
     out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "busy",
                                              "flows_per_busy", "dram_per_byte", "dram_bound",

@@ -288,11 +288,12 @@ _LEVEL_HALVINGS = 200
 @_compiled
 def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram, band_low,
                       band_high, rate):
-    """Elastic (TCP) rates per flow again, with every CPU's overload band known.
+    """Rates per flow again where flows share a budget, with every CPU's overload band known.
 
-    :func:`flow_rates` shares the link max-min before the bands are known;
-    a CPU then offered a rate inside its band carries only the band's lower
-    edge (:func:`_carried`), and what it gives up would go to no one.  Here
+    :func:`flow_rates` shares the link (TCP) and the DRAM's budget (either
+    protocol) max-min before the bands are known; a CPU then offered a rate
+    inside its band carries only the band's lower edge (:func:`_carried`),
+    and what it gives up would go to no one.  Here
     the water level ``w`` climbs from that first level ``x0`` on the
     balance with the bands in it, ``f(w) = sum n carried(R, k w, k x0)``:
     a CPU whose flows reach the band from below stays at its lower edge
@@ -305,7 +306,8 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
     Parameters
     ----------
     flows, level, count, busy, capacity, per_flow, link, dram :
-        As for :func:`flow_rates` (elastic flows).
+        As for :func:`flow_rates`, elastic flows (for UDP's, pass an
+        infinite ``link``: only the DRAM's budget binds them).
     band_low, band_high : numpy.ndarray
         ``(S, T)`` each level's overload band (``inf``: none).
     rate : numpy.ndarray

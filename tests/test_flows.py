@@ -509,3 +509,27 @@ def test_tcp_delivery_counts_the_share_a_banded_cpu_leaves():
                           np.array([[120.0, 120.0]]), np.array([np.inf]), np.array([140.0]),
                           band)
     assert out["delivered"][0] == pytest.approx(140.0, rel=1e-12)
+
+
+def test_udp_delivery_counts_the_share_a_banded_cpu_leaves_of_the_dram():
+    # UDP senders ignore the link, but the flows share the DRAM's budget max-min (found by
+    # a random search, 2026-11-27: a faster clock opened a band under a DRAM-bound 45-flow
+    # outcome and 0.23 % went to no one).  Every byte read from DRAM (no cache) costs 2
+    # bytes of traffic, so 280 of bandwidth allow 140: 70 each, inside the second CPU's
+    # band, which carries 50; the first flow takes the other 90.
+    from queuemodel.flows import Patterns, expected_spread
+
+    pats = Patterns(flows=np.array([[1, 1]]), level=np.array([[1, 2]]),
+                    weight=np.array([1.0]), draws=1, cpu_level=np.zeros((2, 2)))
+
+    def band(t, lowest):
+        edges = (np.inf, np.inf) if t == 0 else (50.0, 100.0)
+        return np.array([edges[0]]), np.array([edges[1]])
+
+    waiting = {"per_flow": np.ones(1), "per_cpu": np.zeros(1), "cache": np.zeros(1),
+               "ring": np.zeros(1), "memory": np.array([280.0])}
+    out = expected_spread("udp", [(np.arange(1), pats)], np.array([2]),
+                          np.array([[120.0, 120.0]]), np.array([200.0]), np.array([np.inf]),
+                          band, waiting)
+    assert out["delivered"][0] == pytest.approx(140.0, rel=1e-12)
+    assert out["dram_per_byte"][0] == pytest.approx(2.0, rel=1e-12)

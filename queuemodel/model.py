@@ -154,7 +154,11 @@ class Result:
         ``drop_fraction``, to which it tends as the buffers grow.  0 for TCP.
     cpu_utilisation : numpy.ndarray
         Expected utilisation of each receive logical CPU, shape ``(..., L)``
-        (CPUs a smaller host lacks read 0); computed when first read.
+        (CPUs a smaller host lacks read 0); computed when first read.  With
+        the readers on cores of their own (``app_on_softirq_core=False``)
+        it holds the work on the CPUs the queues interrupt; the readers'
+        is ``core_utilisation["rx:app-core"]``, on CPUs the model does not
+        place.
     """
 
     path: str
@@ -939,6 +943,10 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
                               rx.poll, rx.cycles_per_unit, rx.cycles_per_invocation,
                               stage_columns, first, seconds, table, rx_out, proc_stat,
                               rx_core_busy, level_busy[:, t])
+        if not host.app_on_softirq_core:
+            # The interrupted CPU does only its flow-core stages; the readers' cores of
+            # their own are not among the CPUs the queues interrupt.
+            level_busy[:, t] = table[:, layout.on_flow].sum(axis=1)
         first = False
         rates["irq"] += n_t * rate_t * ipm
         if polls.size:

@@ -208,14 +208,17 @@ def test_per_cpu_utilisation_adds_up(path, proto, n, shared):
 
 @given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from((64, 1024, 8192, 131072)),
        st.integers(1, 79), st.sampled_from(({}, {"ghz": 3.5}, {"link_gbps": 100.0},
-                                            {"physical_cores": 4})))
+                                            {"physical_cores": 4},
+                                            {"memory_gbytes_per_s": 2.0})))
 @example("native", 1024, 16, {"ghz": 3.5})     # the one case the slack below is for
+@example("native", 131072, 1, {"memory_gbytes_per_s": 2.0})   # a second flow: -29 %
 def test_adding_a_tcp_flow_never_lowers_throughput(path, msg, n, host):
     # Without the contention terms (runs of a whole poll: GRO as for one flow; free DRAM
-    # misses) the law is strict: the draws are nested (the N + 1st flow joins the same
-    # N), the link and the senders' pool only grow.
+    # misses; DRAM bandwidth to spare) the law is strict: the draws are nested (the N +
+    # 1st flow joins the same N), the link and the senders' pool only grow.
     r = qm.predict(path=path, proto="tcp", msg_bytes=msg, flows=[n, n + 1],
-                   rx_flow_run_packets=64, dram_latency_ns=0.0, **host)
+                   rx_flow_run_packets=64, dram_latency_ns=0.0,
+                   **{**host, "memory_gbytes_per_s": 1e6})
     assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-12)
     # With them, a flow may cost the others at most what it shortens their GRO segments
     # (the per-segment work is only part of each message's) and what it adds to their
@@ -227,12 +230,20 @@ def test_adding_a_tcp_flow_never_lowers_throughput(path, msg, n, host):
                                               h.dram_misses_in_flight))
     copy = COPY_CYCLES_PER_BYTE + r.read_miss_fraction * penalty
     dearer = min(1.0, copy[0] / copy[1])
+    # Where the DRAM holds the receiver back, also what it adds to every byte's DRAM
+    # traffic (its window waits in the cache too): the DRAM's budget is its bandwidth over
+    # the bytes each byte moves.  (A random search of 100 hosts with 0.5-32 GB/s of DRAM,
+    # 1..80 flows, 2026-11-27: no case beyond this allowance; one flow more cost up to 58 %.)
+    per_byte = r.memory_bandwidth_gbytes_per_s / r.throughput_gbps
+    held = "memory" in r.bottleneck[1]
+    costlier = min(1.0, per_byte[0] / per_byte[1]) if held else 1.0
     # The read-miss fraction is a mean over the CPUs, weighted by what they deliver; the
     # CPUs that bind pay the misses of full queues, which one more flow raises (its window
     # waits in the cache too) while the mean may fall. Scanned over this test's whole
     # domain (2026-11-27) that costs at most 4.0e-7 of the throughput beyond the
     # allowance (native 1 KB, 16 -> 17 flows at 3.5 GHz; the example above): hence 1e-6.
-    assert r.throughput_gbps[1] >= r.throughput_gbps[0] * shrink * dearer * (1 - 1e-6)
+    allowed = shrink * dearer * costlier
+    assert r.throughput_gbps[1] >= r.throughput_gbps[0] * allowed * (1 - 1e-6)
 
 
 @given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")), st.integers(1, 10))

@@ -427,6 +427,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
     size, levels = capacity.shape
     patterns, width = flows.shape
     rates = np.empty(width)
+    banded = np.empty(width, dtype=np.bool_)
     totals = np.empty(patterns)
     for s in range(size):
         mean = 0.0
@@ -447,6 +448,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                 r = _carried(capacity[s, t], flows[p, j] * x, flows[p, j] * start[s, p],
                              band_low[s, t], band_high[s, t])
                 rates[j] = r
+                # Held at its band's lower edge, a CPU is as busy as at its capacity.
+                banded[j] = r < min(capacity[s, t], flows[p, j] * x)
                 total += n * r
                 rate_at_level[s, t] += weight[p] * n * r
             totals[p] = total
@@ -470,7 +473,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                     continue
                 rho = r / capacity[s, level[p, j] - 1]
                 limit = flows[p, j] * queue_per_flow[s] + queue_per_cpu[s]
-                if rho >= _SATURATED:
+                if rho >= _SATURATED or banded[j]:
                     queued = limit
                 else:
                     queued = min(rho + rho * rho * variability[s] / max(1.0 - rho, 1e-300),

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: reproduce test test-slow test-laws bench derive clean
+.PHONY: reproduce test test-slow test-laws search-laws bench derive clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test-laws: $(STAMP)
 	HYPOTHESIS_PROFILE=$(LAWS_PROFILE) $(BIN)/python -m pytest tests/test_properties.py tests/test_flows.py \
 		tests/test_latency.py tests/test_whatif.py tests/test_api.py tests/test_parallel.py \
 		tests/test_levers.py tests/test_copy_misses.py tests/test_readers.py tests/test_attribute.py
+
+## search-laws: the laws over 240,000 random scenarios in vectorised grids, and four
+##              monotone laws along their axes (a minute or two; SEED=n for others)
+SEED ?= 0
+search-laws: $(STAMP)
+	$(BIN)/python tests/search_laws.py --seed $(SEED)
 
 ## bench: speed targets (pytest-benchmark; not part of the default run)
 bench: $(STAMP)

@@ -1,0 +1,175 @@
+"""Random search of the model's laws over large vectorised grids (``make search-laws``).
+
+Hypothesis (``make test-laws``) shrinks a failure to a small case, but draws a few
+hundred scenarios per law; one vectorised :func:`queuemodel.predict` checks
+thousands at a time.  Each configuration draws a path, a protocol, a flow count and
+the host's flags, then a grid of random numeric hosts (clock, link, MTU, message size,
+DRAM, cache share, NAPI and moderation settings, host costs, offered load); every
+scenario is held to the per-scenario laws below, and each monotone law sweeps one
+input along an axis for a few configurations.  Seeded: a seed finds the same cases
+again.  It exits 1 if a law breaks, printing the first case of each; a known break,
+pinned as a strict xfail in the tests, is listed but does not count.
+
+On 2026-11-27 such searches found three breaks the derandomised CI profile had not:
+the interrupted CPUs charged a reader's work on a core of its own (up to 127 % busy),
+a DRAM-bound UDP outcome losing throughput to a faster clock (an overload band), and
+the known DRAM overrun below.
+
+Usage: ``python tests/search_laws.py [--seed S] [--configs C] [--size N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+
+import numpy as np
+
+import queuemodel as qm
+
+#: Breaks pinned by strict xfails: reported, not counted.
+KNOWN = {
+    "DRAM traffic above the bandwidth":
+        "test_a_crowded_receiver_under_its_dram_budget_stays_within_the_bandwidth",
+}
+
+#: Inputs that never lower throughput as they grow, and the axis each is swept over.
+AXES = {
+    "ghz": np.geomspace(0.8, 5.0, 24),
+    "memory_gbytes_per_s": np.geomspace(0.3, 100.0, 16),
+    "ddio_share": np.linspace(0.02, 1.0, 12),
+    "dram_misses_in_flight": np.geomspace(1.0, 64.0, 12),
+}
+
+
+def _config(rng):
+    proto = str(rng.choice(["tcp", "udp"]))
+    flags = dict(app_on_softirq_core=bool(rng.integers(2)), veth_link=bool(rng.integers(4) == 0),
+                 tso=bool(rng.integers(2)), gso=bool(rng.integers(2)),
+                 gro=bool(rng.integers(4) != 0), adaptive_moderation=bool(rng.integers(4) != 0),
+                 rps=bool(rng.integers(4) == 0), tunnel_offload=bool(rng.integers(4) == 0),
+                 link_segments=bool(rng.integers(4) != 0),
+                 sender_on_receive_cpu=bool(rng.integers(4) == 0),
+                 rx_csum=bool(rng.integers(2)), tx_csum=bool(rng.integers(2)),
+                 physical_cores=int(rng.integers(1, 33)), nic_queues=int(rng.integers(1, 65)))
+    flows = int(rng.choice([1, 1, 2, 3, 5, 8, 13, 24, 45, 80, int(rng.integers(1, 101))]))
+    return dict(path=str(rng.choice(list(qm.PATHS))), proto=proto, flows=flows,
+                arrival_scv=float(rng.choice([1.0, 0.0, 4.0])), **flags)
+
+
+def _numeric(rng, proto, size):
+    return dict(
+        ghz=rng.uniform(0.5, 5.0, size), link_gbps=10 ** rng.uniform(0.0, 2.6, size),
+        mtu=rng.integers(576, 9217, size).astype(float),
+        msg_bytes=rng.integers(1, 65508 if proto == "udp" else 1 << 20, size),
+        memory_gbytes_per_s=10 ** rng.uniform(-0.3, 2.3, size),
+        dram_latency_ns=rng.uniform(0.0, 300.0, size),
+        dram_misses_in_flight=rng.uniform(1.0, 64.0, size),
+        ddio_share=rng.uniform(0.01, 1.0, size),
+        napi_weight=rng.integers(1, 257, size).astype(float),
+        irq_moderation_usecs=rng.uniform(0.0, 200.0, size),
+        irq_moderation_frames=rng.integers(1, 257, size).astype(float),
+        context_switch_cycles=rng.uniform(0.0, 20000.0, size),
+        softirq_entry_cycles=rng.uniform(0.0, 5000.0, size),
+        offered_gbps=np.where(rng.random(size) < 0.5, np.inf, 10 ** rng.uniform(-2, 2, size)))
+
+
+def _scenario_laws(r, config, num):
+    """``{law: boolean mask of the scenarios that break it}``."""
+    t = np.asarray(r.throughput_gbps)
+    link = np.asarray(r.link_goodput_gbps)
+    offered = num["offered_gbps"]
+    flows = config["flows"]
+    laws = {
+        "throughput finite and positive": ~np.isfinite(t) | (t <= 0),
+        "throughput above the link": t > link * (1 + 1e-9),
+        "throughput above the offer": np.isfinite(offered) & (t > flows * offered * (1 + 1e-9)),
+        "a logical CPU over 100 %": r.cpu_utilisation.max(axis=-1) > 1 + 1e-9,
+        "interrupts above wire packets": (np.asarray(r.irq_rate_per_s)
+                                          > np.asarray(r.wire_packet_rate_per_s) * (1 + 1e-9)),
+        "rate times size is not the throughput": ~np.isclose(
+            np.asarray(r.message_rate_per_s) * num["msg_bytes"] * 8 / 1e9, t, rtol=1e-9),
+        "DRAM traffic above the bandwidth": (np.asarray(r.memory_bandwidth_gbytes_per_s)
+                                             > num["memory_gbytes_per_s"] * (1 + 1e-9)),
+        "latency not finite while stable": (np.asarray(r.queue_stable)
+                                            & ~(np.asarray(r.latency_mean_us) >= 0)),
+    }
+    for name in ("drop_fraction", "loss_fraction"):
+        v = np.asarray(getattr(r, name))
+        laws[f"{name} outside [0, 1]"] = ~((v >= 0) & (v <= 1))
+    for name, v in r.core_utilisation.items():
+        laws[f"{name} outside [0, 1]"] = ~((np.asarray(v) >= -1e-12) & (np.asarray(v) <= 1 + 1e-9))
+    columns = [np.asarray(v) for side in (r.receiver_cpu, r.sender_cpu) for v in side.values()]
+    laws["a /proc/stat column negative"] = np.any([~(c >= -1e-12) for c in columns], axis=0)
+    rx_cores = sum(np.asarray(v) for k, v in r.core_utilisation.items() if k.startswith("rx:"))
+    laws["receiver CPU not conserved"] = ~np.isclose(
+        sum(np.asarray(v) for v in r.receiver_cpu.values()), np.asarray(r.cores_used) * rx_cores,
+        rtol=1e-9, atol=1e-12)
+    laws["stages do not add up to their cores"] = ~np.isclose(
+        sum(np.asarray(v) for k, v in r.stages.items() if k.startswith("rx:")), rx_cores,
+        rtol=1e-9, atol=1e-12)
+    if flows == 1:                      # one hash outcome: the bottleneck is exactly full
+        named = np.asarray(r.bottleneck).astype(str)
+        for key, util in r.core_utilisation.items():
+            side = {"rx": "receiver", "tx": "sender"}[key[:2]]
+            binding = np.char.startswith(named, f"{side}:{key[3:]}:")
+            laws[f"bottleneck {key} not full"] = binding & (np.abs(np.asarray(util) - 1) > 1e-6)
+    return laws
+
+
+def search(seed: int, configs: int, size: int) -> dict:
+    """``{law: (breaks, first case)}`` over ``configs`` random configurations."""
+    rng = np.random.default_rng(seed)
+    found: dict = {}
+
+    def record(law, count, case):
+        seen, first = found.get(law, (0, case))
+        found[law] = (seen + count, first)
+
+    for i in range(configs):
+        config = _config(rng)
+        num = _numeric(rng, config["proto"], size)
+        r = qm.predict(**config, **num)
+        for law, mask in _scenario_laws(r, config, num).items():
+            if np.any(mask):
+                j = int(np.flatnonzero(mask)[0])
+                record(law, int(np.count_nonzero(mask)),
+                       {**config, **{k: v[j].item() for k, v in num.items()}})
+        if i % 4:                       # every fourth configuration sweeps the axes
+            continue
+        base = {k: v[0].item() for k, v in num.items()}
+        for field, axis in AXES.items():
+            sweep = qm.predict(**config, **{**base, field: axis})
+            t = np.asarray(sweep.throughput_gbps)
+            step = np.diff(t) / t[:-1]
+            if step.min() < -1e-9:
+                k = int(np.argmin(step))
+                record(f"more {field} lowers throughput", 1,
+                       {**config, **base, field: (float(axis[k]), float(axis[k + 1])),
+                        "loss": float(step[k])})
+    return found
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--configs", type=int, default=120)
+    parser.add_argument("--size", type=int, default=2000)
+    args = parser.parse_args(argv)
+    found = search(args.seed, args.configs, args.size)
+    total = args.configs * args.size
+    print(f"{total} scenarios in {args.configs} configurations (seed {args.seed})")
+    broken = 0
+    for law, (count, case) in sorted(found.items()):
+        known = KNOWN.get(law)
+        broken += known is None
+        print(f"{'known' if known else 'BROKEN'}: {law}: {count} "
+              f"{'(' + known + ')' if known else ''}\n  first: {case}")
+    if not found:
+        print("no law broken")
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,6 +27,7 @@ import sys
 import numpy as np
 
 import queuemodel as qm
+from queuemodel import wire
 
 #: Breaks pinned by strict xfails: reported, not counted.
 KNOWN = {
@@ -109,12 +110,26 @@ def _scenario_laws(r, config, num):
     laws["stages do not add up to their cores"] = ~np.isclose(
         sum(np.asarray(v) for k, v in r.stages.items() if k.startswith("rx:")), rx_cores,
         rtol=1e-9, atol=1e-12)
+    path = qm.get_path(config["path"])
+    if config["proto"] == "udp":        # a datagram leaves as its IP fragments
+        fragments = wire.udp_fragments(num["msg_bytes"], num["mtu"], path.encap_bytes)
+        laws["wire packets per datagram not its fragments"] = ~np.isclose(
+            np.asarray(r.wire_packet_rate_per_s), np.asarray(r.message_rate_per_s) * fragments,
+            rtol=1e-12)
     if flows == 1:                      # one hash outcome: the bottleneck is exactly full
         named = np.asarray(r.bottleneck).astype(str)
         for key, util in r.core_utilisation.items():
             side = {"rx": "receiver", "tx": "sender"}[key[:2]]
             binding = np.char.startswith(named, f"{side}:{key[3:]}:")
             laws[f"bottleneck {key} not full"] = binding & (np.abs(np.asarray(util) - 1) > 1e-6)
+        # An interrupt starts one NET_RX run per NAPI stage at most, while a poll of the
+        # NIC serves it (no more wire packets per interrupt than napi_weight).
+        irq = np.asarray(r.irq_rate_per_s)
+        per_irq = np.asarray(r.softirq_rate_per_s) / np.where(irq > 0, irq, 1.0)
+        one_poll = np.asarray(r.wire_packet_rate_per_s) <= num["napi_weight"] * irq
+        stages = sum(s.poll for s in path.rx)
+        laws["softirq runs per interrupt outside [1, NAPI stages]"] = (irq > 0) & (
+            (per_irq < 1 - 1e-9) | (one_poll & (per_irq > stages * (1 + 1e-9))))
     return laws
 
 

@@ -655,6 +655,9 @@ def test_a_cache_larger_than_anything_waiting_means_no_memory_traffic(sc):
 
 @given(scenarios())
 def test_dram_traffic_never_exceeds_the_memory_bandwidth(sc):
+    # Known to break in rare cases that the CI profile does not draw and a 1,500-example
+    # run does (rare DRAM misses, a crowded CPU, DRAM far below the link): the strict xfail
+    # test_a_crowded_receiver_under_its_dram_budget_stays_within_the_bandwidth says why.
     r = qm.predict(**sc)
     bandwidth = sc.get("memory_gbytes_per_s", qm.hosts.paper_testbed().memory_gbytes_per_s)
     assert r.memory_bandwidth_gbytes_per_s <= bandwidth * (1 + 1e-9)

@@ -509,10 +509,9 @@ def test_patterns_without_a_band_keep_their_rate():
     assert _two_cpus(140.0, 60.0, band=(np.inf, np.inf)) == 60.0
 
 
-def test_tcp_delivery_counts_the_share_a_banded_cpu_leaves():
-    # The same two CPUs through expected_spread: 90 + 50 = 140, the link (sharing
-    # without the band would deliver 70 + 50 = 120).
-    from queuemodel.flows import Patterns, expected_spread
+def _banded_pair():
+    # The two CPUs above as one hash outcome for expected_spread, and their bands.
+    from queuemodel.flows import Patterns
 
     pats = Patterns(flows=np.array([[1, 1]]), level=np.array([[1, 2]]),
                     weight=np.array([1.0]), draws=1, cpu_level=np.zeros((2, 2)))
@@ -521,9 +520,17 @@ def test_tcp_delivery_counts_the_share_a_banded_cpu_leaves():
         edges = (np.inf, np.inf) if t == 0 else (50.0, 100.0)
         return np.array([edges[0]]), np.array([edges[1]])
 
-    out = expected_spread("tcp", [(np.arange(1), pats)], np.array([2]),
-                          np.array([[120.0, 120.0]]), np.array([np.inf]), np.array([140.0]),
-                          band)
+    return [(np.arange(1), pats)], band
+
+
+def test_tcp_delivery_counts_the_share_a_banded_cpu_leaves():
+    # The same two CPUs through expected_spread: 90 + 50 = 140, the link (sharing
+    # without the band would deliver 70 + 50 = 120).
+    from queuemodel.flows import expected_spread
+
+    groups, band = _banded_pair()
+    out = expected_spread("tcp", groups, np.array([2]), np.array([[120.0, 120.0]]),
+                          np.array([np.inf]), np.array([140.0]), band)
     assert out["delivered"][0] == pytest.approx(140.0, rel=1e-12)
 
 
@@ -533,19 +540,12 @@ def test_udp_delivery_counts_the_share_a_banded_cpu_leaves_of_the_dram():
     # outcome and 0.23 % went to no one).  Every byte read from DRAM (no cache) costs 2
     # bytes of traffic, so 280 of bandwidth allow 140: 70 each, inside the second CPU's
     # band, which carries 50; the first flow takes the other 90.
-    from queuemodel.flows import Patterns, expected_spread
+    from queuemodel.flows import expected_spread
 
-    pats = Patterns(flows=np.array([[1, 1]]), level=np.array([[1, 2]]),
-                    weight=np.array([1.0]), draws=1, cpu_level=np.zeros((2, 2)))
-
-    def band(t, lowest):
-        edges = (np.inf, np.inf) if t == 0 else (50.0, 100.0)
-        return np.array([edges[0]]), np.array([edges[1]])
-
+    groups, band = _banded_pair()
     waiting = {"per_flow": np.ones(1), "per_cpu": np.zeros(1), "cache": np.zeros(1),
                "ring": np.zeros(1), "memory": np.array([280.0])}
-    out = expected_spread("udp", [(np.arange(1), pats)], np.array([2]),
-                          np.array([[120.0, 120.0]]), np.array([200.0]), np.array([np.inf]),
-                          band, waiting)
+    out = expected_spread("udp", groups, np.array([2]), np.array([[120.0, 120.0]]),
+                          np.array([200.0]), np.array([np.inf]), band, waiting)
     assert out["delivered"][0] == pytest.approx(140.0, rel=1e-12)
     assert out["dram_per_byte"][0] == pytest.approx(2.0, rel=1e-12)

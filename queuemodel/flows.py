@@ -801,13 +801,21 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     if band is not None and np.isfinite(band_low).any():
         # A CPU held at its band's lower edge leaves its share of what the flows share to
         # the flows elsewhere: TCP's link and DRAM, UDP's DRAM (rare: a few scenarios in a
-        # million).  UDP's senders ignore the link, so only the DRAM's budget binds it.
-        starts = [rate.copy() for rate in rates]
-        shared = link if elastic else np.full(size, np.inf)
-        for (_, patterns), at, table, rate, dram in zip(groups, where, tables, rates, drams):
-            banded_flow_rates(*table, np.asarray(patterns.busy, dtype=np.int64),
-                              capacity[at], per_flow[at], shared[at], dram, band_low[at],
-                              band_high[at], rate)
+        # million).  UDP's senders ignore the link: only scenarios whose DRAM budget held
+        # a sender below its rate need the pass.
+        held = [slice(None) if elastic else
+                np.flatnonzero((rate < per_flow[at][:, None]).any(axis=1))
+                for at, rate in zip(where, rates)]
+        if elastic or any(rows.size for rows in held):
+            starts = [rate.copy() for rate in rates]
+            shared = link if elastic else np.full(size, np.inf)
+            for (_, patterns), at, table, rate, dram, rows in zip(groups, where, tables,
+                                                                  rates, drams, held):
+                part = rate[rows]
+                banded_flow_rates(*table, np.asarray(patterns.busy, dtype=np.int64),
+                                  capacity[at][rows], per_flow[at][rows], shared[at][rows],
+                                  dram[rows], band_low[at][rows], band_high[at][rows], part)
+                rate[rows] = part
     out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "busy",
                                              "flows_per_busy", "dram_per_byte", "dram_bound",
                                              "read_miss")}

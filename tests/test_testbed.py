@@ -225,9 +225,11 @@ def test_a_profiled_run_records_where_its_time_went():
     (row,) = run_all(paths=("native",), protos=("tcp",), sizes=(131072,), flows=(1,),
                      seconds=1.0, profile=True)
     shares = parse_shares(row["profile"])
-    # perf prints each symbol's share to 0.01 %, so the listed shares may add up to a
-    # little over 100 (0.35 % seen)
-    assert 50.0 < sum(shares.values()) <= 101.0
+    # perf prints each of a few hundred symbols' shares to 0.01 %, and the listed shares
+    # may add up to a little over 100: 0.35 % seen, and 1.00 % in a clean-clone CI run
+    # on 2026-11-27 (the bound was 101 then and failed by 1e-14); a sanity bound on what
+    # perf prints, not a law of the model.
+    assert 50.0 < sum(shares.values()) <= 102.0
     assert shares["copy"] > 1.0 and shares["tcp"] > 0.1   # a TCP run copies and runs TCP
     per_packet = cycles_per_packet(shares, row["cpus"], row["cpu_mhz"],
                                    row["throughput_gbps"] * 1e9 / (8 * 1448))

@@ -24,10 +24,11 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
 ## test-laws: the property tests with fresh random examples (HYPOTHESIS_PROFILE=dev; minutes;
-##            LAWS_PROFILE=deep for 1,500 examples each, nine minutes here)
+##            LAWS_PROFILE=deep for 1,500 examples each, 9-11 minutes here)
 LAWS_PROFILE ?= dev
 test-laws: $(STAMP)
-	HYPOTHESIS_PROFILE=$(LAWS_PROFILE) $(BIN)/python -m pytest tests/test_properties.py tests/test_flows.py \
+	HYPOTHESIS_PROFILE=$(LAWS_PROFILE) $(BIN)/python -m pytest \
+		tests/test_properties.py tests/test_flows.py \
 		tests/test_latency.py tests/test_whatif.py tests/test_api.py tests/test_parallel.py \
 		tests/test_levers.py tests/test_copy_misses.py tests/test_readers.py tests/test_attribute.py
 

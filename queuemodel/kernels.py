@@ -24,8 +24,9 @@ interrupts, polls, wake-ups and ksoftirqd hand-offs at its own rate
 (:func:`level_moments`; the hand-offs' numpy reference is
 :func:`queuemodel.solver.ksoftirqd_deferral`) and the
 bottleneck's name (:func:`bottleneck_codes`); the DRAM's budget
-(:func:`dram_budget`); and TCP's water level again where a CPU's overload
-band is hit (:func:`banded_flow_rates`).
+(:func:`dram_budget`); and the water level again where a CPU's overload
+band is hit under a shared budget, TCP's link or either protocol's DRAM
+(:func:`banded_flow_rates`).
 
 The formulas are those documented on :func:`queuemodel.flows.aggregate`,
 :func:`queuemodel.flows.expected_spread` and :mod:`queuemodel.solver`;
@@ -293,9 +294,9 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
     :func:`flow_rates` shares the link (TCP) and the DRAM's budget (either
     protocol) max-min before the bands are known; a CPU then offered a rate
     inside its band carries only the band's lower edge (:func:`_carried`),
-    and what it gives up would go to no one.  Here
-    the water level ``w`` climbs from that first level ``x0`` on the
-    balance with the bands in it, ``f(w) = sum n carried(R, k w, k x0)``:
+    and what it gives up would go to no one.  Here the water level ``w``
+    climbs from that first level ``x0`` on the balance with the bands in it,
+    ``f(w) = sum n carried(R, k w, k x0)``:
     a CPU whose flows reach the band from below stays at its lower edge
     (max-min keeps them there while the others climb on), one that started
     above it stays above, so ``f`` is continuous and non-decreasing, with

@@ -32,8 +32,8 @@ test-laws: $(STAMP)
 		tests/test_latency.py tests/test_whatif.py tests/test_api.py tests/test_parallel.py \
 		tests/test_levers.py tests/test_copy_misses.py tests/test_readers.py tests/test_attribute.py
 
-## search-laws: the laws over 240,000 random scenarios in vectorised grids, and seven
-##              monotone laws along their axes (a minute or two; SEED=n for others)
+## search-laws: the laws over 240,000 random scenarios in vectorised grids, seven monotone
+##              laws along their axes and the stage-cost law (a minute or two; SEED=n)
 SEED ?= 0
 search-laws: $(STAMP)
 	$(BIN)/python tests/search_laws.py --seed $(SEED)

@@ -7,7 +7,8 @@ the host's flags, then a grid of random numeric hosts (clock, link, MTU, message
 DRAM, cache share, NAPI and moderation settings, host costs, offered load); every
 scenario is held to the per-scenario laws below, and each monotone law sweeps one
 input (four that never lower throughput, three host costs that never raise it) along
-an axis for a quarter of the configurations.  Seeded: a seed finds the same cases
+an axis for a quarter of the configurations; every configuration also makes one random
+stage cost of its path dearer step by step (issue 2's cost law).  Seeded: a seed finds the same cases
 again.  It exits 1 if a law breaks, printing the first case of each; a known break,
 pinned as a strict xfail in the tests, is listed but does not count.
 
@@ -22,6 +23,7 @@ Usage: ``python tests/search_laws.py [--seed S] [--configs C] [--size N]``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import sys
 
@@ -34,6 +36,10 @@ from queuemodel import wire
 KNOWN = {
     "DRAM traffic above the bandwidth":
         "test_a_crowded_receiver_under_its_dram_budget_stays_within_the_bandwidth",
+    # The overload band's first-offer edge (and the clock's, in
+    # test_tcp_with_offloads_off_gains_from_a_faster_clock).
+    "a dearer stage raises throughput":
+        "test_a_dearer_sending_stage_gains_nothing_across_a_band_edge",
 }
 
 #: Inputs that never lower throughput as they grow, and the axis each is swept over.
@@ -43,6 +49,13 @@ AXES = {
     "ddio_share": np.linspace(0.02, 1.0, 12),
     "dram_misses_in_flight": np.geomspace(1.0, 64.0, 12),
 }
+#: A stage's costs that never raise throughput as they grow (issue 2's cost law), and
+#: the factors each is swept over, from the shipped value.
+STAGE_COSTS = ("cost_cycles_per_unit", "cost_cycles_per_byte", "cache_misses_per_unit",
+               "cost_cycles_per_invocation")
+STAGE_FACTORS = np.geomspace(1.0, 8.0, 10)
+#: Scenarios of a configuration the stage-cost sweep holds to the law at each step.
+STAGE_ROWS = 64
 #: Costs that never raise throughput as they grow (issue 2's cost law for the host's).
 COSTS = {
     "softirq_entry_cycles": np.linspace(0.0, 5000.0, 12),
@@ -158,6 +171,7 @@ def search(seed: int, configs: int, size: int) -> dict:
                 j = int(np.flatnonzero(mask)[0])
                 record(law, int(np.count_nonzero(mask)),
                        {**config, **{k: v[j].item() for k, v in num.items()}})
+        _sweep_a_stage_cost(rng, config, {k: v[:STAGE_ROWS] for k, v in num.items()}, record)
         if i % 4:                       # every fourth configuration sweeps the axes
             continue
         base = {k: v[0].item() for k, v in num.items()}
@@ -172,6 +186,34 @@ def search(seed: int, configs: int, size: int) -> dict:
                        {**config, **base, field: (float(axis[k]), float(axis[k + 1])),
                         "change": float(sign * step[k])})
     return found
+
+
+def _sweep_a_stage_cost(rng, config, num, record):
+    """One random stage cost of the configuration's path made dearer step by step, over
+    its first scenarios: no step may raise any scenario's throughput."""
+    path = qm.get_path(config["path"])
+    side = str(rng.choice(["tx", "rx"]))
+    stages = getattr(path, side)
+    index = int(rng.integers(len(stages)))
+    stage = stages[index]
+    field = str(rng.choice(STAGE_COSTS if stage.poll else STAGE_COSTS[:-1]))
+    # A cost of nothing is raised from a cycle per unit (or per 64 bytes).
+    old = getattr(stage, field) or (1.0 / 64 if field.endswith("byte") else 1.0)
+    rest = {k: v for k, v in config.items() if k != "path"}
+    before = None
+    for factor in STAGE_FACTORS:
+        dearer = dataclasses.replace(stage, **{field: old * factor})
+        changed = dataclasses.replace(path, **{side: stages[:index] + (dearer,)
+                                               + stages[index + 1:]})
+        t = np.asarray(qm.predict(path=changed, **rest, **num).throughput_gbps)
+        if before is not None and np.any(t > before * (1 + 1e-9)):
+            j = int(np.argmax(t / before))
+            record("a dearer stage raises throughput", 1,
+                   {**config, **{k: v[j].item() for k, v in num.items()},
+                    "stage": f"{side}:{stage.name}", field: float(old * factor),
+                    "change": float(t[j] / before[j] - 1.0)})
+            return
+        before = t
 
 
 def main(argv=None) -> int:

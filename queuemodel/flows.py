@@ -689,10 +689,13 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         low rates, a CPU can carry its full capacity yet not a slightly
         lower offer (the overhead per message grows).  An offer strictly
         inside the band is carried at ``low`` (the largest rate below it
-        the CPU sustains; :func:`queuemodel.solver.overload_band`).  TCP's
-        water level is then found again with the bands in it
+        the CPU sustains; :func:`queuemodel.solver.overload_band`).  The
+        water level of the flows sharing a budget (an elastic flow's link
+        and DRAM, UDP's DRAM) is then found again with the bands in it
         (:func:`queuemodel.kernels.banded_flow_rates`), so what a banded CPU
         gives up goes to the other flows.  Default: every offer is carried.
+        (The model passes bands for UDP only: a TCP flow climbs from
+        nothing, so its CPUs' capacities already stop below any band.)
     waiting : dict, optional
         For the memory traffic (:mod:`queuemodel.memory`), ``(S,)`` arrays in
         messages: ``per_flow`` and ``per_cpu``, the most data a flow and a
@@ -800,9 +803,9 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     starts = rates
     if band is not None and np.isfinite(band_low).any():
         # A CPU held at its band's lower edge leaves its share of what the flows share to
-        # the flows elsewhere: TCP's link and DRAM, UDP's DRAM (rare: a few scenarios in a
-        # million).  UDP's senders ignore the link: only scenarios whose DRAM budget held
-        # a sender below its rate need the pass.
+        # the flows elsewhere: an elastic flow's link and DRAM, UDP's DRAM (rare: a few
+        # scenarios in a million).  UDP's senders ignore the link: only scenarios whose
+        # DRAM budget held a sender below its rate need the pass.
         held = [slice(None) if elastic else
                 np.flatnonzero((rate < per_flow[at][:, None]).any(axis=1))
                 for at, rate in zip(where, rates)]

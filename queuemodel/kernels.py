@@ -25,8 +25,9 @@ interrupts, polls, wake-ups and ksoftirqd hand-offs at its own rate
 :func:`queuemodel.solver.ksoftirqd_deferral`) and the
 bottleneck's name (:func:`bottleneck_codes`); the DRAM's budget
 (:func:`dram_budget`); and the water level again where a CPU's overload
-band is hit under a shared budget, TCP's link or either protocol's DRAM
-(:func:`banded_flow_rates`).
+band is hit under a shared budget (:func:`banded_flow_rates`: the model's
+UDP flows under the DRAM's; TCP's capacities stop below any band, from
+:func:`core_rates` ``from_below``).
 
 The formulas are those documented on :func:`queuemodel.flows.aggregate`,
 :func:`queuemodel.flows.expected_spread` and :mod:`queuemodel.solver`;
@@ -502,8 +503,10 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
 @_compiled
 def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, switch_cycles,
                n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s,
-               delay_span_s, ramp_low_pps, ramp_inv_width, max_iterations, rtol, q_max, out):
-    """Largest message rate every core sustains, per scenario (see ``solver.solve_rate``).
+               delay_span_s, ramp_low_pps, ramp_inv_width, max_iterations, rtol, q_max,
+               from_below, out):
+    """Largest message rate every core sustains, per scenario (see ``solver.solve_rate``);
+    with ``from_below``, the first rate a load climbing from nothing cannot pass.
 
     Parameters
     ----------
@@ -526,6 +529,9 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
         * inv_width, 0, 1)`` seconds at ``pps`` wire packets per second.
     max_iterations, rtol, q_max :
         The iteration's limits (``solver``'s constants).
+    from_below : bool
+        Iterate up from a rate of 0, plainly (no tail), to the smallest
+        fixed point instead of down to the largest.
     out : numpy.ndarray
         ``(N,)`` written with the rate.
 
@@ -547,6 +553,18 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
         if not math.isfinite(rate):
             out[i] = rate
             continue
+        # Below the adaptive ramp the load rises with the rate (solver.overload_band):
+        # from below, either it saturates there (the map falls below the ramp's start:
+        # one crossing, reached from above as usual) or every rate up to the ramp is
+        # sustained and the load climbs on from there.  Through the ramp, where a band
+        # can lie, it climbs plainly (an extrapolated step could leap one).
+        probe = from_below and delay_span_s[i] > 0.0 and ramp_low_pps[i] / n_wire[i] < rate
+        climbing = False
+        ramp_top = 0.0
+        top = rate
+        if probe:
+            rate = ramp_low_pps[i] / n_wire[i]
+            ramp_top = rate + 1.0 / (ramp_inv_width[i] * n_wire[i])
         last_step = 0.0
         for _ in range(max_iterations):
             current = rate
@@ -564,10 +582,17 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
                 need = static[i, c] + dyn
                 if need > 0.0:
                     new = min(new, capacity[i, c] / need)
+            if probe:
+                climbing, probe = new >= current, False
+            if climbing and new >= ramp_top:
+                # Past the ramp no band lies ahead and the load rises to the one fixed
+                # point left, the largest: iterate down to it from the top, as usual.
+                climbing, rate, last_step = False, top, 0.0
+                continue
             step = new - current
             moving = abs(step) > rtol * current
             q = step / last_step if last_step != 0.0 else -1.0
-            geometric = moving and 0.0 <= q <= q_max
+            geometric = moving and 0.0 <= q <= q_max and not climbing
             tail = step * q / (1.0 - q) if geometric else 0.0
             rate = min(new + tail, upper[i])
             last_step = 0.0 if geometric else step

@@ -515,7 +515,14 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
     rx, tx, size, proto = b.rx, b.tx, b.size, b.proto
     rx_static = _with_misses(b, read_miss)
     cpus = _receive_cpus(b, rx_static)
-    capacity = np.column_stack([solve_rate(np.full(size, np.inf), list(cores.values()), irq)
+    # A TCP flow climbs from nothing (slow start, then the window opens as the reader
+    # keeps up), so a CPU gives its flows the first rate they cannot pass: below an
+    # overload band (solver.overload_band) that is the band's lower edge, where the
+    # softirq work leaves the reader no time and the window stops opening.  A UDP
+    # sender's offer is given, not climbed to: it may lie above the band.
+    climbing = proto == "tcp"
+    capacity = np.column_stack([solve_rate(np.full(size, np.inf), list(cores.values()), irq,
+                                           from_below=climbing)
                                 for cores, irq in cpus])                     # (N, T)
 
     # The senders: spread over cores (send_units cores' worth in all).  A UDP sender is
@@ -528,7 +535,8 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
         # One kernel: veth's netif_rx runs the receive softirq in the sender's context,
         # so a sender goes as fast as its CPU's flow core (sending and softirq work).
         cores, irq = cpus[0]
-        one_core = solve_rate(np.full(size, np.inf), [cores["rx:flow-core"]], irq)
+        one_core = solve_rate(np.full(size, np.inf), [cores["rx:flow-core"]], irq,
+                              from_below=climbing)
     sender_pool = one_core * b.send_units
     if proto == "udp":
         # A UDP sender sends as fast as its CPU (or its offered rate) lets it.  While its
@@ -550,8 +558,9 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
         cores, irq = cpus[t]
         return overload_band(list(cores.values()), irq, capacity[:, t], lowest)
 
+    # TCP's capacities already stop below any band: no offer of its can fall in one.
     spread = flow_model.expected_spread(proto, b.groups, b.flows, capacity, per_flow, budget,
-                                        band, b.waiting)
+                                        None if climbing else band, b.waiting)
     return rx_static, cpus, capacity, sender_pool, per_flow, sends, spread
 
 

@@ -959,8 +959,9 @@ def ksoftirqd_deferral(interrupts, bursts, n_wire, asleep, napi_seconds, napi_we
     return chance, share
 
 
-def solve_rate(upper, cores, interrupts):
-    """Largest message rate every core sustains, at most ``upper``.
+def solve_rate(upper, cores, interrupts, from_below=False):
+    """Largest message rate every core sustains, at most ``upper`` (or, ``from_below``,
+    the first rate a load climbing from nothing cannot pass).
 
     Parameters
     ----------
@@ -975,6 +976,11 @@ def solve_rate(upper, cores, interrupts):
     interrupts : object
         With ``per_message(rate)`` (non-increasing) and ``take(idx)``
         (e.g. :class:`Interrupts`).
+    from_below : bool, optional
+        Iterate up from a rate of 0 to the *smallest* fixed point: below
+        an overload band (:func:`overload_band`) that is the band's lower
+        edge, not the capacity above the band.  What a TCP flow, which
+        climbs from nothing, gets from the CPU.  Default False.
 
     Returns
     -------
@@ -1001,18 +1007,30 @@ def solve_rate(upper, cores, interrupts):
     iteration can stop at its step limit a little above the answer: at slope 0.99 about
     2e-9 of it (``derivations/capacity.py`` draws its checks below slope 0.95).
 
+    From below, ``R_0 = 0`` and the same map, non-decreasing, lifts the
+    iterates monotonically to the smallest fixed point, plainly (an
+    extrapolated step could leap a band).  Near a tangency it can stop at its
+    step limit a little below the answer.  The compiled loop saves the climb
+    where it is safe: where the load rises with the rate (the delay constant:
+    no adaptive ramp, or below it) the fixed point there is the only one, so
+    it starts at the ramp's start, iterating down as usual if the load is
+    over 1 there, and extrapolates only outside the ramp.
+
     For :class:`CoreLoad` cores and :class:`Interrupts` (every built-in query) the
     iteration runs compiled, one scenario at a time (:func:`queuemodel.kernels.core_rates`,
     tested against this loop); any other core objects take the numpy loop here.
     """
     upper = np.asarray(upper, dtype=float)
     if isinstance(interrupts, Interrupts) and all(isinstance(c, CoreLoad) for c in cores):
-        return _solve_compiled(upper, cores, interrupts)
+        return _solve_compiled(upper, cores, interrupts, from_below)
     rate = upper.copy()
     for core in cores:
         rate = np.minimum(rate, _safe_div(core.capacity, core.static))
     # A scenario no core limits (no work at all, nothing outside) stays unlimited.
     active = np.flatnonzero(np.isfinite(rate))
+    q_max = -1.0 if from_below else _Q_MAX
+    if from_below:
+        rate[active] = 0.0
     sub_cores = [core.take(active) for core in cores]
     sub_irq, sub_upper = interrupts.take(active), upper[active]
     last_step = np.zeros(active.size)
@@ -1026,7 +1044,7 @@ def solve_rate(upper, cores, interrupts):
         step = new - current
         moving = np.abs(step) > _RTOL * current
         q = np.divide(step, last_step, out=np.full_like(step, -1.0), where=last_step != 0.0)
-        geometric = moving & (q >= 0.0) & (q <= _Q_MAX)
+        geometric = moving & (q >= 0.0) & (q <= q_max)
         tail = step * np.divide(q, 1.0 - q, out=np.zeros_like(q), where=geometric)
         rate[active] = np.minimum(new + tail, sub_upper)
         last_step = np.where(geometric, 0.0, step)
@@ -1042,7 +1060,7 @@ def solve_rate(upper, cores, interrupts):
     return rate
 
 
-def _solve_compiled(upper, cores, interrupts):
+def _solve_compiled(upper, cores, interrupts, from_below=False):
     """:func:`solve_rate` for :class:`CoreLoad` cores, one scenario at a time, compiled.
 
     The same iteration (:func:`queuemodel.kernels.core_rates`) without numpy's
@@ -1079,7 +1097,7 @@ def _solve_compiled(upper, cores, interrupts):
                poll_cycles, poll_floor, column(c.switch_cycles for c in cores),
                row(interrupts.n_wire), row(bursts), row(frames), row(napi_load), row(irq_load),
                row(delay.low_s), row(delay.span_s), row(delay.rate_low), row(delay.inv_width),
-               _MAX_ITERATIONS, _RTOL, _Q_MAX, out)
+               _MAX_ITERATIONS, _RTOL, _Q_MAX, from_below, out)
     return out.reshape(upper.shape)
 
 

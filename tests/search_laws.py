@@ -36,10 +36,6 @@ from queuemodel import wire
 KNOWN = {
     "DRAM traffic above the bandwidth":
         "test_a_crowded_receiver_under_its_dram_budget_stays_within_the_bandwidth",
-    # The overload band's first-offer edge (and the clock's, in
-    # test_tcp_with_offloads_off_gains_from_a_faster_clock).
-    "a dearer stage raises throughput":
-        "test_a_dearer_sending_stage_gains_nothing_across_a_band_edge",
 }
 
 #: Inputs that never lower throughput as they grow, and the axis each is swept over.

@@ -191,16 +191,11 @@ def test_tcp_sharing_the_link_loses_nothing_to_a_faster_clock():
     assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known, 2026-11-27: a CPU's band is judged from the offer max-min sharing first gave "
-    "it (kernels._carried): one that started at or above the band's upper edge stays above, "
-    "one a hair below is held at the lower edge. Here, with TSO/GSO off, raising the clock "
-    "from 1.0 to 1.05 GHz moves a CPU's first offer across that edge and 76 flows lose "
-    "0.012 % of the link. A random search (600 TCP scenarios x 81 clocks, 1-5 GHz, "
-    "offloads at random) finds 1 such case; before the bands entered the water level, 51 "
-    "(worst -2.3 %). Filling from zero (every CPU that passes its band held there) has no "
-    "such edge, but a band that just opens, however thin (0.009 % seen), would then cap its "
-    "CPU 2 % below its capacity"))
+# Found by a random search (600 TCP scenarios x 81 clocks, 2026-11-27): while a CPU's
+# band was judged from the offer max-min sharing first gave it, raising the clock from 1.0
+# to 1.05 GHz moved that offer across the band's upper edge and these 76 flows lost
+# 0.012 % of the link.  TCP now climbs from nothing: a CPU gives it the first rate it
+# cannot pass (solver.solve_rate from_below), so no offer of its lies in a band.
 def test_tcp_with_offloads_off_gains_from_a_faster_clock():
     sc = {"path": "native", "proto": "tcp", "msg_bytes": 57666, "flows": 76, "mtu": 1562,
           "tso": False, "gso": False, "dram_misses_in_flight": 2.0673113142369894,
@@ -209,13 +204,11 @@ def test_tcp_with_offloads_off_gains_from_a_faster_clock():
     assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known, 2026-11-27: the same first-offer edge as the clock's above, reached through a "
-    "stage cost (found by make search-laws SEED=1). The sender shares each receive CPU "
-    "(sender_on_receive_cpu), so a dearer tcp_tx leaves the CPUs at capacity carrying "
-    "less; the link's water level rises for the others, one CPU's first offer climbs past "
-    "its band's upper edge and it stops being held at the lower edge: 80 flows gain "
-    "0.002 % as tcp_tx goes from 0.115 to 0.12 cycles per byte"))
+# Found by make search-laws SEED=1 (2026-11-27), the same edge through a stage cost: the
+# sender shares each receive CPU (sender_on_receive_cpu), so a dearer tcp_tx left the CPUs
+# at capacity carrying less, the link's water level rose for the others, and one CPU's
+# first offer climbed past its band's upper edge: 80 flows gained 0.002 % as tcp_tx went
+# from 0.115 to 0.12 cycles per byte.
 def test_a_dearer_sending_stage_gains_nothing_across_a_band_edge():
     sc = {"proto": "tcp", "flows": 80, "arrival_scv": 0.0, "app_on_softirq_core": False,
           "tso": False, "gso": False, "tunnel_offload": True, "sender_on_receive_cpu": True,
@@ -458,6 +451,12 @@ def test_the_compiled_fixed_point_agrees_with_the_numpy_loop(path, proto, msg, g
     bound = share * reference
     assert S.solve_rate(bound, cores, irq) == pytest.approx(
         S.solve_rate(bound, [_Opaque(c) for c in cores], _Opaque(irq)), rel=1e-9)
+    # From below (TCP's climb): the compiled loop starts at the ramp and extrapolates
+    # outside it; the generic one climbs plainly from 0.  The same smallest fixed point.
+    climbed = S.solve_rate(np.array([np.inf]), cores, irq, from_below=True)
+    assert climbed == pytest.approx(S.solve_rate(np.array([np.inf]), [_Opaque(c) for c in cores],
+                                                 _Opaque(irq), from_below=True), rel=1e-7)
+    assert climbed <= unbounded * (1 + 1e-9)
 
 
 @given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(("tcp", "udp")),
@@ -581,6 +580,30 @@ def test_the_overload_band_agrees_with_solving_each_offer(path, proto, msg, shar
     low, high_edge = S.overload_band(cores, irq, capacity)
     banded = np.where((offer > low) & (offer < high_edge), low, offer)
     assert banded == pytest.approx(exact, rel=1e-7)
+    # A load climbing from nothing (TCP) stops at the band's lower edge, else at capacity.
+    climbed = S.solve_rate(np.array([np.inf]), cores, irq, from_below=True)
+    assert climbed == pytest.approx(np.where(np.isfinite(low), low, capacity), rel=1e-7)
+
+
+def test_a_load_climbing_from_nothing_stops_at_the_bands_lower_edge():
+    # Linux overlay, 940-byte datagrams, an adaptive ramp of 246k-492k packets/s up to
+    # 75.92 us: the load rises over 1 on the ramp and falls back (a band of 241.2k-253.7k
+    # messages/s under a capacity of 258.7k).  From above the capacity iteration finds
+    # the capacity; from below (TCP's climb, solve_rate from_below) the band's lower
+    # edge, in the compiled loop (which starts at the ramp) as in the generic one.
+    from queuemodel import solver as S
+
+    host = dataclasses.replace(qm.paper_testbed(), adaptive_rate_low_pps=246199.0,
+                               adaptive_rate_high_pps=492398.0, adaptive_usecs_high=75.92)
+    cores, irq = _one_cpu("linux-overlay", "udp", 940, host)
+    inf = np.array([np.inf])
+    capacity = S.solve_rate(inf, cores, irq)
+    low, high = S.overload_band(cores, irq, capacity)
+    assert low[0] < high[0] < capacity[0]
+    climbed = S.solve_rate(inf, cores, irq, from_below=True)
+    assert climbed == pytest.approx(low, rel=1e-9)
+    assert S.solve_rate(inf, [_Opaque(c) for c in cores], _Opaque(irq),
+                        from_below=True) == pytest.approx(low, rel=1e-9)
 
 
 def test_a_reader_on_its_own_core_is_named_when_it_binds():

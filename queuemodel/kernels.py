@@ -530,8 +530,10 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
     max_iterations, rtol, q_max :
         The iteration's limits (``solver``'s constants).
     from_below : bool
-        Iterate up from a rate of 0, plainly (no tail), to the smallest
-        fixed point instead of down to the largest.
+        Climb to the smallest fixed point instead of falling to the largest
+        (``solver.solve_rate``'s Notes): from the adaptive ramp's start,
+        plainly (no tail) through the ramp, and from the top as usual once
+        the climb is past it.
     out : numpy.ndarray
         ``(N,)`` written with the rate.
 

@@ -64,25 +64,39 @@ def number(
     if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
         raise ModelInputError(field, value, allowed)
     try:
-        arr = np.asarray(value, dtype=float)
+        arr = np.array(value, dtype=float)            # a copy of our own, frozen below
     except (TypeError, ValueError):
         raise ModelInputError(field, value, allowed) from None
-    bad = np.isnan(arr)
-    bad |= np.isinf(arr) & ~(allow_inf & (arr > 0))
-    bad |= (arr <= low) if low_open else (arr < low)
-    bad |= arr > high
-    if integer:
-        finite = np.isfinite(arr)
-        bad |= finite & (arr != np.floor(np.where(finite, arr, 0.0)))
-    if bad.any():
-        offender = arr[bad].flat[0] if arr.ndim else float(arr)
-        shown = value if arr.ndim == 0 else _Element(float(offender))
-        raise ModelInputError(field, shown, allowed)
+    if not _plainly_in_range(arr, value, low, high, low_open, integer, allow_inf):
+        bad = np.isnan(arr)
+        bad |= np.isinf(arr) & ~(allow_inf & (arr > 0))
+        bad |= (arr <= low) if low_open else (arr < low)
+        bad |= arr > high
+        if integer:
+            finite = np.isfinite(arr)
+            bad |= finite & (arr != np.floor(np.where(finite, arr, 0.0)))
+        if bad.any():
+            offender = arr[bad].flat[0] if arr.ndim else float(arr)
+            shown = value if arr.ndim == 0 else _Element(float(offender))
+            raise ModelInputError(field, shown, allowed)
     if arr.ndim == 0:
         return float(arr)
-    arr = arr.copy()
     arr.setflags(write=False)
     return arr
+
+
+def _plainly_in_range(arr, value, low, high, low_open, integer, allow_inf) -> bool:
+    """Whether every element of ``arr`` passes :func:`number`'s checks, found from its
+    least and greatest elements alone (a million-row grid is checked in two passes,
+    without temporaries).  False where that cannot tell: a NaN (it makes both NaN),
+    no elements, or whole numbers asked of an array that is not of integers; the
+    element-wise check then decides.
+    """
+    if arr.size == 0 or (integer and getattr(value, "dtype", np.dtype(float)).kind not in "iub"):
+        return False
+    lo, hi = arr.min(), arr.max()
+    return bool((lo > low if low_open else lo >= low) and lo > -math.inf and hi <= high
+                and (hi < math.inf or allow_inf))
 
 
 def flag(field: str, value: Any) -> bool:

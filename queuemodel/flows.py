@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -653,7 +654,30 @@ def placement_groups(proto: str, path, host, h, flows, fragmented) -> list:
             for g, key in enumerate(unique)]
 
 
-@functools.lru_cache(maxsize=4096)
+def _one_per_key(maxsize):
+    """``functools.lru_cache`` that computes a missing entry under a lock.
+
+    Blocks of a large grid solved in threads at once then get one object
+    per key, never two equal ones: a result numbers its topologies by the
+    identity of their tables (``model.evaluate``), so the same inputs give
+    the same numbering.
+    """
+    def wrap(func):
+        cached = functools.lru_cache(maxsize=maxsize)(func)
+        lock = threading.Lock()
+
+        @functools.wraps(func)
+        def once(*args):
+            with lock:
+                return cached(*args)
+
+        once.cache_clear, once.cache_info = cached.cache_clear, cached.cache_info
+        return once
+
+    return wrap
+
+
+@_one_per_key(maxsize=4096)
 def _patterns(n, cores, threads, queues, spreads, rps, queue_cpus, steered) -> Patterns:
     """Patterns of one topology (cached: the draws are seeded, so they never change)."""
     return Patterns.of(place(n, cores, threads, queues, spreads, rps, queue_cpus,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
@@ -381,29 +382,33 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
             else:
                 merged[key][sl] = value
 
-    def solve_into(sl):
-        # A later block writes its outputs into the merged arrays in its own thread (the
-        # copying is a third of a large grid's work); only its topologies come back.
-        block = solve(sl)
-        tables, topology = block.pop("cpu_tables"), block.pop("topology")
-        store(block, sl)
-        return {"cpu_tables": tables, "topology": topology}
-
     blocks = [slice(start, start + BLOCK) for start in range(0, size, BLOCK)]
-    merged = solve(blocks[0])
-    topology = topology_codes(merged)
-    if size > BLOCK:
-        first = merged
-        merged = {k: ({n: np.empty(size, a.dtype) for n, a in v.items()}
-                      if isinstance(v, dict) else np.empty((size,) + v.shape[1:], v.dtype))
-                  for k, v in first.items()}
-        store(first, blocks[0])
-        merged["topology"] = np.empty(size, topology.dtype)
-        merged["topology"][blocks[0]] = topology
-        for sl, block in zip(blocks[1:], _in_order(solve_into, blocks[1:])):
-            merged["topology"][sl] = topology_codes(block)
+    if size <= BLOCK:
+        merged = solve(blocks[0])
+        merged["topology"] = topology_codes(merged)
     else:
-        merged["topology"] = topology
+        merged = {}
+        laying_out = threading.Lock()
+
+        def solve_into(sl):
+            # Each block writes its outputs into the merged arrays in its own thread (the
+            # copying is a third of a large grid's work); the first to finish lays them
+            # out, so no thread waits for one block alone.  Its topologies come back.
+            block = solve(sl)
+            tables, topology = block.pop("cpu_tables"), block.pop("topology")
+            with laying_out:
+                if not merged:
+                    merged.update({k: ({n: np.empty(size, a.dtype) for n, a in v.items()}
+                                       if isinstance(v, dict)
+                                       else np.empty((size,) + v.shape[1:], v.dtype))
+                                   for k, v in block.items()})
+            store(block, sl)
+            return {"cpu_tables": tables, "topology": topology}
+
+        topologies = np.empty(size, dtype=np.int64)
+        for sl, block in zip(blocks, _in_order(solve_into, blocks)):
+            topologies[sl] = topology_codes(block)    # in block order: the codes are too
+        merged["topology"] = topologies
     rx_labels = [f"rx:{n}" for n in rx.labels] + ["rx:softirq_entry", "rx:context_switch"]
     merged["stages"] = dict(zip(rx_labels, rx_table.T))
     merged["stages"].update(zip((f"tx:{n}" for n in tx.labels), tx_table.T))
@@ -1354,11 +1359,10 @@ def _check_finite(result: Result) -> None:
             # (NaN >= 0 is False, so NaN is refused here too.)
             bad = not (value >= 0.0 and (name not in finite or math.isfinite(value)))
         else:
+            # Two reductions and no temporaries (a million-row grid checks 18 arrays): the
+            # least is NaN if any element is, and NaN >= 0 is False.
             arr = np.asarray(value, dtype=float)
-            wrong = np.isnan(arr) | (arr < 0)
-            if name in finite:
-                wrong |= ~np.isfinite(arr)
-            bad = bool(np.any(wrong))
+            bad = not arr.min() >= 0.0 or (name in finite and arr.max() == math.inf)
         if bad:
             raise QueueModelError(
                 f"internal error: {name} came out non-finite or negative for {result.inputs}; "

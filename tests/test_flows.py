@@ -347,6 +347,26 @@ def test_blocks_in_threads_change_nothing(monkeypatch):
                 assert other == part, key
 
 
+def test_blocks_drawn_in_threads_number_their_topologies_alike(monkeypatch):
+    # Two blocks solved at once from a cold placement cache need the same topologies at
+    # the same time.  A result numbers its topologies by their tables' identity, so the
+    # two threads must share one drawn object per topology: two equal copies would give
+    # the same inputs another numbering (and more tables) than a serial solve.
+    from queuemodel import flows, model
+
+    grid = dict(path="docker-overlay", proto="tcp", flows=np.tile(np.arange(1, 31), 2))
+    monkeypatch.setattr(model, "BLOCK", 30)
+    monkeypatch.setattr(flows, "THREADS", 1)
+    serial = qm.predict(**grid).cpu_parts
+    monkeypatch.setattr(flows, "THREADS", 2)
+    for _ in range(3):
+        flows._patterns.cache_clear()
+        flows._draws.cache_clear()
+        threaded = qm.predict(**grid).cpu_parts
+        assert len(threaded[2]) == len(serial[2]) == 30
+        assert np.array_equal(threaded[1], serial[1])
+
+
 def test_kernels_compile_without_a_cache_location():
     # A read-only install with no user cache directory: numba refuses cache=True, and the
     # kernels must then compile in memory rather than fail to import.

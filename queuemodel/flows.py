@@ -640,9 +640,9 @@ def placement_groups(proto: str, path, host, h, flows, fragmented) -> list:
                                inner_rss=host.tunnel_offload,
                                own_addresses=path.flow_addresses == "per-flow")
     inputs = (flows, h.physical_cores, h.threads_per_core, h.nic_queues, spreads)
-    if all(np.ndim(v) == 0 or np.all(v == np.ravel(v)[0]) for v in inputs):
-        key = tuple(int(np.ravel(v)[0]) for v in inputs)
-        return [(np.arange(size), _patterns(*key[:4], bool(key[4]), host.rps,
+    key = tuple(_the_one_value(v) for v in inputs)
+    if None not in key:
+        return [(np.arange(size), _patterns(*map(int, key[:4]), bool(key[4]), host.rps,
                                             host.queue_cpus, host.flow_steering))]
     keys = np.column_stack([np.broadcast_to(np.asarray(v, dtype=float), (size,))
                             for v in inputs]).astype(np.int64)
@@ -652,6 +652,16 @@ def placement_groups(proto: str, path, host, h, flows, fragmented) -> list:
                                                    host.rps, host.queue_cpus,
                                                    host.flow_steering))
             for g, key in enumerate(unique)]
+
+
+def _the_one_value(value):
+    """The value every scenario has (a Python number), or None where they differ."""
+    if not isinstance(value, np.ndarray):
+        return value
+    first = value.flat[0].item()
+    if value.size == 1 or bool((value == first).all()):
+        return first
+    return None
 
 
 def _one_per_key(maxsize):

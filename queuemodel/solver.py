@@ -376,8 +376,11 @@ def features(proto: str, msg_bytes, host: Host, encap_bytes: int):
         rx_seg = n_wire
         tx_seg = np.ones_like(n_wire)
         fragmented = (n_wire > 1.0).astype(float)
-    arrays = np.broadcast_arrays(np.ones_like(n_wire), n_wire, rx_seg, tx_seg)
-    return np.stack(arrays, axis=-1), np.asarray(fragmented, dtype=float)
+    columns = (1.0, n_wire, rx_seg, tx_seg)
+    counts = np.empty(np.broadcast_shapes(*map(np.shape, columns)) + (len(columns),))
+    for k, column in enumerate(columns):
+        counts[..., k] = column
+    return counts, np.asarray(fragmented, dtype=float)
 
 
 def moderation_delay_us(rate_pps, host: Host):

@@ -38,7 +38,7 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "context_switch_rate_per_s", "ksoftirqd_rate_per_s", "ksoftirqd_share",
                   "drop_fraction", "sender_drop_fraction", "loss_fraction",
                   "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
-                  "cores_used", "flows_per_busy_cpu", "gro_packets_per_segment",
+                  "capacity_read_miss_fraction", "cores_used", "flows_per_busy_cpu", "gro_packets_per_segment",
                   "receiver_cpu_total", "sender_cpu_total",
                   "throughput_stderr_gbps", "queue_stable", "latency_mean_us",
                   "latency_p99_us", "bottleneck")
@@ -126,6 +126,10 @@ class Result:
         :func:`queuemodel.memory.dram_read_cycles_per_byte` more for each.
         A receive CPU's capacity is taken with its queues full, so at the
         misses of full queues; the share charged is never above that.
+    capacity_read_miss_fraction : float or numpy.ndarray
+        The share a receive CPU at capacity reads from DRAM: the misses of
+        full queues, at which its capacity is solved (the contention one
+        more flow's window adds where the receive CPUs bind).
     cores_used : float or numpy.ndarray
         Expected receive logical CPUs the flows' hashes land on.
     flows_per_busy_cpu : float or numpy.ndarray
@@ -182,6 +186,7 @@ class Result:
     sender_drop_fraction: Any
     memory_bandwidth_gbytes_per_s: Any
     read_miss_fraction: Any
+    capacity_read_miss_fraction: Any
     cores_used: Any
     flows_per_busy_cpu: Any
     gro_packets_per_segment: Any
@@ -651,7 +656,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         flows=flows, offered_rate=offered * to_rate, link_rate=link_rate,
         send_units=send_units, waiting=waiting, miss_penalty=miss_penalty, reading=reading)
     if miss_penalty is None:        # nothing pays for misses
-        charged = np.zeros(size)
+        charged = saturated = np.zeros(size)
         solved = _receive(block, charged)
     else:
         # A CPU's capacity is what it sustains with its queues full, so with the misses
@@ -754,6 +759,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "sender_drop_fraction": sender_drop,
         "memory_bandwidth_gbytes_per_s": dram_gbytes,
         "read_miss_fraction": charged,
+        "capacity_read_miss_fraction": saturated,
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
         "gro_packets_per_segment": n_wire / counts[:, 2] if merges else np.ones(size),

@@ -8,14 +8,18 @@ DRAM, cache share, NAPI and moderation settings, host costs, offered load); ever
 scenario is held to the per-scenario laws below, and each monotone law sweeps one
 input (four that never lower throughput, three host costs that never raise it) along
 an axis for a quarter of the configurations; every configuration also makes one random
-stage cost of its path dearer step by step (issue 2's cost law).  Seeded: a seed finds the same cases
+stage cost of its path dearer step by step (issue 2's cost law), and holds its first
+scenarios to issue 3's flow-count laws (one flow, N and N + 1).  Seeded: a seed finds the same cases
 again.  It exits 1 if a law breaks, printing the first case of each; a known break,
 pinned as a strict xfail in the tests, is listed but does not count.
 
 On 2026-11-27 such searches found three breaks the derandomised CI profile had not:
 the interrupted CPUs charged a reader's work on a core of its own (up to 127 % busy),
 a DRAM-bound UDP outcome losing throughput to a faster clock (an overload band), and
-the known DRAM overrun below.
+the known DRAM overrun below.  Later that day the flow-count laws found the adding-a-
+flow law's copy term stated with the wrong miss share (mended: the binding CPUs pay
+``capacity_read_miss_fraction``) and three hosts pinned below (two overload bands, one
+DRAM that binds in some hash outcomes only).
 
 Usage: ``python tests/search_laws.py [--seed S] [--configs C] [--size N]``.
 """
@@ -25,16 +29,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 
 import queuemodel as qm
 from queuemodel import wire
+from test_flows import _contention_allowance
 
 #: Breaks pinned by strict xfails: reported, not counted.
 KNOWN = {
     "DRAM traffic above the bandwidth":
         "test_a_crowded_receiver_under_its_dram_budget_stays_within_the_bandwidth",
+    "a TCP flow more lowers throughput, no contention terms":
+        "test_a_flow_on_a_busy_cpus_sibling_never_lowers_throughput",
+    "a TCP flow more lowers throughput beyond the contention terms":
+        "test_one_more_flow_costs_no_more_than_its_dearer_copy_across_a_band, "
+        "test_one_more_flow_costs_no_more_than_its_dram_term_where_some_outcomes_bind",
 }
 
 #: Inputs that never lower throughput as they grow, and the axis each is swept over.
@@ -51,6 +62,8 @@ STAGE_COSTS = ("cost_cycles_per_unit", "cost_cycles_per_byte", "cache_misses_per
 STAGE_FACTORS = np.geomspace(1.0, 8.0, 10)
 #: Scenarios of a configuration the stage-cost sweep holds to the law at each step.
 STAGE_ROWS = 64
+#: Scenarios of a configuration held to the flow-count laws (one flow, N and N + 1).
+FLOW_ROWS = 256
 #: Costs that never raise throughput as they grow (issue 2's cost law for the host's).
 COSTS = {
     "softirq_entry_cycles": np.linspace(0.0, 5000.0, 12),
@@ -167,6 +180,7 @@ def search(seed: int, configs: int, size: int) -> dict:
                 record(law, int(np.count_nonzero(mask)),
                        {**config, **{k: v[j].item() for k, v in num.items()}})
         _sweep_a_stage_cost(rng, config, {k: v[:STAGE_ROWS] for k, v in num.items()}, record)
+        _add_a_flow(config, {k: v[:FLOW_ROWS] for k, v in num.items()}, record)
         if i % 4:                       # every fourth configuration sweeps the axes
             continue
         base = {k: v[0].item() for k, v in num.items()}
@@ -181,6 +195,43 @@ def search(seed: int, configs: int, size: int) -> dict:
                        {**config, **base, field: (float(axis[k]), float(axis[k + 1])),
                         "change": float(sign * step[k])})
     return found
+
+
+def _add_a_flow(config, num, record):
+    """Issue 3's flow-count laws on the configuration's first scenarios: N flows carry at
+    most N times one flow; and one TCP flow more never lowers what N carry, strictly once
+    the contention terms are off (runs of a whole poll, free DRAM misses, DRAM to spare),
+    and otherwise by no more than they allow (as ``test_adding_a_tcp_flow_never_lowers_
+    throughput`` states them)."""
+    n = config["flows"]
+    rest = {k: v for k, v in config.items() if k != "flows"}
+    counts = np.array([[n], [n + 1]])
+    r = qm.predict(**rest, flows=counts, **num)
+    t = np.asarray(r.throughput_gbps)
+    one = np.asarray(qm.predict(**rest, flows=1, **num).throughput_gbps)
+
+    def first(mask, **extra):
+        j = int(np.flatnonzero(mask)[0])
+        return {**config, **{k: v[j].item() for k, v in num.items()}, **extra}
+
+    over = t[0] > n * one * (1 + 1e-9)
+    if over.any():
+        record("N flows above N times one flow", int(over.sum()), first(over))
+    if config["proto"] != "tcp":
+        return
+    free = qm.predict(**rest, flows=counts, **{
+        **num, "rx_flow_run_packets": num["napi_weight"], "dram_latency_ns": 0.0,
+        "memory_gbytes_per_s": 1e6}).throughput_gbps
+    lower = free[1] < free[0] * (1 - 1e-12)
+    if lower.any():
+        record("a TCP flow more lowers throughput, no contention terms", int(lower.sum()),
+               first(lower, change=float((free[1] / free[0] - 1)[lower].min())))
+    host = SimpleNamespace(**{k: num[k] for k in ("ghz", "dram_latency_ns",
+                                                    "dram_misses_in_flight")})
+    beyond = t[1] < t[0] * _contention_allowance(r, host) * (1 - 1e-12)
+    if beyond.any():
+        record("a TCP flow more lowers throughput beyond the contention terms",
+               int(beyond.sum()), first(beyond, change=float((t[1] / t[0] - 1)[beyond].min())))
 
 
 def _sweep_a_stage_cost(rng, config, num, record):

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import queuemodel as qm
 from queuemodel.errors import ModelInputError
+from queuemodel.host import HOST_FIELDS
 from queuemodel.memory import dram_read_cycles_per_byte
 from queuemodel.paths import COPY_CYCLES_PER_BYTE
 from queuemodel.flows import (
@@ -210,7 +211,7 @@ def test_per_cpu_utilisation_adds_up(path, proto, n, shared):
        st.integers(1, 79), st.sampled_from(({}, {"ghz": 3.5}, {"link_gbps": 100.0},
                                             {"physical_cores": 4},
                                             {"memory_gbytes_per_s": 2.0})))
-@example("native", 1024, 16, {"ghz": 3.5})     # the one case the slack below is for
+@example("native", 1024, 16, {"ghz": 3.5})     # 4e-7 beyond the old, mean miss term
 @example("native", 131072, 1, {"memory_gbytes_per_s": 2.0})   # a second flow: -29 %
 def test_adding_a_tcp_flow_never_lowers_throughput(path, msg, n, host):
     # Without the contention terms (runs of a whole poll: GRO as for one flow; free DRAM
@@ -220,30 +221,108 @@ def test_adding_a_tcp_flow_never_lowers_throughput(path, msg, n, host):
                    rx_flow_run_packets=64, dram_latency_ns=0.0,
                    **{**host, "memory_gbytes_per_s": 1e6})
     assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-12)
-    # With them, a flow may cost the others at most what it shortens their GRO segments
-    # (the per-segment work is only part of each message's) and what it adds to their
-    # copy's cycles per byte (more bytes read from DRAM; the copy is only part too).
-    r = qm.predict(path=path, proto="tcp", msg_bytes=msg, flows=[n, n + 1], **host)
-    shrink = min(1.0, r.gro_packets_per_segment[1] / r.gro_packets_per_segment[0])
-    h = dataclasses.replace(qm.paper_testbed(), **host)
-    penalty = float(dram_read_cycles_per_byte(h.ghz, h.dram_latency_ns,
-                                              h.dram_misses_in_flight))
-    copy = COPY_CYCLES_PER_BYTE + r.read_miss_fraction * penalty
-    dearer = min(1.0, copy[0] / copy[1])
-    # Where the DRAM holds the receiver back, also what it adds to every byte's DRAM
-    # traffic (its window waits in the cache too): the DRAM's budget is its bandwidth over
-    # the bytes each byte moves.  (A random search of 100 hosts with 0.5-32 GB/s of DRAM,
-    # 1..80 flows, 2026-11-27: no case beyond this allowance; one flow more cost up to 58 %.)
-    per_byte = r.memory_bandwidth_gbytes_per_s / r.throughput_gbps
-    held = "memory" in r.bottleneck[1]
-    costlier = min(1.0, per_byte[0] / per_byte[1]) if held else 1.0
-    # The read-miss fraction is a mean over the CPUs, weighted by what they deliver; the
-    # CPUs that bind pay the misses of full queues, which one more flow raises (its window
-    # waits in the cache too) while the mean may fall. Scanned over this test's whole
-    # domain (2026-11-27) that costs at most 4.0e-7 of the throughput beyond the
-    # allowance (native 1 KB, 16 -> 17 flows at 3.5 GHz; the example above): hence 1e-6.
-    allowed = shrink * dearer * costlier
-    assert r.throughput_gbps[1] >= r.throughput_gbps[0] * allowed * (1 - 1e-6)
+    # With them, a flow may cost the others at most what the contention terms allow.
+    _assert_within_the_allowance(dict(path=path, proto="tcp", msg_bytes=msg,
+                                      flows=[n, n + 1], **host))
+
+
+def _contention_allowance(r, h):
+    """The most one more TCP flow may cost the others, as a factor: ``r`` holds N and
+    N + 1 flows on host ``h``.
+
+    It may shorten their GRO segments (the per-segment work is only part of each
+    message's) and add to the cycles per byte of the copy on the CPUs that bind (more
+    bytes read from DRAM: those CPUs hold full queues, so they pay
+    ``capacity_read_miss_fraction``; the copy is only part too).  Where the DRAM holds the
+    receiver back, also what it adds to every byte's DRAM traffic (its window waits in
+    the cache too): the DRAM's budget is its bandwidth over the bytes each byte moves.
+    (A random search of 100 hosts with 0.5-32 GB/s of DRAM, 1..80 flows, 2026-11-27: no
+    case beyond this DRAM term; one flow more cost up to 58 %.  The copy's term was the
+    delivery-weighted ``read_miss_fraction`` until a wider random search, the same day,
+    found one more flow costing 1.5 % beyond it: that mean can fall while the binding
+    CPUs pay more.)  ``r`` and ``h`` may hold grids of scenarios (``tests/search_laws.py``):
+    the first axis is then N and N + 1.
+    """
+    gro = np.asarray(r.gro_packets_per_segment)
+    shrink = np.minimum(1.0, gro[1] / gro[0])
+    penalty = dram_read_cycles_per_byte(h.ghz, h.dram_latency_ns, h.dram_misses_in_flight)
+    copy = COPY_CYCLES_PER_BYTE + np.asarray(r.capacity_read_miss_fraction) * penalty
+    dearer = np.minimum(1.0, copy[0] / copy[1])
+    per_byte = np.asarray(r.memory_bandwidth_gbytes_per_s) / np.asarray(r.throughput_gbps)
+    held = np.char.find(np.asarray(r.bottleneck, dtype=str)[1], "memory") >= 0
+    with np.errstate(divide="ignore", invalid="ignore"):     # no traffic: no DRAM term
+        costlier = np.where(held, np.minimum(1.0, per_byte[0] / per_byte[1]), 1.0)
+    return shrink * dearer * costlier
+
+
+# Three hosts a random search (tests/search_laws.py, 2026-11-27) found where one more TCP
+# flow costs more than the law above allows; pinned until the model or the law changes.
+_NO_CONTENTION = dict(dram_latency_ns=0.0, memory_gbytes_per_s=1e6, context_switch_cycles=0.0)
+_SIBLINGS = dict(  # native TCP, the senders on the receive CPUs, two queues on one core
+    path="native", proto="tcp", app_on_softirq_core=False, sender_on_receive_cpu=True,
+    tso=False, gso=False, rx_csum=False, physical_cores=21, nic_queues=2, queue_cpus=(0, 21),
+    flow_steering=True, ghz=4.551, link_gbps=24.2356, mtu=3675.0, msg_bytes=541203,
+    dram_misses_in_flight=62.9106, ddio_share=0.1924, napi_weight=24.0,
+    rx_flow_run_packets=24.0, irq_moderation_usecs=113.4403, irq_moderation_frames=170.0,
+    softirq_entry_cycles=2003.4282, arrival_scv=0.0, **_NO_CONTENTION)
+_MORE_MISSES = dict(  # Linux overlay over a veth link, 24 -> 25 flows
+    path="linux-overlay", proto="tcp", flows=[24, 25], veth_link=True, tso=False, gso=False,
+    rx_csum=False, tx_csum=False, physical_cores=26, nic_queues=41, ghz=2.6485,
+    link_gbps=318.8149, mtu=3439.0, msg_bytes=47362, memory_gbytes_per_s=172.0196,
+    dram_latency_ns=231.1006, dram_misses_in_flight=22.1547, ddio_share=0.5893,
+    napi_weight=105.0, irq_moderation_usecs=29.4624, irq_moderation_frames=187.0,
+    context_switch_cycles=12444.3989, softirq_entry_cycles=2552.4959)
+_SOME_OUTCOMES_DRAM_BOUND = dict(  # Linux overlay, 13 -> 14 flows, readers on CPUs of their own
+    path="linux-overlay", proto="tcp", flows=[13, 14], app_on_softirq_core=False,
+    tso=False, tunnel_offload=True, link_segments=False, tx_csum=False, physical_cores=5,
+    nic_queues=61, ghz=0.5489, link_gbps=54.1452, mtu=7713.0, msg_bytes=485494,
+    memory_gbytes_per_s=9.1921, dram_latency_ns=23.1131, dram_misses_in_flight=35.1972,
+    ddio_share=0.8398, napi_weight=247.0, irq_moderation_usecs=130.427,
+    irq_moderation_frames=206.0, context_switch_cycles=12862.6541,
+    softirq_entry_cycles=3596.2636)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "An overload band at the second thread's share: the second flow lands on the busy "
+    "CPU's sibling, both CPUs drop to (1 + smt_gain) / 2 of the core, and there mlx4's "
+    "adaptive ramp opens a band below their capacity, where TCP, climbing from nothing, "
+    "stops (kernels.core_rates, from_below). The two carry 21.8 Gb/s where one carried "
+    "the link's 23.6 (without adaptive moderation, or with smt_gain 0.9: the link). The "
+    "strict law assumes a busy core's two threads carry at least what one did; with "
+    "bands they need not. Not fixed: the band is the model's picture of a starved reader."))
+def test_a_flow_on_a_busy_cpus_sibling_never_lowers_throughput():
+    r = qm.predict(**_SIBLINGS, flows=[1, 2])
+    assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-12)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "One more window in the cache raises the copy's misses on the binding CPUs, and with "
+    "mlx4's adaptive ramp the dearer messages open an overload band below their "
+    "capacity, where TCP stops: 3.4 % lost where the copy's dearer bytes allow less "
+    "(without adaptive moderation, free softirq entry or free misses, the 25th flow "
+    "adds 2.5-2.8 %). The allowance scales capacity with the copy's cost; a band "
+    "opening is a step beyond that."))
+def test_one_more_flow_costs_no_more_than_its_dearer_copy_across_a_band():
+    _assert_within_the_allowance(_MORE_MISSES)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "The DRAM binds in some hash outcomes (DRAM of 9.2 GB/s; with DRAM to spare the 14th "
+    "flow costs nothing, with free misses it still costs 0.08 %) while the bottleneck, "
+    "named by most outcomes, is a CPU; the law's DRAM term applies only where the "
+    "bottleneck names the DRAM. Stating it per outcome needs the share of outcomes the "
+    "DRAM binds, which no output gives yet."))
+def test_one_more_flow_costs_no_more_than_its_dram_term_where_some_outcomes_bind():
+    _assert_within_the_allowance(_SOME_OUTCOMES_DRAM_BOUND)
+
+
+def _assert_within_the_allowance(scenario):
+    """``scenario`` (N and N + 1 flows) loses no more than :func:`_contention_allowance`."""
+    r = qm.predict(**scenario)
+    h = dataclasses.replace(qm.paper_testbed(),
+                            **{k: v for k, v in scenario.items() if k in HOST_FIELDS})
+    assert r.throughput_gbps[1] >= r.throughput_gbps[0] * _contention_allowance(r, h) * (
+        1 - 1e-12)
 
 
 @given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")), st.integers(1, 10))

@@ -38,8 +38,8 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "context_switch_rate_per_s", "ksoftirqd_rate_per_s", "ksoftirqd_share",
                   "drop_fraction", "sender_drop_fraction", "loss_fraction",
                   "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
-                  "capacity_read_miss_fraction", "cores_used", "flows_per_busy_cpu", "gro_packets_per_segment",
-                  "receiver_cpu_total", "sender_cpu_total",
+                  "capacity_read_miss_fraction", "cores_used", "flows_per_busy_cpu",
+                  "gro_packets_per_segment", "receiver_cpu_total", "sender_cpu_total",
                   "throughput_stderr_gbps", "queue_stable", "latency_mean_us",
                   "latency_p99_us", "bottleneck")
 #: The scalar outputs that are numbers (what levers, attribute and solve can aim at).

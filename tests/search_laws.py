@@ -9,9 +9,9 @@ scenario is held to the per-scenario laws below, and each monotone law sweeps on
 input (four that never lower throughput, three host costs that never raise it) along
 an axis for a quarter of the configurations; every configuration also makes one random
 stage cost of its path dearer step by step (issue 2's cost law), and holds its first
-scenarios to issue 3's flow-count laws (one flow, N and N + 1).  Seeded: a seed finds the same cases
-again.  It exits 1 if a law breaks, printing the first case of each; a known break,
-pinned as a strict xfail in the tests, is listed but does not count.
+scenarios to issue 3's flow-count laws (one flow, N and N + 1).  Seeded: a seed finds
+the same cases again.  It exits 1 if a law breaks, printing the first case of each; a
+known break, pinned as a strict xfail in the tests, is listed but does not count.
 
 On 2026-11-27 such searches found three breaks the derandomised CI profile had not:
 the interrupted CPUs charged a reader's work on a core of its own (up to 127 % busy),

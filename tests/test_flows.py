@@ -289,7 +289,9 @@ _SOME_OUTCOMES_DRAM_BOUND = dict(  # Linux overlay, 13 -> 14 flows, readers on C
     "stops (kernels.core_rates, from_below). The two carry 21.8 Gb/s where one carried "
     "the link's 23.6 (without adaptive moderation, or with smt_gain 0.9: the link). The "
     "strict law assumes a busy core's two threads carry at least what one did; with "
-    "bands they need not. Not fixed: the band is the model's picture of a starved reader."))
+    "bands they need not. It came with TCP climbing from nothing (d002571; judged from "
+    "the first offer the pair carried the link), which the clock and cost laws needed; "
+    "README, 'Testing', weighs the three ways to treat a band-held TCP offer."))
 def test_a_flow_on_a_busy_cpus_sibling_never_lowers_throughput():
     r = qm.predict(**_SIBLINGS, flows=[1, 2])
     assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-12)
@@ -301,7 +303,8 @@ def test_a_flow_on_a_busy_cpus_sibling_never_lowers_throughput():
     "capacity, where TCP stops: 3.4 % lost where the copy's dearer bytes allow less "
     "(without adaptive moderation, free softirq entry or free misses, the 25th flow "
     "adds 2.5-2.8 %). The allowance scales capacity with the copy's cost; a band "
-    "opening is a step beyond that."))
+    "opening is a step beyond that. It came with TCP climbing from nothing (d002571; "
+    "judged from the first offer the 25th flow added 2.4 %)."))
 def test_one_more_flow_costs_no_more_than_its_dearer_copy_across_a_band():
     _assert_within_the_allowance(_MORE_MISSES)
 

@@ -325,7 +325,9 @@ def _table(r) -> str:
             f"  ({r.sender_drop_fraction:.3f} at the sending NIC's queue)"
             if r.sender_drop_fraction > 0 else ""),
         f"  memory traffic    {r.memory_bandwidth_gbytes_per_s:10.2f} GB/s  (receiver DRAM; "
-        f"{r.read_miss_fraction:.2f} of the copied bytes read from it)",
+        f"{r.read_miss_fraction:.2f} of the copied bytes read from it"
+        + (f"; binds in {r.memory_bound_share:.2f} of the hash outcomes"
+           if r.memory_bound_share > 0 else "") + ")",
         f"  busy receive CPUs {r.cores_used:10.2f}   ({r.flows_per_busy_cpu:.2f} flows each; "
         f"throughput standard error {r.throughput_stderr_gbps:.3f} Gb/s)",
         f"  GRO               {r.gro_packets_per_segment:10.2f} wire packets per segment",

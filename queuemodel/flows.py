@@ -753,8 +753,9 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         (:func:`queuemodel.memory.dram_bytes_per_byte` on each CPU, weighted
         by what it delivers) and ``read_miss``, the chance a delivered byte
         left the cache before its copy (0 without ``waiting``);
-        ``memory_bound``, whether the DRAM holds back at least half the hash
-        outcomes (always False without ``waiting``);
+        ``memory_bound_share``, the chance the DRAM holds the flows back
+        (0 without ``waiting``), and ``memory_bound``, whether that is at
+        least a half;
         ``outcomes``, per group its scenarios (an index array or a slice), its
         patterns, their ``(n, P)`` rates per flow and the rates sharing first
         gave them (the same array unless bands moved them), with ``band_low`` and
@@ -895,5 +896,6 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     ceiling = np.minimum(link, flows * per_flow) if proto == "tcp" else sent
     out["receiver_bound"] = out["delivered"] < (1.0 - 1e-7) * ceiling
     # Named when the DRAM holds back at least half the hash outcomes.
-    out["memory_bound"] = out.pop("dram_bound") >= 0.5
+    out["memory_bound_share"] = out.pop("dram_bound")
+    out["memory_bound"] = out["memory_bound_share"] >= 0.5
     return out

@@ -38,7 +38,7 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "context_switch_rate_per_s", "ksoftirqd_rate_per_s", "ksoftirqd_share",
                   "drop_fraction", "sender_drop_fraction", "loss_fraction",
                   "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
-                  "capacity_read_miss_fraction", "cores_used", "flows_per_busy_cpu",
+                  "capacity_read_miss_fraction", "memory_bound_share", "cores_used", "flows_per_busy_cpu",
                   "gro_packets_per_segment", "receiver_cpu_total", "sender_cpu_total",
                   "throughput_stderr_gbps", "queue_stable", "latency_mean_us",
                   "latency_p99_us", "bottleneck")
@@ -130,6 +130,10 @@ class Result:
         The share a receive CPU at capacity reads from DRAM: the misses of
         full queues, at which its capacity is solved (the contention one
         more flow's window adds where the receive CPUs bind).
+    memory_bound_share : float or numpy.ndarray
+        The chance (over the flows' hash outcomes) that the receiver's DRAM
+        bandwidth, not a CPU or the link, holds the flows back; the
+        bottleneck names the memory when it is at least a half.
     cores_used : float or numpy.ndarray
         Expected receive logical CPUs the flows' hashes land on.
     flows_per_busy_cpu : float or numpy.ndarray
@@ -187,6 +191,7 @@ class Result:
     memory_bandwidth_gbytes_per_s: Any
     read_miss_fraction: Any
     capacity_read_miss_fraction: Any
+    memory_bound_share: Any
     cores_used: Any
     flows_per_busy_cpu: Any
     gro_packets_per_segment: Any
@@ -760,6 +765,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "memory_bandwidth_gbytes_per_s": dram_gbytes,
         "read_miss_fraction": charged,
         "capacity_read_miss_fraction": saturated,
+        "memory_bound_share": spread["memory_bound_share"],
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
         "gro_packets_per_segment": n_wire / counts[:, 2] if merges else np.ones(size),
@@ -1356,8 +1362,8 @@ def _check_finite(result: Result) -> None:
               "irq_rate_per_s", "softirq_rate_per_s", "context_switch_rate_per_s",
               "ksoftirqd_rate_per_s", "ksoftirqd_share",
               "drop_fraction", "sender_drop_fraction", "loss_fraction",
-              "memory_bandwidth_gbytes_per_s", "cores_used", "gro_packets_per_segment",
-              "receiver_cpu_total", "sender_cpu_total")
+              "memory_bandwidth_gbytes_per_s", "memory_bound_share", "cores_used",
+              "gro_packets_per_segment", "receiver_cpu_total", "sender_cpu_total")
     unbounded = ("latency_mean_us", "latency_p99_us")        # inf: an unstable queue
     for name in finite + unbounded:
         value = getattr(result, name)

@@ -121,6 +121,19 @@ def test_cli_predict_json_matches_the_api(capsys):
     assert out["bottleneck"] == api["bottleneck"]
 
 
+def test_cli_predict_table_says_when_the_dram_binds_some_outcomes(capsys):
+    # 14 Linux overlay TCP flows on 9 GB/s of DRAM: the DRAM binds almost every hash
+    # outcome; on the testbed's 68.3 GB/s, none, and the table does not mention it.
+    base = ["predict", "--path", "linux-overlay", "--proto", "tcp", "--flows", "14"]
+    assert main(base + ["--set", "memory_gbytes_per_s=9"]) == 0
+    share = qm.predict(path="linux-overlay", proto="tcp", flows=14,
+                       memory_gbytes_per_s=9).memory_bound_share
+    assert share > 0.5
+    assert f"binds in {share:.2f} of the hash outcomes" in capsys.readouterr().out
+    assert main(base) == 0
+    assert "binds in" not in capsys.readouterr().out
+
+
 def test_cli_validate_reports_and_strict_fails_on_failures(capsys):
     from queuemodel.claims import validate
 

@@ -714,6 +714,17 @@ def test_dram_traffic_never_exceeds_the_memory_bandwidth(sc):
     assert r.memory_bandwidth_gbytes_per_s <= bandwidth * (1 + 1e-9)
 
 
+@given(scenarios())
+def test_the_share_of_outcomes_the_dram_binds_is_a_chance_that_names_the_memory(sc):
+    # memory_bound_share is a probability over the hash outcomes; the bottleneck names the
+    # memory when it is at least a half; with a DRAM no traffic can fill, it is 0.
+    r = qm.predict(**sc)
+    assert 0.0 <= r.memory_bound_share <= 1.0 + 1e-12
+    assert (r.bottleneck == "receiver:memory:dram") == (r.memory_bound_share >= 0.5)
+    wide = qm.predict(**{**sc, "memory_gbytes_per_s": 1e9})
+    assert wide.memory_bound_share == 0.0
+
+
 @given(scenarios(), st.floats(1.0, 20.0))
 def test_more_memory_bandwidth_never_lowers_throughput(sc, factor):
     bandwidth = sc.pop("memory_gbytes_per_s", 10.0)

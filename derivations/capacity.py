@@ -74,5 +74,46 @@ def _fixed_point() -> Derivation:
     )
 
 
+def _band_by_turns() -> Derivation:
+    from queuemodel.kernels import band_turns
+
+    r, L, H, theta = sp.symbols("r L H theta", positive=True)
+    mix = sp.Eq(theta * H + (1 - theta) * L, r)
+    share = sp.solve(mix, theta)[0]
+    upper = sp.simplify(share * H / r)
+    lower = sp.simplify((1 - share) * L / r)
+
+    def implemented(r_, L_, H_):
+        return band_turns(r_, L_, H_)[0]
+
+    return Derivation(
+        name="band_by_turns",
+        title="A TCP CPU inside its overload band carries its rate by turns at the edges",
+        assumptions=(
+            "Between a band's edges L < H (solver.overload_band) the CPU's load is above 1; "
+            "at both edges it is 1 (both sustained).",
+            "A TCP flow's window swings, so the CPU spends a share theta of the time at H "
+            "and the rest at L, and over time carries the offer r in L <= r < H.",
+        ),
+        steps=(
+            ("the time shares average the rate", mix),
+            ("so the share of the time at the upper edge is", sp.Eq(theta, share)),
+            ("its load is theta * 1 + (1 - theta) * 1 = 1: fully busy, never over; its "
+             "work per message is the edges' weighted by what each carries: the upper "
+             "edge carries the share", sp.Eq(sp.Symbol("w_H"), upper)),
+            ("and the lower edge the rest (the two add to 1)",
+             sp.Eq(sp.Symbol("w_L"), lower)),
+            ("check", sp.Eq(sp.simplify(upper + lower), 1)),
+        ),
+        derived=upper,
+        stated=H * (r - L) / (r * (H - L)),
+        symbols=(r, L, H),
+        implemented=implemented,
+        domain={"r": (1e3, 1e7, False), "L": (1e3, 1e7, False), "H": (1e3, 1e7, False)},
+        constraint=lambda r, L, H: L <= r < H and H > L * (1 + 1e-6),
+        where="queuemodel.kernels.band_turns",
+    )
+
+
 def derivations() -> list:
-    return [_fixed_point()]
+    return [_fixed_point(), _band_by_turns()]

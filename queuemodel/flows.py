@@ -697,7 +697,7 @@ def _patterns(n, cores, threads, queues, spreads, rps, queue_cpus, steered) -> P
 
 
 def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
-                    band=None, waiting=None) -> dict:
+                    band=None, waiting=None, convex=False) -> dict:
     """Expected delivery of the flows over the receiver's CPUs, per scenario.
 
     Parameters
@@ -730,8 +730,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         and DRAM, UDP's DRAM) is then found again with the bands in it
         (:func:`queuemodel.kernels.banded_flow_rates`), so what a banded CPU
         gives up goes to the other flows.  Default: every offer is carried.
-        (The model passes bands for UDP only: a TCP flow climbs from
-        nothing, so its CPUs' capacities already stop below any band.)
+        With ``convex``, offers inside a band are carried too (see there):
+        the bands then change only what a CPU's work per message is.
     waiting : dict, optional
         For the memory traffic (:mod:`queuemodel.memory`), ``(S,)`` arrays in
         messages: ``per_flow`` and ``per_cpu``, the most data a flow and a
@@ -742,6 +742,14 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         and optionally ``variability``, ``(ca2 + cs2) / 2`` of the messages'
         arrivals and service at a receive CPU (default 1: Poisson arrivals,
         exponential service).
+    convex : bool, optional
+        TCP: a CPU offered a rate inside its band carries it by turns at the
+        band's two edges, where it sustains its load, as a flow whose window
+        swings between them would.  Both edges keep the CPU fully busy, so it
+        never works beyond its capacity, and no offer up to capacity is held
+        back: a band moves no rate.  (Held at the lower edge, as UDP's given
+        offers are, one flow more could lose a quarter of the throughput on
+        a host whose band opened.)
 
     Returns
     -------
@@ -760,8 +768,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         least a half;
         ``outcomes``, per group its scenarios (an index array or a slice), its
         patterns, their ``(n, P)`` rates per flow and the rates sharing first
-        gave them (the same array unless bands moved them), with ``band_low`` and
-        ``band_high``, for :func:`queuemodel.kernels.level_moments`.
+        gave them (the same array unless bands moved them), with ``band_low``,
+        ``band_high`` and ``convex``, for :func:`queuemodel.kernels.level_moments`.
 
     Notes
     -----
@@ -838,7 +846,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                 band_low[:, t], band_high[:, t] = band(t, lowest[:, t])
     # The rates sharing first gave; a CPU's band is judged from where its offer started.
     starts = rates
-    if band is not None and np.isfinite(band_low).any():
+    if band is not None and not convex and np.isfinite(band_low).any():
         # A CPU held at its band's lower edge leaves its share of what the flows share to
         # the flows elsewhere: an elastic flow's link and DRAM, UDP's DRAM (rare: a few
         # scenarios in a million).  UDP's senders ignore the link: only scenarios whose
@@ -872,7 +880,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
 
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
             spread_moments(*table, patterns.weight, np.asarray(patterns.busy, dtype=np.int64),
-                           *(a[s] for a in rows), with_memory, *(m[s] for m in moments))
+                           *(a[s] for a in rows), with_memory, convex,
+                           *(m[s] for m in moments))
 
         tasks.append((run, n, rate.size))
         results.append(moments)
@@ -894,6 +903,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     out["outcomes"] = [(at, patterns, rate, start) for (_, patterns), at, rate, start
                        in zip(groups, where, rates, starts)]
     out["band_low"], out["band_high"] = band_low, band_high
+    out["convex"] = bool(convex)
     sent = out["delivered"] if proto == "tcp" else flows * per_flow
     ceiling = np.minimum(link, flows * per_flow) if proto == "tcp" else sent
     out["receiver_bound"] = out["delivered"] < (1.0 - 1e-7) * ceiling

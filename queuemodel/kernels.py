@@ -42,8 +42,9 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["flow_rates", "banded_flow_rates", "spread_moments", "core_rates", "account_level",
-           "level_moments", "account_sender", "stage_cycles", "bottleneck_codes", "dram_budget"]
+__all__ = ["band_turns", "flow_rates", "banded_flow_rates", "spread_moments", "core_rates",
+           "account_level", "level_moments", "account_sender", "stage_cycles",
+           "bottleneck_codes", "dram_budget"]
 
 
 def _compiled(func):
@@ -82,6 +83,35 @@ def _carried(capacity, offer, start, band_low, band_high):
     if band_low < r and start < band_high and min(capacity, start) < capacity * _AT_CAPACITY:
         r = band_low
     return r
+
+
+@_compiled
+def band_turns(rate, low, high):
+    """How a CPU carries ``rate`` inside its overload band ``(low, high)`` by turns.
+
+    Parameters
+    ----------
+    rate : float
+        Messages/s the CPU carries, ``low <= rate < high``.
+    low, high : float
+        The band's edges (:func:`queuemodel.solver.overload_band`), both
+        sustained.
+
+    Returns
+    -------
+    tuple of float
+        The shares of what the CPU carries that the upper and the lower edge
+        carry, ``theta * high / rate`` and ``(1 - theta) * low / rate`` (they
+        add up to 1): the weights of the edges' work per message.
+
+    Notes
+    -----
+    The CPU spends a share ``theta = (rate - low) / (high - low)`` of the
+    time at the upper edge and the rest at the lower, so that ``theta * high
+    + (1 - theta) * low = rate`` (derivations/capacity.py).
+    """
+    theta = (rate - low) / (high - low)
+    return theta * high / rate, (1.0 - theta) * low / rate
 
 
 @_compiled
@@ -371,8 +401,8 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
 @_compiled
 def spread_moments(flows, level, count, weight, busy, capacity, rate, start, band_low,
                    band_high, queue_per_flow, queue_per_cpu, cache, ring, memory, dram,
-                   variability, with_memory, delivered, variance, rate_at_level, dram_per_byte,
-                   dram_bound, read_miss):
+                   variability, with_memory, convex, delivered, variance, rate_at_level,
+                   dram_per_byte, dram_bound, read_miss):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -404,6 +434,10 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         coefficients of variation averaged (1: Poisson and exponential).
     with_memory : bool
         Whether to compute ``dram_per_byte``.
+    convex : bool
+        Whether a CPU offered a rate inside its band carries it, by turns at
+        the band's two edges (TCP; then it holds full queues), instead of
+        being held at the lower edge (:func:`_carried`; UDP).
     delivered, variance, dram_per_byte, dram_bound, read_miss : numpy.ndarray
         ``(S,)`` written: mean delivered messages/s, its variance over the
         patterns, DRAM bytes per delivered byte, the chance the DRAM
@@ -447,11 +481,17 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                     rates[j] = 0.0
                     continue
                 t = level[p, j] - 1
-                r = _carried(capacity[s, t], flows[p, j] * x, flows[p, j] * start[s, p],
-                             band_low[s, t], band_high[s, t])
+                if convex:
+                    # Carried in full; inside its band by turns at the two edges, where
+                    # it is as busy as at its capacity.
+                    r = min(capacity[s, t], flows[p, j] * x)
+                    banded[j] = band_low[s, t] <= r < band_high[s, t]
+                else:
+                    r = _carried(capacity[s, t], flows[p, j] * x, flows[p, j] * start[s, p],
+                                 band_low[s, t], band_high[s, t])
+                    # Held at its band's lower edge, a CPU is as busy as at its capacity.
+                    banded[j] = r < min(capacity[s, t], flows[p, j] * x)
                 rates[j] = r
-                # Held at its band's lower edge, a CPU is as busy as at its capacity.
-                banded[j] = r < min(capacity[s, t], flows[p, j] * x)
                 total += n * r
                 rate_at_level[s, t] += weight[p] * n * r
             totals[p] = total
@@ -697,7 +737,8 @@ def level_moments(flows, level, count, weight, capacity, rate, start, band_low, 
                   n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s, delay_span_s,
                   ramp_low_pps, ramp_inv_width, poll_floor, app_static, app_irq_cycles,
                   app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity, limits,
-                  reader_here, carried, ipm, polls, switch, wakeups, handoffs, deferred):
+                  reader_here, convex, carried, ipm, polls, switch, wakeups, handoffs,
+                  deferred):
     """Rate-dependent work per message of the CPUs at each thread level, weighted by what they carry.
 
     Parameters
@@ -731,6 +772,11 @@ ramp_inv_width : numpy.ndarray
     reader_here : bool
         Whether the reader runs on the CPU that takes the interrupts (then
         an interrupt that finds it asleep ends the inline runs early).
+    convex : bool
+        As for :func:`spread_moments`: a CPU carrying ``r`` inside its band
+        ``(low, high)`` spends a share ``theta = (r - low) / (high - low)``
+        of the time at ``high`` and the rest at ``low``, and its work per
+        message is the mix of the two, weighted by what each carries.
     carried, ipm, switch, wakeups : numpy.ndarray
         ``(S, T)`` written: messages/s all of a level's CPUs carry
         (expected), and their interrupts, wake-up cycles and wake-ups per
@@ -763,9 +809,10 @@ ramp_inv_width : numpy.ndarray
     # The weight each distinct (level, rate) carries, in an open-addressed table stamped
     # with the scenario; f is worked out once per entry at the end.  Within a scenario the
     # patterns give their CPUs few distinct rates (about a tenth of the runs), and the
-    # table has room for twice as many entries as there are runs, so it never fills.
+    # table has room for twice as many entries as there are runs (each run may make two,
+    # at a band's edges, when convex), so it never fills.
     bits_needed = 4
-    while (1 << bits_needed) < 2 * (patterns * width + 1):
+    while (1 << bits_needed) < 2 * (patterns * width + 1) * (2 if convex else 1):
         bits_needed += 1
     slots = 1 << bits_needed
     shift = np.uint64(64 - bits_needed)
@@ -784,13 +831,19 @@ ramp_inv_width : numpy.ndarray
         # Every run of every pattern, then (p >= patterns) rate 0 at each level left empty.
         for p in range(patterns + levels):
             for j in range(width if p < patterns else 1):
+                low = high = 0.0
                 if p < patterns:
                     if count[p, j] == 0:
                         continue
                     t = level[p, j] - 1
                     here = flows[p, j]
-                    r = _carried(capacity[s, t], flows[p, j] * rate[s, p],
-                                 flows[p, j] * start[s, p], band_low[s, t], band_high[s, t])
+                    if convex:
+                        r = min(capacity[s, t], flows[p, j] * rate[s, p])
+                        low, high = band_low[s, t], band_high[s, t]
+                    else:
+                        r = _carried(capacity[s, t], flows[p, j] * rate[s, p],
+                                     flows[p, j] * start[s, p], band_low[s, t],
+                                     band_high[s, t])
                     share = weight[p] * count[p, j] * r
                     if share <= 0.0:
                         continue
@@ -802,23 +855,34 @@ ramp_inv_width : numpy.ndarray
                     r = 0.0
                     share = 1.0
                     here = 1
-                # An entry per distinct (rate, flows on the CPU).
-                key[0] = r
-                m = np.int64(((bits[0] ^ np.uint64(here)) * np.uint64(0x9E3779B97F4A7C15))
-                             >> shift)
-                probes = 0                          # bounded, should r ever be NaN
-                while (stamp[t, m] == s and (seen[t, m] != r or seen_flows[t, m] != here)
-                       and probes < slots):
-                    m = (m + 1) & (slots - 1)
-                    probes += 1
-                if stamp[t, m] != s:
-                    stamp[t, m] = s
-                    seen[t, m] = r
-                    seen_flows[t, m] = here
-                    held[t, m] = 0.0
-                    used[t, filled[t]] = m
-                    filled[t] += 1
-                held[t, m] += share
+                # Inside its band (convex), a CPU carries r by turns: a share theta of
+                # the time at the band's upper edge, the rest at its lower edge, so that
+                # theta * high + (1 - theta) * low = r; each edge's entry is weighted by
+                # what it carries.
+                halves = 2 if low <= r < high else 1
+                upper, lower = band_turns(r, low, high) if halves == 2 else (1.0, 0.0)
+                for half in range(halves):
+                    r_e, share_e = r, share
+                    if halves == 2:
+                        r_e = high if half == 0 else low
+                        share_e = share * (upper if half == 0 else lower)
+                    # An entry per distinct (rate, flows on the CPU).
+                    key[0] = r_e
+                    m = np.int64(((bits[0] ^ np.uint64(here))
+                                  * np.uint64(0x9E3779B97F4A7C15)) >> shift)
+                    probes = 0                          # bounded, should r ever be NaN
+                    while (stamp[t, m] == s and (seen[t, m] != r_e or seen_flows[t, m] != here)
+                           and probes < slots):
+                        m = (m + 1) & (slots - 1)
+                        probes += 1
+                    if stamp[t, m] != s:
+                        stamp[t, m] = s
+                        seen[t, m] = r_e
+                        seen_flows[t, m] = here
+                        held[t, m] = 0.0
+                        used[t, filled[t]] = m
+                        filled[t] += 1
+                    held[t, m] += share_e
         for t in range(levels):
             total = 0.0
             irqs = 0.0

@@ -530,14 +530,15 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
     rx, tx, size, proto = b.rx, b.tx, b.size, b.proto
     rx_static = _with_misses(b, read_miss)
     cpus = _receive_cpus(b, rx_static)
-    # A TCP flow climbs from nothing (slow start, then the window opens as the reader
-    # keeps up), so a CPU gives its flows the first rate they cannot pass: below an
-    # overload band (solver.overload_band) that is the band's lower edge, where the
-    # softirq work leaves the reader no time and the window stops opening.  A UDP
-    # sender's offer is given, not climbed to: it may lie above the band.
-    climbing = proto == "tcp"
-    capacity = np.column_stack([solve_rate(np.full(size, np.inf), list(cores.values()), irq,
-                                           from_below=climbing)
+    # Below a CPU's capacity its load can rise above 1 over a band of rates (the
+    # adaptive moderation ramp: solver.overload_band).  Both edges of the band are
+    # sustained; the rates between are not.  A TCP flow's window swings (slow start
+    # overshoots, the reader falling behind closes it), so a TCP CPU offered a rate in
+    # the band carries it by turns at the two edges, fully busy ("convex"; its work per
+    # message is the edges' mix).  A UDP sender's offer is given and steady: in the
+    # band, its CPU is held at the lower edge and drops the rest.
+    convex = proto == "tcp"
+    capacity = np.column_stack([solve_rate(np.full(size, np.inf), list(cores.values()), irq)
                                 for cores, irq in cpus])                     # (N, T)
 
     # The senders: spread over cores (send_units cores' worth in all).  A UDP sender is
@@ -550,8 +551,7 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
         # One kernel: veth's netif_rx runs the receive softirq in the sender's context,
         # so a sender goes as fast as its CPU's flow core (sending and softirq work).
         cores, irq = cpus[0]
-        one_core = solve_rate(np.full(size, np.inf), [cores["rx:flow-core"]], irq,
-                              from_below=climbing)
+        one_core = solve_rate(np.full(size, np.inf), [cores["rx:flow-core"]], irq)
     sender_pool = one_core * b.send_units
     if proto == "udp":
         # A UDP sender sends as fast as its CPU (or its offered rate) lets it.  While its
@@ -573,9 +573,8 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
         cores, irq = cpus[t]
         return overload_band(list(cores.values()), irq, capacity[:, t], lowest)
 
-    # TCP's capacities already stop below any band: no offer of its can fall in one.
     spread = flow_model.expected_spread(proto, b.groups, b.flows, capacity, per_flow, budget,
-                                        None if climbing else band, b.waiting)
+                                        band, b.waiting, convex=convex)
     return rx_static, cpus, capacity, sender_pool, per_flow, sends, spread
 
 
@@ -1038,6 +1037,7 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
                                                          for _ in range(6))
     per_poll = np.empty((size, levels, floor.shape[1]))
     parts, tasks = [], []
+    convex = spread["convex"]
     for at, patterns, rate, start in spread["outcomes"]:
         whole = isinstance(at, slice)
         n = rate.shape[0]
@@ -1056,7 +1056,7 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
             kernels.level_moments(*patterns.runs, patterns.weight,
                                   *(a[sl] for a in inputs),
                                   app_poll_cycles, *(a[sl] for a in tail), reader_here,
-                                  *(o[sl] for o in out))
+                                  convex, *(o[sl] for o in out))
 
         tasks.append((run, n, rate.size))
         parts.append((whole, at, out))

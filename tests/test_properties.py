@@ -194,8 +194,8 @@ def test_tcp_sharing_the_link_loses_nothing_to_a_faster_clock():
 # Found by a random search (600 TCP scenarios x 81 clocks, 2026-11-27): while a CPU's
 # band was judged from the offer max-min sharing first gave it, raising the clock from 1.0
 # to 1.05 GHz moved that offer across the band's upper edge and these 76 flows lost
-# 0.012 % of the link.  TCP now climbs from nothing: a CPU gives it the first rate it
-# cannot pass (solver.solve_rate from_below), so no offer of its lies in a band.
+# 0.012 % of the link.  A TCP CPU now carries an offer inside its band by turns at the
+# band's edges (flows.expected_spread, convex): no band moves a TCP rate.
 def test_tcp_with_offloads_off_gains_from_a_faster_clock():
     sc = {"path": "native", "proto": "tcp", "msg_bytes": 57666, "flows": 76, "mtu": 1562,
           "tso": False, "gso": False, "dram_misses_in_flight": 2.0673113142369894,
@@ -512,7 +512,7 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
                           floor, row(app_core.static), row(app_core.irq_cycles),
                           np.asarray(app_core.poll_cycles, dtype=float), app_floor,
                           row(app_core.switch_cycles), row(app_core.capacity)[:, None],
-                          limits, shared, *out)
+                          limits, shared, False, *out)
     carried, ipm, polls, wake_cycles, wakes, handoffs, deferred = (o[:, 0] for o in out)
     # The reference, CPU by CPU.
     runs = [(weights[p] * count[p, j], min(capacity[0], flows[p, j] * per_flow[0, p]),
@@ -604,6 +604,65 @@ def test_a_load_climbing_from_nothing_stops_at_the_bands_lower_edge():
     assert climbed == pytest.approx(low, rel=1e-9)
     assert S.solve_rate(inf, [_Opaque(c) for c in cores], _Opaque(irq),
                         from_below=True) == pytest.approx(low, rel=1e-9)
+
+
+def test_a_tcp_cpu_inside_its_band_works_as_the_mix_of_its_edges():
+    # The band of test_a_load_climbing_from_nothing_stops_at_the_bands_lower_edge
+    # (241.2k-253.7k messages/s).  Offered 247k inside it, a TCP ("convex") CPU carries
+    # it by turns at the edges: a share theta of the time at the upper edge, where
+    # theta * high + (1 - theta) * low = 247k, so its interrupts per message are the
+    # edges' weighted by what each carries, and its load the edges' mix (1: both are
+    # sustained exactly), never the load at 247k itself (above 1).  Held (UDP), it
+    # carries the lower edge.
+    from queuemodel import kernels
+    from queuemodel import solver as S
+
+    host = dataclasses.replace(qm.paper_testbed(), adaptive_rate_low_pps=246199.0,
+                               adaptive_rate_high_pps=492398.0, adaptive_usecs_high=75.92)
+    cores, irq = _one_cpu("linux-overlay", "udp", 940, host)
+    flow_core, app_core = cores[0], cores[-1]
+    inf = np.array([np.inf])
+    capacity = S.solve_rate(inf, cores, irq)
+    low, high = S.overload_band(cores, irq, capacity)
+    offer = 247_000.0
+    assert low[0] < offer < high[0] < capacity[0]
+    assert S._load(cores, irq, np.array([offer]))[0] > 1.0
+
+    def row(v):
+        return np.broadcast_to(np.asarray(v, dtype=float), (1,)).copy()
+
+    bursts, frames, napi_load, irq_load, delay = irq._parts
+    floor = np.ascontiguousarray(flow_core.poll_floor.reshape(1, -1))
+    app_floor = np.ascontiguousarray(app_core.poll_floor.reshape(1, -1))
+    limits = np.array([[64.0, 10.0, 2e-3, 5.0, 1.0, 0.0, 1.0]])
+
+    def moments(convex):
+        out = (np.empty((1, 1)), np.empty((1, 1)), np.empty((1, 1, floor.shape[1])),
+               *(np.empty((1, 1)) for _ in range(4)))
+        kernels.level_moments(np.array([[1]]), np.array([[1]]), np.array([[1]]),
+                              np.array([1.0]), capacity[:, None], np.array([[offer]]),
+                              np.array([[offer]]), low[:, None], high[:, None],
+                              *map(row, (irq.n_wire, bursts, frames)),
+                              row(napi_load)[:, None], row(irq_load)[:, None],
+                              *map(row, (delay.low_s, delay.span_s, delay.rate_low,
+                                         delay.inv_width)),
+                              floor, row(app_core.static), row(app_core.irq_cycles),
+                              np.asarray(app_core.poll_cycles, dtype=float), app_floor,
+                              row(app_core.switch_cycles), row(app_core.capacity)[:, None],
+                              limits, True, convex, *out)
+        return out[0][0, 0], out[1][0, 0]
+
+    theta = (offer - low[0]) / (high[0] - low[0])
+    carried, ipm = moments(True)
+    assert carried == pytest.approx(offer, rel=1e-12)
+    i_low, i_high = (float(irq.per_message(np.array([r]))[0]) for r in (low[0], high[0]))
+    assert ipm == pytest.approx((theta * high[0] * i_high + (1 - theta) * low[0] * i_low)
+                                / offer, rel=1e-9)
+    loads = S._load(cores, irq, np.array([low[0], high[0]]))
+    assert theta * loads[1] + (1 - theta) * loads[0] == pytest.approx(1.0, abs=1e-6)
+    held, held_ipm = moments(False)
+    assert held == pytest.approx(low[0], rel=1e-12)
+    assert held_ipm == pytest.approx(i_low, rel=1e-9)
 
 
 def test_a_reader_on_its_own_core_is_named_when_it_binds():

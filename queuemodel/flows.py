@@ -743,13 +743,14 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         arrivals and service at a receive CPU (default 1: Poisson arrivals,
         exponential service).
     convex : bool, optional
-        TCP: a CPU offered a rate inside its band carries it by turns at the
-        band's two edges, where it sustains its load, as a flow whose window
-        swings between them would.  Both edges keep the CPU fully busy, so it
-        never works beyond its capacity, and no offer up to capacity is held
-        back: a band moves no rate.  (Held at the lower edge, as UDP's given
-        offers are, one flow more could lose a quarter of the throughput on
-        a host whose band opened.)
+        A CPU offered a rate inside its band carries it by turns at the
+        band's two edges, where it sustains its load (what the model does:
+        a TCP flow's window swings across the band, and a CPU that falls
+        behind a UDP offer polls its backlog with interrupts off until it
+        has caught up).  Both edges keep the CPU fully busy, so it never
+        works beyond its capacity, and no offer up to capacity is held back:
+        a band moves no rate.  (Held at the lower edge, one TCP flow more
+        could lose a quarter of the throughput on a host whose band opened.)
 
     Returns
     -------

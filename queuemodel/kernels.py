@@ -436,8 +436,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         Whether to compute ``dram_per_byte``.
     convex : bool
         Whether a CPU offered a rate inside its band carries it, by turns at
-        the band's two edges (TCP; then it holds full queues), instead of
-        being held at the lower edge (:func:`_carried`; UDP).
+        the band's two edges (then it holds full queues; what the model
+        does), instead of being held at the lower edge (:func:`_carried`).
     delivered, variance, dram_per_byte, dram_bound, read_miss : numpy.ndarray
         ``(S,)`` written: mean delivered messages/s, its variance over the
         patterns, DRAM bytes per delivered byte, the chance the DRAM

@@ -532,12 +532,12 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
     cpus = _receive_cpus(b, rx_static)
     # Below a CPU's capacity its load can rise above 1 over a band of rates (the
     # adaptive moderation ramp: solver.overload_band).  Both edges of the band are
-    # sustained; the rates between are not.  A TCP flow's window swings (slow start
-    # overshoots, the reader falling behind closes it), so a TCP CPU offered a rate in
-    # the band carries it by turns at the two edges, fully busy ("convex"; its work per
-    # message is the edges' mix).  A UDP sender's offer is given and steady: in the
-    # band, its CPU is held at the lower edge and drops the rest.
-    convex = proto == "tcp"
+    # sustained; the rates between are not.  A CPU offered a rate in the band carries it
+    # by turns at the two edges, fully busy (flows.expected_spread's "convex"; its work
+    # per message is the edges' mix): a TCP flow's window swings (slow start overshoots,
+    # a reader that falls behind closes it), and a CPU that falls behind a steady UDP
+    # offer polls its backlog with interrupts off, cheaper per packet, until it has
+    # caught up and interrupts resume.
     capacity = np.column_stack([solve_rate(np.full(size, np.inf), list(cores.values()), irq)
                                 for cores, irq in cpus])                     # (N, T)
 
@@ -574,7 +574,7 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
         return overload_band(list(cores.values()), irq, capacity[:, t], lowest)
 
     spread = flow_model.expected_spread(proto, b.groups, b.flows, capacity, per_flow, budget,
-                                        band, b.waiting, convex=convex)
+                                        band, b.waiting, convex=True)
     return rx_static, cpus, capacity, sender_pool, per_flow, sends, spread
 
 

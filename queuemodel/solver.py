@@ -983,8 +983,8 @@ def solve_rate(upper, cores, interrupts, from_below=False):
         Iterate up from a rate of 0 to the *smallest* fixed point: below
         an overload band (:func:`overload_band`) that is the band's lower
         edge, not the capacity above the band: what a load that climbs
-        from nothing and never overshoots would get.  (The model gives
-        TCP the capacity and lets it cross a band by turns at its edges,
+        from nothing and never overshoots would get.  (The model takes the
+        capacity and lets a CPU cross a band by turns at its edges,
         :func:`queuemodel.flows.expected_spread`'s ``convex``; this is the
         alternative for analysis.)  Default False.
 

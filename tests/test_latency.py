@@ -179,14 +179,12 @@ def test_loss_is_a_probability_rising_with_load(sc, f1, f2):
     assert r.loss_fraction[0] <= r.loss_fraction[1] + 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known: on mlx4's adaptive-moderation ramp the work per packet falls as the load "
-    "rises; the overload band (solver.overload_band) carries an offer inside it at the "
-    "band's lower edge, so 7/8 of capacity loses 11 % while the full capacity loses "
-    "0.07 %. Open: whether a CPU that falls behind would instead poll its way through "
-    "(NAPI keeps interrupts off while its ring holds a full poll). Found by "
-    "hypothesis's dev profile, 2026-11-27; present before that day"))
 def test_native_udp_small_datagrams_lose_less_at_seven_eighths_of_capacity():
+    # Found by hypothesis's dev profile (2026-11-27): on mlx4's adaptive ramp the work per
+    # packet falls as the load rises, and while an offer inside the overload band was
+    # carried at the band's lower edge, 7/8 of capacity lost 11 % where the full capacity
+    # lost 0.07 %.  A CPU that falls behind polls its backlog with interrupts off: it now
+    # carries such an offer by turns at the band's edges (flows.expected_spread, convex).
     sc = {"path": "native", "proto": "udp", "msg_bytes": 64, "flows": 1}
     cap = qm.predict(**sc).throughput_gbps
     r = qm.predict(offered_gbps=np.array([0.875, 1.0]) * cap, **sc)

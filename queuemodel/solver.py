@@ -1109,6 +1109,7 @@ def _solve_compiled(upper, cores, interrupts, from_below=False):
 
 #: Grid points over the adaptive-moderation ramp where the overload band is looked for.
 _BAND_POINTS = 64
+_BAND_CHUNK = 1024          # scenarios per chunk of the band's grid
 _BISECTIONS = 45
 
 
@@ -1171,8 +1172,15 @@ def overload_band(cores, interrupts, capacity, lowest_offer=None):
     if lowest_offer is not None:
         has_ramp &= lowest_offer < end
     idx = np.flatnonzero(has_ramp)
-    if idx.size == 0:
-        return low, high
+    # The grid holds _BAND_POINTS rows per scenario: solved in chunks, it stays a few MB.
+    for first in range(0, idx.size, _BAND_CHUNK):
+        _solve_bands(cores, interrupts, idx[first:first + _BAND_CHUNK], ramp_low, end,
+                     low, high)
+    return low, high
+
+
+def _solve_bands(cores, interrupts, idx, ramp_low, end, low, high):
+    """:func:`overload_band` for the scenarios ``idx``, written into ``low`` and ``high``."""
     start = np.minimum(ramp_low[idx], end[idx])
     grid = start[:, None] + (end[idx] - start)[:, None] * np.linspace(0.0, 1.0, _BAND_POINTS)
     rows = np.repeat(idx, _BAND_POINTS)
@@ -1181,7 +1189,7 @@ def overload_band(cores, interrupts, capacity, lowest_offer=None):
     peak = np.argmax(load, axis=1)
     over = load[np.arange(idx.size), peak] > 1.0 + 1e-12
     if not over.any():
-        return low, high
+        return
     hit = idx[over]
     top = grid[over, peak[over]]
     sub_cores = [c.take(hit) for c in cores]
@@ -1194,7 +1202,6 @@ def overload_band(cores, interrupts, capacity, lowest_offer=None):
         good = np.where(ok, mid, good)
         bad = np.where(ok, bad, mid)
     high[hit] = good
-    return low, high
 
 
 def _safe_div(num, den):

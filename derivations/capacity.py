@@ -88,12 +88,14 @@ def _band_by_turns() -> Derivation:
 
     return Derivation(
         name="band_by_turns",
-        title="A TCP CPU inside its overload band carries its rate by turns at the edges",
+        title="A CPU inside its overload band carries its rate by turns at the edges",
         assumptions=(
             "Between a band's edges L < H (solver.overload_band) the CPU's load is above 1; "
             "at both edges it is 1 (both sustained).",
-            "A TCP flow's window swings, so the CPU spends a share theta of the time at H "
-            "and the rest at L, and over time carries the offer r in L <= r < H.",
+            "A TCP flow's window swings across the band, and a CPU that falls behind a UDP "
+            "offer polls its backlog with interrupts off until it has caught up, so the "
+            "CPU spends a share theta of the time at H and the rest at L, and over time "
+            "carries the offer r in L <= r < H.",
         ),
         steps=(
             ("the time shares average the rate", mix),

@@ -321,26 +321,27 @@ def test_one_more_flow_costs_no_more_than_its_dearer_copy_across_a_band():
     _assert_within_the_allowance(_MORE_MISSES)
 
 
-_TWO_QUEUES = dict(  # Docker overlay over two queues, 5 -> 6 flows (search seed 7)
-    path="docker-overlay", proto="tcp", flows=[5, 6], tso=False, gso=False,
-    tx_csum=False, physical_cores=19, nic_queues=2, ghz=4.1581, link_gbps=95.5327,
-    mtu=5933.0, msg_bytes=792278, memory_gbytes_per_s=8.4513, dram_latency_ns=212.0482,
-    dram_misses_in_flight=9.1795, ddio_share=0.8795, napi_weight=147.0,
-    irq_moderation_usecs=85.5555, irq_moderation_frames=198.0,
-    context_switch_cycles=1735.8376, softirq_entry_cycles=3603.6823, offered_gbps=67.8663)
+# Search seed 7's configuration: Docker overlay over two queues, 5 -> 6 flows, no TSO/GSO.
+_SEED_7 = dict(path="docker-overlay", proto="tcp", flows=[5, 6], tso=False, gso=False,
+               tx_csum=False, physical_cores=19, nic_queues=2)
+_TWO_QUEUES = dict(
+    _SEED_7, ghz=4.1581, link_gbps=95.5327, mtu=5933.0, msg_bytes=792278,
+    memory_gbytes_per_s=8.4513, dram_latency_ns=212.0482, dram_misses_in_flight=9.1795,
+    ddio_share=0.8795, napi_weight=147.0, irq_moderation_usecs=85.5555,
+    irq_moderation_frames=198.0, context_switch_cycles=1735.8376,
+    softirq_entry_cycles=3603.6823, offered_gbps=67.8663)
 
 
 def test_one_more_flow_on_two_queues_costs_no_more_than_its_contention_terms():
     _assert_within_the_allowance(_TWO_QUEUES)
 
 
-_UPPER_REGION_CLOSES = dict(  # Docker overlay over two queues, 5 -> 6 flows (search seed 7)
-    path="docker-overlay", proto="tcp", flows=[5, 6], tso=False, gso=False,
-    tx_csum=False, physical_cores=19, nic_queues=2, ghz=3.7768, link_gbps=50.0724,
-    mtu=8402.0, msg_bytes=227459, memory_gbytes_per_s=92.8914, dram_latency_ns=259.2201,
-    dram_misses_in_flight=55.3781, ddio_share=0.2258, napi_weight=93.0,
-    irq_moderation_usecs=78.4602, irq_moderation_frames=145.0,
-    context_switch_cycles=980.1378, softirq_entry_cycles=4988.7631)
+_UPPER_REGION_CLOSES = dict(
+    _SEED_7, ghz=3.7768, link_gbps=50.0724, mtu=8402.0, msg_bytes=227459,
+    memory_gbytes_per_s=92.8914, dram_latency_ns=259.2201, dram_misses_in_flight=55.3781,
+    ddio_share=0.2258, napi_weight=93.0, irq_moderation_usecs=78.4602,
+    irq_moderation_frames=145.0, context_switch_cycles=980.1378,
+    softirq_entry_cycles=4988.7631)
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(

@@ -24,10 +24,12 @@ interrupts, polls, wake-ups and ksoftirqd hand-offs at its own rate
 (:func:`level_moments`; the hand-offs' numpy reference is
 :func:`queuemodel.solver.ksoftirqd_deferral`) and the
 bottleneck's name (:func:`bottleneck_codes`); the DRAM's budget
-(:func:`dram_budget`); and the water level again where a CPU's overload
-band is hit under a shared budget (:func:`banded_flow_rates`: the model's
-UDP flows under the DRAM's; TCP's capacities stop below any band, from
-:func:`core_rates` ``from_below``).
+(:func:`dram_budget`).  A CPU offered a rate inside its overload band
+carries it by turns at the band's edges (:func:`band_turns`, the model's
+way since 2026-11-28); :func:`banded_flow_rates` (the water level again
+where a band holds a CPU at its lower edge) and :func:`core_rates`
+``from_below`` (the band's lower edge, climbed to) serve the other ways,
+which the model no longer takes.
 
 The formulas are those documented on :func:`queuemodel.flows.aggregate`,
 :func:`queuemodel.flows.expected_spread` and :mod:`queuemodel.solver`;

@@ -422,6 +422,35 @@ def _one_cpu(path, proto, msg_bytes, host):
     return list(cores.values()), irq
 
 
+def _level_moments(cores, irq, runs, capacity, rate, band, limits, shared, convex):
+    """kernels.level_moments for one scenario of one CPU level: ``runs`` is (flows, level,
+    count, weights) of the patterns, ``rate`` their (1, P) rates per flow (started
+    there), ``band`` the level's (low, high).  Returns its seven (1, 1[, K]) outputs."""
+    from queuemodel import kernels
+
+    flow_core, app_core = cores[0], cores[-1]
+
+    def row(v):
+        return np.broadcast_to(np.asarray(v, dtype=float), (1,)).copy()
+
+    bursts, frames, napi_load, irq_load, delay = irq._parts
+    floor = np.ascontiguousarray(flow_core.poll_floor.reshape(1, -1))
+    app_floor = np.ascontiguousarray(app_core.poll_floor.reshape(1, -1))
+    out = (np.empty((1, 1)), np.empty((1, 1)), np.empty((1, 1, floor.shape[1])),
+           *(np.empty((1, 1)) for _ in range(4)))
+    low, high = (np.full((1, 1), float(np.ravel(b)[0])) for b in band)
+    kernels.level_moments(*runs, np.reshape(capacity, (1, 1)), rate, rate, low, high,
+                          *map(row, (irq.n_wire, bursts, frames)),
+                          row(napi_load)[:, None], row(irq_load)[:, None],
+                          *map(row, (delay.low_s, delay.span_s, delay.rate_low,
+                                     delay.inv_width)),
+                          floor, row(app_core.static), row(app_core.irq_cycles),
+                          np.asarray(app_core.poll_cycles, dtype=float), app_floor,
+                          row(app_core.switch_cycles), row(app_core.capacity)[:, None],
+                          limits, shared, convex, *out)
+    return out
+
+
 class _Opaque:
     """A core or interrupt model hidden behind plain attribute forwarding, so that
     ``solve_rate`` takes its generic numpy loop instead of the compiled one."""
@@ -481,8 +510,6 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
     # evaluated CPU by CPU.  Two hash outcomes of CPUs at one level: the first puts 2 CPUs
     # of 1 flow and 1 CPU of 3 flows there, the second 1 CPU of 2 flows; each CPU carries
     # min(capacity, flows x rate per flow), and its wake-ups count its own readers.
-    from queuemodel import kernels
-
     host = dataclasses.replace(qm.paper_testbed(), app_on_softirq_core=shared,
                                context_switch_cycles=switch, adaptive_moderation=adaptive,
                                netdev_budget=budget, napi_weight=napi_weight)
@@ -495,30 +522,14 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
     count = np.array([[2, 1], [1, 0]])
     weights = np.array([weight, 1.0 - weight])
     per_flow = np.array([shares]) * capacity[:, None]             # (1, 2) rate per flow
-    inf = np.full((1, 1), np.inf)
-
-    def row(v):
-        return np.broadcast_to(np.asarray(v, dtype=float), (1,)).copy()
-
     bursts, frames, napi_load, irq_load, delay = irq._parts
     floor = np.ascontiguousarray(flow_core.poll_floor.reshape(1, -1))
-    app_floor = np.ascontiguousarray(app_core.poll_floor.reshape(1, -1))
-    out = (np.empty((1, 1)), np.empty((1, 1)), np.empty((1, 1, floor.shape[1])),
-           *(np.empty((1, 1)) for _ in range(4)))
     limits = np.array([[host.napi_weight, host.softirq_max_restart,
                         host.softirq_max_time_ms * 1e-3,
                         S.polls_per_run(host.netdev_budget, host.napi_weight),
                         most, read, run]], dtype=float)
-    kernels.level_moments(flows, level, count, weights, capacity[:, None], per_flow, per_flow,
-                          inf, inf,
-                          *map(row, (irq.n_wire, bursts, frames)),
-                          row(napi_load)[:, None], row(irq_load)[:, None],
-                          *map(row, (delay.low_s, delay.span_s, delay.rate_low,
-                                     delay.inv_width)),
-                          floor, row(app_core.static), row(app_core.irq_cycles),
-                          np.asarray(app_core.poll_cycles, dtype=float), app_floor,
-                          row(app_core.switch_cycles), row(app_core.capacity)[:, None],
-                          limits, shared, False, *out)
+    out = _level_moments(cores, irq, (flows, level, count, weights), capacity, per_flow,
+                         (np.inf, np.inf), limits, shared, False)
     carried, ipm, polls, wake_cycles, wakes, handoffs, deferred = (o[:, 0] for o in out)
     # The reference, CPU by CPU.
     runs = [(weights[p] * count[p, j], min(capacity[0], flows[p, j] * per_flow[0, p]),
@@ -612,50 +623,30 @@ def test_a_load_climbing_from_nothing_stops_at_the_bands_lower_edge():
                         from_below=True) == pytest.approx(low, rel=1e-9)
 
 
-def test_a_tcp_cpu_inside_its_band_works_as_the_mix_of_its_edges():
+def test_a_cpu_inside_its_band_works_as_the_mix_of_its_edges():
     # The band of test_a_load_climbing_from_nothing_stops_at_the_bands_lower_edge
-    # (241.2k-253.7k messages/s).  Offered 247k inside it, a TCP ("convex") CPU carries
-    # it by turns at the edges: a share theta of the time at the upper edge, where
-    # theta * high + (1 - theta) * low = 247k, so its interrupts per message are the
+    # (241.2k-253.7k messages/s).  Offered 247k inside it, a CPU ("convex", the model's
+    # way) carries it by turns at the edges: a share theta of the time at the upper edge,
+    # where theta * high + (1 - theta) * low = 247k, so its interrupts per message are the
     # edges' weighted by what each carries, and its load the edges' mix (1: both are
-    # sustained exactly), never the load at 247k itself (above 1).  Held (UDP), it
-    # carries the lower edge.
-    from queuemodel import kernels
+    # sustained exactly), never the load at 247k itself (above 1).  Held (the model's way
+    # until 2026-11-28), it carries the lower edge.
     from queuemodel import solver as S
 
     host = dataclasses.replace(qm.paper_testbed(), adaptive_rate_low_pps=246199.0,
                                adaptive_rate_high_pps=492398.0, adaptive_usecs_high=75.92)
     cores, irq = _one_cpu("linux-overlay", "udp", 940, host)
-    flow_core, app_core = cores[0], cores[-1]
-    inf = np.array([np.inf])
-    capacity = S.solve_rate(inf, cores, irq)
+    capacity = S.solve_rate(np.array([np.inf]), cores, irq)
     low, high = S.overload_band(cores, irq, capacity)
     offer = 247_000.0
     assert low[0] < offer < high[0] < capacity[0]
     assert S._load(cores, irq, np.array([offer]))[0] > 1.0
-
-    def row(v):
-        return np.broadcast_to(np.asarray(v, dtype=float), (1,)).copy()
-
-    bursts, frames, napi_load, irq_load, delay = irq._parts
-    floor = np.ascontiguousarray(flow_core.poll_floor.reshape(1, -1))
-    app_floor = np.ascontiguousarray(app_core.poll_floor.reshape(1, -1))
+    one = (np.array([[1]]), np.array([[1]]), np.array([[1]]), np.array([1.0]))
     limits = np.array([[64.0, 10.0, 2e-3, 5.0, 1.0, 0.0, 1.0]])
 
     def moments(convex):
-        out = (np.empty((1, 1)), np.empty((1, 1)), np.empty((1, 1, floor.shape[1])),
-               *(np.empty((1, 1)) for _ in range(4)))
-        kernels.level_moments(np.array([[1]]), np.array([[1]]), np.array([[1]]),
-                              np.array([1.0]), capacity[:, None], np.array([[offer]]),
-                              np.array([[offer]]), low[:, None], high[:, None],
-                              *map(row, (irq.n_wire, bursts, frames)),
-                              row(napi_load)[:, None], row(irq_load)[:, None],
-                              *map(row, (delay.low_s, delay.span_s, delay.rate_low,
-                                         delay.inv_width)),
-                              floor, row(app_core.static), row(app_core.irq_cycles),
-                              np.asarray(app_core.poll_cycles, dtype=float), app_floor,
-                              row(app_core.switch_cycles), row(app_core.capacity)[:, None],
-                              limits, True, convex, *out)
+        out = _level_moments(cores, irq, one, capacity, np.array([[offer]]), (low, high),
+                             limits, True, convex)
         return out[0][0, 0], out[1][0, 0]
 
     theta = (offer - low[0]) / (high[0] - low[0])

@@ -19,10 +19,12 @@ a DRAM-bound UDP outcome losing throughput to a faster clock (an overload band),
 the known DRAM overrun below.  Later that day the flow-count laws found the adding-a-
 flow law's copy term stated with the wrong miss share (mended: the binding CPUs pay
 ``capacity_read_miss_fraction``) and three hosts where it broke: two overload bands
-where TCP stopped at a band's lower edge (mended 2026-11-28: a TCP CPU crosses a band by
-turns at its edges, which a third, seed 7, lost 25.6 % to), and a DRAM that binds in some
-hash outcomes only (mended: the law's DRAM term applies to ``memory_bound_share`` of
-them).
+where TCP stopped at a band's lower edge, and a DRAM that binds in some hash outcomes
+only (mended: the law's DRAM term applies to ``memory_bound_share`` of them).  On
+2026-11-28 a CPU came to cross a band by turns at its edges, which mended the band hosts
+(and a third, seed 7, -25.6 %); the searches then found two breaks, pinned below: a
+capacity that falls in a step when the region above a band closes (seed 7), and a
+light flow on a busy CPU's hyper-thread sibling (seed 0).
 
 Usage: ``python tests/search_laws.py [--seed S] [--configs C] [--size N]``.
 """

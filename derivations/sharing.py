@@ -118,5 +118,103 @@ def _water_level() -> Derivation:
     )
 
 
+def _sibling_speed() -> Derivation:
+    from queuemodel.kernels import smt_speed
+
+    u, g = sp.symbols("u g", positive=True)
+    m = sp.Symbol("m", integer=True, positive=True)
+    j = sp.Symbol("j", integer=True, nonnegative=True)
+    # Each of the m siblings runs a share u of the time, independently of the thread:
+    # with j of them running, the thread gets s_{j+1} = (1 + g j) / (j + 1) of the core.
+    mean = sp.Sum(sp.binomial(m, j) * u ** j * (1 - u) ** (m - j) * (1 + g * j) / (j + 1),
+                  (j, 0, m))
+    # (1 + g j) / (j + 1) = g + (1 - g) / (j + 1), and C(m, j) / (j + 1) = C(m + 1, j + 1)
+    # / (m + 1), so the 1 / (j + 1) part is a binomial sum over i = j + 1 = 1..m + 1 that
+    # lacks only its i = 0 term: (1 - (1 - u)^(m + 1)) / ((m + 1) u).
+    identity = sp.Eq(sp.binomial(m, j) / (j + 1), sp.binomial(m + 1, j + 1) / (m + 1))
+    assert sp.simplify(sp.combsimp(identity.lhs - identity.rhs)) == 0
+    alone = (1 - (1 - u) ** (m + 1)) / ((m + 1) * u)
+    derived = g + (1 - g) * alone
+    two = sp.simplify(mean.subs(m, 1).doit())
+    return Derivation(
+        name="sibling_speed",
+        title="How fast a hyper-thread runs beside siblings that rest part of the time",
+        assumptions=(
+            "A CPU below capacity is busy a share u of the time, and so is each of its m busy "
+            "sibling threads (those that carry flows too), independently of it.",
+            "With j siblings running, the j + 1 threads share the core evenly: each gets "
+            "(1 + g j) / (j + 1) of it (thread_share).",
+        ),
+        steps=(
+            ("the thread's mean speed, over the siblings that run beside it",
+             sp.Eq(sp.Symbol("v(u)"), mean)),
+            ("split (1 + g j) / (j + 1) = g + (1 - g) / (j + 1) and use", identity),
+            ("the binomial theorem over i = j + 1 then leaves out only i = 0",
+             sp.Eq(sp.Symbol("v(u)"), derived)),
+            ("two threads per core (m = 1): the sibling costs (1 - g) / 2 of the core while "
+             "it runs", sp.Eq(sp.Symbol("v_2(u)"), two)),
+            ("at u = 1 it is the share of m + 1 saturated threads, so the CPU's capacity "
+             "(both saturated) is unchanged; below it, a CPU doing x of a core's work is "
+             "busy u with u v(u) = x, at most the x / s_{m+1} of a thread beside siblings "
+             "that never rest", sp.Eq(sp.Symbol("v(1)"), sp.simplify(derived.subs(u, 1)))),
+        ),
+        derived=derived,
+        stated=g + (1 - g) * (1 - (1 - u) ** (m + 1)) / ((m + 1) * u),
+        symbols=(u, m, g),
+        implemented=lambda u_, m_, g_: smt_speed(u_, int(m_), g_),
+        domain={"u": (1e-3, 1.0, False), "m": (1, 7, True), "g": (0.0, 1.0, False)},
+        where="queuemodel.kernels.smt_speed",
+    )
+
+
+def _sibling_speed_on_line() -> Derivation:
+    from queuemodel.kernels import _smt_on_line
+
+    w, k, g = sp.symbols("w k g", positive=True)
+    u, z = sp.symbols("u z", positive=True)
+    d = (1 - g) / 2
+    full = 1 - d                          # v(1) = (1 + g) / 2, the saturated speed
+    # Two threads per core: v(u) = 1 - d u (sibling_speed, m = 1), and the CPU at speed
+    # z = v(u) / v(1) does w + k (z - 1) of its core's cycles, u v(u) of them.
+    speed = sp.Eq(z, (1 - d * u) / full)
+    work = sp.Eq(u * (1 - d * u), w + k * (z - 1))
+    quadratic = sp.expand(work.lhs - work.rhs.subs(z, speed.rhs))
+    low_root = min(sp.solve(quadratic, u), key=lambda e: float(e.subs({w: 0.3, k: 0.1,
+                                                                        g: 0.3})))
+    derived = (1 - d * low_root) / full
+    b = 1 + k * d / full
+    c = w + k * (1 / full - 1)
+    stated = (1 - d * (b - sp.sqrt(b ** 2 - 4 * d * c)) / (2 * d)) / full
+    return Derivation(
+        name="sibling_speed_on_line",
+        title="The speed of a hyper-thread whose work grows with its speed",
+        assumptions=(
+            "Two threads per core, each busy u, so each runs at v(u) = 1 - (1 - g) u / 2 "
+            "of the core (sibling_speed), z = v(u) / v(1) times its saturated speed.",
+            "Its work (interrupts and wake-ups included) grows with its speed: taken as "
+            "linear, w + k (z - 1) of the core's cycles per second, through two speeds "
+            "worked out (kernels.level_moments).",
+        ),
+        steps=(
+            ("the speed its busy share gives", speed),
+            ("the work it does in that share", work),
+            ("z eliminated, a quadratic in u", sp.Eq(quadratic, 0)),
+            ("its smaller root (the larger is above 1), and the speed",
+             sp.Eq(z, derived)),
+            ("k = 0 is the busy share of a fixed work, 2 w / (1 + sqrt(1 - 2 (1 - g) w)) "
+             "(kernels.smt_busy); w + k (1 / v(1) - 1) >= b - d, b = 1 + k d / v(1), "
+             "puts the root at u >= 1: the CPU is saturated and z = 1", sp.Eq(z, stated)),
+        ),
+        derived=derived,
+        stated=stated,
+        symbols=(w, k, g),
+        implemented=lambda w_, k_, g_: _smt_on_line(w_, k_, 1, g_, (1 + g_) / 2),
+        domain={"w": (0.01, 0.6, False), "k": (0.0, 0.3, False), "g": (0.05, 0.95, False)},
+        constraint=lambda w, k, g: (w + k * (2 / (1 + g) - 1)
+                                    < 1 + k * (1 - g) / (1 + g) - (1 - g) / 2 - 1e-6),
+        where="queuemodel.kernels._smt_on_line",
+    )
+
+
 def derivations() -> list:
-    return [_siblings(), _senders(), _water_level()]
+    return [_siblings(), _sibling_speed(), _sibling_speed_on_line(), _senders(), _water_level()]

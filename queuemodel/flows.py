@@ -158,6 +158,11 @@ def place(n_flows: int, physical_cores: int, threads_per_core: int, nic_queues: 
 def thread_shares(smt_gain, threads_per_core: int) -> list:
     """Share of a physical core each busy thread gets, for 1..T busy threads.
 
+    The share while all ``t`` run at once: what a CPU at thread level ``t``
+    sustains (its siblings at capacity too).  Below capacity the siblings
+    rest part of the time and the CPU runs faster
+    (:func:`queuemodel.kernels.smt_speed`).
+
     Parameters
     ----------
     smt_gain : float or numpy.ndarray

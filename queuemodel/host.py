@@ -47,7 +47,10 @@ class Host:
         Hardware threads per core (1 = hyper-threading off).
     smt_gain : float
         Extra throughput a second busy hardware thread adds to its core,
-        as a fraction of one thread (0..1).
+        as a fraction of one thread (0..1): two busy threads get
+        ``(1 + smt_gain) / 2`` of the core each, and a thread runs at
+        ``1 - u (1 - smt_gain) / 2`` of it while its sibling is busy a
+        share ``u`` of the time (:func:`queuemodel.kernels.smt_speed`).
     l1d_kib, l2_kib : float
         Per-core L1 data and L2 cache sizes in KiB.  Recorded only: no
         mechanism reads them yet (see :data:`RECORDED_ONLY`).

@@ -29,7 +29,9 @@ carries it by turns at the band's edges (:func:`band_turns`, the model's
 way since 2026-11-28); :func:`banded_flow_rates` (the water level again
 where a band holds a CPU at its lower edge) and :func:`core_rates`
 ``from_below`` (the band's lower edge, climbed to) serve the other ways,
-which the model no longer takes.
+which the model no longer takes.  A CPU below capacity runs faster while its
+hyper-thread siblings rest (:func:`smt_speed`; its speed and its load decide
+each other, a fixed point per CPU inside :func:`level_moments`).
 
 The formulas are those documented on :func:`queuemodel.flows.aggregate`,
 :func:`queuemodel.flows.expected_spread` and :mod:`queuemodel.solver`;
@@ -44,22 +46,26 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["band_turns", "flow_rates", "banded_flow_rates", "spread_moments", "core_rates",
-           "account_level", "level_moments", "account_sender", "stage_cycles",
-           "bottleneck_codes", "dram_budget"]
+__all__ = ["band_turns", "smt_speed", "smt_busy", "flow_rates", "banded_flow_rates",
+           "spread_moments", "core_rates", "account_level", "level_moments", "account_sender",
+           "stage_cycles", "bottleneck_codes", "dram_budget"]
 
 
-def _compiled(func):
+def _compiled(func=None, *, inline="never"):
     """``numba.njit`` with the GIL released and the machine code cached on disk.
 
     Without a writable cache location (numba tries the package's
     ``__pycache__``, then the user's cache directory) numba refuses
     ``cache=True``; the loops are then compiled in memory, once per process.
+    ``inline="always"`` compiles a helper into each caller (worth it for one
+    called per entry of a hot loop with many arguments).
     """
+    if func is None:
+        return lambda f: _compiled(f, inline=inline)
     try:
-        return numba.njit(cache=True, nogil=True)(func)
+        return numba.njit(cache=True, nogil=True, inline=inline)(func)
     except RuntimeError:
-        return numba.njit(nogil=True)(func)
+        return numba.njit(nogil=True, inline=inline)(func)
 
 
 #: An offer this close below a CPU's capacity counts as the capacity itself.
@@ -192,6 +198,138 @@ def _deferral(ipm, bursts, n_wire, asleep, napi_seconds, weight, stages, max_res
         chance += part * tail
         share += part * tail * min(1.0, 1.0 - (inline - b * m) * (1.0 - q) / b)
     return chance, share
+
+
+@_compiled
+def smt_speed(busy, siblings, gain):
+    """Speed of a hardware thread, as a share of its core's, while it runs.
+
+    Each of its ``siblings`` (the other busy threads of the core) runs a
+    share ``busy`` of the time, independently of it; with ``j`` of them
+    running, the ``j + 1`` threads share the core and each gets
+    ``(1 + gain * j) / (j + 1)`` of it (:func:`queuemodel.flows.thread_shares`).
+
+    Parameters
+    ----------
+    busy : float
+        Share of the time each sibling runs (0..1).
+    siblings : int
+        The other busy hardware threads of the core (0 for a thread alone).
+    gain : float
+        What a second busy thread adds to the core (``Host.smt_gain``).
+
+    Returns
+    -------
+    float
+        The share's mean over ``j ~ Binomial(siblings, busy)``
+        (``derivations/sharing.py``, sibling_speed): 1 with no sibling or an
+        idle one, ``1 - busy (1 - gain) / 2`` with one, and the share of
+        ``siblings + 1`` saturated threads when they never rest.
+
+    Examples
+    --------
+    >>> smt_speed(0.0, 1, 0.3), smt_speed(1.0, 1, 0.3), round(smt_speed(0.5, 1, 0.3), 3)
+    (1.0, 0.65, 0.825)
+    """
+    if siblings <= 0:
+        return 1.0
+    if siblings == 1:
+        return 1.0 - busy * (1.0 - gain) / 2.0
+    # The binomial chances term by term: C(m, j) u^j (1 - u)^(m - j), from j = 0.
+    rest = 1.0 - busy
+    chance = rest ** siblings
+    if rest == 0.0:                             # all siblings always run
+        return (1.0 + gain * siblings) / (siblings + 1.0)
+    speed = 0.0
+    for j in range(siblings + 1):
+        speed += chance * (1.0 + gain * j) / (j + 1.0)
+        chance *= (siblings - j) / (j + 1.0) * busy / rest
+    return speed
+
+
+@_compiled
+def smt_busy(work, siblings, gain):
+    """Share of the time a hardware thread is busy doing ``work`` of its core's cycles.
+
+    Parameters
+    ----------
+    work : float
+        Cycles per second the thread's work needs, over its core's (>= 0).
+    siblings : int
+        The other busy hardware threads of the core, each taken as busy as
+        this one.
+    gain : float
+        What a second busy thread adds to the core (``Host.smt_gain``).
+
+    Returns
+    -------
+    float
+        The ``u`` with ``u * smt_speed(u, siblings, gain) = work``
+        (``derivations/sharing.py``); 1 for work the thread cannot do
+        beside saturated siblings.  With one sibling it is the root of a
+        quadratic, ``2 w / (1 + sqrt(1 - 2 (1 - g) w))``; with more,
+        ``u v(u) = g u + (1 - g) (1 - (1 - u)^(m + 1)) / (m + 1)`` is
+        concave and rising, so Newton's steps from 0 climb to the root
+        without passing it.
+
+    Examples
+    --------
+    >>> smt_busy(0.3, 0, 0.3), round(smt_busy(0.3, 1, 0.3), 4), smt_busy(0.65, 1, 0.3)
+    (0.3, 0.3406, 1.0)
+    """
+    if siblings <= 0:
+        return min(1.0, work)
+    if work >= smt_speed(1.0, siblings, gain):
+        return 1.0
+    if siblings == 1:
+        return 2.0 * work / (1.0 + math.sqrt(max(0.0, 1.0 - 2.0 * (1.0 - gain) * work)))
+    u = 0.0
+    for _ in range(100):
+        idle = (1.0 - u) ** siblings
+        done = gain * u + (1.0 - gain) * (1.0 - idle * (1.0 - u)) / (siblings + 1.0)
+        step = (work - done) / (gain + (1.0 - gain) * idle)
+        u = min(1.0, u + step)
+        if step <= 1e-15 * u:
+            break
+    return u
+
+
+#: Most Newton steps of :func:`_smt_on_line` for a CPU with more than one busy
+#: hyper-thread sibling (one sibling has a closed form); a handful reach 1e-15.
+_SMT_STEPS = 50
+
+
+@_compiled
+def _smt_on_line(work, rise, siblings, gain, full_speed):
+    """The speed ``z`` (over the saturated one) of a CPU that does ``work + rise (z - 1)``
+    of its core's cycles at speed ``z``, beside siblings as busy as it.
+
+    Solves ``z = v(u) / v(1)`` with ``u v(u)`` the work (:func:`smt_busy`): with one
+    sibling, ``v(u) = 1 - d u`` (``d = (1 - gain) / 2``) makes it a quadratic in ``u``;
+    with more, Newton's method from the speed at ``rise = 0``.  Work at or above the
+    saturated speed's gives 1.
+    """
+    if siblings == 1:
+        d = (1.0 - gain) / 2.0
+        b = 1.0 + rise * d / full_speed
+        c = work + rise * (1.0 / full_speed - 1.0)
+        if c >= b - d:                          # the root is at u >= 1: saturated
+            return 1.0
+        u = 2.0 * c / (b + math.sqrt(max(0.0, b * b - 4.0 * d * c)))
+        return min(1.0 / full_speed, max(1.0, (1.0 - d * u) / full_speed))
+    z = 1.0
+    for _ in range(_SMT_STEPS):
+        u = smt_busy(work + rise * (z - 1.0), siblings, gain)
+        if u >= 1.0:
+            return 1.0
+        v = smt_speed(u, siblings, gain)
+        grows = gain + (1.0 - gain) * (1.0 - u) ** siblings       # d(u v(u)) / du
+        dz = (grows - v) / u / grows / full_speed * rise          # dS/dz along the line
+        move = (v / full_speed - z) / (1.0 - dz)
+        z = min(1.0 / full_speed, max(1.0, z + move))
+        if abs(move) <= 1e-15 * z:
+            break
+    return z
 
 
 @_compiled
@@ -648,7 +786,8 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
 @_compiled
 def account_level(static, ipm, polls, poll_index, capacity, rate, cpus, weight, entry_cycles,
                   switch_cycles, hard, poll, cycles_per_unit, cycles_per_invocation, column,
-                  first, seconds, table, mean_table, proc_stat, busy, cpu_busy):
+                  time_scale, own, first, seconds, table, mean_table, proc_stat, busy,
+                  cpu_busy):
     """Seconds and utilisation of every receive stage on the CPUs of one thread level.
 
     Parameters
@@ -676,6 +815,13 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, cpus, weight, 
         softirq, 3 irq).
     cycles_per_unit, cycles_per_invocation : numpy.ndarray
         ``(S,)`` the stages' per-interrupt and per-poll costs.
+    time_scale : numpy.ndarray
+        ``(N,)`` the share of its seconds at ``capacity`` the interrupted
+        CPU really takes, running faster while its hyper-thread siblings
+        rest (:func:`level_moments`).
+    own : numpy.ndarray
+        ``(S + 2,)`` bool: the column is the interrupted CPU's work (scaled
+        by ``time_scale``), not a reader's core of its own.
     first : bool
         Whether ``mean_table`` is written (first level) or added to.
     seconds, table : numpy.ndarray
@@ -721,6 +867,8 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, cpus, weight, 
                 cycles = switch_cycles[i]
                 col = 1
             sec = cycles / c
+            if own[k]:
+                sec *= time_scale[i]
             u = sec * r
             seconds[i, k] = sec
             table[i, k] = u
@@ -739,8 +887,8 @@ def level_moments(flows, level, count, weight, capacity, rate, start, band_low, 
                   n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s, delay_span_s,
                   ramp_low_pps, ramp_inv_width, poll_floor, app_static, app_irq_cycles,
                   app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity, limits,
-                  reader_here, convex, carried, ipm, polls, switch, wakeups, handoffs,
-                  deferred):
+                  flow_static, flow_irq_cycles, smt_gain, flow_poll_cycles, reader_here, convex,
+                  carried, ipm, polls, switch, wakeups, handoffs, deferred, time_scale):
     """Rate-dependent work per message of the CPUs at each thread level, weighted by what they carry.
 
     Parameters
@@ -771,6 +919,14 @@ ramp_inv_width : numpy.ndarray
         deliveries one message can make (the units the socket receives per
         message), the cycles of a further ``read()`` beyond the message's
         first, and the packets each flow's runs on the wire hold.
+    flow_static, flow_irq_cycles : numpy.ndarray
+        ``(S,)`` the interrupted CPU's own work (its flow core: the reader's
+        too when ``reader_here``): rate-independent cycles per message and
+        cycles per interrupt.
+    smt_gain : numpy.ndarray
+        ``(S,)`` what a second busy hardware thread adds (``Host.smt_gain``).
+    flow_poll_cycles : numpy.ndarray
+        ``(K,)`` cycles per invocation of the flow core's NAPI polls.
     reader_here : bool
         Whether the reader runs on the CPU that takes the interrupts (then
         an interrupt that finds it asleep ends the inline runs early).
@@ -788,6 +944,10 @@ ramp_inv_width : numpy.ndarray
     handoffs, deferred : numpy.ndarray
         ``(S, T)`` written: hand-offs to ksoftirqd per message, and the
         share of messages whose polling ksoftirqd does.
+    time_scale : numpy.ndarray
+        ``(S, T)`` written: the seconds the level's CPUs really spend on
+        their own work, over what they would spend at ``app_capacity``
+        (the speed of a thread whose siblings never rest): at most 1.
 
     Notes
     -----
@@ -803,6 +963,25 @@ ramp_inv_width : numpy.ndarray
     a wake-up costs two context switches and, when a message takes several
     deliveries, ``read_cycles`` more in the share ``1 - 1 / deliveries`` of
     them that restart a read (the reader's loop calls ``read()`` again).
+
+    Hyper-threads: ``capacity`` is what a CPU sustains at level ``t`` when
+    its ``t - 1`` busy siblings never rest (then they are saturated too).
+    Below it, a CPU busy a share ``u`` of the time whose siblings are as
+    busy as it runs at ``smt_speed(u)`` of its core, faster than at
+    capacity: it works at ``z = smt_speed(u) / smt_speed(1)`` times
+    ``app_capacity``, which lowers its loads (its NAPI, interrupt and
+    reader terms see ``z`` times the cycles per second) and so its ``u``.
+    ``z`` is where the two agree (1 at capacity and at a band's edges,
+    where ``u = 1``): the terms are worked out at ``z = 1`` and at the
+    speed ``z1`` their work gives, taken as linear in ``z`` between the
+    two, and the agreement is solved on that line (:func:`_smt_on_line`).
+    The fixed point itself, iterated to 1e-13, takes four or five
+    evaluations of the terms where this takes two, and moves the paper's
+    1-80 flow curves (three paths, both protocols) by at most 2.2e-4 in
+    receive CPUs, 7e-4 in interrupts and 3.4e-3 in context switches.
+    Every term above is taken at
+    ``z``, and ``time_scale`` is ``sum w u / z / sum w u`` over the level's
+    CPUs (``u`` at ``app_capacity``).
     """
     size, levels = capacity.shape
     patterns, width = flows.shape
@@ -892,6 +1071,9 @@ ramp_inv_width : numpy.ndarray
             wakes = 0.0
             handed = 0.0
             late = 0.0
+            at_full = 0.0                       # sum of share x cycles: w u at app_capacity
+            at_own = 0.0                        # the same at each CPU's own speed
+            full_speed = smt_speed(1.0, t, smt_gain[s])
             for k in range(k_polls):
                 polls[s, t, k] = 0.0
             for e in range(filled[t]):
@@ -899,44 +1081,102 @@ ramp_inv_width : numpy.ndarray
                 r = seen[t, m]
                 here = seen_flows[t, m]
                 share = held[t, m]
-                i = _interrupts(r, n_wire[s], bursts[s], frames_per_burst[s], napi_load[s, t],
-                                irq_load[s, t], delay_low_s[s], delay_span_s[s],
-                                ramp_low_pps[s], ramp_inv_width[s])
+                # The speed z (over the saturated one) solves z = S(x(z)): x(z) is the
+                # CPU's work at speed z, in its core's cycles (a faster CPU idles more,
+                # so takes more interrupts and wake-ups: x grows slowly with z), and S
+                # the speed that work gives beside siblings as busy (_smt_on_line).
+                # The terms are worked out at z = 1 and at z1 = S(x(1)); x and every
+                # term are taken as linear in z through the two, and z = S(x) solved
+                # on that line.
+                i, w, cost, asleep, cycles = _cpu_terms(
+                    r, here, 1.0, s, n_wire[s], bursts[s], frames_per_burst[s],
+                    napi_load[s, t], irq_load[s, t], delay_low_s[s], delay_span_s[s],
+                    ramp_low_pps[s], ramp_inv_width[s], poll_floor, app_static[s],
+                    app_irq_cycles[s], app_poll_cycles, app_poll_floor,
+                    app_switch_cycles[s], app_capacity[s, t], limits, flow_static[s],
+                    flow_irq_cycles[s], flow_poll_cycles, reader_here)
+                z = 1.0
+                # Fully busy (at capacity, or at an edge of its band): its siblings, bound
+                # too, never rest, as its capacity takes them (z = 1).
+                if not (t == 0 or r <= 0.0 or r >= capacity[s, t] * _AT_CAPACITY
+                        or r == band_low[s, t] or r == band_high[s, t]):
+                    x = r * cycles * full_speed / app_capacity[s, t]
+                    z1 = _smt_on_line(x, 0.0, t, smt_gain[s], full_speed)
+                    if z1 > 1.0:
+                        i1, w1, cost1, asleep1, cycles1 = _cpu_terms(
+                            r, here, z1, s, n_wire[s], bursts[s], frames_per_burst[s],
+                            napi_load[s, t], irq_load[s, t], delay_low_s[s], delay_span_s[s],
+                            ramp_low_pps[s], ramp_inv_width[s], poll_floor, app_static[s],
+                            app_irq_cycles[s], app_poll_cycles, app_poll_floor,
+                            app_switch_cycles[s], app_capacity[s, t], limits, flow_static[s],
+                            flow_irq_cycles[s], flow_poll_cycles, reader_here)
+                        rise = (r * cycles1 * full_speed / app_capacity[s, t] - x) / (z1 - 1.0)
+                        z = _smt_on_line(x, rise, t, smt_gain[s], full_speed)
+                        part = (z - 1.0) / (z1 - 1.0)
+                        i += part * (i1 - i)
+                        w += part * (w1 - w)
+                        cost += part * (cost1 - cost)
+                        asleep += part * (asleep1 - asleep)
+                        cycles += part * (cycles1 - cycles)
                 total += share
                 irqs += share * i
                 for k in range(k_polls):
                     polls[s, t, k] += share * max(i, poll_floor[s, k])
-                asleep = 0.0
-                if app_switch_cycles[s] != 0.0 or reader_here:
-                    dyn = app_irq_cycles[s] * i
-                    for k in range(k_app):
-                        dyn += max(i, app_poll_floor[s, k]) * app_poll_cycles[k]
-                    if app_switch_cycles[s] != 0.0:
-                        packets = n_wire[s] / i if i > 0.0 else np.inf
-                        deliveries = min(limits[s, 4],
-                                         i * _readers_per_interrupt(here, packets, limits[s, 6]))
-                        cost = app_switch_cycles[s]
-                        if deliveries > 1.0:
-                            cost += limits[s, 5] * (1.0 - 1.0 / deliveries)
-                        w = _wakes(r, deliveries, app_static[s] + dyn, cost,
-                                   app_capacity[s, t])
-                        wakes += share * w
-                        wake_cycles += share * w * cost
-                    if reader_here:
-                        asleep = _asleep(r, i, app_static[s] + dyn, app_switch_cycles[s],
-                                         app_capacity[s, t])
-                chance, past = _deferral(i, bursts[s], n_wire[s], asleep, napi_load[s, t],
+                wakes += share * w
+                wake_cycles += share * w * cost
+                chance, past = _deferral(i, bursts[s], n_wire[s], asleep, napi_load[s, t] / z,
                                          limits[s, 0], k_polls, limits[s, 1], limits[s, 2],
                                          limits[s, 3])
                 handed += share * i * chance
                 late += share * past
+                at_full += share * cycles
+                at_own += share * cycles / z
             ipm[s, t] = irqs / total
             switch[s, t] = wake_cycles / total
             wakeups[s, t] = wakes / total
             handoffs[s, t] = handed / total
             deferred[s, t] = late / total
+            time_scale[s, t] = at_own / at_full if at_full > 0.0 else 1.0
             for k in range(k_polls):
                 polls[s, t, k] /= total
+
+
+@_compiled(inline="always")
+def _cpu_terms(r, here, z, s, n_wire, bursts, frames_per_burst, napi_load, irq_load,
+               delay_low_s, delay_span_s, ramp_low_pps, ramp_inv_width, poll_floor, app_static,
+               app_irq_cycles, app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity,
+               limits, flow_static, flow_irq_cycles, flow_poll_cycles, reader_here):
+    """One CPU of :func:`level_moments` carrying ``r`` for ``here`` flows, running at
+    ``z`` times its saturated speed: its interrupts, the readers' wake-ups and cycles
+    per wake-up per message, the chance an interrupt finds its reader asleep, and its
+    own cycles per message (the flow core's, with the reader's wake-ups if it is here)."""
+    i = _interrupts(r, n_wire, bursts, frames_per_burst, napi_load / z, irq_load / z,
+                    delay_low_s, delay_span_s, ramp_low_pps, ramp_inv_width)
+    w = 0.0
+    cost = 0.0
+    asleep = 0.0
+    # The reader's core runs at z too when it is this CPU; elsewhere at its own speed.
+    reader_capacity = app_capacity * z if reader_here else app_capacity
+    if app_switch_cycles != 0.0 or reader_here:
+        dyn = app_irq_cycles * i
+        for k in range(app_poll_cycles.shape[0]):
+            dyn += max(i, app_poll_floor[s, k]) * app_poll_cycles[k]
+        if app_switch_cycles != 0.0:
+            packets = n_wire / i if i > 0.0 else np.inf
+            deliveries = min(limits[s, 4],
+                             i * _readers_per_interrupt(here, packets, limits[s, 6]))
+            cost = app_switch_cycles
+            if deliveries > 1.0:
+                cost += limits[s, 5] * (1.0 - 1.0 / deliveries)
+            w = _wakes(r, deliveries, app_static + dyn, cost, reader_capacity)
+        if reader_here:
+            asleep = _asleep(r, i, app_static + dyn, app_switch_cycles, reader_capacity)
+    cycles = flow_static + flow_irq_cycles * i
+    for k in range(flow_poll_cycles.shape[0]):
+        cycles += max(i, poll_floor[s, k]) * flow_poll_cycles[k]
+    if reader_here:
+        cycles += w * cost
+    return i, w, cost, asleep, cycles
 
 
 @_compiled

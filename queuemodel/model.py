@@ -944,6 +944,10 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
     app_core = "rx:flow-core" if host.app_on_softirq_core else "rx:app-core"
     entry_cycles = _row(np.asarray(h.softirq_entry_cycles, dtype=float), size)
     stage_columns = _stage_columns(rx)
+    # The interrupted CPU's columns (its stages and softirq entries, and the readers'
+    # wake-ups when they run there), which it works faster while its siblings rest.
+    own = np.concatenate([layout.on_flow | host.app_on_softirq_core,
+                          [True, bool(host.app_on_softirq_core)]])
     level_util, level_seconds = [], []
     first = True
     per_run = polls_per_run(h.netdev_budget, h.napi_weight)   # full polls a run allows
@@ -956,7 +960,7 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
             level_seconds.append(None)
             continue
         rate_t = np.divide(spread["rate_at_level"][:, t], n_t, out=np.zeros(size), where=n_t > 0)
-        ipm, per_poll, switch_cycles, wakes, handoffs, deferred = (
+        ipm, per_poll, switch_cycles, wakes, handoffs, deferred, time_scale = (
             np.ascontiguousarray(a[:, t]) for a in per_message)
         c = _row(cap * shares[t], size)
         # Seconds of this CPU per message, by stage, softirq entry and wake-ups; and its
@@ -966,8 +970,8 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
         kernels.account_level(rx_static, ipm, per_poll, poll_index, c, rate_t, n_t,
                               weight_of_busy, entry_cycles, switch_cycles, layout.hardirq,
                               rx.poll, rx.cycles_per_unit, rx.cycles_per_invocation,
-                              stage_columns, first, seconds, table, rx_out, proc_stat,
-                              rx_core_busy, level_busy[:, t])
+                              stage_columns, time_scale, own, first, seconds, table, rx_out,
+                              proc_stat, rx_core_busy, level_busy[:, t])
         if not host.app_on_softirq_core:
             # The interrupted CPU does only its flow-core stages; the readers' cores of
             # their own are not among the CPUs the queues interrupt.
@@ -998,8 +1002,9 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
     what the CPU carries (:func:`queuemodel.kernels.level_moments`).
     ``deliveries`` is the most deliveries (socket units) one message makes
     and ``read_cycles`` what a further ``read()`` costs.  Returns ``(N, T)``,
-    ``(N, T, polls)`` and four ``(N, T)`` arrays (wake-up cycles, wake-ups,
-    hand-offs, the share of messages ksoftirqd polls).
+    ``(N, T, polls)`` and five ``(N, T)`` arrays (wake-up cycles, wake-ups,
+    hand-offs, the share of messages ksoftirqd polls, and the share of its
+    saturated seconds an interrupted CPU takes beside resting siblings).
     """
     from . import kernels
 
@@ -1029,34 +1034,36 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
     app_rows = [row(v) for v in (app.static, app.irq_cycles)]
     app_poll_cycles = np.ascontiguousarray(app.poll_cycles, dtype=float)
     app_switch = row(app.switch_cycles)
+    flow_rows = [row(v) for v in (flow.static, flow.irq_cycles, h.smt_gain)]
+    flow_poll_cycles = np.ascontiguousarray(flow.poll_cycles, dtype=float)
     limits = columns_of([h.napi_weight, h.softirq_max_restart,
                          np.multiply(h.softirq_max_time_ms, 1e-3), per_run, deliveries,
                          read_cycles, h.rx_flow_run_packets])
     # carried repeats the spread's rate_at_level (tests/test_flows.py holds them equal).
-    carried, ipm, switch, wakeups, handoffs, deferred = (np.empty((size, levels))
-                                                         for _ in range(6))
+    carried, ipm, switch, wakeups, handoffs, deferred, time_scale = (
+        np.empty((size, levels)) for _ in range(7))
     per_poll = np.empty((size, levels, floor.shape[1]))
     parts, tasks = [], []
     convex = spread["convex"]
     for at, patterns, rate, start in spread["outcomes"]:
         whole = isinstance(at, slice)
         n = rate.shape[0]
-        out = (carried, ipm, per_poll, switch, wakeups, handoffs, deferred) if whole else (
-            np.empty((n, levels)), np.empty((n, levels)),
-            np.empty((n, levels, floor.shape[1])), np.empty((n, levels)),
-            np.empty((n, levels)), np.empty((n, levels)), np.empty((n, levels)))
+        out = (carried, ipm, per_poll, switch, wakeups, handoffs, deferred, time_scale) \
+            if whole else (np.empty((n, levels)), np.empty((n, levels)),
+                           np.empty((n, levels, floor.shape[1])),
+                           *(np.empty((n, levels)) for _ in range(5)))
         inputs = [a if whole else np.ascontiguousarray(a[at]) for a in (
             capacity, spread["band_low"], spread["band_high"], *rows, napi_load, irq_load,
             *delays, floor, *app_rows)]
         inputs[1:1] = [rate, start]             # already the group's rows
         tail = [a if whole else np.ascontiguousarray(a[at])
-                for a in (app_floor, app_switch, app_capacity, limits)]
+                for a in (app_floor, app_switch, app_capacity, limits, *flow_rows)]
 
         def run(sl, patterns=patterns, inputs=inputs, tail=tail, out=out):
             kernels.level_moments(*patterns.runs, patterns.weight,
                                   *(a[sl] for a in inputs),
-                                  app_poll_cycles, *(a[sl] for a in tail), reader_here,
-                                  convex, *(o[sl] for o in out))
+                                  app_poll_cycles, *(a[sl] for a in tail), flow_poll_cycles,
+                                  reader_here, convex, *(o[sl] for o in out))
 
         tasks.append((run, n, rate.size))
         parts.append((whole, at, out))
@@ -1064,9 +1071,9 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
     for whole, at, out in parts:
         if not whole:
             for full, piece in zip((carried, ipm, per_poll, switch, wakeups, handoffs,
-                                    deferred), out):
+                                    deferred, time_scale), out):
                 full[at] = piece
-    return ipm, per_poll, switch, wakeups, handoffs, deferred
+    return ipm, per_poll, switch, wakeups, handoffs, deferred, time_scale
 
 
 def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):

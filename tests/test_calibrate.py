@@ -47,17 +47,19 @@ def test_one_flow_claims_ignore_the_many_flow_parameter():
 
 
 @pytest.mark.parametrize("start", [1.0, 30.0])
-def test_the_m4_fit_reaches_m4_inside_its_range(start):
-    # M4 (Docker / native receiver CPU at 80 flows: 2.5): the run length that the GRO
-    # sharing and the readers' wake-ups share lands inside its range, wherever it starts,
-    # on the lower bound included (trf scales its step by the distance to a bound, so a
-    # start on one used to end there: the fit now starts just inside).
+def test_the_m4_fit_ends_on_its_lower_bound_with_m4_inside_its_range(start):
+    # M4 (Docker / native receiver CPU at 80 flows: 2.5, range 2-3).  Since a CPU below
+    # capacity runs faster beside siblings that rest (kernels.smt_speed, 2026-11-28),
+    # native's lightly loaded CPUs cost less than Docker's busier ones and the ratio is
+    # 2.8 at the runs of 3.39 packets fitted before; the shortest runs (one packet: the
+    # flows fully interleaved, most shared GRO and most readers woken) bring it only to
+    # 2.67, so the fit ends on that bound from either start, and M4 stays in its range.
     host = dataclasses.replace(qm.paper_testbed(), rx_flow_run_packets=start)
     fit = calibrate(MULTIFLOW_FIT.claims, MULTIFLOW_FIT.free, host=host)
-    value = fit.values["host.rx_flow_run_packets"]
-    assert 1.0 < value < 64.0 and fit.at_bound == ()
-    assert abs(fit.residuals["M4"]) < 1e-6
-    assert value == pytest.approx(qm.paper_testbed().rx_flow_run_packets, rel=1e-3)
+    assert fit.values["host.rx_flow_run_packets"] == pytest.approx(1.0, abs=1e-6)
+    assert fit.at_bound == ("host.rx_flow_run_packets",)
+    assert 0.0 < fit.residuals["M4"] < 0.2            # above 2.5, below 3
+    assert qm.paper_testbed().rx_flow_run_packets == 1.0
 
 
 def test_a_fit_pushed_past_a_bound_ends_on_it():

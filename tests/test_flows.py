@@ -90,6 +90,33 @@ def test_hyper_thread_siblings_follow_linux_numbering():
     assert np.all(p.level[:, :6][both] == 2) and np.all(p.level[:, 6:10][p.counts[:, 6:10] > 0] == 1)
 
 
+def test_two_light_siblings_are_busy_the_time_their_shared_core_needs():
+    # Two native TCP flows steered onto the two threads of core 0 (CPUs 0 and 10), with
+    # a link that leaves both below capacity, against the same flows on two cores (CPUs
+    # 0 and 1).  With every rate-dependent cost off (interrupts, polls, softirq entries,
+    # wake-ups, the copy's DRAM misses), each CPU does x of a core's work per second on
+    # either layout.  On their own cores each is busy x.  As siblings, each runs at
+    # 1 - u (1 - s) of the core while busy u, the other being busy u too (s = (1 + g) / 2:
+    # derivations/sharing.py, sibling_speed), so u (1 - (1 - s) u) = x; not x / s, the
+    # time a thread beside a sibling that never rests would take.
+    docker = qm.get_path("native")
+    free = dataclasses.replace(docker, rx=tuple(
+        dataclasses.replace(st_, cost_cycles_per_unit=0.0) if st_.context == "hardirq"
+        else dataclasses.replace(st_, cost_cycles_per_invocation=0.0) for st_ in docker.rx))
+    common = dict(path=free, proto="tcp", flows=2, nic_queues=2, flow_steering=True,
+                  link_gbps=12.0, softirq_entry_cycles=0.0, context_switch_cycles=0.0,
+                  dram_latency_ns=0.0, smt_gain=0.3)
+    apart = qm.predict(queue_cpus=(0, 1), **common)
+    together = qm.predict(queue_cpus=(0, 10), **common)
+    assert together.throughput_gbps == pytest.approx(apart.throughput_gbps, rel=1e-12)
+    x = apart.receiver_cpu_total / 2
+    assert 0.2 < x < 0.65                            # both below capacity on either layout
+    d = (1 - 0.3) / 2
+    u = (1 - np.sqrt(1 - 4 * d * x)) / (2 * d)
+    assert together.receiver_cpu_total == pytest.approx(2 * u, rel=1e-9)
+    assert together.receiver_cpu_total < 2 * x / (1 - d) * 0.9
+
+
 def test_patterns_are_a_distribution():
     pats = Patterns.of(place(7, 10, 2, 16, True, False))
     assert pats.weight.sum() == pytest.approx(1.0)
@@ -347,7 +374,10 @@ def test_one_more_flow_costs_no_more_than_its_contention_terms_where_a_band_clos
     "the time would keep 1 - u (1 - s) of the core (s = (1 + smt_gain) / 2), which "
     "adding a flow can only lower by what the flow uses; the level model "
     "(flows.thread_shares) counts a sibling as busy or idle. Found by make search-laws "
-    "seed 0 (2026-11-28: 96 -> 97 Linux overlay flows, -3.6e-5, a rare hash outcome)"))
+    "seed 0 (2026-11-28: 96 -> 97 Linux overlay flows, -3.6e-5, a rare hash outcome). "
+    "Since the same day a CPU below capacity runs at that speed (kernels.smt_speed, its "
+    "sibling as busy as it), but capacity still takes the sibling saturated: the pairs "
+    "of a hash outcome are not in the patterns"))
 def test_a_light_flow_on_a_busy_cpus_sibling_costs_no_more_than_it_adds():
     steered = dict(path="native", proto="tcp", nic_queues=6, queue_cpus=(0, 0, 0, 0, 0, 10),
                    flow_steering=True, rx_flow_run_packets=64, dram_latency_ns=0.0,
@@ -541,8 +571,9 @@ def test_the_accounting_sees_what_the_spread_delivers(n, elastic, second, per_fl
                           np.zeros((1, 2)), np.zeros((1, 2)), zero, zero, zero, zero,
                           np.zeros((1, 0)), zero, zero, np.zeros(0), np.zeros((1, 0)), zero,
                           np.ones((1, 2)), np.array([[64.0, 10.0, 2e-3, 5.0, 1.0, 0.0, 1.0]]),
-                          True, spread["convex"], carried, ipm, np.empty((1, 2, 0)), switch,
-                          np.empty((1, 2)), np.empty((1, 2)), np.empty((1, 2)))
+                          zero, zero, zero, np.zeros(0), True, spread["convex"], carried, ipm,
+                          np.empty((1, 2, 0)), switch, np.empty((1, 2)), np.empty((1, 2)),
+                          np.empty((1, 2)), np.empty((1, 2)))
     assert carried[0] == pytest.approx(spread["rate_at_level"][0], rel=1e-12, abs=1e-9)
 
 

@@ -437,7 +437,7 @@ def _level_moments(cores, irq, runs, capacity, rate, band, limits, shared, conve
     floor = np.ascontiguousarray(flow_core.poll_floor.reshape(1, -1))
     app_floor = np.ascontiguousarray(app_core.poll_floor.reshape(1, -1))
     out = (np.empty((1, 1)), np.empty((1, 1)), np.empty((1, 1, floor.shape[1])),
-           *(np.empty((1, 1)) for _ in range(4)))
+           *(np.empty((1, 1)) for _ in range(5)))
     low, high = (np.full((1, 1), float(np.ravel(b)[0])) for b in band)
     kernels.level_moments(*runs, np.reshape(capacity, (1, 1)), rate, rate, low, high,
                           *map(row, (irq.n_wire, bursts, frames)),
@@ -447,8 +447,9 @@ def _level_moments(cores, irq, runs, capacity, rate, band, limits, shared, conve
                           floor, row(app_core.static), row(app_core.irq_cycles),
                           np.asarray(app_core.poll_cycles, dtype=float), app_floor,
                           row(app_core.switch_cycles), row(app_core.capacity)[:, None],
-                          limits, shared, convex, *out)
-    return out
+                          limits, row(flow_core.static), row(flow_core.irq_cycles), row(0.3),
+                          np.asarray(flow_core.poll_cycles, dtype=float), shared, convex, *out)
+    return out[:7]
 
 
 class _Opaque:

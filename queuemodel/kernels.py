@@ -305,9 +305,9 @@ def _smt_on_line(work, rise, siblings, gain, full_speed):
     of its core's cycles at speed ``z``, beside siblings as busy as it.
 
     Solves ``z = v(u) / v(1)`` with ``u v(u)`` the work (:func:`smt_busy`): with one
-    sibling, ``v(u) = 1 - d u`` (``d = (1 - gain) / 2``) makes it a quadratic in ``u``;
-    with more, Newton's method from the speed at ``rise = 0``.  Work at or above the
-    saturated speed's gives 1.
+    sibling, ``v(u) = 1 - d u`` (``d = (1 - gain) / 2``) makes it a quadratic in ``u``
+    (``derivations/sharing.py``, sibling_speed_on_line); with more, Newton's method
+    from ``z = 1``.  Work the CPU cannot do at its saturated speed gives 1.
     """
     if siblings == 1:
         d = (1.0 - gain) / 2.0
@@ -979,14 +979,12 @@ ramp_inv_width : numpy.ndarray
     evaluations of the terms where this takes two, and moves the paper's
     1-80 flow curves (three paths, both protocols) by at most 2.2e-4 in
     receive CPUs, 7e-4 in interrupts and 3.4e-3 in context switches.
-    Every term above is taken at
-    ``z``, and ``time_scale`` is ``sum w u / z / sum w u`` over the level's
-    CPUs (``u`` at ``app_capacity``).
+    Every term above is taken at ``z``, and ``time_scale`` is ``sum w u /
+    z / sum w u`` over the level's CPUs (``u`` at ``app_capacity``).
     """
     size, levels = capacity.shape
     patterns, width = flows.shape
     k_polls = poll_floor.shape[1]
-    k_app = app_poll_cycles.shape[0]
     # The weight each distinct (level, rate) carries, in an open-addressed table stamped
     # with the scenario; f is worked out once per entry at the end.  Within a scenario the
     # patterns give their CPUs few distinct rates (about a tenth of the runs), and the

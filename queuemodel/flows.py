@@ -70,7 +70,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SAMPLES", "SEED", "Placement", "Patterns", "place", "thread_shares",
+__all__ = ["SAMPLES", "SEED", "Placement", "Patterns", "place", "thread_shares", "sender_busy",
            "sender_core_units", "gro_segments_per_packet", "aggregate", "placement_groups",
            "hash_tells_apart", "expected_spread"]
 
@@ -208,6 +208,73 @@ def sender_core_units(n_flows, physical_cores, threads_per_core, smt_gain):
     logical = np.multiply(physical_cores, threads_per_core)
     return np.minimum(n_flows, physical_cores) + np.multiply(
         smt_gain, np.maximum(0.0, np.minimum(n_flows, logical) - physical_cores))
+
+
+def sender_busy(work, n_flows, physical_cores, threads_per_core, smt_gain):
+    """Share of the time each busy sending CPU runs, for ``work`` cores' worth of sending.
+
+    Parameters
+    ----------
+    work : float or numpy.ndarray
+        Cycles per second the clients' sending needs, over one core's (at
+        most :func:`sender_core_units`).
+    n_flows : float or numpy.ndarray
+        Flow pairs (one client each).
+    physical_cores, threads_per_core : float or numpy.ndarray
+        The sender's topology.
+    smt_gain : float or numpy.ndarray
+        What a second busy thread adds.
+
+    Returns
+    -------
+    numpy.ndarray or float
+        The ``u`` every busy sending CPU shares: the ``n = min(N, P T)``
+        busy CPUs sit evenly on the ``P`` cores (``t`` or ``t + 1`` per
+        core), each busy ``u`` beside siblings as busy, so one with ``m``
+        siblings does ``u v_m(u)`` of a core (``derivations/sharing.py``,
+        sibling_speed), and ``sum u v(u) = work`` is solved by Newton's
+        method (concave and rising in ``u``: the steps from 0 climb to the
+        root).  At ``work = sender_core_units`` it is 1, the saturated
+        pool; with no CPU sharing its core, ``work / n``.
+
+    Examples
+    --------
+    >>> float(sender_busy(4.0, 8, 10, 2, 0.3))            # a core each: 0.5 each
+    0.5
+    >>> float(sender_busy(13.0, 20, 10, 2, 0.3))          # the saturated pool
+    1.0
+    >>> round(float(sender_busy(2.0, 20, 10, 2, 0.3)), 4)  # light, beside siblings
+    0.1038
+    """
+    work = np.asarray(work, dtype=float)
+    n = np.minimum(n_flows, np.multiply(physical_cores, threads_per_core))
+    u = np.divide(work, n, out=np.zeros(np.broadcast(work, n).shape), where=n > 0)
+    shared = np.greater(n, physical_cores)          # else a core each: busy its work
+    if shared.any():
+        shared = np.broadcast_to(shared, u.shape)
+        work, n, cores, g = (np.broadcast_to(np.asarray(a, dtype=float), u.shape)[shared]
+                             for a in (work, n, physical_cores, smt_gain))
+        low = np.floor(n / cores)                    # busy threads on most cores (>= 1)
+        rich = n - low * cores                       # cores with one more
+
+        def done(x):               # the cores' work at busy share x, and its slope
+            total = slope = 0.0
+            for count, threads in ((cores - rich, low), (rich, low + 1.0)):
+                idle = np.power(1.0 - x, threads - 1.0)
+                total = total + count * (g * threads * x
+                                         + (1.0 - g) * (1.0 - idle * (1.0 - x)))
+                slope = slope + count * threads * (g + (1.0 - g) * idle)
+            return total, slope
+
+        x = np.zeros(n.shape)
+        for _ in range(60):
+            total, slope = done(x)
+            step = (work - total) / slope
+            x = np.clip(x + step, 0.0, 1.0)
+            if np.all(np.abs(step) <= 1e-15 * np.maximum(x, 1e-300)):
+                break
+        u[shared] = x
+    return u if u.ndim else float(u)
 
 
 #: Flows drawn at a time; draws are nested, so a larger draw serves every smaller count.

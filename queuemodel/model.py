@@ -693,11 +693,16 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     levels = _account_levels(rx, rx_static, h, host, cap, block.shares, cpus, capacity,
                              spread, rx_out, deliveries, read_cycles)
     receiver_cpu, rx_core_busy, rates, level_util, level_seconds, level_busy = levels
-    # A sender that sends without end (every one of its stages free) does no work.
-    per_send_core = np.divide(sent, send_units * cap, out=np.zeros(size),
-                              where=np.isfinite(sent))
     # Each client has a logical CPU of its own while there are enough (the spread
-    # send_units assumes), so min(N, L) sender CPUs are busy at tx_out each.
+    # send_units assumes), so min(N, L) sender CPUs are busy at tx_out each: each the
+    # same share of the time, beside siblings as busy (flows.sender_busy: all of it when
+    # the sending saturates send_units).  A sender that sends without end (every one of
+    # its stages free) does no work.
+    tx_cycles = tx_static.sum(axis=1)
+    send_work = np.multiply(sent, tx_cycles, out=np.zeros(size), where=np.isfinite(sent)) / cap
+    per_send_core = np.divide(
+        flow_model.sender_busy(send_work, flows, h.physical_cores, h.threads_per_core,
+                               h.smt_gain), tx_cycles, out=np.zeros(size), where=tx_cycles > 0)
     sender_cpus = np.minimum(flows, np.multiply(h.physical_cores, h.threads_per_core))
     sender_cpu, tx_core, tx_top = _account_sender(tx, tx_static, per_send_core, sender_cpus,
                                                   tx_out)

@@ -14,7 +14,7 @@ from queuemodel.memory import dram_read_cycles_per_byte
 from queuemodel.paths import COPY_CYCLES_PER_BYTE
 from queuemodel.flows import (
     SAMPLES, Patterns, aggregate, gro_segments_per_packet, hash_tells_apart, place,
-    sender_core_units,
+    sender_busy, sender_core_units,
 )
 
 
@@ -140,6 +140,27 @@ def test_tcp_fills_the_link_max_min_fairly():
                   elastic=True)
     # Four flows, 100 units of link: each gets 25, so the 3-flow CPU carries 75.
     assert d[0, 0].tolist() == pytest.approx([75.0, 25.0], rel=1e-12)
+
+
+def test_light_senders_beside_siblings_are_busy_the_time_their_cores_need():
+    # By hand: 15 clients on 10 cores of 2 threads put two on 5 cores and one on 5; 5
+    # cores' worth of sending at a common busy share u is 5 u + 10 u (1 - 0.35 u) = 5
+    # (a thread beside a busy sibling runs at 1 - 0.35 u with smt_gain 0.3), so
+    # u = (15 - sqrt(155)) / 7.  The saturated pool (13 cores' worth for 20 clients) is
+    # busy all the time; with a core each, a client is busy its work.
+    assert sender_busy(5.0, 15, 10, 2, 0.3) == pytest.approx((15 - np.sqrt(155)) / 7,
+                                                            rel=1e-12)
+    assert sender_busy(13.0, 20, 10, 2, 0.3) == 1.0
+    assert sender_busy(4.0, 8, 10, 2, 0.3) == 0.5
+    # Ten and twenty native TCP flows fill the link alike; the second ten clients share
+    # cores with the first ten, so the twenty CPUs are busy u with 20 u (1 - 0.35 u) =
+    # the ten CPUs' busy time, not 1 / 0.65 times it.
+    r = qm.predict(path="native", proto="tcp", flows=[10, 20])
+    assert r.throughput_gbps[1] == pytest.approx(r.throughput_gbps[0], rel=1e-12)
+    work = r.sender_cpu_total[0]
+    u = (1 - np.sqrt(1 - 4 * 0.35 * work / 20)) / (2 * 0.35)
+    assert r.sender_cpu_total[1] == pytest.approx(20 * u, rel=1e-9)
+    assert r.sender_cpu_total[1] < work / 0.65 * 0.7
 
 
 def test_sender_spreads_over_cores_then_siblings():

@@ -28,11 +28,11 @@ def test_three_readers_on_one_cpu_by_hand():
     # Three native TCP flows of 2 Gb/s on CPU 0.  From the model's other outputs: i
     # interrupts and n wire packets per message, m segments per message (what the stream
     # socket is told of), u the CPU's work without wake-ups.  Each polling period takes
-    # p = n / i packets in p / 3.394 runs, and holds d = 3 (1 - (2/3)^(p / 3.394)) of the
-    # readers; a message sees D = min(m, d i) deliveries, and wakes its reader on
+    # p = n / i packets in p / L runs (L = rx_flow_run_packets, 1 as shipped), and holds
+    # d = 3 (1 - (2/3)^(p / L)) of the readers; a message sees D = min(m, d i) deliveries, and wakes its reader on
     # W = D (1 - u) / (1 + c D R / C) of them, each costing c = 2 x 3300 cycles of
     # switches plus 2000 for the read it restarts in the share 1 - 1/D.  (At the
-    # shipped costs: i = 1.69, p = 53.5, d = 2.995, m = 4.24 < d i = 5.07, u = 0.254,
+    # shipped costs: i = 1.69, p = 53.5, d = 3.000, m = 4.24 < d i = 5.07, u = 0.254,
     # c = 8128, W = 2.90 wake-ups per message, 33.2k context switches/s.)
     r = qm.predict(path="native", proto="tcp", flows=3, offered_gbps=2.0, queue_cpus=ONE_CPU)
     assert r.cores_used == 1.0
@@ -41,7 +41,7 @@ def test_three_readers_on_one_cpu_by_hand():
     n = r.wire_packet_rate_per_s / rate
     m = n / r.gro_packets_per_segment
     u = r.core_utilisation["rx:flow-core"] - r.stages["rx:context_switch"]
-    d = 3 * (1 - (2 / 3) ** (n / i / 3.394))
+    d = 3 * (1 - (2 / 3) ** (n / i / paper_testbed().rx_flow_run_packets))
     deliveries = min(m, d * i)
     assert deliveries == pytest.approx(m)                 # the segments bind here
     cost = 2 * 3300.0 + 2000.0 * (1 - 1 / deliveries)

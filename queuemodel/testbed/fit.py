@@ -710,10 +710,15 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
         return np.log([predict_row(rows[i], paths, values).throughput_gbps
                        / float(rows[i]["throughput_gbps"]) for i in chosen])
 
-    # Bounds keep the search inside what the model accepts; a cost the chosen
-    # rows do not see keeps its prior (zero gradient).
-    low = np.log([_BOUNDS[n][0] for n in free])
-    high = np.log([_BOUNDS[n][1] for n in free])
+    # Bounds keep the search inside what the model accepts (cycles_scale divides every
+    # row's clock, which a Host keeps at most 20 GHz); a cost the chosen rows do not see
+    # keeps its prior (zero gradient).
+    bounds = dict(_BOUNDS)
+    fastest = max(testbed_host_for(row).ghz for row in rows)
+    bounds["cycles_scale"] = (max(_BOUNDS["cycles_scale"][0], fastest / 20.0 * (1 + 1e-9)),
+                              _BOUNDS["cycles_scale"][1])
+    low = np.log([bounds[n][0] for n in free])
+    high = np.log([bounds[n][1] for n in free])
     # Measured cycles become paper cycles through cycles_scale, which the fit moves:
     # alternate the two until they agree (a few rounds; the costs move it little).
     for _ in range(6 if per_packet else 1):

@@ -132,5 +132,49 @@ def _dram_read_penalty() -> Derivation:
     )
 
 
+def _flow_state_miss() -> Derivation:
+    from queuemodel.memory import flow_state_miss
+
+    K, s, d, W, C, x, r, D, T = sp.symbols("K s d W C x r D T_C", positive=True)
+    # Between two touches of one flow's state its core serves every flow alike: the flow
+    # does 1 / d of a message's work, and so does each of the K flows.
+    messages = K / d
+    reuse = messages * s + (K - 1) * W
+    density = sp.exp(-x / D) / D
+    gone = sp.integrate(density, (x, C, sp.oo))
+    derived = gone.subs(D, reuse)
+    # Che's approximation, for comparison: a stream of r s bytes per second fills the
+    # cache in T_C = C / (r s); the flow touches its state r d / K times per second.
+    che = sp.exp(-(r * d / K) * (C / (r * s)))
+    return Derivation(
+        name="flow_state_miss",
+        title="A flow's state in the per-core L2: gone before the flow touches it again",
+        assumptions=(
+            "K flows share a core and its C-byte L2 (replaced least-recently-used), each "
+            "carrying the same rate; a message's work touches its flow's state d times and "
+            "streams s new bytes through the L2 (headers, descriptors, payload).",
+            "Between two touches of one flow's state the core does K / d messages' work and "
+            "touches each other flow's W bytes of state once.",
+            "The bytes touched in between are exponential with that mean, as for the DDIO "
+            "share (dram_per_byte).",
+        ),
+        steps=(
+            ("messages' work between two touches of one flow's state",
+             sp.Eq(sp.Symbol("M"), messages)),
+            ("bytes touched in between (reuse distance)", sp.Eq(D, reuse)),
+            ("more than C of them: the line is gone", sp.Eq(sp.Symbol("m"), gone)),
+            ("Che's approximation with the stream filling the cache (W = 0) agrees",
+             sp.Eq(che, sp.simplify(derived.subs(W, 0)), evaluate=False)),
+        ),
+        derived=derived,
+        stated=sp.exp(-C / (K * s / d + (K - 1) * W)),
+        symbols=(K, s, d, W, C),
+        implemented=lambda K_, s_, d_, W_, C_: flow_state_miss(K_, s_, d_, W_, C_),
+        domain={"K": (1, 200, True), "s": (1e2, 1e6, False), "d": (0.05, 100.0, False),
+                "W": (1e1, 1e4, False), "C": (3e4, 4e6, False)},
+        where="queuemodel.memory.flow_state_miss",
+    )
+
+
 def derivations() -> list:
-    return [_dram_per_byte(), _dram_budget(), _dram_read_penalty()]
+    return [_dram_per_byte(), _dram_budget(), _dram_read_penalty(), _flow_state_miss()]

@@ -328,6 +328,8 @@ def _table(r) -> str:
         f"{r.read_miss_fraction:.2f} of the copied bytes read from it"
         + (f"; binds in {r.memory_bound_share:.2f} of the hash outcomes"
            if r.memory_bound_share > 0 else "") + ")",
+        f"  flow state misses {r.flow_state_miss_fraction:10.3f}   (of a flow's socket lines, "
+        f"gone from its core's L2 when next touched)",
         f"  busy receive CPUs {r.cores_used:10.2f}   ({r.flows_per_busy_cpu:.2f} flows each; "
         f"throughput standard error {r.throughput_stderr_gbps:.3f} Gb/s)",
         f"  GRO               {r.gro_packets_per_segment:10.2f} wire packets per segment",

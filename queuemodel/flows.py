@@ -53,8 +53,10 @@ The mechanism, for ``N`` flow pairs on one receiver:
 
 DRAM traffic and bandwidth are :mod:`queuemodel.memory`'s, and so is what
 the copy pays for the received bytes it reads from DRAM (more of them as
-more flows write into the cache while a byte waits).  Not modelled: misses
-in the per-core caches (L1, L2) as flows and contexts grow, a reader that
+more flows write into the cache while a byte waits), and what the flows'
+state costs when the flows sharing a core push it out of the core's L2
+(:func:`queuemodel.memory.flow_state_miss`, with the flows on a core from
+:attr:`Patterns.core_sharing`).  Not modelled: the L1, a reader that
 sleeps while its core serves the others (a delivery finds its reader asleep
 only when the core is idle), the work lost on packets dropped after the
 softirq (receive livelock), and the datagrams a full ring cuts, whose other
@@ -392,6 +394,23 @@ class Patterns:
         out[1][rows, run[rows, cols]] = level[rows, cols]
         np.add.at(out[2], (rows, run[rows, cols]), 1)
         return tuple(out)
+
+    @functools.cached_property
+    def core_sharing(self) -> tuple:
+        """How many flows share a flow's physical core: ``(K, q)``, the values and chances.
+
+        A CPU's flows times its core's busy threads, the siblings taken as
+        loaded as the CPU (the patterns keep no more of them); ``q[j]`` is
+        the chance that a flow picked at random sits on a core with ``K[j]``
+        (:func:`queuemodel.memory.flow_state_miss`: the core's L2 holds
+        their state).
+        """
+        on_core = self.flows * self.level
+        chance = np.bincount(on_core.ravel(),
+                             weights=np.repeat(self.weight, on_core.shape[1])
+                             * self.flows.ravel() / self.flows[0].sum())
+        k = np.flatnonzero(chance[1:]) + 1
+        return k.astype(float), chance[k]
 
     @functools.cached_property
     def sharing(self) -> tuple:

@@ -51,9 +51,13 @@ class Host:
         ``(1 + smt_gain) / 2`` of the core each, and a thread runs at
         ``1 - u (1 - smt_gain) / 2`` of it while its sibling is busy a
         share ``u`` of the time (:func:`queuemodel.kernels.smt_speed`).
-    l1d_kib, l2_kib : float
-        Per-core L1 data and L2 cache sizes in KiB.  Recorded only: no
-        mechanism reads them yet (see :data:`RECORDED_ONLY`).
+    l1d_kib : float
+        Per-core L1 data cache in KiB.  Recorded only: no mechanism reads
+        it yet (see :data:`RECORDED_ONLY`).
+    l2_kib : float
+        Per-core L2 cache in KiB, shared by the core's hardware threads:
+        what keeps each flow's state between its packets
+        (:func:`queuemodel.memory.flow_state_miss`).
     llc_mib : float
         Shared last-level cache in MiB.
     memory_gbytes_per_s : float
@@ -73,6 +77,10 @@ class Host:
         (dram_misses_in_flight * 64)`` more cycles: charged on the received
         bytes a stage that ``reads_received_bytes`` finds gone from the
         cache (:mod:`queuemodel.memory`).
+    llc_latency_ns : float
+        Load-to-use latency of an L2 miss the last-level cache serves, in ns
+        (0..1e6): what a line of a flow's state the L2 lost costs
+        (``llc_latency_ns * ghz`` cycles; a stage's ``flow_state_lines``).
     link_gbps : float
         Line rate of the link in Gb/s.
     mtu : int
@@ -214,6 +222,7 @@ class Host:
     memory_gbytes_per_s: Any = _num(low=0.0, low_open=True)
     dram_latency_ns: Any = _num(low=0.0, high=1e6)
     dram_misses_in_flight: Any = _num(low=1.0, high=1024.0)
+    llc_latency_ns: Any = _num(low=0.0, high=1e6)
     link_gbps: Any = _num(low=0.0, low_open=True, high=10000.0)
     mtu: Any = _num(low=576, high=9216, integer=True)
     nic_queues: Any = _num(low=1, high=4096, integer=True)
@@ -286,4 +295,4 @@ HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))
 #: Host fields the model records but no mechanism reads yet: setting them
 #: changes no prediction.  ``tests/test_api.py`` holds this list to what the
 #: model does, both ways.
-RECORDED_ONLY = ("l1d_kib", "l2_kib", "netdev_budget_jiffies", "netdev_max_backlog")
+RECORDED_ONLY = ("l1d_kib", "netdev_budget_jiffies", "netdev_max_backlog")

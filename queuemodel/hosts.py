@@ -43,7 +43,8 @@ def paper_testbed() -> Host:
         smt_gain=0.3,                # Marr et al., Intel Technology Journal 6(1), 2002:
                                      # a second hyper-thread adds up to ~30 %
         l1d_kib=32,                  # ARK / Intel optimisation manual: 32 KB L1d per core
-        l2_kib=256,                  # 256 KB L2 per core
+        l2_kib=256,                  # Intel optimisation manual (Broadwell): 256 KB L2
+                                     # per core, shared by its two threads
         llc_mib=25,                  # ARK: 25 MB shared L3
         memory_gbytes_per_s=68.3,    # 4 channels x 8 B x 2133 MT/s (DDR4-2133, ARK)
         dram_latency_ns=90.0,        # prior: typical local-DRAM load latency of a
@@ -54,6 +55,9 @@ def paper_testbed() -> Host:
                                      # sequential copy is prefetched by the L2 streamer, so
                                      # this, not the 10 L1D fill buffers, bounds it (Little:
                                      # 16 x 64 B / 90 ns = 11.4 GB/s per core)
+        llc_latency_ns=25.0,         # prior: an L3 hit on a Broadwell-EP ring, about 50-65
+                                     # core cycles at 2.2 GHz in published load-latency
+                                     # measurements (23-30 ns; more the further the slice)
         # --- NIC: Mellanox ConnectX-3, mlx4_en (Linux 4.4) ---------------
         link_gbps=40.0,              # paper 3.1: 40 Gb ConnectX-3
         mtu=1500,                    # paper 3.1
@@ -95,7 +99,7 @@ def paper_testbed() -> Host:
                                      # the lower bound of its range; no source says how
                                      # the ConnectX-3 interleaves its send queues
         gro_max_flows=8,             # MAX_GRO_SKBS, net/core/dev.c (Linux 4.4)
-        tcp_write_burst_segments=11.59,  # FITTED by calibrate() to P6 (the UDP/TCP interrupt
+        tcp_write_burst_segments=11.58,  # FITTED by calibrate() to P6 (the UDP/TCP interrupt
                                          # ratio of small messages); no source measures it
         softirq_entry_cycles=500.0,  # prior: irq_exit -> __do_softirq -> net_rx_action
                                      # set-up and tear-down, ~0.2 us

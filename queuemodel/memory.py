@@ -38,6 +38,21 @@ penalty :func:`dram_read_cycles_per_byte` charges per missed byte, on top of
 the copy's own per-byte cost (which assumes cached data).  Adding the two
 is the pessimistic reading: a copy that overlapped its cached-data work
 with the waits would pay only the larger of them.
+
+The per-core L2 holds each flow's own state (its socket and protocol
+control block: a stage's ``flow_state_lines``) between the flow's
+packets.  The same law decides whether a state line is still there when
+the flow touches it next (:func:`flow_state_miss`): in between, the core
+streams the other messages' bytes through its L2 (the headers and
+descriptors of every wire packet, :data:`PACKET_TOUCHED_BYTES`, and the
+payload of every stage on it that works per byte, twice for the copy,
+which also writes it into the reader's buffer) and touches the other
+flows' state.  A line the L2 lost comes back from the last-level cache
+(``host.llc_latency_ns``), where a few kilobytes per flow stay: extra
+cycles, no DRAM traffic.  With ``K`` flows on a core the state waits ``K``
+times the stream a flow's own touches leave between them, so the more
+flows share a core the more its state misses: the per-core cache's part
+in how contention grows with the flows.
 """
 
 from __future__ import annotations
@@ -45,11 +60,20 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["eviction_probability", "dram_bytes_per_byte", "dram_bytes_from",
-           "dram_read_cycles_per_byte", "CACHE_LINE_BYTES"]
+           "dram_read_cycles_per_byte", "flow_state_miss", "CACHE_LINE_BYTES",
+           "PACKET_TOUCHED_BYTES"]
 
 #: Bytes per cache line on x86 (Intel 64 and IA-32 Architectures Optimization
 #: Reference Manual).
 CACHE_LINE_BYTES = 64
+
+#: Bytes of new data each received wire packet brings through its receive
+#: core's L2 besides the payload: prior estimate, three cache lines, the
+#: frame's headers (one line; two for a VXLAN frame's 50 more bytes, within
+#: this estimate) and mlx4_en's 32-byte completion entry and 16-byte receive
+#: descriptor.  The ``sk_buff`` and ``skb_shared_info`` come from per-CPU
+#: slab caches that hand the same objects back, so they stay cached.
+PACKET_TOUCHED_BYTES = 3 * CACHE_LINE_BYTES
 
 
 def eviction_probability(reuse_bytes, cache_bytes):
@@ -171,3 +195,51 @@ def dram_read_cycles_per_byte(ghz, dram_latency_ns, dram_misses_in_flight):
     """
     return (np.asarray(ghz, dtype=float) * np.asarray(dram_latency_ns, dtype=float)
             / (np.asarray(dram_misses_in_flight, dtype=float) * CACHE_LINE_BYTES))
+
+
+def flow_state_miss(flows_on_core, stream_bytes, touches, state_bytes, cache_bytes):
+    """Chance that a line of a flow's state has left the core's L2 since the flow last touched it.
+
+    Between two touches of one flow's state its core serves every flow on
+    it alike, ``flows_on_core / touches`` messages' worth of work, streaming
+    ``stream_bytes`` per message, and touches each other flow's state once:
+    the reuse distance is ``K s / d + (K - 1) W``, and the line is gone with
+    :func:`eviction_probability` of it (``derivations/memory.py``, which
+    also shows it is Che's approximation when the stream fills the cache).
+
+    Parameters
+    ----------
+    flows_on_core : float or array_like
+        Flows whose work shares the core's L2 (``K >= 1``).
+    stream_bytes : float or array_like
+        New bytes the core moves through its L2 per message (>= 0).
+    touches : float or array_like
+        Times a message's work touches the flow's state (the stage's units
+        per message); 0 means never, and gives 0.
+    state_bytes : float or array_like
+        Bytes of one flow's state on the core (``W >= 0``).
+    cache_bytes : float or array_like
+        The core's L2, bytes (> 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        In [0, 1).
+
+    Examples
+    --------
+    One TCP flow reading 128 KB messages in two 64 KB segments: the copy
+    streams 256 KB and 90.5 packets 17 KB per message, so 137 KB between
+    two touches of its socket; a 256 KB L2 keeps it with chance 0.85.
+
+    >>> round(float(flow_state_miss(1, 2 * 131072 + 90.5 * 192, 2.0, 1024, 262144)), 3)
+    0.153
+    >>> round(float(flow_state_miss(5, 2 * 131072 + 90.5 * 192, 2.0, 1024, 262144)), 3)
+    0.689
+    """
+    k = np.asarray(flows_on_core, dtype=float)
+    d = np.asarray(touches, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Never touched (d = 0): no miss; nothing in between (reuse 0): exp(-inf) = 0.
+        reuse = k * (stream_bytes / d) + (k - 1.0) * state_bytes
+        return np.where(d > 0, np.exp(-(cache_bytes / reuse)), 0.0)

@@ -38,7 +38,8 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "context_switch_rate_per_s", "ksoftirqd_rate_per_s", "ksoftirqd_share",
                   "drop_fraction", "sender_drop_fraction", "loss_fraction",
                   "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
-                  "capacity_read_miss_fraction", "memory_bound_share", "cores_used",
+                  "capacity_read_miss_fraction", "flow_state_miss_fraction",
+                  "memory_bound_share", "cores_used",
                   "flows_per_busy_cpu", "gro_packets_per_segment", "receiver_cpu_total",
                   "sender_cpu_total", "throughput_stderr_gbps", "queue_stable",
                   "latency_mean_us", "latency_p99_us", "bottleneck")
@@ -130,6 +131,13 @@ class Result:
         The share a receive CPU at capacity reads from DRAM: the misses of
         full queues, at which its capacity is solved (the contention one
         more flow's window adds where the receive CPUs bind).
+    flow_state_miss_fraction : float or numpy.ndarray
+        Chance that a line of a flow's own state (its socket, its protocol
+        control block) has left the receive core's L2 when the flow's next
+        packet touches it (:func:`queuemodel.memory.flow_state_miss`; mean
+        over the flows and the lines the receive stages touch per message);
+        each such line costs ``llc_latency_ns``.  It grows with the flows
+        that share a core.
     memory_bound_share : float or numpy.ndarray
         The chance (over the flows' hash outcomes) that the receiver's DRAM
         bandwidth, not a CPU or the link, holds the flows back; the
@@ -191,6 +199,7 @@ class Result:
     memory_bandwidth_gbytes_per_s: Any
     read_miss_fraction: Any
     capacity_read_miss_fraction: Any
+    flow_state_miss_fraction: Any
     memory_bound_share: Any
     cores_used: Any
     flows_per_busy_cpu: Any
@@ -626,6 +635,17 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     link_rate = link_gbps * to_rate
     base_static = _stage_cycles(rx, units, data, miss_cycles)    # (N, stages), cached data
     tx_static = _stage_cycles(tx, units, data, miss_cycles)
+    # What each stage spends fetching its flows' state back into the core's L2 (the more
+    # flows share a core, the more they evict each other's): memory.flow_state_miss.
+    state_cycles, state_miss = _flow_state_cycles(rx, groups, units, data, n_wire, h,
+                                                  bool(host.app_on_softirq_core))
+    if state_cycles is not None:
+        base_static += state_cycles
+    else:
+        state_miss = np.zeros(size)
+    sender_state = _flow_state_cycles(tx, None, units, data, n_wire, h, True)[0]
+    if sender_state is not None:
+        tx_static += sender_state
     # What each stage that reads the received bytes (the copy) pays per message more
     # when every byte it reads comes from DRAM: (N, R) for the R such stages.
     reading = layout.reading
@@ -769,6 +789,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "memory_bandwidth_gbytes_per_s": dram_gbytes,
         "read_miss_fraction": charged,
         "capacity_read_miss_fraction": saturated,
+        "flow_state_miss_fraction": state_miss,
         "memory_bound_share": spread["memory_bound_share"],
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
@@ -1274,6 +1295,73 @@ def _stage_cycles(side: CompiledSide, units, data, miss_cycles):
                          side.unit_col, side.byte_col, side.cycles_per_unit,
                          side.cycles_per_byte, side.misses_per_unit, out)
     return out
+
+
+def _flow_state_cycles(side: CompiledSide, groups, units, data, n_wire, h, shared: bool):
+    """Cycles per message each stage spends fetching lines of its flow's state the L2 lost.
+
+    A stage touches ``flow_state_lines`` lines of its flow's state per unit;
+    each is gone from its core's L2 with :func:`memory.flow_state_miss`'s
+    chance and comes back from the last-level cache in ``llc_latency_ns``.
+    Per message a core streams each wire packet's headers and descriptors
+    (the interrupted core; :data:`memory.PACKET_TOUCHED_BYTES`) and the
+    payload once for every stage on it that works per byte (twice for the
+    copy, which writes it too).  On the receiver the flows that share a
+    core come from the hash outcomes (``groups``: the flows on the CPU times
+    its core's busy threads, :attr:`flows.Patterns.core_sharing`); a reader
+    on a core of its own, and a sender (``groups`` None), has its core to
+    itself.  Returns the cycles ``(N, stages)`` and the chance a line missed,
+    ``(N,)``: the mean over the lines the stages touch per message; ``None``
+    for both when no stage of the side touches flow state.
+    """
+    cores = _state_layout(side, shared, groups is None)
+    if not cores:
+        return None, None
+    size = units.shape[0]
+    out = np.zeros((size, side.flow_state_lines.size))
+    cache = h.l2_kib * 1024.0
+    cycles_per_line = h.llc_latency_ns * h.ghz
+    missed = touched_lines = 0.0
+    for stages, lines, passes, packets, state, alone in cores:
+        stream = _weighted(data[:, side.byte_col[passes[0]]], passes[1]) if passes[0].size else 0.0
+        if packets:
+            stream = stream + n_wire * memory.PACKET_TOUCHED_BYTES
+        for i, per_unit in zip(stages, lines):
+            touched = units[:, side.unit_col[i]]
+            if alone:
+                miss = memory.flow_state_miss(1.0, stream, touched, state, cache)
+            else:
+                miss = np.empty(size)
+                for idx, patterns in groups:
+                    flows_on_core, chance = patterns.core_sharing
+                    miss[idx] = _weighted(memory.flow_state_miss(
+                        flows_on_core, _row(stream, size)[idx, None], touched[idx, None],
+                        state, _row(cache, size)[idx, None]), chance)
+            out[:, i] = touched * per_unit * miss * cycles_per_line
+            missed = missed + touched * per_unit * miss
+            touched_lines = touched_lines + touched * per_unit
+    return out, np.divide(missed, touched_lines, out=np.zeros(size), where=touched_lines > 0)
+
+
+@_per_side
+def _state_layout(side: CompiledSide, shared: bool, alone: bool) -> tuple:
+    """Per core of a side whose stages touch flow state: those stages and their lines,
+    the payload passes over the byte columns (stages that work per byte; the copy's
+    write too), whether the packets come in on it, one flow's state bytes there, and
+    whether its flows have it to themselves (the sender's core, a reader's own)."""
+    lines = side.flow_state_lines
+    interrupted = np.ones(lines.size, bool) if shared else side.core == FLOW_CORE
+    cores = []
+    for on_core, on_packets_core in ((interrupted, True), (~interrupted, False)):
+        stages = np.flatnonzero(on_core & (lines > 0))
+        if not stages.size:
+            continue
+        passes = (side.cycles_per_byte > 0).astype(float) + side.reads_received
+        reads = np.flatnonzero(on_core & (passes > 0))
+        cores.append((stages, lines[stages], (reads, passes[reads]),
+                      on_packets_core or alone, float(lines[on_core].sum())
+                      * memory.CACHE_LINE_BYTES, alone or not on_packets_core))
+    return tuple(cores)
 
 
 def _rx_cores(side: CompiledSide, units, static, h, cap):

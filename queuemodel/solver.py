@@ -116,6 +116,8 @@ class CompiledSide:
         Whether the stage always runs, only for fragmented datagrams, or never.
     cycles_per_unit, cycles_per_byte, cycles_per_invocation, misses_per_unit : numpy.ndarray
         The stages' costs.
+    flow_state_lines : numpy.ndarray
+        Cache lines of per-flow state each stage touches per unit.
     poll : numpy.ndarray
         Which stages are NAPI polls.
     unit_col : numpy.ndarray
@@ -143,6 +145,7 @@ class CompiledSide:
     cycles_per_byte: np.ndarray
     cycles_per_invocation: np.ndarray
     misses_per_unit: np.ndarray
+    flow_state_lines: np.ndarray
     poll: np.ndarray
     unit_col: np.ndarray
     byte_col: np.ndarray
@@ -323,6 +326,7 @@ def _pack(rows: list) -> CompiledSide:
         cycles_per_byte=col(lambda s, f, g: s.cost_cycles_per_byte),
         cycles_per_invocation=col(lambda s, f, g: s.cost_cycles_per_invocation),
         misses_per_unit=col(lambda s, f, g: s.cache_misses_per_unit),
+        flow_state_lines=col(lambda s, f, g: s.flow_state_lines),
         poll=col(lambda s, f, g: s.poll, bool),
         unit_col=unit_col,
         byte_col=byte_col,

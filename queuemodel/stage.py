@@ -107,6 +107,12 @@ class Stage:
     cache_misses_per_unit : float
         DRAM misses per unit; each costs ``host.dram_latency_ns * host.ghz``
         cycles (the explicit cache-miss term).
+    flow_state_lines : float
+        Cache lines of the flow's own state (its socket, its protocol
+        control block) the stage touches per unit (>= 0).  Each is missing
+        from the core's L2 with the chance the flows sharing the core give
+        (:func:`queuemodel.memory.flow_state_miss`) and then costs
+        ``host.llc_latency_ns * host.ghz`` cycles.
     poll : bool
         Whether the stage is a NAPI poll loop (the NIC queue, VXLAN's
         gro_cells, the per-CPU backlog).  Each poll stage is polled at least
@@ -152,6 +158,7 @@ class Stage:
     cost_cycles_per_byte: float = _scalar(low=0.0)
     cost_cycles_per_invocation: float = _scalar(low=0.0)
     cache_misses_per_unit: float = _scalar(low=0.0)
+    flow_state_lines: float = _scalar(low=0.0)
     poll: bool = field(default=False, metadata={"kind": "flag"})
     batching: str = field(default="none", metadata={"kind": "choice", "options": BATCHINGS})
     orphans_skb: bool = field(default=False, metadata={"kind": "flag"})
@@ -164,7 +171,8 @@ class Stage:
         _checks.validate_fields(self, f"stage[{self.name!r}]")
         label = f"stage[{self.name!r}]"
         for name in ("cost_cycles_per_unit", "cost_cycles_per_byte",
-                     "cost_cycles_per_invocation", "cache_misses_per_unit"):
+                     "cost_cycles_per_invocation", "cache_misses_per_unit",
+                     "flow_state_lines"):
             if np.ndim(getattr(self, name)):
                 raise ModelInputError(f"{label}.{name}", getattr(self, name), "a scalar")
         protos = tuple(self.protocols)

@@ -354,7 +354,7 @@ def solve(target: str, free: str, bounds: tuple | None = None,
     --------
     >>> s = solve("throughput_gbps>=30", "ghz", (1.0, 6.0), {"path": "native"})
     >>> round(s.value, 3), s.feasible
-    (2.99, 'above')
+    (2.993, 'above')
     """
     from .model import NUMERIC_OUTPUTS, OUTPUT_MAPS
 

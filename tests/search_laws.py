@@ -6,7 +6,7 @@ thousands at a time.  Each configuration draws a path, a protocol, a flow count 
 the host's flags, then a grid of random numeric hosts (clock, link, MTU, message size,
 DRAM, cache share, NAPI and moderation settings, host costs, offered load); every
 scenario is held to the per-scenario laws below, and each monotone law sweeps one
-input (four that never lower throughput, three host costs that never raise it) along
+input (five that never lower throughput, four host costs that never raise it) along
 an axis for a quarter of the configurations; every configuration also makes one random
 stage cost of its path dearer step by step (issue 2's cost law), and holds its first
 scenarios to issue 3's flow-count laws (one flow, N and N + 1).  Seeded: a seed finds
@@ -58,11 +58,12 @@ AXES = {
     "memory_gbytes_per_s": np.geomspace(0.3, 100.0, 16),
     "ddio_share": np.linspace(0.02, 1.0, 12),
     "dram_misses_in_flight": np.geomspace(1.0, 64.0, 12),
+    "l2_kib": np.geomspace(32.0, 8192.0, 12),
 }
 #: A stage's costs that never raise throughput as they grow (issue 2's cost law), and
 #: the factors each is swept over, from the shipped value.
 STAGE_COSTS = ("cost_cycles_per_unit", "cost_cycles_per_byte", "cache_misses_per_unit",
-               "cost_cycles_per_invocation")
+               "flow_state_lines", "cost_cycles_per_invocation")
 STAGE_FACTORS = np.geomspace(1.0, 8.0, 10)
 #: Scenarios of a configuration the stage-cost sweep holds to the law at each step.
 STAGE_ROWS = 64
@@ -73,6 +74,7 @@ COSTS = {
     "softirq_entry_cycles": np.linspace(0.0, 5000.0, 12),
     "context_switch_cycles": np.linspace(0.0, 20000.0, 12),
     "dram_latency_ns": np.linspace(0.0, 300.0, 12),
+    "llc_latency_ns": np.linspace(0.0, 100.0, 12),
 }
 
 
@@ -105,7 +107,8 @@ def _numeric(rng, proto, size):
         irq_moderation_frames=rng.integers(1, 257, size).astype(float),
         context_switch_cycles=rng.uniform(0.0, 20000.0, size),
         softirq_entry_cycles=rng.uniform(0.0, 5000.0, size),
-        offered_gbps=np.where(rng.random(size) < 0.5, np.inf, 10 ** rng.uniform(-2, 2, size)))
+        offered_gbps=np.where(rng.random(size) < 0.5, np.inf, 10 ** rng.uniform(-2, 2, size)),
+        l2_kib=10 ** rng.uniform(1.5, 3.9, size), llc_latency_ns=rng.uniform(0.0, 100.0, size))
 
 
 def _scenario_laws(r, config, num):
@@ -225,13 +228,13 @@ def _add_a_flow(config, num, record):
         return
     free = qm.predict(**rest, flows=counts, **{
         **num, "rx_flow_run_packets": num["napi_weight"], "dram_latency_ns": 0.0,
-        "memory_gbytes_per_s": 1e6}).throughput_gbps
+        "llc_latency_ns": 0.0, "memory_gbytes_per_s": 1e6}).throughput_gbps
     lower = free[1] < free[0] * (1 - 1e-12)
     if lower.any():
         record("a TCP flow more lowers throughput, no contention terms", int(lower.sum()),
                first(lower, change=float((free[1] / free[0] - 1)[lower].min())))
     host = SimpleNamespace(**{k: num[k] for k in ("ghz", "dram_latency_ns",
-                                                    "dram_misses_in_flight")})
+                                                    "dram_misses_in_flight", "llc_latency_ns")})
     beyond = t[1] < t[0] * _contention_allowance(r, host) * (1 - 1e-12)
     if beyond.any():
         record("a TCP flow more lowers throughput beyond the contention terms",

@@ -7,7 +7,12 @@ import pytest
 
 import queuemodel as qm
 from queuemodel import wire
-from queuemodel.memory import dram_bytes_per_byte, eviction_probability
+from hypothesis import given
+from hypothesis import strategies as st
+
+from queuemodel.memory import (CACHE_LINE_BYTES, PACKET_TOUCHED_BYTES, dram_bytes_per_byte,
+                               eviction_probability, flow_state_miss)
+from queuemodel.paths import TCP_RX
 from queuemodel.testbed import fit as F
 
 
@@ -87,3 +92,78 @@ def test_dram_bytes_per_byte_limits():
                                2.5e6)
     assert np.all(np.diff(grid, axis=0) >= 0) and np.all(np.diff(grid, axis=1) >= 0)
     assert np.all((grid >= 0) & (grid <= 2))
+
+
+# ------------------------------------------------- a flow's state in the per-core L2
+
+def _state_miss_by_hand(r, flows_on_core, passes=2):
+    """exp(-C / D) for TCP with the whole flow on one core (reader there too): between two
+    segments of a flow its core streams K messages' payload (the copy reads and writes it:
+    two passes; an overlay's software inner checksum reads it once more) and three lines
+    per wire packet, and touches the K - 1 others' tcp_rx state (16 lines each)."""
+    packets = r.wire_packet_rate_per_s / r.message_rate_per_s
+    segments = packets / r.gro_packets_per_segment
+    stream = passes * 131072 + packets * 3 * 64
+    reuse = flows_on_core * stream / segments + (flows_on_core - 1) * 16 * 64
+    return math.exp(-256 * 1024 / reuse)
+
+
+def test_one_tcp_flow_keeps_most_of_its_socket_in_its_core_l2_by_hand():
+    r = qm.predict(path="docker-overlay", proto="tcp")
+    assert r.flow_state_miss_fraction == pytest.approx(_state_miss_by_hand(r, 1, passes=3),
+                                                       rel=1e-12)
+    assert 0.05 < r.flow_state_miss_fraction < 0.5
+
+
+def test_eight_flows_on_one_cpu_push_each_others_socket_out_by_hand():
+    # Every queue on CPU 0: its core holds the eight flows' state (CPU 10, its sibling,
+    # carries nothing).
+    r = qm.predict(path="native", proto="tcp", flows=8, queue_cpus=(0,) * 16)
+    assert r.cores_used == 1.0
+    assert r.flow_state_miss_fraction == pytest.approx(_state_miss_by_hand(r, 8), rel=1e-12)
+
+
+def test_flows_on_both_threads_of_a_core_share_its_l2_by_hand():
+    # One flow on CPU 0 and one on CPU 10, the two threads of core 0: two flows' state in
+    # one L2; on CPUs 0 and 1, one each.
+    steer = dict(path="native", proto="tcp", flows=2, nic_queues=2, flow_steering=True)
+    shared = qm.predict(queue_cpus=(0, 10), **steer)
+    apart = qm.predict(queue_cpus=(0, 1), **steer)
+    assert shared.flow_state_miss_fraction == pytest.approx(_state_miss_by_hand(shared, 2),
+                                                            rel=1e-12)
+    assert apart.flow_state_miss_fraction == pytest.approx(_state_miss_by_hand(apart, 1),
+                                                           rel=1e-12)
+
+
+def test_the_state_lines_priors_are_what_the_hand_tests_take():
+    assert TCP_RX.flow_state_lines == 16 and PACKET_TOUCHED_BYTES == 3 * CACHE_LINE_BYTES
+
+
+@given(st.integers(1, 500), st.floats(0.0, 1e7), st.floats(0.01, 200.0), st.floats(0.0, 1e5),
+       st.floats(1e3, 1e8))
+def test_flow_state_miss_is_a_chance_that_more_flows_never_lower(k, stream, touches, state,
+                                                                 cache):
+    m = float(flow_state_miss(k, stream, touches, state, cache))
+    assert 0.0 <= m < 1.0
+    assert float(flow_state_miss(k + 1, stream, touches, state, cache)) >= m
+    assert float(flow_state_miss(k, stream, touches, state, 2 * cache)) <= m
+    assert float(flow_state_miss(k, stream, 2 * touches, state, cache)) <= m
+
+
+def test_flow_state_miss_limits():
+    assert float(flow_state_miss(3, 1e6, 0.0, 1e3, 1e5)) == 0.0          # never touched
+    assert float(flow_state_miss(1, 0.0, 1.0, 1e3, 1e5)) == 0.0          # nothing in between
+    assert float(flow_state_miss(1e9, 1e6, 1.0, 1e3, 1e5)) == pytest.approx(1.0)
+
+
+def test_readers_on_cores_of_their_own_take_the_copy_out_of_the_softirq_cores_l2():
+    # With the readers elsewhere the interrupted core streams only headers and
+    # descriptors between a flow's segments, so eight flows' sockets mostly stay.
+    r = qm.predict(path="native", proto="tcp", flows=8, queue_cpus=(0,) * 16,
+                   app_on_softirq_core=False)
+    packets = r.wire_packet_rate_per_s / r.message_rate_per_s
+    segments = packets / r.gro_packets_per_segment
+    reuse = 8 * packets * 3 * 64 / segments + 7 * 16 * 64
+    assert r.flow_state_miss_fraction == pytest.approx(math.exp(-256 * 1024 / reuse),
+                                                       rel=1e-12)
+    assert r.flow_state_miss_fraction < 0.01

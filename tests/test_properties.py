@@ -18,8 +18,9 @@ pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
 PATH_NAMES = tuple(qm.PATHS)
 COST_FIELDS = ("cost_cycles_per_unit", "cost_cycles_per_byte", "cost_cycles_per_invocation",
-               "cache_misses_per_unit")
-HOST_COSTS = ("softirq_entry_cycles", "context_switch_cycles", "dram_latency_ns")
+               "cache_misses_per_unit", "flow_state_lines")
+HOST_COSTS = ("softirq_entry_cycles", "context_switch_cycles", "dram_latency_ns",
+              "llc_latency_ns")
 
 
 @st.composite
@@ -759,6 +760,27 @@ def test_a_cache_larger_than_anything_waiting_means_no_memory_traffic(sc):
     # Limiting case: with the whole (huge) cache open to the NIC, nothing is evicted.
     r = qm.predict(**{**sc, "llc_mib": 1e9, "ddio_share": 1.0})
     assert r.memory_bandwidth_gbytes_per_s == 0.0
+
+
+@given(scenarios(), st.floats(1.0, 64.0))
+def test_a_bigger_l2_never_lowers_throughput_nor_loses_more_flow_state(sc, factor):
+    # A larger per-core L2 keeps more of the flows' state between their packets: no more
+    # misses per touch, never less throughput; with free refetches it changes nothing else.
+    small = qm.predict(l2_kib=256.0, **sc)
+    large = qm.predict(l2_kib=256.0 * factor, **sc)
+    assert 0.0 <= large.flow_state_miss_fraction <= small.flow_state_miss_fraction <= 1.0
+    assert large.throughput_gbps >= small.throughput_gbps * (1 - 1e-10)
+    free = {**sc, "llc_latency_ns": 0.0}
+    assert (qm.predict(l2_kib=256.0, **free).throughput_gbps
+            == qm.predict(l2_kib=256.0 * factor, **free).throughput_gbps)
+
+
+@given(scenarios())
+def test_an_l2_larger_than_anything_streamed_loses_no_flow_state(sc):
+    # Limiting case: nothing is evicted, so the refetch latency cannot matter.
+    huge = qm.predict(l2_kib=1e12, **sc)
+    assert huge.flow_state_miss_fraction == 0.0
+    assert huge.to_dict() == qm.predict(l2_kib=1e12, llc_latency_ns=300.0, **sc).to_dict()
 
 
 @given(scenarios())

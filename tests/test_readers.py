@@ -98,12 +98,12 @@ def test_a_cpu_at_capacity_wakes_no_one(path, proto, flows, msg, offered, switch
 @pytest.mark.parametrize("proto", ["tcp", "udp"])
 @pytest.mark.parametrize("path", ["native", "docker-overlay"])
 def test_more_readers_on_a_cpu_never_wake_less(path, proto):
-    # One CPU, the same 2 Gb/s in all, GRO off and free DRAM misses (so the CPU's work
-    # per message is the same whatever the flow count): more readers on the CPU, more of
-    # them per polling period, never fewer wake-ups.
+    # One CPU, the same 2 Gb/s in all, GRO off and free DRAM and L2 misses (so the CPU's
+    # work per message is the same whatever the flow count): more readers on the CPU,
+    # more of them per polling period, never fewer wake-ups.
     flows = np.arange(1, 41)
     host = dataclasses.replace(paper_testbed(), queue_cpus=ONE_CPU, gro=False,
-                               dram_latency_ns=0.0)
+                               dram_latency_ns=0.0, llc_latency_ns=0.0)
     r = qm.predict(path=path, proto=proto, flows=flows, offered_gbps=2.0 / flows,
                    msg_bytes=8192, host=host)
     assert np.all(r.cores_used == 1.0)

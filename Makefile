@@ -24,7 +24,7 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
 ## test-laws: the property tests with fresh random examples (HYPOTHESIS_PROFILE=dev; minutes;
-##            LAWS_PROFILE=deep for 1,500 examples each, 9-11 minutes here)
+##            LAWS_PROFILE=deep for 1,500 examples each, 9-13 minutes here)
 LAWS_PROFILE ?= dev
 test-laws: $(STAMP)
 	HYPOTHESIS_PROFILE=$(LAWS_PROFILE) $(BIN)/python -m pytest \

@@ -24,7 +24,7 @@ from .errors import CalibrationError, UnknownNameError
 from .host import HOST_FIELDS, Host
 from .hosts import paper_testbed
 from .paths import LINK_STAGES, PATHS
-from .stage import Path
+from .stage import STAGE_COSTS, Path
 
 __all__ = ["calibrate", "calibrate_defaults", "Calibration", "FitSpec", "DEFAULT_FIT",
            "MULTIFLOW_FIT", "DEFAULT_FITS", "FITTED_CLAIMS", "apply_parameters",
@@ -151,10 +151,9 @@ def get_parameter(name: str, paths: Mapping | None = None, host: Host | None = N
         stages += list(LINK_STAGES)
     for stage in stages:
         if stage.name == owner:
-            if not hasattr(stage, fieldname) or not fieldname.startswith(("cost_", "cache_")):
+            if fieldname not in STAGE_COSTS:
                 raise UnknownNameError("free parameter", name,
-                                       "a stage cost field (cost_cycles_per_*, "
-                                       "cache_misses_per_unit)")
+                                       "a stage cost field (" + ", ".join(STAGE_COSTS) + ")")
             return float(getattr(stage, fieldname))
     raise UnknownNameError("free parameter", name, "a stage name of a built-in path, or host")
 

@@ -30,12 +30,12 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import ModelInputError, UnknownNameError
+from .stage import STAGE_COSTS
 
 __all__ = ["levers", "Lever", "Levers", "COST_FIELDS", "SETUP_FLAGS"]
 
-#: Stage fields a lever may nudge.
-COST_FIELDS = ("cost_cycles_per_unit", "cost_cycles_per_byte", "cost_cycles_per_invocation",
-               "cache_misses_per_unit")
+#: Stage fields a lever may nudge (every numeric cost of a stage).
+COST_FIELDS = STAGE_COSTS
 
 #: Host flags that say how the test set-up is built (a NIC link or a veth pair, one
 #: kernel or two), not a setting of it: flipping one asks about another set-up, so

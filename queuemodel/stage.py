@@ -30,6 +30,7 @@ __all__ = [
     "UDP_MAX_PAYLOAD_BYTES",
     "TUNNELS",
     "FLOW_ADDRESSES",
+    "STAGE_COSTS",
 ]
 
 #: How a path wraps a flow's packets on the wire, which decides what the
@@ -65,6 +66,11 @@ UNITS = ("packet", "wire_packet", "message", "interrupt")
 BATCHINGS = ("none", "gro", "tunnel_gro", "reassemble", "gso", "tunnel_gso", "fragment")
 
 PROTOCOLS = ("tcp", "udp")
+
+#: A stage's numeric costs: what a what-if, a lever or a fit may change by name
+#: (``"stage.field"``); raising any of them never raises throughput.
+STAGE_COSTS = ("cost_cycles_per_unit", "cost_cycles_per_byte", "cost_cycles_per_invocation",
+               "cache_misses_per_unit", "flow_state_lines")
 
 #: Largest UDP payload in one IPv4 datagram: 65535 - 20 (IP) - 8 (UDP).
 UDP_MAX_PAYLOAD_BYTES = 65507
@@ -170,9 +176,7 @@ class Stage:
     def __post_init__(self) -> None:
         _checks.validate_fields(self, f"stage[{self.name!r}]")
         label = f"stage[{self.name!r}]"
-        for name in ("cost_cycles_per_unit", "cost_cycles_per_byte",
-                     "cost_cycles_per_invocation", "cache_misses_per_unit",
-                     "flow_state_lines"):
+        for name in STAGE_COSTS:
             if np.ndim(getattr(self, name)):
                 raise ModelInputError(f"{label}.{name}", getattr(self, name), "a scalar")
         protos = tuple(self.protocols)

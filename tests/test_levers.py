@@ -151,3 +151,18 @@ def test_a_custom_host_is_asked_about_its_own_values():
     lv = levers({"path": "native", "proto": "tcp", "host": host})
     assert {r.name: r for r in lv.rows}["ghz"].value == 3.0
     assert lv.before == pytest.approx(qm.predict(host=host).throughput_gbps)
+
+
+def test_every_stage_cost_is_a_lever_and_a_parameter():
+    # A stage cost that levers, what-ifs and fits cannot name is a knob nobody can turn:
+    # the flows' state lines joined the costs after the others (2026-11-28).
+    from queuemodel.calibrate import get_parameter
+    from queuemodel.stage import STAGE_COSTS
+
+    assert "flow_state_lines" in STAGE_COSTS
+    assert get_parameter("tcp_rx.flow_state_lines") == 16.0
+    e = _effects(levers({"path": "native", "proto": "tcp", "flows": 80},
+                        output="receiver_cpu_total"))
+    assert e["tcp_rx.flow_state_lines"] > 0.0          # more lines refetched, more CPU
+    r = run({"path": "native", "proto": "udp", "flows": 80, "udp_rx.flow_state_lines": 60.0})
+    assert r.throughput_gbps < run({"path": "native", "proto": "udp", "flows": 80}).throughput_gbps

@@ -139,7 +139,10 @@ class Stage:
         the NIC (or a veth's sender) wrote it: the copy to the application.
         Its per-byte work waits for the bytes that have left the cache
         meanwhile (the read-miss chance of :mod:`queuemodel.memory`), each
-        costing ``host.dram_misses_in_flight``' Little's-law penalty.
+        costing ``host.dram_misses_in_flight``' Little's-law penalty.  It
+        also writes them into the reader's buffer: two passes over the
+        payload through its core's L2 (what pushes the flows' state out,
+        :func:`queuemodel.memory.flow_state_miss`).
     offloaded_by : str
         Name of a host flag (``rx_csum``, ``tx_csum``, ``tunnel_offload``...)
         that, when on, moves this stage's work into the NIC; empty for none.

@@ -680,6 +680,18 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         dram_bound[s] = bound
 
 
+@_compiled(inline="always")
+def _ramp_piece(rate, n_wire, span_s, ramp_low_pps, inv_width):
+    """Where ``rate`` lies on the adaptive moderation ramp: 0 below it (or no ramp),
+    1 on it, 2 above it (:func:`core_rates` extrapolates only within 0 or 2)."""
+    if span_s == 0.0:
+        return 0
+    pps = rate * n_wire
+    if pps < ramp_low_pps:
+        return 0
+    return 1 if (pps - ramp_low_pps) * inv_width <= 1.0 else 2
+
+
 @_compiled
 def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, switch_cycles,
                n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s,
@@ -721,7 +733,9 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
     -----
     Per scenario, the monotone iteration ``R <- min(upper, min_k C_k / (a_k
     + o_k(R)))`` from ``min(upper, min_k C_k / a_k)``, with the geometric
-    tail added where two steps shrink by a ratio in ``[0, q_max]``; the
+    tail added where two steps shrink by a ratio in ``[0, q_max]`` and the
+    two steps and the tail's end lie on one side of the adaptive ramp
+    (:func:`_ramp_piece`); the
     formulas of ``o_k`` (interrupts, polls, wake-ups) are those of
     ``solver.CoreLoad.terms`` and ``solver.interrupts_per_message``.
     """
@@ -748,8 +762,14 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
             rate = ramp_low_pps[i] / n_wire[i]
             ramp_top = rate + 1.0 / (ramp_inv_width[i] * n_wire[i])
         last_step = 0.0
+        last_piece = -1
         for _ in range(max_iterations):
             current = rate
+            piece = _ramp_piece(current, n_wire[i], delay_span_s[i], ramp_low_pps[i],
+                                ramp_inv_width[i])
+            if piece != last_piece:                 # a ratio across the ramp's kinks
+                last_step = 0.0
+            last_piece = piece
             ipm = _interrupts(current, n_wire[i], bursts[i], frames_per_burst[i],
                               napi_load[i], irq_load[i], delay_low_s[i], delay_span_s[i],
                               ramp_low_pps[i], ramp_inv_width[i])
@@ -774,8 +794,15 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
             step = new - current
             moving = abs(step) > rtol * current
             q = step / last_step if last_step != 0.0 else -1.0
-            geometric = moving and 0.0 <= q <= q_max and not climbing
+            geometric = moving and 0.0 <= q <= q_max and not climbing and piece != 1
             tail = step * q / (1.0 - q) if geometric else 0.0
+            # The tail stays on the piece it was measured on (it could leap a band, or
+            # below 0, from another).
+            if geometric and not (new + tail > 0.0 and _ramp_piece(
+                    new + tail, n_wire[i], delay_span_s[i], ramp_low_pps[i],
+                    ramp_inv_width[i]) == piece == _ramp_piece(
+                    new, n_wire[i], delay_span_s[i], ramp_low_pps[i], ramp_inv_width[i])):
+                geometric, tail = False, 0.0
             rate = min(new + tail, upper[i])
             last_step = 0.0 if geometric else step
             if not moving:

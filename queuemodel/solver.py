@@ -785,6 +785,14 @@ class Interrupts:
         """Interrupts per message at these rates (:func:`interrupts_per_message`)."""
         return _irq_per_message(rate, self.n_wire, *self._parts)
 
+    def ramp_piece(self, rate):
+        """0 below the adaptive moderation ramp (or without one), 1 on it, 2 above it."""
+        delay = self._parts[-1]
+        pps = np.multiply(rate, self.n_wire)
+        over = (pps - delay.rate_low) * delay.inv_width
+        piece = np.where(pps < delay.rate_low, 0, np.where(over <= 1.0, 1, 2))
+        return np.where(np.asarray(delay.span_s) == 0.0, 0, piece)
+
 
 def _take(value, idx):
     """``value[idx]`` for an array over scenarios; a scalar applies to all and stays."""
@@ -1008,8 +1016,13 @@ def solve_rate(upper, cores, interrupts, from_below=False):
     Two refinements keep it fast.  Where two successive steps shrink
     geometrically by a ratio ``q <= 0.9``, the remaining geometric tail
     ``step * q / (1 - q)`` is added at once (Aitken's extrapolation), and
-    the iteration goes on from there; it only skips a stretch the plain
-    iteration would have walked.  Only where ``T`` nearly touches the
+    the iteration goes on from there.  Only on one side of the adaptive
+    moderation ramp, where the map has one fixed point (steps, tail and its
+    end all below the ramp or all above it): there an overshoot lands below
+    that fixed point and the iteration climbs back to it, where a tail
+    measured across the ramp's kinks could leap a band or fall below 0
+    (found 2026-11-28: an 88 ns LLC latency gave one CPU an unlimited
+    capacity).  Only where ``T`` nearly touches the
     diagonal (``q`` close to 1, a second fixed point near) does the plain
     monotone iteration run on alone.  And scenarios leave the iteration as they converge
     (relative step below 1e-11), so a few slow ones cost little.  Where the slope of the
@@ -1044,6 +1057,13 @@ def solve_rate(upper, cores, interrupts, from_below=False):
     sub_cores = [core.take(active) for core in cores]
     sub_irq, sub_upper = interrupts.take(active), upper[active]
     last_step = np.zeros(active.size)
+    last_piece = np.full(active.size, -1)
+
+    def piece_of(irq, r):
+        # Where r lies on the adaptive ramp (Interrupts.ramp_piece); one piece without it.
+        ramp = getattr(irq, "ramp_piece", None)
+        return np.zeros(np.shape(r), dtype=int) if ramp is None else ramp(r)
+
     for _ in range(_MAX_ITERATIONS):
         current = rate[active]
         ipm = sub_irq.per_message(current)
@@ -1051,13 +1071,21 @@ def solve_rate(upper, cores, interrupts, from_below=False):
         for core in sub_cores:
             new = np.minimum(new, _safe_div(core.capacity,
                                             core.static + core.overhead(current, ipm)))
+        piece = piece_of(sub_irq, current)
+        last_step = np.where(piece == last_piece, last_step, 0.0)
         step = new - current
         moving = np.abs(step) > _RTOL * current
         q = np.divide(step, last_step, out=np.full_like(step, -1.0), where=last_step != 0.0)
-        geometric = moving & (q >= 0.0) & (q <= q_max)
+        geometric = moving & (q >= 0.0) & (q <= q_max) & (piece != 1)
         tail = step * np.divide(q, 1.0 - q, out=np.zeros_like(q), where=geometric)
+        # A tail stays on the piece of the ramp it was measured on (and above 0).
+        target = new + tail
+        geometric &= ((target > 0.0) & (piece_of(sub_irq, target) == piece)
+                      & (piece_of(sub_irq, new) == piece))
+        tail = np.where(geometric, tail, 0.0)
         rate[active] = np.minimum(new + tail, sub_upper)
         last_step = np.where(geometric, 0.0, step)
+        last_piece = piece
         if not moving.any():
             break
         if moving.sum() * 2 < moving.size:          # compact once half have converged
@@ -1067,6 +1095,7 @@ def solve_rate(upper, cores, interrupts, from_below=False):
             sub_irq = sub_irq.take(keep)
             sub_upper = sub_upper[keep]
             last_step = last_step[keep]
+            last_piece = last_piece[keep]
     return rate
 
 

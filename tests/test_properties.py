@@ -467,6 +467,32 @@ class _Opaque:
         return _Opaque(self._inner.take(idx))
 
 
+#: Found by make search-laws seed 15 (2026-11-28), on one core of one thread.
+_ACROSS_THE_RAMP = dict(
+    path="native", proto="tcp", flows=3, arrival_scv=4.0, tso=False, gso=False,
+    physical_cores=1, threads_per_core=1, nic_queues=3, ghz=1.2480445046450879,
+    link_gbps=18.475053050462414, mtu=8093.0, msg_bytes=276956,
+    memory_gbytes_per_s=89.24798227921407, dram_latency_ns=178.9364943791268,
+    dram_misses_in_flight=27.96782125306561, ddio_share=0.8918817520476197,
+    napi_weight=148.0, irq_moderation_usecs=94.2254731362894, irq_moderation_frames=29.0,
+    context_switch_cycles=497.1423384731044, softirq_entry_cycles=4558.514635010273,
+    l2_kib=480.17002266613787)
+
+
+def test_the_fixed_point_extrapolates_only_on_one_side_of_the_adaptive_ramp():
+    # From the top (11,701 messages/s, on mlx4's adaptive ramp) the first step fell below
+    # the ramp, where the map is gentler; the ratio of the two steps (0.89) was taken as
+    # the geometric tail's, which leapt to a negative rate, from which the iteration
+    # ended unlimited.  The CPU then took the senders' 6,305 messages/s at 100.24 % busy
+    # (its capacity is about 6,290), and a dearer L2 raised throughput: 13.76 Gb/s at 87
+    # ns, 13.97 at 88.  The tail now stays on the side of the ramp it was measured on.
+    latency = np.linspace(80.0, 100.0, 201)
+    r = qm.predict(**_ACROSS_THE_RAMP, llc_latency_ns=latency)
+    assert np.all(np.diff(r.throughput_gbps) <= 0.0)
+    assert np.all(r.core_utilisation["rx:flow-core"] <= 1.0 + 1e-9)
+    assert np.all(r.throughput_gbps < 13.8)          # the CPU, not the senders, binds
+
+
 @given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(("tcp", "udp")),
        msg=st.integers(64, 65507), ghz=st.floats(0.5, 6.0), share=st.floats(0.01, 1.5),
        adaptive=st.booleans(), usecs=st.floats(1.0, 256.0), switch=st.floats(0.0, 2e4),

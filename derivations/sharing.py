@@ -80,8 +80,8 @@ def _water_level() -> Derivation:
         # CPU 1 at capacity c, CPU 2 unlimited (each its own level column); senders unlimited.
         rate = np.empty((1, 1))
         flow_rates(np.array([[int(k1_), int(k2_)]]), np.array([[1, 2]]), np.array([[1, 1]]),
-                   np.zeros((1, 2), np.int64), np.array([2]), np.array([[c_, np.inf]]),
-                   np.array([np.inf]), np.array([L_]), np.full((1, 3), np.inf), True, rate,
+                   np.array([2]), np.array([[c_, np.inf]]), np.array([np.inf]),
+                   np.array([L_]), np.full((1, 3), np.inf), True, rate,
                    np.full((1, 2), np.inf))
         return rate[0, 0]
 
@@ -216,51 +216,5 @@ def _sibling_speed_on_line() -> Derivation:
     )
 
 
-def _sibling_ceiling() -> Derivation:
-    import numpy as np
-
-    from queuemodel.kernels import cpu_ceiling
-
-    r1, g, load = sp.symbols("R_1 g L", positive=True)
-    u = sp.Symbol("u", positive=True)
-    full = (1 + g) / 2                    # each thread's share while both run
-    r2 = full * r1
-    # A CPU that never rests beside a sibling busy u of the time: alone (the whole core)
-    # while the sibling rests, a share (1 + g) / 2 while it runs.
-    ceiling = r1 * ((1 - u) + u * full)
-    # The sibling, carrying L, runs only beside a CPU that never rests: at R_2.
-    busy = load / r2
-    derived = sp.simplify(ceiling.subs(u, busy))
-    pair = derived + load
-    return Derivation(
-        name="sibling_ceiling",
-        title="What a saturated hyper-thread sustains beside a lighter sibling",
-        assumptions=(
-            "Two threads of one core: a thread alone has the core (capacity R_1), two running "
-            "threads get (1 + g) / 2 of it each (thread_share; R_2 = R_1 (1 + g) / 2).",
-            "One thread is saturated; its sibling carries L < R_2 and is busy whenever it "
-            "has work, independently of the other.",
-        ),
-        steps=(
-            ("the saturated thread beside a sibling busy u", sp.Eq(sp.Symbol("R(u)"), ceiling)),
-            ("the sibling runs only beside a thread that never rests", sp.Eq(u, busy)),
-            ("what the saturated thread sustains", sp.Eq(sp.Symbol("R(L)"), derived)),
-            ("the pair carries R(L) + L, which grows with L by 2 g / (1 + g) >= 0: a light "
-             "flow on the sibling adds more than it takes (the flows' water level climbs "
-             "it by Newton's method, kernels.flow_rates)",
-             sp.Eq(sp.Symbol("dP/dL"), sp.simplify(sp.diff(pair, load)))),
-        ),
-        derived=derived,
-        stated=r1 - (r1 - r2) * load / r2,
-        symbols=(r1, g, load),
-        implemented=lambda r1_, g_, l_: cpu_ceiling(
-            np.array([[r1_, r1_ * (1 + g_) / 2]]), 0, 1, 1, l_),
-        domain={"R_1": (1.0, 1e6, False), "g": (0.0, 0.95, False), "L": (0.0, 5e5, False)},
-        constraint=lambda R_1, g, L: L < R_1 * (1 + g) / 2 * (1 - 1e-9),
-        where="queuemodel.kernels.cpu_ceiling",
-    )
-
-
 def derivations() -> list:
-    return [_siblings(), _sibling_speed(), _sibling_speed_on_line(), _sibling_ceiling(),
-            _senders(), _water_level()]
+    return [_siblings(), _sibling_speed(), _sibling_speed_on_line(), _senders(), _water_level()]

@@ -20,9 +20,6 @@ The mechanism, for ``N`` flow pairs on one receiver:
 2. **Hyper-threads.**  Logical CPU ``c`` is a thread of physical core
    ``c mod physical_cores`` (Linux's numbering).  When ``t`` threads of a
    core are busy each gets ``(1 + smt_gain * (t - 1)) / t`` of the core.
-   The patterns keep the flows on each busy CPU's siblings too: a CPU
-   whose one sibling rests part of the time sustains more than one whose
-   sibling never does (:func:`queuemodel.kernels.cpu_ceiling`).
 3. **Receivers.**  Each flow's iperf server runs where its softirq work
    does (wake-affine, as for one flow), so a CPU with ``k`` flows carries
    all their work; its capacity ``R_t`` (messages/s) is the one-core fixed
@@ -97,14 +94,10 @@ class Placement:
     level : numpy.ndarray
         ``(SAMPLES, L)`` busy threads on that CPU's physical core (1..T), 0
         where the CPU is idle.
-    sibling : numpy.ndarray
-        ``(SAMPLES, L)`` flows on the other threads of that CPU's core, 0
-        where the CPU is idle.
     """
 
     counts: np.ndarray
     level: np.ndarray
-    sibling: np.ndarray
 
 
 def place(n_flows: int, physical_cores: int, threads_per_core: int, nic_queues: int,
@@ -161,9 +154,7 @@ def place(n_flows: int, physical_cores: int, threads_per_core: int, nic_queues: 
     core = np.arange(logical) % physical_cores
     threads = busy.reshape(samples, threads_per_core, physical_cores).sum(axis=1)
     level = np.where(busy, threads[:, core], 0)
-    on_core = counts.reshape(samples, threads_per_core, physical_cores).sum(axis=1)
-    sibling = np.where(busy, on_core[:, core] - counts, 0)
-    return Placement(counts=counts, level=level, sibling=sibling)
+    return Placement(counts=counts, level=level)
 
 
 def thread_shares(smt_gain, threads_per_core: int) -> list:
@@ -317,8 +308,7 @@ class Patterns:
     """The distinct ways the flows can sit on busy CPUs, with their probabilities.
 
     Two draws that differ only in which CPUs are busy, not in how many flows
-    each carries, how many threads its core runs and how many flows those
-    carry, are the same pattern.
+    each carries and how many threads its core runs, are the same pattern.
 
     Attributes
     ----------
@@ -333,11 +323,6 @@ class Patterns:
     cpu_level : numpy.ndarray
         ``(L, T)`` probability that logical CPU ``c`` is busy with ``t`` busy
         threads on its core (what the patterns forget: which CPU is which).
-    sibling : numpy.ndarray or None
-        ``(P, B)`` flows on the other threads of that CPU's core (0 pads).
-        A CPU with one busy sibling (level 2) sustains more the less that
-        sibling carries (:func:`queuemodel.kernels.cpu_ceiling`); 0 there,
-        or ``None`` for all, takes every sibling as saturated.
     """
 
     flows: np.ndarray
@@ -345,27 +330,23 @@ class Patterns:
     weight: np.ndarray
     draws: int
     cpu_level: np.ndarray
-    sibling: np.ndarray | None = None
 
     @classmethod
     def of(cls, placement: Placement) -> "Patterns":
         """Collapse a :class:`Placement` into its distinct patterns."""
         scale = int(placement.level.max()) + 1
-        spread = int(placement.sibling.max()) + 1
-        code = ((placement.counts.astype(np.int64) * spread + placement.sibling) * scale
-                + placement.level)                                      # 0 where idle
+        code = placement.counts * scale + placement.level              # 0 where idle
         code = -np.sort(-code, axis=1)
         code = code[:, : max(1, int((code > 0).sum(axis=1).max()))]
         # Distinct rows through a 1-D view of each row's bytes (much faster than axis=0).
-        packed = np.ascontiguousarray(code.astype(np.uint64))
+        packed = np.ascontiguousarray(code.astype(np.uint32))
         keys = packed.view(np.dtype((np.void, packed.itemsize * packed.shape[1]))).ravel()
         _, first, count = np.unique(keys, return_index=True, return_counts=True)
         unique = code[first]
         cpu_level = np.stack([(placement.level == t).mean(axis=0)
                               for t in range(1, scale)], axis=1)
-        return cls(flows=unique // scale // spread, level=unique % scale,
-                   weight=count / code.shape[0], draws=code.shape[0], cpu_level=cpu_level,
-                   sibling=unique // scale % spread)
+        return cls(flows=unique // scale, level=unique % scale,
+                   weight=count / code.shape[0], draws=code.shape[0], cpu_level=cpu_level)
 
     @functools.cached_property
     def busy(self) -> np.ndarray:
@@ -393,52 +374,38 @@ class Patterns:
         return float(self.busy @ w), float((self.flows.sum(axis=1) / self.busy) @ w), at_level
 
     @functools.cached_property
-    def siblings(self) -> np.ndarray:
-        """:attr:`sibling`, zeros where it is ``None`` (int64, ``(P, B)``)."""
-        if self.sibling is None:
-            return np.zeros(self.flows.shape, np.int64)
-        return np.asarray(self.sibling, dtype=np.int64)
-
-    @functools.cached_property
     def runs(self) -> tuple:
-        """Each pattern as runs of equal busy CPUs: ``(flows, level, count, sibling)``.
+        """Each pattern as runs of equal busy CPUs: ``(flows, level, count)``.
 
-        Four ``(P, J)`` int64 arrays: ``count`` neighbouring CPUs with
-        ``flows`` flows each, ``level`` busy threads on their cores and
-        ``sibling`` flows on those threads (count 0 pads).  Equal CPUs do
-        equal work, so the compiled loops (:mod:`queuemodel.kernels`) visit
-        each run once.
+        Three ``(P, J)`` int64 arrays: ``count`` neighbouring CPUs with
+        ``flows`` flows each and ``level`` busy threads on their cores
+        (count 0 pads).  Equal CPUs do equal work, so the compiled loops
+        (:mod:`queuemodel.kernels`) visit each run once.
         """
-        flows, level, sibling = self.flows, self.level, self.siblings
+        flows, level = self.flows, self.level
         busy = flows > 0
         starts = busy.copy()
-        starts[:, 1:] &= ((flows[:, 1:] != flows[:, :-1]) | (level[:, 1:] != level[:, :-1])
-                          | (sibling[:, 1:] != sibling[:, :-1]))
+        starts[:, 1:] &= (flows[:, 1:] != flows[:, :-1]) | (level[:, 1:] != level[:, :-1])
         run = np.cumsum(starts, axis=1) - 1
         shape = (flows.shape[0], max(1, int(starts.sum(axis=1).max())))
-        out = [np.zeros(shape, np.int64) for _ in range(4)]
+        out = [np.zeros(shape, np.int64) for _ in range(3)]
         rows, cols = np.nonzero(busy)
         out[0][rows, run[rows, cols]] = flows[rows, cols]
         out[1][rows, run[rows, cols]] = level[rows, cols]
         np.add.at(out[2], (rows, run[rows, cols]), 1)
-        out[3][rows, run[rows, cols]] = sibling[rows, cols]
         return tuple(out)
 
     @functools.cached_property
     def core_sharing(self) -> tuple:
         """How many flows share a flow's physical core: ``(K, q)``, the values and chances.
 
-        A CPU's flows plus its siblings' (with :attr:`sibling` ``None``, a
-        CPU's flows times its core's busy threads: the siblings taken as
-        loaded as the CPU); ``q[j]`` is the chance that a flow picked at
-        random sits on a core with ``K[j]``
+        A CPU's flows times its core's busy threads, the siblings taken as
+        loaded as the CPU (the patterns keep no more of them); ``q[j]`` is
+        the chance that a flow picked at random sits on a core with ``K[j]``
         (:func:`queuemodel.memory.flow_state_miss`: the core's L2 holds
         their state).
         """
-        if self.sibling is None:
-            on_core = self.flows * self.level
-        else:
-            on_core = np.where(self.flows > 0, self.flows + self.siblings, 0)
+        on_core = self.flows * self.level
         chance = np.bincount(on_core.ravel(),
                              weights=np.repeat(self.weight, on_core.shape[1])
                              * self.flows.ravel() / self.flows[0].sum())
@@ -586,8 +553,6 @@ def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
 
     Notes
     -----
-    ``R`` is a CPU's capacity at its thread level, or beside one busy
-    sibling the :func:`queuemodel.kernels.cpu_ceiling` at the pattern's rate.
     UDP: ``min(R, k * r)``.  TCP: ``min(R, k * min(x, r))`` where the water
     level ``x`` is infinite if the link is not full, else the exact root of
     ``sum min(R, k * x) = link``: ``f(x) = sum min(R, k x)`` is increasing,
@@ -614,17 +579,9 @@ def aggregate(patterns: Patterns, capacity, per_flow, link, elastic: bool):
                np.full((size, int(busy.max()) + 1), np.inf), bool(elastic), rate,
                np.full(capacity.shape, np.inf))
     k, level = patterns.flows[None], patterns.level[None]
-    x = rate[..., None]
     cap = np.take_along_axis(capacity[:, None, :], np.maximum(level - 1, 0), axis=2)
-    if capacity.shape[1] > 1:                   # beside one sibling: kernels.cpu_ceiling
-        alone, full = capacity[:, None, :1], capacity[:, None, 1:2]
-        sibling = patterns.siblings[None]
-        paired = (level == 2) & (sibling > 0) & (full < alone) & np.isfinite(alone)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            busy = np.minimum(1.0, sibling * x / full)
-            cap = np.where(paired, alone - (alone - full) * busy, cap)
     with np.errstate(invalid="ignore"):         # an idle pad times an unlimited rate
-        return np.where(k > 0, np.minimum(cap, k * x), 0.0)
+        return np.where(k > 0, np.minimum(cap, k * rate[..., None]), 0.0)
 
 
 #: Threads the compiled loops may use (they release the GIL), and the (scenario,

@@ -31,10 +31,7 @@ where a band holds a CPU at its lower edge) and :func:`core_rates`
 ``from_below`` (the band's lower edge, climbed to) serve the other ways,
 which the model no longer takes.  A CPU below capacity runs faster while its
 hyper-thread siblings rest (:func:`smt_speed`; its speed and its load decide
-each other, a fixed point per CPU inside :func:`level_moments`), and a full
-one sustains more beside a sibling that rests part of the time
-(:func:`cpu_ceiling`, which every loop over a pattern's CPUs takes as that
-CPU's capacity).
+each other, a fixed point per CPU inside :func:`level_moments`).
 
 The formulas are those documented on :func:`queuemodel.flows.aggregate`,
 :func:`queuemodel.flows.expected_spread` and :mod:`queuemodel.solver`;
@@ -49,7 +46,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["band_turns", "cpu_ceiling", "smt_speed", "smt_busy", "flow_rates", "banded_flow_rates",
+__all__ = ["band_turns", "smt_speed", "smt_busy", "flow_rates", "banded_flow_rates",
            "spread_moments", "core_rates", "account_level", "level_moments", "account_sender",
            "stage_cycles", "bottleneck_codes", "dram_budget"]
 
@@ -94,47 +91,6 @@ def _carried(capacity, offer, start, band_low, band_high):
     if band_low < r and start < band_high and min(capacity, start) < capacity * _AT_CAPACITY:
         r = band_low
     return r
-
-
-@_compiled(inline="always")
-def cpu_ceiling(capacity, s, t, sibling, x):
-    """What a CPU at thread level ``t + 1`` sustains while each flow is offered ``x``.
-
-    Parameters
-    ----------
-    capacity : numpy.ndarray
-        ``(S, T)`` messages/s of a CPU whose ``t`` busy siblings never rest.
-    s, t : int
-        Scenario and thread level (0-based).
-    sibling : int
-        Flows on the CPU's one busy sibling (level 2); 0 takes it as
-        saturated.  Other levels ignore it.
-    x : float
-        Messages/s offered to each flow.
-
-    Returns
-    -------
-    float
-        ``capacity[s, t]``, or for a CPU beside one sibling busy a share
-        ``u = min(1, sibling x / R2)`` of the time, ``R1 - (R1 - R2) u``:
-        the CPU runs alone (``R1 = capacity[s, 0]``) while the sibling
-        rests, and shares the core (``R2 = capacity[s, 1]``) while it runs;
-        a saturated CPU keeps the sibling at ``R2`` (derivations/sharing.py).
-
-    Examples
-    --------
-    >>> cap = np.array([[100.0, 65.0]])
-    >>> cpu_ceiling(cap, 0, 1, 1, 13.0), cpu_ceiling(cap, 0, 1, 1, 65.0)
-    (93.0, 65.0)
-    """
-    full = capacity[s, t]
-    if t != 1 or sibling <= 0:
-        return full
-    alone = capacity[s, 0]
-    if not (full < alone < math.inf):
-        return full
-    busy = min(1.0, sibling * x / full)
-    return alone - (alone - full) * busy
 
 
 @_compiled
@@ -377,23 +333,20 @@ def _smt_on_line(work, rise, siblings, gain, full_speed):
 
 
 @_compiled
-def flow_rates(flows, level, count, sibling, busy, capacity, per_flow, link, dram, elastic,
-               rate, lowest):
+def flow_rates(flows, level, count, busy, capacity, per_flow, link, dram, elastic, rate,
+               lowest):
     """Every pattern's rate per flow, and each level's lowest offer below capacity.
 
     Parameters
     ----------
-    flows, level, count, sibling : numpy.ndarray
+    flows, level, count : numpy.ndarray
         ``(P, J)`` int64: each pattern as runs of ``count`` busy CPUs with
-        ``flows`` flows each, ``level`` busy threads on their cores and
-        ``sibling`` flows on the other threads (count 0 pads;
-        :attr:`queuemodel.flows.Patterns.runs`).
+        ``flows`` flows each and ``level`` busy threads on their cores
+        (count 0 pads).
     busy : numpy.ndarray
         ``(P,)`` int: busy CPUs of each pattern.
     capacity : numpy.ndarray
-        ``(S, T)`` messages/s of a CPU with ``t + 1`` busy threads, its
-        siblings never resting (a CPU beside one lighter sibling sustains
-        more: :func:`cpu_ceiling`).
+        ``(S, T)`` messages/s of a CPU with ``t + 1`` busy threads.
     per_flow, link : numpy.ndarray
         ``(S,)`` the most one flow's sender sends, and the link's total.
     dram : numpy.ndarray
@@ -405,8 +358,7 @@ def flow_rates(flows, level, count, sibling, busy, capacity, per_flow, link, dra
         TCP (max-min fair, link shared) or UDP.
     rate : numpy.ndarray
         ``(S, P)`` written: each pattern's rate per flow ``x``; a CPU with
-        ``k`` flows carries ``min(R, k x)``, ``R`` its :func:`cpu_ceiling`
-        at ``x``.
+        ``k`` flows carries ``min(R, k x)``.
     lowest : numpy.ndarray
         ``(S, T)``, filled with ``inf`` by the caller; receives, per
         scenario and thread level, the least any CPU at that level is
@@ -420,15 +372,11 @@ def flow_rates(flows, level, count, sibling, busy, capacity, per_flow, link, dra
     min(r, w)`` with the water level ``w`` solving ``f(w) = sum min(R, k w)
     = link``.  ``f`` is increasing,
     concave and piecewise linear (it bends where a CPU fills, ``w = R /
-    k``, and where the sibling of a full CPU fills too: a full CPU's
-    ``R`` falls while its sibling's load grows, but the pair's sum still
-    rises, by ``k2 (2 R2 - R1) / R2`` per unit of ``w``, and ``R2 >= R1 /
-    2``: derivations/sharing.py).  Newton's method from ``w = link / sum
-    k``, below the root, stays below it (a concave function lies under its
-    tangents) and climbs to it; on a linear piece it lands exactly, so it
-    stops after at most one step per bend it passes, usually two or three.
-    (Written in one function: handing arrays to a helper per pattern cost
-    more than the arithmetic.)
+    k``).  Newton's method from ``w = link / sum k``, below the root, stays
+    below it (a concave function lies under its tangents) and climbs to it;
+    on a linear piece it lands exactly, so it stops after at most one step
+    per bend it passes, usually two or three.  (Written in one function:
+    handing arrays to a helper per pattern cost more than the arithmetic.)
 
     Examples
     --------
@@ -438,9 +386,8 @@ def flow_rates(flows, level, count, sibling, busy, capacity, per_flow, link, dra
 
     >>> rate, lowest = np.empty((1, 1)), np.full((1, 1), np.inf)
     >>> flow_rates(np.array([[3, 1]]), np.array([[1, 1]]), np.array([[1, 1]]),
-    ...            np.zeros((1, 2), np.int64), np.array([2]), np.array([[90.0]]),
-    ...            np.array([np.inf]), np.array([100.0]), np.full((1, 3), np.inf), True,
-    ...            rate, lowest)
+    ...            np.array([2]), np.array([[90.0]]), np.array([np.inf]),
+    ...            np.array([100.0]), np.full((1, 3), np.inf), True, rate, lowest)
     >>> float(rate[0, 0]), float(lowest[0, 0])     # the 1-flow CPU is offered 25
     (25.0, 25.0)
     """
@@ -455,15 +402,14 @@ def flow_rates(flows, level, count, sibling, busy, capacity, per_flow, link, dra
                 n = count[p, j]
                 if n > 0:
                     k = flows[p, j]
-                    total += n * min(cpu_ceiling(capacity, s, level[p, j] - 1, sibling[p, j],
-                                                 r_s), k * r_s)
+                    total += n * min(capacity[s, level[p, j] - 1], k * r_s)
                     growing += n * k
             held = dram[s, busy[p]]
             budget = min(link_s, held) if elastic else held
             x = r_s
             if total > budget:
                 w = budget / growing
-                for _ in range(2 * width + 1):
+                for _ in range(width + 1):
                     f = 0.0
                     slope = 0.0
                     for j in range(width):
@@ -471,17 +417,13 @@ def flow_rates(flows, level, count, sibling, busy, capacity, per_flow, link, dra
                         if n == 0:
                             continue
                         k = flows[p, j]
-                        t = level[p, j] - 1
-                        cap = cpu_ceiling(capacity, s, t, sibling[p, j], w)
+                        cap = capacity[s, level[p, j] - 1]
                         if k * w >= cap:             # full (an unlimited CPU never is)
                             f += n * cap
-                            if cap > capacity[s, t]:     # falls as its sibling takes more
-                                slope -= n * (capacity[s, 0] - capacity[s, 1]) * (
-                                    sibling[p, j] / capacity[s, 1])
                         else:
                             f += n * k * w
                             slope += n * k
-                    if slope <= 0.0 or f >= budget:
+                    if slope == 0.0 or f >= budget:
                         break
                     step = (budget - f) / slope
                     if not w + step > w:
@@ -492,23 +434,21 @@ def flow_rates(flows, level, count, sibling, busy, capacity, per_flow, link, dra
             for j in range(width):
                 if count[p, j] > 0:
                     t = level[p, j] - 1
-                    cap = cpu_ceiling(capacity, s, t, sibling[p, j], x)
-                    r = min(cap, flows[p, j] * x)
-                    if r < cap * _AT_CAPACITY and r < lowest[s, t]:
+                    r = min(capacity[s, t], flows[p, j] * x)
+                    if r < capacity[s, t] * _AT_CAPACITY and r < lowest[s, t]:
                         lowest[s, t] = r
 
 
 @_compiled
-def _banded_balance(flows, level, count, sibling, p, capacity, band_low, band_high, s, w, x0):
+def _banded_balance(flows, level, count, p, capacity, band_low, band_high, s, w, x0):
     """``sum n carried(R, k w, k x0)`` over pattern ``p``'s CPUs (:func:`banded_flow_rates`)."""
     total = 0.0
     for j in range(flows.shape[1]):
         n = count[p, j]
         if n > 0:
             t = level[p, j] - 1
-            total += n * _carried(cpu_ceiling(capacity, s, t, sibling[p, j], w),
-                                  flows[p, j] * w, flows[p, j] * x0, band_low[s, t],
-                                  band_high[s, t])
+            total += n * _carried(capacity[s, t], flows[p, j] * w, flows[p, j] * x0,
+                                  band_low[s, t], band_high[s, t])
     return total
 
 
@@ -518,8 +458,8 @@ _LEVEL_HALVINGS = 200
 
 
 @_compiled
-def banded_flow_rates(flows, level, count, sibling, busy, capacity, per_flow, link, dram,
-                      band_low, band_high, rate):
+def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram, band_low,
+                      band_high, rate):
     """Rates per flow again where flows share a budget, with every CPU's overload band known.
 
     :func:`flow_rates` shares the link (TCP) and the DRAM's budget (either
@@ -537,7 +477,7 @@ def banded_flow_rates(flows, level, count, sibling, busy, capacity, per_flow, li
 
     Parameters
     ----------
-    flows, level, count, sibling, busy, capacity, per_flow, link, dram :
+    flows, level, count, busy, capacity, per_flow, link, dram :
         As for :func:`flow_rates`, elastic flows (for UDP's, pass an
         infinite ``link``: only the DRAM's budget binds them).
     band_low, band_high : numpy.ndarray
@@ -553,8 +493,7 @@ def banded_flow_rates(flows, level, count, sibling, busy, capacity, per_flow, li
     link goes unused.  With the band known the first flow takes it: 90 and
     50.
 
-    >>> runs = (np.array([[1, 1]]), np.array([[1, 2]]), np.array([[1, 1]]),
-    ...         np.zeros((1, 2), np.int64))
+    >>> runs = (np.array([[1, 1]]), np.array([[1, 2]]), np.array([[1, 1]]))
     >>> rate = np.array([[70.0]])
     >>> banded_flow_rates(*runs, np.array([2]), np.array([[120.0, 120.0]]),
     ...                   np.array([np.inf]), np.array([140.0]), np.full((1, 3), np.inf),
@@ -574,17 +513,15 @@ def banded_flow_rates(flows, level, count, sibling, busy, capacity, per_flow, li
                     t = level[p, j] - 1
                     if band_low[s, t] < math.inf:
                         banded = True
-                    # (No CPU sustains more than with its sibling at rest.)
-                    top = max(top, cpu_ceiling(capacity, s, t, sibling[p, j], 0.0)
-                              / flows[p, j])
+                    top = max(top, capacity[s, t] / flows[p, j])
             if not banded:
                 continue
             budget = min(link[s], dram[s, busy[p]])
             x0 = rate[s, p]
             lo = 0.0
             hi = min(r_s, top)
-            if _banded_balance(flows, level, count, sibling, p, capacity, band_low,
-                               band_high, s, hi, x0) <= budget:
+            if _banded_balance(flows, level, count, p, capacity, band_low, band_high, s, hi,
+                               x0) <= budget:
                 rate[s, p] = r_s
                 continue
             if hi == math.inf:                          # no flow takes more than the budget
@@ -593,8 +530,8 @@ def banded_flow_rates(flows, level, count, sibling, busy, capacity, per_flow, li
                 mid = 0.5 * (lo + hi)
                 if not lo < mid < hi:
                     break
-                if _banded_balance(flows, level, count, sibling, p, capacity, band_low,
-                                   band_high, s, mid, x0) <= budget:
+                if _banded_balance(flows, level, count, p, capacity, band_low, band_high, s,
+                                   mid, x0) <= budget:
                     lo = mid
                 else:
                     hi = mid
@@ -602,7 +539,7 @@ def banded_flow_rates(flows, level, count, sibling, busy, capacity, per_flow, li
 
 
 @_compiled
-def spread_moments(flows, level, count, sibling, weight, busy, capacity, rate, start, band_low,
+def spread_moments(flows, level, count, weight, busy, capacity, rate, start, band_low,
                    band_high, queue_per_flow, queue_per_cpu, cache, ring, memory, dram,
                    variability, with_memory, convex, delivered, variance, rate_at_level,
                    dram_per_byte, dram_bound, read_miss):
@@ -610,15 +547,14 @@ def spread_moments(flows, level, count, sibling, weight, busy, capacity, rate, s
 
     Parameters
     ----------
-    flows, level, count, sibling : numpy.ndarray
+    flows, level, count : numpy.ndarray
         ``(P, J)`` the patterns as runs, as for :func:`flow_rates`.
     weight : numpy.ndarray
         ``(P,)`` probability of each pattern.
     busy : numpy.ndarray
         ``(P,)`` int: busy CPUs of each pattern.
     capacity : numpy.ndarray
-        As for :func:`flow_rates` (each CPU's own at the pattern's rate:
-        :func:`cpu_ceiling`).
+        As for :func:`flow_rates`.
     rate : numpy.ndarray
         ``(S, P)`` each pattern's rate per flow (:func:`flow_rates`).
     start : numpy.ndarray
@@ -667,7 +603,6 @@ def spread_moments(flows, level, count, sibling, weight, busy, capacity, rate, s
     size, levels = capacity.shape
     patterns, width = flows.shape
     rates = np.empty(width)
-    ceilings = np.empty(width)
     banded = np.empty(width, dtype=np.bool_)
     totals = np.empty(patterns)
     for s in range(size):
@@ -686,18 +621,16 @@ def spread_moments(flows, level, count, sibling, weight, busy, capacity, rate, s
                     rates[j] = 0.0
                     continue
                 t = level[p, j] - 1
-                cap = cpu_ceiling(capacity, s, t, sibling[p, j], x)
-                ceilings[j] = cap
                 if convex:
                     # Carried in full; inside its band by turns at the two edges, where
                     # it is as busy as at its capacity.
-                    r = min(cap, flows[p, j] * x)
+                    r = min(capacity[s, t], flows[p, j] * x)
                     banded[j] = band_low[s, t] <= r < band_high[s, t]
                 else:
-                    r = _carried(cap, flows[p, j] * x, flows[p, j] * start[s, p],
+                    r = _carried(capacity[s, t], flows[p, j] * x, flows[p, j] * start[s, p],
                                  band_low[s, t], band_high[s, t])
                     # Held at its band's lower edge, a CPU is as busy as at its capacity.
-                    banded[j] = r < min(cap, flows[p, j] * x)
+                    banded[j] = r < min(capacity[s, t], flows[p, j] * x)
                 rates[j] = r
                 total += n * r
                 rate_at_level[s, t] += weight[p] * n * r
@@ -720,7 +653,7 @@ def spread_moments(flows, level, count, sibling, weight, busy, capacity, rate, s
                 r = rates[j]
                 if count[p, j] == 0 or r <= 0.0:
                     continue
-                rho = r / ceilings[j]
+                rho = r / capacity[s, level[p, j] - 1]
                 limit = flows[p, j] * queue_per_flow[s] + queue_per_cpu[s]
                 if rho >= _SATURATED or banded[j]:
                     queued = limit
@@ -977,7 +910,7 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, cpus, weight, 
 
 
 @_compiled
-def level_moments(flows, level, count, sibling, weight, capacity, rate, start, band_low, band_high,
+def level_moments(flows, level, count, weight, capacity, rate, start, band_low, band_high,
                   n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s, delay_span_s,
                   ramp_low_pps, ramp_inv_width, poll_floor, app_static, app_irq_cycles,
                   app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity, limits,
@@ -987,11 +920,10 @@ def level_moments(flows, level, count, sibling, weight, capacity, rate, start, b
 
     Parameters
     ----------
-    flows, level, count, sibling, weight : numpy.ndarray
+    flows, level, count, weight : numpy.ndarray
         The patterns as runs and their probabilities (:func:`spread_moments`).
     capacity, rate, start, band_low, band_high : numpy.ndarray
-        As for :func:`spread_moments`: each CPU carries ``_carried(R, k x, k x0)``,
-        ``R`` its :func:`cpu_ceiling`.
+        As for :func:`spread_moments`: each CPU carries ``_carried(R, k x, k x0)``.
     n_wire, bursts, frames_per_burst, delay_low_s, delay_span_s, ramp_low_pps, \
 ramp_inv_width : numpy.ndarray
         ``(S,)`` the interrupt model (as for :func:`core_rates`).
@@ -1067,9 +999,8 @@ ramp_inv_width : numpy.ndarray
     ``app_capacity``, which lowers its loads (its NAPI, interrupt and
     reader terms see ``z`` times the cycles per second) and so its ``u``.
     ``z`` is where the two agree (1 at capacity and at a band's edges,
-    where ``u = 1``, and beside a saturated sibling, which never rests):
-    the terms are worked out at ``z = 1`` and at the speed ``z1`` their
-    work gives, taken as linear in ``z`` between the
+    where ``u = 1``): the terms are worked out at ``z = 1`` and at the
+    speed ``z1`` their work gives, taken as linear in ``z`` between the
     two, and the agreement is solved on that line (:func:`_smt_on_line`).
     The fixed point itself, iterated to 1e-13, takes four or five
     evaluations of the terms where this takes two, and moves the paper's
@@ -1077,10 +1008,6 @@ ramp_inv_width : numpy.ndarray
     receive CPUs, 7e-4 in interrupts and 3.4e-3 in context switches.
     Every term above is taken at ``z``, and ``time_scale`` is ``sum w u /
     z / sum w u`` over the level's CPUs (``u`` at ``app_capacity``).
-    A CPU at a :func:`cpu_ceiling` above ``capacity`` (its one sibling
-    rests part of the time) runs at the ``z`` that keeps it exactly busy,
-    ``z = r x(z) / app_capacity``, its terms taken at the ``z`` its work
-    at ``z = 1`` gives.
     """
     size, levels = capacity.shape
     patterns, width = flows.shape
@@ -1097,8 +1024,6 @@ ramp_inv_width : numpy.ndarray
     shift = np.uint64(64 - bits_needed)
     seen = np.empty((levels, slots))
     seen_flows = np.empty((levels, slots), dtype=np.int64)
-    seen_ceiling = np.empty((levels, slots))
-    seen_beside = np.empty((levels, slots), dtype=np.bool_)
     held = np.empty((levels, slots))
     stamp = np.full((levels, slots), -1, dtype=np.int64)
     used = np.empty((levels, slots), dtype=np.int64)
@@ -1118,16 +1043,11 @@ ramp_inv_width : numpy.ndarray
                         continue
                     t = level[p, j] - 1
                     here = flows[p, j]
-                    x = rate[s, p]
-                    ceiling = cpu_ceiling(capacity, s, t, sibling[p, j], x)
-                    # Its one sibling saturated (it never rests): as at capacity.
-                    beside = (t == 1 and sibling[p, j] > 0 and sibling[p, j] * x
-                              >= cpu_ceiling(capacity, s, t, here, x) * _AT_CAPACITY)
                     if convex:
-                        r = min(ceiling, flows[p, j] * x)
+                        r = min(capacity[s, t], flows[p, j] * rate[s, p])
                         low, high = band_low[s, t], band_high[s, t]
                     else:
-                        r = _carried(ceiling, flows[p, j] * x,
+                        r = _carried(capacity[s, t], flows[p, j] * rate[s, p],
                                      flows[p, j] * start[s, p], band_low[s, t],
                                      band_high[s, t])
                     share = weight[p] * count[p, j] * r
@@ -1141,8 +1061,6 @@ ramp_inv_width : numpy.ndarray
                     r = 0.0
                     share = 1.0
                     here = 1
-                    ceiling = capacity[s, t]
-                    beside = False
                 # Inside its band (convex), a CPU carries r by turns: a share theta of
                 # the time at the band's upper edge, the rest at its lower edge, so that
                 # theta * high + (1 - theta) * low = r; each edge's entry is weighted by
@@ -1159,9 +1077,7 @@ ramp_inv_width : numpy.ndarray
                     m = np.int64(((bits[0] ^ np.uint64(here))
                                   * np.uint64(0x9E3779B97F4A7C15)) >> shift)
                     probes = 0                          # bounded, should r ever be NaN
-                    while (stamp[t, m] == s
-                           and (seen[t, m] != r_e or seen_flows[t, m] != here
-                                or seen_ceiling[t, m] != ceiling or seen_beside[t, m] != beside)
+                    while (stamp[t, m] == s and (seen[t, m] != r_e or seen_flows[t, m] != here)
                            and probes < slots):
                         m = (m + 1) & (slots - 1)
                         probes += 1
@@ -1169,8 +1085,6 @@ ramp_inv_width : numpy.ndarray
                         stamp[t, m] = s
                         seen[t, m] = r_e
                         seen_flows[t, m] = here
-                        seen_ceiling[t, m] = ceiling
-                        seen_beside[t, m] = beside
                         held[t, m] = 0.0
                         used[t, filled[t]] = m
                         filled[t] += 1
@@ -1191,7 +1105,6 @@ ramp_inv_width : numpy.ndarray
                 m = used[t, e]
                 r = seen[t, m]
                 here = seen_flows[t, m]
-                ceiling = seen_ceiling[t, m]
                 share = held[t, m]
                 # The speed z (over the saturated one) solves z = S(x(z)): x(z) is the
                 # CPU's work at speed z, in its core's cycles (a faster CPU idles more,
@@ -1208,22 +1121,10 @@ ramp_inv_width : numpy.ndarray
                     app_switch_cycles[s], app_capacity[s, t], limits, flow_static[s],
                     flow_irq_cycles[s], flow_poll_cycles, reader_here)
                 z = 1.0
-                if ceiling > capacity[s, t] and r >= ceiling * _AT_CAPACITY:
-                    # Full beside a sibling that rests: as fast as keeps it exactly busy.
-                    z1 = min(1.0 / full_speed, max(1.0, r * cycles / app_capacity[s, t]))
-                    i, w, cost, asleep, cycles = _cpu_terms(
-                        r, here, z1, s, n_wire[s], bursts[s], frames_per_burst[s],
-                        napi_load[s, t], irq_load[s, t], delay_low_s[s], delay_span_s[s],
-                        ramp_low_pps[s], ramp_inv_width[s], poll_floor, app_static[s],
-                        app_irq_cycles[s], app_poll_cycles, app_poll_floor,
-                        app_switch_cycles[s], app_capacity[s, t], limits, flow_static[s],
-                        flow_irq_cycles[s], flow_poll_cycles, reader_here)
-                    z = min(1.0 / full_speed, max(1.0, r * cycles / app_capacity[s, t]))
-                # Fully busy (at capacity, or at an edge of its band), or beside a sibling
-                # that is: its siblings never rest, as its capacity takes them (z = 1).
-                elif not (t == 0 or r <= 0.0 or r >= ceiling * _AT_CAPACITY
-                          or r == band_low[s, t] or r == band_high[s, t]
-                          or seen_beside[t, m]):
+                # Fully busy (at capacity, or at an edge of its band): its siblings, bound
+                # too, never rest, as its capacity takes them (z = 1).
+                if not (t == 0 or r <= 0.0 or r >= capacity[s, t] * _AT_CAPACITY
+                        or r == band_low[s, t] or r == band_high[s, t]):
                     x = r * cycles * full_speed / app_capacity[s, t]
                     z1 = _smt_on_line(x, 0.0, t, smt_gain[s], full_speed)
                     if z1 > 1.0:

@@ -24,8 +24,7 @@ only (mended: the law's DRAM term applies to ``memory_bound_share`` of them).  O
 2026-11-28 a CPU came to cross a band by turns at its edges, which mended the band hosts
 (and a third, seed 7, -25.6 %); the searches then found two breaks, pinned below: a
 capacity that falls in a step when the region above a band closes (seed 7), and a
-light flow on a busy CPU's hyper-thread sibling (seed 0; mended the same day: the
-patterns now hold each CPU's sibling, ``kernels.cpu_ceiling``).
+light flow on a busy CPU's hyper-thread sibling (seed 0).
 
 Usage: ``python tests/search_laws.py [--seed S] [--configs C] [--size N]``.
 """
@@ -48,7 +47,7 @@ KNOWN = {
     "DRAM traffic above the bandwidth":
         "test_a_crowded_receiver_under_its_dram_budget_stays_within_the_bandwidth",
     "a TCP flow more lowers throughput, no contention terms":
-        "test_a_flow_on_a_busy_cpus_sibling_adds_more_than_its_interrupts_cost",
+        "test_a_light_flow_on_a_busy_cpus_sibling_costs_no_more_than_it_adds",
     "a TCP flow more lowers throughput beyond the contention terms":
         "test_one_more_flow_costs_no_more_than_its_contention_terms_where_a_band_closes_off",
 }

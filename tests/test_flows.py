@@ -401,7 +401,7 @@ def test_one_more_flow_costs_no_more_than_its_contention_terms_where_a_band_clos
     "A hyper-thread sibling's share does not depend on how busy it is: five native TCP "
     "flows steered onto CPU 0 bind it; a sixth, offered a quarter of a core's rate, lands "
     "on its sibling, CPU 10, and both threads drop to (1 + smt_gain) / 2 of the core "
-    "however little the sixth needs, so the five lose more than it adds (26.1 -> 22.7 "
+    "however little the sixth needs, so the five lose more than it adds (26.1 -> 23.5 "
     "Gb/s with the contention terms off). A thread whose sibling is busy a share u of "
     "the time would keep 1 - u (1 - s) of the core (s = (1 + smt_gain) / 2), which "
     "adding a flow can only lower by what the flow uses; the level model "
@@ -409,14 +409,46 @@ def test_one_more_flow_costs_no_more_than_its_contention_terms_where_a_band_clos
     "seed 0 (2026-11-28: 96 -> 97 Linux overlay flows, -3.6e-5, a rare hash outcome). "
     "Since the same day a CPU below capacity runs at that speed (kernels.smt_speed, its "
     "sibling as busy as it), but capacity still takes the sibling saturated: the pairs "
-    "of a hash outcome are not in the patterns"))
+    "of a hash outcome are not in the patterns (built on branch sibling-pairs, where "
+    "this passes, but 1.65x slower on the what-if grid: not landed)"))
 def test_a_light_flow_on_a_busy_cpus_sibling_costs_no_more_than_it_adds():
+    # (The flows' state in the L2 is a contention term too, llc_latency_ns=0: with it the
+    # five carried 1 % less than one flow, and the test failed at its premise.)
     steered = dict(path="native", proto="tcp", nic_queues=6, queue_cpus=(0, 0, 0, 0, 0, 10),
                    flow_steering=True, rx_flow_run_packets=64, dram_latency_ns=0.0,
-                   memory_gbytes_per_s=1e6)
+                   llc_latency_ns=0.0, memory_gbytes_per_s=1e6)
     one = qm.predict(**steered).throughput_gbps
     r = qm.predict(**steered, flows=[5, 6], offered_gbps=0.25 * one)
     assert r.throughput_gbps[0] > 0.99 * one             # the five bind CPU 0
+    assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-12)
+
+
+#: Found by make search-laws seed 14 (2026-11-28): one core of two threads, the senders
+#: on the receive CPUs (one kernel), the readers elsewhere; the contention terms off.
+_ONE_CORE_TWO_THREADS = dict(
+    path="linux-overlay", proto="tcp", flows=[1, 2], app_on_softirq_core=False,
+    tso=False, gso=False, tunnel_offload=True, sender_on_receive_cpu=True, rx_csum=False,
+    physical_cores=1, nic_queues=26, ghz=4.725220169666603, link_gbps=83.96874902548468,
+    mtu=7143.0, msg_bytes=847024, memory_gbytes_per_s=1e6, dram_latency_ns=0.0,
+    llc_latency_ns=0.0, ddio_share=0.9416315624841635, napi_weight=130.0,
+    rx_flow_run_packets=130.0, irq_moderation_usecs=171.10448467964466,
+    irq_moderation_frames=148.0, context_switch_cycles=3765.7342018763206,
+    softirq_entry_cycles=4766.034934093155, l2_kib=1139.8982930381221)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "A second interrupted thread brings its own interrupts: on one core of two threads a "
+    "second flow hashed to the sibling makes both CPUs sustain R2 = 0.42 R1 (the rate "
+    "halves, the moderation delay does not, so each message carries twice the "
+    "per-interrupt and softirq-entry work: 4,766 cycles an entry here), and the two carry "
+    "0.85 R1: half the draws put the flows on one CPU, so 34.7 -> 32.2 Gb/s (+1.9 % "
+    "with softirq_entry_cycles=0, the interrupts' coalescing then wins).  Real, but a "
+    "contention term the law's premise leaves on and the allowance does not state; "
+    "unlike the case above it does not need a light sibling (both CPUs saturate).  "
+    "Found by make search-laws seed 14, 2026-11-28 (34 scenarios of this host, up to "
+    "-6.8 %, counted under the same law's name as the case above)"))
+def test_a_flow_on_a_busy_cpus_sibling_adds_more_than_its_interrupts_cost():
+    r = qm.predict(**_ONE_CORE_TWO_THREADS)
     assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-12)
 
 

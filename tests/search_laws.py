@@ -48,10 +48,10 @@ KNOWN = {
         "test_a_crowded_receiver_under_its_dram_budget_stays_within_the_bandwidth",
     "a TCP flow more lowers throughput, no contention terms":
         "test_a_light_flow_on_a_busy_cpus_sibling_costs_no_more_than_it_adds, "
-        "test_a_flow_on_a_busy_cpus_sibling_adds_more_than_its_interrupts_cost",
+        "test_splitting_a_queue_below_the_adaptive_ramp_adds_more_than_its_interrupts_cost",
     "a TCP flow more lowers throughput beyond the contention terms":
         "test_one_more_flow_costs_no_more_than_its_contention_terms_where_a_band_closes_off, "
-        "test_a_flow_on_a_busy_cpus_sibling_adds_more_than_its_interrupts_cost",
+        "test_splitting_a_queue_below_the_adaptive_ramp_adds_more_than_its_interrupts_cost",
 }
 
 #: Inputs that never lower throughput as they grow, and the axis each is swept over.

@@ -62,6 +62,9 @@ def _adaptive_ramp() -> Derivation:
         assumptions=(
             "Like mlx4_en's auto-moderation: tau_lo at or below r_lo packets/s, tau_hi at or "
             "above r_hi, and a straight line between.",
+            "For a ring whose frames average more than adaptive_small_frame_bytes (256, "
+            "mlx4_en's MLX4_EN_AVG_PKT_SMALL); one of smaller frames keeps tau_lo at any "
+            "rate (queuemodel.solver.moderation_delay_us's frame_bytes).",
         ),
         steps=(
             ("a line through (r_lo, tau_lo) and (r_hi, tau_hi)", sp.Eq(sp.Symbol("tau"), line)),

@@ -106,6 +106,10 @@ class Host:
         delay from ``adaptive_usecs_low`` to ``adaptive_usecs_high``.
     adaptive_usecs_low, adaptive_usecs_high : float
         Delays (us) adaptive moderation uses at low and high packet rates.
+    adaptive_small_frame_bytes : float
+        Adaptive moderation leaves a queue whose frames average this many
+        bytes or fewer (as the NIC counts them: Ethernet header to payload,
+        no FCS) at ``adaptive_usecs_low`` whatever its rate; 0 never does.
     tso, gso, gro : bool
         TCP segmentation offload, generic segmentation and generic
         receive offload.
@@ -235,6 +239,7 @@ class Host:
     adaptive_rate_high_pps: Any = _num(low=0.0)
     adaptive_usecs_low: Any = _num(low=0.0, high=1e6)
     adaptive_usecs_high: Any = _num(low=0.0, high=1e6)
+    adaptive_small_frame_bytes: Any = _num(low=0.0, high=1e6)
     tso: bool = _flag()
     gso: bool = _flag()
     gro: bool = _flag()

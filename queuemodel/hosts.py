@@ -72,6 +72,9 @@ def paper_testbed() -> Host:
         adaptive_rate_high_pps=450_000,  # mlx4_en MLX4_EN_RX_RATE_HIGH
         adaptive_usecs_low=0.0,      # mlx4_en MLX4_EN_RX_COAL_TIME_LOW
         adaptive_usecs_high=128.0,   # mlx4_en MLX4_EN_RX_COAL_TIME_HIGH
+        adaptive_small_frame_bytes=256,  # mlx4_en MLX4_EN_AVG_PKT_SMALL: Linux 4.4
+                                     # mlx4_en_auto_moderation() moves a ring's delay only
+                                     # while its mean packet (bytes / packets) exceeds it
         tso=True,                    # ConnectX-3: TSO for plain TCP
         gso=True,                    # Linux default
         gro=True,                    # Linux default; paper: all software optimisations on

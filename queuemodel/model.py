@@ -500,6 +500,7 @@ class _ReceiveBlock:
     units: np.ndarray
     n_wire: np.ndarray
     burst: np.ndarray
+    frame_bytes: np.ndarray
     cap: np.ndarray
     shares: list
     flows: np.ndarray
@@ -513,7 +514,8 @@ class _ReceiveBlock:
 
 def _receive_cpus(b: _ReceiveBlock, rx_static) -> list:
     """One receive CPU (cores and interrupts) at each hyper-thread share."""
-    return [_receive_cpu(b.rx, b.units, rx_static, b.h, b.cap * s, b.n_wire, b.burst)
+    return [_receive_cpu(b.rx, b.units, rx_static, b.h, b.cap * s, b.n_wire, b.burst,
+                         b.frame_bytes)
             for s in b.shares]
 
 
@@ -674,7 +676,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     block = _ReceiveBlock(
         proto=proto, host=host, rx=rx, tx=tx, h=h, groups=groups, size=size,
         base_static=base_static, tx_static=tx_static, units=units, n_wire=n_wire,
-        burst=burst, cap=_row(cap, size),
+        burst=burst, frame_bytes=wire.mean_frame_bytes(proto, msg, h.mtu, path.encap_bytes),
+        cap=_row(cap, size),
         shares=[_row(s, size)
                 for s in flow_model.thread_shares(h.smt_gain, threads)],
         flows=flows, offered_rate=offered * to_rate, link_rate=link_rate,
@@ -1102,8 +1105,9 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
     return ipm, per_poll, switch, wakeups, handoffs, deferred, time_scale
 
 
-def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):
-    """The receive cores and interrupt model of one CPU with ``capacity`` cycles/s."""
+def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst, frame_bytes):
+    """The receive cores and interrupt model of one CPU with ``capacity`` cycles/s
+    (``frame_bytes``: the mean frame its queue receives, for the moderation)."""
     layout = _layout(rx)
     interrupts = Interrupts(
         n_wire=n_wire,
@@ -1112,6 +1116,7 @@ def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst):
         per_irq_cycles=layout.per_irq_cycles + h.softirq_entry_cycles,
         capacity=capacity,
         moderation=h,
+        frame_bytes=frame_bytes,
     )
     return _rx_cores(rx, units, rx_static, h, capacity), interrupts
 

@@ -387,7 +387,7 @@ def features(proto: str, msg_bytes, host: Host, encap_bytes: int):
     return counts, np.asarray(fragmented, dtype=float)
 
 
-def moderation_delay_us(rate_pps, host: Host):
+def moderation_delay_us(rate_pps, host: Host, frame_bytes=None):
     """Interrupt moderation delay the NIC applies at a per-queue packet rate.
 
     Parameters
@@ -396,6 +396,9 @@ def moderation_delay_us(rate_pps, host: Host):
         Packets per second arriving at one receive queue.
     host : Host
         Moderation settings.
+    frame_bytes : float or numpy.ndarray, optional
+        Mean bytes per frame on the queue, as the NIC counts them (no FCS);
+        default: frames above ``adaptive_small_frame_bytes``.
 
     Returns
     -------
@@ -403,7 +406,9 @@ def moderation_delay_us(rate_pps, host: Host):
         ``irq_moderation_usecs`` without adaptive moderation; with it, the
         driver's linear ramp from ``adaptive_usecs_low`` (at or below
         ``adaptive_rate_low_pps``) to ``adaptive_usecs_high`` (at or above
-        ``adaptive_rate_high_pps``), as mlx4_en's auto-moderation does.
+        ``adaptive_rate_high_pps``), as mlx4_en's auto-moderation does,
+        except on a queue of small frames (``frame_bytes <=
+        adaptive_small_frame_bytes``), which keeps ``adaptive_usecs_low``.
 
     Examples
     --------
@@ -411,8 +416,11 @@ def moderation_delay_us(rate_pps, host: Host):
     >>> h = paper_testbed()
     >>> [float(moderation_delay_us(r, h)) for r in (1e5, 425e3, 1e6)]
     [0.0, 64.0, 128.0]
+    >>> float(moderation_delay_us(1e6, h, frame_bytes=106.0))   # 64-byte datagrams
+    0.0
     """
-    return _DelaySchedule.of(host).seconds(np.asarray(rate_pps, dtype=float)) * 1e6
+    delay = _DelaySchedule.of(host, frame_bytes)
+    return delay.seconds(np.asarray(rate_pps, dtype=float)) * 1e6
 
 
 class _DelaySchedule:
@@ -429,7 +437,7 @@ class _DelaySchedule:
         self.low_s, self.span_s, self.rate_low, self.inv_width = low_s, span_s, rate_low, inv_width
 
     @classmethod
-    def of(cls, host) -> "_DelaySchedule":
+    def of(cls, host, frame_bytes=None) -> "_DelaySchedule":
         if not host.adaptive_moderation:
             return cls(np.multiply(host.irq_moderation_usecs, 1e-6), 0.0, 0.0, 0.0)
         width = np.subtract(host.adaptive_rate_high_pps, host.adaptive_rate_low_pps)
@@ -437,8 +445,14 @@ class _DelaySchedule:
                               where=np.asarray(width) > 0)
         if inv_width.ndim == 0:
             inv_width = float(inv_width)
-        return cls(np.multiply(host.adaptive_usecs_low, 1e-6),
-                   np.subtract(host.adaptive_usecs_high, host.adaptive_usecs_low) * 1e-6,
+        span = np.subtract(host.adaptive_usecs_high, host.adaptive_usecs_low) * 1e-6
+        if frame_bytes is not None:
+            # mlx4_en_auto_moderation (Linux 4.4) moves a ring's delay only while its mean
+            # packet exceeds MLX4_EN_AVG_PKT_SMALL; a ring of small frames keeps the low
+            # delay at any rate: no ramp.
+            span = np.where(np.asarray(frame_bytes) > host.adaptive_small_frame_bytes,
+                            span, 0.0)
+        return cls(np.multiply(host.adaptive_usecs_low, 1e-6), span,
                    host.adaptive_rate_low_pps, inv_width)
 
     def seconds(self, rate_pps):
@@ -451,7 +465,7 @@ class _DelaySchedule:
         return _DelaySchedule(*(_take(getattr(self, n), idx) for n in self.__slots__))
 
 
-def packets_per_interrupt(rate_pps, host: Host):
+def packets_per_interrupt(rate_pps, host: Host, frame_bytes=None):
     """Packets that share one receive interrupt under moderation.
 
     Parameters
@@ -460,6 +474,8 @@ def packets_per_interrupt(rate_pps, host: Host):
         Packets per second arriving at one receive queue.
     host : Host
         Moderation settings.
+    frame_bytes : float or numpy.ndarray, optional
+        Mean bytes per frame on the queue (:func:`moderation_delay_us`).
 
     Returns
     -------
@@ -475,12 +491,12 @@ def packets_per_interrupt(rate_pps, host: Host):
     >>> float(packets_per_interrupt(2e6, paper_testbed()))
     44.0
     """
-    tau_s = _DelaySchedule.of(host).seconds(np.asarray(rate_pps, dtype=float))
+    tau_s = _DelaySchedule.of(host, frame_bytes).seconds(np.asarray(rate_pps, dtype=float))
     return np.minimum(host.irq_moderation_frames, 1.0 + np.multiply(rate_pps, tau_s))
 
 
 def interrupts_per_message(rate, n_wire, burst_packets, napi_cycles, per_irq_cycles,
-                           capacity, host: Host):
+                           capacity, host: Host, frame_bytes=None):
     """Receive interrupts per message under moderation and NAPI.
 
     Parameters
@@ -502,6 +518,8 @@ def interrupts_per_message(rate, n_wire, burst_packets, napi_cycles, per_irq_cyc
         Cycles per second of the core.
     host : Host
         Moderation settings.
+    frame_bytes : float or numpy.ndarray, optional
+        Mean bytes per frame on the queue (:func:`moderation_delay_us`).
 
     Returns
     -------
@@ -536,7 +554,7 @@ def interrupts_per_message(rate, n_wire, burst_packets, napi_cycles, per_irq_cyc
     return _irq_per_message(
         np.asarray(rate, dtype=float), n_wire, np.divide(n_wire, burst_packets),
         np.divide(host.irq_moderation_frames, burst_packets), np.divide(napi_cycles, capacity),
-        np.divide(per_irq_cycles, capacity), _DelaySchedule.of(host))
+        np.divide(per_irq_cycles, capacity), _DelaySchedule.of(host, frame_bytes))
 
 
 def _irq_per_message(rate, n_wire, bursts, frames_per_burst, napi_load, irq_load, delay):
@@ -763,23 +781,25 @@ class Interrupts:
     moderation : object
         Moderation settings with the :class:`~queuemodel.host.Host` field
         names, each a scalar or an ``(N,)`` array.
+    frame_bytes : numpy.ndarray or float, optional
+        Mean bytes per frame on the queue (:func:`moderation_delay_us`).
     """
 
     def __init__(self, n_wire, burst_packets, napi_cycles, per_irq_cycles, capacity,
-                 moderation, _parts=None):
+                 moderation, frame_bytes=None, _parts=None):
         self.n_wire = n_wire
         if _parts is None:
             _parts = (np.divide(n_wire, burst_packets),
                       np.divide(moderation.irq_moderation_frames, burst_packets),
                       np.divide(napi_cycles, capacity), np.divide(per_irq_cycles, capacity),
-                      _DelaySchedule.of(moderation))
+                      _DelaySchedule.of(moderation, frame_bytes))
         self._parts = _parts
 
     def take(self, idx):
         """The same model for a subset of scenarios."""
         *ratios, delay = self._parts
         return Interrupts(self.n_wire[idx], None, None, None, None, None,
-                          (*(_take(r, idx) for r in ratios), delay.take(idx)))
+                          _parts=(*(_take(r, idx) for r in ratios), delay.take(idx)))
 
     def per_message(self, rate):
         """Interrupts per message at these rates (:func:`interrupts_per_message`)."""

@@ -14,7 +14,7 @@ __all__ = [
     "TCP_TIMESTAMP_OPTION_BYTES", "UDP_HEADER_BYTES", "VXLAN_ENCAP_BYTES",
     "ETH_OVERHEAD_BYTES",
     "inner_mtu_bytes", "tcp_mss_bytes", "tcp_burst_bytes", "udp_fragment_payload_bytes", "udp_fragments",
-    "wire_packets_per_message", "wire_bytes_per_message", "goodput_gbps",
+    "wire_packets_per_message", "wire_bytes_per_message", "mean_frame_bytes", "goodput_gbps",
     "per_packet_budget_ns", "segment_bytes",
 ]
 
@@ -261,6 +261,45 @@ def wire_bytes_per_message(proto, msg_bytes, mtu, encap_bytes=0):
                             ETH_MIN_FRAME_BYTES) + ETH_PREAMBLE_SFD_BYTES + ETH_IFG_BYTES
     full_frame = per_frag + IPV4_HEADER_BYTES + encap_bytes + ETH_OVERHEAD_BYTES
     return (n - 1.0) * full_frame + last_frame
+
+
+def mean_frame_bytes(proto, msg_bytes, mtu, encap_bytes=0):
+    """Mean bytes per frame of a message's packets, as the receiving NIC counts them.
+
+    The Ethernet header to the end of the payload (padding included): the
+    FCS the NIC strips, the preamble and the gap are not counted.  This is
+    what a driver divides its ring's bytes by its packets to get (mlx4_en's
+    ``avg_pkt_size``).
+
+    Parameters
+    ----------
+    proto : {'tcp', 'udp'}
+        Transport protocol.
+    msg_bytes : int or array_like
+        Message (datagram payload) in bytes.
+    mtu : int or array_like
+        IP MTU of the link in bytes.
+    encap_bytes : int or array_like
+        Tunnel headers per packet in bytes.
+
+    Returns
+    -------
+    numpy.ndarray or float
+
+    Examples
+    --------
+    >>> float(mean_frame_bytes("udp", 64, 1500))       # 14 + 20 + 8 + 64
+    106.0
+    >>> float(mean_frame_bytes("udp", 64, 1500, 50))   # a VXLAN frame: 50 more
+    156.0
+    >>> float(mean_frame_bytes("tcp", 131072, 1500))   # full MSS packets
+    1514.0
+    """
+    if proto == "tcp":          # full MSS packets, as wire_bytes_per_message has them
+        return np.add(mtu, ETH_HEADER_BYTES, dtype=float) + np.multiply(msg_bytes, 0.0)
+    packets = udp_fragments(msg_bytes, mtu, encap_bytes)
+    on_wire = wire_bytes_per_message(proto, msg_bytes, mtu, encap_bytes)
+    return on_wire / packets - (ETH_FCS_BYTES + ETH_PREAMBLE_SFD_BYTES + ETH_IFG_BYTES)
 
 
 def goodput_gbps(link_gbps, proto, msg_bytes, mtu, encap_bytes=0):

@@ -46,6 +46,7 @@ def scenarios(draw):
         "veth_link": st.booleans(),
         "irq_moderation_usecs": st.floats(0.0, 200.0),
         "irq_moderation_frames": st.integers(1, 256),
+        "adaptive_small_frame_bytes": st.floats(0.0, 2000.0),
         "napi_weight": st.integers(1, 256),
         "context_switch_cycles": st.floats(0.0, 20000.0),
         "softirq_entry_cycles": st.floats(0.0, 5000.0),
@@ -419,7 +420,8 @@ def _one_cpu(path, proto, msg_bytes, host):
     static = M._stage_cycles(rx, units, data, h.dram_latency_ns * h.ghz)
     burst = counts[:, 1] / counts[:, 3] if (proto == "udp" or host.tso or host.gso) \
         else np.ones(1)
-    cores, irq = M._receive_cpu(rx, units, static, h, h.ghz * 1e9, counts[:, 1], burst)
+    frame = wire.mean_frame_bytes(proto, msg, h.mtu, p.encap_bytes)
+    cores, irq = M._receive_cpu(rx, units, static, h, h.ghz * 1e9, counts[:, 1], burst, frame)
     return list(cores.values()), irq
 
 
@@ -897,3 +899,34 @@ def test_one_kernel_udp_collisions_keep_the_flow_core_within_one_cpu():
                    tx_csum=False, rx_csum=False, gso=False, tso=False, gro=False,
                    softirq_entry_cycles=920.0, nic_queues=4, sender_on_receive_cpu=True)
     assert r.core_utilisation["rx:flow-core"] <= 1.0 + 1e-9
+
+
+# Linux 4.4 drivers/net/ethernet/mellanox/mlx4/en_netdev.c, mlx4_en_auto_moderation():
+# a ring's delay follows the rate only while its packets average more than
+# MLX4_EN_AVG_PKT_SMALL (256) bytes; otherwise it is rx_usecs_low (0) at any rate.
+def test_adaptive_moderation_leaves_a_ring_of_small_frames_at_its_low_delay():
+    from queuemodel.solver import moderation_delay_us
+
+    h = qm.paper_testbed()
+    on_ramp = 425e3                                  # half-way between 400k and 450k
+    assert float(moderation_delay_us(on_ramp, h)) == pytest.approx(64.0)
+    assert float(moderation_delay_us(on_ramp, h, frame_bytes=256.0)) == 0.0
+    assert float(moderation_delay_us(on_ramp, h, frame_bytes=257.0)) == pytest.approx(64.0)
+    assert float(moderation_delay_us(1e6, h, frame_bytes=106.0)) == 0.0
+
+
+@pytest.mark.parametrize("msg_bytes, small", [(64, True), (214, True), (215, False),
+                                               (256, False)])
+def test_small_native_datagrams_are_not_moderated(msg_bytes, small):
+    # Native UDP at 2.2 GHz runs its queue at 430-440k packets/s, on the ramp.  A
+    # datagram of 214 bytes or less makes frames of 256 or less (42 bytes of headers):
+    # the prediction is the one with the ramp flattened to its low delay; from 215
+    # bytes on, the one without the small-frame rule.
+    r = qm.predict(path="native", proto="udp", msg_bytes=msg_bytes)
+    flat = qm.predict(path="native", proto="udp", msg_bytes=msg_bytes, adaptive_usecs_high=0.0)
+    ramp = qm.predict(path="native", proto="udp", msg_bytes=msg_bytes,
+                      adaptive_small_frame_bytes=0.0)
+    assert 400e3 < ramp.wire_packet_rate_per_s < 450e3      # the premise: on the ramp
+    same = flat if small else ramp
+    assert r.to_dict() == same.to_dict()
+    assert (r.irq_rate_per_s > 10 * ramp.irq_rate_per_s) == small

@@ -66,3 +66,15 @@ def test_arrays_broadcast():
     assert out.shape == (2, 3)
     assert np.all(np.diff(out, axis=1) > 0)          # bigger frames, less overhead
     assert math.isclose(out[1, 1], 40 * 1448 / 1538)
+
+
+@pytest.mark.parametrize("proto, msg, mtu, encap, expected, source", [
+    ("udp", 64, 1500, 0, 106, "14 Ethernet + 20 IPv4 + 8 UDP + 64"),
+    ("udp", 64, 1500, 50, 156, "the same inside 50 B of VXLAN headers (RFC 7348)"),
+    ("udp", 1, 1500, 0, 60, "padded to the 64-byte minimum, less the 4-byte FCS"),
+    ("udp", 8192, 1500, 0, (5 * 1514 + 834) / 6, "5 full fragments of 1514 B, 800 + 34 B"),
+    ("tcp", 131072, 1500, 0, 1514, "full MSS packets: the 1500-byte MTU + 14"),
+])
+def test_mean_frame_bytes(proto, msg, mtu, encap, expected, source):
+    # What mlx4_en sums per ring (the CQE's byte count, the FCS stripped) over its packets.
+    assert wire.mean_frame_bytes(proto, msg, mtu, encap) == pytest.approx(expected, rel=1e-12)

@@ -99,6 +99,27 @@ def _plainly_in_range(arr, value, low, high, low_open, integer, allow_inf) -> bo
                 and (hi < math.inf or allow_inf))
 
 
+def ordered(field: str, value: Any, floor_field: str, floor: Any) -> None:
+    """Check ``value >= floor`` element by element (both broadcast), naming the first
+    pair that is not, e.g. ``host.b = 1.0 (an element of the array): must be >= a
+    (2.0 there)``.
+
+    Raises
+    ------
+    ModelInputError
+        If any element of ``value`` lies below its ``floor``.
+    """
+    hi, lo = np.broadcast_arrays(np.asarray(value, dtype=float), np.asarray(floor, dtype=float))
+    bad = hi < lo
+    if not bad.any():
+        return
+    if hi.ndim == 0:
+        raise ModelInputError(field, value, f">= {floor_field} ({float(lo)!r})")
+    at = np.flatnonzero(bad)[0]
+    raise ModelInputError(field, _Element(float(hi.flat[at])),
+                          f">= {floor_field} ({float(lo.flat[at])!r} there)")
+
+
 def flag(field: str, value: Any) -> bool:
     """Check a boolean setting (numpy and Python bools accepted)."""
     if isinstance(value, (bool, np.bool_)):

@@ -274,11 +274,8 @@ class Host:
 
     def __post_init__(self) -> None:
         _checks.validate_fields(self, "host")
-        low, high = self.adaptive_rate_low_pps, self.adaptive_rate_high_pps
-        if np.any(np.asarray(high) < np.asarray(low)):
-            raise ModelInputError(
-                "host.adaptive_rate_high_pps", high, f">= adaptive_rate_low_pps ({low})"
-            )
+        _checks.ordered("host.adaptive_rate_high_pps", self.adaptive_rate_high_pps,
+                        "adaptive_rate_low_pps", self.adaptive_rate_low_pps)
         logical = int(np.min(np.multiply(self.physical_cores, self.threads_per_core)))
         try:
             cpus = tuple(int(c) for c in self.queue_cpus)
@@ -290,9 +287,8 @@ class Host:
             raise ModelInputError("host.queue_cpus", self.queue_cpus,
                                   f"empty, or one logical CPU in 0..{logical - 1} per queue")
         object.__setattr__(self, "queue_cpus", cpus)
-        if np.any(np.asarray(self.adaptive_usecs_high) < np.asarray(self.adaptive_usecs_low)):
-            raise ModelInputError("host.adaptive_usecs_high", self.adaptive_usecs_high,
-                                  f">= adaptive_usecs_low ({self.adaptive_usecs_low})")
+        _checks.ordered("host.adaptive_usecs_high", self.adaptive_usecs_high,
+                        "adaptive_usecs_low", self.adaptive_usecs_low)
 
 
 HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))

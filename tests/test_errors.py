@@ -58,6 +58,12 @@ def test_every_flag_rejects_non_booleans(field):
     (dict(irq_moderation_usecs=-1), r"^host.irq_moderation_usecs = -1:"),
     (dict(nosuchfield=1), r"^field = 'nosuchfield': must be a host field"),
     (dict(msg_bytes=np.array([1024, 0])), r"^workload.msg_bytes = 0.0 \(an element of the array\)"),
+    (dict(adaptive_rate_low_pps=5e5),
+     r"^host.adaptive_rate_high_pps = 450000.0: must be >= adaptive_rate_low_pps \(500000.0\)$"),
+    # A grid that breaks an ordering names the first pair, not the whole array.
+    (dict(adaptive_usecs_low=np.r_[np.zeros(500), 200.0]),
+     r"^host.adaptive_usecs_high = 128.0 \(an element of the array\): must be >= "
+     r"adaptive_usecs_low \(200.0 there\)$"),
     (dict(flows=np.array([1, 2]), ghz=np.array([2.0, 2.5, 3.0])),
      r"^array inputs = \[\(2,\), \(3,\)\]: must be shapes that broadcast together"),
     (dict(msg_bytes=np.array([], dtype=int)), r"^array inputs = \[\(0,\)\]: must be at least one"),

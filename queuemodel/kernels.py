@@ -48,7 +48,7 @@ import numpy as np
 
 __all__ = ["band_turns", "smt_speed", "smt_busy", "flow_rates", "banded_flow_rates",
            "spread_moments", "core_rates", "account_level", "level_moments", "account_sender",
-           "stage_cycles", "bottleneck_codes", "dram_budget"]
+           "stage_cycles", "bottleneck_codes", "dram_budget", "embedded_laws"]
 
 
 def _compiled(func=None, *, inline="never"):
@@ -1387,3 +1387,49 @@ def dram_budget(flows, queue_per_flow, queue_per_cpu, cache, ring, memory, out):
             write_back = math.exp(-cache[s] / rings) if rings > 0.0 else 0.0
             per_byte = 2.0 * miss + (1.0 - miss) * write_back
             out[s, b] = memory[s] / per_byte if per_byte > 0.0 else np.inf
+
+
+@_compiled
+def embedded_laws(a, tail, k_cap, pi):
+    """Unnormalised departure-epoch laws of M/G/1/K chains, one row each
+    (``queueing.mg1k``).
+
+    Parameters
+    ----------
+    a, tail : numpy.ndarray
+        ``(N, top + 1)`` chances of ``k`` arrivals during one service and
+        their upper sums ``A_k``.
+    k_cap : numpy.ndarray
+        ``(N,)`` each chain's ``K`` (int64, >= 1).
+    pi : numpy.ndarray
+        ``(N, top)`` zeros, written with ``pi_0 = 1`` and ``pi_j = (pi_0 A_j
+        + sum_{i=1}^{j-1} pi_i A_{j-i+1}) / a_0`` for ``j < K``.
+
+    Notes
+    -----
+    A row that grows past 1e200 is rescaled (its law is normalised later).
+    A row stops at its own ``K``, or once it has died away (checked every
+    eighth state: a falling term under 1e-18 of the sum; what would follow
+    adds less than that), so a long chain that dies early costs what a short
+    one does, and a loaded row (whose law lies near ``K``) costs ``K^2 / 2``.
+    """
+    size, top = pi.shape
+    for n in range(size):
+        a0 = a[n, 0]
+        pi[n, 0] = 1.0
+        total = 1.0
+        head = 1.0 / a0
+        for j in range(1, min(k_cap[n], top)):
+            acc = 0.0
+            for i in range(1, j):
+                acc += pi[n, i] * tail[n, j - i + 1]
+            col = head * tail[n, j] + acc / a0
+            pi[n, j] = col
+            total += col
+            if col > 1e200:                         # keep the unnormalised law finite
+                for i in range(j + 1):
+                    pi[n, i] /= col
+                total /= col
+                head = pi[n, 0] / a0
+            if j % 8 == 0 and col < 1e-18 * total and col <= pi[n, j - 1]:
+                break

@@ -289,58 +289,6 @@ def gamma_quantile(mean, var, q):
 _SATURATED_RHO = 500.0
 
 
-def _embedded_laws(a, tail, k_cap, top):
-    """Unnormalised departure-epoch laws ``pi_0..pi_{K-1}`` of several chains (rows).
-
-    ``pi_0 = 1`` and ``pi_j = (pi_0 A_j + sum_{i=1}^{j-1} pi_i A_{j-i+1}) / a_0``
-    (:func:`mg1k`) up to each row's own ``K`` (0 beyond), rescaled where a
-    row grows past 1e200; stops once every row has died away.
-    """
-    size = a.shape[0]
-    pi = np.zeros((size, top))
-    pi[:, 0] = 1.0
-    a0 = a[:, 0]
-    total = np.ones(size)
-    head = pi[:, 0] / a0
-    for j in range(1, top):
-        col = head * tail[:, j] + np.einsum("ni,ni->n", pi[:, 1:j], tail[:, j:1:-1]) / a0
-        # A row past its own K stops: rescaling it for states it lacks would wash its
-        # law out (found by hypothesis: a loaded K = 1 chain beside a K = 31 one).
-        col = np.where(j < k_cap, col, 0.0)
-        pi[:, j] = col
-        total += col
-        if col.max() > 1e200:                      # keep the unnormalised law finite
-            big = col > 1e200
-            scale = col[big][:, None]
-            pi[big, : j + 1] /= scale
-            total[big] /= scale[:, 0]
-            head = pi[:, 0] / a0
-        if j % 8 == 0 and np.all(col < 1e-18 * total) and np.all(col <= pi[:, j - 1]):
-            break          # every row's law has died away: the rest adds nothing
-    return pi
-
-
-def _embedded_law(a, tail, top):
-    """:func:`_embedded_laws` for one chain, on 1-D arrays (a scalar query's few
-    microseconds per step instead of the row-wise calls' tens)."""
-    pi = np.zeros(top)
-    pi[0] = 1.0
-    a0 = float(a[0])
-    total = 1.0
-    head = 1.0 / a0
-    for j in range(1, top):
-        col = head * float(tail[j]) + float(np.dot(pi[1:j], tail[j:1:-1])) / a0
-        pi[j] = col
-        total += col
-        if col > 1e200:                            # keep the unnormalised law finite
-            pi[: j + 1] /= col
-            total /= col
-            head = pi[0] / a0
-        if j % 8 == 0 and col < 1e-18 * total and col <= pi[j - 1]:
-            break
-    return pi
-
-
 def mg1k(rate, mean_s, scv, capacity):
     """Blocking probability and mean number in an M/G/1/K system (gamma service).
 
@@ -405,11 +353,10 @@ def mg1k(rate, mean_s, scv, capacity):
     # A_k = sum_{m >= k} a_m: summed from the top (no cancellation), plus the mass above K.
     beyond = np.maximum(0.0, 1.0 - a.sum(axis=1))
     tail = np.cumsum(a[:, ::-1], axis=1)[:, ::-1] + beyond[:, None]
-    if size == 1:          # one chain (a scalar query): the same recursion on 1-D arrays
-        pi = _embedded_law(a[0], tail[0], top)[None]
-    else:
-        pi = _embedded_laws(a, tail, k_cap, top)
-    pi = np.where(np.arange(top) < k_cap[:, None], pi, 0.0)
+    from .kernels import embedded_laws
+
+    pi = np.zeros((size, top))
+    embedded_laws(np.ascontiguousarray(a), np.ascontiguousarray(tail), k_cap, pi)
     pi /= pi.sum(axis=1, keepdims=True)
     norm = pi[:, 0] + rho_c
     blocking = np.clip(1.0 - 1.0 / norm, 0.0, 1.0)

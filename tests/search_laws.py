@@ -35,6 +35,13 @@ after finding two things outside the laws: an ordering error that printed a whol
 grid, and the M/G/1/K recursion running every row to the largest ring (tens of
 seconds a grid).
 
+A flow-count break counts as known only where its mechanism shows: the DRAM overrun
+where N or N + 1 flows move more than the bandwidth, mlx4's adaptive ramp where the
+same pair with a fixed delay keeps the law, partly DRAM-bound outcomes where the DRAM
+binds some of them and not others; a break none of these explain keeps the law's plain
+name, which no pinned test shares.  Sorting them so (seed 4, wide) turned up the last
+of these, pinned since.
+
 Usage: ``python tests/search_laws.py [--seed S] [--configs C] [--size N] [--wide]``.
 """
 
@@ -56,9 +63,15 @@ KNOWN = {
     "DRAM traffic above the bandwidth":
         "test_a_crowded_receiver_under_its_dram_budget_stays_within_the_bandwidth",
     "a TCP flow more lowers throughput, no contention terms":
-        "test_a_light_flow_on_a_busy_cpus_sibling_costs_no_more_than_it_adds, "
+        "test_a_light_flow_on_a_busy_cpus_sibling_costs_no_more_than_it_adds",
+    "a TCP flow more lowers throughput, no contention terms, across the adaptive ramp":
         "test_splitting_a_queue_below_the_adaptive_ramp_adds_more_than_its_interrupts_cost",
-    "a TCP flow more lowers throughput beyond the contention terms":
+    "a TCP flow more lowers throughput beyond the contention terms, where the DRAM overruns":
+        "test_a_crowded_receiver_under_its_dram_budget_stays_within_the_bandwidth",
+    "a TCP flow more lowers throughput beyond the contention terms, where the DRAM binds "
+    "some outcomes":
+        "test_one_more_flow_costs_no_more_than_its_dram_term_where_most_outcomes_bind",
+    "a TCP flow more lowers throughput beyond the contention terms, across the adaptive ramp":
         "test_one_more_flow_costs_no_more_than_its_contention_terms_where_a_band_closes_off, "
         "test_splitting_a_queue_below_the_adaptive_ramp_adds_more_than_its_interrupts_cost",
 }
@@ -278,19 +291,47 @@ def _add_a_flow(config, num, record):
         record("N flows above N times one flow", int(over.sum()), first(over))
     if config["proto"] != "tcp":
         return
-    free = qm.predict(**rest, flows=counts, **{
-        **num, "rx_flow_run_packets": num["napi_weight"], "dram_latency_ns": 0.0,
-        "llc_latency_ns": 0.0, "memory_gbytes_per_s": 1e6}).throughput_gbps
+    no_terms = {**num, "rx_flow_run_packets": num["napi_weight"], "dram_latency_ns": 0.0,
+                "llc_latency_ns": 0.0, "memory_gbytes_per_s": 1e6}
+    free = qm.predict(**rest, flows=counts, **no_terms).throughput_gbps
     lower = free[1] < free[0] * (1 - 1e-12)
-    if lower.any():
-        record("a TCP flow more lowers throughput, no contention terms", int(lower.sum()),
-               first(lower, change=float((free[1] / free[0] - 1)[lower].min())))
     host = SimpleNamespace(**{k: num[k] for k in ("ghz", "dram_latency_ns",
                                                     "dram_misses_in_flight", "llc_latency_ns")})
     beyond = t[1] < t[0] * _contention_allowance(r, host) * (1 - 1e-12)
-    if beyond.any():
-        record("a TCP flow more lowers throughput beyond the contention terms",
-               int(beyond.sum()), first(beyond, change=float((t[1] / t[0] - 1)[beyond].min())))
+    # A break is put down to a known mechanism where that mechanism shows: the DRAM
+    # overrun where N or N + 1 flows move more than the bandwidth; mlx4's adaptive ramp
+    # where the same pair without adaptive moderation keeps the law.  The rest keep the
+    # law's plain name, which no known break shares.
+    over = np.any(np.asarray(r.memory_bandwidth_gbytes_per_s)
+                  > num["memory_gbytes_per_s"] * (1 + 1e-9), axis=0)
+    # Where the DRAM binds some hash outcomes and not others, the allowance's DRAM term
+    # (with the mean bytes per byte) can fall short of the bound ones'.
+    bound = np.asarray(r.memory_bound_share)
+    some = np.any((bound > 0.0) & (bound < 1.0), axis=0)
+    fixed = {"adaptive_moderation": False}        # each scenario's fixed delay instead
+    ramp_lower = ramp_beyond = np.zeros_like(lower)
+    if config.get("adaptive_moderation", True) and (lower.any() or beyond.any()):
+        plain = {k: v for k, v in rest.items() if k not in fixed}
+        f = qm.predict(**plain, **fixed, flows=counts, **no_terms).throughput_gbps
+        ramp_lower = lower & ~(f[1] < f[0] * (1 - 1e-12))
+        q = qm.predict(**plain, **fixed, flows=counts, **num)
+        ramp_beyond = beyond & ~(np.asarray(q.throughput_gbps)[1] < np.asarray(
+            q.throughput_gbps)[0] * _contention_allowance(q, host) * (1 - 1e-12))
+    law = "a TCP flow more lowers throughput"
+    for name, mask, ratio in (
+            (f"{law}, no contention terms", lower & ~ramp_lower, free[1] / free[0]),
+            (f"{law}, no contention terms, across the adaptive ramp", ramp_lower,
+             free[1] / free[0]),
+            (f"{law} beyond the contention terms", beyond & ~over & ~ramp_beyond & ~some,
+             t[1] / t[0]),
+            (f"{law} beyond the contention terms, where the DRAM binds some outcomes",
+             beyond & ~over & ~ramp_beyond & some, t[1] / t[0]),
+            (f"{law} beyond the contention terms, where the DRAM overruns",
+             beyond & over & ~ramp_beyond, t[1] / t[0]),
+            (f"{law} beyond the contention terms, across the adaptive ramp", ramp_beyond,
+             t[1] / t[0])):
+        if mask.any():
+            record(name, int(mask.sum()), first(mask, change=float((ratio - 1)[mask].min())))
 
 
 def _sweep_a_stage_cost(rng, config, num, record):

@@ -1412,6 +1412,9 @@ def embedded_laws(a, tail, k_cap, pi):
     eighth state: a falling term under 1e-18 of the sum; what would follow
     adds less than that), so a long chain that dies early costs what a short
     one does, and a loaded row (whose law lies near ``K``) costs ``K^2 / 2``.
+    (Going on past its ``K``, a row could be rescaled for states it lacks and
+    wash its law out: hypothesis found that with a loaded ``K = 1`` chain
+    beside a ``K = 31`` one, when the rows went on together.)
     """
     size, top = pi.shape
     for n in range(size):

@@ -856,8 +856,9 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         by what it delivers) and ``read_miss``, the chance a delivered byte
         left the cache before its copy (0 without ``waiting``);
         ``memory_bound_share``, the chance the DRAM holds the flows back
-        (0 without ``waiting``), and ``memory_bound``, whether that is at
-        least a half;
+        (0 without ``waiting``), ``memory_bound``, whether that is at
+        least a half, and ``bound_per_byte``, the DRAM bytes per delivered
+        byte of the outcomes it holds back (0 where none);
         ``outcomes``, per group its scenarios (an index array or a slice), its
         patterns, their ``(n, P)`` rates per flow and the rates sharing first
         gave them (the same array unless bands moved them), with ``band_low``,
@@ -958,7 +959,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                 rate[rows] = part
     out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "busy",
                                              "flows_per_busy", "dram_per_byte", "dram_bound",
-                                             "read_miss")}
+                                             "read_miss", "bound_per_byte")}
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
     results, tasks = [], []
@@ -966,7 +967,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                                                             starts, drams):
         n = idx.size
         moments = (np.empty(n), np.empty(n), np.empty((n, levels)), np.empty(n), np.empty(n),
-                   np.empty(n))
+                   np.empty(n), np.empty(n))
         rows = (capacity[at], rate, start, band_low[at], band_high[at],
                 *(waiting[k][at] for k in memory_keys), dram, waiting["variability"][at])
 
@@ -978,8 +979,9 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         tasks.append((run, n, rate.size))
         results.append(moments)
     _in_threads(tasks)
-    for (_, patterns), at, (mean, variance, at_level, dram, bound, miss) in zip(groups, where,
-                                                                               results):
+    for (_, patterns), at, (mean, variance, at_level, dram, bound, miss, bound_dram) in zip(
+            groups, where, results):
+        out["bound_per_byte"][at] = bound_dram
         out["delivered"][at] = mean
         out["delivered_stderr"][at] = np.sqrt(np.maximum(0.0, variance) / patterns.draws)
         out["dram_per_byte"][at] = dram

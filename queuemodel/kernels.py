@@ -542,7 +542,7 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
 def spread_moments(flows, level, count, weight, busy, capacity, rate, start, band_low,
                    band_high, queue_per_flow, queue_per_cpu, cache, ring, memory, dram,
                    variability, with_memory, convex, delivered, variance, rate_at_level,
-                   dram_per_byte, dram_bound, read_miss):
+                   dram_per_byte, dram_bound, read_miss, bound_per_byte):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -583,6 +583,9 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         patterns, DRAM bytes per delivered byte, the chance the DRAM
         binds, and the chance a delivered byte left the cache before its
         copy (weighted by what each CPU delivers).
+    bound_per_byte : numpy.ndarray
+        ``(S,)`` written: DRAM bytes per delivered byte in the patterns the
+        DRAM binds (weighted by what they deliver; 0 where none is bound).
     rate_at_level : numpy.ndarray
         ``(S, T)`` written: expected delivery of the CPUs at each level.
 
@@ -610,6 +613,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         traffic = 0.0
         misses = 0.0
         bound = 0.0
+        bound_traffic = 0.0
+        bound_carried = 0.0
         for t in range(levels):
             rate_at_level[s, t] = 0.0
         for p in range(patterns):
@@ -642,6 +647,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
             if total >= held * _AT_BUDGET:
                 bound += weight[p]
                 traffic += weight[p] * total * memory[s] / held
+                bound_traffic += weight[p] * total * memory[s] / held
+                bound_carried += weight[p] * total
                 backlog = queue_per_cpu[s] * busy[p]
                 for j in range(width):
                     backlog += count[p, j] * flows[p, j] * queue_per_flow[s]
@@ -678,6 +685,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         dram_per_byte[s] = traffic / mean if mean > 0.0 else 0.0
         read_miss[s] = misses / mean if mean > 0.0 else 0.0
         dram_bound[s] = bound
+        bound_per_byte[s] = bound_traffic / bound_carried if bound_carried > 0.0 else 0.0
 
 
 @_compiled(inline="always")

@@ -39,7 +39,7 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "drop_fraction", "sender_drop_fraction", "loss_fraction",
                   "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
                   "capacity_read_miss_fraction", "flow_state_miss_fraction",
-                  "memory_bound_share", "cores_used",
+                  "memory_bound_share", "memory_bound_bytes_per_byte", "cores_used",
                   "flows_per_busy_cpu", "gro_packets_per_segment", "receiver_cpu_total",
                   "sender_cpu_total", "throughput_stderr_gbps", "queue_stable",
                   "latency_mean_us", "latency_p99_us", "bottleneck")
@@ -142,6 +142,12 @@ class Result:
         The chance (over the flows' hash outcomes) that the receiver's DRAM
         bandwidth, not a CPU or the link, holds the flows back; the
         bottleneck names the memory when it is at least a half.
+    memory_bound_bytes_per_byte : float or numpy.ndarray
+        DRAM bytes moved per delivered (application) byte in the hash
+        outcomes the DRAM holds back (0 where it holds back none): those
+        outcomes deliver the bandwidth over it.  The mean over all outcomes
+        is ``memory_bandwidth_gbytes_per_s * 8 / throughput_gbps``; the
+        bound ones, whose CPUs hold more in the cache, can move more.
     cores_used : float or numpy.ndarray
         Expected receive logical CPUs the flows' hashes land on.
     flows_per_busy_cpu : float or numpy.ndarray
@@ -201,6 +207,7 @@ class Result:
     capacity_read_miss_fraction: Any
     flow_state_miss_fraction: Any
     memory_bound_share: Any
+    memory_bound_bytes_per_byte: Any
     cores_used: Any
     flows_per_busy_cpu: Any
     gro_packets_per_segment: Any
@@ -794,6 +801,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "capacity_read_miss_fraction": saturated,
         "flow_state_miss_fraction": state_miss,
         "memory_bound_share": spread["memory_bound_share"],
+        "memory_bound_bytes_per_byte": spread["bound_per_byte"] * frame_bytes / msg,
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
         "gro_packets_per_segment": n_wire / counts[:, 2] if merges else np.ones(size),
@@ -1485,7 +1493,8 @@ def _check_finite(result: Result) -> None:
               "irq_rate_per_s", "softirq_rate_per_s", "context_switch_rate_per_s",
               "ksoftirqd_rate_per_s", "ksoftirqd_share",
               "drop_fraction", "sender_drop_fraction", "loss_fraction",
-              "memory_bandwidth_gbytes_per_s", "memory_bound_share", "cores_used",
+              "memory_bandwidth_gbytes_per_s", "memory_bound_share",
+              "memory_bound_bytes_per_byte", "cores_used",
               "gro_packets_per_segment", "receiver_cpu_total", "sender_cpu_total")
     unbounded = ("latency_mean_us", "latency_p99_us")        # inf: an unstable queue
     for name in finite + unbounded:

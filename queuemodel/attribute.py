@@ -179,7 +179,7 @@ def attribute(scenario: Mapping | None = None, output: str = "throughput_gbps",
     True
     """
     from .model import NUMERIC_OUTPUTS
-    from .whatif import run
+    from .whatif import canonical_scenario, run
 
     if output not in NUMERIC_OUTPUTS:
         raise UnknownNameError("output", output,
@@ -191,7 +191,7 @@ def attribute(scenario: Mapping | None = None, output: str = "throughput_gbps",
                               f"1 to {MAX_MECHANISMS} mechanisms (2 ** n predictions)")
     if len(set(names)) != len(names):
         raise ModelInputError("mechanisms", names, "distinct names")
-    scenario = dict(scenario or {})
+    scenario = canonical_scenario(scenario)
     full = run(scenario)
     if np.ndim(full.throughput_gbps) != 0:
         raise ModelInputError("scenario", {k: v for k, v in scenario.items() if np.ndim(v)},

@@ -20,7 +20,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import CalibrationError, UnknownNameError
+from .errors import CalibrationError, ModelInputError, UnknownNameError
 from .host import HOST_FIELDS, Host
 from .hosts import paper_testbed
 from .paths import LINK_STAGES, PATHS
@@ -115,8 +115,16 @@ class Calibration:
 
 def _split(name: str) -> tuple:
     if not isinstance(name, str) or "." not in name:
-        raise UnknownNameError("free parameter", name, "'stage.field' or 'host.field'")
+        raise UnknownNameError("parameter", name, "'stage.field' or 'host.field'")
     return tuple(name.split(".", 1))
+
+
+def _as_number(name: str, value, allowed: str) -> float:
+    """A parameter's value as a float (the stage or host checks its range when set)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ModelInputError(name, value, allowed) from None
 
 
 def get_parameter(name: str, paths: Mapping | None = None, host: Host | None = None) -> float:
@@ -143,7 +151,7 @@ def get_parameter(name: str, paths: Mapping | None = None, host: Host | None = N
     owner, fieldname = _split(name)
     if owner == "host":
         if fieldname not in HOST_FIELDS:
-            raise UnknownNameError("free parameter", name, "a numeric host field")
+            raise UnknownNameError("parameter", name, "a numeric host field")
         return float(getattr(host or paper_testbed(), fieldname))
     # The built-in paths, and by default the stages a veth link swaps in (a testbed's).
     stages = [s for path in (paths or PATHS).values() for s in path.tx + path.rx]
@@ -152,10 +160,10 @@ def get_parameter(name: str, paths: Mapping | None = None, host: Host | None = N
     for stage in stages:
         if stage.name == owner:
             if fieldname not in STAGE_COSTS:
-                raise UnknownNameError("free parameter", name,
+                raise UnknownNameError("parameter", name,
                                        "a stage cost field (" + ", ".join(STAGE_COSTS) + ")")
             return float(getattr(stage, fieldname))
-    raise UnknownNameError("free parameter", name, "a stage name of a built-in path, or host")
+    raise UnknownNameError("parameter", name, "a stage name of a built-in path, or host")
 
 
 def apply_parameters(values: Mapping, paths: Mapping | None = None,
@@ -184,9 +192,10 @@ def apply_parameters(values: Mapping, paths: Mapping | None = None,
         get_parameter(name, paths, host)              # validates the name
         owner, fieldname = _split(name)
         if owner == "host":
-            host_values[fieldname] = float(value)
+            host_values[fieldname] = _as_number(name, value, "a number")
         else:
-            stage_values.setdefault(owner, {})[fieldname] = float(value)
+            stage_values.setdefault(owner, {})[fieldname] = _as_number(
+                name, value, "a finite number >= 0")
     if host_values:
         host = dataclasses.replace(host, **host_values)
 

@@ -68,7 +68,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="variability of a sender's message gaps: 1 Poisson (default), 0 paced")
     p.add_argument("--host", default=None, help="host profile TOML (default: paper testbed)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a host field, e.g. --set link_gbps=100 (repeatable)")
+                   help="override a host field or a stage cost, e.g. --set link_gbps=100 or "
+                        "--set vxlan_rx.cost_cycles_per_unit=1000 (repeatable)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     s = sub.add_parser("sweep", help="predict a grid of scenarios, one row each")
@@ -80,7 +81,7 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--arrival-scv", default=None, help="e.g. 0,1 (default 1: Poisson)")
     s.add_argument("--host", default=None, help="host profile TOML (default: paper testbed)")
     s.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="fix a host field (repeatable)")
+                   help="fix a host field or a stage cost stage.field (repeatable)")
     s.add_argument("--vary", action="append", default=[], metavar="FIELD=VALUES",
                    help="sweep a host field, e.g. --vary ghz=2..4:0.5 (repeatable)")
     form = s.add_mutually_exclusive_group()
@@ -291,12 +292,23 @@ def _overrides(pairs: list) -> dict:
     return out
 
 
-def _cmd_predict(args) -> int:
+def _host_and_costs(args) -> tuple:
+    """The ``--host`` profile with ``--set``'s host fields, and its stage costs with
+    ``--set``'s ``stage.field`` ones (``host.FIELD`` is a host field too)."""
     from .hosts import with_overrides
-    from .model import predict
+    from .whatif import canonical_scenario
 
     host, costs = _profile(args)
-    host = with_overrides(host, _overrides(args.set))
+    fields, stages = {}, {}
+    for name, value in canonical_scenario(_overrides(args.set)).items():
+        (stages if "." in name else fields)[name] = value
+    return with_overrides(host, fields), {**costs, **stages}
+
+
+def _cmd_predict(args) -> int:
+    from .model import predict
+
+    host, costs = _host_and_costs(args)
     path = _paths_with(costs, [args.path], host)[0]
     msg = None if args.msg_bytes is None else _number("workload.msg_bytes", args.msg_bytes, True)
     result = predict(path=path, proto=args.proto,
@@ -359,11 +371,9 @@ def _table(r) -> str:
 
 
 def _cmd_sweep(args) -> int:
-    from .hosts import with_overrides
     from .sweep import parse_values, sweep
 
-    host, costs = _profile(args)
-    host = with_overrides(host, _overrides(args.set))
+    host, costs = _host_and_costs(args)
     grid = {}
     for name, text in (("flows", args.flows), ("msg_bytes", args.msg_bytes),
                        ("offered_gbps", args.offered_gbps), ("arrival_scv", args.arrival_scv)):

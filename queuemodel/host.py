@@ -40,7 +40,8 @@ class Host:
     name : str
         A label for reports.
     ghz : float
-        Core clock in GHz (> 0).
+        Core clock in GHz, 0.001 to 20 (1 MHz to 20 GHz; at a denormal
+        clock, below about 1e-308 GHz, the cycle arithmetic overflows).
     physical_cores : int
         Physical cores (>= 1).
     threads_per_core : int
@@ -216,7 +217,7 @@ class Host:
     """
 
     name: str = field(metadata={"kind": "name"})
-    ghz: Any = _num(low=0.0, low_open=True, high=20.0)
+    ghz: Any = _num(low=0.001, high=20.0)
     physical_cores: Any = _num(low=1, high=4096, integer=True)
     threads_per_core: Any = _num(low=1, high=8, integer=True)
     smt_gain: Any = _num(low=0.0, high=1.0)

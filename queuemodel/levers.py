@@ -184,14 +184,14 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
     """
     from .host import HOST_FIELDS, RECORDED_ONLY, Host
     from .model import NUMERIC_OUTPUTS
-    from .whatif import _split_scenario, run
+    from .whatif import _split_scenario, canonical_scenario, run
 
     if output not in NUMERIC_OUTPUTS:
         raise UnknownNameError("output", output,
                                "a numeric output: " + ", ".join(NUMERIC_OUTPUTS))
     if not (isinstance(step, (int, float)) and 0.0 < step < 0.5):
         raise ModelInputError("step", step, "a number with 0 < step < 0.5")
-    scenario = dict(scenario or {})
+    scenario = canonical_scenario(scenario)
     kwargs, stages = _split_scenario(scenario)
     base = run(scenario)
     if np.ndim(base.throughput_gbps) != 0:

@@ -2,7 +2,8 @@
 
 A *scenario* is a mapping of the names :func:`queuemodel.predict` takes
 (``path``, ``proto``, ``flows``, ``msg_bytes``, ``offered_gbps``,
-``arrival_scv``, ``host``), of host fields (``ghz``, ``link_gbps``, ...) and
+``arrival_scv``, ``host``), of host fields (``ghz``, ``link_gbps``, ...;
+``"host.ghz"``, as :mod:`queuemodel.calibrate` names them, is ``ghz``) and
 of stage costs named ``"stage.field"`` (``"vxlan_rx.cost_cycles_per_unit"``:
 every stage of that name on the scenario's path; a stage of another built-in
 path is accepted and changes nothing).  :func:`whatif` compares a
@@ -23,7 +24,7 @@ import numpy as np
 from .errors import ModelInputError, UnknownNameError
 
 __all__ = ["whatif", "WhatIf", "solve", "Solution", "TargetUnreachableError", "run",
-           "SCENARIO_KEYS"]
+           "canonical_scenario", "SCENARIO_KEYS"]
 
 #: Scenario names that are not host fields or stage costs.
 SCENARIO_KEYS = ("path", "proto", "flows", "msg_bytes", "offered_gbps", "arrival_scv", "host")
@@ -33,12 +34,47 @@ class TargetUnreachableError(ModelInputError):
     """An inverse query's target is not met anywhere within the bounds."""
 
 
+def _canonical(name):
+    """A scenario name as :func:`predict` takes it: ``"host.ghz"`` (the name
+    :func:`~queuemodel.calibrate.calibrate` gives a host field) is ``"ghz"``."""
+    from .host import HOST_FIELDS
+
+    if isinstance(name, str) and name.startswith("host."):
+        field = name[len("host."):]
+        if field not in HOST_FIELDS:
+            raise UnknownNameError("scenario field", name,
+                                   "host.FIELD with a host field: " + ", ".join(HOST_FIELDS))
+        return field
+    return name
+
+
+def canonical_scenario(scenario: Mapping | None) -> dict:
+    """A copy of a scenario with its names as :func:`predict` takes them.
+
+    ``"host.FIELD"`` (the name :func:`~queuemodel.calibrate.calibrate` gives
+    a host field) becomes ``"FIELD"``; a name given both ways is refused.
+
+    Examples
+    --------
+    >>> canonical_scenario({"path": "native", "host.ghz": 3.0})
+    {'path': 'native', 'ghz': 3.0}
+    """
+    out = {}
+    for given, value in dict(scenario or {}).items():
+        name = _canonical(given)
+        if name in out:
+            raise ModelInputError("scenario field", given,
+                                  f"a name given once ({name} is in the scenario too)")
+        out[name] = value
+    return out
+
+
 def _split_scenario(scenario: Mapping) -> tuple:
     """(predict keyword arguments, stage-cost values) of a scenario, names checked."""
     from .host import HOST_FIELDS
 
     kwargs, stages = {}, {}
-    for name, value in scenario.items():
+    for name, value in canonical_scenario(scenario).items():
         if name in SCENARIO_KEYS or name in HOST_FIELDS:
             kwargs[name] = value
         elif isinstance(name, str) and "." in name:
@@ -226,8 +262,8 @@ def whatif(base: Mapping | None = None, **changes) -> WhatIf:
     >>> print(w.table().splitlines()[0])
     what if tunnel_offload=True:
     """
-    base = dict(base or {})
-    changed = {**base, **changes}
+    base = canonical_scenario(base)
+    changed = {**base, **canonical_scenario(changes)}
     baseline, result = run(base), run(changed)
     before, after = baseline.outputs(), result.outputs()
     difference = {k: _difference(before[k], after[k]) for k in before if k in after}
@@ -359,14 +395,18 @@ def solve(target: str, free: str, bounds: tuple | None = None,
     from .model import NUMERIC_OUTPUTS, OUTPUT_MAPS
 
     output, op, wanted = _parse_target(target)
-    scenario = dict(scenario or {})
+    scenario = canonical_scenario(scenario)
+    free = _canonical(free)
     if output not in NUMERIC_OUTPUTS and output.split(".")[0] not in OUTPUT_MAPS:
         raise UnknownNameError("target output", output,
                                "a numeric output: " + ", ".join(NUMERIC_OUTPUTS)
                                + " or group.key")
     spec = _field_spec(free)
-    low, high = bounds if bounds is not None else (spec["low"], spec["high"])
-    low, high = float(low), float(high)
+    if bounds is None:
+        # The field's valid range; an open end is the nearest number inside it.
+        low = np.nextafter(spec["low"], math.inf) if spec["low_open"] else spec["low"]
+        bounds = (low, spec["high"])
+    low, high = float(bounds[0]), float(bounds[1])
     if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
         raise ModelInputError("bounds", (low, high), f"finite with low < high for {free} "
                               f"(valid range {spec['low']:g}..{spec['high']:g})")

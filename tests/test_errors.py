@@ -49,7 +49,8 @@ def test_every_flag_rejects_non_booleans(field):
     (dict(proto="udp", msg_bytes=65508), r"65507 \(UDP: one IPv4 datagram\)"),
     (dict(mtu=575), r"^host.mtu = 575: must be an integer with 576 <= x <= 9216"),
     (dict(mtu=9217), r"^host.mtu = 9217:"),
-    (dict(ghz=0), r"^host.ghz = 0: must be a finite number with 0 < x <= 20"),
+    (dict(ghz=0), r"^host.ghz = 0: must be a finite number with 0.001 <= x <= 20"),
+    (dict(ghz=5e-324), r"^host.ghz = 5e-324: must be a finite number with 0.001 <= x"),
     (dict(link_gbps=-40), r"^host.link_gbps = -40:"),
     (dict(offered_gbps=0), r"^workload.offered_gbps = 0:"),
     (dict(offered_gbps=math.nan), r"^workload.offered_gbps = nan:"),
@@ -142,7 +143,7 @@ def test_cli_as_a_process_has_no_traceback():
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("queuemodel: error: host.ghz = nan: must be a finite number "
-                                   "with 0 < x <= 20")
+                                   "with 0.001 <= x <= 20")
     assert "Traceback" not in proc.stderr
 
 

@@ -87,6 +87,12 @@ def _build_parser() -> argparse.ArgumentParser:
     form = s.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print rows as JSON")
     form.add_argument("--csv", action="store_true", help="print CSV (the default)")
+    s.add_argument("--plot", default=None, metavar="FILE",
+                   help="draw --y against --x into FILE (.png, .svg or .pdf); prints the "
+                        "table only with --csv or --json")
+    s.add_argument("--x", default=None, help="the plot's x axis: a numeric input "
+                   "(default the first one that varies)")
+    s.add_argument("--y", default="throughput_gbps", help="the plot's y axis: an output")
 
     w = sub.add_parser("whatif", help="compare a scenario with a changed copy of it")
     _scenario_arguments(w)
@@ -384,8 +390,41 @@ def _cmd_sweep(args) -> int:
         grid[name] = parse_values(name, text)
     table = sweep(path=_paths_with(costs, parse_values("path", args.path), host),
                   proto=parse_values("proto", args.proto), host=host, **grid)
+    if args.plot:
+        _plot_sweep(table, args.plot, args.x, args.y)
+        if not (args.csv or args.json):
+            return 0
     print(table.to_json() if args.json else table.to_csv(), end="" if not args.json else "\n")
     return 0
+
+
+def _plot_sweep(table, out: str, x, y: str) -> None:
+    """``sweep --plot``: ``y`` against ``x`` (default the first numeric axis), saved."""
+    import os
+
+    if os.path.splitext(out)[1].lower() not in (".png", ".svg", ".pdf"):
+        raise ModelInputError("--plot", out, "a file name ending in .png, .svg or .pdf")
+    if x is None:
+        numeric = [c for c in table.inputs if table[c].dtype.kind in "iuf"]
+        if not numeric:
+            raise ModelInputError("--x", "(none)", "a numeric input that varies: give a "
+                                  "range to --flows, --msg-bytes, --offered-gbps, "
+                                  "--arrival-scv or --vary")
+        x = numeric[0]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = table.plot(x, y)
+    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+    import matplotlib.pyplot as plt
+
+    try:
+        ax.figure.savefig(out)
+    except OSError as err:
+        raise ModelInputError("--plot", out, f"a file that can be written ({err.strerror})") \
+            from None
+    finally:
+        plt.close(ax.figure)
 
 
 def _switches(name: str, text: str) -> tuple:

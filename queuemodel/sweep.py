@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import ModelInputError
+from .errors import ModelInputError, UnknownNameError
 
 __all__ = ["sweep", "Table", "parse_values"]
 
@@ -35,10 +35,14 @@ class Table:
         ``stages.rx:nic_rx`` and so on.
     data : dict
         Column name to a 1-D numpy array (``object`` dtype for text).
+    inputs : tuple of str
+        The columns that are inputs (``path``, ``proto`` and each varied
+        field); the rest are outputs.
     """
 
     columns: tuple
     data: Mapping[str, np.ndarray]
+    inputs: tuple = ()
 
     def __len__(self) -> int:
         return len(self.data[self.columns[0]]) if self.columns else 0
@@ -64,6 +68,100 @@ class Table:
         lists = [self.data[c].tolist() for c in self.columns]
         writer.writerows(zip(*lists))
         return out.getvalue()
+
+    def _column(self, name: str) -> np.ndarray:
+        if name not in self.data:
+            raise UnknownNameError("column", name, "a column of the table: "
+                                   + ", ".join(self.columns))
+        return self.data[name]
+
+    def select(self, **criteria) -> "Table":
+        """The rows whose columns hold the given values.
+
+        Parameters
+        ----------
+        **criteria
+            Column name to a value, or to a list of values (any of them).
+
+        Returns
+        -------
+        Table
+            The matching rows, in order (possibly none).
+
+        Examples
+        --------
+        >>> t = sweep(path=["native", "docker-overlay"], flows=[1, 2])
+        >>> t.select(path="docker-overlay")["flows"].tolist()
+        [1, 2]
+        >>> len(t.select(flows=[2, 3]))
+        2
+        """
+        keep = np.ones(len(self), dtype=bool)
+        for name, wanted in criteria.items():
+            column = self._column(name)
+            options = list(wanted) if _is_sequence(wanted) else [wanted]
+            keep &= np.array([value in options for value in column.tolist()], dtype=bool)
+        return Table(columns=self.columns, data={c: self.data[c][keep] for c in self.columns},
+                     inputs=self.inputs)
+
+    def plot(self, x: str, y: str = "throughput_gbps", *, by: Sequence | None = None,
+             ax=None, log_x: bool | None = None):
+        """Draw one numeric column against another: a line per group of rows.
+
+        Parameters
+        ----------
+        x, y : str
+            Numeric columns (an input such as ``flows`` and an output).
+        by : sequence of str, optional
+            Columns whose values tell the lines apart; default every input
+            other than ``x`` that takes more than one value in the table.
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default a new figure's axes.
+        log_x : bool, optional
+            A base-2 logarithmic x axis; default when every ``x`` is positive
+            and they span a factor of 64 or more (message sizes, say).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> t = sweep(path=["native", "docker-overlay"], flows=[1, 2, 4])
+        >>> ax = t.plot("flows")
+        >>> [line.get_label() for line in ax.get_lines()]
+        ['path=native', 'path=docker-overlay']
+        """
+        xs, ys = self._column(x), self._column(y)
+        for name, values in ((x, xs), (y, ys)):
+            if values.dtype.kind not in "iuf":
+                raise ModelInputError("column", name, "a numeric column to plot")
+        if by is None:
+            by = [c for c in self.inputs
+                  if c != x and len(dict.fromkeys(self.data[c].tolist())) > 1]
+        keys = [self._column(c).tolist() for c in by]
+        groups = dict.fromkeys(zip(*keys)) if keys else {(): None}
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")[1]
+        for group in groups:
+            rows = np.array([tuple(k[i] for k in keys) == group for i in range(len(self))],
+                            dtype=bool) if keys else np.ones(len(self), dtype=bool)
+            order = np.argsort(xs[rows], kind="stable")
+            label = ", ".join(f"{c}={v}" for c, v in zip(by, group)) or y
+            ax.plot(xs[rows][order], ys[rows][order], marker="o", markersize=3, label=label)
+        if log_x is None:
+            log_x = bool(np.all(xs > 0) and xs.max() >= 64 * xs.min())
+        if log_x:
+            ax.set_xscale("log", base=2)
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        if len(groups) > 1:
+            ax.legend(frameon=False)
+        return ax
 
 
 def parse_values(field: str, text: str) -> list:
@@ -202,7 +300,7 @@ def sweep(path: str | Sequence = "native", proto: str | Sequence = "tcp", *,
     # A stage that one path lacks takes no time there: its column is 0 for that path.
     data = {c: np.concatenate([part[c] if c in part else np.zeros(len(part["path"]))
                                for part in parts]) for c in columns}
-    return Table(columns=columns, data=data)
+    return Table(columns=columns, data=data, inputs=(*loops, *numeric_axes))
 
 
 def _columns(path, proto, settings, flat, size, result) -> dict:

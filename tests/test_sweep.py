@@ -102,3 +102,55 @@ def test_on_off_settings_are_axes_too(capsys):
     assert np.all(offload > plain)
     assert main(["sweep", "--path", "docker-overlay", "--vary", "tunnel_offload=false,true"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_select_keeps_the_matching_rows_in_order():
+    t = sweep(path=["native", "docker-overlay"], proto=["tcp", "udp"], flows=[1, 2, 3])
+    assert t.inputs == ("path", "proto", "flows")
+    docker_tcp = t.select(path="docker-overlay", proto="tcp")
+    assert docker_tcp["flows"].tolist() == [1, 2, 3]
+    point = qm.predict(path="docker-overlay", proto="tcp", flows=[1, 2, 3])
+    assert docker_tcp["throughput_gbps"].tolist() == point.throughput_gbps.tolist()
+    assert t.select(flows=[1, 3])["flows"].tolist() == [1, 3] * 4
+    assert len(t.select(flows=7)) == 0
+    assert docker_tcp.columns == t.columns and docker_tcp.inputs == t.inputs
+    with pytest.raises(qm.errors.UnknownNameError, match="column = 'nosuch'"):
+        t.select(nosuch=1)
+
+
+def test_plot_draws_each_group_against_its_inputs():
+    import matplotlib
+    import matplotlib.pyplot
+
+    matplotlib.use("Agg")
+    t = sweep(path=["native", "docker-overlay"], proto="udp", msg_bytes=[8192, 64, 1024])
+    ax = t.plot("msg_bytes", "message_rate_per_s")
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == ["path=native", "path=docker-overlay"]
+    for line, path in zip(lines, ("native", "docker-overlay")):
+        rows = t.select(path=path)
+        order = np.argsort(rows["msg_bytes"])
+        assert line.get_xdata().tolist() == [64, 1024, 8192]
+        assert line.get_ydata().tolist() == rows["message_rate_per_s"][order].tolist()
+    assert ax.get_xscale() == "log"                 # 64 B to 8 KB: a factor of 128
+    assert t.plot("msg_bytes", by=["path", "proto"], log_x=False).get_xscale() == "linear"
+    with pytest.raises(ModelInputError, match="column = 'bottleneck'"):
+        t.plot("msg_bytes", "bottleneck")
+    matplotlib.pyplot.close("all")
+
+
+def test_cli_sweep_plots_to_a_file(tmp_path, capsys):
+    out = tmp_path / "flows.png"
+    assert main(["sweep", "--path", "native,docker-overlay", "--flows", "1..4",
+                 "--plot", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert capsys.readouterr().out == ""            # the plot alone, unless asked
+    assert main(["sweep", "--flows", "1,2", "--plot", str(tmp_path / "f.svg"), "--csv"]) == 0
+    assert capsys.readouterr().out.startswith("path,proto,flows,")
+    bad = [["--flows", "1,2", "--plot", str(tmp_path / "f.txt")],   # not an image format
+           ["--plot", str(out)],                                    # no axis varies
+           ["--flows", "1,2", "--plot", str(out), "--x", "path"],  # not numeric
+           ["--flows", "1,2", "--plot", str(tmp_path / "no" / "f.png")]]
+    for argv in bad:
+        assert main(["sweep", *argv]) == 2
+        assert capsys.readouterr().err.count("\n") == 1

@@ -53,6 +53,9 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="queuemodel",
                      description="Queueing model of the Linux network stack on container "
                                  "overlay networks.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"queuemodel {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("predict", help="predict one scenario")

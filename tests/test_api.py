@@ -247,3 +247,16 @@ def test_every_host_field_moves_a_prediction_unless_recorded_only(name):
 
     changed = any(moved(sc) for sc in _knob_scenarios())
     assert changed == (name not in RECORDED_ONLY), name
+
+
+def test_version_is_the_packages(capsys):
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml")
+                              .read_text())
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"queuemodel {pyproject['project']['version']}"
+    assert qm.__version__ == pyproject["project"]["version"]

@@ -52,5 +52,54 @@ def _two_places() -> Derivation:
     )
 
 
+def _geometric_tail() -> Derivation:
+    from queuemodel.kernels import _tail_ratio
+
+    rho, c, x, z = sp.symbols("rho c x z", positive=True)
+    r = sp.Symbol("r", positive=True)
+    # The arrivals during one gamma service (mean 1, SCV c): their generating function
+    # is the service's Laplace transform at rho (1 - z).
+    k, theta = 1 / c, c
+    density = x ** (k - 1) * sp.exp(-x / theta) / (sp.gamma(k) * theta ** k)
+    pgf = sp.simplify(sp.integrate(sp.exp(-rho * (1 - z) * x) * density, (x, 0, sp.oo),
+                                   conds="none"))
+    # Far from 0 the cut equation loses its boundary term: pi_j = sum_i pi_i a_{j-i+1}.
+    # pi_j = x^j solves it when x^j = sum_k a_k x^(j-k+1), i.e. 1/x = A(1/x).
+    exponential = sp.simplify(pgf.subs(c, 1))
+    roots = sp.solve(sp.Eq(z, exponential), z)
+    other = [root for root in roots if sp.simplify(root - 1) != 0][0]
+    derived = sp.simplify(1 / other)
+    return Derivation(
+        name="mg1k_tail_ratio",
+        title="Where a long M/G/1/K chain's law turns geometric (shown for exponential "
+              "service)",
+        assumptions=(
+            "The departure-epoch chain of the M/G/1/K notes above; away from the empty "
+            "state its cut equation loses the term pi_0 A_j and reads pi_j = sum_i pi_i "
+            "a_{j-i+1} (a skip-free-to-the-left chain).",
+            "A trial solution pi_j = x^j gives x^j = sum_k a_k x^(j-k+1), so z = 1/x solves "
+            "z = A(z), with A the generating function of the arrivals during one service. "
+            "z = 1 always solves it; the law's ratio is 1/z0 for the other root z0 (below 1 "
+            "when rho > 1, above 1 when rho < 1). The library finds z0 by bisection for any "
+            "SCV and sums a row as a geometric series once its ratio equals 1/z0 "
+            "(kernels.embedded_moments); for exponential service in closed form:",
+        ),
+        steps=(
+            ("arrivals during a gamma service, generating function",
+             sp.Eq(sp.Function("A")(z), pgf)),
+            ("exponential service (c = 1)", sp.Eq(sp.Function("A")(z), exponential)),
+            ("the root of z = A(z) other than 1", sp.Eq(sp.Symbol("z_0"), other)),
+            ("the law's ratio from state to state", sp.Eq(r, derived)),
+        ),
+        derived=derived,
+        stated=rho,
+        symbols=(rho,),
+        implemented=lambda r_: _tail_ratio(float(r_), 1.0),
+        domain={"rho": (0.01, 20.0, False)},
+        constraint=lambda rho: abs(rho - 1.0) > 1e-3,
+        where="queuemodel.kernels._tail_ratio",
+    )
+
+
 def derivations() -> list:
-    return [_two_places()]
+    return [_two_places(), _geometric_tail()]

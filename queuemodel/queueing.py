@@ -322,6 +322,10 @@ def mg1k(rate, mean_s, scv, capacity):
     ``p_j = pi_j / (pi_0 + rho)`` for ``j < K`` and
     ``p_K = 1 - 1 / (pi_0 + rho)`` (Gross & Harris, *Fundamentals of
     Queueing Theory*, section on M/G/1/K).  Valid at any load.
+    :func:`queuemodel.kernels.embedded_moments` runs the recursion, a row at
+    a time, and sums the part of a row where the law has become geometric
+    in closed steps, so a loaded chain with a large ``K`` costs ``K`` steps,
+    not ``K^2 / 2``.
 
     Examples
     --------
@@ -340,29 +344,14 @@ def mg1k(rate, mean_s, scv, capacity):
     k_cap = np.maximum(1, capacity.reshape(-1).astype(np.int64))
     saturated = rho >= _SATURATED_RHO
     rho_c = np.where(saturated, 1.0, rho)
-    size, top = rho.size, int(k_cap.max())
+    from .kernels import embedded_moments
 
-    # a_k, k = 0..K: a_0 = (1 + rho c)^(-1/c) (exp(-rho) at c = 0), then
-    # a_k = a_{k-1} * rho ((k - 1) c + 1) / (k (1 + rho c)).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_a0 = np.where(c > 0.0, -np.log1p(rho_c * c) / np.where(c > 0.0, c, 1.0), -rho_c)
-    k = np.arange(1, top + 1, dtype=float)
-    steps = rho_c[:, None] * ((k - 1.0) * c[:, None] + 1.0) / (k * (1.0 + rho_c * c)[:, None])
-    a = np.exp(log_a0)[:, None] * np.cumprod(np.concatenate([np.ones((size, 1)), steps],
-                                                            axis=1), axis=1)
-    # A_k = sum_{m >= k} a_m: summed from the top (no cancellation), plus the mass above K.
-    beyond = np.maximum(0.0, 1.0 - a.sum(axis=1))
-    tail = np.cumsum(a[:, ::-1], axis=1)[:, ::-1] + beyond[:, None]
-    from .kernels import embedded_laws
-
-    pi = np.zeros((size, top))
-    embedded_laws(np.ascontiguousarray(a), np.ascontiguousarray(tail), k_cap, pi)
-    pi /= pi.sum(axis=1, keepdims=True)
-    norm = pi[:, 0] + rho_c
+    zero, mean = np.empty(rho.size), np.empty(rho.size)
+    # A saturated chain's answer is its limit (below): one state of work is enough.
+    embedded_moments(rho_c, c, np.where(saturated, 1, k_cap), zero, mean)
+    norm = zero + rho_c
     blocking = np.clip(1.0 - 1.0 / norm, 0.0, 1.0)
-    # einsum, not @: OpenBLAS's spinning threads would compete with the caller's
-    # (see model._weighted).
-    number = np.einsum("ij,j->i", pi, np.arange(top, dtype=float)) / norm + k_cap * blocking
+    number = mean / norm + k_cap * blocking
     rho_s = np.where(saturated, rho, 1.0)
     single = k_cap == 1
     blocking = np.where(saturated, np.where(single, rho_s / (1.0 + rho_s), 1.0 - 1.0 / rho_s),

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import queuemodel as qm
@@ -31,17 +31,80 @@ def test_mm1_and_md1_waits():
 @given(st.lists(st.tuples(st.floats(0.001, 60.0), st.sampled_from((0.0, 1e-6, 0.3, 1.0, 4.0)),
                           st.integers(1, 400)), min_size=2, max_size=5))
 def test_mg1k_of_many_chains_equals_each_alone(chains):
-    # A scalar query runs the recursion on 1-D arrays, a grid on rows: the same law.
+    # A scalar query runs the recursion on 1-D arrays, a grid on rows: the same law, to
+    # the bit (each row is worked to its own K; until 2026-11-28 a row's A_j summed
+    # terms up to the largest K of the grid, which moved the last digits).
     rho, scv, capacity = (np.array(c, dtype=float) for c in zip(*chains))
     blocking, number = q.mg1k(rho, 1.0, scv, capacity)
     for i, (r, c, k) in enumerate(chains):
         b, n = q.mg1k(r, 1.0, c, k)
-        # blocking is 1 - 1/norm: near 0 its last digits cancel, so an absolute bound
-        assert float(b) == pytest.approx(blocking[i], rel=1e-9, abs=1e-13)
-        assert float(n) == pytest.approx(number[i], rel=1e-9, abs=1e-12)
+        assert float(b) == blocking[i] and float(n) == number[i]
 
 
-@pytest.mark.parametrize("rho", [0.2, 0.7, 0.95, 1.0, 1.6, 4.0])
+def _mg1k_exactly(rho, scv, capacity, digits=50):
+    """M/G/1/K blocking and mean number from the departure-epoch recursion (the
+    Notes of ``queueing.mg1k``) in ``digits``-digit arithmetic, A_j as 1 - sum a."""
+    import mpmath
+
+    with mpmath.workdps(digits):
+        rho, c = mpmath.mpf(rho), mpmath.mpf(scv)
+        a = [mpmath.exp(-mpmath.log1p(rho * c) / c) if c > 0 else mpmath.exp(-rho)]
+        for k in range(1, capacity + 1):
+            a.append(a[-1] * rho * ((k - 1) * c + 1) / (k * (1 + rho * c)))
+        tail = [1 - mpmath.fsum(a[:j]) for j in range(capacity + 1)]
+        pi = [mpmath.mpf(1)]
+        for j in range(1, capacity):
+            pi.append((tail[j] + mpmath.fsum(pi[i] * tail[j - i + 1] for i in range(1, j)))
+                      / a[0])
+        total = mpmath.fsum(pi)
+        norm = pi[0] / total + rho
+        blocking = 1 - 1 / norm
+        number = mpmath.fsum(j * p for j, p in enumerate(pi)) / total / norm
+        return float(blocking), float(number + capacity * blocking)
+
+
+@settings(max_examples=25, deadline=None)
+@given(rho=st.floats(0.01, 30.0), scv=st.sampled_from((0.0, 0.3, 1.0, 2.5, 4.0)),
+       capacity=st.integers(1, 60))
+def test_mg1k_agrees_with_the_recursion_in_fifty_digits(rho, scv, capacity):
+    # The double-precision recursion, its cut-offs (a row that has died away; the
+    # geometric rest of a row; arrival chances under 1e-300) and the mass beyond K
+    # summed term by term, against the same recursion with 50 digits and no cut-off.
+    b, n = q.mg1k(rho, 1.0, scv, capacity)
+    exact_b, exact_n = _mg1k_exactly(rho, scv, capacity)
+    assert float(b) == pytest.approx(exact_b, rel=1e-10, abs=1e-14)
+    assert float(n) == pytest.approx(exact_n, rel=1e-10, abs=1e-14)
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.9999, 1.0000001, 1.5])
+def test_a_long_mm1k_chain_keeps_its_closed_form(rho):
+    # K = 50,000 (a 64 MiB socket buffer of small datagrams is 87k): exponential service
+    # makes the law geometric from its first state, so all but four states are summed
+    # as a series; the M/M/1/K formula (Kleinrock vol. 1, 3.6) in 40 digits.
+    import mpmath
+
+    capacity = 50_000
+    with mpmath.workdps(40):
+        r = mpmath.mpf(rho)
+        power = r ** capacity
+        exact_b = float((1 - r) * power / (1 - power * r))
+        exact_n = float(r / (1 - r) - (capacity + 1) * power * r / (1 - power * r))
+    b, n = q.mg1k(rho, 1.0, 1.0, capacity)
+    assert float(b) == pytest.approx(exact_b, rel=1e-9, abs=1e-15)
+    assert float(n) == pytest.approx(exact_n, rel=1e-9)
+
+
+@pytest.mark.parametrize("rho, scv", [(1.05, 4.0), (3.0, 0.0), (1.7, 0.3)])
+def test_a_long_loaded_chain_loses_the_fluid_excess(rho, scv):
+    # An overloaded queue with 50,000 places turns away 1 - 1/rho of its arrivals to
+    # double precision (the rest is the chance of an empty system, under 1e-300), and
+    # its mean number sits within a few of K.
+    b, n = q.mg1k(rho, 1.0, scv, 50_000)
+    assert float(b) == pytest.approx(1.0 - 1.0 / rho, rel=1e-12)
+    assert 50_000 - 100 < float(n) < 50_000
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.2, 0.7, 0.95, 1.0, 1.6, 4.0])
 @pytest.mark.parametrize("capacity", [1, 2, 7, 40])
 def test_mg1k_with_exponential_service_is_mm1k(rho, capacity):
     # M/M/1/K blocking (Kleinrock vol. 1, section 3.6): (1 - rho) rho^K / (1 - rho^(K+1)),

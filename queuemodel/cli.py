@@ -86,7 +86,8 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="fix a host field or a stage cost stage.field (repeatable)")
     s.add_argument("--vary", action="append", default=[], metavar="FIELD=VALUES",
-                   help="sweep a host field, e.g. --vary ghz=2..4:0.5 (repeatable)")
+                   help="sweep a host field or a stage cost, e.g. --vary ghz=2..4:0.5 or "
+                        "--vary vxlan_rx.cost_cycles_per_unit=500..2000:500 (repeatable)")
     form = s.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print rows as JSON")
     form.add_argument("--csv", action="store_true", help="print CSV (the default)")

@@ -244,7 +244,10 @@ def sweep(path: str | Sequence = "native", proto: str | Sequence = "tcp", *,
     host : Host, optional
         Host profile (default the paper's testbed).
     **overrides
-        Host fields, each a scalar or a sequence (an axis of the grid).
+        Host fields and stage costs (``"stage.field"``, as
+        :func:`queuemodel.whatif.with_stage_costs` takes them; pass them as
+        ``**{"vxlan_rx.cost_cycles_per_unit": [500, 1000]}``), each a scalar
+        or a sequence (an axis of the grid).
 
     Returns
     -------
@@ -268,10 +271,13 @@ def sweep(path: str | Sequence = "native", proto: str | Sequence = "tcp", *,
 
     from .host import Host
     from .model import predict
+    from .whatif import canonical_scenario, with_stage_costs
 
     flags = {f.name for f in fields(Host) if f.metadata.get("kind") == "flag"}
+    overrides = canonical_scenario(overrides)
+    costs = {k: overrides.pop(k) for k in list(overrides) if "." in k}
     numeric = {"flows": flows, "msg_bytes": msg_bytes, "offered_gbps": offered_gbps,
-               "arrival_scv": arrival_scv, **overrides}
+               "arrival_scv": arrival_scv, **overrides, **costs}
     for name, value in numeric.items():
         if np.ndim(value) > 1:
             raise ModelInputError(name, f"an array of shape {np.shape(value)}",
@@ -280,22 +286,30 @@ def sweep(path: str | Sequence = "native", proto: str | Sequence = "tcp", *,
     for name, values in axes.items():
         if len(values) == 0:
             raise ModelInputError(name, list(values), "a non-empty list of values")
-    # Paths, protocols and on/off settings change the model's structure: they are
-    # looped over; numeric axes go to predict as one flattened grid.
+    # Paths, protocols, on/off settings and stage costs change the model's structure:
+    # they are looped over; numeric axes go to predict as one flattened grid.
     loops = {"path": _as_list("path", path), "proto": _as_list("proto", proto)}
-    loops.update({k: list(v) for k, v in axes.items() if k in flags})
-    numeric_axes = {k: v for k, v in axes.items() if k not in flags}
+    loops.update({k: list(v) for k, v in axes.items() if k in flags or k in costs})
+    numeric_axes = {k: v for k, v in axes.items() if k not in loops}
     grids = np.meshgrid(*[np.asarray(v) for v in numeric_axes.values()], indexing="ij")
     flat = {k: g.reshape(-1) for k, g in zip(numeric_axes, grids)}
     size = len(next(iter(flat.values()))) if flat else 1
-    fixed = {k: v for k, v in numeric.items() if k not in axes}
+    fixed = {k: v for k, v in numeric.items() if k not in axes and k not in costs}
+    fixed_costs = {k: v for k, v in costs.items() if k not in axes}
 
     parts = []
     for combo in itertools.product(*loops.values()):
         chosen = dict(zip(loops, combo))
         p, t = chosen.pop("path"), chosen.pop("proto")
-        result = predict(path=p, proto=t, host=host, **fixed, **chosen, **flat)
-        parts.append(_columns(p, t, chosen, flat, size, result))
+        settings = dict(chosen)
+        stage_costs = {**fixed_costs, **{k: chosen.pop(k) for k in list(chosen) if k in costs}}
+        on_path = p
+        if stage_costs:
+            veth = chosen.get("veth_link", fixed.get(
+                "veth_link", host.veth_link if host is not None else False))
+            on_path = with_stage_costs(p, stage_costs, veth)
+        result = predict(path=on_path, proto=t, host=host, **fixed, **chosen, **flat)
+        parts.append(_columns(p, t, settings, flat, size, result))
     columns = tuple(dict.fromkeys(c for part in parts for c in part))
     # A stage that one path lacks takes no time there: its column is 0 for that path.
     data = {c: np.concatenate([part[c] if c in part else np.zeros(len(part["path"]))
@@ -307,7 +321,8 @@ def _columns(path, proto, settings, flat, size, result) -> dict:
     name = path if isinstance(path, str) else path.name
     cols = {"path": np.full(size, name, dtype=object),
             "proto": np.full(size, proto, dtype=object)}
-    cols.update({k: np.full(size, v, dtype=object) for k, v in settings.items()})
+    cols.update({k: np.full(size, v, dtype=float if "." in k else object)
+                 for k, v in settings.items()})      # a stage cost's column is numeric
     cols.update({k: np.asarray(v) for k, v in flat.items()})
     for key, value in result.outputs().items():
         kind = object if key == "bottleneck" else bool if key == "queue_stable" else float

@@ -24,7 +24,7 @@ import numpy as np
 from .errors import ModelInputError, UnknownNameError
 
 __all__ = ["whatif", "WhatIf", "solve", "Solution", "TargetUnreachableError", "run",
-           "canonical_scenario", "SCENARIO_KEYS"]
+           "canonical_scenario", "with_stage_costs", "SCENARIO_KEYS"]
 
 #: Scenario names that are not host fields or stage costs.
 SCENARIO_KEYS = ("path", "proto", "flows", "msg_bytes", "offered_gbps", "arrival_scv", "host")
@@ -104,27 +104,69 @@ def run(scenario: Mapping | None = None):
     >>> r.throughput_gbps > 6.5
     True
     """
-    from .calibrate import apply_parameters
     from .model import predict
-    from .paths import get_path
 
     kwargs, stages = _split_scenario(dict(scenario or {}))
     if stages:
-        from .calibrate import get_parameter
-
-        path = get_path(kwargs.get("path", "native"))
         host = kwargs.get("host")
-        if host is not None and host.veth_link:      # the link's own stages take costs too
-            from .paths import over_veth
-
-            path = over_veth(path)
-        here = {s.name for s in path.tx + path.rx}
-        for name in stages:                 # a stage of another path is valid, and moot here
-            get_parameter(name)
-        mine = {k: v for k, v in stages.items() if k.split(".", 1)[0] in here}
-        paths, _ = apply_parameters(mine, {path.name: path})
-        kwargs["path"] = paths[path.name]
+        veth = kwargs.get("veth_link", host.veth_link if host is not None else False)
+        kwargs["path"] = with_stage_costs(kwargs.get("path", "native"), stages, veth)
     return predict(**kwargs)
+
+
+def with_stage_costs(path, costs: Mapping, veth_link=False):
+    """A path with some of its stages' costs replaced.
+
+    Parameters
+    ----------
+    path : str or Path
+        A built-in path's name or a path of your own.
+    costs : dict
+        ``{"stage.field": value}``: every stage of that name on the path.  A
+        stage of another built-in path is accepted and changes nothing here
+        (so one set of costs serves several paths).
+    veth_link : bool
+        Whether the host's link is a veth pair (:func:`queuemodel.paths.over_veth`):
+        then the veth link's stages are on the path and take costs too.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ModelInputError
+        For a name that is no stage cost of a built-in path (``host.FIELD``
+        included: a host field is no stage's), or a value that is no number
+        or out of its range.
+
+    Examples
+    --------
+    >>> p = with_stage_costs("docker-overlay", {"vxlan_rx.cost_cycles_per_unit": 1000,
+    ...                                         "ip_defrag.cost_cycles_per_unit": 5})
+    >>> [s.cost_cycles_per_unit for s in p.rx if s.name in ("vxlan_rx", "ip_defrag")]
+    [1000.0, 5.0]
+    """
+    from ._checks import flag
+    from .calibrate import _as_number, apply_parameters, get_parameter
+    from .paths import get_path, over_veth
+
+    path = get_path(path)
+    if not costs:
+        return path
+    if flag("host.veth_link", veth_link):
+        path = over_veth(path)
+    here = {s.name for s in path.tx + path.rx}
+    for name, value in costs.items():
+        if isinstance(name, str) and name.startswith("host."):
+            raise UnknownNameError("stage cost", name, "'stage.field' (a host field is set "
+                                   "on the host)")
+        get_parameter(name)                 # a stage of another path is valid, and moot here
+        number = _as_number(name, value, "a finite number >= 0")   # checked even if moot
+        if not (math.isfinite(number) and number >= 0.0):
+            raise ModelInputError(name, value, "a finite number >= 0")
+    mine = {k: v for k, v in costs.items() if k.split(".", 1)[0] in here}
+    return apply_parameters(mine, {path.name: path})[0][path.name]
 
 
 @dataclass(frozen=True)

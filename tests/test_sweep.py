@@ -154,3 +154,28 @@ def test_cli_sweep_plots_to_a_file(tmp_path, capsys):
     for argv in bad:
         assert main(["sweep", *argv]) == 2
         assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_stage_costs_are_axes_and_match_what_if_runs(capsys):
+    from queuemodel.whatif import run
+
+    cost = "vxlan_rx.cost_cycles_per_unit"
+    t = sweep(path=["native", "docker-overlay"], flows=[1, 4], **{cost: [500, 2000]})
+    assert t.inputs == ("path", "proto", cost, "flows") and len(t) == 8
+    for row in t.rows():
+        expected = run({"path": row["path"], "flows": row["flows"], cost: row[cost]})
+        assert row["throughput_gbps"] == expected.throughput_gbps
+    docker = t.select(path="docker-overlay", flows=1)
+    assert docker["throughput_gbps"][0] > docker["throughput_gbps"][1]    # dearer: slower
+    native = t.select(path="native", flows=1)                       # no VXLAN stage there
+    assert native["throughput_gbps"][0] == native["throughput_gbps"][1]
+    fixed = sweep(path="docker-overlay", flows=[1, 2], **{cost: 500, "host.ghz": 3.0})
+    assert fixed.inputs == ("path", "proto", "flows")
+    assert fixed["throughput_gbps"].tolist() == [
+        run({"path": "docker-overlay", "flows": n, "ghz": 3.0, cost: 500.0}).throughput_gbps
+        for n in (1, 2)]
+    assert main(["sweep", "--path", "docker-overlay", "--vary", f"{cost}=500..2000:500"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1 + 4
+    assert main(["sweep", "--vary", f"{cost}=a,b"]) == 2
+    assert capsys.readouterr().err.strip() == (f"queuemodel: error: {cost} = 'a': must be a "
+                                              "finite number >= 0")

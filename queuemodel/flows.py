@@ -271,7 +271,9 @@ def sender_busy(work, n_flows, physical_cores, threads_per_core, smt_gain):
         x = np.zeros(n.shape)
         for _ in range(60):
             total, slope = done(x)
-            step = (work - total) / slope
+            # (No slope only at x = 1 with no SMT gain: every thread of the pool busy, all
+            # of the time, which is where too much work leaves it.)
+            step = np.divide(work - total, slope, out=np.zeros(x.shape), where=slope > 0)
             x = np.clip(x + step, 0.0, 1.0)
             if np.all(np.abs(step) <= 1e-15 * np.maximum(x, 1e-300)):
                 break

@@ -143,6 +143,20 @@ def test_tcp_fills_the_link_max_min_fairly():
     assert d[0, 0].tolist() == pytest.approx([75.0, 25.0], rel=1e-12)
 
 
+def test_senders_whose_second_thread_adds_nothing_saturate_quietly():
+    # With smt_gain 0 a pair of threads busy u does 1 - (1 - u)^2 of its core's work,
+    # whose slope is 0 at u = 1: more work than the pool (here 10 cores' worth for 20
+    # clients on 10 cores) left the Newton step dividing by zero (found by
+    # tests/search_laws.py --wide, seed 13, 2026-11-28, as a RuntimeWarning).
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sender_busy(25.0, 20, 10, 2, 0.0) == 1.0
+        assert sender_busy(10.0, 20, 10, 2, 0.0) == 1.0
+        assert sender_busy(9.999, 20, 10, 2, 0.0) == pytest.approx(0.99, rel=1e-12)
+
+
 def test_light_senders_beside_siblings_are_busy_the_time_their_cores_need():
     # By hand: 15 clients on 10 cores of 2 threads put two on 5 cores and one on 5; 5
     # cores' worth of sending at a common busy share u is 5 u + 10 u (1 - 0.35 u) = 5

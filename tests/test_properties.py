@@ -716,22 +716,64 @@ def test_interrupts_never_outnumber_wire_packets(sc):
     assert r.irq_rate_per_s <= r.wire_packet_rate_per_s * (1 + 1e-9)
 
 
-@given(scenarios())
-def test_softirq_runs_per_interrupt_within_the_napi_chain(sc):
-    # While one pass of the NIC's poll serves each interrupt (no more packets per interrupt
-    # than napi_weight), an interrupt starts one NET_RX run per NAPI stage on the path:
-    # between 1 and the number of stages (3 for the Docker overlay: NIC, VXLAN, backlog).
-    # One flow, so the packets per interrupt are those of its one CPU.
-    sc["flows"] = 1
-    r = qm.predict(**sc)
+def _runs_per_interrupt_law(sc, r):
+    """Softirq runs per interrupt of a one-flow result ``r`` of scenario ``sc``.
+
+    While one pass of the NIC's poll serves each interrupt (no more packets per
+    interrupt than napi_weight), an interrupt starts one NET_RX run per NAPI stage on
+    the path: between 1 and the number of stages (3 for the Docker overlay: NIC, VXLAN,
+    backlog).  That premise is about the one rate the CPU runs at: a CPU carried by turns
+    at the two edges of an overload band (fully busy, yet not what binds) mixes two, and
+    the mean packets per interrupt can meet it while one edge polls more.  Always: a run
+    per stage per poll at most, and an interrupt's period takes 1 + packets /
+    napi_weight polls at most.
+    """
     if r.irq_rate_per_s <= 0:
         return
     stages = sum(s.poll for s in qm.get_path(sc["path"]).rx)
     per_irq = r.softirq_rate_per_s / r.irq_rate_per_s
-    assert per_irq >= 1 - 1e-9
+    packets = r.wire_packet_rate_per_s / r.irq_rate_per_s
     weight = sc.get("napi_weight", qm.paper_testbed().napi_weight)
-    if r.wire_packet_rate_per_s / r.irq_rate_per_s <= weight:
+    assert 1 - 1e-9 <= per_irq <= stages * (1 + packets / weight) * (1 + 1e-9)
+    by_turns = (r.core_utilisation["rx:flow-core"] >= 1 - 1e-9
+                and not r.bottleneck.startswith("receiver:flow-core:"))
+    if packets <= weight and not by_turns:
         assert per_irq <= stages * (1 + 1e-9)
+
+
+@given(scenarios())
+def test_softirq_runs_per_interrupt_within_the_napi_chain(sc):
+    # One flow, so the packets per interrupt are those of its one CPU.
+    sc["flows"] = 1
+    _runs_per_interrupt_law(sc, qm.predict(**sc))
+
+
+def test_a_cpu_carried_by_turns_polls_more_than_its_mean_interrupt_shows():
+    # Found by make search-laws seed 21 (2026-11-28): native UDP, offered 335k packets/s,
+    # inside the adaptive-moderation band, so the CPU alternates between its unmoderated
+    # edge (an interrupt a packet or so) and its moderated edge (more than napi_weight = 7
+    # packets an interrupt, several polls, each a NET_RX run in Linux 4.4: a full poll is
+    # put back and the softirq raised again).  3.05 packets an interrupt on average, yet
+    # 1.09 runs.  With a fixed delay there is one rate and the premise sees it (19.5
+    # packets an interrupt, 2.79 runs: outside the premise).
+    sc = dict(path="native", proto="udp", arrival_scv=0.0, napi_weight=7.0, mtu=2027.0,
+              msg_bytes=1705, offered_gbps=4.578347421713385, nic_queues=59,
+              ghz=2.3267687503573447, link_gbps=50.866404200096866, gso=False,
+              irq_moderation_usecs=38.153447405789834, irq_moderation_frames=167.0,
+              dram_latency_ns=239.63713895688602, dram_misses_in_flight=15.569199369470267,
+              ddio_share=0.4106539057616734, context_switch_cycles=356.6657135172013,
+              softirq_entry_cycles=2040.0095130884843, memory_gbytes_per_s=10.41448765837001,
+              l2_kib=535.7993947975813, llc_latency_ns=99.80730587495741)
+    r = qm.predict(**sc)
+    assert r.bottleneck == "sender:offered-load:-"
+    assert r.core_utilisation["rx:flow-core"] == pytest.approx(1.0, abs=1e-9)   # by turns
+    assert r.wire_packet_rate_per_s / r.irq_rate_per_s < 7.0
+    assert r.softirq_rate_per_s / r.irq_rate_per_s > 1.05
+    _runs_per_interrupt_law(sc, r)
+    fixed = qm.predict(**sc, adaptive_moderation=False)
+    assert fixed.core_utilisation["rx:flow-core"] < 1.0 - 1e-6
+    assert fixed.wire_packet_rate_per_s / fixed.irq_rate_per_s > 7.0
+    _runs_per_interrupt_law(sc, fixed)
 
 
 @given(path=st.sampled_from(PATH_NAMES), msg=st.integers(1473, 65507),

@@ -26,6 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import number
+from .errors import ModelInputError
+
 __all__ = ["Handoff", "receive_work", "pipeline", "spread", "parallel_caps", "ReceiveWork",
            "Split"]
 
@@ -232,6 +235,7 @@ def pipeline(work: ReceiveWork, k: int, handoff: Handoff = Handoff()) -> Split:
     >>> round(float(one.throughput_gbps), 2), len(pipeline(w, 3).groups) <= 3
     (6.46, True)
     """
+    k = _cores(k)
     h = handoff.cycles_per_unit(work.ghz, work.softirq_entry_cycles, work.napi_weight)
     c, u = work.cycles, work.units_in
     n = c.size
@@ -289,9 +293,9 @@ def spread(work: ReceiveWork, k: int, handoff: Handoff = Handoff()) -> Split:
     >>> bool(spread(w, 1).throughput_gbps == pipeline(w, 1).throughput_gbps)
     True
     """
+    k = _cores(k)
     h = handoff.cycles_per_unit(work.ghz, work.softirq_entry_cycles, work.napi_weight)
     c, u = work.cycles, work.units_in
-    k = max(1, int(k))
     if k == 1:
         return _finish(work, 1, [work.names], float(c.sum()))
     reorder = handoff.reorder_cycles_per_unit * u[work.transport] if work.transport > 0 else 0.0
@@ -338,8 +342,10 @@ def parallel_caps(path="docker-overlay", proto: str = "tcp", ks=range(1, 9),
     >>> bool(caps["pipeline_gbps"][1] > caps["pipeline_gbps"][0])
     True
     """
+    ks = [_cores(k) for k in ks]
+    if not ks:
+        raise ModelInputError("ks", ks, "at least one core count")
     work = receive_work(path, proto, msg_bytes, host)
-    ks = [int(k) for k in ks]
     pipe = [pipeline(work, k, handoff) for k in ks]
     spray = [spread(work, k, handoff) for k in ks]
     out = {"k": np.array(ks), "pipeline_gbps": np.array([s.throughput_gbps for s in pipe]),
@@ -348,6 +354,13 @@ def parallel_caps(path="docker-overlay", proto: str = "tcp", ks=range(1, 9),
     out["pays_off_until"] = {name: _pays_off(ks, out[f"{name}_gbps"])
                              for name in ("pipeline", "spread")}
     return out
+
+
+def _cores(k) -> int:
+    """A core count: an integer >= 1 (a float that is one is accepted)."""
+    if isinstance(k, (bool, np.bool_)):
+        raise ModelInputError("k", k, "an integer >= 1")
+    return int(number("k", k, low=1, high=1_000_000, integer=True))
 
 
 def _pays_off(ks, gbps, gain: float = 0.05) -> int:

@@ -76,3 +76,18 @@ def test_no_pipeline_beats_its_largest_block(path, proto, k):
     # A block cannot be cut, so some core carries at least the largest one.
     w = receive_work(path, proto)
     assert pipeline(w, k).busiest_cycles >= w.cycles.max() * (1 - 1e-12)
+
+
+@pytest.mark.parametrize("k, match", [(0, r"^k = 0: must be an integer with 1 <= x"),
+                                      (-2, r"^k = -2:"), (2.5, r"^k = 2.5:"),
+                                      (True, r"^k = True: must be an integer >= 1")])
+def test_a_core_count_below_one_or_not_whole_is_refused(k, match):
+    # Until 2026-11-28 k = 0 answered with one core's figure and 2.5 with two's.
+    w = receive_work("docker-overlay", "tcp")
+    for strategy in (pipeline, spread):
+        with pytest.raises(qm.ModelInputError, match=match):
+            strategy(w, k)
+    with pytest.raises(qm.ModelInputError, match=match):
+        parallel_caps("docker-overlay", "tcp", ks=[1, k])
+    with pytest.raises(qm.ModelInputError, match=r"^ks = \[\]: must be at least one"):
+        parallel_caps("docker-overlay", "tcp", ks=[])

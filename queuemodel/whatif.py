@@ -213,6 +213,10 @@ class WhatIf:
         all_outputs : bool
             Show every output; by default those that changed and the headline ones.
         """
+        if np.ndim(self.baseline.throughput_gbps) or np.ndim(self.result.throughput_gbps):
+            raise ModelInputError("whatif", "a grid of scenarios",
+                                  "one scenario for a table (to_dict() and difference hold "
+                                  "a grid's, element by element)")
         headline = {"throughput_gbps", "bottleneck", "latency_mean_us", "irq_rate_per_s",
                     "drop_fraction"}
         before, after = self.baseline.outputs(), self.result.outputs()
@@ -264,8 +268,8 @@ def _difference(before, after):
     if isinstance(before, str) or isinstance(after, str):
         return bool(np.any(np.asarray(before) != np.asarray(after)))
     if isinstance(before, (bool, np.bool_)) or (isinstance(before, np.ndarray)
-                                                and before.dtype == bool):
-        return np.asarray(before) != np.asarray(after)
+                                                and before.dtype.kind in "bOU"):
+        return np.asarray(before) != np.asarray(after)      # flags, and names in a grid
     with np.errstate(invalid="ignore"):
         delta = np.subtract(after, before, dtype=float)
     # inf - inf (both unstable) is no change

@@ -281,3 +281,17 @@ def test_cli_predict_and_sweep_set_stage_costs():
     assert bad.returncode == 2
     assert bad.stderr.strip() == ("queuemodel: error: vxlan_rx.cost_cycles_per_unit = 'abc': "
                                   "must be a finite number >= 0")
+
+
+def test_a_grid_whatif_differs_element_by_element():
+    # A scenario of arrays compares element by element (it raised numpy's casting error
+    # on the bottleneck names until 2026-11-28); the table is for one scenario.
+    w = whatif({"path": "docker-overlay", "flows": [1, 2, 6]}, tunnel_offload=True)
+    base = qm.predict(path="docker-overlay", flows=[1, 2, 6])
+    offload = qm.predict(path="docker-overlay", flows=[1, 2, 6], tunnel_offload=True)
+    assert w.difference["throughput_gbps"].tolist() == (
+        offload.throughput_gbps - base.throughput_gbps).tolist()
+    assert w.difference["bottleneck"].tolist() == (offload.bottleneck != base.bottleneck).tolist()
+    assert json.loads(json.dumps(w.to_dict()))["difference"]["throughput_gbps"][2] > 0
+    with pytest.raises(ModelInputError, match="one scenario for a table"):
+        w.table()

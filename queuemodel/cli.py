@@ -474,9 +474,18 @@ def _cmd_reproduce(args) -> int:
         from figures.render import compute, write_all, write_report
     except ImportError:        # pragma: no cover - the figures package ships with queuemodel
         raise ModelInputError("reproduce", "figures", "the figures package installed") from None
+    import tempfile
+    from pathlib import Path
+
     from .claims import validate
     from .hosts import paper_testbed
 
+    try:                                # fail before the minutes of work, not after
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=args.out).close()
+    except OSError as err:
+        raise ModelInputError("--out", args.out, "a directory that can be written "
+                              f"({err.strerror})") from None
     report = validate()
     data = compute()
     files = write_all(args.out, data=data)

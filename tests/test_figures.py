@@ -195,3 +195,14 @@ def test_hashing_figure_draws_each_setting(data):
         alone = results[("docker-overlay", "addresses only")].throughput_gbps
         spread = results[("docker-overlay", "UDP ports hashed (mlx4_en default)")].throughput_gbps
         assert alone.max() <= alone[0] * 1.1 and spread[-1] > 4 * spread[0]
+
+
+def test_reproduce_into_a_place_it_cannot_write_is_one_line(tmp_path, capsys):
+    # A file where the directory should be: refused before the work (a traceback after
+    # it until 2026-11-28).
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    assert main(["reproduce", "--out", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("queuemodel: error: --out = '") and err.count("\n") == 1
+    assert "must be a directory that can be written" in err

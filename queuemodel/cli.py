@@ -136,7 +136,7 @@ def _build_parser() -> argparse.ArgumentParser:
     br.add_argument("--proto", default="tcp,udp", help="protocols, comma-separated")
     br.add_argument("--msg-bytes", default="8192", help="sizes, e.g. 64..8192:x2")
     br.add_argument("--flows", default="1", help="parallel flow pairs, e.g. 1,2")
-    br.add_argument("--seconds", default="2", help="duration of each run (0.5..600)")
+    br.add_argument("--seconds", default="2", help="duration of each run, whole seconds (1..600)")
     br.add_argument("--repeat", default="1",
                     help="passes over every combination (1..100); rows carry their pass number")
     br.add_argument("--pin", action="store_true",
@@ -451,6 +451,7 @@ def _cmd_testbed(args) -> int:
         return 0
     from .testbed.run import run_all, write_dataset
 
+    _check_writable("--out", args.out)
     rows = run_all(paths=parse_values("path", args.path), protos=parse_values("proto",
                                                                               args.proto),
                    sizes=parse_values("msg_bytes", args.msg_bytes),
@@ -469,23 +470,37 @@ def _cmd_testbed(args) -> int:
     return 0
 
 
+def _check_writable(flag: str, target: str, directory: bool = False) -> None:
+    """Refuse an output that cannot be written, before the work that would fill it.
+
+    ``target`` is a directory to make (``directory``) or a file (or file stem) whose
+    folder must exist and take files.
+    """
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(target) if directory else Path(target).parent
+    try:
+        if directory:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif Path(target).is_dir():
+            raise IsADirectoryError(21, "a directory is there")
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as err:
+        kind = "directory" if directory else "file"
+        raise ModelInputError(flag, target, f"a {kind} that can be written "
+                              f"({err.strerror})") from None
+
+
 def _cmd_reproduce(args) -> int:
     try:
         from figures.render import compute, write_all, write_report
     except ImportError:        # pragma: no cover - the figures package ships with queuemodel
         raise ModelInputError("reproduce", "figures", "the figures package installed") from None
-    import tempfile
-    from pathlib import Path
-
     from .claims import validate
     from .hosts import paper_testbed
 
-    try:                                # fail before the minutes of work, not after
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=args.out).close()
-    except OSError as err:
-        raise ModelInputError("--out", args.out, "a directory that can be written "
-                              f"({err.strerror})") from None
+    _check_writable("--out", args.out, directory=True)
     report = validate()
     data = compute()
     files = write_all(args.out, data=data)
@@ -545,6 +560,8 @@ def _calibrate_dataset(args) -> int:
     from .testbed.fit import DEFAULT_SELECTOR, calibrate_dataset
     from .testbed.run import read_dataset
 
+    if args.out:
+        _check_writable("--out", args.out)
     rows = []
     for name in args.data:
         source = Path(name)

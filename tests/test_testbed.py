@@ -146,6 +146,23 @@ def test_bad_runs_are_refused_before_anything_is_built():
     for repeats in (0, 101, 2.5):
         with pytest.raises(ModelInputError, match="repeats"):
             run_all(protos=("tcp",), repeats=repeats)
+    # iperf3 3.12 reads -t 0.5 as 0, "without end": the run timed out into a traceback.
+    for seconds in (0.5, 0, 1.5, 601):
+        with pytest.raises(ModelInputError, match=r"^seconds = .*whole number of seconds"):
+            run_all(protos=("tcp",), seconds=seconds)
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_the_runs(tmp_path, capsys):
+    from queuemodel.cli import main
+
+    data = str(Path(__file__).parent / "data" / "testbed" / "vm-2cpu-gso-a.json")
+    for argv in (["testbed", "run", "--out", str(tmp_path / "no" / "set")],
+                 ["calibrate", data, "--out", str(tmp_path / "no" / "host.toml")],
+                 ["calibrate", data, "--out", str(tmp_path)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("queuemodel: error: --out = ") and err.count("\n") == 1
+        assert "must be a file that can be written" in err
 
 
 def test_without_root_the_testbed_says_what_is_missing(monkeypatch):

@@ -167,7 +167,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
     try:
         time.sleep(0.3)                                 # let the server listen
         args = ["ip", "netns", "exec", client_ns, "iperf3", "-c", address, "-p", str(_PORT),
-                "-t", str(seconds), "-l", str(int(msg_bytes)), "-P", str(int(flows)), "-J"
+                "-t", str(int(seconds)), "-l", str(int(msg_bytes)), "-P", str(int(flows)), "-J"
                 ] + client_cpu
         if proto == "udp":
             args += ["-u", "-b", "0"]
@@ -177,8 +177,12 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             data_path = os.path.join(scratch.name, "perf.data")
             sampler = perf_profile.record(seconds, data_path)
         before, start = snapshot(), time.perf_counter()
-        done = subprocess.run(args, capture_output=True, text=True,
-                              timeout=seconds + _GRACE_S)
+        try:
+            done = subprocess.run(args, capture_output=True, text=True,
+                                  timeout=seconds + _GRACE_S)
+        except subprocess.TimeoutExpired:
+            raise TestbedError(f"testbed: iperf3 {path} {proto} did not finish within "
+                               f"{seconds + _GRACE_S:g} s") from None
         after, elapsed = snapshot(), time.perf_counter() - start
         rcvbuf_errors = _udp_rcvbuf_errors(server_ns) - rcvbuf_before
         shares = ""
@@ -243,7 +247,7 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
         Paths, protocols, message sizes (bytes) and flow counts; every
         combination is run.
     seconds : float
-        Duration of each run, 0.5..600 s.
+        Duration of each run, whole seconds, 1..600 (iperf3 reads -t as an integer).
     repeats : int
         How many times to run the whole set, 1..100.  Each pass runs every
         combination once, so a machine whose speed drifts (a VM's stolen
@@ -272,8 +276,9 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
         for size in sizes:
             for n in flows:
                 Workload(proto=proto, msg_bytes=size, flows=n)
-    if not 0.5 <= float(seconds) <= 600:
-        raise ModelInputError("seconds", seconds, "a duration in 0.5..600")
+    # iperf3 reads -t as whole seconds, and 0 as "without end" (3.12: -t 0.5 never ended).
+    if not (float(seconds).is_integer() and 1 <= float(seconds) <= 600):
+        raise ModelInputError("seconds", seconds, "a whole number of seconds in 1..600")
     if not (isinstance(repeats, (int, np.integer)) and 1 <= repeats <= 100):
         raise ModelInputError("repeats", repeats, "an integer in 1..100")
     _check_iperf3()

@@ -244,13 +244,18 @@ def host_to_toml(host: Host) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Tables of a host profile besides ``[host]`` (:func:`load_stage_costs`; the fit's record).
+_PROFILE_TABLES = ("stages", "fit")
+
+
 def load_host_text(text: str, base: Host | None = None) -> Host:
     """:func:`load_host` from TOML text instead of a file.
 
     Parameters
     ----------
     text : str
-        TOML: ``field = value`` pairs, at the top level or under ``[host]``.
+        TOML: ``field = value`` pairs, under ``[host]`` or at the top level
+        (where a profile's ``[stages]`` and ``[fit]`` tables are not fields).
     base : Host, optional
         Profile supplying the fields the text omits (the paper's testbed).
 
@@ -262,7 +267,8 @@ def load_host_text(text: str, base: Host | None = None) -> Host:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ModelInputError("host", text[:40], f"TOML ({err})") from None
-    data = data.get("host", data)
+    data = data["host"] if "host" in data else {k: v for k, v in data.items()
+                                                 if k not in _PROFILE_TABLES}
     if isinstance(data.get("queue_cpus"), list):          # TOML arrays read as lists
         data = {**data, "queue_cpus": tuple(data["queue_cpus"])}
     return with_overrides(base or paper_testbed(), data)

@@ -96,6 +96,21 @@ def test_host_toml_round_trip(tmp_path):
     assert main(["predict", "--host", str(f), "--json"]) == 0
 
 
+def test_a_profile_without_a_host_table_keeps_its_stage_costs_apart(tmp_path, capsys):
+    # Top-level fields beside [stages] and [fit]: the tables were read as host fields
+    # ("host field = 'stages'") until 2026-11-28.
+    f = tmp_path / "h.toml"
+    f.write_text("ghz = 3.0\n[stages.vxlan_rx]\ncost_cycles_per_unit = 1000\n[fit]\nrows = 3\n")
+    assert hosts.load_host(f).ghz == 3.0
+    assert hosts.load_stage_costs(f) == {"vxlan_rx.cost_cycles_per_unit": 1000}
+    assert main(["predict", "--host", str(f), "--path", "docker-overlay", "--json"]) == 0
+    from queuemodel.whatif import run
+
+    got = json.loads(capsys.readouterr().out)["throughput_gbps"]
+    expected = run({"path": "docker-overlay", "ghz": 3.0, "vxlan_rx.cost_cycles_per_unit": 1000})
+    assert got == expected.throughput_gbps
+
+
 @settings(max_examples=30, deadline=None)
 @given(ghz=st.floats(0.5, 5.0), queues=st.integers(1, 20), veth=st.booleans(),
        name=st.text(min_size=1, max_size=20))

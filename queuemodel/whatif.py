@@ -417,7 +417,10 @@ def solve(target: str, free: str, bounds: tuple | None = None,
     scenario : dict, optional
         The rest of the scenario (see the module docstring).
     grid_points : int
-        Points of the bracketing grid.
+        Points of the bracketing grid: evenly spaced, or evenly on a log scale
+        when the bounds are positive and span a factor of 1,000 or more (flows
+        1..100,000, a buffer's bytes), so small answers are bracketed closely
+        and few points land where the model is slow (many flows).
 
     Returns
     -------
@@ -473,8 +476,10 @@ def solve(target: str, free: str, bounds: tuple | None = None,
                                    + ", ".join(k for k in outputs if "." in k))
         return np.asarray(outputs[output], dtype=float)
 
-    xs = (np.unique(np.round(np.linspace(low, high, grid_points))) if integer
-          else np.linspace(low, high, grid_points))
+    spaced = (np.geomspace if low > 0 and high >= 1000 * low else np.linspace)(
+        low, high, grid_points)
+    spaced[0], spaced[-1] = low, high                 # exactly the bounds (geomspace rounds)
+    xs = np.unique(np.round(spaced)) if integer else spaced
     ys = out(xs) if "." not in free else np.array([float(out(float(x))) for x in xs])
     meets = ys >= wanted if op == ">=" else ys <= wanted
     if not meets.any():

@@ -1476,9 +1476,9 @@ def _mass_beyond(a_k, k, rho, c, complement):
 
 
 @_compiled
-def embedded_moments(rho, c, k_cap, zero, mean):
+def embedded_moments(rho, c, k_cap, zero, mean, died):
     """The departure-epoch law of M/G/1/K chains (``queueing.mg1k``), a row each:
-    its chance of an empty system and its mean.
+    its chance of an empty system, its mean, and whether it died away before ``K``.
 
     Parameters
     ----------
@@ -1488,6 +1488,9 @@ def embedded_moments(rho, c, k_cap, zero, mean):
         ``(N,)`` each chain's ``K`` (int64, >= 1).
     zero, mean : numpy.ndarray
         ``(N,)`` written: ``pi_0`` and ``sum j pi_j`` of the normalised law.
+    died : numpy.ndarray
+        ``(N,)`` bool, written: the law fell below 1e-18 of its sum and kept
+        falling before its last state (what lies beyond ``K`` is less again).
 
     Notes
     -----
@@ -1548,6 +1551,7 @@ def embedded_moments(rho, c, k_cap, zero, mean):
         weighted = 0.0
         head = 1.0 / a0
         streak = 0
+        died[n] = False
         for j in range(1, k):
             acc = 0.0
             for i in range(max(1, j + 2 - band), j):   # A_{j-i+1} = 0 below that i
@@ -1565,6 +1569,7 @@ def embedded_moments(rho, c, k_cap, zero, mean):
                 head = first / a0
                 col = 1.0
             if j % 8 == 0 and col < 1e-18 * total and col <= pi[j - 1]:
+                died[n] = True
                 break
             if ratio > 0.0 and abs(col - pi[j - 1] * ratio) <= _TAIL_RTOL * col:
                 streak += 1
@@ -1582,6 +1587,7 @@ def embedded_moments(rho, c, k_cap, zero, mean):
                         first /= term
                         term = 1.0
                     elif ratio < 1.0 and term < 1e-18 * total:
+                        died[n] = True
                         break
                 break
         zero[n] = first / total

@@ -347,10 +347,13 @@ def mg1k(rate, mean_s, scv, capacity):
     from .kernels import embedded_moments
 
     zero, mean = np.empty(rho.size), np.empty(rho.size)
+    died = np.empty(rho.size, dtype=bool)
     # A saturated chain's answer is its limit (below): one state of work is enough.
-    embedded_moments(rho_c, c, np.where(saturated, 1, k_cap), zero, mean)
+    embedded_moments(rho_c, c, np.where(saturated, 1, k_cap), zero, mean, died)
     norm = zero + rho_c
-    blocking = np.clip(1.0 - 1.0 / norm, 0.0, 1.0)
+    # 1 - 1/norm is good to about 1e-16 absolute; a law that died away before K has
+    # next to nothing at K (its blocking is the mass there), so it loses nothing.
+    blocking = np.where(died, 0.0, np.clip(1.0 - 1.0 / norm, 0.0, 1.0))
     number = mean / norm + k_cap * blocking
     rho_s = np.where(saturated, rho, 1.0)
     single = k_cap == 1

@@ -332,3 +332,15 @@ def test_a_vanishing_service_variability_is_constant_service():
     tiny = q.mg1k(96.0, 0.0078125, 2.225073858507e-311, 4000)
     zero = q.mg1k(96.0, 0.0078125, 0.0, 4000)
     assert float(tiny[1]) == pytest.approx(float(zero[1]), rel=1e-12)
+
+
+@pytest.mark.parametrize("scv", [0.0, 1.0, 4.0])
+def test_a_light_queue_with_a_long_buffer_loses_nothing_not_rounding(scv):
+    # 1 - 1/(pi_0 + rho) is good to about 1e-16 absolute, so a loss of 1e-28 (M/M/1/K at
+    # rho 0.2, K = 40) came out as 2.2e-16 or 0 by chance; a law that has died away
+    # before K reports 0 (a Docker UDP receiver well under its capacity printed "loss
+    # fraction 2.22045e-16" for a while on 2026-11-28).
+    b, _ = q.mg1k(0.2, 1.0, scv, 400)
+    assert float(b) == 0.0
+    r = qm.predict(path="docker-overlay", proto="udp", msg_bytes=64, offered_gbps=0.05)
+    assert r.loss_fraction == 0.0 and r.queue_stable

@@ -256,9 +256,12 @@ def _cmd_solve(args) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2))
     else:
+        where = ("the output is the same over the whole range, and meets it"
+                 if answer.feasible == "everywhere"
+                 else f"every value {answer.feasible} it meets the target")
         print(f"{answer.free} = {answer.value:.6g} gives {answer.target.split()[0]} = "
-              f"{answer.achieved:.6g} (target {answer.target}; every value {answer.feasible} "
-              f"it meets the target; {answer.evaluations} model evaluations)")
+              f"{answer.achieved:.6g} (target {answer.target}; {where}; "
+              f"{answer.evaluations} model evaluations)")
     return 0
 
 

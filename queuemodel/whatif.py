@@ -334,7 +334,9 @@ class Solution:
         The output at ``value``.
     feasible : str
         ``"above"`` when every larger value also meets the target,
-        ``"below"`` when every smaller one does.
+        ``"below"`` when every smaller one does, ``"everywhere"`` when the
+        output is the same at every point of the grid and meets it (``value``
+        is then the lower bound).
     evaluations : int
         Model evaluations used.
     """
@@ -504,7 +506,9 @@ def solve(target: str, free: str, bounds: tuple | None = None,
                               f"a range over which {output} is monotone in {free} (it "
                               "meets the target only in places); narrow the bounds")
     if meets.all():
-        end = 0 if feasible == "above" else -1
+        if np.all(ys == ys[0]):     # flat and met: no threshold (a loss of 0 throughout)
+            feasible = "everywhere"
+        end = -1 if feasible == "below" else 0
         return Solution(free, float(xs[end]), f"{output} {op} {wanted:g}", float(ys[end]),
                         feasible, count[0])
     if feasible == "above":

@@ -1417,17 +1417,21 @@ def _tail_ratio(rho, c):
     so its other root lies below 1 when ``rho > 1`` and above when ``rho <
     1``, and bisection finds it.
     """
-    if abs(rho - 1.0) < 1e-6 or rho <= 0.0:   # (no arrivals: the law is all at 0)
+    if abs(rho - 1.0) < 1e-6 or not rho > 1e-300:   # (next to no arrivals: all at 0)
         return 0.0
     if rho > 1.0:
         lo, hi = 1e-300, 1.0 - 1e-12            # gap < 0 at lo, > 0 just below 1
     else:
         lo = 1.0 + 1e-12                        # gap > 0 just above 1
-        hi = 1.0 + 1.0 / (rho * c) if c > 0.0 else 2.0
-        if c > 0.0:
+        pole = rho * c
+        if pole > 1e-300:
+            hi = 1.0 + 1.0 / pole
             hi = lo + (hi - lo) * (1.0 - 1e-15)  # gap -> -inf at the pole
-        else:
-            while _log_pgf_gap(hi, rho, c) > 0.0:
+        else:                                   # Poisson: gap -> -inf as z grows
+            hi = 2.0
+            for _ in range(1100):               # (doubling past 1e308 gives inf, then nan)
+                if not _log_pgf_gap(hi, rho, c) > 0.0:
+                    break
                 hi *= 2.0
     if (_log_pgf_gap(lo, rho, c) > 0.0) == (_log_pgf_gap(hi, rho, c) > 0.0):
         return 0.0

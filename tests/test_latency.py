@@ -344,3 +344,12 @@ def test_a_light_queue_with_a_long_buffer_loses_nothing_not_rounding(scv):
     assert float(b) == 0.0
     r = qm.predict(path="docker-overlay", proto="udp", msg_bytes=64, offered_gbps=0.05)
     assert r.loss_fraction == 0.0 and r.queue_stable
+
+
+@pytest.mark.parametrize("rho, scv", [(5e-324, 0.5), (1e-300, 0.5), (1e-299, 0.0),
+                                      (1e-10, 1e-9)])
+def test_next_to_no_load_is_no_loss_and_no_queue(rho, scv):
+    # Found by the deep hypothesis profile (2026-11-28): at rho 5e-324 the tail ratio's
+    # pole 1 + 1/(rho c) divided by zero (rho c underflows).
+    b, n = q.mg1k(rho, 1.0, scv, 50)
+    assert float(b) == 0.0 and 0.0 <= float(n) <= rho * (1 + 1e-6)    # rho + O(rho^2)

@@ -198,17 +198,13 @@ def _profile(args):
 
 
 def _paths_with(costs: dict, names: list, host) -> list:
-    """The named built-in paths with a profile's stage costs applied."""
+    """The named built-in paths with stage costs applied (a profile's, ``--set``'s);
+    on a veth-link host the link's own stages take costs as well."""
     if not costs:
         return list(names)
-    from .calibrate import apply_parameters
+    from .whatif import with_stage_costs
 
-    from .paths import PATHS, over_veth
-
-    # On a veth-link host the link's own stages are there to take costs as well.
-    start = {n: over_veth(p) for n, p in PATHS.items()} if host.veth_link else None
-    paths = apply_parameters(costs, start, host)[0]
-    return [paths[n] if n in paths else n for n in names]
+    return [with_stage_costs(name, costs, host.veth_link) for name in names]
 
 
 def _scenario(args) -> dict:
@@ -409,6 +405,8 @@ def _plot_sweep(table, out: str, x, y: str) -> None:
     """``sweep --plot``: ``y`` against ``x`` (default the first numeric axis), saved."""
     import os
 
+    import matplotlib
+
     if os.path.splitext(out)[1].lower() not in (".png", ".svg", ".pdf"):
         raise ModelInputError("--plot", out, "a file name ending in .png, .svg or .pdf")
     if x is None:
@@ -418,13 +416,11 @@ def _plot_sweep(table, out: str, x, y: str) -> None:
                                   "range to --flows, --msg-bytes, --offered-gbps, "
                                   "--arrival-scv or --vary")
         x = numeric[0]
-    import matplotlib
-
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt     # (after choosing the backend)
+
     ax = table.plot(x, y)
     ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
-    import matplotlib.pyplot as plt
-
     try:
         ax.figure.savefig(out)
     except OSError as err:

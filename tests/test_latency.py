@@ -363,8 +363,8 @@ def test_next_to_no_load_is_no_loss_and_no_queue(rho, scv):
     "binds, with the reader served only when the softirq is idle (a preemptive-resume "
     "completion time). Here a 4.6 KB socket buffer loses 5.8 % with the reader on a core "
     "of its own and nothing on the busier shared core; for 8 KB Docker UDP at 3.5 Gb/s "
-    "(90 % busy) the pooled queue loses 3e-11 where the socket as its own queue (15 "
-    "datagrams, completion time p / (1 - rho_softirq)) loses about 15 %. Open (note)"))
+    "(90 % busy) the pooled queue loses 3e-11 where a simulation of the core loses 30 % "
+    "(test_oracle.test_a_shared_core_loses_what_a_simulation_of_it_loses). Open (note)"))
 def test_a_reader_sharing_the_softirq_cpu_loses_at_least_what_it_loses_alone():
     sc = dict(path="docker-overlay", proto="udp", msg_bytes=64, offered_gbps=0.05,
               socket_rcvbuf_bytes=4608)

@@ -179,3 +179,80 @@ def test_p99_of_one_station_within_ten_percent(length):
         pooled.append(leave - arrive)
     simulated = float(np.quantile(np.concatenate(pooled), 0.99))
     assert analytic == pytest.approx(simulated, rel=0.10)
+
+
+def _shared_core_loss(rate, softirq_s, reader_s, ring, sock, arrivals, seed):
+    """Loss at the RX ring and at the socket when one CPU runs a flow's softirq work
+    ahead of its reader (preemptive resume), by simulation.
+
+    Poisson arrivals; each message brings exponential softirq work (``softirq_s``
+    mean), done first and in turn, then joins the socket, if it has room for it
+    (``sock`` messages, the one being read included), for exponential reading work
+    (``reader_s``), done only while no softirq work waits.  The ring holds ``ring``
+    messages waiting for the softirq.  Written here, sharing nothing with the model.
+    """
+    import random
+
+    rnd = random.Random(seed)
+    t, next_arrival = 0.0, rnd.expovariate(rate)
+    waiting, socket = [], []        # remaining work, head first
+    seen = lost_ring = lost_sock = 0
+    while seen < arrivals:
+        head = waiting or socket
+        finish = t + head[0] if head else math.inf
+        if next_arrival <= finish:
+            if head:
+                head[0] -= next_arrival - t
+            t = next_arrival
+            seen += 1
+            if len(waiting) >= ring:
+                lost_ring += 1
+            else:
+                waiting.append(rnd.expovariate(1.0 / softirq_s))
+            next_arrival = t + rnd.expovariate(rate)
+        else:
+            t = finish
+            if waiting:
+                waiting.pop(0)
+                if len(socket) >= sock:
+                    lost_sock += 1
+                else:
+                    socket.append(rnd.expovariate(1.0 / reader_s))
+            else:
+                socket.pop(0)
+    return lost_ring / seen, lost_sock / seen
+
+
+def test_the_shared_core_simulation_is_mm1k_when_the_softirq_is_free():
+    # With next to no softirq work the socket is an M/M/1/4 queue at load 0.5: loss
+    # (1 - rho) rho^4 / (1 - rho^5) = 0.0323 (Kleinrock vol. 1, 3.6).
+    _, lost = _shared_core_loss(1.0, 1e-9, 0.5, 170, 4, 200_000, seed=3)
+    assert lost == pytest.approx(0.5 ** 4 * 0.5 / (1 - 0.5 ** 5), rel=0.08)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "known, 2026-11-28: the model pools a shared core's RX ring and socket buffer into one "
+    "M/G/1/K (model._latency) and loses 3e-11 of 8 KB Docker UDP at 3.5 Gb/s; simulated "
+    "with the softirq ahead of the reader the socket (15 datagrams) loses about 28 %: "
+    "messages reach it in bursts, all those a softirq busy period processed while the "
+    "reader waited. A socket fed by Poisson arrivals with a preemptive-resume completion "
+    "time (M/G/1/K) gives 15 %, short of it too. Open (note)"))
+def test_a_shared_core_loses_what_a_simulation_of_it_loses():
+    from queuemodel.paths import get_path
+
+    import queuemodel as qm
+
+    r = qm.predict(path="docker-overlay", proto="udp", offered_gbps=3.5)
+    rate = r.message_rate_per_s
+    context = {s.name: s.context for s in get_path("docker-overlay").rx}
+    busy = {"soft": 0.0, "read": 0.0}
+    for name, util in r.stages.items():
+        kind = context.get(name[3:], "softirq" if name == "rx:softirq_entry" else "read")
+        if name.startswith("rx:"):
+            busy["soft" if kind in ("hardirq", "softirq") else "read"] += util
+    host = qm.paper_testbed()
+    ring = host.rx_ring // 6                                   # 6 fragments a datagram
+    sock = host.socket_rcvbuf_bytes // (6 * host.rx_buffer_truesize_bytes)
+    lost = sum(_shared_core_loss(rate, busy["soft"] / rate, busy["read"] / rate, ring, sock,
+                                 100_000, seed=5))
+    assert r.loss_fraction == pytest.approx(lost, rel=0.25)

@@ -238,9 +238,9 @@ def test_the_shared_core_simulation_is_mm1k_when_the_softirq_is_free():
     "reader waited. A socket fed by Poisson arrivals with a preemptive-resume completion "
     "time (M/G/1/K) gives 15 %, short of it too. Open (note)"))
 def test_a_shared_core_loses_what_a_simulation_of_it_loses():
-    from queuemodel.paths import get_path
-
     import queuemodel as qm
+    from queuemodel import wire
+    from queuemodel.paths import get_path
 
     r = qm.predict(path="docker-overlay", proto="udp", offered_gbps=3.5)
     rate = r.message_rate_per_s
@@ -251,8 +251,9 @@ def test_a_shared_core_loses_what_a_simulation_of_it_loses():
         if name.startswith("rx:"):
             busy["soft" if kind in ("hardirq", "softirq") else "read"] += util
     host = qm.paper_testbed()
-    ring = host.rx_ring // 6                                   # 6 fragments a datagram
-    sock = host.socket_rcvbuf_bytes // (6 * host.rx_buffer_truesize_bytes)
+    fragments = float(wire.udp_fragments(8192, host.mtu, get_path("docker-overlay").encap_bytes))
+    ring = host.rx_ring // fragments                          # 170 datagrams
+    sock = host.socket_rcvbuf_bytes // (fragments * host.rx_buffer_truesize_bytes)   # 15
     lost = sum(_shared_core_loss(rate, busy["soft"] / rate, busy["read"] / rate, ring, sock,
                                  100_000, seed=5))
     assert r.loss_fraction == pytest.approx(lost, rel=0.25)

@@ -1,4 +1,5 @@
-"""Finite buffers: blocking in M/G/1/K from its embedded chain."""
+"""Finite buffers: blocking in M/G/1/K from its embedded chain, and at a socket whose
+reader runs under the softirq that fills it."""
 
 from __future__ import annotations
 
@@ -101,5 +102,136 @@ def _geometric_tail() -> Derivation:
     )
 
 
+def _gamma_no_arrival(rho, c):
+    """Chance of no Poisson arrival (rate rho per unit mean work) during a gamma service
+    of mean 1 and SCV c: the service's Laplace transform at rho."""
+    x = sp.Symbol("x", positive=True)
+    k, theta = 1 / c, c
+    density = x ** (k - 1) * sp.exp(-x / theta) / (sp.gamma(k) * theta ** k)
+    return sp.simplify(sp.integrate(sp.exp(-rho * x) * density, (x, 0, sp.oo), conds="none"))
+
+
+def _busy_period_count() -> Derivation:
+    from queuemodel.kernels import _busy_period_count as count
+
+    rho, u, z = sp.symbols("rho u z", positive=True)
+    n = sp.Symbol("n", integer=True, positive=True)
+    # Exponential service (mean 1): arrivals during one service, generating function.
+    pgf = 1 / (1 + rho * (1 - u))
+    # A busy period serves its first job, and for each arrival during that service a
+    # busy period of its own: N(z) = z A(N(z)).  Lagrange inversion: P(N = n) is
+    # (1/n) [u^(n-1)] A(u)^n, the chance of n - 1 arrivals during n services.
+    power = (1 + rho) ** -n * (1 - rho * u / (1 + rho)) ** -n
+    coefficient = (sp.binomial(2 * n - 2, n - 1) * (rho / (1 + rho)) ** (n - 1)
+                   * (1 + rho) ** -n)
+    derived = (coefficient / n).rewrite(sp.gamma)
+    # Check the inversion against the functional equation's own series: with w = rho /
+    # (1 + rho), N <- z A(N) = z (1 - w) sum_k (w N)^k from 0 fixes one more power of z
+    # each time (N has no constant term, so k <= 6 is enough to z^6).
+    w = sp.Symbol("w")
+
+    def truncated(poly):
+        return sp.Poly(sum(c * z ** i * w ** j for (i, j), c in poly.terms() if i <= 6),
+                       z, w)
+
+    root = sp.Poly(0, z, w)
+    for _ in range(6):
+        total, term = sp.Poly(1, z, w), sp.Poly(1, z, w)
+        for _ in range(6):
+            term = truncated(term * root * sp.Poly(w, z, w))
+            total = total + term
+        root = truncated(total * sp.Poly(z * (1 - w), z, w))
+    in_w = coefficient.subs(rho, w / (1 - w))
+    for m in range(1, 7):
+        if sp.cancel(sp.together(root.as_expr().coeff(z, m) - (in_w / n).subs(n, m))) != 0:
+            raise AssertionError(f"Lagrange inversion disagrees at n = {m}")
+    shape = n            # n services of shape 1 (SCV c = 1) are one gamma of shape n / c
+    p = rho / (1 + rho)
+    stated = (sp.gamma(n - 1 + shape) / (sp.gamma(shape) * sp.gamma(n))
+              * p ** (n - 1) * (1 - p) ** shape / n)
+    return Derivation(
+        name="busy_period_count",
+        title="Messages a softirq busy period handles (shown for exponential work)",
+        assumptions=(
+            "Poisson arrivals at the softirq; gamma work per message of load rho (mean 1 "
+            "here) and SCV c; the softirq serves while anything waits (its ring does not "
+            "fill).",
+            "A busy period serves its first message and, for each arrival during that "
+            "service, a busy period of its own: N(z) = z A(N(z)), with A the generating "
+            "function of arrivals during one service. Lagrange inversion gives P(N = n) = "
+            "(1/n) P(n - 1 arrivals during n services); n gamma services are one gamma of "
+            "shape n / c, so that count is negative binomial (Poisson for constant work: the "
+            "Borel law). The library writes the negative binomial for any c "
+            "(kernels._busy_period_count); for exponential work (c = 1) in closed form, "
+            "checked against the series of N = z A(N) to z^6:",
+        ),
+        steps=(
+            ("arrivals during one exponential service", sp.Eq(sp.Function("A")(u), pgf)),
+            ("A(u)^n", sp.Eq(sp.Function("A")(u) ** n, power)),
+            ("its coefficient of u^(n-1)", sp.Eq(sp.Symbol("c_n"), coefficient)),
+            ("the busy period's count", sp.Eq(sp.Symbol("P_n"), derived)),
+        ),
+        derived=derived,
+        stated=stated,
+        symbols=(rho, n),
+        implemented=lambda r_, n_: count(int(n_), float(r_), 1.0),
+        domain={"rho": (0.01, 0.95, False), "n": (1, 40, True)},
+        where="queuemodel.kernels._busy_period_count",
+    )
+
+
+def _reader_two_places() -> Derivation:
+    from queuemodel.queueing import reader_blocking
+
+    r1, c1, r2, c2 = sp.symbols("rho_1 c_1 rho_2 c_2", positive=True)
+    p0, p1 = sp.symbols("pi_0 pi_1", positive=True)
+    one = _gamma_no_arrival(r1, c1)         # a busy period of one message: none arrive
+    a0 = _gamma_no_arrival(r2, c2)          # no batch arrives during a reading
+    # K = 2, in the reader's time (the softirq's busy time taken out): batches of the
+    # busy period's size arrive as a Poisson stream at the message rate.  A departure
+    # leaves 0 or 1.  From 1 the next leaves 0 if no batch arrives (a_0); from 0 the next
+    # service starts with a batch and leaves 0 only if that batch is one message and no
+    # other arrives.
+    cut = sp.Eq(p1 * a0, p0 * (1 - one * a0))
+    sol = sp.solve([cut, sp.Eq(p0 + p1, 1)], [p0, p1], dict=True)[0]
+    # The reader finishes 1 / (s + pi_0 / lambda) per unit of its time, of lambda E[X]
+    # offered, E[X] = 1 / (1 - rho_1) (the mean busy period's count).
+    loss = 1 - (1 - r1) / (r2 + sol[p0])
+    derived = sp.simplify(loss)
+    stated = 1 - (1 - r1) / (r2 + a0 / (a0 + 1 - (1 + r1 * c1) ** (-1 / c1) * a0))
+    return Derivation(
+        name="reader_blocking",
+        title="Loss at a socket read under the softirq that fills it (shown for K = 2)",
+        assumptions=(
+            "One CPU: each message's softirq work (load rho_1, gamma, SCV c_1) runs ahead "
+            "of the reader (preemptive resume), the reader's work per message (load rho_2, "
+            "SCV c_2) runs only while no softirq work waits; Poisson arrivals; the socket "
+            "holds K messages, the one being read included; the ring does not fill.",
+            "With the softirq's busy time taken out, its idle periods (exponential) follow "
+            "each other: in the reader's time the messages of each softirq busy period "
+            "arrive together, as a Poisson stream of batches at the message rate, a batch "
+            "the size of a busy period's count (the derivation above). The socket is an "
+            "M^X/G/1/K queue with partial batch acceptance; its departure-epoch chain is "
+            "skip-free downwards and its cut equations are the unlimited queue's "
+            "(kernels.reader_blocking runs them for any K). Loss = 1 - (1 - rho_1) / "
+            "(rho_2 + pi_0). K = 2 in closed form:",
+        ),
+        steps=(
+            ("a busy period of one message", sp.Eq(sp.Symbol("x_1"), one)),
+            ("no batch during a reading", sp.Eq(sp.Symbol("a_0"), a0)),
+            ("the cut between 0 and 1", cut),
+            ("departure-epoch law", sp.Eq(sp.Symbol("pi_0"), sol[p0])),
+            ("loss", sp.Eq(sp.Symbol("B"), derived)),
+        ),
+        derived=derived,
+        stated=stated,
+        symbols=(r1, c1, r2, c2),
+        implemented=lambda a, b, c, d: reader_blocking(1.0, a, b, c, d, 2),
+        domain={"rho_1": (1e-3, 0.9, False), "c_1": (0.05, 4.0, False),
+                "rho_2": (1e-2, 20.0, False), "c_2": (0.05, 4.0, False)},
+        where="queuemodel.queueing.reader_blocking",
+    )
+
+
 def derivations() -> list:
-    return [_two_places(), _geometric_tail()]
+    return [_two_places(), _geometric_tail(), _busy_period_count(), _reader_two_places()]

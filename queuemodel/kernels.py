@@ -1596,3 +1596,253 @@ def embedded_moments(rho, c, k_cap, zero, mean, died):
                 break
         zero[n] = first / total
         mean[n] = weighted / total
+
+
+
+#: Busy-period counts with chances below this (once falling) are moved into the
+#: batch law's lump at ``K``; a lump below _LUMP_NEGLIGIBLE is dropped.  Either moves
+#: the tails :func:`reader_blocking` uses by less than 1e-20.
+_BATCH_NEGLIGIBLE = 1e-25
+_LUMP_NEGLIGIBLE = 1e-20
+#: How far the arrival laws of :func:`reader_blocking` are written out, at most.
+_LAW_LENGTH_CAP = 1 << 20
+
+
+@_compiled(inline="always")
+def _log_rising(s, m):
+    """``log Gamma(s + m) - log Gamma(s)`` for ``s > 0``, ``m >= 0``, accurate when
+    ``s`` is huge (a nearly constant service: ``s = n / c``), where the difference
+    of two lgammas would lose its digits.  Stirling's series past ``s = 10``."""
+    if s < 10.0:
+        return math.lgamma(s + m) - math.lgamma(s)
+    t = s + m
+    corr_t = 1.0 / (12.0 * t) - 1.0 / (360.0 * t ** 3) + 1.0 / (1260.0 * t ** 5)
+    corr_s = 1.0 / (12.0 * s) - 1.0 / (360.0 * s ** 3) + 1.0 / (1260.0 * s ** 5)
+    return m * math.log(s) + (t - 0.5) * math.log1p(m / s) - m + corr_t - corr_s
+
+
+@_compiled(inline="always")
+def _busy_period_count(n, rho, c):
+    """Chance that an M/G/1 busy period serves exactly ``n >= 1`` jobs (gamma
+    service of load ``rho`` and squared variation ``c``; ``c = 0``: constant).
+
+    Lagrange inversion of ``N(z) = z A(N(z))`` gives ``(1 / n) P(n - 1
+    arrivals during n services)``; ``n`` gamma services are one gamma of
+    shape ``n / c``, so the count is negative binomial (Poisson at ``c = 0``:
+    the Borel law).  Derivation ``busy_period_count``.
+    """
+    if n == 1:
+        if c > 0.0:
+            return math.exp(-math.log1p(rho * c) / c)
+        return math.exp(-rho)
+    if not rho > 0.0:
+        return 0.0
+    m = n - 1.0
+    if c > 0.0:
+        shape = n / c
+        log_term = (_log_rising(shape, m) - math.lgamma(n)
+                    + m * (math.log(rho * c) - math.log1p(rho * c))
+                    - shape * math.log1p(rho * c))
+    else:
+        log_term = -n * rho + m * math.log(n * rho) - math.lgamma(n)
+    return math.exp(log_term) / n
+
+
+@_compiled
+def _batch_sizes(rho, c, k, x):
+    """Write the busy-period count law into ``x[0..k]`` with every size ``>= k``
+    lumped at ``k`` (a batch that large fills the socket whatever its size);
+    returns one past the last nonzero entry.
+
+    Terms under _BATCH_NEGLIGIBLE, once falling, join the lump; the lump is
+    ``1 - sum`` where that is over 1e-6 (accurate) and else the falling terms
+    summed until they vanish, so its rounding never floors a tail.
+    """
+    x[:] = 0.0
+    head = 0.0
+    top = 1
+    last = 2.0
+    for n in range(1, k):
+        term = _busy_period_count(n, rho, c)
+        if term < _BATCH_NEGLIGIBLE and term <= last:
+            break
+        x[n] = term
+        head += term
+        top = n + 1
+        last = term
+    lump = 1.0 - head
+    if lump <= 1e-6:
+        lump = 0.0
+        n = top
+        while True:
+            term = _busy_period_count(n, rho, c)
+            lump += term
+            if term < 1e-18 * lump or term < _NEGLIGIBLE or n > (1 << 26):
+                break
+            n += 1
+    if lump >= _LUMP_NEGLIGIBLE:
+        x[k] = lump
+        top = k + 1
+    return top
+
+
+@_compiled
+def _service_laws(x, top_x, rho, c, length, a, s):
+    """Write ``a`` (messages arriving in batches ``x`` during one reader service
+    of load ``rho``, squared variation ``c``) and ``s`` (a batch plus those:
+    ``X + A``) to ``length`` terms; returns ``1 - sum`` of each (not below 0).
+
+    Panjer's recursion for a compound negative binomial (Poisson at ``c = 0``)
+    count of batches: ``a_j = sum_i (p + q i / j) x_i a_{j-i}``.
+    """
+    if c > 0.0:
+        p = rho * c / (1.0 + rho * c)
+        step_a, step_b = p, (1.0 / c - 1.0) * p
+        a[0] = math.exp(-math.log1p(rho * c) / c)
+    else:
+        step_a, step_b = 0.0, rho
+        a[0] = math.exp(-rho)
+    top_a = 1
+    for j in range(1, length):
+        acc = 0.0
+        for i in range(1, min(j, top_x - 1) + 1):
+            acc += (step_a + step_b * i / j) * x[i] * a[j - i]
+        a[j] = acc if acc >= _NEGLIGIBLE else 0.0
+        if a[j] > 0.0:
+            top_a = j + 1
+    for m in range(length):
+        acc = 0.0
+        for i in range(max(1, m - top_a + 1), min(m, top_x - 1) + 1):
+            acc += x[i] * a[m - i]
+        s[m] = acc if acc >= _NEGLIGIBLE else 0.0
+    return max(0.0, 1.0 - a[:length].sum()), max(0.0, 1.0 - s[:length].sum())
+
+
+@_compiled
+def reader_blocking(rho1, c1, rho2, c2, k_cap, loss, died):
+    """Loss at a finite socket whose reader runs only while its CPU's softirq
+    work is done (``queueing.reader_blocking``), a row at a time.
+
+    Parameters
+    ----------
+    rho1, c1 : numpy.ndarray
+        ``(N,)`` the softirq's load (``rate * softirq_s``) and the squared
+        variation of its (gamma) work per message.
+    rho2, c2 : numpy.ndarray
+        ``(N,)`` the reader's load (``rate * reader_s``) and variation.
+    k_cap : numpy.ndarray
+        ``(N,)`` messages the socket holds, the one being read included
+        (int64, >= 1).
+    loss : numpy.ndarray
+        ``(N,)`` written: the share of messages the socket turns away.
+    died : numpy.ndarray
+        ``(N,)`` bool, written: the law fell away before ``K`` (loss 0).
+
+    Notes
+    -----
+    Take out the time the softirq is busy: in the reader's time, softirq
+    idle periods (exponential, rate ``lambda``) follow each other, and each
+    ends with a busy period whose ``X`` messages reach the socket before the
+    reader runs again.  So the socket is an M^X/G/1/K queue (partial batch
+    acceptance) fed by batches at ``lambda`` of busy-period size.  Embedded
+    at the reader's departures, the number left ``0..K-1`` is skip-free
+    downwards, so the cut between ``j`` and ``j + 1`` balances:
+    ``pi_{j+1} a_0 = pi_0 B_{j+1} + sum_{i=1}^{j} pi_i A_{j-i+2}`` with
+    ``A_m = P(A >= m)`` and ``B_m = P(X + A - 1 >= m)`` (from empty, the
+    next service starts with a batch).  Only the state ``K - 1`` sees the
+    limit, so these are the unlimited queue's equations, and batch sizes
+    past ``K`` may be lumped at ``K`` (they change no event ``A >= m``,
+    ``m <= K``).  The reader finishes ``1 / (s + pi_0 / lambda)`` messages
+    per unit of its time, of ``lambda E[X]`` offered: loss ``1 - 1 / (E[X]
+    (rho2 + pi_0))``, ``E[X] = 1 / (1 - rho1)``.  The arrival laws are
+    written out past ``K`` until their terms vanish, so a tail past ``K`` is
+    a sum, not ``1 - sum``.  Steps: the laws' length times ``min(K, the
+    batch law's length)``, then ``K`` times the arrival law's length (less
+    where the departure law dies away first).  Derivations
+    ``busy_period_count`` and ``reader_blocking``.
+    """
+    size = rho1.size
+    for n in range(size):
+        r1, r2, k = rho1[n], rho2[n], k_cap[n]
+        died[n] = False
+        if not r1 < 1.0:                    # the softirq never lets the reader run
+            loss[n] = 1.0
+            continue
+        mean_x = 1.0 / (1.0 - r1)
+        a0 = math.exp(-math.log1p(r2 * c2[n]) / c2[n]) if c2[n] > 0.0 else math.exp(-r2)
+        if a0 < 1e-250:                     # the reader never catches up: pi_0 ~ 0
+            loss[n] = max(0.0, 1.0 - 1.0 / (mean_x * r2))
+            continue
+        x = np.empty(k + 1)
+        top_x = _batch_sizes(r1, c1[n], k, x)
+        # The arrival laws, written out from a few terms, doubling.  Short of K they
+        # stop once their terms have fallen under 1e-20 and the batches are all in; at
+        # K or past it, once what lies past K is large enough for 1 - sum to be
+        # accurate, or once their terms vanish against it.
+        length = min(k + 1, 64)
+        while True:
+            a = np.empty(length)
+            s = np.empty(length)
+            left_a, left_s = _service_laws(x, top_x, r2, c2[n], length, a, s)
+            if length >= _LAW_LENGTH_CAP:
+                break
+            if length <= k:
+                if (length > top_x and s[length - 1] < 1e-20 and a[length - 1] < 1e-20
+                        and s[length - 1] <= s[length - 2]
+                        and a[length - 1] <= a[length - 2]):
+                    left_a = left_s = 0.0
+                    break
+            else:
+                head = 0.0
+                for m in range(k):
+                    head += s[m]
+                if 1.0 - head > 1e-6:
+                    break                   # 1 - sum is the mass left, to 1e-10 of it
+                past_a = past_s = 0.0
+                for m in range(k, length):
+                    past_a += a[m]
+                    past_s += s[m]
+                if s[length - 1] <= 1e-18 * past_s and a[length - 1] <= 1e-18 * past_a:
+                    left_a = left_s = 0.0
+                    break
+            length *= 2
+        # Tails summed from the top: tail_a[m] = P(A >= m), tail_s[m] = P(X + A >= m),
+        # 0 past the laws' length when nothing is left over.
+        span = max(length, k + 1)
+        tail_a = np.zeros(span + 2)
+        tail_s = np.zeros(span + 2)
+        tail_a[length] = left_a
+        tail_s[length] = left_s
+        for m in range(length - 1, -1, -1):
+            tail_a[m] = tail_a[m + 1] + a[m]
+            tail_s[m] = tail_s[m + 1] + s[m]
+        band = span + 2                     # tail_a[m] = 0 from here on
+        for m in range(span + 1, -1, -1):
+            if tail_a[m] >= _NEGLIGIBLE:
+                break
+            tail_a[m] = 0.0
+            band = m
+        pi = np.empty(k)
+        pi[0] = 1.0
+        first = 1.0
+        total = 1.0
+        for j in range(k - 1):              # pi_{j+1} from the cut between j and j + 1
+            acc = first * tail_s[j + 2]
+            for i in range(max(1, j + 3 - band), j + 1):
+                acc += pi[i] * tail_a[j - i + 2]
+            col = acc / a0
+            pi[j + 1] = col
+            total += col
+            if col > 1e200:                 # keep the unnormalised law finite
+                for i in range(j + 2):
+                    pi[i] /= col
+                total /= col
+                first /= col
+                col = 1.0
+            if (j + 1) % 8 == 0 and col < 1e-18 * total and col <= pi[j]:
+                died[n] = True
+                break
+        if died[n]:
+            loss[n] = 0.0
+            continue
+        loss[n] = min(1.0, max(0.0, 1.0 - 1.0 / (mean_x * (r2 + first / total))))

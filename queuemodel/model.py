@@ -15,7 +15,7 @@ from . import flows as flow_model
 from . import memory, wire
 from .errors import ModelInputError, QueueModelError, UnknownNameError
 from .latency import P99, STATION_NAMES, Station, moderation_wait_s, tandem
-from .queueing import gamma_quantile, mg1k
+from .queueing import gamma_quantile, mg1k, reader_blocking
 from .host import HOST_FIELDS, Host
 from .hosts import paper_testbed, with_overrides
 from .paths import get_path
@@ -934,7 +934,21 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
             parts[name] = parts[name] + w * np.where(used, result["parts"][name], 0.0)
         if udp:
             if shared:
-                blocked, _ = mg1k(r_t, work, core_scv, ring + sock)
+                # The softirq preempts the reader: it empties the ring at once and the
+                # socket receives each of its busy periods as a burst the reader meets
+                # later (queueing.reader_blocking).  Where the CPU is offered more than
+                # it carries that picture gives way to the capacity model's (the loss
+                # tends to its drop fraction), and the ring and socket are one buffer
+                # of the CPU's whole work.
+                under = r_t * work < 1.0
+                soft_work = hard + soft
+                soft_scv = scv * np.divide(hard ** 2 + soft ** 2, soft_work ** 2,
+                                           out=np.ones(i.size), where=soft_work > 0)
+                b_ring, _ = mg1k(r_t, soft_work, soft_scv, ring)
+                b_sock = reader_blocking(np.where(under, r_t * (1.0 - b_ring), 0.0),
+                                         soft_work, soft_scv, proc, scv, sock)
+                pooled, _ = mg1k(np.where(under, 0.0, r_t), work, core_scv, ring + sock)
+                blocked = np.where(under, 1.0 - (1.0 - b_ring) * (1.0 - b_sock), pooled)
             else:
                 b_ring, _ = mg1k(r_t, work, core_scv, ring)
                 b_sock, _ = mg1k(lam_rx * (1.0 - b_ring), app, scv, sock)

@@ -27,6 +27,7 @@ __all__ = [
     "wait_variance_s2",
     "gamma_quantile",
     "mg1k",
+    "reader_blocking",
 ]
 
 
@@ -361,3 +362,68 @@ def mg1k(rate, mean_s, scv, capacity):
                         blocking)
     number = np.where(saturated, np.where(single, blocking, k_cap.astype(float)), number)
     return blocking.reshape(shape), number.reshape(shape)
+
+
+def reader_blocking(rate, softirq_s, softirq_scv, reader_s, reader_scv, capacity):
+    """Loss at a socket whose reader shares a CPU with the softirq work that fills it.
+
+    The CPU runs a message's softirq work first (it preempts the reader) and
+    reads a message only while no softirq work waits (preemptive resume); the
+    socket holds ``capacity`` messages, the one being read included, and
+    turns away a message that finds it full.
+
+    Parameters
+    ----------
+    rate : float or numpy.ndarray
+        Poisson arrival rate of messages, 1/s.
+    softirq_s, softirq_scv : float or numpy.ndarray
+        Mean softirq work per message (s) and its squared variation (gamma).
+    reader_s, reader_scv : float or numpy.ndarray
+        Mean reading work per message (s) and its squared variation (gamma).
+    capacity : int or numpy.ndarray
+        ``K``: messages the socket holds (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        Share of the messages that reach the socket and are turned away (1
+        where the softirq alone keeps the CPU busy, ``rate * softirq_s >= 1``:
+        the reader never runs).
+
+    Notes
+    -----
+    Messages reach the socket in bursts: those a softirq busy period handles
+    arrive while the reader waits.  Without the softirq's busy time the
+    reader sees these bursts arrive as a Poisson stream at ``rate`` (its
+    idle periods are exponential), each as large as a busy period's count
+    of messages, so the socket is an M^X/G/1/K queue with partial batch
+    acceptance (:func:`queuemodel.kernels.reader_blocking`; derivations
+    ``busy_period_count`` and ``reader_blocking``, the loss at ``K = 2``).
+    Exact under these assumptions; a simulation of the CPU agrees
+    (``tests/test_oracle.py``).
+    Without softirq work it is :func:`mg1k`.  The ring in front of the
+    softirq is assumed not to drop (its own loss is :func:`mg1k` of the
+    softirq work).
+
+    Examples
+    --------
+    >>> b = reader_blocking(1.0, 0.0, 1.0, 0.5, 1.0, 4)   # no softirq: M/M/1/4 at 0.5
+    >>> round(float(b), 4)
+    0.0323
+    >>> float(reader_blocking(1.0, 0.5, 1.0, 0.2, 1.0, 1))  # K = 1: 1 - (1 - rho1)/(1 + rho2)
+    0.5833333333333333
+    """
+    arrays = np.broadcast_arrays(*(np.asarray(v, float) for v in (
+        rate, softirq_s, softirq_scv, reader_s, reader_scv, capacity)))
+    shape = arrays[0].shape
+    rate, soft, soft_scv, read, read_scv, capacity = (v.reshape(-1) for v in arrays)
+    # SCVs this small are constant work to double precision (as in mg1k).
+    c1 = np.where(soft_scv < 1e-12, 0.0, soft_scv)
+    c2 = np.where(read_scv < 1e-12, 0.0, read_scv)
+    from .kernels import reader_blocking as kernel
+
+    loss = np.empty(rate.size)
+    died = np.empty(rate.size, dtype=bool)
+    kernel(rate * soft, c1, rate * read, c2,
+           np.maximum(1, capacity.astype(np.int64)), loss, died)
+    return loss.reshape(shape)

@@ -230,19 +230,17 @@ def test_the_shared_core_simulation_is_mm1k_when_the_softirq_is_free():
     assert lost == pytest.approx(0.5 ** 4 * 0.5 / (1 - 0.5 ** 5), rel=0.08)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known, 2026-11-28: the model pools a shared core's RX ring and socket buffer into one "
-    "M/G/1/K (model._latency) and loses 3e-11 of 8 KB Docker UDP at 3.5 Gb/s; simulated "
-    "with the softirq ahead of the reader the socket (15 datagrams) loses about 28 %: "
-    "messages reach it in bursts, all those a softirq busy period processed while the "
-    "reader waited. A socket fed by Poisson arrivals with a preemptive-resume completion "
-    "time (M/G/1/K) gives 15 %, short of it too. Open (note)"))
-def test_a_shared_core_loses_what_a_simulation_of_it_loses():
+@pytest.mark.parametrize("offered_gbps", [3.0, 3.5, 3.8])
+def test_a_shared_core_loses_what_a_simulation_of_it_loses(offered_gbps):
+    # 8 KB Docker UDP, the reader on the softirq's CPU, 78 %, 90 % and 98 % of the CPU
+    # busy: the model's stage costs fed to the simulation above.  Until 2026-11-28 the
+    # model pooled ring and socket into one M/G/1/K and lost 0, 3e-11 and 8e-5 of what
+    # the simulation loses, 13 %, 29 % and 41 % (queueing.reader_blocking now).
     import queuemodel as qm
     from queuemodel import wire
     from queuemodel.paths import get_path
 
-    r = qm.predict(path="docker-overlay", proto="udp", offered_gbps=3.5)
+    r = qm.predict(path="docker-overlay", proto="udp", offered_gbps=offered_gbps)
     rate = r.message_rate_per_s
     context = {s.name: s.context for s in get_path("docker-overlay").rx}
     busy = {"soft": 0.0, "read": 0.0}
@@ -255,5 +253,5 @@ def test_a_shared_core_loses_what_a_simulation_of_it_loses():
     ring = host.rx_ring // fragments                          # 170 datagrams
     sock = host.socket_rcvbuf_bytes // (fragments * host.rx_buffer_truesize_bytes)   # 15
     lost = sum(_shared_core_loss(rate, busy["soft"] / rate, busy["read"] / rate, ring, sock,
-                                 100_000, seed=5))
-    assert r.loss_fraction == pytest.approx(lost, rel=0.25)
+                                 200_000, seed=5))
+    assert r.loss_fraction == pytest.approx(lost, rel=0.08)

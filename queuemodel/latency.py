@@ -26,8 +26,13 @@ packets pipeline through the stations); the stations' sojourns are
 independent, so means and variances add; the total's tail is a gamma law
 with that mean and variance.  Loss: UDP datagrams find finite buffers
 (the RX ring before the flow core, the socket receive buffer before the
-application); each is an M/G/1/K queue at its offered load
-(:func:`queuemodel.queueing.mg1k`).  TCP never overflows them (its window
+application).  With the application on a core of its own each is an
+M/G/1/K queue at its offered load (:func:`queuemodel.queueing.mg1k`); with
+the application under the softirq on one CPU the ring is M/G/1/K of the
+softirq work and the socket receives each softirq busy period's messages as
+one burst (:func:`queuemodel.queueing.reader_blocking`), below the CPU's
+capacity; past it the CPU's whole work and both buffers are one M/G/1/K,
+whose loss tends to the capacity model's drop fraction.  TCP never overflows them (its window
 throttles the sender), so its loss is 0.
 """
 

@@ -334,8 +334,8 @@ def test_loss_is_a_probability_rising_with_load(sc, f1, f2):
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "known, 2026-11-28: below its capacity a CPU running the reader under the softirq loses "
-    "at the socket what the softirq's bursts overfill (queueing.reader_blocking: 44 % of "
-    "8 KB Docker UDP at 99.9 % of capacity, 6.5 % of 64 B); past it the model's CPU shares "
+    "at the socket what the softirq's bursts overfill (queueing.reader_blocking: 43 % of "
+    "8 KB Docker UDP at 99.9 % of capacity, 6.4 % of 64 B); past it the model's CPU shares "
     "itself fluidly between softirq and reader (the capacity model: the ring drops the "
     "excess) and loses its drop fraction, 0.5 % and 0.13 % at 100.1 %. Linux keeps to the "
     "softirq's priority while its busy periods end (the softirq alone keeps this CPU about "
@@ -376,7 +376,10 @@ def test_loss_tends_to_the_fluid_drops_as_buffers_grow(path):
     big = qm.predict(path=path, proto="udp", offered_gbps=over, rx_ring=1 << 16,
                      socket_rcvbuf_bytes=1 << 28)
     assert big.loss_fraction == pytest.approx(big.drop_fraction, abs=1e-6)
-    assert small.loss_fraction >= big.loss_fraction
+    # Short buffers lose more than the fluid drop.  (Each against its own: the buffers'
+    # sizes move the capacity too, a 65,536-descriptor ring holding received data out of
+    # the cache, so the big buffers' drop can exceed the short ones' loss.)
+    assert small.loss_fraction > small.drop_fraction + 1e-3
 
 
 @pytest.mark.parametrize("path", PATH_NAMES)

@@ -1610,10 +1610,20 @@ _LAW_LENGTH_CAP = 1 << 20
 
 @_compiled(inline="always")
 def _log_rising(s, m):
-    """``log Gamma(s + m) - log Gamma(s)`` for ``s > 0``, ``m >= 0``, accurate when
-    ``s`` is huge (a nearly constant service: ``s = n / c``), where the difference
-    of two lgammas would lose its digits.  Stirling's series past ``s = 10``."""
-    if s < 10.0:
+    """``log Gamma(s + m) - log Gamma(s)`` for ``s > 0`` and whole ``m >= 0``, to
+    about 1e-13 wherever ``s`` lies.
+
+    A nearly constant service makes ``s = n / c`` huge, where the difference of
+    two lgammas loses its digits (1e-4 at ``s = 1e11``).  Below 64 steps the sum
+    ``m log s + sum_i log1p(i / s)``; past them Stirling's series from ``s = 30``
+    (its first omitted term is under 3e-14 there), and two lgammas below it.
+    """
+    if m < 64.0:
+        total = m * math.log(s)
+        for i in range(1, int(m)):
+            total += math.log1p(i / s)
+        return total
+    if s < 30.0:
         return math.lgamma(s + m) - math.lgamma(s)
     t = s + m
     corr_t = 1.0 / (12.0 * t) - 1.0 / (360.0 * t ** 3) + 1.0 / (1260.0 * t ** 5)
@@ -1687,30 +1697,39 @@ def _batch_sizes(rho, c, k, x):
 
 
 @_compiled
-def _service_laws(x, top_x, rho, c, length, a, s):
+def _service_laws(x, top_x, rho, c, start, length, a, s):
     """Write ``a`` (messages arriving in batches ``x`` during one reader service
     of load ``rho``, squared variation ``c``) and ``s`` (a batch plus those:
-    ``X + A``) to ``length`` terms; returns ``1 - sum`` of each (not below 0).
+    ``X + A``) from term ``start`` to term ``length`` (the terms before
+    ``start`` already written); returns ``1 - sum`` of each (not below 0).
 
     Panjer's recursion for a compound negative binomial (Poisson at ``c = 0``)
-    count of batches: ``a_j = sum_i (p + q i / j) x_i a_{j-i}``.
+    count of batches: ``a_j = p sum_i x_i a_{j-i} + (q / j) sum_i i x_i
+    a_{j-i}``.
     """
     if c > 0.0:
         p = rho * c / (1.0 + rho * c)
         step_a, step_b = p, (1.0 / c - 1.0) * p
-        a[0] = math.exp(-math.log1p(rho * c) / c)
+        first = math.exp(-math.log1p(rho * c) / c)
     else:
         step_a, step_b = 0.0, rho
-        a[0] = math.exp(-rho)
-    top_a = 1
-    for j in range(1, length):
-        acc = 0.0
+        first = math.exp(-rho)
+    if start == 0:
+        a[0] = first
+    for j in range(max(1, start), length):
+        plain = 0.0
+        weighted = 0.0
         for i in range(1, min(j, top_x - 1) + 1):
-            acc += (step_a + step_b * i / j) * x[i] * a[j - i]
+            term = x[i] * a[j - i]
+            plain += term
+            weighted += i * term
+        acc = step_a * plain + step_b * weighted / j
         a[j] = acc if acc >= _NEGLIGIBLE else 0.0
+    top_a = 1
+    for j in range(length):
         if a[j] > 0.0:
             top_a = j + 1
-    for m in range(length):
+    for m in range(start, length):
         acc = 0.0
         for i in range(max(1, m - top_a + 1), min(m, top_x - 1) + 1):
             acc += x[i] * a[m - i]
@@ -1780,10 +1799,18 @@ def reader_blocking(rho1, c1, rho2, c2, k_cap, loss, died):
         # K or past it, once what lies past K is large enough for 1 - sum to be
         # accurate, or once their terms vanish against it.
         length = min(k + 1, 64)
+        done = 0
+        a = np.empty(length)
+        s = np.empty(length)
         while True:
-            a = np.empty(length)
-            s = np.empty(length)
-            left_a, left_s = _service_laws(x, top_x, r2, c2[n], length, a, s)
+            if a.size < length:             # keep the terms written, write the rest
+                grown_a = np.empty(length)
+                grown_s = np.empty(length)
+                grown_a[:done] = a[:done]
+                grown_s[:done] = s[:done]
+                a, s = grown_a, grown_s
+            left_a, left_s = _service_laws(x, top_x, r2, c2[n], done, length, a, s)
+            done = length
             if length >= _LAW_LENGTH_CAP:
                 break
             if length <= k:

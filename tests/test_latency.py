@@ -213,7 +213,7 @@ def _reader_blocking_by_matrix(rho1, c1, rho2, c2, cap):
 SCVS = st.one_of(st.just(0.0), st.floats(0.01, 3.0))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(rho1=st.floats(0.0, 0.8), c1=SCVS, rho2=st.floats(0.01, 3.0), c2=SCVS,
        cap=st.integers(1, 12))
 def test_a_shared_cpus_socket_loses_what_its_transition_matrix_says(rho1, c1, rho2, c2, cap):

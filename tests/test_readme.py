@@ -154,3 +154,28 @@ def test_dram_table_matches_the_model():
         per_byte = gbytes * 8 / r.throughput_gbps
         assert [float(v) for v in shown[0::2]] == [round(float(v), 2) for v in gbytes]
         assert [float(v) for v in shown[1::2]] == [round(float(v), 2) for v in per_byte]
+
+
+SOCKET_LINE = re.search(r"keeps 8 KB Docker UDP under 0\.1 % loss is\n([0-9.]+) KB at 2 Gb/s, "
+                        r"([0-9.]+) MB at 3 Gb/s and ([0-9.]+) MB at 3\.5 Gb/s \(native at 3 "
+                        r"Gb/s: ([0-9.]+) KB\)", README)
+SOCKET_SOLVE = re.search(r"^socket_rcvbuf_bytes = (\S+) gives loss_fraction = (\S+) ", README,
+                         flags=re.M)
+
+
+def test_socket_buffer_answers_match_the_model():
+    # README "Latency and loss": the smallest socket buffer for 0.1 % loss, in prose and
+    # as the solve command prints it.
+    from queuemodel.whatif import solve
+
+    assert SOCKET_LINE and SOCKET_SOLVE, "the socket-buffer lines are gone or reworded"
+    shown = [float(v) for v in SOCKET_LINE.groups()]
+    answers = []
+    for path, gbps in [("docker-overlay", 2.0), ("docker-overlay", 3.0),
+                       ("docker-overlay", 3.5), ("native", 3.0)]:
+        sc = {"path": path, "proto": "udp", "offered_gbps": gbps}
+        answers.append(solve("loss_fraction<=0.001", "socket_rcvbuf_bytes", scenario=sc))
+    assert shown == [round(answers[0].value / 1e3), round(answers[1].value / 1e6, 2),
+                     round(answers[2].value / 1e6, 1), round(answers[3].value / 1e3)]
+    assert float(SOCKET_SOLVE.group(1)) == pytest.approx(answers[1].value, rel=1e-5)
+    assert float(SOCKET_SOLVE.group(2)) == pytest.approx(answers[1].achieved, rel=1e-5)

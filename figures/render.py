@@ -32,7 +32,8 @@ FIGURES = (
     ("fig10_udp_size_cpu", "One UDP flow's receiver CPU against size (paper Fig. 10)"),
     ("fig11_udp_irqs", "Interrupts and softirqs of one UDP flow against size (paper Fig. 11)"),
     ("fig_stage_cycles", "Receiver cycles per packet, stage by stage (the model's Fig. 2)"),
-    ("fig_latency", "Latency of one flow against offered load (the model's extension)"),
+    ("fig_latency", "Latency of one flow, and loss of a UDP flow, against offered load (the "
+                    "model's extension)"),
     ("fig_parallel", "One flow on k receive cores: pipeline or spray (the paper's question 1)"),
     ("fig_isolation", "Flows on dedicated cores against hashed flows (the paper's question 2)"),
     ("fig_coalescing", "Coalescing and small messages (the paper's question 3)"),

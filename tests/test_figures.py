@@ -206,3 +206,15 @@ def test_reproduce_into_a_place_it_cannot_write_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("queuemodel: error: --out = '") and err.count("\n") == 1
     assert "must be a directory that can be written" in err
+
+
+def test_latency_figure_draws_each_paths_udp_loss(data):
+    # The last panel: each path's loss fraction (in %) at the offered loads.
+    fig = draw("fig_latency", data)
+    ax = fig.axes[-1]
+    drawn = {line.get_label(): line for line in ax.lines}
+    assert set(drawn) == set(data["latency"]["udp"])
+    for path, r in data["latency"]["udp"].items():
+        assert np.array_equal(drawn[path].get_xdata(), r.inputs["offered_gbps"])
+        assert np.allclose(drawn[path].get_ydata(), 100 * r.loss_fraction)
+    assert "lost" in ax.get_ylabel()

@@ -1598,7 +1598,6 @@ def embedded_moments(rho, c, k_cap, zero, mean, died):
         mean[n] = weighted / total
 
 
-
 #: Busy-period counts with chances below this (once falling) are moved into the
 #: batch law's lump at ``K``; a lump below _LUMP_NEGLIGIBLE is dropped.  Either moves
 #: the tails :func:`reader_blocking` uses by less than 1e-20.

@@ -32,8 +32,8 @@ the application under the softirq on one CPU the ring is M/G/1/K of the
 softirq work and the socket receives each softirq busy period's messages as
 one burst (:func:`queuemodel.queueing.reader_blocking`), below the CPU's
 capacity; past it the CPU's whole work and both buffers are one M/G/1/K,
-whose loss tends to the capacity model's drop fraction.  TCP never overflows them (its window
-throttles the sender), so its loss is 0.
+whose loss tends to the capacity model's drop fraction.  TCP never
+overflows them (its window throttles the sender), so its loss is 0.
 """
 
 from __future__ import annotations

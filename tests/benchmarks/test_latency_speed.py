@@ -59,11 +59,13 @@ def test_scalar_predict_with_latency(benchmark):
 
 
 def test_finite_buffer_grid(benchmark):
-    # No target: the M/G/1/K loss of 1,000 native UDP scenarios with their own ring sizes
-    # (64-8,192 descriptors) and offered loads (0.5-8 Gb/s; the 6 % that lose datagrams
-    # have their laws near K).  While every row of the recursion ran to the largest K
-    # any row needed, this took 3.8 s (0.25 s since, 2026-11-28; a loaded row's
-    # geometric part is summed in K steps since the same day).
+    # No target: the loss of 1,000 native UDP scenarios with their own ring sizes (64-8,192
+    # descriptors) and offered loads (0.5-8 Gb/s), the reader under the softirq: each
+    # row's ring an M/G/1/K queue, its socket fed by the softirq's bursts below capacity
+    # (queueing.reader_blocking, since 2026-11-28), ring and socket one M/G/1/K past it.
+    # While every row of the recursion ran to the largest K any row needed, this took
+    # 3.8 s (0.25 s since, 2026-11-28; a loaded row's geometric part is summed in K steps
+    # since the same day).
     rng = np.random.default_rng(20261128)
     grid = dict(rx_ring=rng.integers(64, 8193, 1000).astype(float),
                 offered_gbps=rng.uniform(0.5, 8.0, 1000))

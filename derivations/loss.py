@@ -8,16 +8,21 @@ import sympy as sp
 from ._base import Derivation
 
 
+def _gamma_no_arrival(rho, c):
+    """Chance of no Poisson arrival (rate rho per unit mean work) during a gamma service
+    of mean 1 and SCV c: the service's Laplace transform at rho."""
+    x = sp.Symbol("x", positive=True)
+    k, theta = 1 / c, c
+    density = x ** (k - 1) * sp.exp(-x / theta) / (sp.gamma(k) * theta ** k)
+    return sp.simplify(sp.integrate(sp.exp(-rho * x) * density, (x, 0, sp.oo), conds="none"))
+
+
 def _two_places() -> Derivation:
     from queuemodel.queueing import mg1k
 
-    rho, c, s, x = sp.symbols("rho c s x", positive=True)
+    rho, c = sp.symbols("rho c", positive=True)
     p0, p1 = sp.symbols("pi_0 pi_1", positive=True)
-    # Gamma service (mean 1, SCV c): chance of no Poisson(rho) arrival during a service is
-    # its Laplace transform at rho.
-    k, theta = 1 / c, c
-    density = x ** (k - 1) * sp.exp(-x / theta) / (sp.gamma(k) * theta ** k)
-    a0 = sp.simplify(sp.integrate(sp.exp(-rho * x) * density, (x, 0, sp.oo), conds="none"))
+    a0 = _gamma_no_arrival(rho, c)
     # K = 2: a departure leaves 0 or 1 behind.  Cut between 0 and 1: up-crossings from 0
     # (at least one arrival in the next service, 1 - a_0) balance down-crossings from 1
     # (no arrival in the service, a_0).
@@ -100,15 +105,6 @@ def _geometric_tail() -> Derivation:
         constraint=lambda rho: abs(rho - 1.0) > 1e-3,
         where="queuemodel.kernels._tail_ratio",
     )
-
-
-def _gamma_no_arrival(rho, c):
-    """Chance of no Poisson arrival (rate rho per unit mean work) during a gamma service
-    of mean 1 and SCV c: the service's Laplace transform at rho."""
-    x = sp.Symbol("x", positive=True)
-    k, theta = 1 / c, c
-    density = x ** (k - 1) * sp.exp(-x / theta) / (sp.gamma(k) * theta ** k)
-    return sp.simplify(sp.integrate(sp.exp(-rho * x) * density, (x, 0, sp.oo), conds="none"))
 
 
 def _busy_period_count() -> Derivation:

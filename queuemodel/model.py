@@ -952,11 +952,13 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
                 # would (4 % less than a simulation with 2 or 3, tests/test_oracle.py).
                 sockets = np.maximum(1.0, np.floor(
                     sock * np.maximum(1.0, spread["flows_per_busy"][i])))
-                b_ring, _ = mg1k(r_t, soft_work, soft_scv, ring)
-                b_sock = reader_blocking(np.where(under, r_t * (1.0 - b_ring), 0.0),
-                                         soft_work, soft_scv, proc, scv, sockets)
-                pooled, _ = mg1k(np.where(under, 0.0, r_t), work, core_scv, ring + sock)
-                blocked = np.where(under, 1.0 - (1.0 - b_ring) * (1.0 - b_sock), pooled)
+                u, o = np.flatnonzero(under), np.flatnonzero(~under)
+                blocked = np.empty(i.size)
+                b_ring, _ = mg1k(r_t[u], soft_work[u], soft_scv[u], ring[u])
+                b_sock = reader_blocking(r_t[u] * (1.0 - b_ring), soft_work[u], soft_scv[u],
+                                         proc[u], scv[u], sockets[u])
+                blocked[u] = 1.0 - (1.0 - b_ring) * (1.0 - b_sock)
+                blocked[o] = mg1k(r_t[o], work[o], core_scv[o], (ring + sock)[o])[0]
             else:
                 b_ring, _ = mg1k(r_t, work, core_scv, ring)
                 b_sock, _ = mg1k(lam_rx * (1.0 - b_ring), app, scv, sock)

@@ -208,6 +208,11 @@ class Host:
     rx_buffer_truesize_bytes : int
         Memory one received wire packet is charged against the socket
         buffer (its receive buffer plus the ``sk_buff``).
+    socket_admits_past_limit : bool
+        Whether a socket takes a datagram while what it holds is under
+        ``SO_RCVBUF``, so the last one taken may overshoot it (Linux 4.4:
+        it holds ``ceil(rcvbuf / truesize)``), or refuses one that would
+        overshoot (``floor``, at least one).
     ddio_share : float
         Share of the last-level cache a NIC's writes may allocate into
         (Intel DDIO; :mod:`queuemodel.memory`).  Memory traffic only.
@@ -270,6 +275,7 @@ class Host:
     service_scv: Any = _num(low=0.0, high=100.0)
     socket_rcvbuf_bytes: Any = _num(low=1, high=1 << 31, integer=True)
     rx_buffer_truesize_bytes: Any = _num(low=1, high=1 << 20, integer=True)
+    socket_admits_past_limit: bool = _flag()
     ddio_share: Any = _num(low=0.0, high=1.0, low_open=True)
     tcp_window_bytes: Any = _num(low=1, high=1 << 31, integer=True)
 

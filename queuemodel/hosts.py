@@ -123,6 +123,8 @@ def paper_testbed() -> Host:
                                      # no SO_RCVBUF unless given -w
         rx_buffer_truesize_bytes=2304,  # estimate: mlx4_en's 1536 B receive fragment at
                                         # MTU 1500 plus ~768 B of sk_buff and shared info
+        socket_admits_past_limit=True,  # Linux 4.4 __sock_queue_rcv_skb refuses a datagram
+                                        # only once sk_rmem_alloc >= sk_rcvbuf
         # --- Memory traffic only (queuemodel.memory; no throughput claim) ---
         ddio_share=0.1,              # DDIO allocates into 2 of the LLC's 20 ways by default
                                      # (IIO LLC WAYS register; Farshin et al., "Reexamining

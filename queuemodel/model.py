@@ -889,8 +889,9 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
     ring = np.maximum(1.0, np.floor(_row(h.rx_ring, size)[i] / n_wire))
     # Linux 4.4's __sock_queue_rcv_skb refuses a datagram only once what the socket
     # holds has reached SO_RCVBUF, so the last one it takes may overshoot it: a socket
-    # holds ceil(rcvbuf / truesize) messages.
-    sock = np.maximum(1.0, np.ceil(_row(h.socket_rcvbuf_bytes, size)[i] / (
+    # holds ceil(rcvbuf / truesize) messages (floor where the kernel refuses to overshoot).
+    whole = np.ceil if host.socket_admits_past_limit else np.floor
+    sock = np.maximum(1.0, whole(_row(h.socket_rcvbuf_bytes, size)[i] / (
         n_wire * _row(h.rx_buffer_truesize_bytes, size)[i])))
     first = second = loss = 0.0
     stable = total[i] >= wanted[i] * (1.0 - 1e-9)

@@ -110,6 +110,7 @@ def _config(rng):
                  link_segments=bool(rng.integers(4) != 0),
                  sender_on_receive_cpu=bool(rng.integers(4) == 0),
                  rx_csum=bool(rng.integers(2)), tx_csum=bool(rng.integers(2)),
+                 socket_admits_past_limit=bool(rng.integers(2)),
                  physical_cores=int(rng.integers(1, 33)), nic_queues=int(rng.integers(1, 65)))
     flows = int(rng.choice([1, 1, 2, 3, 5, 8, 13, 24, 45, 80, int(rng.integers(1, 101))]))
     return dict(path=str(rng.choice(list(qm.PATHS))), proto=proto, flows=flows,

@@ -367,6 +367,17 @@ def test_tcp_loses_nothing():
     assert np.all(r.loss_fraction == 0.0)
 
 
+def test_a_kernel_that_refuses_to_overshoot_holds_whole_datagrams_only():
+    # Linux 4.4 takes a datagram while the socket holds less than SO_RCVBUF (16 Docker 8 KB
+    # datagrams of 6 x 2,304 B in 212,992 B); a kernel that refuses to overshoot holds 15,
+    # as a 4.4 socket of exactly 15 datagrams' bytes does.
+    sc = dict(path="docker-overlay", proto="udp", offered_gbps=3.5)
+    strict = qm.predict(**sc, socket_admits_past_limit=False)
+    exact = qm.predict(**sc, socket_rcvbuf_bytes=15 * 6 * 2304)
+    assert strict.loss_fraction == exact.loss_fraction
+    assert strict.loss_fraction > qm.predict(**sc).loss_fraction
+
+
 @pytest.mark.parametrize("path", PATH_NAMES)
 def test_loss_tends_to_the_fluid_drops_as_buffers_grow(path):
     # Above capacity a long buffer loses what the core cannot carry, and no more.

@@ -339,9 +339,8 @@ def test_loss_is_a_probability_rising_with_load(sc, f1, f2):
     "itself fluidly between softirq and reader (the capacity model: the ring drops the "
     "excess) and loses its drop fraction, 0.5 % and 0.13 % at 100.1 %. Linux keeps to the "
     "softirq's priority while its busy periods end (the softirq alone keeps this CPU about "
-    "80 % busy at capacity), so the loss "
-    "should go on rising and the carried rate fall: receive livelock, which the capacity "
-    "model does not have (issue 3). Open (note)"))
+    "80 % busy at capacity), so the loss should go on rising and the carried rate fall: "
+    "receive livelock, which the capacity model does not have (issue 3). Open (note)"))
 @pytest.mark.parametrize("msg_bytes", [64, 8192])
 def test_a_shared_cpus_loss_does_not_fall_as_its_offer_passes_capacity(msg_bytes):
     sc = {"path": "docker-overlay", "proto": "udp", "msg_bytes": msg_bytes}

@@ -6,11 +6,16 @@ Builds two network namespaces joined by a veth pair and steers the receive
 side's packets to CPU 1 with RPS, where the receiver is pinned: NET_RX, raised
 there by RPS's IPI, preempts the reader as the model's shared CPU has it.  A
 Python sender on CPU 0 sends 1000-byte datagrams with exponential gaps
-(busy-waiting).  Each run reads CPU 1's softirq and reader time per message
-from ``/proc/stat`` and feeds them, with the socket's capacity in datagrams,
-to :func:`queuemodel.queueing.reader_blocking`; nothing is fitted.  Needs
-root, ``ip`` and ``taskset``, and two CPUs.  Not part of the test suite (it
-measures a machine); the README's Latency and loss section quotes a run.
+(busy-waiting), or as fast as it can (``RATE`` 0), which is past what CPU 1
+can carry: there the kernel's softirq keeps preempting the reader, and what
+the reader delivers falls as the offer grows (receive livelock).  Each run
+reads CPU 1's softirq time per message offered and reader time per message
+read from ``/proc/stat`` and feeds them, with the socket's capacity in
+datagrams, to :func:`queuemodel.queueing.reader_blocking`; nothing is
+fitted.  It prints the measured and modelled loss, and the datagrams read
+per second, measured and modelled.  Needs root, ``ip`` and ``taskset``, and
+two CPUs.  Not part of the test suite (it measures a machine); the README's
+Latency and loss section quotes a run.
 """
 
 from __future__ import annotations
@@ -54,9 +59,12 @@ payload, rnd, clock = b"x" * int(sys.argv[5]), random.Random(1), time.perf_count
 start = nxt = clock()
 sent = 0
 while nxt < start + seconds:
-    nxt += rnd.expovariate(rate)
-    while clock() < nxt:
-        pass
+    if rate > 0:
+        nxt += rnd.expovariate(rate)
+        while clock() < nxt:
+            pass
+    else:                   # as fast as it can
+        nxt = clock()
     s.send(payload)
     sent += 1
 print(sent, sent / (clock() - start), flush=True)
@@ -110,32 +118,38 @@ def run(rate: float, rcvbuf: int, seconds: float) -> dict:
     sent, achieved = int(sent), float(achieved)
     user, _, system, idle, _, irq, softirq = (b - a for a, b in zip(before[:7], after[:7]))
     ticks = sum(b - a for a, b in zip(before[:8], after[:8]))
-    softirq_s = (softirq + irq) / 100.0 / sent          # USER_HZ = 100
-    reader_s = (user + system) / 100.0 / sent
+    softirq_s = (softirq + irq) / 100.0 / sent          # USER_HZ = 100; all that came
+    reader_s = (user + system) / 100.0 / max(received, 1)    # only what the socket took
     held = max(1, granted // TRUESIZE_BYTES)              # 6.18 refuses to overshoot
     model = {c: float(reader_blocking(achieved, softirq_s, c, reader_s, c, held))
              for c in (1.0, 0.0)}
     return {"rate_per_s": round(achieved), "held": held, "softirq_us": softirq_s * 1e6,
             "reader_us": reader_s * 1e6, "cpu1_busy": 1.0 - idle / ticks,
-            "lost": 1.0 - received / sent, "model_scv1": model[1.0], "model_scv0": model[0.0]}
+            "lost": 1.0 - received / sent, "model_scv1": model[1.0], "model_scv0": model[0.0],
+            "read_per_s": achieved * received / sent,
+            "model_read_per_s": achieved * (1.0 - model[1.0])}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="*", default=["80000:10000", "100000:10000",
-                                                    "100000:5000", "120000:5000"],
-                        help="RATE:RCVBUF pairs (datagrams/s : bytes asked for)")
+                                                    "100000:5000", "120000:5000",
+                                                    "0:212992", "0:10000"],
+                        help="RATE:RCVBUF pairs (datagrams/s, 0 for as fast as the "
+                             "sender can : bytes asked for)")
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args(argv)
     set_up()
     try:
-        print("rate/s  held  softirq_us  reader_us  busy   lost     model(SCV 1 / 0)")
+        print("rate/s  held  softirq_us  reader_us  busy   lost     model(SCV 1 / 0)"
+              "   read/s  model read/s")
         for pair in args.runs:
             rate, rcvbuf = pair.split(":")
             r = run(float(rate), int(rcvbuf), args.seconds)
             print(f"{r['rate_per_s']:6d}  {r['held']:4d}  {r['softirq_us']:10.2f}  "
                   f"{r['reader_us']:9.2f}  {r['cpu1_busy']:.2f}  {100 * r['lost']:6.2f} %  "
-                  f"{100 * r['model_scv1']:.2f} / {100 * r['model_scv0']:.2f} %", flush=True)
+                  f"{100 * r['model_scv1']:.2f} / {100 * r['model_scv0']:.2f} %  "
+                  f"{r['read_per_s']:7.0f}  {r['model_read_per_s']:7.0f}", flush=True)
     finally:
         tear_down()
     return 0

@@ -790,7 +790,7 @@ def _patterns(n, cores, threads, queues, spreads, rps, queue_cpus, steered) -> P
 
 
 def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
-                    band=None, waiting=None, convex=False) -> dict:
+                    band=None, waiting=None, convex=False, waste=None) -> dict:
     """Expected delivery of the flows over the receiver's CPUs, per scenario.
 
     Parameters
@@ -844,14 +844,23 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         works beyond its capacity, and no offer up to capacity is held back:
         a band moves no rate.  (Held at the lower edge, one TCP flow more
         could lose a quarter of the throughput on a host whose band opened.)
+    waste : numpy.ndarray, optional
+        ``(S, T)``: a CPU offered more than its capacity whose softirq keeps
+        preempting its reader works on every message its softirq can take
+        and delivers only what the reader's time left over lets it copy:
+        ``R - waste * (offer - R)``, at least 0, with ``waste`` its softirq's
+        seconds per message over its reader's (receive livelock;
+        :func:`queuemodel.kernels._livelocked`).  Default 0: the excess is
+        dropped before any work is spent on it, and the CPU carries ``R``.
 
     Returns
     -------
     dict
         ``delivered`` and its Monte Carlo ``delivered_stderr``; ``busy``
         (expected busy receive CPUs) and ``flows_per_busy``; per thread level
-        ``cpus_at_level`` and ``rate_at_level`` (expected CPUs and their
-        summed delivery); ``receiver_bound`` (whether the receive CPUs, not
+        ``cpus_at_level``, ``rate_at_level`` and ``handled_at_level``
+        (expected CPUs, their summed delivery and the messages their softirq
+        handles, which is more where they are livelocked), and ``waste``; ``receiver_bound`` (whether the receive CPUs, not
         the link or the senders, set the rate); with ``waiting``,
         ``dram_per_byte``: DRAM bytes per delivered byte
         (:func:`queuemodel.memory.dram_bytes_per_byte` on each CPU, weighted
@@ -896,6 +905,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     size = flows.size
     capacity = np.ascontiguousarray(capacity, dtype=float)
     levels = capacity.shape[1]
+    waste = np.zeros(capacity.shape) if waste is None else np.ascontiguousarray(
+        np.broadcast_to(waste, capacity.shape), dtype=float)
     elastic = proto == "tcp"
     per_flow, link = as_row(per_flow, size), as_row(link, size)
     tables = [patterns.runs for _, patterns in groups]
@@ -964,13 +975,15 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                                              "read_miss", "bound_per_byte")}
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
+    out["handled_at_level"] = np.zeros((size, levels))
+    out["waste"] = waste
     results, tasks = [], []
     for (idx, patterns), at, table, rate, start, dram in zip(groups, where, tables, rates,
                                                             starts, drams):
         n = idx.size
-        moments = (np.empty(n), np.empty(n), np.empty((n, levels)), np.empty(n), np.empty(n),
-                   np.empty(n), np.empty(n))
-        rows = (capacity[at], rate, start, band_low[at], band_high[at],
+        moments = (np.empty(n), np.empty(n), np.empty((n, levels)), np.empty((n, levels)),
+                   np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+        rows = (capacity[at], rate, start, band_low[at], band_high[at], waste[at],
                 *(waiting[k][at] for k in memory_keys), dram, waiting["variability"][at])
 
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
@@ -981,8 +994,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         tasks.append((run, n, rate.size))
         results.append(moments)
     _in_threads(tasks)
-    for (_, patterns), at, (mean, variance, at_level, dram, bound, miss, bound_dram) in zip(
-            groups, where, results):
+    for (_, patterns), at, (mean, variance, at_level, handled, dram, bound, miss,
+                            bound_dram) in zip(groups, where, results):
         out["bound_per_byte"][at] = bound_dram
         out["delivered"][at] = mean
         out["delivered_stderr"][at] = np.sqrt(np.maximum(0.0, variance) / patterns.draws)
@@ -990,6 +1003,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         out["dram_bound"][at] = bound
         out["read_miss"][at] = miss
         out["rate_at_level"][at] = at_level
+        out["handled_at_level"][at] = handled
         mean_busy, flows_per_busy, cpus_at = patterns.means
         out["busy"][at] = mean_busy
         out["flows_per_busy"][at] = flows_per_busy

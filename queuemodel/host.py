@@ -213,6 +213,16 @@ class Host:
         ``SO_RCVBUF``, so the last one taken may overshoot it (Linux 4.4:
         it holds ``ceil(rcvbuf / truesize)``), or refuses one that would
         overshoot (``floor``, at least one).
+    overload_defers_softirq : bool
+        What a CPU that runs both a UDP flow's softirq work and its reader
+        does when offered more than it carries.  True: the softirq work
+        moves to ksoftirqd, a thread the scheduler shares with the reader,
+        and the ring drops the excess before any work is spent on it; the
+        CPU carries its capacity.  False: the softirq keeps preempting the
+        reader, handles every message it can and leaves the reader only
+        the time it does not use, so the socket drops the rest after the
+        softirq has worked on it and delivery falls as the offer grows, to
+        nothing once the softirq alone fills the CPU (receive livelock).
     ddio_share : float
         Share of the last-level cache a NIC's writes may allocate into
         (Intel DDIO; :mod:`queuemodel.memory`).  Memory traffic only.
@@ -276,6 +286,7 @@ class Host:
     socket_rcvbuf_bytes: Any = _num(low=1, high=1 << 31, integer=True)
     rx_buffer_truesize_bytes: Any = _num(low=1, high=1 << 20, integer=True)
     socket_admits_past_limit: bool = _flag()
+    overload_defers_softirq: bool = _flag()
     ddio_share: Any = _num(low=0.0, high=1.0, low_open=True)
     tcp_window_bytes: Any = _num(low=1, high=1 << 31, integer=True)
 

@@ -125,6 +125,12 @@ def paper_testbed() -> Host:
                                         # MTU 1500 plus ~768 B of sk_buff and shared info
         socket_admits_past_limit=True,  # Linux 4.4 __sock_queue_rcv_skb refuses a datagram
                                         # only once sk_rmem_alloc >= sk_rcvbuf
+        overload_defers_softirq=True,  # Linux 4.4 with a NAPI NIC: a poll that uses its
+        # full weight leaves NET_RX pending and __do_softirq hands it to ksoftirqd, while
+        # the NIC's interrupt stays masked; S6 needs it (one Docker UDP flow: its sender
+        # offers 5.5 Gb/s, over the 4.8 Gb/s at which its softirq alone would fill the
+        # CPU, and the paper measures the CPU's 3.9).  Linux 6.18 with RPS over a veth
+        # keeps the softirq in charge (tests/kernel_socket_loss.py): False
         # --- Memory traffic only (queuemodel.memory; no throughput claim) ---
         ddio_share=0.1,              # DDIO allocates into 2 of the LLC's 20 ways by default
                                      # (IIO LLC WAYS register; Farshin et al., "Reexamining

@@ -93,6 +93,26 @@ def _carried(capacity, offer, start, band_low, band_high):
     return r
 
 
+@_compiled(inline="always")
+def _livelocked(capacity, offer, waste):
+    """What a CPU offered more than ``capacity`` delivers when its softirq keeps
+    preempting the reader (``waste > 0``), and the messages its softirq handles.
+
+    The softirq takes every message up to ``capacity * (1 + 1 / waste)``, the
+    rate at which it alone fills the CPU, and the reader, which copies what
+    it leaves time for, delivers ``capacity - waste * (offer - capacity)``
+    (at least 0): with ``s1`` and ``s2`` the softirq's and the reader's
+    seconds per message, ``capacity = 1 / (s1 + s2)`` and ``waste = s1 /
+    s2``, that is ``(1 - offer * s1) / s2``.  ``waste = 0`` is the capacity
+    model's CPU, which drops what it cannot carry before working on it.
+    Only for ``offer > capacity``.
+    """
+    handled = min(offer, capacity * (1.0 + 1.0 / waste)) if waste > 0.0 else capacity
+    if handled <= capacity:         # no waste, or a reader without work (waste = inf)
+        return capacity, capacity
+    return max(0.0, capacity - waste * (handled - capacity)), handled
+
+
 @_compiled
 def band_turns(rate, low, high):
     """How a CPU carries ``rate`` inside its overload band ``(low, high)`` by turns.
@@ -540,9 +560,9 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
 
 @_compiled
 def spread_moments(flows, level, count, weight, busy, capacity, rate, start, band_low,
-                   band_high, queue_per_flow, queue_per_cpu, cache, ring, memory, dram,
+                   band_high, waste, queue_per_flow, queue_per_cpu, cache, ring, memory, dram,
                    variability, with_memory, convex, delivered, variance, rate_at_level,
-                   dram_per_byte, dram_bound, read_miss, bound_per_byte):
+                   handled_at_level, dram_per_byte, dram_bound, read_miss, bound_per_byte):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -563,6 +583,11 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
     band_low, band_high : numpy.ndarray
         ``(S, T)`` each level's overload band: an offer below capacity and
         strictly inside it is carried at ``band_low`` (``inf``: no band).
+    waste : numpy.ndarray
+        ``(S, T)`` how a CPU offered more than its capacity carries it
+        (:func:`_livelocked`): 0 drops the excess unworked; above 0 its
+        softirq keeps preempting the reader, which delivers less the more
+        it is offered.
     queue_per_flow, queue_per_cpu, cache, ring : numpy.ndarray
         ``(S,)`` in messages: the most a flow and a busy CPU keep queued,
         the cache share, and one busy CPU's receive ring.
@@ -588,6 +613,9 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         DRAM binds (weighted by what they deliver; 0 where none is bound).
     rate_at_level : numpy.ndarray
         ``(S, T)`` written: expected delivery of the CPUs at each level.
+    handled_at_level : numpy.ndarray
+        ``(S, T)`` written: the messages their softirq handles (their
+        delivery, but for livelocked CPUs: ``waste``).
 
     Notes
     -----
@@ -617,6 +645,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         bound_carried = 0.0
         for t in range(levels):
             rate_at_level[s, t] = 0.0
+            handled_at_level[s, t] = 0.0
         for p in range(patterns):
             x = rate[s, p]
             total = 0.0
@@ -626,19 +655,26 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                     rates[j] = 0.0
                     continue
                 t = level[p, j] - 1
-                if convex:
+                offer = flows[p, j] * x
+                handled = -1.0
+                if offer > capacity[s, t] and waste[s, t] > 0.0:
+                    # Livelocked: fully busy, its softirq on every message it can take.
+                    r, handled = _livelocked(capacity[s, t], offer, waste[s, t])
+                    banded[j] = True
+                elif convex:
                     # Carried in full; inside its band by turns at the two edges, where
                     # it is as busy as at its capacity.
-                    r = min(capacity[s, t], flows[p, j] * x)
+                    r = min(capacity[s, t], offer)
                     banded[j] = band_low[s, t] <= r < band_high[s, t]
                 else:
-                    r = _carried(capacity[s, t], flows[p, j] * x, flows[p, j] * start[s, p],
+                    r = _carried(capacity[s, t], offer, flows[p, j] * start[s, p],
                                  band_low[s, t], band_high[s, t])
                     # Held at its band's lower edge, a CPU is as busy as at its capacity.
-                    banded[j] = r < min(capacity[s, t], flows[p, j] * x)
+                    banded[j] = r < min(capacity[s, t], offer)
                 rates[j] = r
                 total += n * r
                 rate_at_level[s, t] += weight[p] * n * r
+                handled_at_level[s, t] += weight[p] * n * (r if handled < 0.0 else handled)
             totals[p] = total
             mean += weight[p] * total
             if not with_memory or total <= 0.0:
@@ -819,7 +855,8 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
 
 
 @_compiled
-def account_level(static, ipm, polls, poll_index, capacity, rate, cpus, weight, entry_cycles,
+def account_level(static, ipm, polls, poll_index, capacity, rate, handled, cpus, weight,
+                  entry_cycles,
                   switch_cycles, hard, poll, cycles_per_unit, cycles_per_invocation, column,
                   time_scale, own, first, seconds, table, mean_table, proc_stat, busy,
                   cpu_busy):
@@ -829,11 +866,13 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, cpus, weight, 
     ----------
     static : numpy.ndarray
         ``(N, S)`` rate-independent cycles per message of each stage.
-    ipm, capacity, rate, cpus, weight : numpy.ndarray
+    ipm, capacity, rate, handled, cpus, weight : numpy.ndarray
         ``(N,)``: interrupts per message (the CPUs' mean, weighted by what
-        they carry: :func:`level_moments`), cycles/s of one CPU at this
-        level, mean messages/s through one such CPU, how many CPUs sit at
-        the level, and the weight of one CPU in the mean over busy CPUs.
+        their softirq handles: :func:`level_moments`), cycles/s of one CPU
+        at this level, mean messages/s one such CPU delivers and its
+        softirq handles (more only on a livelocked CPU: the interrupt and
+        softirq columns are charged at that rate), how many CPUs sit at the
+        level, and the weight of one CPU in the mean over busy CPUs.
     polls : numpy.ndarray
         ``(N, K)`` invocations per message of each NAPI poll stage, weighted
         likewise.
@@ -883,7 +922,6 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, cpus, weight, 
     size, stages = static.shape
     for i in range(size):
         c = capacity[i]
-        r = rate[i]
         n = cpus[i]
         w = weight[i] * n
         used = 0.0
@@ -904,7 +942,7 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, cpus, weight, 
             sec = cycles / c
             if own[k]:
                 sec *= time_scale[i]
-            u = sec * r
+            u = sec * (handled[i] if col >= 2 else rate[i])
             seconds[i, k] = sec
             table[i, k] = u
             if first:
@@ -919,19 +957,23 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, cpus, weight, 
 
 @_compiled
 def level_moments(flows, level, count, weight, capacity, rate, start, band_low, band_high,
-                  n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s, delay_span_s,
+                  waste, n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s, delay_span_s,
                   ramp_low_pps, ramp_inv_width, poll_floor, app_static, app_irq_cycles,
                   app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity, limits,
                   flow_static, flow_irq_cycles, smt_gain, flow_poll_cycles, reader_here, convex,
-                  carried, ipm, polls, switch, wakeups, handoffs, deferred, time_scale):
+                  carried, handled, ipm, polls, switch, wakeups, handoffs, deferred,
+                  time_scale):
     """Rate-dependent work per message of the CPUs at each thread level, weighted by what they carry.
 
     Parameters
     ----------
     flows, level, count, weight : numpy.ndarray
         The patterns as runs and their probabilities (:func:`spread_moments`).
-    capacity, rate, start, band_low, band_high : numpy.ndarray
-        As for :func:`spread_moments`: each CPU carries ``_carried(R, k x, k x0)``.
+    capacity, rate, start, band_low, band_high, waste : numpy.ndarray
+        As for :func:`spread_moments`: each CPU carries ``_carried(R, k x, k x0)``,
+        or, offered more than ``R`` with ``waste > 0``, :func:`_livelocked`'s
+        delivery; such a CPU is fully busy, and its terms are those at ``R``,
+        weighted by the messages its softirq handles.
     n_wire, bursts, frames_per_burst, delay_low_s, delay_span_s, ramp_low_pps, \
 ramp_inv_width : numpy.ndarray
         ``(S,)`` the interrupt model (as for :func:`core_rates`).
@@ -970,10 +1012,11 @@ ramp_inv_width : numpy.ndarray
         ``(low, high)`` spends a share ``theta = (r - low) / (high - low)``
         of the time at ``high`` and the rest at ``low``, and its work per
         message is the mix of the two, weighted by what each carries.
-    carried, ipm, switch, wakeups : numpy.ndarray
+    carried, handled, ipm, switch, wakeups : numpy.ndarray
         ``(S, T)`` written: messages/s all of a level's CPUs carry
-        (expected), and their interrupts, wake-up cycles and wake-ups per
-        message.
+        (expected) and their softirq handles (more than they carry only
+        where they are livelocked), and their interrupts, wake-up cycles
+        and wake-ups per message handled.
     polls : numpy.ndarray
         ``(S, T, K)`` written: invocations per message of each poll stage.
     handoffs, deferred : numpy.ndarray
@@ -1042,6 +1085,7 @@ ramp_inv_width : numpy.ndarray
         for t in range(levels):
             filled[t] = 0
             carried[s, t] = 0.0
+            handled[s, t] = 0.0
         # Every run of every pattern, then (p >= patterns) rate 0 at each level left empty.
         for p in range(patterns + levels):
             for j in range(width if p < patterns else 1):
@@ -1051,17 +1095,28 @@ ramp_inv_width : numpy.ndarray
                         continue
                     t = level[p, j] - 1
                     here = flows[p, j]
-                    if convex:
-                        r = min(capacity[s, t], flows[p, j] * rate[s, p])
-                        low, high = band_low[s, t], band_high[s, t]
+                    offer = flows[p, j] * rate[s, p]
+                    if offer > capacity[s, t] and waste[s, t] > 0.0:
+                        # Livelocked: as busy as at capacity, where its terms are taken.
+                        kept, took = _livelocked(capacity[s, t], offer, waste[s, t])
+                        r = capacity[s, t]
+                        carried[s, t] += weight[p] * count[p, j] * kept
+                        share = weight[p] * count[p, j] * took
+                        handled[s, t] += share
+                        if share <= 0.0:
+                            continue
                     else:
-                        r = _carried(capacity[s, t], flows[p, j] * rate[s, p],
-                                     flows[p, j] * start[s, p], band_low[s, t],
-                                     band_high[s, t])
-                    share = weight[p] * count[p, j] * r
-                    if share <= 0.0:
-                        continue
-                    carried[s, t] += share
+                        if convex:
+                            r = min(capacity[s, t], offer)
+                            low, high = band_low[s, t], band_high[s, t]
+                        else:
+                            r = _carried(capacity[s, t], offer, flows[p, j] * start[s, p],
+                                         band_low[s, t], band_high[s, t])
+                        share = weight[p] * count[p, j] * r
+                        if share <= 0.0:
+                            continue
+                        carried[s, t] += share
+                        handled[s, t] += share
                 else:
                     t = p - patterns
                     if filled[t] > 0:

@@ -38,10 +38,11 @@ __all__ = ["levers", "Lever", "Levers", "COST_FIELDS", "SETUP_FLAGS"]
 COST_FIELDS = STAGE_COSTS
 
 #: Host flags that say how the test set-up is built (a NIC link or a veth pair, one
-#: kernel or two, how its kernel counts a socket's buffer), not a setting of it:
-#: flipping one asks about another set-up, so they are no levers.
+#: kernel or two, how its kernel counts a socket's buffer and treats an overloaded
+#: softirq), not a setting of it: flipping one asks about another set-up, so they are
+#: no levers.
 SETUP_FLAGS = ("link_segments", "sender_on_receive_cpu", "veth_link",
-               "socket_admits_past_limit")
+               "socket_admits_past_limit", "overload_defers_softirq")
 
 
 @dataclass(frozen=True)

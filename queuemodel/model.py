@@ -591,9 +591,34 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
         cores, irq = cpus[t]
         return overload_band(list(cores.values()), irq, capacity[:, t], lowest)
 
+    # A UDP reader on its softirq's CPU, offered more than the CPU carries: on a kernel
+    # whose softirq keeps preempting it the excess is not dropped unworked (livelock).
+    waste = None
+    if proto == "udp" and b.host.app_on_softirq_core and not b.host.overload_defers_softirq:
+        waste = _livelock_waste(rx, rx_static, cpus, capacity)
     spread = flow_model.expected_spread(proto, b.groups, b.flows, capacity, per_flow, budget,
-                                        band, b.waiting, convex=True)
+                                        band, b.waiting, convex=True, waste=waste)
     return rx_static, cpus, capacity, sender_pool, per_flow, sends, spread
+
+
+def _livelock_waste(rx, rx_static, cpus, capacity) -> np.ndarray:
+    """Softirq over reader seconds per message on a shared receive CPU at capacity.
+
+    The softirq's share is the interrupt and softirq stages' cycles with the
+    interrupts, polls and softirq entries a CPU at capacity takes per
+    message; the reader's, the stages in process context with its wake-ups
+    (:func:`queuemodel.kernels._livelocked` uses the ratio).  Returns ``(N, T)``.
+    """
+    soft_static = rx_static[:, rx.context <= _SOFTIRQ].sum(axis=1)
+    waste = np.zeros(capacity.shape)
+    for t, (cores, irq) in enumerate(cpus):
+        core = cores["rx:flow-core"]
+        finite = np.isfinite(capacity[:, t])
+        rate = np.where(finite, capacity[:, t], 0.0)     # a level that never occurs
+        dyn, switch = core.terms(rate, irq.per_message(rate))
+        reader = core.static - soft_static + switch
+        waste[:, t] = np.where(finite, _safe_div(soft_static + dyn, reader), 0.0)
+    return waste
 
 
 def _saturated_read_miss(b: _ReceiveBlock) -> np.ndarray:
@@ -941,10 +966,11 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
                 # The softirq preempts the reader: it empties the ring at once and the
                 # socket receives each of its busy periods as a burst the reader meets
                 # later (queueing.reader_blocking).  Where the CPU is offered more than
-                # it carries that picture gives way to the capacity model's (the loss
-                # tends to its drop fraction), and the ring and socket are one buffer
-                # of the CPU's whole work.
-                under = r_t * work < 1.0
+                # it carries and its softirq defers to ksoftirqd, that picture gives way
+                # to the capacity model's (the loss tends to its drop fraction), and the
+                # ring and socket are one buffer of the CPU's whole work; where the
+                # softirq keeps preempting the reader it holds on past capacity too.
+                under = (r_t * work < 1.0) | (not host.overload_defers_softirq)
                 soft_work = hard + soft
                 soft_scv = scv * np.divide(hard ** 2 + soft ** 2, soft_work ** 2,
                                            out=np.ones(i.size), where=soft_work > 0)
@@ -1022,6 +1048,9 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
             level_seconds.append(None)
             continue
         rate_t = np.divide(spread["rate_at_level"][:, t], n_t, out=np.zeros(size), where=n_t > 0)
+        # What its softirq handles: more than it delivers only where it is livelocked.
+        took_t = np.divide(spread["handled_at_level"][:, t], n_t, out=np.zeros(size),
+                           where=n_t > 0)
         ipm, per_poll, switch_cycles, wakes, handoffs, deferred, time_scale = (
             np.ascontiguousarray(a[:, t]) for a in per_message)
         c = _row(cap * shares[t], size)
@@ -1029,7 +1058,7 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
         # utilisation at the level's rate.
         seconds = np.empty((size, len(rx.labels) + 2))
         table = np.empty_like(seconds)
-        kernels.account_level(rx_static, ipm, per_poll, poll_index, c, rate_t, n_t,
+        kernels.account_level(rx_static, ipm, per_poll, poll_index, c, rate_t, took_t, n_t,
                               weight_of_busy, entry_cycles, switch_cycles, layout.hardirq,
                               rx.poll, rx.cycles_per_unit, rx.cycles_per_invocation,
                               stage_columns, time_scale, own, first, seconds, table, rx_out,
@@ -1039,19 +1068,19 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
             # their own are not among the CPUs the queues interrupt.
             level_busy[:, t] = table[:, layout.on_flow].sum(axis=1)
         first = False
-        rates["irq"] += n_t * rate_t * ipm
+        rates["irq"] += n_t * took_t * ipm
         if polls.size:
             runs = softirq_runs_per_message(per_poll[:, 0], ipm, polls.size, per_run)
-            rates["softirq"] += n_t * rate_t * runs
-        rates["switch"] += n_t * rate_t * 2.0 * wakes
-        rates["ksoftirqd"] += n_t * rate_t * handoffs
-        late += n_t * rate_t * deferred
+            rates["softirq"] += n_t * took_t * runs
+        rates["switch"] += n_t * took_t * 2.0 * wakes
+        rates["ksoftirqd"] += n_t * took_t * handoffs
+        late += n_t * took_t * deferred
         level_util.append(table)
         level_seconds.append(seconds)
     if first:
         rx_out[:] = 0.0
-    carried = spread["rate_at_level"].sum(axis=1)
-    rates["ksoftirqd_share"] = np.divide(late, carried, out=np.zeros(size), where=carried > 0)
+    handled = spread["handled_at_level"].sum(axis=1)
+    rates["ksoftirqd_share"] = np.divide(late, handled, out=np.zeros(size), where=handled > 0)
     return (dict(zip(_CPU_KEYS, proc_stat)), rx_core_busy, rates, level_util, level_seconds,
             level_busy)
 
@@ -1102,21 +1131,22 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
                          np.multiply(h.softirq_max_time_ms, 1e-3), per_run, deliveries,
                          read_cycles, h.rx_flow_run_packets])
     # carried repeats the spread's rate_at_level (tests/test_flows.py holds them equal).
-    carried, ipm, switch, wakeups, handoffs, deferred, time_scale = (
-        np.empty((size, levels)) for _ in range(7))
+    carried, handled, ipm, switch, wakeups, handoffs, deferred, time_scale = (
+        np.empty((size, levels)) for _ in range(8))
     per_poll = np.empty((size, levels, floor.shape[1]))
     parts, tasks = [], []
     convex = spread["convex"]
     for at, patterns, rate, start in spread["outcomes"]:
         whole = isinstance(at, slice)
         n = rate.shape[0]
-        out = (carried, ipm, per_poll, switch, wakeups, handoffs, deferred, time_scale) \
-            if whole else (np.empty((n, levels)), np.empty((n, levels)),
+        out = (carried, handled, ipm, per_poll, switch, wakeups, handoffs, deferred,
+               time_scale) \
+            if whole else (np.empty((n, levels)), np.empty((n, levels)), np.empty((n, levels)),
                            np.empty((n, levels, floor.shape[1])),
                            *(np.empty((n, levels)) for _ in range(5)))
         inputs = [a if whole else np.ascontiguousarray(a[at]) for a in (
-            capacity, spread["band_low"], spread["band_high"], *rows, napi_load, irq_load,
-            *delays, floor, *app_rows)]
+            capacity, spread["band_low"], spread["band_high"], spread["waste"], *rows,
+            napi_load, irq_load, *delays, floor, *app_rows)]
         inputs[1:1] = [rate, start]             # already the group's rows
         tail = [a if whole else np.ascontiguousarray(a[at])
                 for a in (app_floor, app_switch, app_capacity, limits, *flow_rows)]
@@ -1132,8 +1162,8 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
     flow_model._in_threads(tasks)
     for whole, at, out in parts:
         if not whole:
-            for full, piece in zip((carried, ipm, per_poll, switch, wakeups, handoffs,
-                                    deferred, time_scale), out):
+            for full, piece in zip((carried, handled, ipm, per_poll, switch, wakeups,
+                                    handoffs, deferred, time_scale), out):
                 full[at] = piece
     return ipm, per_poll, switch, wakeups, handoffs, deferred, time_scale
 

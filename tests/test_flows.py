@@ -671,29 +671,35 @@ def test_kernels_compile_without_a_cache_location():
 
 
 @given(st.integers(1, 40), st.booleans(), st.floats(0.2, 3.0), st.floats(0.05, 2.0),
-       st.floats(0.1, 2.0))
-def test_the_accounting_sees_what_the_spread_delivers(n, elastic, second, per_flow, link):
+       st.floats(0.1, 2.0), st.sampled_from([0.0, 0.3, 4.0]))
+def test_the_accounting_sees_what_the_spread_delivers(n, elastic, second, per_flow, link,
+                                                     waste):
     # kernels.level_moments (each CPU's interrupts at its own rate) re-derives what every
-    # CPU carries; its sum per thread level must be spread_moments' (flows.expected_spread).
+    # CPU carries and its softirq handles; its sums per thread level must be
+    # spread_moments' (flows.expected_spread), livelocked CPUs (waste > 0) included.
     from queuemodel import kernels
     from queuemodel.flows import _patterns, expected_spread
 
     groups = [(np.arange(1), _patterns(n, 10, 2, 16, True, False, (), False))]
     capacity = np.array([[100.0, 100.0 * second]])
     spread = expected_spread("tcp" if elastic else "udp", groups, np.array([n]), capacity,
-                             np.array([100.0 * per_flow]), np.array([100.0 * n * link]))
+                             np.array([100.0 * per_flow]), np.array([100.0 * n * link]),
+                             waste=np.full((1, 2), waste))
     (at, patterns, rate, start), = spread["outcomes"]
     one, zero = np.ones(1), np.zeros(1)
-    carried, ipm, switch = np.empty((1, 2)), np.empty((1, 2)), np.empty((1, 2))
+    carried, handled, ipm, switch = (np.empty((1, 2)) for _ in range(4))
     kernels.level_moments(*patterns.runs, patterns.weight, capacity, rate, start,
-                          spread["band_low"], spread["band_high"], one, one, one,
+                          spread["band_low"], spread["band_high"], spread["waste"], one, one,
+                          one,
                           np.zeros((1, 2)), np.zeros((1, 2)), zero, zero, zero, zero,
                           np.zeros((1, 0)), zero, zero, np.zeros(0), np.zeros((1, 0)), zero,
                           np.ones((1, 2)), np.array([[64.0, 10.0, 2e-3, 5.0, 1.0, 0.0, 1.0]]),
-                          zero, zero, zero, np.zeros(0), True, spread["convex"], carried, ipm,
-                          np.empty((1, 2, 0)), switch, np.empty((1, 2)), np.empty((1, 2)),
-                          np.empty((1, 2)), np.empty((1, 2)))
+                          zero, zero, zero, np.zeros(0), True, spread["convex"], carried,
+                          handled, ipm, np.empty((1, 2, 0)), switch, np.empty((1, 2)),
+                          np.empty((1, 2)), np.empty((1, 2)), np.empty((1, 2)))
     assert carried[0] == pytest.approx(spread["rate_at_level"][0], rel=1e-12, abs=1e-9)
+    assert handled[0] == pytest.approx(spread["handled_at_level"][0], rel=1e-12, abs=1e-9)
+    assert np.all(handled[0] >= carried[0] * (1 - 1e-12))
 
 
 def test_collisions_and_siblings_scale_both_protocols_alike_when_the_link_is_wide():

@@ -439,10 +439,11 @@ def _level_moments(cores, irq, runs, capacity, rate, band, limits, shared, conve
     bursts, frames, napi_load, irq_load, delay = irq._parts
     floor = np.ascontiguousarray(flow_core.poll_floor.reshape(1, -1))
     app_floor = np.ascontiguousarray(app_core.poll_floor.reshape(1, -1))
-    out = (np.empty((1, 1)), np.empty((1, 1)), np.empty((1, 1, floor.shape[1])),
-           *(np.empty((1, 1)) for _ in range(5)))
+    out = (np.empty((1, 1)), np.empty((1, 1)), np.empty((1, 1)),
+           np.empty((1, 1, floor.shape[1])), *(np.empty((1, 1)) for _ in range(5)))
     low, high = (np.full((1, 1), float(np.ravel(b)[0])) for b in band)
     kernels.level_moments(*runs, np.reshape(capacity, (1, 1)), rate, rate, low, high,
+                          np.zeros((1, 1)),
                           *map(row, (irq.n_wire, bursts, frames)),
                           row(napi_load)[:, None], row(irq_load)[:, None],
                           *map(row, (delay.low_s, delay.span_s, delay.rate_low,
@@ -452,7 +453,7 @@ def _level_moments(cores, irq, runs, capacity, rate, band, limits, shared, conve
                           row(app_core.switch_cycles), row(app_core.capacity)[:, None],
                           limits, row(flow_core.static), row(flow_core.irq_cycles), row(0.3),
                           np.asarray(flow_core.poll_cycles, dtype=float), shared, convex, *out)
-    return out[:7]
+    return (out[0],) + out[2:8]
 
 
 class _Opaque:

@@ -19,6 +19,7 @@ SIZES = 2 ** np.arange(6, 14)                   # 64 B .. 8 KB, the paper's rang
 WIDE_SIZES = {"tcp": 2 ** np.arange(6, 18),     # 64 B .. 128 KB (the paper's TCP writes)
               "udp": np.append(2 ** np.arange(6, 16), 65507)}   # .. the largest datagram
 LOAD_SHARES = np.linspace(0.02, 0.98, 49)       # offered load as a share of the cap
+LIVELOCK_SHARES = np.linspace(0.05, 2.5, 99)    # the same, through and past the cap
 
 #: File stem, module and what it draws, in the order of the report.
 FIGURES = (
@@ -48,6 +49,8 @@ FIGURES = (
                         "scenarios (the model's extension)"),
     ("fig_hashing", "Overlay flows against what the NIC's hash sees: UDP ports, addresses "
                     "only, inner headers (the model's extension)"),
+    ("fig_livelock", "Receive livelock: one UDP flow past its CPU's capacity, and a real "
+                     "kernel's runs (the model's extension)"),
 )
 
 
@@ -82,6 +85,11 @@ def compute() -> dict:
     latency = {t: {p: qm.predict(path=p, proto=t,
                                  offered_gbps=LOAD_SHARES * single[(p, t)].throughput_gbps)
                    for p in names} for t in ("tcp", "udp")}
+    # One UDP flow up to 2.5 times each path's cap, as each kernel treats an overload.
+    livelock = {(p, defers): qm.predict(path=p, proto="udp", overload_defers_softirq=defers,
+                                        offered_gbps=LIVELOCK_SHARES
+                                        * single[(p, "udp")].throughput_gbps)
+                for p in names for defers in (True, False)}
     paper = {"tcp": [], "udp": []}
     for claim in load_claims():
         d = claim.data
@@ -94,7 +102,7 @@ def compute() -> dict:
             "parallel": parallel, "isolation": isolated, "coalescing": coalesced,
             "ghz": qm.paper_testbed().ghz, "wide_sizes": wide, "gro_apart": apart,
             "attributions": attributions, "attribution_paper": _attribution_paper(),
-            "hashing": hashing}
+            "hashing": hashing, "livelock": livelock}
 
 
 def compute_questions() -> dict:
@@ -237,6 +245,7 @@ def draw(name: str, data: dict):
         "fig_attribution": (data["attributions"], [label for label, _, _ in ATTRIBUTED],
                             {i: value for i, value in data["attribution_paper"].items()}),
         "fig_hashing": (data["hashing"],),
+        "fig_livelock": (data["livelock"],),
     }[name]
     return module.figure(*args)
 

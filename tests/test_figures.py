@@ -218,3 +218,26 @@ def test_latency_figure_draws_each_paths_udp_loss(data):
         assert np.array_equal(drawn[path].get_xdata(), r.inputs["offered_gbps"])
         assert np.allclose(drawn[path].get_ydata(), 100 * r.loss_fraction)
     assert "lost" in ax.get_ylabel()
+
+
+def test_livelock_figure_draws_both_kernels_and_the_kernels_runs(data):
+    # Left: each path's delivery with the softirq deferring (solid) and in charge
+    # (dashed); the dashed line never above the solid one and Docker's falling to 0.
+    # Right: the kernel's runs and the model's socket from each run's costs.
+    from figures.fig_livelock import KERNEL_RUNS
+
+    fig = draw("fig_livelock", data)
+    left, right = fig.axes[:2]
+    assert len(left.lines) == 2 * len(data["paths"])
+    for line, ((path, defers), r) in zip(left.lines, data["livelock"].items()):
+        assert np.array_equal(line.get_ydata(), r.throughput_gbps)
+        assert line.get_linestyle() == ("-" if defers else "--")
+    for path in data["paths"]:
+        soft = data["livelock"][(path, True)].throughput_gbps
+        hard = data["livelock"][(path, False)].throughput_gbps
+        assert np.all(hard <= soft * (1 + 1e-12))
+    assert data["livelock"][("docker-overlay", False)].throughput_gbps[-1] == 0.0
+    kernel, model = right.collections[:2]
+    assert np.allclose(kernel.get_offsets()[:, 1], [run[1] / 1e3 for run in KERNEL_RUNS])
+    # Past capacity (the last two runs) the model is within 10 % of what the kernel read.
+    assert np.allclose(model.get_offsets()[-2:, 1], kernel.get_offsets()[-2:, 1], rtol=0.1)

@@ -158,3 +158,13 @@ def test_a_slower_sender_can_rescue_a_livelocked_receiver():
     # The default CPU drops the excess unworked: there the law holds.
     assert qm.predict(path=slower, proto="udp").throughput_gbps <= qm.predict(
         path=path, proto="udp").throughput_gbps
+
+
+def test_what_rescues_a_livelocked_receiver_is_a_cpu_of_its_own_for_the_reader():
+    # README "Latency and loss": a bigger socket buffer and RPS leave the reader starved.
+    sc = {"path": "docker-overlay", "proto": "udp", **STRICT}
+    assert qm.predict(**sc).throughput_gbps == 0.0
+    assert qm.predict(**sc, socket_rcvbuf_bytes=8 << 20).throughput_gbps == 0.0
+    assert qm.predict(**sc, rps=True).throughput_gbps == 0.0
+    own = qm.predict(**sc, app_on_softirq_core=False)
+    assert own.throughput_gbps > 4.5 and "flow-core" in own.bottleneck

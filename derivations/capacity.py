@@ -117,5 +117,49 @@ def _band_by_turns() -> Derivation:
     )
 
 
+def _livelock() -> Derivation:
+    from queuemodel.kernels import _livelocked
+
+    X, s1, s2 = sp.symbols("X s1 s2", positive=True)
+    reader_time = 1 - X * s1
+    derived = reader_time / s2
+    R, w = 1 / (s1 + s2), s1 / s2
+
+    def implemented(X_, s1_, s2_):
+        return _livelocked(1.0 / (s1_ + s2_), X_, s1_ / s2_)[0]
+
+    return Derivation(
+        name="livelock_delivery",
+        title="What a livelocked CPU delivers past its capacity",
+        assumptions=(
+            "One CPU runs a UDP flow's softirq work (s1 seconds per message, interrupts "
+            "included) and its reader (s2); the softirq preempts the reader and never "
+            "defers (Host.overload_defers_softirq false), so it works on every message "
+            "offered while it can keep up, X s1 < 1.",
+            "The reader copies what the time the softirq leaves lets it; the socket drops "
+            "the rest, after the softirq's work on it (a fluid picture: a large socket).",
+        ),
+        steps=(
+            ("the softirq takes the share X s1 of the CPU, the reader the rest",
+             sp.Eq(sp.Symbol("u_reader"), reader_time)),
+            ("so the reader delivers", sp.Eq(sp.Symbol("D"), derived)),
+            ("with the CPU's capacity R = 1 / (s1 + s2) and waste w = s1 / s2 that is "
+             "(the result below, as coded), R itself at X = R",
+             sp.Eq(sp.Symbol("D"), sp.Symbol("R") - sp.Symbol("w") * (X - sp.Symbol("R")))),
+            ("and nothing once the softirq alone fills the CPU",
+             sp.Eq(sp.Symbol("X_0"), sp.simplify(R * (1 + 1 / w)))),
+        ),
+        derived=derived,
+        stated=R - w * (X - R),
+        symbols=(X, s1, s2),
+        implemented=implemented,
+        domain={"X": (2e5, 1e6, False), "s1": (1e-6, 3e-6, False), "s2": (5e-7, 3e-6, False)},
+        # Short of X = 1 / s1, where the delivery is a difference of numbers near R and
+        # its rounding (about 1e-16 R) is no longer small against it.
+        constraint=lambda X, s1, s2: 1.0 / (s1 + s2) < X < 0.95 / s1,
+        where="queuemodel.kernels._livelocked",
+    )
+
+
 def derivations() -> list:
-    return [_fixed_point(), _band_by_turns()]
+    return [_fixed_point(), _band_by_turns(), _livelock()]

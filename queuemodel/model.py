@@ -67,7 +67,12 @@ class Result:
     path, proto : str
         The scenario's path and protocol.
     throughput_gbps : float or numpy.ndarray
-        Application goodput of all flows together, Gb/s.
+        Application goodput of all flows together, Gb/s: what the CPUs, the
+        link and the senders carry on average (the capacity model), less
+        what a livelocked CPU's softirq works on and its reader cannot take
+        (``Host.overload_defers_softirq`` false).  The bursts that overfill
+        a finite ring or socket below capacity are not subtracted here;
+        ``loss_fraction`` says how many datagrams they cost.
     message_rate_per_s : float or numpy.ndarray
         Messages (datagrams) per second delivered to the receiving applications.
     wire_packet_rate_per_s : float or numpy.ndarray

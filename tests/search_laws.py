@@ -43,7 +43,14 @@ name, which no pinned test shares.  Sorting them so (seed 4, wide) turned up the
 of these: the allowance's DRAM term took the mean bytes per byte over all outcomes, and
 now takes the bound ones' (``memory_bound_bytes_per_byte``); no test pins it since.
 
-Usage: ``python tests/search_laws.py [--seed S] [--configs C] [--size N] [--wide]``.
+With ``--livelock`` every configuration's host keeps its softirq in charge past a CPU's
+capacity (``overload_defers_softirq=False``).  A UDP configuration whose reader shares
+the softirq's CPU is then held to the per-scenario laws only, with throughput allowed
+to reach 0: livelock makes more offered (a faster clock or sender, one more flow)
+deliver less, and a dearer sender deliver more (``tests/test_livelock.py``).
+
+Usage: ``python tests/search_laws.py [--seed S] [--configs C] [--size N] [--wide]
+[--livelock]``.
 """
 
 from __future__ import annotations
@@ -170,6 +177,13 @@ def _numeric(rng, proto, size):
         l2_kib=10 ** rng.uniform(1.5, 3.9, size), llc_latency_ns=rng.uniform(0.0, 100.0, size))
 
 
+def _livelocks(config) -> bool:
+    """Whether a configuration can livelock: UDP, the reader on the softirq's CPU, and
+    the softirq kept in charge past capacity."""
+    return (config["proto"] == "udp" and config["app_on_softirq_core"]
+            and not config.get("overload_defers_softirq", True))
+
+
 def _scenario_laws(r, config, num):
     """``{law: boolean mask of the scenarios that break it}``."""
     t = np.asarray(r.throughput_gbps)
@@ -177,7 +191,8 @@ def _scenario_laws(r, config, num):
     offered = num["offered_gbps"]
     flows = config["flows"]
     laws = {
-        "throughput finite and positive": ~np.isfinite(t) | (t <= 0),
+        "throughput finite and positive": ~np.isfinite(t) | (
+            (t < 0) if _livelocks(config) else (t <= 0)),
         "throughput above the link": t > link * (1 + 1e-9),
         "throughput above the offer": np.isfinite(offered) & (t > flows * offered * (1 + 1e-9)),
         "a logical CPU over 100 %": r.cpu_utilisation.max(axis=-1) > 1 + 1e-9,
@@ -207,9 +222,11 @@ def _scenario_laws(r, config, num):
     path = qm.get_path(config["path"])
     if config["proto"] == "udp":        # a datagram leaves as its IP fragments
         fragments = wire.udp_fragments(num["msg_bytes"], num["mtu"], path.encap_bytes)
-        laws["wire packets per datagram not its fragments"] = ~np.isclose(
-            np.asarray(r.wire_packet_rate_per_s), np.asarray(r.message_rate_per_s) * fragments,
-            rtol=1e-12)
+        delivered = np.asarray(r.message_rate_per_s) * fragments
+        wire_rate = np.asarray(r.wire_packet_rate_per_s)
+        laws["wire packets per datagram not its fragments"] = (
+            wire_rate < delivered * (1 - 1e-12) if _livelocks(config)   # and those dropped
+            else ~np.isclose(wire_rate, delivered, rtol=1e-12))
     if flows == 1:                      # one hash outcome: the bottleneck is exactly full
         named = np.asarray(r.bottleneck).astype(str)
         for key, util in r.core_utilisation.items():
@@ -235,9 +252,11 @@ def _scenario_laws(r, config, num):
     return laws
 
 
-def search(seed: int, configs: int, size: int, wide: bool = False) -> dict:
+def search(seed: int, configs: int, size: int, wide: bool = False,
+           livelock: bool = False) -> dict:
     """``{law: (breaks, first case)}`` over ``configs`` random configurations (``wide``:
-    with more host fields drawn, and their axes swept)."""
+    with more host fields drawn, and their axes swept; ``livelock``: every host's
+    softirq kept in charge past capacity)."""
     rng = np.random.default_rng(seed)
     found: dict = {}
     axes = {**AXES, **WIDE_AXES} if wide else AXES
@@ -250,6 +269,8 @@ def search(seed: int, configs: int, size: int, wide: bool = False) -> dict:
         config = _config(rng)
         if wide:
             config.update(_wide_config(rng))
+        if livelock:
+            config["overload_defers_softirq"] = False
         num = _numeric(rng, config["proto"], size)
         if wide:
             num.update(_wide_numeric(rng, size))
@@ -277,6 +298,8 @@ def _one_configuration(i, config, num, axes, rng, record):
             j = int(np.flatnonzero(mask)[0])
             record(law, int(np.count_nonzero(mask)),
                    {**config, **{k: v[j].item() for k, v in num.items()}})
+    if _livelocks(config):          # the monotone and flow-count laws do not hold
+        return
     _sweep_a_stage_cost(rng, config, {k: v[:STAGE_ROWS] for k, v in num.items()}, record)
     _add_a_flow(config, {k: v[:FLOW_ROWS] for k, v in num.items()}, record)
     if i % 4:                       # every fourth configuration sweeps the axes
@@ -395,8 +418,11 @@ def main(argv=None) -> int:
     parser.add_argument("--wide", action="store_true",
                         help="also draw hyper-threads, adaptive moderation, budgets, rings "
                              "and buffers (fewer configurations a minute)")
+    parser.add_argument("--livelock", action="store_true",
+                        help="keep every host's softirq in charge past capacity "
+                             "(overload_defers_softirq=False)")
     args = parser.parse_args(argv)
-    found = search(args.seed, args.configs, args.size, args.wide)
+    found = search(args.seed, args.configs, args.size, args.wide, args.livelock)
     total = args.configs * args.size
     print(f"{total} scenarios in {args.configs} configurations (seed {args.seed})")
     broken = 0

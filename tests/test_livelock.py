@@ -168,3 +168,17 @@ def test_what_rescues_a_livelocked_receiver_is_a_cpu_of_its_own_for_the_reader()
     assert qm.predict(**sc, rps=True).throughput_gbps == 0.0
     own = qm.predict(**sc, app_on_softirq_core=False)
     assert own.throughput_gbps > 4.5 and "flow-core" in own.bottleneck
+
+
+def test_a_livelocked_receiver_processes_the_packets_it_drops():
+    # Its wire packets are those its softirq handles, more than the delivered datagrams'
+    # fragments (six per 8 KB Docker datagram); never fewer than its interrupts.
+    sc = {"path": "docker-overlay", "proto": "udp", **STRICT}
+    cap = _cap(path="docker-overlay", proto="udp")
+    r = qm.predict(offered_gbps=cap * np.array([0.9, 1.1, 1.2]), **sc)
+    per_message = r.wire_packet_rate_per_s / r.message_rate_per_s
+    assert per_message[0] == pytest.approx(6.0)
+    assert np.all(per_message[1:] > 6.0)
+    handled = cap * np.array([1.1, 1.2]) * 1e9 / (8 * 8192) * 6
+    assert np.allclose(r.wire_packet_rate_per_s[1:], handled, rtol=1e-6)
+    assert np.all(r.irq_rate_per_s <= r.wire_packet_rate_per_s)

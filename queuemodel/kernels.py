@@ -1792,6 +1792,62 @@ def _service_laws(x, top_x, rho, c, start, length, a, s):
 
 
 @_compiled
+def _overloaded_socket_full(r1, c1, r2, c2, k, a0):
+    """Whether an overloaded socket's law (``r2 / (1 - r1) > 1``) grows so fast that
+    its empty state no longer shows in the loss at double precision.
+
+    Runs the departure chain's cut equations (:func:`reader_blocking`) on the
+    first ``J`` terms of the laws, which are exact for ``J`` terms (a term of
+    index ``j`` needs the batch and arrival laws' terms up to ``j`` only),
+    with the tails taken as ``1 - sum`` of the head (0 at the least): for
+    ``J = 64``, then four times as many, up to ``K``.  True once ``pi_0`` is
+    under ``1e-17 r2`` of the law's mass: the loss is then ``1 - 1 / (E[X]
+    r2)``, the fluid limit, to the last digit, and the rest of the chain
+    cannot change that (its states only add mass).  Costs ``J^2``, where the
+    full chain past capacity costs ``K`` times the laws' length (seconds a row
+    at ``K`` of 40,000).
+    """
+    span = 64
+    while span < k:
+        x = np.zeros(span + 1)
+        for n in range(1, span):
+            x[n] = _busy_period_count(n, r1, c1)
+        a = np.empty(span)
+        s = np.empty(span)
+        _service_laws(x, span, r2, c2, 0, span, a, s)
+        tail_a = np.empty(span + 1)
+        tail_s = np.empty(span + 1)
+        head_a = 0.0
+        head_s = 0.0
+        for m in range(span + 1):
+            tail_a[m] = max(0.0, 1.0 - head_a)
+            tail_s[m] = max(0.0, 1.0 - head_s)
+            if m < span:
+                head_a += a[m]
+                head_s += s[m]
+        pi = np.empty(span)
+        pi[0] = 1.0
+        first = 1.0
+        total = 1.0
+        for j in range(span - 2):
+            acc = first * tail_s[j + 2]
+            for i in range(1, j + 1):
+                acc += pi[i] * tail_a[j - i + 2]
+            col = acc / a0
+            pi[j + 1] = col
+            total += col
+            if col > 1e200:
+                for i in range(j + 2):
+                    pi[i] /= col
+                total /= col
+                first /= col
+            if first < 1e-17 * r2 * total:
+                return True
+        span *= 4
+    return False
+
+
+@_compiled
 def reader_blocking(rho1, c1, rho2, c2, k_cap, loss, died):
     """Loss at a finite socket whose reader runs only while its CPU's softirq
     work is done (``queueing.reader_blocking``), a row at a time.
@@ -1843,7 +1899,8 @@ def reader_blocking(rho1, c1, rho2, c2, k_cap, loss, died):
             continue
         mean_x = 1.0 / (1.0 - r1)
         a0 = math.exp(-math.log1p(r2 * c2[n]) / c2[n]) if c2[n] > 0.0 else math.exp(-r2)
-        if a0 < 1e-250:                     # the reader never catches up: pi_0 ~ 0
+        if a0 < 1e-250 or (r2 * mean_x > 1.0 and k > 64 and _overloaded_socket_full(
+                r1, c1[n], r2, c2[n], k, a0)):   # the reader never catches up: pi_0 ~ 0
             loss[n] = max(0.0, 1.0 - 1.0 / (mean_x * r2))
             continue
         x = np.empty(k + 1)

@@ -222,6 +222,31 @@ def test_a_shared_cpus_socket_loses_what_its_transition_matrix_says(rho1, c1, rh
     assert got == pytest.approx(want, rel=1e-7, abs=1e-12)
 
 
+@settings(deadline=None, max_examples=12)
+@given(rho1=st.floats(0.0, 0.9), c1=SCVS, excess=st.floats(1.02, 3.0), c2=SCVS,
+       cap=st.integers(65, 110))
+def test_an_overloaded_socket_loses_what_its_transition_matrix_says(rho1, c1, excess, c2,
+                                                                   cap):
+    # Past the CPU's capacity (the reader, in its own time, offered more than it reads)
+    # a socket of more than 64 places is first tried on its chain's head
+    # (kernels._overloaded_socket_full): once the empty state's share no longer shows,
+    # the fluid loss is the answer.  Against the matrix, wherever that exit is taken or not.
+    rho2 = excess * (1.0 - rho1)
+    want = _reader_blocking_by_matrix(rho1, c1, rho2, c2, cap)
+    got = float(q.reader_blocking(1.0, rho1, c1, rho2, c2, cap))
+    assert got == pytest.approx(want, rel=1e-7, abs=1e-12)
+
+
+def test_a_large_overloaded_socket_is_the_fluid_limit():
+    # 40,000 places, 1.5 times what the reader can take: the empty state's share is far
+    # below double precision, and the loss is 1 - (1 - rho1) / rho2 to the last digit
+    # (the full chain took 1-12 s a row before kernels._overloaded_socket_full).
+    for rho1, rho2 in ((0.9, 0.15), (0.97, 0.3), (0.5, 0.75)):
+        got = float(q.reader_blocking(1.0, rho1, 1.0, rho2, 1.0, 40000))
+        assert got == 1.0 - (1.0 - rho1) / rho2 or got == pytest.approx(
+            1.0 - (1.0 - rho1) / rho2, rel=1e-15)
+
+
 @given(rate=st.floats(0.0, 5.0), soft=st.floats(0.0, 0.19), c=st.floats(0.0, 3.0),
        read=st.floats(0.0, 1.0), cap=st.integers(1, 300), more=st.integers(0, 300))
 def test_a_shared_cpus_socket_loses_a_share_falling_with_its_size(rate, soft, c, read, cap,

@@ -121,13 +121,14 @@ def test_with_the_softirq_in_charge_loss_keeps_rising_across_capacity(msg_bytes)
     assert np.all(np.diff(r.loss_fraction) >= -1e-12)
 
 
-# A run of tests/kernel_socket_loss.py on this project's VM (Linux 6.18, 2026-11-28;
-# README "Latency and loss"): 1000-byte datagrams from a Python sender as fast as it
-# could, into a Python reader pinned on the CPU RPS steered them to, its socket holding
-# 184 of them.  /proc/stat gave the softirq 1.38 us and the reader 1.66 us per message:
-# the CPU's capacity was 329k/s, and the kernel delivered 201,420 of 478,453 a second.
-KERNEL_RUN = {"rate": 478453.0, "softirq_s": 1.38e-6, "reader_s": 1.66e-6, "held": 184,
-              "delivered_per_s": 201420.0}
+# A run of tests/kernel_socket_loss.py on this project's VM (Linux 6.18, 2026-11-28 15:40
+# UTC; the README's table in "Latency and loss"): 1000-byte datagrams from a Python
+# sender as fast as it could, into a Python reader pinned on the CPU RPS steered them
+# to, its socket holding 184 of them.  /proc/stat gave the softirq 1.71 us per datagram
+# offered and the reader 1.41 us per datagram read: the CPU's capacity was 321k/s, and
+# the kernel read 190,707 of 424,656 a second.
+KERNEL_RUN = {"rate": 424656.0, "softirq_s": 1.71e-6, "reader_s": 1.41e-6, "held": 184,
+              "delivered_per_s": 190707.0}
 
 
 def test_the_socket_model_predicts_a_real_kernels_livelock():

@@ -36,8 +36,8 @@ DEFAULT_MSG_BYTES = {"tcp": 131072, "udp": 8192}
 OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
                   "link_goodput_gbps", "irq_rate_per_s", "softirq_rate_per_s",
                   "context_switch_rate_per_s", "ksoftirqd_rate_per_s", "ksoftirqd_share",
-                  "drop_fraction", "sender_drop_fraction", "loss_fraction",
-                  "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
+                  "drop_fraction", "sender_drop_fraction", "late_drop_fraction",
+                  "loss_fraction", "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
                   "capacity_read_miss_fraction", "flow_state_miss_fraction",
                   "memory_bound_share", "memory_bound_bytes_per_byte", "cores_used",
                   "flows_per_busy_cpu", "gro_packets_per_segment", "receiver_cpu_total",
@@ -125,6 +125,12 @@ class Result:
     sender_drop_fraction : float or numpy.ndarray
         The part of ``drop_fraction`` dropped at the sending NIC's queue
         (share of sent messages); the rest the receiver drops.
+    late_drop_fraction : float or numpy.ndarray
+        The part of ``drop_fraction`` a receive CPU's softirq worked on
+        before its socket dropped it (share of sent messages): receive
+        livelock, where the softirq keeps preempting the reader past the
+        CPU's capacity (``Host.overload_defers_softirq`` false); 0 where the
+        receiver drops its excess at the ring, unworked.
     memory_bandwidth_gbytes_per_s : float or numpy.ndarray
         DRAM traffic of the received data at the receiver, GB/s: reads of
         frames pushed out of the cache before their copy and write-backs
@@ -210,6 +216,7 @@ class Result:
     ksoftirqd_share: Any
     drop_fraction: Any
     sender_drop_fraction: Any
+    late_drop_fraction: Any
     memory_bandwidth_gbytes_per_s: Any
     read_miss_fraction: Any
     capacity_read_miss_fraction: Any
@@ -799,6 +806,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         for t in present:
             typical = np.where((stage_level == t)[:, None], level_util[t], typical)
     drop = np.maximum(0.0, 1.0 - np.divide(total, sent, out=np.ones(size), where=sent > 0))
+    # What livelocked CPUs' softirq handles beyond what they deliver (exactly 0 elsewhere).
+    wasted = spread["handled_at_level"].sum(axis=1) - spread["rate_at_level"].sum(axis=1)
     sender_drop = np.maximum(0.0, 1.0 - np.divide(arriving, sent, out=np.ones(size),
                                                   where=sent > 0))
     dram_gbytes = total * frame_bytes * spread["dram_per_byte"] / 1e9
@@ -812,8 +821,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "message_rate_per_s": total,
         # What the receive softirq handles: a livelocked CPU works on more than it
         # delivers (the difference is exactly 0 elsewhere).
-        "wire_packet_rate_per_s": (total + (spread["handled_at_level"].sum(axis=1)
-                                            - spread["rate_at_level"].sum(axis=1))) * n_wire,
+        "wire_packet_rate_per_s": (total + wasted) * n_wire,
         "link_goodput_gbps": link_gbps + np.zeros(size),
         "bottleneck": _bottleneck(proto, rx, tx, typical, tx_top, shared, total, arriving,
                                   link_rate, flows * offered * to_rate,
@@ -832,6 +840,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "ksoftirqd_share": rates["ksoftirqd_share"],
         "drop_fraction": drop,
         "sender_drop_fraction": sender_drop,
+        "late_drop_fraction": np.clip(np.divide(wasted, sent, out=np.zeros(size),
+                                                where=sent > 0), 0.0, 1.0),
         "memory_bandwidth_gbytes_per_s": dram_gbytes,
         "read_miss_fraction": charged,
         "capacity_read_miss_fraction": saturated,
@@ -1558,7 +1568,7 @@ def _check_finite(result: Result) -> None:
     finite = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per_s",
               "irq_rate_per_s", "softirq_rate_per_s", "context_switch_rate_per_s",
               "ksoftirqd_rate_per_s", "ksoftirqd_share",
-              "drop_fraction", "sender_drop_fraction", "loss_fraction",
+              "drop_fraction", "sender_drop_fraction", "late_drop_fraction", "loss_fraction",
               "memory_bandwidth_gbytes_per_s", "memory_bound_share",
               "memory_bound_bytes_per_byte", "cores_used",
               "gro_packets_per_segment", "receiver_cpu_total", "sender_cpu_total")

@@ -205,9 +205,11 @@ def _scenario_laws(r, config, num):
         "latency not finite while stable": (np.asarray(r.queue_stable)
                                             & ~(np.asarray(r.latency_mean_us) >= 0)),
     }
-    for name in ("drop_fraction", "loss_fraction"):
+    for name in ("drop_fraction", "loss_fraction", "late_drop_fraction"):
         v = np.asarray(getattr(r, name))
         laws[f"{name} outside [0, 1]"] = ~((v >= 0) & (v <= 1))
+    laws["late drops above the drops"] = (np.asarray(r.late_drop_fraction)
+                                          > np.asarray(r.drop_fraction) + 1e-12)
     for name, v in r.core_utilisation.items():
         laws[f"{name} outside [0, 1]"] = ~((np.asarray(v) >= -1e-12) & (np.asarray(v) <= 1 + 1e-9))
     columns = [np.asarray(v) for side in (r.receiver_cpu, r.sender_cpu) for v in side.values()]

@@ -860,7 +860,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         (expected busy receive CPUs) and ``flows_per_busy``; per thread level
         ``cpus_at_level``, ``rate_at_level`` and ``handled_at_level``
         (expected CPUs, their summed delivery and the messages their softirq
-        handles, which is more where they are livelocked), and ``waste``; ``receiver_bound`` (whether the receive CPUs, not
+        handles, which is more where they are livelocked), and ``waste``;
+        ``receiver_bound`` (whether the receive CPUs, not
         the link or the senders, set the rate); with ``waiting``,
         ``dram_per_byte``: DRAM bytes per delivered byte
         (:func:`queuemodel.memory.dram_bytes_per_byte` on each CPU, weighted

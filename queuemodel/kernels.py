@@ -615,7 +615,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         ``(S, T)`` written: expected delivery of the CPUs at each level.
     handled_at_level : numpy.ndarray
         ``(S, T)`` written: the messages their softirq handles (their
-        delivery, but for livelocked CPUs: ``waste``).
+        delivery, and more on a livelocked CPU: :func:`_livelocked`).
 
     Notes
     -----
@@ -957,8 +957,8 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, handled, cpus,
 
 @_compiled
 def level_moments(flows, level, count, weight, capacity, rate, start, band_low, band_high,
-                  waste, n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s, delay_span_s,
-                  ramp_low_pps, ramp_inv_width, poll_floor, app_static, app_irq_cycles,
+                  waste, n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s,
+                  delay_span_s, ramp_low_pps, ramp_inv_width, poll_floor, app_static, app_irq_cycles,
                   app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity, limits,
                   flow_static, flow_irq_cycles, smt_gain, flow_poll_cycles, reader_here, convex,
                   carried, handled, ipm, polls, switch, wakeups, handoffs, deferred,

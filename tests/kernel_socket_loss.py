@@ -12,8 +12,9 @@ the reader delivers falls as the offer grows (receive livelock).  Each run
 reads CPU 1's softirq time per message offered and reader time per message
 read from ``/proc/stat`` and feeds them, with the socket's capacity in
 datagrams, to :func:`queuemodel.queueing.reader_blocking`; nothing is
-fitted.  It prints the measured and modelled loss, and the datagrams read
-per second, measured and modelled.  Needs root, ``ip`` and ``taskset``, and
+fitted.  It prints the sender's gaps' squared coefficient of variation (1
+for Poisson; the model's loss takes 1), the measured and modelled loss, and
+the datagrams read per second, measured and modelled.  Needs root, ``ip`` and ``taskset``, and
 two CPUs.  Not part of the test suite (it measures a machine); the README's
 Latency and loss section quotes a run.
 """
@@ -56,8 +57,8 @@ rate, seconds = float(sys.argv[1]), float(sys.argv[2])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.connect((sys.argv[3], int(sys.argv[4])))
 payload, rnd, clock = b"x" * int(sys.argv[5]), random.Random(1), time.perf_counter
-start = nxt = clock()
-sent = 0
+start = nxt = last = clock()
+sent, gaps, squares = 0, 0.0, 0.0
 while nxt < start + seconds:
     if rate > 0:
         nxt += rnd.expovariate(rate)
@@ -65,9 +66,13 @@ while nxt < start + seconds:
             pass
     else:                   # as fast as it can
         nxt = clock()
+    now = clock()
+    gap, last = now - last, now
+    gaps, squares = gaps + gap, squares + gap * gap
     s.send(payload)
     sent += 1
-print(sent, sent / (clock() - start), flush=True)
+mean = gaps / sent
+print(sent, sent / (clock() - start), squares / sent / (mean * mean) - 1.0, flush=True)
 """
 
 #: Bytes a 1000-byte datagram is charged on this path (SO_MEMINFO on the VM's 6.18).
@@ -110,9 +115,9 @@ def run(rate: float, rcvbuf: int, seconds: float) -> dict:
          str(rcvbuf), ADDRESS, str(PORT)], stdout=subprocess.PIPE, text=True)
     granted = int(receiver.stdout.readline())       # the kernel doubles SO_RCVBUF
     before = _cpu1()
-    sent, achieved = _sh("ip", "netns", "exec", SENDER, "taskset", "-c", "0", sys.executable,
-                         "-c", SEND, str(rate), str(seconds), ADDRESS, str(PORT),
-                         str(PAYLOAD_BYTES)).split()
+    sent, achieved, gap_scv = _sh("ip", "netns", "exec", SENDER, "taskset", "-c", "0",
+                                  sys.executable, "-c", SEND, str(rate), str(seconds),
+                                  ADDRESS, str(PORT), str(PAYLOAD_BYTES)).split()
     after = _cpu1()
     received = int(receiver.communicate()[0].split()[-1])
     sent, achieved = int(sent), float(achieved)
@@ -126,7 +131,7 @@ def run(rate: float, rcvbuf: int, seconds: float) -> dict:
     return {"rate_per_s": round(achieved), "held": held, "softirq_us": softirq_s * 1e6,
             "reader_us": reader_s * 1e6, "cpu1_busy": 1.0 - idle / ticks,
             "lost": 1.0 - received / sent, "model_scv1": model[1.0], "model_scv0": model[0.0],
-            "read_per_s": achieved * received / sent,
+            "gap_scv": float(gap_scv), "read_per_s": achieved * received / sent,
             "model_read_per_s": achieved * (1.0 - model[1.0])}
 
 
@@ -141,13 +146,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     set_up()
     try:
-        print("rate/s  held  softirq_us  reader_us  busy   lost     model(SCV 1 / 0)"
-              "   read/s  model read/s")
+        print("rate/s  gap SCV  held  softirq_us  reader_us  busy   lost     "
+              "model(SCV 1 / 0)   read/s  model read/s")
         for pair in args.runs:
             rate, rcvbuf = pair.split(":")
             r = run(float(rate), int(rcvbuf), args.seconds)
-            print(f"{r['rate_per_s']:6d}  {r['held']:4d}  {r['softirq_us']:10.2f}  "
-                  f"{r['reader_us']:9.2f}  {r['cpu1_busy']:.2f}  {100 * r['lost']:6.2f} %  "
+            print(f"{r['rate_per_s']:6d}  {r['gap_scv']:7.2f}  {r['held']:4d}  "
+                  f"{r['softirq_us']:10.2f}  {r['reader_us']:9.2f}  {r['cpu1_busy']:.2f}  "
+                  f"{100 * r['lost']:6.2f} %  "
                   f"{100 * r['model_scv1']:.2f} / {100 * r['model_scv0']:.2f} %  "
                   f"{r['read_per_s']:7.0f}  {r['model_read_per_s']:7.0f}", flush=True)
     finally:

@@ -13,8 +13,9 @@ reads CPU 1's softirq time per message offered and reader time per message
 read from ``/proc/stat`` and feeds them, with the socket's capacity in
 datagrams, to :func:`queuemodel.queueing.reader_blocking`; nothing is
 fitted.  It prints the sender's gaps' squared coefficient of variation (1
-for Poisson; the model's loss takes 1), the measured and modelled loss, and
-the datagrams read per second, measured and modelled.  Needs root, ``ip`` and ``taskset``, and
+for Poisson; the model's loss takes 1), how often the reader slept per
+datagram read (its voluntary context switches), the measured and modelled
+loss, and the datagrams read per second, measured and modelled.  Needs root, ``ip`` and ``taskset``, and
 two CPUs.  Not part of the test suite (it measures a machine); the README's
 Latency and loss section quotes a run.
 """
@@ -48,7 +49,8 @@ while True:
     except socket.timeout:
         if n:
             break
-print(n, flush=True)
+status = open("/proc/self/status").read().split("voluntary_ctxt_switches:")[1]
+print(n, int(status.split()[0]), flush=True)     # reads, and the times it slept
 """
 
 SEND = """
@@ -119,7 +121,7 @@ def run(rate: float, rcvbuf: int, seconds: float) -> dict:
                                   sys.executable, "-c", SEND, str(rate), str(seconds),
                                   ADDRESS, str(PORT), str(PAYLOAD_BYTES)).split()
     after = _cpu1()
-    received = int(receiver.communicate()[0].split()[-1])
+    received, slept = (int(v) for v in receiver.communicate()[0].split()[-2:])
     sent, achieved = int(sent), float(achieved)
     user, _, system, idle, _, irq, softirq = (b - a for a, b in zip(before[:7], after[:7]))
     ticks = sum(b - a for a, b in zip(before[:8], after[:8]))
@@ -132,6 +134,7 @@ def run(rate: float, rcvbuf: int, seconds: float) -> dict:
             "reader_us": reader_s * 1e6, "cpu1_busy": 1.0 - idle / ticks,
             "lost": 1.0 - received / sent, "model_scv1": model[1.0], "model_scv0": model[0.0],
             "gap_scv": float(gap_scv), "read_per_s": achieved * received / sent,
+            "wakes_per_read": slept / max(received, 1),
             "model_read_per_s": achieved * (1.0 - model[1.0])}
 
 
@@ -146,13 +149,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     set_up()
     try:
-        print("rate/s  gap SCV  held  softirq_us  reader_us  busy   lost     "
+        print("rate/s  gap SCV  held  softirq_us  reader_us  wakes/read  busy   lost     "
               "model(SCV 1 / 0)   read/s  model read/s")
         for pair in args.runs:
             rate, rcvbuf = pair.split(":")
             r = run(float(rate), int(rcvbuf), args.seconds)
             print(f"{r['rate_per_s']:6d}  {r['gap_scv']:7.2f}  {r['held']:4d}  "
-                  f"{r['softirq_us']:10.2f}  {r['reader_us']:9.2f}  {r['cpu1_busy']:.2f}  "
+                  f"{r['softirq_us']:10.2f}  {r['reader_us']:9.2f}  "
+                  f"{r['wakes_per_read']:10.3f}  {r['cpu1_busy']:.2f}  "
                   f"{100 * r['lost']:6.2f} %  "
                   f"{100 * r['model_scv1']:.2f} / {100 * r['model_scv0']:.2f} %  "
                   f"{r['read_per_s']:7.0f}  {r['model_read_per_s']:7.0f}", flush=True)

@@ -179,22 +179,24 @@ def _busy_period_count() -> Derivation:
 def _reader_two_places() -> Derivation:
     from queuemodel.queueing import reader_blocking
 
-    r1, c1, r2, c2 = sp.symbols("rho_1 c_1 rho_2 c_2", positive=True)
+    r1, c1, r2, c2, r2e, c2e = sp.symbols("rho_1 c_1 rho_2 c_2 rho_2e c_2e", positive=True)
     p0, p1 = sp.symbols("pi_0 pi_1", positive=True)
     one = _gamma_no_arrival(r1, c1)         # a busy period of one message: none arrive
     a0 = _gamma_no_arrival(r2, c2)          # no batch arrives during a reading
+    e0 = _gamma_no_arrival(r2e, c2e)        # ... during a first reading (on empty)
     # K = 2, in the reader's time (the softirq's busy time taken out): batches of the
     # busy period's size arrive as a Poisson stream at the message rate.  A departure
     # leaves 0 or 1.  From 1 the next leaves 0 if no batch arrives (a_0); from 0 the next
-    # service starts with a batch and leaves 0 only if that batch is one message and no
-    # other arrives.
-    cut = sp.Eq(p1 * a0, p0 * (1 - one * a0))
+    # service, the first reading (the reader slept), starts with a batch and leaves 0
+    # only if that batch is one message and no other arrives.
+    cut = sp.Eq(p1 * a0, p0 * (1 - one * e0))
     sol = sp.solve([cut, sp.Eq(p0 + p1, 1)], [p0, p1], dict=True)[0]
-    # The reader finishes 1 / (s + pi_0 / lambda) per unit of its time, of lambda E[X]
-    # offered, E[X] = 1 / (1 - rho_1) (the mean busy period's count).
-    loss = 1 - (1 - r1) / (r2 + sol[p0])
+    # The reader finishes 1 / (s + pi_0 (1 / lambda + s_e - s)) per unit of its time, of
+    # lambda E[X] offered, E[X] = 1 / (1 - rho_1) (the mean busy period's count).
+    loss = 1 - (1 - r1) / (r2 + sol[p0] * (1 + r2e - r2))
     derived = sp.simplify(loss)
-    stated = 1 - (1 - r1) / (r2 + a0 / (a0 + 1 - (1 + r1 * c1) ** (-1 / c1) * a0))
+    stated = 1 - (1 - r1) / (r2 + (1 + r2e - r2) * a0 / (
+        a0 + 1 - (1 + r1 * c1) ** (-1 / c1) * (1 + r2e * c2e) ** (-1 / c2e)))
     return Derivation(
         name="reader_blocking",
         title="Loss at a socket read under the softirq that fills it (shown for K = 2)",
@@ -209,22 +211,28 @@ def _reader_two_places() -> Derivation:
             "the size of a busy period's count (the derivation above). The socket is an "
             "M^X/G/1/K queue with partial batch acceptance; its departure-epoch chain is "
             "skip-free downwards and its cut equations are the unlimited queue's "
-            "(kernels.reader_blocking runs them for any K). Loss = 1 - (1 - rho_1) / "
-            "(rho_2 + pi_0). K = 2 in closed form:",
+            "(kernels.reader_blocking runs them for any K). A reading that starts on an "
+            "empty socket (the reader slept; it pays its wake-up) has load rho_2e and SCV "
+            "c_2e. Loss = 1 - (1 - rho_1) / (rho_2 + pi_0 (1 + rho_2e - rho_2)). K = 2 in "
+            "closed form:",
         ),
         steps=(
             ("a busy period of one message", sp.Eq(sp.Symbol("x_1"), one)),
             ("no batch during a reading", sp.Eq(sp.Symbol("a_0"), a0)),
+            ("... during a first reading", sp.Eq(sp.Symbol("e_0"), e0)),
             ("the cut between 0 and 1", cut),
             ("departure-epoch law", sp.Eq(sp.Symbol("pi_0"), sol[p0])),
             ("loss", sp.Eq(sp.Symbol("B"), derived)),
         ),
         derived=derived,
         stated=stated,
-        symbols=(r1, c1, r2, c2),
-        implemented=lambda a, b, c, d: reader_blocking(1.0, a, b, c, d, 2),
+        symbols=(r1, c1, r2, c2, r2e, c2e),
+        implemented=lambda a, b, c, d, e, f: reader_blocking(1.0, a, b, c, d, 2,
+                                                             first_reader_s=e,
+                                                             first_reader_scv=f),
         domain={"rho_1": (1e-3, 0.9, False), "c_1": (0.05, 4.0, False),
-                "rho_2": (1e-2, 20.0, False), "c_2": (0.05, 4.0, False)},
+                "rho_2": (1e-2, 20.0, False), "c_2": (0.05, 4.0, False),
+                "rho_2e": (1e-2, 20.0, False), "c_2e": (0.05, 4.0, False)},
         where="queuemodel.queueing.reader_blocking",
     )
 

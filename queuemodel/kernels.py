@@ -1792,7 +1792,7 @@ def _service_laws(x, top_x, rho, c, start, length, a, s):
 
 
 @_compiled
-def _overloaded_socket_full(r1, c1, r2, c2, k, a0):
+def _overloaded_socket_full(r1, c1, r2, c2, r2e, c2e, k, a0):
     """Whether an overloaded socket's law (``r2 / (1 - r1) > 1``) grows so fast that
     its empty state no longer shows in the loss at double precision.
 
@@ -1800,10 +1800,11 @@ def _overloaded_socket_full(r1, c1, r2, c2, k, a0):
     first ``J`` terms of the laws, which are exact for ``J`` terms (a term of
     index ``j`` needs the batch and arrival laws' terms up to ``j`` only),
     with the tails taken as ``1 - sum`` of the head (0 at the least): for
-    ``J = 64``, then four times as many, up to ``K``.  True once ``pi_0`` is
-    under ``1e-17 r2`` of the law's mass: the loss is then ``1 - 1 / (E[X]
-    r2)``, the fluid limit, to the last digit, and the rest of the chain
-    cannot change that (its states only add mass).  Costs ``J^2``, where the
+    ``J = 64``, then four times as many, up to ``K``.  True once ``pi_0``
+    (times the first reading's extra, ``1 + r2e - r2``) is under ``1e-17 r2``
+    of the law's mass: the loss is then ``1 - 1 / (E[X] r2)``, the fluid
+    limit, to the last digit, and the rest of the chain cannot change that
+    (its states only add mass).  Costs ``J^2``, where the
     full chain past capacity costs ``K`` times the laws' length (seconds a row
     at ``K`` of 40,000).
     """
@@ -1815,6 +1816,8 @@ def _overloaded_socket_full(r1, c1, r2, c2, k, a0):
         a = np.empty(span)
         s = np.empty(span)
         _service_laws(x, span, r2, c2, 0, span, a, s)
+        if r2e != r2 or c2e != c2:           # from empty, the first reading's law
+            _service_laws(x, span, r2e, c2e, 0, span, np.empty(span), s)
         tail_a = np.empty(span + 1)
         tail_s = np.empty(span + 1)
         head_a = 0.0
@@ -1841,14 +1844,14 @@ def _overloaded_socket_full(r1, c1, r2, c2, k, a0):
                     pi[i] /= col
                 total /= col
                 first /= col
-            if first < 1e-17 * r2 * total:
+            if first * abs(1.0 + r2e - r2) < 1e-17 * r2 * total:
                 return True
         span *= 4
     return False
 
 
 @_compiled
-def reader_blocking(rho1, c1, rho2, c2, k_cap, loss, died):
+def reader_blocking(rho1, c1, rho2, c2, rho2e, c2e, k_cap, loss, died):
     """Loss at a finite socket whose reader runs only while its CPU's softirq
     work is done (``queueing.reader_blocking``), a row at a time.
 
@@ -1859,6 +1862,10 @@ def reader_blocking(rho1, c1, rho2, c2, k_cap, loss, died):
         variation of its (gamma) work per message.
     rho2, c2 : numpy.ndarray
         ``(N,)`` the reader's load (``rate * reader_s``) and variation.
+    rho2e, c2e : numpy.ndarray
+        ``(N,)`` the same for a reading that starts on an empty socket (the
+        reader slept: its wake-up is paid there); ``rho2`` and ``c2`` for
+        readings that cost alike.
     k_cap : numpy.ndarray
         ``(N,)`` messages the socket holds, the one being read included
         (int64, >= 1).
@@ -1881,9 +1888,12 @@ def reader_blocking(rho1, c1, rho2, c2, k_cap, loss, died):
     next service starts with a batch).  Only the state ``K - 1`` sees the
     limit, so these are the unlimited queue's equations, and batch sizes
     past ``K`` may be lumped at ``K`` (they change no event ``A >= m``,
-    ``m <= K``).  The reader finishes ``1 / (s + pi_0 / lambda)`` messages
-    per unit of its time, of ``lambda E[X]`` offered: loss ``1 - 1 / (E[X]
-    (rho2 + pi_0))``, ``E[X] = 1 / (1 - rho1)``.  The arrival laws are
+    ``m <= K``).  A reading that starts on an empty socket (after a
+    departure that left 0, ``pi_0``) is the exceptional one: ``B`` is taken
+    with its arrivals.  The reader finishes ``1 / (s + pi_0 (1 / lambda +
+    s_e - s))`` messages per unit of its time, of ``lambda E[X]`` offered:
+    loss ``1 - 1 / (E[X] (rho2 + pi_0 (1 + rho2e - rho2)))``, ``E[X] = 1 /
+    (1 - rho1)``.  The arrival laws are
     written out past ``K`` until their terms vanish, so a tail past ``K`` is
     a sum, not ``1 - sum``.  Steps: the laws' length times ``min(K, the
     batch law's length)``, then ``K`` times the arrival law's length (less
@@ -1899,8 +1909,10 @@ def reader_blocking(rho1, c1, rho2, c2, k_cap, loss, died):
             continue
         mean_x = 1.0 / (1.0 - r1)
         a0 = math.exp(-math.log1p(r2 * c2[n]) / c2[n]) if c2[n] > 0.0 else math.exp(-r2)
+        r2e, c2e_n = rho2e[n], c2e[n]
+        alike = r2e == r2 and c2e_n == c2[n]
         if a0 < 1e-250 or (r2 * mean_x > 1.0 and k > 64 and _overloaded_socket_full(
-                r1, c1[n], r2, c2[n], k, a0)):   # the reader never catches up: pi_0 ~ 0
+                r1, c1[n], r2, c2[n], r2e, c2e_n, k, a0)):   # never catches up: pi_0 ~ 0
             loss[n] = max(0.0, 1.0 - 1.0 / (mean_x * r2))
             continue
         x = np.empty(k + 1)
@@ -1913,14 +1925,19 @@ def reader_blocking(rho1, c1, rho2, c2, k_cap, loss, died):
         done = 0
         a = np.empty(length)
         s = np.empty(length)
+        first_a = np.empty(length)          # the first reading's arrivals (if it differs)
         while True:
             if a.size < length:             # keep the terms written, write the rest
                 grown_a = np.empty(length)
                 grown_s = np.empty(length)
+                grown_f = np.empty(length)
                 grown_a[:done] = a[:done]
                 grown_s[:done] = s[:done]
-                a, s = grown_a, grown_s
+                grown_f[:done] = first_a[:done]
+                a, s, first_a = grown_a, grown_s, grown_f
             left_a, left_s = _service_laws(x, top_x, r2, c2[n], done, length, a, s)
+            if not alike:
+                left_s = _service_laws(x, top_x, r2e, c2e_n, done, length, first_a, s)[1]
             done = length
             if length >= _LAW_LENGTH_CAP:
                 break
@@ -1983,4 +2000,5 @@ def reader_blocking(rho1, c1, rho2, c2, k_cap, loss, died):
         if died[n]:
             loss[n] = 0.0
             continue
-        loss[n] = min(1.0, max(0.0, 1.0 - 1.0 / (mean_x * (r2 + first / total))))
+        loss[n] = min(1.0, max(0.0, 1.0 - 1.0 / (
+            mean_x * (r2 + first / total * (1.0 + r2e - r2)))))

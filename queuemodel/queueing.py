@@ -364,7 +364,8 @@ def mg1k(rate, mean_s, scv, capacity):
     return blocking.reshape(shape), number.reshape(shape)
 
 
-def reader_blocking(rate, softirq_s, softirq_scv, reader_s, reader_scv, capacity):
+def reader_blocking(rate, softirq_s, softirq_scv, reader_s, reader_scv, capacity,
+                    first_reader_s=None, first_reader_scv=None):
     """Loss at a socket whose reader shares a CPU with the softirq work that fills it.
 
     The CPU runs a message's softirq work first (it preempts the reader) and
@@ -382,6 +383,10 @@ def reader_blocking(rate, softirq_s, softirq_scv, reader_s, reader_scv, capacity
         Mean reading work per message (s) and its squared variation (gamma).
     capacity : int or numpy.ndarray
         ``K``: messages the socket holds (>= 1).
+    first_reader_s, first_reader_scv : float or numpy.ndarray, optional
+        The same for a reading that starts on an empty socket: the reader
+        slept, and pays its wake-up there (an exceptional first service).
+        Default ``reader_s`` and ``reader_scv``: every reading alike.
 
     Returns
     -------
@@ -423,18 +428,26 @@ def reader_blocking(rate, softirq_s, softirq_scv, reader_s, reader_scv, capacity
     0.0323
     >>> float(reader_blocking(1.0, 0.5, 1.0, 0.2, 1.0, 1))  # K = 1: 1 - (1 - rho1)/(1 + rho2)
     0.5833333333333333
+    >>> b = reader_blocking(1.0, 0.5, 1.0, 0.2, 1.0, 1, first_reader_s=0.4)  # every read
+    >>> round(float(b), 4)                                          # starts on empty
+    0.6429
     """
+    first_reader_s = reader_s if first_reader_s is None else first_reader_s
+    first_reader_scv = reader_scv if first_reader_scv is None else first_reader_scv
     arrays = np.broadcast_arrays(*(np.asarray(v, float) for v in (
-        rate, softirq_s, softirq_scv, reader_s, reader_scv, capacity)))
+        rate, softirq_s, softirq_scv, reader_s, reader_scv, capacity, first_reader_s,
+        first_reader_scv)))
     shape = arrays[0].shape
-    rate, soft, soft_scv, read, read_scv, capacity = (v.reshape(-1) for v in arrays)
+    rate, soft, soft_scv, read, read_scv, capacity, first, first_scv = (
+        v.reshape(-1) for v in arrays)
     # SCVs this small are constant work to double precision (as in mg1k).
     c1 = np.where(soft_scv < 1e-12, 0.0, soft_scv)
     c2 = np.where(read_scv < 1e-12, 0.0, read_scv)
+    c2e = np.where(first_scv < 1e-12, 0.0, first_scv)
     from .kernels import reader_blocking as kernel
 
     loss = np.empty(rate.size)
     died = np.empty(rate.size, dtype=bool)
-    kernel(rate * soft, c1, rate * read, c2,
+    kernel(rate * soft, c1, rate * read, c2, rate * first, c2e,
            np.maximum(1, capacity.astype(np.int64)), loss, died)
     return loss.reshape(shape)

@@ -15,7 +15,9 @@ datagrams, to :func:`queuemodel.queueing.reader_blocking`; nothing is
 fitted.  It prints the sender's gaps' squared coefficient of variation (1
 for Poisson; the model's loss takes 1), how often the reader slept per
 datagram read (its voluntary context switches), the measured and modelled
-loss, and the datagrams read per second, measured and modelled.  Needs root, ``ip`` and ``taskset``, and
+loss, and the datagrams read per second, measured and modelled; then the
+model's loss again with the reader's wake-up paid on its first read after
+sleeping only (its cost from a line through the runs' reader times).  Needs root, ``ip`` and ``taskset``, and
 two CPUs.  Not part of the test suite (it measures a machine); the README's
 Latency and loss section quotes a run.
 """
@@ -151,18 +153,50 @@ def main(argv=None) -> int:
     try:
         print("rate/s  gap SCV  held  softirq_us  reader_us  wakes/read  busy   lost     "
               "model(SCV 1 / 0)   read/s  model read/s")
+        results = []
         for pair in args.runs:
             rate, rcvbuf = pair.split(":")
             r = run(float(rate), int(rcvbuf), args.seconds)
+            results.append(r)
             print(f"{r['rate_per_s']:6d}  {r['gap_scv']:7.2f}  {r['held']:4d}  "
                   f"{r['softirq_us']:10.2f}  {r['reader_us']:9.2f}  "
                   f"{r['wakes_per_read']:10.3f}  {r['cpu1_busy']:.2f}  "
                   f"{100 * r['lost']:6.2f} %  "
                   f"{100 * r['model_scv1']:.2f} / {100 * r['model_scv0']:.2f} %  "
                   f"{r['read_per_s']:7.0f}  {r['model_read_per_s']:7.0f}", flush=True)
+        first_read_pays(results)
     finally:
         tear_down()
     return 0
+
+
+def first_read_pays(results: list) -> None:
+    """The model again with the reader's wake-up paid on its first read only.
+
+    A wake-up's cost is the slope of the runs' reader time per read against
+    their sleeps per read (a least-squares line over the runs: fitted to CPU
+    times, not to losses); each run's read then costs its own mean less its
+    sleeps' share, and a read that starts on an empty socket that plus a
+    wake-up (``reader_blocking``'s ``first_reader_s``).
+    """
+    import numpy as np
+
+    wakes = np.array([r["wakes_per_read"] for r in results])
+    means = np.array([r["reader_us"] for r in results])
+    if len(results) < 2 or np.ptp(wakes) < 0.1:
+        return
+    wake_us, read_us = np.polyfit(wakes, means, 1)
+    print(f"\na wake-up costs {wake_us:.2f} us, a read {read_us:.2f} us (line through the "
+          f"runs' reader time against their sleeps per read); with the wake-up on the "
+          f"first read only:")
+    print("rate/s  held   lost     model(SCV 1 / 0)")
+    for r in results:
+        read = max(r["reader_us"] - r["wakes_per_read"] * wake_us, 1e-3) * 1e-6
+        model = [float(reader_blocking(r["rate_per_s"], r["softirq_us"] * 1e-6, c, read, c,
+                                       r["held"], first_reader_s=read + wake_us * 1e-6))
+                 for c in (1.0, 0.0)]
+        print(f"{r['rate_per_s']:6d}  {r['held']:4d}  {100 * r['lost']:6.2f} %  "
+              f"{100 * model[0]:.2f} / {100 * model[1]:.2f} %", flush=True)
 
 
 if __name__ == "__main__":

@@ -171,14 +171,17 @@ def _arrivals_in_service(rho, c, size):
     return stats.nbinom.pmf(k, 1.0 / c, 1.0 / (1.0 + rho * c))
 
 
-def _reader_blocking_by_matrix(rho1, c1, rho2, c2, cap):
+def _reader_blocking_by_matrix(rho1, c1, rho2, c2, cap, rho2e=None, c2e=None):
     """The shared CPU's socket loss, from an explicit transition matrix: an independent
     reference for queueing.reader_blocking.
 
     The busy period's count N(z) = z A(N(z)) is found by iterating the power series (no
     closed form); batches are capped at K (a batch that large fills the socket); the
     reader's departure chain is written out row by row and solved as a linear system.
+    A reading that starts on an empty socket has load ``rho2e`` and SCV ``c2e``.
     """
+    rho2e = rho2 if rho2e is None else rho2e
+    c2e = c2 if c2e is None else c2e
     deg = cap + 1
     arrivals = _arrivals_in_service(rho1, c1, deg)
     count = np.zeros(deg)
@@ -189,25 +192,29 @@ def _reader_blocking_by_matrix(rho1, c1, rho2, c2, cap):
             power = np.convolve(power, count)[:deg]
         count = np.concatenate(([0.0], composed[:-1]))
     batch = np.append(count[:cap], 1.0 - count[:cap].sum())  # index cap: "cap or more"
-    batches = _arrivals_in_service(rho2, c2, cap + 2)         # batches during one reading
-    batches = np.append(batches, 1.0 - batches.sum())
-    law, power = np.zeros(cap + 1), np.eye(1, cap + 1)[0]
-    for b_m in batches:                                       # messages in them, capped
-        law += b_m * power
-        power = np.convolve(power, batch)
-        power = np.append(power[:cap], power[cap:].sum())
+    def messages_during(rho, c):            # messages arriving during one reading, capped
+        batches = _arrivals_in_service(rho, c, cap + 2)
+        batches = np.append(batches, 1.0 - batches.sum())
+        law, power = np.zeros(cap + 1), np.eye(1, cap + 1)[0]
+        for b_m in batches:
+            law += b_m * power
+            power = np.convolve(power, batch)
+            power = np.append(power[:cap], power[cap:].sum())
+        return law
+
     # Left n >= 1 behind: the next departure leaves min(n + A, K) - 1.  Left none: a batch
-    # of s starts the next service instead.
+    # of s starts the next (first) reading instead.
     matrix = np.zeros((cap, cap))
-    for extra, p in enumerate(law):
+    for extra, p in enumerate(messages_during(rho2, c2)):
         for n in range(1, cap):
             matrix[n, min(n + extra, cap) - 1] += p
+    for extra, p in enumerate(messages_during(rho2e, c2e)):
         for s in range(1, cap + 1):
             matrix[0, min(s + extra, cap) - 1] += batch[s] * p
     system = matrix.T - np.eye(cap)
     system[-1] = 1.0
     pi = np.linalg.solve(system, np.eye(1, cap, cap - 1)[0])
-    return 1.0 - (1.0 - rho1) / (rho2 + pi[0])
+    return 1.0 - (1.0 - rho1) / (rho2 + pi[0] * (1.0 + rho2e - rho2))
 
 
 SCVS = st.one_of(st.just(0.0), st.floats(0.01, 3.0))
@@ -222,6 +229,23 @@ def test_a_shared_cpus_socket_loses_what_its_transition_matrix_says(rho1, c1, rh
     assert got == pytest.approx(want, rel=1e-7, abs=1e-12)
 
 
+@settings(deadline=None)
+@given(rho1=st.floats(0.0, 0.8), c1=SCVS, rho2=st.floats(0.01, 3.0), c2=SCVS,
+       first=st.floats(1.0, 4.0), c2e=SCVS, cap=st.integers(1, 12))
+def test_a_reader_that_pays_its_wake_up_on_an_empty_socket_loses_what_its_matrix_says(
+        rho1, c1, rho2, c2, first, c2e, cap):
+    # The reading that starts on an empty socket (after the reader slept) costs more: an
+    # exceptional first service, against the matrix whose row from empty uses it.
+    want = _reader_blocking_by_matrix(rho1, c1, rho2, c2, cap, first * rho2, c2e)
+    got = float(q.reader_blocking(1.0, rho1, c1, rho2, c2, cap, first_reader_s=first * rho2,
+                                  first_reader_scv=c2e))
+    assert got == pytest.approx(want, rel=1e-7, abs=1e-12)
+    # A dearer first reading (same variation) never loses less.
+    cheaper = float(q.reader_blocking(1.0, rho1, c1, rho2, c2, cap, first_reader_s=rho2,
+                                      first_reader_scv=c2e))
+    assert got >= cheaper - 1e-12
+
+
 @settings(deadline=None, max_examples=12)
 @given(rho1=st.floats(0.0, 0.9), c1=SCVS, excess=st.floats(1.02, 3.0), c2=SCVS,
        cap=st.integers(65, 110))
@@ -232,9 +256,11 @@ def test_an_overloaded_socket_loses_what_its_transition_matrix_says(rho1, c1, ex
     # (kernels._overloaded_socket_full): once the empty state's share no longer shows,
     # the fluid loss is the answer.  Against the matrix, wherever that exit is taken or not.
     rho2 = excess * (1.0 - rho1)
-    want = _reader_blocking_by_matrix(rho1, c1, rho2, c2, cap)
-    got = float(q.reader_blocking(1.0, rho1, c1, rho2, c2, cap))
-    assert got == pytest.approx(want, rel=1e-7, abs=1e-12)
+    for first in (1.0, 2.0):                # every reading alike; the first one dearer
+        want = _reader_blocking_by_matrix(rho1, c1, rho2, c2, cap, first * rho2, c2)
+        got = float(q.reader_blocking(1.0, rho1, c1, rho2, c2, cap,
+                                      first_reader_s=first * rho2))
+        assert got == pytest.approx(want, rel=1e-7, abs=1e-12)
 
 
 def test_a_large_overloaded_socket_is_the_fluid_limit():

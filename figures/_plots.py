@@ -8,18 +8,25 @@ from ._style import CPU_COLORS, PAPER, PATH_COLORS, TESTBED_LOGICAL_CPUS, new_fi
 
 
 def lines(results: dict, x_key: str, y_of, xlabel: str, ylabel: str, title: str,
-          paper=(), log_x: bool = False, ax=None):
+          paper=(), log_x: bool = False, ax=None, band_of=None):
     """One line per path of ``y_of(result)`` against ``result.inputs[x_key]``.
 
     ``paper`` is a sequence of ``(path, x, y)`` the paper states; they are drawn as
-    stars labelled "paper (text)".  Drawn on ``ax`` if given, else on a new figure.
+    stars labelled "paper (text)".  ``band_of(result)``, if given, returns the
+    ``(low, high)`` of one hash outcome (5th and 95th percentiles), shaded under
+    each line.  Drawn on ``ax`` if given, else on a new figure.
     """
     if ax is None:
         ax = new_figure()[1][0, 0]
     fig = ax.figure
     for path, result in results.items():
-        ax.plot(np.asarray(result.inputs[x_key]), np.asarray(y_of(result)), label=path,
-                color=PATH_COLORS.get(path), linewidth=1.8)
+        x = np.asarray(result.inputs[x_key])
+        ax.plot(x, np.asarray(y_of(result)), label=path, color=PATH_COLORS.get(path),
+                linewidth=1.8)
+        if band_of is not None:
+            low, high = band_of(result)
+            ax.fill_between(x, low, high, color=PATH_COLORS.get(path), alpha=0.15,
+                            linewidth=0)
     if paper:
         xs, ys = zip(*[(x, y) for _, x, y in paper])
         ax.scatter(xs, ys, **PAPER)

@@ -1,4 +1,8 @@
-"""Figure 3 of the paper: TCP throughput against the number of flow pairs."""
+"""Figure 3 of the paper: TCP throughput against the number of flow pairs.
+
+Shading (not in the paper): the 5th to 95th percentile of one placement of the
+flows' hashes (the paper averaged five or more runs, each hashed anew).
+"""
 
 from ._plots import lines
 
@@ -18,4 +22,5 @@ def figure(results: dict, paper=()):
     matplotlib.figure.Figure
     """
     return lines(results, "flows", lambda r: r.throughput_gbps, "flow pairs",
-                 "throughput (Gb/s)", "TCP throughput (paper Fig. 3)", paper)
+                 "throughput (Gb/s)", "TCP throughput (paper Fig. 3)", paper,
+                 band_of=lambda r: (r.throughput_p05_gbps, r.throughput_p95_gbps))

@@ -23,9 +23,11 @@ LIVELOCK_SHARES = np.linspace(0.05, 2.5, 99)    # the same, through and past the
 
 #: File stem, module and what it draws, in the order of the report.
 FIGURES = (
-    ("fig03_tcp_throughput", "Throughput of 1..80 TCP flow pairs (paper Fig. 3)"),
+    ("fig03_tcp_throughput", "Throughput of 1..80 TCP flow pairs (paper Fig. 3; shaded: "
+                             "5-95 % of one placement)"),
     ("fig04_tcp_cpu", "Receiver CPU for TCP flow pairs (paper Fig. 4)"),
-    ("fig05_udp_throughput", "Throughput of 1..80 UDP flow pairs (paper Fig. 5), and the drop fraction"),
+    ("fig05_udp_throughput", "Throughput of 1..80 UDP flow pairs (paper Fig. 5; shaded: 5-95 % "
+                             "of one placement), and the drop fraction"),
     ("fig06_udp_cpu", "Receiver CPU for UDP flow pairs (paper Fig. 6)"),
     ("fig07_tcp_rate", "One TCP flow's message rate against size (paper Fig. 7)"),
     ("fig08_tcp_size_cpu", "One TCP flow's receiver CPU against size (paper Fig. 8)"),

@@ -337,6 +337,12 @@ def _table(r) -> str:
         f"message {r.inputs['msg_bytes']:g} B, host {r.inputs['host']}",
         f"  throughput        {r.throughput_gbps:10.3f} Gb/s  (link goodput "
         f"{r.link_goodput_gbps:.2f})",
+    ]
+    if r.throughput_sd_gbps > 0:
+        lines += [f"  hash outcomes     {r.throughput_p05_gbps:10.3f} - "
+                  f"{r.throughput_p95_gbps:.3f} Gb/s  (5th-95th percentile of one placement; "
+                  f"sd {r.throughput_sd_gbps:.3f})"]
+    lines += [
         f"  messages          {r.message_rate_per_s:12.0f} /s",
         f"  wire packets      {r.wire_packet_rate_per_s:12.0f} /s",
         f"  interrupts        {r.irq_rate_per_s:12.0f} /s",

@@ -72,12 +72,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SAMPLES", "SEED", "Placement", "Patterns", "place", "thread_shares", "sender_busy",
+__all__ = ["SAMPLES", "SEED", "OUTCOME_QUANTILES", "Placement", "Patterns", "place", "thread_shares", "sender_busy",
            "sender_core_units", "gro_segments_per_packet", "aggregate", "placement_groups",
            "hash_tells_apart", "expected_spread"]
 
 #: Monte Carlo draws of the hash outcome per scenario (standard error reported).
 SAMPLES = 512
+#: Where the spread of a scenario's delivery over its hash outcomes is read:
+#: the 5th and 95th percentiles (``throughput_p05_gbps``, ``throughput_p95_gbps``).
+OUTCOME_QUANTILES = (0.05, 0.95)
 #: Seed of the draws, combined with the scenario's topology so that the same
 #: inputs always give the same placement.
 SEED = 20190708
@@ -856,7 +859,10 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     Returns
     -------
     dict
-        ``delivered`` and its Monte Carlo ``delivered_stderr``; ``busy``
+        ``delivered`` and its Monte Carlo ``delivered_stderr``; how it
+        spreads over the hash outcomes: ``delivered_sd`` (their standard
+        deviation) and ``delivered_at`` (``(S, Q)``, at each of
+        :data:`OUTCOME_QUANTILES`); ``busy``
         (expected busy receive CPUs) and ``flows_per_busy``; per thread level
         ``cpus_at_level``, ``rate_at_level`` and ``handled_at_level``
         (expected CPUs, their summed delivery and the messages their softirq
@@ -971,35 +977,41 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                                   capacity[at][rows], per_flow[at][rows], shared[at][rows],
                                   dram[rows], band_low[at][rows], band_high[at][rows], part)
                 rate[rows] = part
-    out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "busy",
+    quantiles = np.asarray(OUTCOME_QUANTILES, dtype=float)
+    out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "delivered_sd",
+                                             "busy",
                                              "flows_per_busy", "dram_per_byte", "dram_bound",
                                              "read_miss", "bound_per_byte")}
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
     out["handled_at_level"] = np.zeros((size, levels))
+    out["delivered_at"] = np.zeros((size, quantiles.size))
     out["waste"] = waste
     results, tasks = [], []
     for (idx, patterns), at, table, rate, start, dram in zip(groups, where, tables, rates,
                                                             starts, drams):
         n = idx.size
-        moments = (np.empty(n), np.empty(n), np.empty((n, levels)), np.empty((n, levels)),
+        moments = (np.empty(n), np.empty(n), np.empty((n, quantiles.size)),
+                   np.empty((n, levels)), np.empty((n, levels)),
                    np.empty(n), np.empty(n), np.empty(n), np.empty(n))
         rows = (capacity[at], rate, start, band_low[at], band_high[at], waste[at],
                 *(waiting[k][at] for k in memory_keys), dram, waiting["variability"][at])
 
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
             spread_moments(*table, patterns.weight, np.asarray(patterns.busy, dtype=np.int64),
-                           *(a[s] for a in rows), with_memory, convex,
+                           *(a[s] for a in rows), with_memory, convex, quantiles,
                            *(m[s] for m in moments))
 
         tasks.append((run, n, rate.size))
         results.append(moments)
     _in_threads(tasks)
-    for (_, patterns), at, (mean, variance, at_level, handled, dram, bound, miss,
+    for (_, patterns), at, (mean, variance, spread_at, at_level, handled, dram, bound, miss,
                             bound_dram) in zip(groups, where, results):
         out["bound_per_byte"][at] = bound_dram
         out["delivered"][at] = mean
+        out["delivered_sd"][at] = np.sqrt(np.maximum(0.0, variance))
         out["delivered_stderr"][at] = np.sqrt(np.maximum(0.0, variance) / patterns.draws)
+        out["delivered_at"][at] = spread_at
         out["dram_per_byte"][at] = dram
         out["dram_bound"][at] = bound
         out["read_miss"][at] = miss

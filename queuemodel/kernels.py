@@ -561,8 +561,9 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
 @_compiled
 def spread_moments(flows, level, count, weight, busy, capacity, rate, start, band_low,
                    band_high, waste, queue_per_flow, queue_per_cpu, cache, ring, memory, dram,
-                   variability, with_memory, convex, delivered, variance, rate_at_level,
-                   handled_at_level, dram_per_byte, dram_bound, read_miss, bound_per_byte):
+                   variability, with_memory, convex, quantiles, delivered, variance, spread_at,
+                   rate_at_level, handled_at_level, dram_per_byte, dram_bound, read_miss,
+                   bound_per_byte):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -603,11 +604,17 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         Whether a CPU offered a rate inside its band carries it, by turns at
         the band's two edges (then it holds full queues; what the model
         does), instead of being held at the lower edge (:func:`_carried`).
+    quantiles : numpy.ndarray
+        ``(Q,)`` probabilities in (0, 1] at which to read the delivery's
+        distribution over the patterns.
     delivered, variance, dram_per_byte, dram_bound, read_miss : numpy.ndarray
         ``(S,)`` written: mean delivered messages/s, its variance over the
         patterns, DRAM bytes per delivered byte, the chance the DRAM
         binds, and the chance a delivered byte left the cache before its
         copy (weighted by what each CPU delivers).
+    spread_at : numpy.ndarray
+        ``(S, Q)`` written: the delivery at each of ``quantiles`` (the
+        least pattern total whose cumulative probability reaches it).
     bound_per_byte : numpy.ndarray
         ``(S,)`` written: DRAM bytes per delivered byte in the patterns the
         DRAM binds (weighted by what they deliver; 0 where none is bound).
@@ -718,10 +725,32 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
             spread += weight[p] * (totals[p] - mean) ** 2
         delivered[s] = mean
         variance[s] = spread
+        _pattern_quantiles(totals, weight, quantiles, spread_at[s])
         dram_per_byte[s] = traffic / mean if mean > 0.0 else 0.0
         read_miss[s] = misses / mean if mean > 0.0 else 0.0
         dram_bound[s] = bound
         bound_per_byte[s] = bound_traffic / bound_carried if bound_carried > 0.0 else 0.0
+
+
+@_compiled
+def _pattern_quantiles(totals, weight, quantiles, out):
+    """Write into ``out`` the least of ``totals`` whose cumulative ``weight``
+    (taken in rising order of ``totals``) reaches each of ``quantiles``."""
+    if totals.size == 1:
+        out[:] = totals[0]
+        return
+    order = np.argsort(totals)
+    for k in range(quantiles.size):
+        # Weights are counts over draws: a sum may fall short of the exact
+        # share by rounding, never by a whole draw.
+        goal = quantiles[k] * (1.0 - 1e-12)
+        seen = 0.0
+        out[k] = totals[order[-1]]
+        for i in range(order.size):
+            seen += weight[order[i]]
+            if seen >= goal:
+                out[k] = totals[order[i]]
+                break
 
 
 @_compiled(inline="always")

@@ -41,7 +41,8 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "capacity_read_miss_fraction", "flow_state_miss_fraction",
                   "memory_bound_share", "memory_bound_bytes_per_byte", "cores_used",
                   "flows_per_busy_cpu", "gro_packets_per_segment", "receiver_cpu_total",
-                  "sender_cpu_total", "throughput_stderr_gbps", "queue_stable",
+                  "sender_cpu_total", "throughput_stderr_gbps", "throughput_sd_gbps",
+                  "throughput_p05_gbps", "throughput_p95_gbps", "queue_stable",
                   "latency_mean_us", "latency_p99_us", "bottleneck")
 #: The scalar outputs that are numbers (what levers, attribute and solve can aim at).
 NUMERIC_OUTPUTS = tuple(n for n in OUTPUT_SCALARS if n not in ("bottleneck", "queue_stable"))
@@ -174,6 +175,18 @@ class Result:
     throughput_stderr_gbps : float or numpy.ndarray
         Standard error of ``throughput_gbps`` from the Monte Carlo over hash
         outcomes (0 when every outcome is the same, as for one flow).
+    throughput_sd_gbps : float or numpy.ndarray
+        How much the throughput of one placement differs from
+        ``throughput_gbps``: the standard deviation over the hash outcomes
+        (which CPUs the flows land on; a new set of connections draws
+        again).  The mean of ``n`` runs that each draw anew spreads
+        ``throughput_sd_gbps / sqrt(n)``.
+    throughput_p05_gbps, throughput_p95_gbps : float or numpy.ndarray
+        5th and 95th percentiles of the throughput over the hash outcomes
+        (:data:`queuemodel.flows.OUTCOME_QUANTILES`): the unlucky and the
+        lucky placements.  All three equal ``throughput_gbps`` where every
+        outcome is the same (one flow; native UDP, whose flows share one
+        hash).
     queue_stable : bool or numpy.ndarray
         Whether every queue a message passes stays below full load: the
         offered load is finite and carried in full.  Where it is False the
@@ -229,6 +242,9 @@ class Result:
     receiver_cpu_total: Any
     sender_cpu_total: Any
     throughput_stderr_gbps: Any
+    throughput_sd_gbps: Any
+    throughput_p05_gbps: Any
+    throughput_p95_gbps: Any
     queue_stable: Any
     latency_mean_us: Any
     latency_p99_us: Any
@@ -818,6 +834,9 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         **queueing,
         "throughput_gbps": total * msg * 8.0 / 1e9,
         "throughput_stderr_gbps": spread["delivered_stderr"] * msg * 8.0 / 1e9,
+        "throughput_sd_gbps": spread["delivered_sd"] * msg * 8.0 / 1e9,
+        "throughput_p05_gbps": spread["delivered_at"][:, 0] * msg * 8.0 / 1e9,
+        "throughput_p95_gbps": spread["delivered_at"][:, 1] * msg * 8.0 / 1e9,
         "message_rate_per_s": total,
         # What the receive softirq handles: a livelocked CPU works on more than it
         # delivers (the difference is exactly 0 elsewhere).

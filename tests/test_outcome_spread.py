@@ -1,0 +1,115 @@
+"""How a scenario's throughput spreads over its hash outcomes (one placement each).
+
+``throughput_sd_gbps``, ``throughput_p05_gbps`` and ``throughput_p95_gbps``
+read the distribution the expected throughput averages over.  The reference
+here is exact combinatorics, not the model's own draws; the laws hold for any
+distribution.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import queuemodel as qm
+from queuemodel.flows import OUTCOME_QUANTILES, SAMPLES
+
+#: Docker overlay TCP where every busy CPU carries one flow's rate whatever shares it:
+#: one thread a core (no sibling shares), ten queues on ten CPUs, runs of a whole poll
+#: (GRO as for one flow), free L2 and DRAM misses, DRAM and link to spare.
+_FLAT = dict(path="docker-overlay", proto="tcp", threads_per_core=1, physical_cores=10,
+             nic_queues=10, rx_flow_run_packets=64, dram_latency_ns=0.0, llc_latency_ns=0.0,
+             link_gbps=400.0, memory_gbytes_per_s=1e6)
+
+
+def _stirling2(n, k):
+    return sum((-1) ** j * math.comb(k, j) * (k - j) ** n for j in range(k + 1)) // math.factorial(k)
+
+
+def _busy_law(n, bins):
+    """Exact chance that ``n`` flows hashed uniformly into ``bins`` queues occupy ``k``."""
+    return np.array([math.comb(bins, k) * _stirling2(n, k) * math.factorial(k) / bins ** n
+                     for k in range(bins + 1)])
+
+
+def test_outcomes_follow_the_occupancy_law():
+    # n balls in 10 bins: P(k bins used) = C(10, k) S(n, k) k! / 10^n.  With every busy CPU
+    # carrying the one-flow rate C, a placement delivers k C, so the model's quantiles
+    # must be whole multiples of C at the exact law's quantiles, and its sd k's sd times C.
+    one = qm.predict(flows=1, **_FLAT).throughput_gbps
+    flows = np.arange(2, 11)
+    r = qm.predict(flows=flows, **_FLAT)
+    checked = 0
+    for i, n in enumerate(flows):
+        law = _busy_law(n, 10)
+        k = np.arange(11)
+        mean = (law * k).sum()
+        sd = math.sqrt((law * (k - mean) ** 2).sum())
+        assert r.throughput_gbps[i] / one == pytest.approx(mean, abs=4 * sd / math.sqrt(SAMPLES))
+        assert r.throughput_sd_gbps[i] / one == pytest.approx(sd, rel=0.15)
+        cdf = np.cumsum(law)
+        for q, got in zip(OUTCOME_QUANTILES, (r.throughput_p05_gbps[i], r.throughput_p95_gbps[i])):
+            want = int(np.argmax(cdf >= q))
+            # 512 seeded draws read the exact quantile unless the law's CDF passes q within
+            # three standard errors of a draw's share: those are not judged.
+            margin = 3 * math.sqrt(q * (1 - q) / SAMPLES)
+            if cdf[want] - q > margin and (want == 0 or q - cdf[want - 1] > margin):
+                assert got / one == pytest.approx(want, rel=1e-9), (n, q)
+                checked += 1
+    assert checked >= 9
+
+
+@given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")),
+       st.integers(1, 80), st.sampled_from((1024, 8192, 131072)),
+       st.sampled_from(({}, {"ghz": 3.5}, {"physical_cores": 4}, {"link_gbps": 100.0},
+                        {"app_on_softirq_core": False})))
+def test_the_spread_obeys_the_laws_of_any_distribution(path, proto, n, msg, host):
+    if proto == "udp" and msg > 65507:
+        msg = 8192
+    r = qm.predict(path=path, proto=proto, flows=n, msg_bytes=msg, **host)
+    mean, sd = r.throughput_gbps, r.throughput_sd_gbps
+    low, high = r.throughput_p05_gbps, r.throughput_p95_gbps
+    assert all(math.isfinite(v) for v in (sd, low, high))
+    assert 0.0 <= low <= high <= r.link_goodput_gbps * (1 + 1e-12)
+    assert sd >= 0.0
+    # Cantelli: P(X <= mean - k sd) <= 1 / (1 + k^2).  At least 5 % of the outcomes lie at
+    # or below p05 and more than 5 % at or above p95, so neither is more than sqrt(19)
+    # standard deviations from the mean.
+    reach = math.sqrt(19.0) * sd + 1e-9 * mean
+    assert mean - low <= reach and high - mean <= reach
+    # The Monte Carlo's standard error is that spread over the draws.
+    assert r.throughput_stderr_gbps == pytest.approx(sd / math.sqrt(SAMPLES), rel=1e-9,
+                                                     abs=1e-15)
+    if sd == 0.0:
+        assert low == high == pytest.approx(mean, rel=1e-12)
+
+
+@pytest.mark.parametrize("path, proto", [("docker-overlay", "tcp"), ("native", "udp"),
+                                         ("linux-overlay", "udp")])
+def test_one_placement_has_no_spread(path, proto):
+    # One flow, or native UDP's flows that share one hash (paper section 3.2): every
+    # outcome is the same.
+    flows = 1 if proto == "tcp" else 12
+    r = qm.predict(path=path, proto=proto, flows=[1, flows])
+    if path == "native":
+        assert np.all(r.throughput_sd_gbps == 0.0)
+        assert np.array_equal(r.throughput_p05_gbps, r.throughput_gbps)
+        assert np.array_equal(r.throughput_p95_gbps, r.throughput_gbps)
+    else:
+        assert r.throughput_sd_gbps[0] == 0.0
+        assert r.throughput_p05_gbps[0] == r.throughput_p95_gbps[0] == r.throughput_gbps[0]
+
+
+def test_two_native_tcp_flows_collide_often_enough_to_set_p05():
+    # Two flows share one of 16 queues with chance 1/16 = 6.25 % > 5 %, so p05 is the
+    # collided outcome: what two flows steered onto one queue deliver.  (GRO as for one
+    # flow and free misses: the model's GRO sharing and cache terms are means over the
+    # outcomes, which pinning changes.)
+    free = dict(rx_flow_run_packets=64, dram_latency_ns=0.0, llc_latency_ns=0.0)
+    two = qm.predict(path="native", proto="tcp", flows=2, **free)
+    pinned = qm.predict(path="native", proto="tcp", flows=2, queue_cpus=(0,) * 16, **free)
+    assert pinned.throughput_sd_gbps == 0.0
+    assert two.throughput_p05_gbps == pytest.approx(pinned.throughput_gbps, rel=1e-9)
+    assert two.throughput_p95_gbps == pytest.approx(two.link_goodput_gbps, rel=1e-9)

@@ -342,6 +342,9 @@ def _table(r) -> str:
         lines += [f"  hash outcomes     {r.throughput_p05_gbps:10.3f} - "
                   f"{r.throughput_p95_gbps:.3f} Gb/s  (5th-95th percentile of one placement; "
                   f"sd {r.throughput_sd_gbps:.3f})"]
+    if r.inputs["flows"] > 1:
+        lines += [f"  slowest flow      {r.slowest_flow_gbps:10.3f} Gb/s  (expected over the "
+                  f"placements; an even share is {r.throughput_gbps / r.inputs['flows']:.3f})"]
     lines += [
         f"  messages          {r.message_rate_per_s:12.0f} /s",
         f"  wire packets      {r.wire_packet_rate_per_s:12.0f} /s",

@@ -862,7 +862,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         ``delivered`` and its Monte Carlo ``delivered_stderr``; how it
         spreads over the hash outcomes: ``delivered_sd`` (their standard
         deviation) and ``delivered_at`` (``(S, Q)``, at each of
-        :data:`OUTCOME_QUANTILES`); ``busy``
+        :data:`OUTCOME_QUANTILES`); ``slowest``, the expected delivery of
+        the slowest flow (a CPU's flows share what it carries evenly); ``busy``
         (expected busy receive CPUs) and ``flows_per_busy``; per thread level
         ``cpus_at_level``, ``rate_at_level`` and ``handled_at_level``
         (expected CPUs, their summed delivery and the messages their softirq
@@ -979,7 +980,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                 rate[rows] = part
     quantiles = np.asarray(OUTCOME_QUANTILES, dtype=float)
     out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "delivered_sd",
-                                             "busy",
+                                             "slowest", "busy",
                                              "flows_per_busy", "dram_per_byte", "dram_bound",
                                              "read_miss", "bound_per_byte")}
     out["cpus_at_level"] = np.zeros((size, levels))
@@ -991,7 +992,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     for (idx, patterns), at, table, rate, start, dram in zip(groups, where, tables, rates,
                                                             starts, drams):
         n = idx.size
-        moments = (np.empty(n), np.empty(n), np.empty((n, quantiles.size)),
+        moments = (np.empty(n), np.empty(n), np.empty((n, quantiles.size)), np.empty(n),
                    np.empty((n, levels)), np.empty((n, levels)),
                    np.empty(n), np.empty(n), np.empty(n), np.empty(n))
         rows = (capacity[at], rate, start, band_low[at], band_high[at], waste[at],
@@ -1005,8 +1006,9 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         tasks.append((run, n, rate.size))
         results.append(moments)
     _in_threads(tasks)
-    for (_, patterns), at, (mean, variance, spread_at, at_level, handled, dram, bound, miss,
-                            bound_dram) in zip(groups, where, results):
+    for (_, patterns), at, (mean, variance, spread_at, slowest, at_level, handled, dram, bound,
+                            miss, bound_dram) in zip(groups, where, results):
+        out["slowest"][at] = slowest
         out["bound_per_byte"][at] = bound_dram
         out["delivered"][at] = mean
         out["delivered_sd"][at] = np.sqrt(np.maximum(0.0, variance))

@@ -562,8 +562,8 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
 def spread_moments(flows, level, count, weight, busy, capacity, rate, start, band_low,
                    band_high, waste, queue_per_flow, queue_per_cpu, cache, ring, memory, dram,
                    variability, with_memory, convex, quantiles, delivered, variance, spread_at,
-                   rate_at_level, handled_at_level, dram_per_byte, dram_bound, read_miss,
-                   bound_per_byte):
+                   slowest, rate_at_level, handled_at_level, dram_per_byte, dram_bound,
+                   read_miss, bound_per_byte):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -615,6 +615,10 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
     spread_at : numpy.ndarray
         ``(S, Q)`` written: the delivery at each of ``quantiles`` (the
         least pattern total whose cumulative probability reaches it).
+    slowest : numpy.ndarray
+        ``(S,)`` written: the expected delivery of the slowest flow, each
+        CPU's flows sharing what it carries evenly (TCP's water level and
+        UDP's even offers both give them equal rates).
     bound_per_byte : numpy.ndarray
         ``(S,)`` written: DRAM bytes per delivered byte in the patterns the
         DRAM binds (weighted by what they deliver; 0 where none is bound).
@@ -645,6 +649,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
     totals = np.empty(patterns)
     for s in range(size):
         mean = 0.0
+        least = 0.0
         traffic = 0.0
         misses = 0.0
         bound = 0.0
@@ -656,6 +661,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         for p in range(patterns):
             x = rate[s, p]
             total = 0.0
+            worst = np.inf
             for j in range(width):
                 n = count[p, j]
                 if n == 0:
@@ -679,11 +685,13 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                     # Held at its band's lower edge, a CPU is as busy as at its capacity.
                     banded[j] = r < min(capacity[s, t], offer)
                 rates[j] = r
+                worst = min(worst, r / flows[p, j])
                 total += n * r
                 rate_at_level[s, t] += weight[p] * n * r
                 handled_at_level[s, t] += weight[p] * n * (r if handled < 0.0 else handled)
             totals[p] = total
             mean += weight[p] * total
+            least += weight[p] * (worst if worst < np.inf else 0.0)
             if not with_memory or total <= 0.0:
                 continue
             held = dram[s, busy[p]]
@@ -725,6 +733,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
             spread += weight[p] * (totals[p] - mean) ** 2
         delivered[s] = mean
         variance[s] = spread
+        slowest[s] = least
         _pattern_quantiles(totals, weight, quantiles, spread_at[s])
         dram_per_byte[s] = traffic / mean if mean > 0.0 else 0.0
         read_miss[s] = misses / mean if mean > 0.0 else 0.0

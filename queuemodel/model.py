@@ -42,7 +42,8 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "memory_bound_share", "memory_bound_bytes_per_byte", "cores_used",
                   "flows_per_busy_cpu", "gro_packets_per_segment", "receiver_cpu_total",
                   "sender_cpu_total", "throughput_stderr_gbps", "throughput_sd_gbps",
-                  "throughput_p05_gbps", "throughput_p95_gbps", "queue_stable",
+                  "throughput_p05_gbps", "throughput_p95_gbps", "slowest_flow_gbps",
+                  "queue_stable",
                   "latency_mean_us", "latency_p99_us", "bottleneck")
 #: The scalar outputs that are numbers (what levers, attribute and solve can aim at).
 NUMERIC_OUTPUTS = tuple(n for n in OUTPUT_SCALARS if n not in ("bottleneck", "queue_stable"))
@@ -187,6 +188,11 @@ class Result:
         lucky placements.  All three equal ``throughput_gbps`` where every
         outcome is the same (one flow; native UDP, whose flows share one
         hash).
+    slowest_flow_gbps : float or numpy.ndarray
+        Expected throughput of the slowest flow of a placement: the flows
+        on one receive CPU share what it carries evenly, so a flow whose
+        hash collides with others' gets a share of its CPU
+        (``throughput_gbps / flows`` when every flow fares alike).
     queue_stable : bool or numpy.ndarray
         Whether every queue a message passes stays below full load: the
         offered load is finite and carried in full.  Where it is False the
@@ -245,6 +251,7 @@ class Result:
     throughput_sd_gbps: Any
     throughput_p05_gbps: Any
     throughput_p95_gbps: Any
+    slowest_flow_gbps: Any
     queue_stable: Any
     latency_mean_us: Any
     latency_p99_us: Any
@@ -837,6 +844,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "throughput_sd_gbps": spread["delivered_sd"] * msg * 8.0 / 1e9,
         "throughput_p05_gbps": spread["delivered_at"][:, 0] * msg * 8.0 / 1e9,
         "throughput_p95_gbps": spread["delivered_at"][:, 1] * msg * 8.0 / 1e9,
+        "slowest_flow_gbps": spread["slowest"] * msg * 8.0 / 1e9,
         "message_rate_per_s": total,
         # What the receive softirq handles: a livelocked CPU works on more than it
         # delivers (the difference is exactly 0 elsewhere).

@@ -58,8 +58,10 @@ def isolation(path="docker-overlay", proto: str = "tcp", flows=np.arange(1, 17),
     -------
     dict
         ``flows``; for ``hashed`` and ``steered``: ``gbps``,
-        ``cpu_per_gbps`` (receive logical CPUs per Gb/s), ``stderr_gbps``
-        and ``memory_gbytes_per_s`` (receiver DRAM traffic); ``io_share``:
+        ``cpu_per_gbps`` (receive logical CPUs per Gb/s), ``stderr_gbps``,
+        ``slowest_flow_gbps`` (the expected slowest flow of a placement:
+        isolation, against the even share ``gbps / flows``) and
+        ``memory_gbytes_per_s`` (receiver DRAM traffic); ``io_share``:
         ``shares`` and ``memory_gbytes_per_s``, shape ``(shares, flows)``.
 
     Notes
@@ -88,6 +90,7 @@ def isolation(path="docker-overlay", proto: str = "tcp", flows=np.arange(1, 17),
         gbps = np.asarray(r.throughput_gbps, dtype=float)
         out[name] = {"gbps": gbps, "cpu_per_gbps": _cpu_total(r) / gbps,
                      "stderr_gbps": np.asarray(r.throughput_stderr_gbps, dtype=float),
+                     "slowest_flow_gbps": np.asarray(r.slowest_flow_gbps, dtype=float),
                      "memory_gbytes_per_s": np.asarray(r.memory_bandwidth_gbytes_per_s,
                                                        dtype=float)}
     shares = np.asarray(IO_SHARES)

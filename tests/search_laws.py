@@ -205,6 +205,18 @@ def _scenario_laws(r, config, num):
         "latency not finite while stable": (np.asarray(r.queue_stable)
                                             & ~(np.asarray(r.latency_mean_us) >= 0)),
     }
+    # How one placement strays: any distribution's bounds (Cantelli for the tails).
+    sd = np.asarray(r.throughput_sd_gbps)
+    low, high = np.asarray(r.throughput_p05_gbps), np.asarray(r.throughput_p95_gbps)
+    reach = np.sqrt(19.0) * sd + 1e-9 * np.abs(t)
+    laws["hash outcomes out of order or past the link"] = ~(
+        (low >= 0) & (low <= high) & (high <= link * (1 + 1e-9)) & (sd >= 0))
+    laws["a hash outcome quantile beyond Cantelli's bound"] = (t - low > reach) | (high - t > reach)
+    slowest = np.asarray(r.slowest_flow_gbps)
+    laws["slowest flow above the fair share"] = ~((slowest >= 0)
+                                                  & (slowest <= t / flows * (1 + 1e-9)))
+    if flows == 1:
+        laws["one flow's outcomes spread"] = (sd != 0) | (low != t) | (high != t)
     for name in ("drop_fraction", "loss_fraction", "late_drop_fraction"):
         v = np.asarray(getattr(r, name))
         laws[f"{name} outside [0, 1]"] = ~((v >= 0) & (v <= 1))

@@ -1,11 +1,13 @@
 """How a scenario's throughput spreads over its hash outcomes (one placement each).
 
 ``throughput_sd_gbps``, ``throughput_p05_gbps`` and ``throughput_p95_gbps``
-read the distribution the expected throughput averages over.  The reference
+read the distribution the expected throughput averages over;
+``slowest_flow_gbps`` how the flows of one placement share it.  The reference
 here is exact combinatorics, not the model's own draws; the laws hold for any
 distribution.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -61,6 +63,21 @@ def test_outcomes_follow_the_occupancy_law():
     assert checked >= 9
 
 
+def test_the_slowest_flow_follows_the_busiest_cpu():
+    # Where every busy CPU carries C, a CPU with k flows gives each C / k, so a placement's
+    # slowest flow gets C / (its busiest CPU's flows).  The exact mean of that over all
+    # 10^n ways n flows can land in 10 queues, against the model's 512 draws.
+    one = qm.predict(flows=1, **_FLAT).throughput_gbps
+    flows = np.arange(2, 7)
+    r = qm.predict(flows=flows, **_FLAT)
+    for i, n in enumerate(flows):
+        ways = np.array(list(itertools.product(range(10), repeat=int(n))))
+        crowded = np.array([np.bincount(w, minlength=10).max() for w in ways])
+        exact = 1.0 / crowded
+        error = exact.std() / math.sqrt(SAMPLES)
+        assert r.slowest_flow_gbps[i] / one == pytest.approx(exact.mean(), abs=4 * error), n
+
+
 @given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")),
        st.integers(1, 80), st.sampled_from((1024, 8192, 131072)),
        st.sampled_from(({}, {"ghz": 3.5}, {"physical_cores": 4}, {"link_gbps": 100.0},
@@ -84,6 +101,10 @@ def test_the_spread_obeys_the_laws_of_any_distribution(path, proto, n, msg, host
                                                      abs=1e-15)
     if sd == 0.0:
         assert low == high == pytest.approx(mean, rel=1e-12)
+    # The slowest flow of a placement gets at most its fair share, and all of one alone.
+    assert 0.0 <= r.slowest_flow_gbps <= mean / n * (1 + 1e-9)
+    if n == 1:
+        assert r.slowest_flow_gbps == pytest.approx(mean, rel=1e-12)
 
 
 @pytest.mark.parametrize("path, proto", [("docker-overlay", "tcp"), ("native", "udp"),
@@ -95,6 +116,9 @@ def test_one_placement_has_no_spread(path, proto):
     r = qm.predict(path=path, proto=proto, flows=[1, flows])
     if path == "native":
         assert np.all(r.throughput_sd_gbps == 0.0)
+        # One CPU serves them all, and each gets the same share of it.
+        assert r.slowest_flow_gbps == pytest.approx(r.throughput_gbps / np.array([1, flows]),
+                                                    rel=1e-12)
         assert np.array_equal(r.throughput_p05_gbps, r.throughput_gbps)
         assert np.array_equal(r.throughput_p95_gbps, r.throughput_gbps)
     else:

@@ -31,6 +31,21 @@ def test_dedicated_cores_never_lose_to_hashing_while_cores_last(proto):
 
 
 @pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_steered_flows_on_cores_of_their_own_are_isolated(proto):
+    # One flow per physical core (queues 0-9 sit on the first threads of cores 0-9):
+    # every flow gets its even share; hashed, collisions leave the slowest flow less.
+    out = isolation("docker-overlay", proto, flows=np.arange(1, 11))
+    flows = out["flows"]
+    for name in ("hashed", "steered"):
+        even = out[name]["gbps"] / flows
+        assert np.all(out[name]["slowest_flow_gbps"] <= even * (1 + 1e-9))
+    steered = out["steered"]
+    assert np.allclose(steered["slowest_flow_gbps"], steered["gbps"] / flows, rtol=1e-9)
+    hashed = out["hashed"]
+    assert np.all(hashed["slowest_flow_gbps"][3:] < 0.9 * hashed["gbps"][3:] / flows[3:])
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
 def test_a_larger_nic_cache_share_never_adds_dram_traffic(proto):
     out = isolation("docker-overlay", proto, flows=np.arange(1, 9))
     shares = out["io_share"]

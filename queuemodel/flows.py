@@ -861,7 +861,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     dict
         ``delivered`` and its Monte Carlo ``delivered_stderr``; how it
         spreads over the hash outcomes: ``delivered_sd`` (their standard
-        deviation) and ``delivered_at`` (``(S, Q)``, at each of
+        deviation) and ``delivered_at`` (``(Q, S)``, at each of
         :data:`OUTCOME_QUANTILES`); ``slowest``, the expected delivery of
         the slowest flow (a CPU's flows share what it carries evenly); ``busy``
         (expected busy receive CPUs) and ``flows_per_busy``; per thread level
@@ -986,13 +986,13 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
     out["handled_at_level"] = np.zeros((size, levels))
-    out["delivered_at"] = np.zeros((size, quantiles.size))
+    out["delivered_at"] = np.zeros((quantiles.size, size))
     out["waste"] = waste
     results, tasks = [], []
     for (idx, patterns), at, table, rate, start, dram in zip(groups, where, tables, rates,
                                                             starts, drams):
         n = idx.size
-        moments = (np.empty(n), np.empty(n), np.empty((n, quantiles.size)), np.empty(n),
+        moments = (np.empty(n), np.empty(n), np.empty((quantiles.size, n)), np.empty(n),
                    np.empty((n, levels)), np.empty((n, levels)),
                    np.empty(n), np.empty(n), np.empty(n), np.empty(n))
         rows = (capacity[at], rate, start, band_low[at], band_high[at], waste[at],
@@ -1001,7 +1001,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
             spread_moments(*table, patterns.weight, np.asarray(patterns.busy, dtype=np.int64),
                            *(a[s] for a in rows), with_memory, convex, quantiles,
-                           *(m[s] for m in moments))
+                           # (the quantiles' table is (Q, n): its columns are the rows)
+                           *(m[:, s] if k == 2 else m[s] for k, m in enumerate(moments)))
 
         tasks.append((run, n, rate.size))
         results.append(moments)
@@ -1013,7 +1014,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         out["delivered"][at] = mean
         out["delivered_sd"][at] = np.sqrt(np.maximum(0.0, variance))
         out["delivered_stderr"][at] = np.sqrt(np.maximum(0.0, variance) / patterns.draws)
-        out["delivered_at"][at] = spread_at
+        out["delivered_at"][:, at] = spread_at
         out["dram_per_byte"][at] = dram
         out["dram_bound"][at] = bound
         out["read_miss"][at] = miss

@@ -613,7 +613,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         binds, and the chance a delivered byte left the cache before its
         copy (weighted by what each CPU delivers).
     spread_at : numpy.ndarray
-        ``(S, Q)`` written: the delivery at each of ``quantiles`` (the
+        ``(Q, S)`` written: the delivery at each of ``quantiles`` (the
         least pattern total whose cumulative probability reaches it).
     slowest : numpy.ndarray
         ``(S,)`` written: the expected delivery of the slowest flow, each
@@ -734,7 +734,11 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         delivered[s] = mean
         variance[s] = spread
         slowest[s] = least
-        _pattern_quantiles(totals, weight, quantiles, spread_at[s])
+        if patterns == 1:
+            for k in range(quantiles.size):
+                spread_at[k, s] = totals[0]
+        else:
+            _pattern_quantiles(totals, weight, quantiles, spread_at, s)
         dram_per_byte[s] = traffic / mean if mean > 0.0 else 0.0
         read_miss[s] = misses / mean if mean > 0.0 else 0.0
         dram_bound[s] = bound
@@ -742,23 +746,20 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
 
 
 @_compiled
-def _pattern_quantiles(totals, weight, quantiles, out):
-    """Write into ``out`` the least of ``totals`` whose cumulative ``weight``
-    (taken in rising order of ``totals``) reaches each of ``quantiles``."""
-    if totals.size == 1:
-        out[:] = totals[0]
-        return
+def _pattern_quantiles(totals, weight, quantiles, out, s):
+    """Write into column ``s`` of ``out`` the least of ``totals`` whose cumulative
+    ``weight`` (taken in rising order of ``totals``) reaches each of ``quantiles``."""
     order = np.argsort(totals)
     for k in range(quantiles.size):
         # Weights are counts over draws: a sum may fall short of the exact
         # share by rounding, never by a whole draw.
         goal = quantiles[k] * (1.0 - 1e-12)
         seen = 0.0
-        out[k] = totals[order[-1]]
+        out[k, s] = totals[order[-1]]
         for i in range(order.size):
             seen += weight[order[i]]
             if seen >= goal:
-                out[k] = totals[order[i]]
+                out[k, s] = totals[order[i]]
                 break
 
 

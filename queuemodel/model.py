@@ -841,9 +841,10 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         **queueing,
         "throughput_gbps": total * msg * 8.0 / 1e9,
         "throughput_stderr_gbps": spread["delivered_stderr"] * msg * 8.0 / 1e9,
+        # (the same arithmetic as the throughput's: one placement's equals it exactly)
         "throughput_sd_gbps": spread["delivered_sd"] * msg * 8.0 / 1e9,
-        "throughput_p05_gbps": spread["delivered_at"][:, 0] * msg * 8.0 / 1e9,
-        "throughput_p95_gbps": spread["delivered_at"][:, 1] * msg * 8.0 / 1e9,
+        "throughput_p05_gbps": spread["delivered_at"][0] * msg * 8.0 / 1e9,
+        "throughput_p95_gbps": spread["delivered_at"][1] * msg * 8.0 / 1e9,
         "slowest_flow_gbps": spread["slowest"] * msg * 8.0 / 1e9,
         "message_rate_per_s": total,
         # What the receive softirq handles: a livelocked CPU works on more than it

@@ -121,12 +121,19 @@ def ordered(field: str, value: Any, floor_field: str, floor: Any) -> None:
 
 
 def flag(field: str, value: Any) -> bool:
-    """Check a boolean setting (numpy and Python bools accepted)."""
+    """Check a boolean setting: bools (numpy's too), the numbers 0 and 1, and the
+    words true/false, on/off, yes/no, 1/0 in any case."""
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    if isinstance(value, str) and value.lower() in {"true", "false", "on", "off", "1", "0"}:
-        return value.lower() in {"true", "on", "1"}
-    raise ModelInputError(field, value, "a boolean (true/false)")
+    if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
+        return bool(value)                       # --set tso=0 arrives as 0.0
+    if isinstance(value, str) and value.strip().lower() in _WORDS:
+        return _WORDS[value.strip().lower()]
+    raise ModelInputError(field, value, "a boolean (true/false, on/off, yes/no or 1/0)")
+
+
+_WORDS = {"true": True, "on": True, "yes": True, "1": True,
+          "false": False, "off": False, "no": False, "0": False}
 
 
 def choice(field: str, value: Any, options: tuple[str, ...]) -> str:

@@ -310,8 +310,8 @@ def load_stage_costs(path: str | _FsPath) -> dict:
 def _parse(value):
     if isinstance(value, str):
         text = value.strip()
-        if text.lower() in {"true", "false", "on", "off"}:
-            return text.lower() in {"true", "on"}
+        if text.lower() in {"true", "false", "on", "off", "yes", "no"}:
+            return text.lower() in {"true", "on", "yes"}
         try:
             return float(text)
         except ValueError:

@@ -40,6 +40,21 @@ def test_every_flag_rejects_non_booleans(field):
         qm.predict(**{field: "maybe"})
 
 
+@pytest.mark.parametrize("value, meaning", [(0, False), (1.0, True), ("no", False),
+                                            ("Yes", True), (" off ", False), ("1", True)])
+def test_a_flag_takes_the_usual_spellings(value, meaning):
+    # The CLI's `--set tso=0` arrives as the number 0.0.
+    assert qm.predict(tso=value).inputs["host"] == qm.predict(tso=meaning).inputs["host"]
+    assert qm.predict(tso=value).throughput_gbps == qm.predict(tso=meaning).throughput_gbps
+    assert dataclasses.replace(qm.paper_testbed(), tso=value).tso is meaning
+
+
+@pytest.mark.parametrize("value", [2, 0.5, -1, "maybe", "tru"])
+def test_a_flag_refuses_anything_else(value):
+    with pytest.raises(ModelInputError, match=r"^host\.tso = .*: must be a boolean"):
+        qm.predict(tso=value)
+
+
 @pytest.mark.parametrize("kwargs, pattern", [
     (dict(path="macvlan"), r"^path = 'macvlan': must be one of native, linux-overlay"),
     (dict(proto="sctp"), r"^workload.proto = 'sctp': must be one of tcp, udp"),

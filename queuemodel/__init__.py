@@ -25,6 +25,7 @@ from .sweep import sweep
 from .levers import levers
 from .attribute import attribute
 from .whatif import solve, whatif
+from .outcomes import Outcomes, outcomes
 
 __version__ = "0.1.0"
 
@@ -32,5 +33,6 @@ __all__ = [
     "predict", "evaluate", "Result", "Host", "Path", "Stage", "Workload",
     "paper_testbed", "get_path", "PATHS", "NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY",
     "calibrate", "validate", "sweep", "QueueModelError", "ModelInputError", "UnknownNameError",
-    "CalibrationError", "hosts", "whatif", "solve", "levers", "attribute",
+    "CalibrationError", "hosts", "whatif", "solve", "levers", "attribute", "outcomes",
+    "Outcomes",
 ]

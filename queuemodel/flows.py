@@ -793,7 +793,8 @@ def _patterns(n, cores, threads, queues, spreads, rps, queue_cpus, steered) -> P
 
 
 def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
-                    band=None, waiting=None, convex=False, waste=None) -> dict:
+                    band=None, waiting=None, convex=False, waste=None,
+                    keep_outcomes=False) -> dict:
     """Expected delivery of the flows over the receiver's CPUs, per scenario.
 
     Parameters
@@ -855,6 +856,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         seconds per message over its reader's (receive livelock;
         :func:`queuemodel.kernels._livelocked`).  Default 0: the excess is
         dropped before any work is spent on it, and the CPU carries ``R``.
+    keep_outcomes : bool, optional
+        Also return, per group, every pattern's delivery (``outcomes_delivered``).
 
     Returns
     -------
@@ -881,7 +884,10 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         ``outcomes``, per group its scenarios (an index array or a slice), its
         patterns, their ``(n, P)`` rates per flow and the rates sharing first
         gave them (the same array unless bands moved them), with ``band_low``,
-        ``band_high`` and ``convex``, for :func:`queuemodel.kernels.level_moments`.
+        ``band_high`` and ``convex``, for :func:`queuemodel.kernels.level_moments`;
+        with ``keep_outcomes``, ``outcomes_delivered``: per group its scenarios,
+        its patterns' probabilities, the draws behind them and their ``(n, P)``
+        deliveries.
 
     Notes
     -----
@@ -993,22 +999,26 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                                                             starts, drams):
         n = idx.size
         moments = (np.empty(n), np.empty(n), np.empty((quantiles.size, n)), np.empty(n),
+                   np.empty((n if keep_outcomes else 0, patterns.weight.size)),
                    np.empty((n, levels)), np.empty((n, levels)),
                    np.empty(n), np.empty(n), np.empty(n), np.empty(n))
         rows = (capacity[at], rate, start, band_low[at], band_high[at], waste[at],
                 *(waiting[k][at] for k in memory_keys), dram, waiting["variability"][at])
 
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
+            mean, variance, spread_at, slowest, totals, *rest = moments
             spread_moments(*table, patterns.weight, np.asarray(patterns.busy, dtype=np.int64),
                            *(a[s] for a in rows), with_memory, convex, quantiles,
-                           # (the quantiles' table is (Q, n): its columns are the rows)
-                           *(m[:, s] if k == 2 else m[s] for k, m in enumerate(moments)))
+                           mean[s], variance[s], spread_at[:, s], slowest[s],
+                           totals[s] if keep_outcomes else totals, *(m[s] for m in rest))
 
         tasks.append((run, n, rate.size))
         results.append(moments)
     _in_threads(tasks)
-    for (_, patterns), at, (mean, variance, spread_at, slowest, at_level, handled, dram, bound,
-                            miss, bound_dram) in zip(groups, where, results):
+    kept = []
+    for (_, patterns), at, (mean, variance, spread_at, slowest, totals, at_level, handled, dram,
+                            bound, miss, bound_dram) in zip(groups, where, results):
+        kept.append((at, patterns.weight, patterns.draws, totals))
         out["slowest"][at] = slowest
         out["bound_per_byte"][at] = bound_dram
         out["delivered"][at] = mean
@@ -1029,6 +1039,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     out["outcomes"] = [(at, patterns, rate, start) for (_, patterns), at, rate, start
                        in zip(groups, where, rates, starts)]
     out["band_low"], out["band_high"] = band_low, band_high
+    if keep_outcomes:
+        out["outcomes_delivered"] = kept
     out["convex"] = bool(convex)
     sent = out["delivered"] if proto == "tcp" else flows * per_flow
     ceiling = np.minimum(link, flows * per_flow) if proto == "tcp" else sent

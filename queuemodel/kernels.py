@@ -562,8 +562,8 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
 def spread_moments(flows, level, count, weight, busy, capacity, rate, start, band_low,
                    band_high, waste, queue_per_flow, queue_per_cpu, cache, ring, memory, dram,
                    variability, with_memory, convex, quantiles, delivered, variance, spread_at,
-                   slowest, rate_at_level, handled_at_level, dram_per_byte, dram_bound,
-                   read_miss, bound_per_byte):
+                   slowest, pattern_totals, rate_at_level, handled_at_level, dram_per_byte,
+                   dram_bound, read_miss, bound_per_byte):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -619,6 +619,9 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         ``(S,)`` written: the expected delivery of the slowest flow, each
         CPU's flows sharing what it carries evenly (TCP's water level and
         UDP's even offers both give them equal rates).
+    pattern_totals : numpy.ndarray
+        ``(S, P)`` written: each pattern's delivery; or ``(0, P)``, not
+        kept.
     bound_per_byte : numpy.ndarray
         ``(S,)`` written: DRAM bytes per delivered byte in the patterns the
         DRAM binds (weighted by what they deliver; 0 where none is bound).
@@ -690,6 +693,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                 rate_at_level[s, t] += weight[p] * n * r
                 handled_at_level[s, t] += weight[p] * n * (r if handled < 0.0 else handled)
             totals[p] = total
+            if pattern_totals.shape[0] > 0:
+                pattern_totals[s, p] = total
             mean += weight[p] * total
             least += weight[p] * (worst if worst < np.inf else 0.0)
             if not with_memory or total <= 0.0:

@@ -377,6 +377,13 @@ def predict(
     >>> predict(path="native", proto="tcp", ghz=np.array([1.0, 2.2])).throughput_gbps.shape
     (2,)
     """
+    return evaluate(*_scenario(path, proto, flows, msg_bytes, host, offered_gbps, arrival_scv,
+                               overrides))
+
+
+def _scenario(path, proto, flows, msg_bytes, host, offered_gbps, arrival_scv,
+              overrides) -> tuple:
+    """:func:`predict`'s arguments checked: the path, the workload and the host."""
     resolved = get_path(path)
     base = paper_testbed() if host is None else host
     if not isinstance(base, Host):
@@ -390,7 +397,7 @@ def predict(
         msg_bytes = DEFAULT_MSG_BYTES[proto]
     workload = Workload(proto=proto, msg_bytes=msg_bytes, flows=flows,
                         offered_gbps=offered_gbps, arrival_scv=arrival_scv)
-    return evaluate(resolved, workload, base)
+    return resolved, workload, base
 
 
 #: Scenarios solved together; larger grids are cut into blocks this size so the
@@ -414,6 +421,13 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     -------
     Result
     """
+    return _evaluate(path, workload, host)[0]
+
+
+def _evaluate(path: Path, workload: Workload, host: Host, keep_outcomes: bool = False) -> tuple:
+    """:func:`evaluate`, and with ``keep_outcomes`` (one block of scenarios at most) each
+    scenario's throughput in every hash pattern: ``(result, outcomes or None)``, the
+    outcomes as :func:`_solve_block` keeps them."""
     proto = workload.proto
     rx = compile_side(path, "rx", proto, host)
     tx = compile_side(path, "tx", proto, host)
@@ -436,7 +450,8 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
     def solve(sl):
         part = h if size <= BLOCK else h.take(sl)       # one block: the host as it is
         return _solve_block(path, proto, rx, tx, host, part, msg[sl], flows[sl],
-                            offered[sl], arrival_scv[sl], rx_table[sl], tx_table[sl])
+                            offered[sl], arrival_scv[sl], rx_table[sl], tx_table[sl],
+                            keep_outcomes)
 
     def store(block, sl):
         for key, value in block.items():
@@ -447,9 +462,11 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
                 merged[key][sl] = value
 
     blocks = [slice(start, start + BLOCK) for start in range(0, size, BLOCK)]
+    kept = None
     if size <= BLOCK:
         merged = solve(blocks[0])
         merged["topology"] = topology_codes(merged)
+        kept = merged.pop("outcomes_gbps", None)
     else:
         merged = {}
         laying_out = threading.Lock()
@@ -501,7 +518,7 @@ def evaluate(path: Path, workload: Workload, host: Host) -> Result:
            for k, value in merged.items()},
     )
     _check_finite(result)
-    return result
+    return result, kept
 
 
 def _in_order(solve, blocks):
@@ -555,6 +572,7 @@ class _ReceiveBlock:
     waiting: dict
     miss_penalty: Any
     reading: np.ndarray
+    keep_outcomes: bool = False
 
 
 def _receive_cpus(b: _ReceiveBlock, rx_static) -> list:
@@ -635,7 +653,8 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
     if proto == "udp" and b.host.app_on_softirq_core and not b.host.overload_defers_softirq:
         waste = _livelock_waste(rx, rx_static, cpus, capacity)
     spread = flow_model.expected_spread(proto, b.groups, b.flows, capacity, per_flow, budget,
-                                        band, b.waiting, convex=True, waste=waste)
+                                        band, b.waiting, convex=True, waste=waste,
+                                        keep_outcomes=b.keep_outcomes)
     return rx_static, cpus, capacity, sender_pool, per_flow, sends, spread
 
 
@@ -680,12 +699,15 @@ def _saturated_read_miss(b: _ReceiveBlock) -> np.ndarray:
 
 
 def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv, rx_out,
-                 tx_out) -> dict:
+                 tx_out, keep_outcomes=False) -> dict:
     """Solve a block of flattened scenarios; every value is an ``(N,)`` array.
 
     The stages' utilisations are written into ``rx_out`` (receive stages,
     then softirq entry and context switches; the mean over busy receive
-    CPUs) and ``tx_out`` (the mean over sending cores).
+    CPUs) and ``tx_out`` (the mean over sending cores).  With
+    ``keep_outcomes`` the dict also holds ``outcomes_gbps``: per group of
+    scenarios, the patterns' probabilities, the draws behind them and their
+    ``(n, P)`` throughputs.
     """
     size = msg.size
     counts, frag = features(proto, msg, h, path.encap_bytes)
@@ -751,7 +773,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         shares=[_row(s, size)
                 for s in flow_model.thread_shares(h.smt_gain, threads)],
         flows=flows, offered_rate=offered * to_rate, link_rate=link_rate,
-        send_units=send_units, waiting=waiting, miss_penalty=miss_penalty, reading=reading)
+        send_units=send_units, waiting=waiting, miss_penalty=miss_penalty, reading=reading,
+        keep_outcomes=keep_outcomes)
     if miss_penalty is None:        # nothing pays for misses
         charged = saturated = np.zeros(size)
         solved = _receive(block, charged)
@@ -837,8 +860,14 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     queueing = _latency(proto, rx, h, host, msg, flows, offered * to_rate, arrival_scv,
                         link_rate, counts, tx_static, cap, send_units, spread, cpus,
                         level_seconds, total, arriving, drop)
+    kept = {}
+    if keep_outcomes:
+        # Each pattern's delivery in Gb/s, with the throughput's own arithmetic.
+        kept["outcomes_gbps"] = [(at, weight, draws, totals * msg[at, None] * 8.0 / 1e9)
+                                 for at, weight, draws, totals in spread["outcomes_delivered"]]
     return {
         **queueing,
+        **kept,
         "throughput_gbps": total * msg * 8.0 / 1e9,
         "throughput_stderr_gbps": spread["delivered_stderr"] * msg * 8.0 / 1e9,
         # (the same arithmetic as the throughput's: one placement's equals it exactly)

@@ -137,3 +137,63 @@ def test_two_native_tcp_flows_collide_often_enough_to_set_p05():
     assert pinned.throughput_sd_gbps == 0.0
     assert two.throughput_p05_gbps == pytest.approx(pinned.throughput_gbps, rel=1e-9)
     assert two.throughput_p95_gbps == pytest.approx(two.link_goodput_gbps, rel=1e-9)
+
+
+@given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")),
+       st.integers(1, 40), st.sampled_from(({}, {"physical_cores": 4}, {"nic_queues": 8})))
+def test_the_distribution_is_what_predict_summarises(path, proto, n, host):
+    o = qm.outcomes(path=path, proto=proto, flows=n, **host)
+    r = qm.predict(path=path, proto=proto, flows=n, **host)
+    assert np.all(np.diff(o.throughput_gbps) > 0) and np.all(o.probability > 0)
+    assert o.probability.sum() == pytest.approx(1.0, rel=1e-12)
+    assert o.mean_gbps == pytest.approx(r.throughput_gbps, rel=1e-12)
+    sd = math.sqrt(o.probability @ (o.throughput_gbps - o.mean_gbps) ** 2)
+    assert sd == pytest.approx(r.throughput_sd_gbps, rel=1e-6, abs=1e-9)
+    assert o.quantile(0.05) == pytest.approx(r.throughput_p05_gbps, rel=1e-12)
+    assert o.quantile(0.95) == pytest.approx(r.throughput_p95_gbps, rel=1e-12)
+    # Every probability is a whole number of draws.
+    counts = o.probability * o.draws
+    assert np.allclose(counts, np.round(counts), atol=1e-6)
+    for x in (o.throughput_gbps[0], o.mean_gbps, o.throughput_gbps[-1]):
+        at = o.probability[o.throughput_gbps == x].sum()
+        assert o.cdf(x) + o.chance_at_least(x) == pytest.approx(1.0 + at, abs=1e-12)
+
+
+def test_two_flows_land_as_the_queues_say():
+    # Two native TCP flows over 16 queues, queues i and i + 10 (i < 6) the two threads of
+    # one core: the same queue with chance 1/16, sibling queues 12/256, else two cores.
+    o = qm.outcomes(path="native", proto="tcp", flows=2)
+    assert o.throughput_gbps.size == 3
+    exact = np.array([1 / 16, 12 / 256, 1 - 1 / 16 - 12 / 256])
+    error = np.sqrt(exact * (1 - exact) / o.draws)
+    assert np.all(np.abs(o.probability - exact) <= 4 * error)
+    # Two cores carry what the link lets through; one CPU, what it can.
+    assert o.throughput_gbps[-1] == pytest.approx(
+        qm.predict(path="native", proto="tcp", flows=2).link_goodput_gbps, rel=1e-12)
+
+
+def test_outcomes_takes_one_scenario_and_checks_its_questions():
+    from queuemodel.errors import ModelInputError
+
+    with pytest.raises(ModelInputError, match=r"^workload\.flows = \[1, 2\]: must be one value"):
+        qm.outcomes(flows=[1, 2])
+    with pytest.raises(ModelInputError, match=r"^host\.ghz = "):
+        qm.outcomes(ghz=np.array([2.0, 3.0]))
+    with pytest.raises(ModelInputError, match=r"^host\.ghz = -1"):
+        qm.outcomes(ghz=-1.0)
+    o = qm.outcomes(path="docker-overlay", proto="tcp", flows=6)
+    for q in (0.0, 1.5, float("nan")):
+        with pytest.raises(ModelInputError, match=r"^q = "):
+            o.quantile(q)
+    assert o.quantile(1.0) == o.throughput_gbps[-1]
+    d = o.to_dict()
+    assert d["mean_gbps"] == o.mean_gbps and len(d["probability"]) == o.throughput_gbps.size
+
+
+def test_the_distribution_plots(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = qm.outcomes(path="docker-overlay", proto="udp", flows=6).plot()
+    ax.figure.savefig(tmp_path / "cdf.png")
+    assert (tmp_path / "cdf.png").stat().st_size > 0

@@ -222,7 +222,7 @@ def _scenario(args) -> dict:
 
 def _changes(pairs: list) -> dict:
     out = {}
-    for key, value in _overrides(pairs).items():
+    for key, value in _overrides(pairs, "--change").items():
         if key in ("flows", "msg_bytes", "offered_gbps", "arrival_scv"):
             value = _number(f"workload.{key}", value, key in ("flows", "msg_bytes"))
         out[key] = value
@@ -291,11 +291,11 @@ def _number(field: str, text: str, integer: bool = False):
     return value
 
 
-def _overrides(pairs: list) -> dict:
+def _overrides(pairs: list, option: str = "--set") -> dict:
     out = {}
     for pair in pairs:
         if "=" not in pair:
-            raise ModelInputError("--set", pair, "FIELD=VALUE")
+            raise ModelInputError(option, pair, "FIELD=VALUE")
         key, value = pair.split("=", 1)
         out[key.strip()] = value.strip()
     return out
@@ -400,7 +400,7 @@ def _cmd_sweep(args) -> int:
         if text is not None:
             values = parse_values(name, text)
             grid[name] = values if len(values) > 1 else values[0]
-    for name, text in _overrides(args.vary).items():
+    for name, text in _overrides(args.vary, "--vary").items():
         grid[name] = parse_values(name, text)
     table = sweep(path=_paths_with(costs, parse_values("path", args.path), host),
                   proto=parse_values("proto", args.proto), host=host, **grid)

@@ -153,6 +153,14 @@ def test_cli_bad_input_one_line_exit_2(argv, capsys):
     assert err.count("\n") == 1 and err.startswith("queuemodel")
 
 
+@pytest.mark.parametrize("argv, option", [(["predict", "--set", "ghz"], "--set"),
+                                          (["whatif", "--change", "ghz"], "--change"),
+                                          (["sweep", "--vary", "ghz"], "--vary")])
+def test_cli_names_the_option_a_pair_came_from(argv, option, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"queuemodel: error: {option} = 'ghz': must be FIELD=VALUE\n"
+
+
 def test_cli_as_a_process_has_no_traceback():
     proc = subprocess.run([sys.executable, "-m", "queuemodel", "predict", "--set", "ghz=nan"],
                           capture_output=True, text=True)

@@ -5,6 +5,7 @@ Subcommands::
     queuemodel predict --path docker-overlay --proto udp [--flows N] [--msg-bytes B]
                        [--offered-gbps X] [--arrival-scv C]
                        [--host FILE.toml] [--set FIELD=VALUE ...] [--json]
+    queuemodel outcomes [the same options as predict] [--json]
     queuemodel sweep --path native,docker-overlay --proto tcp --flows 1..4
                      [--msg-bytes 64..8192:x2] [--vary FIELD=VALUES ...] [--json|--csv]
     queuemodel whatif --path docker-overlay --proto tcp --change tunnel_offload=true [--json]
@@ -28,6 +29,7 @@ Bad input prints one line to stderr and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 
@@ -59,21 +61,13 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("predict", help="predict one scenario")
-    p.add_argument("--path", default="native", help="one of " + ", ".join(PATH_NAMES))
-    p.add_argument("--proto", default="tcp", help="tcp or udp")
-    p.add_argument("--flows", default="1", help="concurrent flow pairs (integer >= 1)")
-    p.add_argument("--msg-bytes", default=None,
-                   help="bytes per send/recv (default: 131072 for TCP, 8192 for UDP)")
-    p.add_argument("--offered-gbps", default="inf",
-                   help="rate each sender tries to send (default inf: as fast as it can); "
-                        "a finite rate adds latency and loss")
-    p.add_argument("--arrival-scv", default="1",
-                   help="variability of a sender's message gaps: 1 Poisson (default), 0 paced")
-    p.add_argument("--host", default=None, help="host profile TOML (default: paper testbed)")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a host field or a stage cost, e.g. --set link_gbps=100 or "
-                        "--set vxlan_rx.cost_cycles_per_unit=1000 (repeatable)")
+    _one_scenario_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    u = sub.add_parser("outcomes", help="one scenario's throughput in every hash placement")
+    _one_scenario_arguments(u)
+    u.add_argument("--json", action="store_true", help="print the distribution as JSON")
+
 
     s = sub.add_parser("sweep", help="predict a grid of scenarios, one row each")
     s.add_argument("--path", default="native", help="path(s), comma-separated")
@@ -186,6 +180,26 @@ def _scenario_arguments(p) -> None:
     p.add_argument("--host", default=None, help="host profile TOML (default: paper testbed)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="a host field or stage.field of the scenario (repeatable)")
+
+
+def _one_scenario_arguments(p) -> None:
+    """``predict``'s and ``outcomes``' arguments: one scenario."""
+    from .paths import PATH_NAMES
+
+    p.add_argument("--path", default="native", help="one of " + ", ".join(PATH_NAMES))
+    p.add_argument("--proto", default="tcp", help="tcp or udp")
+    p.add_argument("--flows", default="1", help="concurrent flow pairs (integer >= 1)")
+    p.add_argument("--msg-bytes", default=None,
+                   help="bytes per send/recv (default: 131072 for TCP, 8192 for UDP)")
+    p.add_argument("--offered-gbps", default="inf",
+                   help="rate each sender tries to send (default inf: as fast as it can); "
+                        "a finite rate adds latency and loss")
+    p.add_argument("--arrival-scv", default="1",
+                   help="variability of a sender's message gaps: 1 Poisson (default), 0 paced")
+    p.add_argument("--host", default=None, help="host profile TOML (default: paper testbed)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a host field or a stage cost, e.g. --set link_gbps=100 or "
+                        "--set vxlan_rx.cost_cycles_per_unit=1000 (repeatable)")
 
 
 def _profile(args):
@@ -314,20 +328,41 @@ def _host_and_costs(args) -> tuple:
     return with_overrides(host, fields), {**costs, **stages}
 
 
-def _cmd_predict(args) -> int:
-    from .model import predict
-
+def _one_scenario(args) -> dict:
+    """``predict``'s keyword arguments from the one-scenario options."""
     host, costs = _host_and_costs(args)
     path = _paths_with(costs, [args.path], host)[0]
     msg = None if args.msg_bytes is None else _number("workload.msg_bytes", args.msg_bytes, True)
-    result = predict(path=path, proto=args.proto,
-                     flows=_number("workload.flows", args.flows, True), msg_bytes=msg,
-                     host=host, offered_gbps=_number("workload.offered_gbps", args.offered_gbps),
-                     arrival_scv=_number("workload.arrival_scv", args.arrival_scv))
+    return dict(path=path, proto=args.proto, flows=_number("workload.flows", args.flows, True),
+                msg_bytes=msg, host=host,
+                offered_gbps=_number("workload.offered_gbps", args.offered_gbps),
+                arrival_scv=_number("workload.arrival_scv", args.arrival_scv))
+
+
+def _cmd_predict(args) -> int:
+    from .model import predict
+
+    result = predict(**_one_scenario(args))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(_table(result))
+    return 0
+
+
+def _cmd_outcomes(args) -> int:
+    from .outcomes import outcomes
+
+    dist = outcomes(**_one_scenario(args))
+    if args.json:
+        print(json.dumps(dist.to_dict(), indent=2))
+        return 0
+    print(f"path {dist.path}, {dist.proto}, flows {dist.flows}: throughput of one placement "
+          f"(expected {dist.mean_gbps:.3f} Gb/s; {dist.draws} draws)")
+    print(f"  {'Gb/s':>10} {'chance':>8} {'at most':>8}")
+    for gbps, chance, seen in zip(dist.throughput_gbps, dist.probability,
+                                  itertools.accumulate(dist.probability)):
+        print(f"  {gbps:10.3f} {chance:8.3f} {seen:8.3f}")
     return 0
 
 
@@ -613,7 +648,8 @@ def main(argv=None) -> int:
     """
     try:
         args = _build_parser().parse_args(argv)
-        handler = {"predict": _cmd_predict, "sweep": _cmd_sweep, "validate": _cmd_validate,
+        handler = {"predict": _cmd_predict, "outcomes": _cmd_outcomes,
+                   "sweep": _cmd_sweep, "validate": _cmd_validate,
                    "calibrate": _cmd_calibrate, "reproduce": _cmd_reproduce,
                    "whatif": _cmd_whatif, "solve": _cmd_solve, "levers": _cmd_levers,
                    "attribute": _cmd_attribute,

@@ -165,7 +165,11 @@ def outcomes(path="native", proto: str = "tcp", flows=1, msg_bytes=None, host=No
                          overrides)
     _, kept = _evaluate(*scenario, keep_outcomes=True)
     (_, weight, draws, gbps), = kept
-    values, where = np.unique(gbps[0], return_inverse=True)
-    probability = np.bincount(where, weights=weight, minlength=values.size)
+    order = np.argsort(gbps[0], kind="stable")
+    ranked = gbps[0][order]
+    # Patterns that deliver the same (their sums taken in another order) are one outcome.
+    starts = np.concatenate([[True], np.diff(ranked) > 1e-12 * np.abs(ranked[1:])])
+    values = ranked[starts]
+    probability = np.add.reduceat(weight[order], np.flatnonzero(starts))
     return Outcomes(path=scenario[0].name, proto=proto, flows=int(flows),
                     throughput_gbps=values, probability=probability, draws=int(draws))

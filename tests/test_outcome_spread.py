@@ -197,3 +197,20 @@ def test_the_distribution_plots(tmp_path):
     ax = qm.outcomes(path="docker-overlay", proto="udp", flows=6).plot()
     ax.figure.savefig(tmp_path / "cdf.png")
     assert (tmp_path / "cdf.png").stat().st_size > 0
+
+
+def test_the_cli_prints_the_distribution(capsys):
+    import json
+
+    from queuemodel.cli import main
+
+    assert main(["outcomes", "--path", "docker-overlay", "--flows", "6", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    o = qm.outcomes(path="docker-overlay", proto="tcp", flows=6)
+    assert d["throughput_gbps"] == o.throughput_gbps.tolist()
+    assert main(["outcomes", "--path", "docker-overlay", "--flows", "6"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert len(rows) == o.throughput_gbps.size
+    assert float(rows[-1].split()[-1]) == pytest.approx(1.0, abs=1e-3)
+    assert main(["outcomes", "--flows", "0"]) == 2
+    assert capsys.readouterr().err.startswith("queuemodel: error: workload.flows = 0")

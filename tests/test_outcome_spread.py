@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import queuemodel as qm
 from queuemodel.flows import OUTCOME_QUANTILES, SAMPLES
+from queuemodel.errors import ModelInputError
 
 #: Docker overlay TCP where every busy CPU carries one flow's rate whatever shares it:
 #: one thread a core (no sibling shares), ten queues on ten CPUs, runs of a whole poll
@@ -173,8 +174,6 @@ def test_two_flows_land_as_the_queues_say():
 
 
 def test_outcomes_takes_one_scenario_and_checks_its_questions():
-    from queuemodel.errors import ModelInputError
-
     with pytest.raises(ModelInputError, match=r"^workload\.flows = \[1, 2\]: must be one value"):
         qm.outcomes(flows=[1, 2])
     with pytest.raises(ModelInputError, match=r"^host\.ghz = "):
@@ -214,3 +213,32 @@ def test_the_cli_prints_the_distribution(capsys):
     assert float(rows[-1].split()[-1]) == pytest.approx(1.0, abs=1e-3)
     assert main(["outcomes", "--flows", "0"]) == 2
     assert capsys.readouterr().err.startswith("queuemodel: error: workload.flows = 0")
+
+
+def test_a_mean_of_runs_is_the_binomial_for_two_outcomes():
+    # Two placements equally likely, delivering 10 and 20: the mean of four runs is
+    # 10 + 10 k / 4 with chance C(4, k) / 16.
+    coin = qm.Outcomes(path="p", proto="tcp", flows=2, throughput_gbps=np.array([10.0, 20.0]),
+                       probability=np.array([0.5, 0.5]), draws=2)
+    four = coin.mean_of_runs(4)
+    assert four.throughput_gbps.tolist() == [10.0, 12.5, 15.0, 17.5, 20.0]
+    assert four.probability == pytest.approx([math.comb(4, k) / 16 for k in range(5)], abs=1e-15)
+
+
+@pytest.mark.parametrize("runs", [1, 2, 5])
+def test_a_mean_of_runs_keeps_the_mean_and_divides_the_variance(runs):
+    one = qm.outcomes(path="docker-overlay", proto="udp", flows=6)
+    many = one.mean_of_runs(runs)
+    assert many.probability.sum() == pytest.approx(1.0, rel=1e-12)
+    assert np.all(np.diff(many.throughput_gbps) > 0)
+    assert many.mean_gbps == pytest.approx(one.mean_gbps, rel=1e-12)
+
+    def var(o):
+        return o.probability @ (o.throughput_gbps - o.mean_gbps) ** 2
+
+    assert var(many) == pytest.approx(var(one) / runs, rel=1e-9)
+    assert many.throughput_gbps[0] == pytest.approx(one.throughput_gbps[0], rel=1e-12)
+    assert many.throughput_gbps[-1] == pytest.approx(one.throughput_gbps[-1], rel=1e-12)
+    for bad in (0, 1001, 2.5, True):
+        with pytest.raises(ModelInputError, match=r"^runs = "):
+            one.mean_of_runs(bad)

@@ -53,6 +53,8 @@ FIGURES = (
                     "only, inner headers (the model's extension)"),
     ("fig_livelock", "Receive livelock: one UDP flow past its CPU's capacity, and a real "
                      "kernel's runs (the model's extension)"),
+    ("fig_outcomes", "One run's throughput over where the flows' hashes land, and a "
+                     "five-run mean, against M2 (the model's extension)"),
 )
 
 
@@ -92,6 +94,10 @@ def compute() -> dict:
                                         offered_gbps=LIVELOCK_SHARES
                                         * single[(p, "udp")].throughput_gbps)
                 for p in names for defers in (True, False)}
+    from figures.fig_outcomes import FLOW_COUNTS
+    m2 = next(c.data for c in load_claims() if c.id == "M2")
+    placed = {n: qm.outcomes(path=m2["path"], proto=m2["proto"], flows=n)
+              for n in sorted(set(FLOW_COUNTS) | {m2["flows"]})}
     paper = {"tcp": [], "udp": []}
     for claim in load_claims():
         d = claim.data
@@ -104,7 +110,9 @@ def compute() -> dict:
             "parallel": parallel, "isolation": isolated, "coalescing": coalesced,
             "ghz": qm.paper_testbed().ghz, "wide_sizes": wide, "gro_apart": apart,
             "attributions": attributions, "attribution_paper": _attribution_paper(),
-            "hashing": hashing, "livelock": livelock}
+            "hashing": hashing, "livelock": livelock,
+            "outcomes": (placed[m2["flows"]], {n: placed[n] for n in FLOW_COUNTS},
+                         m2["value"], m2["rel_tol"])}
 
 
 def compute_questions() -> dict:
@@ -248,6 +256,7 @@ def draw(name: str, data: dict):
                             {i: value for i, value in data["attribution_paper"].items()}),
         "fig_hashing": (data["hashing"],),
         "fig_livelock": (data["livelock"],),
+        "fig_outcomes": data["outcomes"],
     }[name]
     return module.figure(*args)
 

@@ -241,3 +241,21 @@ def test_livelock_figure_draws_both_kernels_and_the_kernels_runs(data):
     assert np.allclose(kernel.get_offsets()[:, 1], [run[1] / 1e3 for run in KERNEL_RUNS])
     # Past capacity (the last two runs) the model is within 10 % of what the kernel read.
     assert np.allclose(model.get_offsets()[-2:, 1], kernel.get_offsets()[-2:, 1], rtol=0.1)
+
+
+def test_outcomes_figure_draws_one_run_and_a_five_run_mean(data):
+    # Left: one run's and a five-run mean's distributions end at 1, the mean's steps
+    # lie between the one run's least and greatest outcomes, and the paper's star sits
+    # on the five-run mean's curve at 25 Gb/s.  Right: one curve per flow count.
+    from figures.fig_outcomes import FLOW_COUNTS, RUNS
+
+    six, by_flows, paper, _ = data["outcomes"]
+    fig = draw("fig_outcomes", data)
+    left, right = fig.axes[:2]
+    one, mean = left.lines[:2]
+    assert one.get_ydata()[-1] == mean.get_ydata()[-1] == 1.0
+    lo, hi = six.throughput_gbps[0], six.throughput_gbps[-1]
+    assert lo <= mean.get_xdata()[1] and mean.get_xdata()[-2] <= hi * (1 + 1e-12)
+    star = left.collections[-1].get_offsets()[0]
+    assert star[0] == paper and star[1] == pytest.approx(six.mean_of_runs(RUNS).cdf(paper))
+    assert len(right.lines) == len(FLOW_COUNTS) == len(by_flows)

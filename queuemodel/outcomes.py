@@ -118,8 +118,9 @@ class Outcomes:
             total = (total[:, None] + self.throughput_gbps[None, :]).ravel()
             chance = (chance[:, None] * self.probability[None, :]).ravel()
             total, chance = _merged(total, chance)
+        mean, chance = _merged(total / runs, chance)     # (a quotient may round two to one)
         return Outcomes(path=self.path, proto=self.proto, flows=self.flows,
-                        throughput_gbps=total / runs, probability=chance, draws=self.draws)
+                        throughput_gbps=mean, probability=chance, draws=self.draws)
 
     def to_dict(self) -> dict:
         """Plain types, ready for JSON."""

@@ -242,3 +242,24 @@ def test_a_mean_of_runs_keeps_the_mean_and_divides_the_variance(runs):
     for bad in (0, 1001, 2.5, True):
         with pytest.raises(ModelInputError, match=r"^runs = "):
             one.mean_of_runs(bad)
+
+
+@given(st.lists(st.tuples(st.floats(0.0, 100.0), st.integers(1, 50)), min_size=1, max_size=8,
+                unique_by=lambda t: t[0]),
+       st.integers(1, 6))
+def test_a_mean_of_runs_obeys_the_laws_of_averages(points, runs):
+    # Any distribution: the n-run mean keeps the mean, divides the variance by n, stays
+    # within the least and greatest outcome, and its probabilities sum to one.
+    values = np.array(sorted(v for v, _ in points))
+    weights = np.array([w for _, w in sorted(points)], dtype=float)
+    one = qm.Outcomes(path="p", proto="udp", flows=2, throughput_gbps=values,
+                      probability=weights / weights.sum(), draws=int(weights.sum()))
+    many = one.mean_of_runs(runs)
+    assert many.probability.sum() == pytest.approx(1.0, rel=1e-12)
+    assert np.all(many.probability > 0) and np.all(np.diff(many.throughput_gbps) > 0)
+    assert many.mean_gbps == pytest.approx(one.mean_gbps, rel=1e-9, abs=1e-9)
+    var_one = one.probability @ (one.throughput_gbps - one.mean_gbps) ** 2
+    var_many = many.probability @ (many.throughput_gbps - many.mean_gbps) ** 2
+    assert var_many == pytest.approx(var_one / runs, rel=1e-6, abs=1e-9)
+    assert values[0] * (1 - 1e-12) <= many.throughput_gbps[0]
+    assert many.throughput_gbps[-1] <= values[-1] * (1 + 1e-12) + 1e-12

@@ -105,7 +105,7 @@ class Table:
                      inputs=self.inputs)
 
     def plot(self, x: str, y: str = "throughput_gbps", *, by: Sequence | None = None,
-             ax=None, log_x: bool | None = None):
+             ax=None, log_x: bool | None = None, band: Sequence | None = None):
         """Draw one numeric column against another: a line per group of rows.
 
         Parameters
@@ -120,6 +120,11 @@ class Table:
         log_x : bool, optional
             A base-2 logarithmic x axis; default when every ``x`` is positive
             and they span a factor of 64 or more (message sizes, say).
+        band : pair of str, optional
+            Two numeric columns shaded between, under each line; default,
+            for ``y="throughput_gbps"``, where one placement of the flows'
+            hashes falls (``throughput_p05_gbps``, ``throughput_p95_gbps``)
+            when some row's spreads.  ``()`` for none.
 
         Returns
         -------
@@ -143,6 +148,13 @@ class Table:
                   if c != x and len(dict.fromkeys(self.data[c].tolist())) > 1]
         keys = [self._column(c).tolist() for c in by]
         groups = dict.fromkeys(zip(*keys)) if keys else {(): None}
+        if band is None:
+            spread = ("throughput_p05_gbps", "throughput_p95_gbps")
+            band = spread if (y == "throughput_gbps" and all(c in self.data for c in spread)
+                              and np.any(self.data[spread[0]] < self.data[spread[1]])) else ()
+        if len(band) not in (0, 2):
+            raise ModelInputError("band", tuple(band), "two columns (low, high) or none")
+        shade = [self._column(c) for c in band]
         if ax is None:
             import matplotlib.pyplot as plt
 
@@ -152,7 +164,12 @@ class Table:
                             dtype=bool) if keys else np.ones(len(self), dtype=bool)
             order = np.argsort(xs[rows], kind="stable")
             label = ", ".join(f"{c}={v}" for c, v in zip(by, group)) or y
-            ax.plot(xs[rows][order], ys[rows][order], marker="o", markersize=3, label=label)
+            line, = ax.plot(xs[rows][order], ys[rows][order], marker="o", markersize=3,
+                            label=label)
+            if shade:
+                low, high = (c[rows][order] for c in shade)
+                ax.fill_between(xs[rows][order], low, high, color=line.get_color(), alpha=0.15,
+                                linewidth=0)
         if log_x is None:
             log_x = bool(np.all(xs > 0) and xs.max() >= 64 * xs.min())
         if log_x:

@@ -139,6 +139,31 @@ def test_plot_draws_each_group_against_its_inputs():
     matplotlib.pyplot.close("all")
 
 
+def test_a_throughput_plot_shades_where_one_placement_falls():
+    import matplotlib
+    import matplotlib.pyplot
+
+    matplotlib.use("Agg")
+    t = sweep(path=["native", "docker-overlay"], proto="tcp", flows=[1, 2, 4, 6])
+    ax = t.plot("flows")
+    # One band per line, between the 5th and 95th percentiles of one placement.
+    assert len(ax.collections) == len(ax.get_lines()) == 2
+    for band, path in zip(ax.collections, ("native", "docker-overlay")):
+        rows = t.select(path=path)
+        edge = band.get_paths()[0].vertices[:, 1]
+        assert edge.min() == pytest.approx(rows["throughput_p05_gbps"].min())
+        assert edge.max() == pytest.approx(rows["throughput_p95_gbps"].max())
+    assert not t.plot("flows", band=()).collections           # asked for none
+    assert not t.plot("flows", "cores_used").collections      # not a throughput
+    one = sweep(path="native", proto="udp", flows=[1, 4, 8])  # one hash: no spread
+    assert not one.plot("flows").collections
+    with pytest.raises(ModelInputError, match=r"^band = \('throughput_gbps',\)"):
+        t.plot("flows", band=["throughput_gbps"])
+    with pytest.raises(qm.errors.UnknownNameError, match="column = 'nosuch'"):
+        t.plot("flows", band=["nosuch", "throughput_gbps"])
+    matplotlib.pyplot.close("all")
+
+
 def test_cli_sweep_plots_to_a_file(tmp_path, capsys):
     out = tmp_path / "flows.png"
     assert main(["sweep", "--path", "native,docker-overlay", "--flows", "1..4",

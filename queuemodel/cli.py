@@ -68,7 +68,6 @@ def _build_parser() -> argparse.ArgumentParser:
     _one_scenario_arguments(u)
     u.add_argument("--json", action="store_true", help="print the distribution as JSON")
 
-
     s = sub.add_parser("sweep", help="predict a grid of scenarios, one row each")
     s.add_argument("--path", default="native", help="path(s), comma-separated")
     s.add_argument("--proto", default="tcp", help="protocol(s), comma-separated")

@@ -72,9 +72,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SAMPLES", "SEED", "OUTCOME_QUANTILES", "Placement", "Patterns", "place", "thread_shares", "sender_busy",
-           "sender_core_units", "gro_segments_per_packet", "aggregate", "placement_groups",
-           "hash_tells_apart", "expected_spread"]
+__all__ = ["SAMPLES", "SEED", "OUTCOME_QUANTILES", "Placement", "Patterns", "place",
+           "thread_shares", "sender_busy", "sender_core_units", "gro_segments_per_packet",
+           "aggregate", "placement_groups", "hash_tells_apart", "expected_spread"]
 
 #: Monte Carlo draws of the hash outcome per scenario (standard error reported).
 SAMPLES = 512

@@ -31,6 +31,10 @@ def render() -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and (argv[0].startswith("-") or len(argv) > 1):
+        # An option is no file name (``--help`` once wrote a file of that name).
+        print(__doc__.strip(), file=sys.stderr if argv[0] not in ("-h", "--help") else sys.stdout)
+        return 0 if argv[0] in ("-h", "--help") else 2
     out = Path(argv[0]) if argv else Path(__file__).with_name("DERIVATIONS.md")
     out.write_text(render())
     print(f"wrote {out}")

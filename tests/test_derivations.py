@@ -52,3 +52,13 @@ def test_the_document_renders_every_derivation():
     for d in DERIVATIONS:
         assert d.title in text
     assert text.count("$$") >= 2 * len(DERIVATIONS)
+
+
+def test_an_option_is_no_file_name(tmp_path, monkeypatch, capsys):
+    # `python -m derivations --help` once wrote the document to a file named --help.
+    from derivations.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["--help"]) == 0 and "OUT.md" in capsys.readouterr().out
+    assert main(["--out", "x.md"]) == 2
+    assert list(tmp_path.iterdir()) == []

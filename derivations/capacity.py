@@ -161,5 +161,84 @@ def _livelock() -> Derivation:
     )
 
 
+def _fragment_cut() -> list:
+    from queuemodel.kernels import _cut_fragments
+
+    x, n, B, rho, u, w = sp.symbols("x n B rho u w", positive=True)
+    # Fully busy: H s1 + D s2 = 1 with H = u R, D = (1 - w) H, R = 1 / (s1 + s2) and
+    # rho = s1 / s2; divided by s2 R = 1 / (1 + rho):
+    busy = sp.Eq(u * (rho + 1 - w), 1 + rho)
+    cut_partly = n * (x / u - 1)
+    u_partly = sp.solve(busy.subs(w, cut_partly), u)[0]
+    derived_partly = sp.simplify(u_partly * (1 - cut_partly.subs(u, u_partly)))
+    coded_u = (1 + rho + n * x) / (1 + rho + n)
+    stated_partly = coded_u * (1 - n * (x / coded_u - 1))
+    u_full = sp.solve(busy.subs(w, n / B), u)[0]
+    derived_full = sp.simplify(u_full * (1 - n / B))
+    stated_full = (1 + rho) / (1 + rho - n / B) * (1 - n / B)
+
+    def u_of(x, n, rho):
+        return (1 + rho + n * x) / (1 + rho + n)
+
+    assumptions = (
+        "A UDP flow's CPU at capacity R = 1 / (s1 + s2) messages/s is offered x R (x > "
+        "1): s1 seconds of softirq work per message's worth of fragments handled, s2 of "
+        "work per message delivered (the reader's, rho = s1 / s2; a reader on a core of "
+        "its own is rho = inf, u = 1).",
+        "Its queue drops fragments and admits them in runs of B (a ring refilled once "
+        "per NAPI poll); a run starts and ends at a uniformly placed fragment of a "
+        "datagram, so it holds on average n = (fragments per datagram - 1) fragments "
+        "of the two datagrams cut at its ends (tests/test_fragment_waste.py checks this "
+        "against a simulation and a real kernel).",
+        "A fluid picture: the u R messages' worth handled overflow into the x R offered "
+        "by x / u - 1 per fragment admitted, and a run between drops of less than one "
+        "fragment cuts in proportion, so the wasted share is w = n min(1 / B, x / u - 1).",
+    )
+    return [
+        Derivation(
+            name="fragment_cut_delivery",
+            title="What a CPU whose ring cuts datagrams delivers, just past capacity",
+            assumptions=assumptions,
+            steps=(
+                ("fully busy: handling u R and delivering (1 - w) u R fill the CPU", busy),
+                ("just past capacity the waste follows the overflow", sp.Eq(w, cut_partly)),
+                ("so the CPU handles", sp.Eq(u, u_partly)),
+                ("and delivers, over R", sp.Eq(sp.Symbol("D/R"), derived_partly)),
+                ("R itself at x = 1", sp.Eq(derived_partly.subs(x, 1), 1)),
+            ),
+            derived=derived_partly,
+            stated=stated_partly,
+            symbols=(x, rho, n, B),
+            implemented=lambda x_, rho_, n_, B_: _cut_fragments(1.0, x_, rho_, n_, B_)[0],
+            domain={"x": (1.0, 1.2, False), "rho": (0.05, 20.0, False),
+                    "n": (1, 60, True), "B": (8, 2000, True)},
+            constraint=lambda x, rho, n, B: x > 1.0 and (
+                n * (x / u_of(x, n, rho) - 1) < min(1.0, n / B)),
+            where="queuemodel.kernels._cut_fragments",
+        ),
+        Derivation(
+            name="fragment_cut_full",
+            title="What a CPU whose ring cuts datagrams delivers, well past capacity",
+            assumptions=assumptions,
+            steps=(
+                ("once every run is cut at both ends the waste is its most",
+                 sp.Eq(w, n / B)),
+                ("so the CPU handles", sp.Eq(u, u_full)),
+                ("and delivers, over R, whatever the offer beyond",
+                 sp.Eq(sp.Symbol("D/R"), derived_full)),
+            ),
+            derived=derived_full,
+            stated=stated_full,
+            symbols=(x, rho, n, B),
+            implemented=lambda x_, rho_, n_, B_: _cut_fragments(1.0, x_, rho_, n_, B_)[0],
+            domain={"x": (1.0, 6.0, False), "rho": (0.05, 20.0, False),
+                    "n": (1, 60, True), "B": (8, 2000, True)},
+            constraint=lambda x, rho, n, B: n < B and (
+                n * (x / u_of(x, n, rho) - 1) >= n / B),
+            where="queuemodel.kernels._cut_fragments",
+        ),
+    ]
+
+
 def derivations() -> list:
-    return [_fixed_point(), _band_by_turns(), _livelock()]
+    return [_fixed_point(), _band_by_turns(), _livelock(), *_fragment_cut()]

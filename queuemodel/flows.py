@@ -793,8 +793,8 @@ def _patterns(n, cores, threads, queues, spreads, rps, queue_cpus, steered) -> P
 
 
 def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
-                    band=None, waiting=None, convex=False, waste=None,
-                    keep_outcomes=False) -> dict:
+                    band=None, waiting=None, convex=False, waste=None, lost=None,
+                    slots=None, keep_outcomes=False) -> dict:
     """Expected delivery of the flows over the receiver's CPUs, per scenario.
 
     Parameters
@@ -856,6 +856,13 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         seconds per message over its reader's (receive livelock;
         :func:`queuemodel.kernels._livelocked`).  Default 0: the excess is
         dropped before any work is spent on it, and the CPU carries ``R``.
+    lost, slots : numpy.ndarray, optional
+        ``(S, T)`` and ``(S,)``: where ``lost > 0`` a CPU offered more than
+        its capacity has a ring that admits ``slots`` fragments at a time and
+        cuts datagrams of ``lost + 1`` fragments, whose other fragments its
+        softirq works on in vain (:func:`queuemodel.kernels._cut_fragments`);
+        ``waste`` then holds its softirq's seconds per message over its
+        reader's.  Default 0: no datagram is cut.
     keep_outcomes : bool, optional
         Also return, per group, every pattern's delivery (``outcomes_delivered``).
 
@@ -870,7 +877,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         (expected busy receive CPUs) and ``flows_per_busy``; per thread level
         ``cpus_at_level``, ``rate_at_level`` and ``handled_at_level``
         (expected CPUs, their summed delivery and the messages their softirq
-        handles, which is more where they are livelocked), and ``waste``;
+        handles, which is more where they are livelocked or cut datagrams),
+        ``waste``, ``lost`` and ``slots``;
         ``receiver_bound`` (whether the receive CPUs, not
         the link or the senders, set the rate); with ``waiting``,
         ``dram_per_byte``: DRAM bytes per delivered byte
@@ -921,6 +929,9 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     levels = capacity.shape[1]
     waste = np.zeros(capacity.shape) if waste is None else np.ascontiguousarray(
         np.broadcast_to(waste, capacity.shape), dtype=float)
+    lost = np.zeros(capacity.shape) if lost is None else np.ascontiguousarray(
+        np.broadcast_to(lost, capacity.shape), dtype=float)
+    slots = np.ones(size) if slots is None else as_row(slots, size)
     elastic = proto == "tcp"
     per_flow, link = as_row(per_flow, size), as_row(link, size)
     tables = [patterns.runs for _, patterns in groups]
@@ -993,7 +1004,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     out["rate_at_level"] = np.zeros((size, levels))
     out["handled_at_level"] = np.zeros((size, levels))
     out["delivered_at"] = np.zeros((quantiles.size, size))
-    out["waste"] = waste
+    out["waste"], out["lost"], out["slots"] = waste, lost, slots
     results, tasks = [], []
     for (idx, patterns), at, table, rate, start, dram in zip(groups, where, tables, rates,
                                                             starts, drams):
@@ -1002,7 +1013,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                    np.empty((n if keep_outcomes else 0, patterns.weight.size)),
                    np.empty((n, levels)), np.empty((n, levels)),
                    np.empty(n), np.empty(n), np.empty(n), np.empty(n))
-        rows = (capacity[at], rate, start, band_low[at], band_high[at], waste[at],
+        rows = (capacity[at], rate, start, band_low[at], band_high[at], waste[at], lost[at],
+                slots[at],
                 *(waiting[k][at] for k in memory_keys), dram, waiting["variability"][at])
 
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):

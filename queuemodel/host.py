@@ -223,6 +223,15 @@ class Host:
         the time it does not use, so the socket drops the rest after the
         softirq has worked on it and delivery falls as the offer grows, to
         nothing once the softirq alone fills the CPU (receive livelock).
+    ring_cuts_fragments : bool
+        Whether a receive queue that overflows cuts UDP datagrams: it drops
+        fragments, not datagrams, and admits them in runs of ``napi_weight``
+        (a NIC's ring refilled once per poll; ``netdev_max_backlog`` over a
+        veth pair, whose backlog queue is taken whole), so about ``(n - 1)
+        / run`` of what it admits belongs to datagrams of ``n`` fragments it
+        cut, which the softirq works on and the reader never gets.  False:
+        it drops whole datagrams (the capacity model's CPU).  Only where the
+        excess is dropped at the queue, not by the socket (livelock).
     ddio_share : float
         Share of the last-level cache a NIC's writes may allocate into
         (Intel DDIO; :mod:`queuemodel.memory`).  Memory traffic only.
@@ -287,6 +296,7 @@ class Host:
     rx_buffer_truesize_bytes: Any = _num(low=1, high=1 << 20, integer=True)
     socket_admits_past_limit: bool = _flag()
     overload_defers_softirq: bool = _flag()
+    ring_cuts_fragments: bool = _flag()
     ddio_share: Any = _num(low=0.0, high=1.0, low_open=True)
     tcp_window_bytes: Any = _num(low=1, high=1 << 31, integer=True)
 

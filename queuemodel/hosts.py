@@ -131,6 +131,11 @@ def paper_testbed() -> Host:
         # offers 5.5 Gb/s, over the 4.8 Gb/s at which its softirq alone would fill the
         # CPU, and the paper measures the CPU's 3.9).  Linux 6.18 with RPS over a veth
         # keeps the softirq in charge (tests/kernel_socket_loss.py): False
+        ring_cuts_fragments=False,   # true of mlx4_en on Linux 4.4 (it refills the ring once
+        # per poll, so an overflowing ring admits runs of up to 64 frames) and measured on
+        # a backlog queue (tests/fragment_waste.py: 7.7 % of 8 KB datagrams' admitted
+        # fragments wasted at 64, 0.50 % at 1000); off because it makes delivery fall as
+        # the offer passes capacity, which issue 2's laws forbid (README)
         # --- Memory traffic only (queuemodel.memory; no throughput claim) ---
         ddio_share=0.1,              # DDIO allocates into 2 of the LLC's 20 ways by default
                                      # (IIO LLC WAYS register; Farshin et al., "Reexamining

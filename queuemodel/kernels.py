@@ -113,6 +113,50 @@ def _livelocked(capacity, offer, waste):
     return max(0.0, capacity - waste * (handled - capacity)), handled
 
 
+@_compiled(inline="always")
+def _cut_fragments(capacity, offer, ratio, lost, slots):
+    """What a CPU offered more than ``capacity`` delivers when its ring cuts datagrams,
+    and the messages' worth of fragments its softirq handles.
+
+    A ring that overflows admits runs of ``slots`` fragments, and each run
+    holds on average ``lost`` (fragments per datagram less one) fragments of
+    datagrams cut at its ends, which the softirq works on up to reassembly
+    and the reader never gets: a share ``w = lost * min(1 / slots, x / u -
+    1)`` of what it handles is wasted (``x = offer / capacity``, ``u =
+    handled / capacity``; a run between drops of less than one fragment
+    cuts less often).  The reader's time the wasted datagrams free goes to
+    handling more: with ``ratio`` the softirq's over the reader's seconds
+    per message (``s1 / s2``; ``inf``: no reader on this CPU), ``u (1 +
+    ratio - w) = 1 + ratio``.  Solved together: ``u = (1 + ratio + lost x)
+    / (1 + ratio + lost)`` until ``w`` reaches ``lost / slots``, then ``u =
+    (1 + ratio) / (1 + ratio - w)``; it delivers ``capacity u (1 - w)``
+    (derivation ``fragment_cut_delivery``).  Only for ``offer > capacity``.
+    """
+    x = offer / capacity
+    top = min(1.0, lost / slots)
+    if math.isinf(ratio):
+        u = 1.0
+        w = min(top, lost * (x - 1.0))
+    else:
+        u = (1.0 + ratio + lost * x) / (1.0 + ratio + lost)
+        w = lost * (x / u - 1.0)
+        if w > top:
+            w = top
+            u = (1.0 + ratio) / (1.0 + ratio - w) if 1.0 + ratio - w > 0.0 else x
+    u = min(u, x)
+    return max(0.0, capacity * u * (1.0 - w)), capacity * u
+
+
+@_compiled(inline="always")
+def _overloaded(capacity, offer, ratio, lost, slots):
+    """A CPU offered more than ``capacity`` that works on some of what it loses: its
+    ring cuts datagrams (``lost > 0``: :func:`_cut_fragments`) or its softirq keeps
+    preempting the reader (:func:`_livelocked`, ``ratio`` its waste)."""
+    if lost > 0.0:
+        return _cut_fragments(capacity, offer, ratio, lost, slots)
+    return _livelocked(capacity, offer, ratio)
+
+
 @_compiled
 def band_turns(rate, low, high):
     """How a CPU carries ``rate`` inside its overload band ``(low, high)`` by turns.
@@ -560,7 +604,8 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
 
 @_compiled
 def spread_moments(flows, level, count, weight, busy, capacity, rate, start, band_low,
-                   band_high, waste, queue_per_flow, queue_per_cpu, cache, ring, memory, dram,
+                   band_high, waste, lost, run_slots, queue_per_flow, queue_per_cpu, cache, ring,
+                   memory, dram,
                    variability, with_memory, convex, quantiles, delivered, variance, spread_at,
                    slowest, pattern_totals, rate_at_level, handled_at_level, dram_per_byte,
                    dram_bound, read_miss, bound_per_byte):
@@ -588,7 +633,12 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         ``(S, T)`` how a CPU offered more than its capacity carries it
         (:func:`_livelocked`): 0 drops the excess unworked; above 0 its
         softirq keeps preempting the reader, which delivers less the more
-        it is offered.
+        it is offered.  Where ``lost > 0``, the softirq's over the reader's
+        seconds per message instead (:func:`_cut_fragments`).
+    lost, run_slots : numpy.ndarray
+        ``(S, T)`` fragments per datagram less one where a CPU's ring cuts
+        datagrams when it overflows (0: it drops whole datagrams, or
+        livelocks), and ``(S,)`` the fragments it admits at a time.
     queue_per_flow, queue_per_cpu, cache, ring : numpy.ndarray
         ``(S,)`` in messages: the most a flow and a busy CPU keep queued,
         the cache share, and one busy CPU's receive ring.
@@ -673,9 +723,11 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                 t = level[p, j] - 1
                 offer = flows[p, j] * x
                 handled = -1.0
-                if offer > capacity[s, t] and waste[s, t] > 0.0:
-                    # Livelocked: fully busy, its softirq on every message it can take.
-                    r, handled = _livelocked(capacity[s, t], offer, waste[s, t])
+                if offer > capacity[s, t] and (waste[s, t] > 0.0 or lost[s, t] > 0.0):
+                    # Livelocked or cutting datagrams: fully busy, its softirq working on
+                    # more than it delivers.
+                    r, handled = _overloaded(capacity[s, t], offer, waste[s, t], lost[s, t],
+                                             run_slots[s])
                     banded[j] = True
                 elif convex:
                     # Carried in full; inside its band by turns at the two edges, where
@@ -1001,7 +1053,8 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, handled, cpus,
 
 @_compiled
 def level_moments(flows, level, count, weight, capacity, rate, start, band_low, band_high,
-                  waste, n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s,
+                  waste, lost, run_slots, n_wire, bursts, frames_per_burst, napi_load, irq_load,
+                  delay_low_s,
                   delay_span_s, ramp_low_pps, ramp_inv_width, poll_floor, app_static, app_irq_cycles,
                   app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity, limits,
                   flow_static, flow_irq_cycles, smt_gain, flow_poll_cycles, reader_here, convex,
@@ -1013,11 +1066,11 @@ def level_moments(flows, level, count, weight, capacity, rate, start, band_low, 
     ----------
     flows, level, count, weight : numpy.ndarray
         The patterns as runs and their probabilities (:func:`spread_moments`).
-    capacity, rate, start, band_low, band_high, waste : numpy.ndarray
+    capacity, rate, start, band_low, band_high, waste, lost, run_slots : numpy.ndarray
         As for :func:`spread_moments`: each CPU carries ``_carried(R, k x, k x0)``,
-        or, offered more than ``R`` with ``waste > 0``, :func:`_livelocked`'s
-        delivery; such a CPU is fully busy, and its terms are those at ``R``,
-        weighted by the messages its softirq handles.
+        or, offered more than ``R`` with ``waste > 0`` or ``lost > 0``,
+        :func:`_overloaded`'s delivery; such a CPU is fully busy, and its terms
+        are those at ``R``, weighted by the messages its softirq handles.
     n_wire, bursts, frames_per_burst, delay_low_s, delay_span_s, ramp_low_pps, \
 ramp_inv_width : numpy.ndarray
         ``(S,)`` the interrupt model (as for :func:`core_rates`).
@@ -1140,9 +1193,11 @@ ramp_inv_width : numpy.ndarray
                     t = level[p, j] - 1
                     here = flows[p, j]
                     offer = flows[p, j] * rate[s, p]
-                    if offer > capacity[s, t] and waste[s, t] > 0.0:
-                        # Livelocked: as busy as at capacity, where its terms are taken.
-                        kept, took = _livelocked(capacity[s, t], offer, waste[s, t])
+                    if offer > capacity[s, t] and (waste[s, t] > 0.0 or lost[s, t] > 0.0):
+                        # Livelocked or cutting datagrams: as busy as at capacity, where
+                        # its terms are taken.
+                        kept, took = _overloaded(capacity[s, t], offer, waste[s, t],
+                                                 lost[s, t], run_slots[s])
                         r = capacity[s, t]
                         carried[s, t] += weight[p] * count[p, j] * kept
                         share = weight[p] * count[p, j] * took

@@ -39,10 +39,10 @@ COST_FIELDS = STAGE_COSTS
 
 #: Host flags that say how the test set-up is built (a NIC link or a veth pair, one
 #: kernel or two, how its kernel counts a socket's buffer and treats an overloaded
-#: softirq), not a setting of it: flipping one asks about another set-up, so they are
-#: no levers.
+#: softirq or receive queue), not a setting of it: flipping one asks about another
+#: set-up, so they are no levers.
 SETUP_FLAGS = ("link_segments", "sender_on_receive_cpu", "veth_link",
-               "socket_admits_past_limit", "overload_defers_softirq")
+               "socket_admits_past_limit", "overload_defers_softirq", "ring_cuts_fragments")
 
 
 @dataclass(frozen=True)

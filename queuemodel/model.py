@@ -72,7 +72,8 @@ class Result:
         Application goodput of all flows together, Gb/s: what the CPUs, the
         link and the senders carry on average (the capacity model), less
         what a livelocked CPU's softirq works on and its reader cannot take
-        (``Host.overload_defers_softirq`` false).  The bursts that overfill
+        (``Host.overload_defers_softirq`` false) and the datagrams an
+        overflowing ring cuts (``Host.ring_cuts_fragments``).  The bursts that overfill
         a finite ring or socket below capacity are not subtracted here;
         ``loss_fraction`` says how many datagrams they cost.
     message_rate_per_s : float or numpy.ndarray
@@ -81,7 +82,8 @@ class Result:
         Wire packets per second that the receiver processes: those of the
         delivered messages, and, on a livelocked CPU
         (``Host.overload_defers_softirq`` false), those its softirq works on
-        and its socket then drops.
+        and its socket then drops, or the admitted fragments of datagrams
+        its ring cut (``Host.ring_cuts_fragments``).
     link_goodput_gbps : float or numpy.ndarray
         The link's ceiling for this message size and path, Gb/s.
     bottleneck : str or numpy.ndarray
@@ -129,10 +131,13 @@ class Result:
         (share of sent messages); the rest the receiver drops.
     late_drop_fraction : float or numpy.ndarray
         The part of ``drop_fraction`` a receive CPU's softirq worked on
-        before its socket dropped it (share of sent messages): receive
-        livelock, where the softirq keeps preempting the reader past the
-        CPU's capacity (``Host.overload_defers_softirq`` false); 0 where the
-        receiver drops its excess at the ring, unworked.
+        before it was lost (share of sent messages): receive livelock, where
+        the softirq keeps preempting the reader past the CPU's capacity
+        (``Host.overload_defers_softirq`` false), or the datagrams a ring
+        cut, whose admitted fragments are worked on up to reassembly
+        (``Host.ring_cuts_fragments``; counted in messages' worth of those
+        fragments); 0 where the receiver drops whole
+        datagrams at the ring, unworked.
     memory_bandwidth_gbytes_per_s : float or numpy.ndarray
         DRAM traffic of the received data at the receiver, GB/s: reads of
         frames pushed out of the cache before their copy and write-backs
@@ -649,22 +654,38 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
 
     # A UDP reader on its softirq's CPU, offered more than the CPU carries: on a kernel
     # whose softirq keeps preempting it the excess is not dropped unworked (livelock).
-    waste = None
+    waste = lost = slots = None
     if proto == "udp" and b.host.app_on_softirq_core and not b.host.overload_defers_softirq:
         waste = _livelock_waste(rx, rx_static, cpus, capacity)
+    elif proto == "udp" and b.host.ring_cuts_fragments:
+        # The queue, not the socket, drops the excess: of datagrams too, fragment by
+        # fragment, where the flow core binds (a reader's own core that binds fills its
+        # socket instead).
+        waste = _livelock_waste(rx, rx_static, cpus, capacity)
+        lost = np.zeros(capacity.shape)
+        for t, (cores, irq) in enumerate(cpus):
+            alone = solve_rate(np.full(size, np.inf), [cores["rx:flow-core"]], irq)
+            binds = alone <= capacity[:, t] * (1.0 + 1e-9)
+            lost[:, t] = np.where(binds, b.n_wire - 1.0, 0.0)
+        waste = np.where(lost > 0.0, waste, 0.0)       # elsewhere: whole datagrams dropped
+        # A NIC refills its ring once per poll; a veth pair's backlog queue is taken whole.
+        slots = _row(b.h.netdev_max_backlog if b.host.veth_link else b.h.napi_weight, size)
+        slots = np.asarray(slots, dtype=float)
     spread = flow_model.expected_spread(proto, b.groups, b.flows, capacity, per_flow, budget,
-                                        band, b.waiting, convex=True, waste=waste,
-                                        keep_outcomes=b.keep_outcomes)
+                                        band, b.waiting, convex=True, waste=waste, lost=lost,
+                                        slots=slots, keep_outcomes=b.keep_outcomes)
     return rx_static, cpus, capacity, sender_pool, per_flow, sends, spread
 
 
 def _livelock_waste(rx, rx_static, cpus, capacity) -> np.ndarray:
-    """Softirq over reader seconds per message on a shared receive CPU at capacity.
+    """Softirq over reader seconds per message on a receive flow core at capacity.
 
     The softirq's share is the interrupt and softirq stages' cycles with the
     interrupts, polls and softirq entries a CPU at capacity takes per
     message; the reader's, the stages in process context with its wake-ups
-    (:func:`queuemodel.kernels._livelocked` uses the ratio).  Returns ``(N, T)``.
+    on that core, ``inf`` where it has none (a reader on a core of its own).
+    :func:`queuemodel.kernels._livelocked` and ``_cut_fragments`` use the
+    ratio.  Returns ``(N, T)``.
     """
     soft_static = rx_static[:, rx.context <= _SOFTIRQ].sum(axis=1)
     waste = np.zeros(capacity.shape)
@@ -1223,7 +1244,8 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
                            np.empty((n, levels, floor.shape[1])),
                            *(np.empty((n, levels)) for _ in range(5)))
         inputs = [a if whole else np.ascontiguousarray(a[at]) for a in (
-            capacity, spread["band_low"], spread["band_high"], spread["waste"], *rows,
+            capacity, spread["band_low"], spread["band_high"], spread["waste"], spread["lost"],
+            spread["slots"], *rows,
             napi_load, irq_load, *delays, floor, *app_rows)]
         inputs[1:1] = [rate, start]             # already the group's rows
         tail = [a if whole else np.ascontiguousarray(a[at])

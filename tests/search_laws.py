@@ -47,10 +47,12 @@ With ``--livelock`` every configuration's host keeps its softirq in charge past 
 capacity (``overload_defers_softirq=False``).  A UDP configuration whose reader shares
 the softirq's CPU is then held to the per-scenario laws only, with throughput allowed
 to reach 0: livelock makes more offered (a faster clock or sender, one more flow)
-deliver less, and a dearer sender deliver more (``tests/test_livelock.py``).
+deliver less, and a dearer sender deliver more (``tests/test_livelock.py``).  With
+``--cuts`` every host's rings cut datagrams (``ring_cuts_fragments``), and a UDP
+configuration is held to the same laws for the same reason (``tests/test_fragment_waste.py``).
 
 Usage: ``python tests/search_laws.py [--seed S] [--configs C] [--size N] [--wide]
-[--livelock]``.
+[--livelock] [--cuts]``.
 """
 
 from __future__ import annotations
@@ -177,11 +179,13 @@ def _numeric(rng, proto, size):
         l2_kib=10 ** rng.uniform(1.5, 3.9, size), llc_latency_ns=rng.uniform(0.0, 100.0, size))
 
 
-def _livelocks(config) -> bool:
-    """Whether a configuration can livelock: UDP, the reader on the softirq's CPU, and
-    the softirq kept in charge past capacity."""
-    return (config["proto"] == "udp" and config["app_on_softirq_core"]
-            and not config.get("overload_defers_softirq", True))
+def _wastes_work(config) -> bool:
+    """Whether a configuration's receivers can work on datagrams they never deliver:
+    UDP, and the reader on the softirq's CPU with the softirq kept in charge past
+    capacity (livelock), or a ring that cuts datagrams (``ring_cuts_fragments``)."""
+    return config["proto"] == "udp" and (
+        (config["app_on_softirq_core"] and not config.get("overload_defers_softirq", True))
+        or config.get("ring_cuts_fragments", False))
 
 
 def _scenario_laws(r, config, num):
@@ -192,7 +196,7 @@ def _scenario_laws(r, config, num):
     flows = config["flows"]
     laws = {
         "throughput finite and positive": ~np.isfinite(t) | (
-            (t < 0) if _livelocks(config) else (t <= 0)),
+            (t < 0) if _wastes_work(config) else (t <= 0)),
         "throughput above the link": t > link * (1 + 1e-9),
         "throughput above the offer": np.isfinite(offered) & (t > flows * offered * (1 + 1e-9)),
         "a logical CPU over 100 %": r.cpu_utilisation.max(axis=-1) > 1 + 1e-9,
@@ -239,7 +243,7 @@ def _scenario_laws(r, config, num):
         delivered = np.asarray(r.message_rate_per_s) * fragments
         wire_rate = np.asarray(r.wire_packet_rate_per_s)
         laws["wire packets per datagram not its fragments"] = (
-            wire_rate < delivered * (1 - 1e-12) if _livelocks(config)   # and those dropped
+            wire_rate < delivered * (1 - 1e-12) if _wastes_work(config)   # and those dropped
             else ~np.isclose(wire_rate, delivered, rtol=1e-12))
     if flows == 1:                      # one hash outcome: the bottleneck is exactly full
         named = np.asarray(r.bottleneck).astype(str)
@@ -267,10 +271,10 @@ def _scenario_laws(r, config, num):
 
 
 def search(seed: int, configs: int, size: int, wide: bool = False,
-           livelock: bool = False) -> dict:
+           livelock: bool = False, cuts: bool = False) -> dict:
     """``{law: (breaks, first case)}`` over ``configs`` random configurations (``wide``:
     with more host fields drawn, and their axes swept; ``livelock``: every host's
-    softirq kept in charge past capacity)."""
+    softirq kept in charge past capacity; ``cuts``: every host's rings cut datagrams)."""
     rng = np.random.default_rng(seed)
     found: dict = {}
     axes = {**AXES, **WIDE_AXES} if wide else AXES
@@ -285,6 +289,8 @@ def search(seed: int, configs: int, size: int, wide: bool = False,
             config.update(_wide_config(rng))
         if livelock:
             config["overload_defers_softirq"] = False
+        if cuts:
+            config["ring_cuts_fragments"] = True
         num = _numeric(rng, config["proto"], size)
         if wide:
             num.update(_wide_numeric(rng, size))
@@ -312,7 +318,7 @@ def _one_configuration(i, config, num, axes, rng, record):
             j = int(np.flatnonzero(mask)[0])
             record(law, int(np.count_nonzero(mask)),
                    {**config, **{k: v[j].item() for k, v in num.items()}})
-    if _livelocks(config):          # the monotone and flow-count laws do not hold
+    if _wastes_work(config):          # the monotone and flow-count laws do not hold
         return
     _sweep_a_stage_cost(rng, config, {k: v[:STAGE_ROWS] for k, v in num.items()}, record)
     _add_a_flow(config, {k: v[:FLOW_ROWS] for k, v in num.items()}, record)
@@ -435,8 +441,10 @@ def main(argv=None) -> int:
     parser.add_argument("--livelock", action="store_true",
                         help="keep every host's softirq in charge past capacity "
                              "(overload_defers_softirq=False)")
+    parser.add_argument("--cuts", action="store_true",
+                        help="let every host's rings cut datagrams (ring_cuts_fragments)")
     args = parser.parse_args(argv)
-    found = search(args.seed, args.configs, args.size, args.wide, args.livelock)
+    found = search(args.seed, args.configs, args.size, args.wide, args.livelock, args.cuts)
     total = args.configs * args.size
     print(f"{total} scenarios in {args.configs} configurations (seed {args.seed})")
     broken = 0

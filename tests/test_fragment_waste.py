@@ -62,3 +62,65 @@ def test_this_host_wastes_what_the_closed_form_says(backlog):
     row = measure(backlog, seconds=3.0)
     assert row["ReasmReqds"] > 10_000                 # the queue was overloaded
     assert row["wasted_share"] == pytest.approx(row["expected_share"], rel=0.35)
+
+
+# --- The model's flag (Host.ring_cuts_fragments): kernels._cut_fragments -------------
+
+import numpy as np  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import queuemodel as qm  # noqa: E402
+
+CUTS = {"ring_cuts_fragments": True}
+
+
+@pytest.mark.parametrize("backlog, veth", [(64, False), (64, True), (1000, True)])
+def test_a_flow_core_without_its_reader_loses_n_minus_1_over_the_run(backlog, veth):
+    # A reader on a core of its own leaves the flow core nothing to gain from the cut
+    # datagrams (rho = inf): it delivers R (1 - 5 / B) of 8 KB datagrams, the share
+    # measured above.  A NIC's run is a poll (napi_weight 64); a veth pair's, the backlog.
+    kw = dict(path="docker-overlay", proto="udp", app_on_softirq_core=False,
+              veth_link=veth, netdev_max_backlog=backlog)
+    whole, cut = qm.predict(**kw), qm.predict(**kw, **CUTS)
+    assert whole.bottleneck == cut.bottleneck == "receiver:flow-core:vxlan_rx"
+    assert cut.throughput_gbps == pytest.approx(whole.throughput_gbps * (1 - 5 / backlog),
+                                                rel=1e-9)
+
+
+def test_a_shared_cpu_loses_less_its_reader_time_going_to_more_fragments():
+    # The paper's single flows: the reader shares the CPU, so cut datagrams free its time.
+    for path in ("native", "linux-overlay", "docker-overlay"):
+        whole, cut = qm.predict(path=path, proto="udp"), qm.predict(path=path, proto="udp",
+                                                                     **CUTS)
+        assert whole.throughput_gbps * (1 - 5 / 64) < cut.throughput_gbps \
+            < whole.throughput_gbps
+        assert cut.late_drop_fraction > 0.0 == whole.late_drop_fraction
+        assert cut.wire_packet_rate_per_s > whole.wire_packet_rate_per_s
+
+
+@pytest.mark.parametrize("kw", [dict(proto="tcp", flows=6), dict(proto="udp", msg_bytes=1400),
+                                dict(proto="udp", offered_gbps=1.0)])
+def test_nothing_changes_without_a_datagram_to_cut(kw):
+    # TCP has no fragments, a 1400-byte datagram fits the overlay's MTU, and a CPU
+    # below capacity drops nothing.
+    whole = qm.predict(path="docker-overlay", **kw).to_dict()
+    assert qm.predict(path="docker-overlay", **kw, **CUTS).to_dict() == whole
+
+
+@settings(max_examples=25)
+@given(path=st.sampled_from(["native", "linux-overlay", "docker-overlay"]),
+       msg=st.integers(1, 65507), flows=st.integers(1, 24),
+       offered=st.one_of(st.just(np.inf), st.floats(0.5, 60.0)),
+       shared=st.booleans(), veth=st.booleans())
+def test_cutting_loses_at_most_n_minus_1_over_the_run(path, msg, flows, offered, shared, veth):
+    kw = dict(path=path, proto="udp", msg_bytes=msg, flows=flows, offered_gbps=offered,
+              app_on_softirq_core=shared, veth_link=veth)
+    whole, cut = qm.predict(**kw), qm.predict(**kw, **CUTS)
+    fragments = whole.wire_packet_rate_per_s / whole.message_rate_per_s
+    run = 1000 if veth else 64
+    floor = whole.throughput_gbps * (1 - min(1.0, (round(fragments) - 1) / run))
+    assert floor * (1 - 1e-9) - 1e-12 <= cut.throughput_gbps
+    assert cut.throughput_gbps <= whole.throughput_gbps * (1 + 1e-9)
+    assert cut.drop_fraction >= whole.drop_fraction - 1e-9
+    assert np.all(np.asarray(cut.cpu_utilisation) <= 1.0 + 1e-9)

@@ -194,50 +194,43 @@ def _fragment_cut() -> list:
         "by x / u - 1 per fragment admitted, and a run between drops of less than one "
         "fragment cuts in proportion, so the wasted share is w = n min(1 / B, x / u - 1).",
     )
-    return [
-        Derivation(
-            name="fragment_cut_delivery",
-            title="What a CPU whose ring cuts datagrams delivers, just past capacity",
-            assumptions=assumptions,
-            steps=(
-                ("fully busy: handling u R and delivering (1 - w) u R fill the CPU", busy),
-                ("just past capacity the waste follows the overflow", sp.Eq(w, cut_partly)),
-                ("so the CPU handles", sp.Eq(u, u_partly)),
-                ("and delivers, over R", sp.Eq(sp.Symbol("D/R"), derived_partly)),
-                ("R itself at x = 1", sp.Eq(derived_partly.subs(x, 1), 1)),
-            ),
-            derived=derived_partly,
-            stated=stated_partly,
-            symbols=(x, rho, n, B),
-            implemented=lambda x_, rho_, n_, B_: _cut_fragments(1.0, x_, rho_, n_, B_)[0],
-            domain={"x": (1.0, 1.2, False), "rho": (0.05, 20.0, False),
-                    "n": (1, 60, True), "B": (8, 2000, True)},
-            constraint=lambda x, rho, n, B: x > 1.0 and (
-                n * (x / u_of(x, n, rho) - 1) < min(1.0, n / B)),
-            where="queuemodel.kernels._cut_fragments",
+    def delivered(x_, rho_, n_, B_):
+        return _cut_fragments(1.0, x_, rho_, n_, B_)[0]
+
+    def domain(x_high):
+        return {"x": (1.0, x_high, False), "rho": (0.05, 20.0, False), "n": (1, 60, True),
+                "B": (8, 2000, True)}
+
+    shared = dict(assumptions=assumptions, symbols=(x, rho, n, B), implemented=delivered,
+                  where="queuemodel.kernels._cut_fragments")
+    partly = Derivation(
+        name="fragment_cut_delivery",
+        title="What a CPU whose ring cuts datagrams delivers, just past capacity",
+        steps=(
+            ("fully busy: handling u R and delivering (1 - w) u R fill the CPU", busy),
+            ("just past capacity the waste follows the overflow", sp.Eq(w, cut_partly)),
+            ("so the CPU handles", sp.Eq(u, u_partly)),
+            ("and delivers, over R", sp.Eq(sp.Symbol("D/R"), derived_partly)),
+            ("R itself at x = 1", sp.Eq(derived_partly.subs(x, 1), 1)),
         ),
-        Derivation(
-            name="fragment_cut_full",
-            title="What a CPU whose ring cuts datagrams delivers, well past capacity",
-            assumptions=assumptions,
-            steps=(
-                ("once every run is cut at both ends the waste is its most",
-                 sp.Eq(w, n / B)),
-                ("so the CPU handles", sp.Eq(u, u_full)),
-                ("and delivers, over R, whatever the offer beyond",
-                 sp.Eq(sp.Symbol("D/R"), derived_full)),
-            ),
-            derived=derived_full,
-            stated=stated_full,
-            symbols=(x, rho, n, B),
-            implemented=lambda x_, rho_, n_, B_: _cut_fragments(1.0, x_, rho_, n_, B_)[0],
-            domain={"x": (1.0, 6.0, False), "rho": (0.05, 20.0, False),
-                    "n": (1, 60, True), "B": (8, 2000, True)},
-            constraint=lambda x, rho, n, B: n < B and (
-                n * (x / u_of(x, n, rho) - 1) >= n / B),
-            where="queuemodel.kernels._cut_fragments",
+        derived=derived_partly, stated=stated_partly, domain=domain(1.2),
+        constraint=lambda x, rho, n, B: x > 1.0 and (
+            n * (x / u_of(x, n, rho) - 1) < min(1.0, n / B)),
+        **shared)
+    full = Derivation(
+        name="fragment_cut_full",
+        title="What a CPU whose ring cuts datagrams delivers, well past capacity",
+        steps=(
+            ("once every run is cut at both ends the waste is its most", sp.Eq(w, n / B)),
+            ("so the CPU handles", sp.Eq(u, u_full)),
+            ("and delivers, over R, whatever the offer beyond",
+             sp.Eq(sp.Symbol("D/R"), derived_full)),
         ),
-    ]
+        derived=derived_full, stated=stated_full, domain=domain(6.0),
+        constraint=lambda x, rho, n, B: n < B and (
+            n * (x / u_of(x, n, rho) - 1) >= n / B),
+        **shared)
+    return [partly, full]
 
 
 def derivations() -> list:

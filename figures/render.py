@@ -55,6 +55,9 @@ FIGURES = (
                      "kernel's runs (the model's extension)"),
     ("fig_outcomes", "One run's throughput over where the flows' hashes land, and a "
                      "five-run mean, against M2 (the model's extension)"),
+    ("fig_fragment_cut", "A ring that cuts datagrams: one UDP flow against size and offer, "
+                         "and the share wasted against a real kernel's (the model's "
+                         "extension)"),
 )
 
 
@@ -94,6 +97,20 @@ def compute() -> dict:
                                         offered_gbps=LIVELOCK_SHARES
                                         * single[(p, "udp")].throughput_gbps)
                 for p in names for defers in (True, False)}
+    # One UDP flow with whole datagrams dropped and with a ring that cuts them.
+    from figures.fig_fragment_cut import CUT_SHARES, CUT_SIZES, RUN_SLOTS
+    docker = single[("docker-overlay", "udp")].throughput_gbps
+    fragment_cut = {
+        "sizes": {(p, cuts): qm.predict(path=p, proto="udp", msg_bytes=CUT_SIZES,
+                                        ring_cuts_fragments=cuts)
+                  for p in names for cuts in (False, True)},
+        "offer": {(m, cuts): qm.predict(path="docker-overlay", proto="udp", msg_bytes=m,
+                                        offered_gbps=CUT_SHARES * docker,
+                                        ring_cuts_fragments=cuts)
+                  for m in (8192, 65507) for cuts in (False, True)},
+        "runs": {cuts: qm.predict(path="docker-overlay", proto="udp", veth_link=True,
+                                  app_on_softirq_core=False, netdev_max_backlog=RUN_SLOTS,
+                                  ring_cuts_fragments=cuts) for cuts in (False, True)}}
     from figures.fig_outcomes import FLOW_COUNTS
     m2 = next(c.data for c in load_claims() if c.id == "M2")
     placed = {n: qm.outcomes(path=m2["path"], proto=m2["proto"], flows=n)
@@ -110,7 +127,7 @@ def compute() -> dict:
             "parallel": parallel, "isolation": isolated, "coalescing": coalesced,
             "ghz": qm.paper_testbed().ghz, "wide_sizes": wide, "gro_apart": apart,
             "attributions": attributions, "attribution_paper": _attribution_paper(),
-            "hashing": hashing, "livelock": livelock,
+            "hashing": hashing, "livelock": livelock, "fragment_cut": fragment_cut,
             "outcomes": (placed[m2["flows"]], {n: placed[n] for n in FLOW_COUNTS},
                          m2["value"], m2["rel_tol"])}
 
@@ -257,6 +274,7 @@ def draw(name: str, data: dict):
         "fig_hashing": (data["hashing"],),
         "fig_livelock": (data["livelock"],),
         "fig_outcomes": data["outcomes"],
+        "fig_fragment_cut": (data["fragment_cut"],),
     }[name]
     return module.figure(*args)
 

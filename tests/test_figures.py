@@ -259,3 +259,27 @@ def test_outcomes_figure_draws_one_run_and_a_five_run_mean(data):
     star = left.collections[-1].get_offsets()[0]
     assert star[0] == paper and star[1] == pytest.approx(six.mean_of_runs(RUNS).cdf(paper))
     assert len(right.lines) == len(FLOW_COUNTS) == len(by_flows)
+
+
+def test_fragment_cut_figure_draws_both_rings_and_the_kernels_runs(data):
+    # Left and middle: each line is its result, a cutting ring's (dashed) never above the
+    # whole-datagram one's.  Right: the model's wasted share against the run length, and
+    # the kernel's runs within 10 % of it where they were measured.
+    from figures.fig_fragment_cut import BACKLOG_RUNS, RUN_SLOTS
+
+    fig = draw("fig_fragment_cut", data)
+    left, middle, right = fig.axes[:3]
+    cut = data["fragment_cut"]
+    for ax, key in ((left, "sizes"), (middle, "offer")):
+        assert len(ax.lines) == len(cut[key])
+        for line, ((which, cuts), r) in zip(ax.lines, cut[key].items()):
+            assert np.array_equal(line.get_ydata(), r.throughput_gbps)
+            assert line.get_linestyle() == ("--" if cuts else "-")
+            whole = cut[key][(which, False)].throughput_gbps
+            assert np.all(np.asarray(r.throughput_gbps) <= np.asarray(whole) * (1 + 1e-12))
+    model = right.lines[0]
+    assert np.array_equal(model.get_xdata(), RUN_SLOTS)
+    kernel = right.collections[0].get_offsets()
+    assert np.allclose(kernel[:, 0], [run[0] for run in BACKLOG_RUNS])
+    at = np.exp(np.interp(np.log(kernel[:, 0]), np.log(RUN_SLOTS), np.log(model.get_ydata())))
+    assert np.allclose(kernel[:, 1], at, rtol=0.1)

@@ -67,7 +67,7 @@ def test_this_host_wastes_what_the_closed_form_says(backlog):
 # --- The model's flag (Host.ring_cuts_fragments): kernels._cut_fragments -------------
 
 import numpy as np  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import queuemodel as qm  # noqa: E402
@@ -108,7 +108,6 @@ def test_nothing_changes_without_a_datagram_to_cut(kw):
     assert qm.predict(path="docker-overlay", **kw, **CUTS).to_dict() == whole
 
 
-@settings(max_examples=25)
 @given(path=st.sampled_from(["native", "linux-overlay", "docker-overlay"]),
        msg=st.integers(1, 65507), flows=st.integers(1, 24),
        offered=st.one_of(st.just(np.inf), st.floats(0.5, 60.0)),

@@ -604,11 +604,10 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
 
 @_compiled
 def spread_moments(flows, level, count, weight, busy, capacity, rate, start, band_low,
-                   band_high, waste, lost, run_slots, queue_per_flow, queue_per_cpu, cache, ring,
-                   memory, dram,
-                   variability, with_memory, convex, quantiles, delivered, variance, spread_at,
-                   slowest, pattern_totals, rate_at_level, handled_at_level, dram_per_byte,
-                   dram_bound, read_miss, bound_per_byte):
+                   band_high, waste, lost, run_slots, queue_per_flow, queue_per_cpu, cache,
+                   ring, memory, dram, variability, with_memory, convex, quantiles, delivered,
+                   variance, spread_at, slowest, pattern_totals, rate_at_level,
+                   handled_at_level, dram_per_byte, dram_bound, read_miss, bound_per_byte):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -1054,12 +1053,11 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, handled, cpus,
 @_compiled
 def level_moments(flows, level, count, weight, capacity, rate, start, band_low, band_high,
                   waste, lost, run_slots, n_wire, bursts, frames_per_burst, napi_load, irq_load,
-                  delay_low_s,
-                  delay_span_s, ramp_low_pps, ramp_inv_width, poll_floor, app_static, app_irq_cycles,
-                  app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity, limits,
-                  flow_static, flow_irq_cycles, smt_gain, flow_poll_cycles, reader_here, convex,
-                  carried, handled, ipm, polls, switch, wakeups, handoffs, deferred,
-                  time_scale):
+                  delay_low_s, delay_span_s, ramp_low_pps, ramp_inv_width, poll_floor,
+                  app_static, app_irq_cycles, app_poll_cycles, app_poll_floor,
+                  app_switch_cycles, app_capacity, limits, flow_static, flow_irq_cycles,
+                  smt_gain, flow_poll_cycles, reader_here, convex, carried, handled, ipm, polls,
+                  switch, wakeups, handoffs, deferred, time_scale):
     """Rate-dependent work per message of the CPUs at each thread level, weighted by what they carry.
 
     Parameters

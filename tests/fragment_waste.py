@@ -24,6 +24,7 @@ namespace's IP counters: fragments admitted to reassembly
 is ``1 - F * ReasmOKs / ReasmReqds``::
 
     python tests/fragment_waste.py --backlog 64 --backlog 1000
+    python tests/fragment_waste.py --backlog 64 --frag-cache-bytes 4194304 --series 0.1
 
 Measured here (Linux 6.18, 2 vCPUs, 2026-11-28), with a fragment cache
 large enough never to fill: 7.7 % at B = 64 and 0.50 % at B = 1000,
@@ -38,11 +39,14 @@ it restores the sysctls it changes.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import numpy as np
 
@@ -138,13 +142,10 @@ def _remove() -> None:
         _sh("ip", "netns", "del", ns, check=False)
 
 
-def measure(backlog: int, seconds: float = 4.0, frag_cache_bytes: int = 1 << 30,
-            frag_timeout_s: int = 30, filters: int = 3000) -> dict:
-    """One overloaded run through a backlog of ``backlog`` packets (see the module).
-
-    Returns the fragments admitted to reassembly, the datagrams reassembled,
-    the reassembly failures, the measured wasted share and the expected one.
-    """
+@contextlib.contextmanager
+def _overloaded_pair(backlog: int, frag_cache_bytes: int, frag_timeout_s: int, filters: int):
+    """The two namespaces, the slowed receiving CPU and an iperf3 server (see the
+    module); yields the receiving namespace, and removes everything after."""
     if os.geteuid() != 0:
         raise SystemExit("fragment_waste: needs root (network namespaces)")
     missing = [t for t in ("ip", "tc", "iperf3", "taskset") if shutil.which(t) is None]
@@ -176,20 +177,84 @@ def measure(backlog: int, seconds: float = 4.0, frag_cache_bytes: int = 1 << 30,
             _in(b, "tc", "-batch", batch.name)
         _in(b, "taskset", "-c", "0", "iperf3", "-s", "-1", "-D", "-p", "5309")
         subprocess.run(["sleep", "0.5"], check=True)
-        before = _ip_counters(b)
-        _in(a, "taskset", "-c", "0", "iperf3", "-c", ADDRESSES[1], "-p", "5309", "-u",
-            "-b", "0", "-w", "16M", "-l", str(DATAGRAM_BYTES), "-t", str(seconds), "-J")
-        after = _ip_counters(b)
+        yield b
     finally:
         _remove()
         for k, v in saved.items():
             _sh("sysctl", "-qw", f"{k}={v}", check=False)
+
+
+def _client(seconds: float) -> list:
+    """The iperf3 client's command: 8 KB datagrams as fast as CPU 0 sends them."""
+    return ["ip", "netns", "exec", NAMESPACES[0], "taskset", "-c", "0", "iperf3", "-c",
+            ADDRESSES[1], "-p", "5309", "-u", "-b", "0", "-w", "16M", "-l",
+            str(DATAGRAM_BYTES), "-t", str(seconds)]
+
+
+def measure(backlog: int, seconds: float = 4.0, frag_cache_bytes: int = 1 << 30,
+            frag_timeout_s: int = 30, filters: int = 3000) -> dict:
+    """One overloaded run through a backlog of ``backlog`` packets (see the module).
+
+    Returns the fragments admitted to reassembly, the datagrams reassembled,
+    the reassembly failures, the measured wasted share and the expected one.
+    """
+    with _overloaded_pair(backlog, frag_cache_bytes, frag_timeout_s, filters) as b:
+        before = _ip_counters(b)
+        subprocess.run(_client(seconds), capture_output=True, check=True)
+        after = _ip_counters(b)
     got = {k: after[k] - before[k] for k in ("ReasmReqds", "ReasmOKs", "ReasmFails")}
     admitted = max(got["ReasmReqds"], 1)
     return {"backlog": backlog, "frag_cache_bytes": frag_cache_bytes,
             "frag_timeout_s": frag_timeout_s, **got,
             "wasted_share": 1.0 - FRAGMENTS * got["ReasmOKs"] / admitted,
             "expected_share": expected_waste(FRAGMENTS, backlog)}
+
+
+def _frag_memory(ns: str) -> int:
+    """Bytes the namespace's incomplete datagrams hold (``/proc/net/sockstat``'s FRAG)."""
+    for line in _in(ns, "cat", "/proc/net/sockstat").splitlines():
+        if line.startswith("FRAG:"):
+            return int(line.split()[4])
+    return 0
+
+
+def measure_series(backlog: int, seconds: float, frag_cache_bytes: int, frag_timeout_s: int,
+                   step_s: float = 0.1, filters: int = 3000) -> list:
+    """An overloaded run sampled every ``step_s``: how the fragment cache fills.
+
+    Returns ``(seconds since the start, fragments admitted to reassembly,
+    datagrams reassembled, incomplete ones timed out, bytes the cache
+    holds)`` per sample, counted from the start; :func:`cache_summary`
+    reads them.
+    """
+    with _overloaded_pair(backlog, frag_cache_bytes, frag_timeout_s, filters) as b:
+        keys = ("ReasmReqds", "ReasmOKs", "ReasmTimeout")
+        first = _ip_counters(b)
+        begun = time.monotonic()
+        client = subprocess.Popen(_client(seconds), stdout=subprocess.DEVNULL)
+        rows = []
+        while client.poll() is None:
+            time.sleep(step_s)
+            now = _ip_counters(b)
+            rows.append((round(time.monotonic() - begun, 3),
+                         *(now[k] - first[k] for k in keys), _frag_memory(b)))
+    return rows
+
+
+def cache_summary(rows: list, frag_cache_bytes: int) -> dict:
+    """What a series (:func:`measure_series`) says about its fragment cache.
+
+    ``full_s``: the first sample at which the cache held 99 % of its limit
+    (``None``: never); ``admitted_per_s`` and ``reassembled_per_s``: the
+    rates up to the last sample before it first held 90 % (the cache still
+    letting every fragment in); ``reassembled``: datagrams over the run;
+    ``seconds``: the run's length.
+    """
+    full = next((r[0] for r in rows if r[4] >= 0.99 * frag_cache_bytes), None)
+    early = list(itertools.takewhile(lambda r: r[4] < 0.9 * frag_cache_bytes, rows)) or rows[:1]
+    t, admitted, reassembled = early[-1][:3]
+    return {"full_s": full, "admitted_per_s": admitted / t, "reassembled_per_s": reassembled / t,
+            "reassembled": rows[-1][2], "seconds": rows[-1][0]}
 
 
 def main(argv: list | None = None) -> int:
@@ -200,8 +265,26 @@ def main(argv: list | None = None) -> int:
     parser.add_argument("--frag-cache-bytes", type=int, default=1 << 30,
                         help="ipfrag_high_thresh (default 1 GiB: never full)")
     parser.add_argument("--frag-timeout-s", type=int, default=30, help="ipfrag_time")
+    parser.add_argument("--series", type=float, metavar="STEP_S",
+                        help="sample the counters and the fragment cache every STEP_S "
+                             "seconds instead (how a cache that refuses when full fills)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.series:
+        for n in args.backlog or [64]:
+            rows = measure_series(n, args.seconds, args.frag_cache_bytes, args.frag_timeout_s,
+                                  args.series)
+            summary = {"backlog": n, "frag_cache_bytes": args.frag_cache_bytes,
+                       "frag_timeout_s": args.frag_timeout_s,
+                       **cache_summary(rows, args.frag_cache_bytes)}
+            if args.json:
+                print(json.dumps({**summary, "samples": rows}))
+                continue
+            print("seconds  admitted  reassembled  timed-out  cache-bytes")
+            for r in rows:
+                print(f"{r[0]:7.2f}  {r[1]:8d}  {r[2]:11d}  {r[3]:9d}  {r[4]:11d}")
+            print(summary)
+        return 0
     rows = [measure(n, args.seconds, args.frag_cache_bytes, args.frag_timeout_s)
             for n in (args.backlog or [64, 1000])]
     if args.json:

@@ -233,5 +233,57 @@ def _fragment_cut() -> list:
     return [partly, full]
 
 
+def _fragment_cache() -> Derivation:
+    from queuemodel.kernels import IP_ID_SPACE, _frag_cache_share
+
+    h, w, n, C, tau, k, f = sp.symbols("h w n C tau k f", positive=True)
+    junk = h * n * w / k
+    full = sp.Eq(C, f * junk * tau)
+    derived = sp.solve(full, f)[0]
+
+    def implemented(h_, w_, n_, C_, tau_, k_):
+        return _frag_cache_share(h_, w_, n_, C_, tau_, k_)
+
+    def fills(h, w, n, C, tau, k):
+        return h * n * w / k * min(tau, IP_ID_SPACE * k / h) >= C
+
+    return Derivation(
+        name="fragment_cache_share",
+        title="How long a full fragment cache lets fragments in",
+        assumptions=(
+            "A CPU admits h datagrams' worth of fragments a second while its fragment "
+            "cache lets them in; a share w belongs to datagrams its queue cut (n "
+            "fragments each), which never complete; its k flows fill k caches (one per "
+            "network namespace) or one.",
+            "An incomplete datagram leaves the cache when it times out after tau, or "
+            "when a later datagram with its IP identifier meets it (both go), after "
+            "65,536 of its flows' datagrams: while fragments get in the cache holds "
+            "J min(tau, 65536 k / h) fragments of waste.",
+            "Past C fragments a cache that refuses when full (Linux >= 4.17) refuses "
+            "every fragment, the colliding ones too, until some time out; a fluid "
+            "picture: it stays full, and waste enters it only in the share f of the "
+            "time it lets fragments in (tests/test_fragment_waste.py holds the result "
+            "to seven runs of a real kernel: six agree, one on the edge does not).",
+        ),
+        steps=(
+            ("waste entering one cache while fragments get in, fragments/s",
+             sp.Eq(sp.Symbol("J"), junk)),
+            ("held full of waste that lives tau, entering a share f of the time (Little)",
+             full),
+            ("so the cache lets fragments in a share", sp.Eq(f, derived)),
+            ("which is 1 where the waste it would hold for tau just fills it",
+             sp.Eq(sp.Symbol("f_edge"), derived.subs(C, junk * tau))),
+        ),
+        derived=derived,
+        stated=C / (junk * tau),
+        symbols=(h, w, n, C, tau, k),
+        implemented=implemented,
+        domain={"h": (1e3, 1e6, False), "w": (1e-3, 0.5, False), "n": (2, 45, True),
+                "C": (100.0, 1e6, False), "tau": (0.5, 60.0, False), "k": (1, 20, True)},
+        constraint=fills,
+        where="queuemodel.kernels._frag_cache_share",
+    )
+
+
 def derivations() -> list:
-    return [_fixed_point(), _band_by_turns(), _livelock(), *_fragment_cut()]
+    return [_fixed_point(), _band_by_turns(), _livelock(), *_fragment_cut(), _fragment_cache()]

@@ -389,7 +389,10 @@ def _table(r) -> str:
             f"  ({r.sender_drop_fraction:.3f} at the sending NIC's queue)"
             if r.sender_drop_fraction > 0 else "") + (
             f"  ({r.late_drop_fraction:.3f} after the receiver's softirq worked on them: "
-            f"livelock or cut datagrams)" if r.late_drop_fraction > 0 else ""),
+            f"livelock, cut datagrams or a full fragment cache)"
+            if r.late_drop_fraction > 0 else "") + (
+            f"; a full fragment cache in {r.fragment_cache_bound_share:.2f} of the hash "
+            f"outcomes" if r.fragment_cache_bound_share > 0 else ""),
         f"  memory traffic    {r.memory_bandwidth_gbytes_per_s:10.2f} GB/s  (receiver DRAM; "
         f"{r.read_miss_fraction:.2f} of the copied bytes read from it"
         + (f"; binds in {r.memory_bound_share:.2f} of the hash outcomes"

@@ -794,7 +794,7 @@ def _patterns(n, cores, threads, queues, spreads, rps, queue_cpus, steered) -> P
 
 def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                     band=None, waiting=None, convex=False, waste=None, lost=None,
-                    slots=None, keep_outcomes=False) -> dict:
+                    slots=None, frag_cache=None, keep_outcomes=False) -> dict:
     """Expected delivery of the flows over the receiver's CPUs, per scenario.
 
     Parameters
@@ -863,6 +863,13 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         softirq works on in vain (:func:`queuemodel.kernels._cut_fragments`);
         ``waste`` then holds its softirq's seconds per message over its
         reader's.  Default 0: no datagram is cut.
+    frag_cache : numpy.ndarray, optional
+        ``(S, 3)``: where a ring cuts datagrams, the fragments the fragment
+        cache holds before it refuses more, the seconds an incomplete
+        datagram waits there, and 1 where each flow has a cache of its own
+        (a network namespace per flow), else 0
+        (:func:`queuemodel.kernels._frag_cache_share`).  Default: a cache
+        that evicts rather than refuses (``inf`` fragments).
     keep_outcomes : bool, optional
         Also return, per group, every pattern's delivery (``outcomes_delivered``).
 
@@ -878,13 +885,17 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         ``cpus_at_level``, ``rate_at_level`` and ``handled_at_level``
         (expected CPUs, their summed delivery and the messages their softirq
         handles, which is more where they are livelocked or cut datagrams),
-        ``waste``, ``lost`` and ``slots``;
+        ``waste``, ``lost`` and ``cuts`` (``(S, 4)``: ``slots`` and
+        ``frag_cache`` side by side, as the kernels take them);
         ``receiver_bound`` (whether the receive CPUs, not
         the link or the senders, set the rate); with ``waiting``,
         ``dram_per_byte``: DRAM bytes per delivered byte
         (:func:`queuemodel.memory.dram_bytes_per_byte` on each CPU, weighted
         by what it delivers) and ``read_miss``, the chance a delivered byte
         left the cache before its copy (0 without ``waiting``);
+        ``cache_bound_share``, the chance a full fragment cache holds a
+        CPU back (with ``frag_cache``), and ``cache_bound``, whether that is
+        at least a half;
         ``memory_bound_share``, the chance the DRAM holds the flows back
         (0 without ``waiting``), ``memory_bound``, whether that is at
         least a half, and ``bound_per_byte``, the DRAM bytes per delivered
@@ -932,6 +943,10 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     lost = np.zeros(capacity.shape) if lost is None else np.ascontiguousarray(
         np.broadcast_to(lost, capacity.shape), dtype=float)
     slots = np.ones(size) if slots is None else as_row(slots, size)
+    if frag_cache is None:
+        frag_cache = np.tile([np.inf, 1.0, 0.0], (size, 1))
+    cuts = np.ascontiguousarray(np.column_stack((slots, np.broadcast_to(frag_cache, (size, 3)))),
+                                dtype=float)
     elastic = proto == "tcp"
     per_flow, link = as_row(per_flow, size), as_row(link, size)
     tables = [patterns.runs for _, patterns in groups]
@@ -999,12 +1014,13 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "delivered_sd",
                                              "slowest", "busy",
                                              "flows_per_busy", "dram_per_byte", "dram_bound",
-                                             "read_miss", "bound_per_byte")}
+                                             "read_miss", "bound_per_byte",
+                                             "cache_bound_share")}
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
     out["handled_at_level"] = np.zeros((size, levels))
     out["delivered_at"] = np.zeros((quantiles.size, size))
-    out["waste"], out["lost"], out["slots"] = waste, lost, slots
+    out["waste"], out["lost"], out["cuts"] = waste, lost, cuts
     results, tasks = [], []
     for (idx, patterns), at, table, rate, start, dram in zip(groups, where, tables, rates,
                                                             starts, drams):
@@ -1012,9 +1028,9 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         moments = (np.empty(n), np.empty(n), np.empty((quantiles.size, n)), np.empty(n),
                    np.empty((n if keep_outcomes else 0, patterns.weight.size)),
                    np.empty((n, levels)), np.empty((n, levels)),
-                   np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+                   np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n))
         rows = (capacity[at], rate, start, band_low[at], band_high[at], waste[at], lost[at],
-                slots[at],
+                cuts[at],
                 *(waiting[k][at] for k in memory_keys), dram, waiting["variability"][at])
 
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
@@ -1029,7 +1045,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     _in_threads(tasks)
     kept = []
     for (_, patterns), at, (mean, variance, spread_at, slowest, totals, at_level, handled, dram,
-                            bound, miss, bound_dram) in zip(groups, where, results):
+                            bound, miss, bound_dram, refused) in zip(groups, where, results):
         kept.append((at, patterns.weight, patterns.draws, totals))
         out["slowest"][at] = slowest
         out["bound_per_byte"][at] = bound_dram
@@ -1039,6 +1055,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         out["delivered_at"][:, at] = spread_at
         out["dram_per_byte"][at] = dram
         out["dram_bound"][at] = bound
+        out["cache_bound_share"][at] = refused
         out["read_miss"][at] = miss
         out["rate_at_level"][at] = at_level
         out["handled_at_level"][at] = handled
@@ -1060,4 +1077,6 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     # Named when the DRAM holds back at least half the hash outcomes.
     out["memory_bound_share"] = out.pop("dram_bound")
     out["memory_bound"] = out["memory_bound_share"] >= 0.5
+    # Likewise a full fragment cache (kernels._frag_cache_share).
+    out["cache_bound"] = out["cache_bound_share"] >= 0.5
     return out

@@ -232,6 +232,21 @@ class Host:
         cut, which the softirq works on and the reader never gets.  False:
         it drops whole datagrams (the capacity model's CPU).  Only where the
         excess is dropped at the queue, not by the socket (livelock).
+    frag_cache_bytes : int
+        Memory the incomplete datagrams of one network namespace may hold
+        (``net.ipv4.ipfrag_high_thresh``), charged at each fragment's
+        ``rx_buffer_truesize_bytes``.
+    frag_timeout_s : float
+        Seconds an incomplete datagram waits for its other fragments
+        (``net.ipv4.ipfrag_time``).
+    frag_cache_refuses : bool
+        What a full fragment cache does.  False: it evicts the oldest
+        incomplete datagrams (Linux before 4.17).  True: it refuses every
+        new fragment until some time out (Linux 4.17 on).  Matters only
+        where rings cut datagrams (``ring_cuts_fragments``), whose
+        fragments never complete: when they outgrow the cache, the flow
+        delivers only the share of the time the cache lets fragments in
+        (:func:`queuemodel.kernels._frag_cache_share`).
     ddio_share : float
         Share of the last-level cache a NIC's writes may allocate into
         (Intel DDIO; :mod:`queuemodel.memory`).  Memory traffic only.
@@ -297,6 +312,9 @@ class Host:
     socket_admits_past_limit: bool = _flag()
     overload_defers_softirq: bool = _flag()
     ring_cuts_fragments: bool = _flag()
+    frag_cache_bytes: Any = _num(low=1, high=1 << 40, integer=True)
+    frag_timeout_s: Any = _num(low=0.0, low_open=True, high=1e6)
+    frag_cache_refuses: bool = _flag()
     ddio_share: Any = _num(low=0.0, high=1.0, low_open=True)
     tcp_window_bytes: Any = _num(low=1, high=1 << 31, integer=True)
 

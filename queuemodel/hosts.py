@@ -136,6 +136,12 @@ def paper_testbed() -> Host:
         # a backlog queue (tests/fragment_waste.py: 7.7 % of 8 KB datagrams' admitted
         # fragments wasted at 64, 0.50 % at 1000); off because it makes delivery fall as
         # the offer passes capacity, which issue 2's laws forbid (README)
+        frag_cache_bytes=4194304,    # net.ipv4.ipfrag_high_thresh default, 4 MB, in 4.4
+                                     # (ipv4_frags_init_net) as in 6.18
+        frag_timeout_s=30.0,         # net.ipv4.ipfrag_time default: IP_FRAG_TIME = 30 s
+        frag_cache_refuses=False,    # Linux 4.4: inet_frag_worker evicts the oldest down to
+        # ipfrag_low_thresh; 4.17 removed it, and a full cache refuses every fragment until
+        # some time out (measured on 6.18: tests/fragment_waste.py --series)
         # --- Memory traffic only (queuemodel.memory; no throughput claim) ---
         ddio_share=0.1,              # DDIO allocates into 2 of the LLC's 20 ways by default
                                      # (IIO LLC WAYS register; Farshin et al., "Reexamining

@@ -147,14 +147,95 @@ def _cut_fragments(capacity, offer, ratio, lost, slots):
     return max(0.0, capacity * u * (1.0 - w)), capacity * u
 
 
+#: IP identifiers a sender draws from (16 bits): the datagrams after which the same
+#: identifier comes round again for the same source, destination and protocol (RFC 791).
+IP_ID_SPACE = 65536.0
+
+
 @_compiled(inline="always")
-def _overloaded(capacity, offer, ratio, lost, slots):
+def _frag_cache_share(handled, wasted, fragments, cache, timeout_s, caches):
+    """Share of the time a fragment cache that refuses when full lets fragments in.
+
+    Parameters
+    ----------
+    handled : float
+        Datagrams' worth of fragments a CPU admits per second while its
+        cache lets them in.
+    wasted : float
+        Share of them that belong to datagrams its queue cut
+        (:func:`_cut_fragments`): they wait in the cache for ever more.
+    fragments : float
+        Fragments per datagram.
+    cache : float
+        Fragments one cache holds (``ipfrag_high_thresh`` over a fragment's
+        true size); ``inf``: a cache that evicts instead of refusing.
+    timeout_s : float
+        Seconds an incomplete datagram waits (``ipfrag_time``).
+    caches : float
+        Caches the CPU's flows fill: one per flow when each has a network
+        namespace of its own, else one.
+
+    Returns
+    -------
+    float
+        1 while the cut datagrams' fragments held stay under ``cache``;
+        else ``cache / (junk * timeout_s)``.
+
+    Notes
+    -----
+    ``junk = handled * fragments * wasted / caches`` fragments a second
+    enter each cache and never complete.  One leaves when it times out, or
+    sooner when a later datagram with its IP identifier arrives (after
+    :data:`IP_ID_SPACE` of its flows' datagrams; the two collide and both
+    go), so while the cache lets fragments in it holds ``junk * life``,
+    ``life = min(timeout_s, IP_ID_SPACE * caches / handled)``.  Under
+    ``cache`` nothing changes.  Past it (Linux >= 4.17) the cache fills in
+    ``cache / junk`` seconds and then refuses every fragment, which also
+    stops the collisions: it empties only as its fragments time out, and
+    refills as soon as it lets fragments in again.  Held full of waste that
+    lives ``timeout_s``, it lets fragments in a share ``f`` of the time
+    with ``cache = f * junk * timeout_s`` (derivation
+    ``fragment_cache_share``; tests/test_fragment_waste.py holds it to
+    seven runs of a real kernel: six agree, one on the edge does not).
+    """
+    junk = handled * fragments * wasted / caches
+    if junk <= 0.0 or math.isinf(cache):
+        return 1.0
+    life = min(timeout_s, IP_ID_SPACE * caches / handled)
+    if junk * life < cache:
+        return 1.0
+    return cache / (junk * timeout_s)
+
+
+@_compiled(inline="always")
+def _overloaded(capacity, offer, ratio, lost, cuts, here):
     """A CPU offered more than ``capacity`` that works on some of what it loses: its
     ring cuts datagrams (``lost > 0``: :func:`_cut_fragments`) or its softirq keeps
-    preempting the reader (:func:`_livelocked`, ``ratio`` its waste)."""
-    if lost > 0.0:
-        return _cut_fragments(capacity, offer, ratio, lost, slots)
-    return _livelocked(capacity, offer, ratio)
+    preempting the reader (:func:`_livelocked`, ``ratio`` its waste).
+
+    ``cuts`` is the scenario's row of the cut table (:func:`spread_moments`)
+    and ``here`` the flows on the CPU.  A ring that cuts datagrams leaves
+    their fragments in the fragment cache; where that refuses when full and
+    fills (:func:`_frag_cache_share`: it lets fragments in a share ``f`` of
+    the time), the CPU delivers ``f`` of what it would, and for the rest of
+    the time its softirq handles fragments only to see them refused (at most
+    its rate alone, ``capacity * (1 + 1 / ratio)``) while the reader waits.
+    Returns what it delivers, what its softirq handles and ``f`` (1: no
+    cache fills).
+    """
+    if lost <= 0.0:
+        kept, took = _livelocked(capacity, offer, ratio)
+        return kept, took, 1.0
+    kept, took = _cut_fragments(capacity, offer, ratio, lost, cuts[0])
+    if took <= 0.0:
+        return kept, took, 1.0
+    share = _frag_cache_share(took, 1.0 - kept / took, lost + 1.0, cuts[1], cuts[2],
+                              here if cuts[3] > 0.0 else 1.0)
+    if share >= 1.0:
+        return kept, took, 1.0
+    alone = 1.0 + 1.0 / ratio if ratio > 0.0 else math.inf
+    refused = capacity * min(offer / capacity, alone)
+    return share * kept, share * took + (1.0 - share) * refused, share
 
 
 @_compiled
@@ -604,10 +685,11 @@ def banded_flow_rates(flows, level, count, busy, capacity, per_flow, link, dram,
 
 @_compiled
 def spread_moments(flows, level, count, weight, busy, capacity, rate, start, band_low,
-                   band_high, waste, lost, run_slots, queue_per_flow, queue_per_cpu, cache,
+                   band_high, waste, lost, cuts, queue_per_flow, queue_per_cpu, cache,
                    ring, memory, dram, variability, with_memory, convex, quantiles, delivered,
                    variance, spread_at, slowest, pattern_totals, rate_at_level,
-                   handled_at_level, dram_per_byte, dram_bound, read_miss, bound_per_byte):
+                   handled_at_level, dram_per_byte, dram_bound, read_miss, bound_per_byte,
+                   cache_bound):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -634,10 +716,14 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         softirq keeps preempting the reader, which delivers less the more
         it is offered.  Where ``lost > 0``, the softirq's over the reader's
         seconds per message instead (:func:`_cut_fragments`).
-    lost, run_slots : numpy.ndarray
+    lost, cuts : numpy.ndarray
         ``(S, T)`` fragments per datagram less one where a CPU's ring cuts
         datagrams when it overflows (0: it drops whole datagrams, or
-        livelocks), and ``(S,)`` the fragments it admits at a time.
+        livelocks), and ``(S, 4)`` per scenario: the fragments such a ring
+        admits at a time, the fragments a fragment cache holds (``inf``:
+        one that evicts rather than refuses), the seconds an incomplete
+        datagram waits there, and 1 where each flow has a cache of its
+        own, else 0 (:func:`_overloaded`).
     queue_per_flow, queue_per_cpu, cache, ring : numpy.ndarray
         ``(S,)`` in messages: the most a flow and a busy CPU keep queued,
         the cache share, and one busy CPU's receive ring.
@@ -679,6 +765,9 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
     handled_at_level : numpy.ndarray
         ``(S, T)`` written: the messages their softirq handles (their
         delivery, and more on a livelocked CPU: :func:`_livelocked`).
+    cache_bound : numpy.ndarray
+        ``(S,)`` written: the chance a full fragment cache holds a CPU back
+        (:func:`_frag_cache_share`): the weight of the patterns with such a CPU.
 
     Notes
     -----
@@ -710,10 +799,12 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         for t in range(levels):
             rate_at_level[s, t] = 0.0
             handled_at_level[s, t] = 0.0
+        cache_bound[s] = 0.0
         for p in range(patterns):
             x = rate[s, p]
             total = 0.0
             worst = np.inf
+            refused = False
             for j in range(width):
                 n = count[p, j]
                 if n == 0:
@@ -725,9 +816,10 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                 if offer > capacity[s, t] and (waste[s, t] > 0.0 or lost[s, t] > 0.0):
                     # Livelocked or cutting datagrams: fully busy, its softirq working on
                     # more than it delivers.
-                    r, handled = _overloaded(capacity[s, t], offer, waste[s, t], lost[s, t],
-                                             run_slots[s])
+                    r, handled, share = _overloaded(capacity[s, t], offer, waste[s, t],
+                                                    lost[s, t], cuts[s], flows[p, j])
                     banded[j] = True
+                    refused = refused or share < 1.0
                 elif convex:
                     # Carried in full; inside its band by turns at the two edges, where
                     # it is as busy as at its capacity.
@@ -744,6 +836,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                 rate_at_level[s, t] += weight[p] * n * r
                 handled_at_level[s, t] += weight[p] * n * (r if handled < 0.0 else handled)
             totals[p] = total
+            if refused:
+                cache_bound[s] += weight[p]
             if pattern_totals.shape[0] > 0:
                 pattern_totals[s, p] = total
             mean += weight[p] * total
@@ -1052,7 +1146,7 @@ def account_level(static, ipm, polls, poll_index, capacity, rate, handled, cpus,
 
 @_compiled
 def level_moments(flows, level, count, weight, capacity, rate, start, band_low, band_high,
-                  waste, lost, run_slots, n_wire, bursts, frames_per_burst, napi_load, irq_load,
+                  waste, lost, cuts, n_wire, bursts, frames_per_burst, napi_load, irq_load,
                   delay_low_s, delay_span_s, ramp_low_pps, ramp_inv_width, poll_floor,
                   app_static, app_irq_cycles, app_poll_cycles, app_poll_floor,
                   app_switch_cycles, app_capacity, limits, flow_static, flow_irq_cycles,
@@ -1064,7 +1158,7 @@ def level_moments(flows, level, count, weight, capacity, rate, start, band_low, 
     ----------
     flows, level, count, weight : numpy.ndarray
         The patterns as runs and their probabilities (:func:`spread_moments`).
-    capacity, rate, start, band_low, band_high, waste, lost, run_slots : numpy.ndarray
+    capacity, rate, start, band_low, band_high, waste, lost, cuts : numpy.ndarray
         As for :func:`spread_moments`: each CPU carries ``_carried(R, k x, k x0)``,
         or, offered more than ``R`` with ``waste > 0`` or ``lost > 0``,
         :func:`_overloaded`'s delivery; such a CPU is fully busy, and its terms
@@ -1194,8 +1288,8 @@ ramp_inv_width : numpy.ndarray
                     if offer > capacity[s, t] and (waste[s, t] > 0.0 or lost[s, t] > 0.0):
                         # Livelocked or cutting datagrams: as busy as at capacity, where
                         # its terms are taken.
-                        kept, took = _overloaded(capacity[s, t], offer, waste[s, t],
-                                                 lost[s, t], run_slots[s])
+                        kept, took, _ = _overloaded(capacity[s, t], offer, waste[s, t],
+                                                    lost[s, t], cuts[s], here)
                         r = capacity[s, t]
                         carried[s, t] += weight[p] * count[p, j] * kept
                         share = weight[p] * count[p, j] * took

@@ -42,7 +42,8 @@ COST_FIELDS = STAGE_COSTS
 #: softirq or receive queue), not a setting of it: flipping one asks about another
 #: set-up, so they are no levers.
 SETUP_FLAGS = ("link_segments", "sender_on_receive_cpu", "veth_link",
-               "socket_admits_past_limit", "overload_defers_softirq", "ring_cuts_fragments")
+               "socket_admits_past_limit", "overload_defers_softirq", "ring_cuts_fragments",
+               "frag_cache_refuses")
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "drop_fraction", "sender_drop_fraction", "late_drop_fraction",
                   "loss_fraction", "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
                   "capacity_read_miss_fraction", "flow_state_miss_fraction",
-                  "memory_bound_share", "memory_bound_bytes_per_byte", "cores_used",
+                  "memory_bound_share", "memory_bound_bytes_per_byte",
+                  "fragment_cache_bound_share", "cores_used",
                   "flows_per_busy_cpu", "gro_packets_per_segment", "receiver_cpu_total",
                   "sender_cpu_total", "throughput_stderr_gbps", "throughput_sd_gbps",
                   "throughput_p05_gbps", "throughput_p95_gbps", "slowest_flow_gbps",
@@ -72,8 +73,9 @@ class Result:
         Application goodput of all flows together, Gb/s: what the CPUs, the
         link and the senders carry on average (the capacity model), less
         what a livelocked CPU's softirq works on and its reader cannot take
-        (``Host.overload_defers_softirq`` false) and the datagrams an
-        overflowing ring cuts (``Host.ring_cuts_fragments``).  The bursts that overfill
+        (``Host.overload_defers_softirq`` false), the datagrams an
+        overflowing ring cuts (``Host.ring_cuts_fragments``) and what a
+        fragment cache they fill refuses (``Host.frag_cache_refuses``).  The bursts that overfill
         a finite ring or socket below capacity are not subtracted here;
         ``loss_fraction`` says how many datagrams they cost.
     message_rate_per_s : float or numpy.ndarray
@@ -83,7 +85,8 @@ class Result:
         delivered messages, and, on a livelocked CPU
         (``Host.overload_defers_softirq`` false), those its softirq works on
         and its socket then drops, or the admitted fragments of datagrams
-        its ring cut (``Host.ring_cuts_fragments``).
+        its ring cut (``Host.ring_cuts_fragments``) and those a full fragment
+        cache refuses (``Host.frag_cache_refuses``).
     link_goodput_gbps : float or numpy.ndarray
         The link's ceiling for this message size and path, Gb/s.
     bottleneck : str or numpy.ndarray
@@ -136,7 +139,8 @@ class Result:
         (``Host.overload_defers_softirq`` false), or the datagrams a ring
         cut, whose admitted fragments are worked on up to reassembly
         (``Host.ring_cuts_fragments``; counted in messages' worth of those
-        fragments); 0 where the receiver drops whole
+        fragments), and those a full fragment cache refuses
+        (``Host.frag_cache_refuses``); 0 where the receiver drops whole
         datagrams at the ring, unworked.
     memory_bandwidth_gbytes_per_s : float or numpy.ndarray
         DRAM traffic of the received data at the receiver, GB/s: reads of
@@ -169,6 +173,11 @@ class Result:
         outcomes deliver the bandwidth over it.  The mean over all outcomes
         is ``memory_bandwidth_gbytes_per_s * 8 / throughput_gbps``; the
         bound ones, whose CPUs hold more in the cache, can move more.
+    fragment_cache_bound_share : float or numpy.ndarray
+        The chance (over the flows' hash outcomes) that a fragment cache
+        filled by cut datagrams holds a receive CPU back
+        (``Host.frag_cache_refuses``; 0 without it); the bottleneck names
+        the cache (``receiver:fragment-cache:-``) when it is at least a half.
     cores_used : float or numpy.ndarray
         Expected receive logical CPUs the flows' hashes land on.
     flows_per_busy_cpu : float or numpy.ndarray
@@ -247,6 +256,7 @@ class Result:
     flow_state_miss_fraction: Any
     memory_bound_share: Any
     memory_bound_bytes_per_byte: Any
+    fragment_cache_bound_share: Any
     cores_used: Any
     flows_per_busy_cpu: Any
     gro_packets_per_segment: Any
@@ -577,6 +587,7 @@ class _ReceiveBlock:
     waiting: dict
     miss_penalty: Any
     reading: np.ndarray
+    own_caches: bool = False
     keep_outcomes: bool = False
 
 
@@ -654,7 +665,7 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
 
     # A UDP reader on its softirq's CPU, offered more than the CPU carries: on a kernel
     # whose softirq keeps preempting it the excess is not dropped unworked (livelock).
-    waste = lost = slots = None
+    waste = lost = slots = frag_cache = None
     if proto == "udp" and b.host.app_on_softirq_core and not b.host.overload_defers_softirq:
         waste = _livelock_waste(rx, rx_static, cpus, capacity)
     elif proto == "udp" and b.host.ring_cuts_fragments:
@@ -671,9 +682,18 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
         # A NIC refills its ring once per poll; a veth pair's backlog queue is taken whole.
         slots = _row(b.h.netdev_max_backlog if b.host.veth_link else b.h.napi_weight, size)
         slots = np.asarray(slots, dtype=float)
+        # The cut datagrams' fragments wait in the fragment cache; a kernel whose cache
+        # refuses when full (not one that evicts) can fill it (kernels._frag_cache_share).
+        # Flows with addresses of their own are containers': each a network namespace
+        # with a cache of its own.
+        held = (_row(b.h.frag_cache_bytes / b.h.rx_buffer_truesize_bytes, size)
+                if b.host.frag_cache_refuses else np.full(size, np.inf))
+        frag_cache = np.column_stack((held, _row(b.h.frag_timeout_s, size),
+                                      np.full(size, float(b.own_caches))))
     spread = flow_model.expected_spread(proto, b.groups, b.flows, capacity, per_flow, budget,
                                         band, b.waiting, convex=True, waste=waste, lost=lost,
-                                        slots=slots, keep_outcomes=b.keep_outcomes)
+                                        slots=slots, frag_cache=frag_cache,
+                                        keep_outcomes=b.keep_outcomes)
     return rx_static, cpus, capacity, sender_pool, per_flow, sends, spread
 
 
@@ -795,7 +815,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
                 for s in flow_model.thread_shares(h.smt_gain, threads)],
         flows=flows, offered_rate=offered * to_rate, link_rate=link_rate,
         send_units=send_units, waiting=waiting, miss_penalty=miss_penalty, reading=reading,
-        keep_outcomes=keep_outcomes)
+        own_caches=path.flow_addresses == "per-flow", keep_outcomes=keep_outcomes)
     if miss_penalty is None:        # nothing pays for misses
         charged = saturated = np.zeros(size)
         solved = _receive(block, charged)
@@ -904,7 +924,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "bottleneck": _bottleneck(proto, rx, tx, typical, tx_top, shared, total, arriving,
                                   link_rate, flows * offered * to_rate,
                                   sender_pool, spread["receiver_bound"],
-                                  spread["memory_bound"]),
+                                  spread["memory_bound"], spread["cache_bound"]),
         "receiver_cpu": receiver_cpu,
         "sender_cpu": sender_cpu,
         "receiver_cpu_total": sum(receiver_cpu.values()),
@@ -926,6 +946,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "flow_state_miss_fraction": state_miss,
         "memory_bound_share": spread["memory_bound_share"],
         "memory_bound_bytes_per_byte": spread["bound_per_byte"] * frame_bytes / msg,
+        "fragment_cache_bound_share": spread["cache_bound_share"],
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
         "gro_packets_per_segment": n_wire / counts[:, 2] if merges else np.ones(size),
@@ -1245,7 +1266,7 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
                            *(np.empty((n, levels)) for _ in range(5)))
         inputs = [a if whole else np.ascontiguousarray(a[at]) for a in (
             capacity, spread["band_low"], spread["band_high"], spread["waste"], spread["lost"],
-            spread["slots"], *rows,
+            spread["cuts"], *rows,
             napi_load, irq_load, *delays, floor, *app_rows)]
         inputs[1:1] = [rate, start]             # already the group's rows
         tail = [a if whole else np.ascontiguousarray(a[at])
@@ -1594,11 +1615,12 @@ def _account_sender(side: CompiledSide, static, per_core, cores, util):
 
 
 def _bottleneck(proto, rx, tx, rx_table, tx_top, shared, total, arriving, link_rate,
-                offered_rate, sender_rate, receiver_bound, memory_bound):
+                offered_rate, sender_rate, receiver_bound, memory_bound, cache_bound):
     """Name the binding constraint and, for a core, its busiest stage; ``(N,)`` strings.
 
-    The receiver's DRAM bandwidth comes first (``receiver:memory:dram``),
-    then a receiver that drops (UDP) or whose CPUs bind (TCP), named by its
+    A full fragment cache comes first (``receiver:fragment-cache:-``), then
+    the receiver's DRAM bandwidth (``receiver:memory:dram``), then a
+    receiver that drops (UDP) or whose CPUs bind (TCP), named by its
     busiest core; then the sender's cores, the link and the offered load,
     whichever the rate reached (:func:`queuemodel.kernels.bottleneck_codes`).
     """
@@ -1614,7 +1636,8 @@ def _bottleneck(proto, rx, tx, rx_table, tx_top, shared, total, arriving, link_r
     kernels.bottleneck_codes(rx_table, role, position, offsets,
                              tx_top, tx_offset, memory_bound, receiver_bound, row(arriving),
                              row(sender_rate), row(link_rate), row(offered_rate),
-                             len(names) - 3, len(names) - 2, len(names) - 1, codes)
+                             len(names) - 4, len(names) - 3, len(names) - 2, codes)
+    codes[cache_bound] = len(names) - 1
     return names[codes]
 
 
@@ -1637,7 +1660,8 @@ def _bottleneck_layout(rx, tx, shared):
         names += [f"receiver:{name}:{n}" for n, keep in zip(rx_labels, mask) if keep]
     tx_offset = len(names) if tx.labels else -1
     names += [f"sender:app-core:{n}" for n in tx.labels]
-    names += ["link:line-rate:-", "sender:offered-load:-", "receiver:memory:dram"]
+    names += ["link:line-rate:-", "sender:offered-load:-", "receiver:memory:dram",
+              "receiver:fragment-cache:-"]
     return (np.array(names, dtype=object), role, position, np.array(offsets, dtype=np.int64),
             tx_offset)
 
@@ -1649,6 +1673,7 @@ def _check_finite(result: Result) -> None:
               "ksoftirqd_rate_per_s", "ksoftirqd_share",
               "drop_fraction", "sender_drop_fraction", "late_drop_fraction", "loss_fraction",
               "memory_bandwidth_gbytes_per_s", "memory_bound_share",
+              "fragment_cache_bound_share",
               "memory_bound_bytes_per_byte", "cores_used",
               "gro_packets_per_segment", "receiver_cpu_total", "sender_cpu_total")
     unbounded = ("latency_mean_us", "latency_p99_us")        # inf: an unstable queue

@@ -48,8 +48,11 @@ capacity (``overload_defers_softirq=False``).  A UDP configuration whose reader 
 the softirq's CPU is then held to the per-scenario laws only, with throughput allowed
 to reach 0: livelock makes more offered (a faster clock or sender, one more flow)
 deliver less, and a dearer sender deliver more (``tests/test_livelock.py``).  With
-``--cuts`` every host's rings cut datagrams (``ring_cuts_fragments``), and a UDP
-configuration is held to the same laws for the same reason (``tests/test_fragment_waste.py``).
+``--cuts`` every host's rings cut datagrams (``ring_cuts_fragments``), half of them into
+a fragment cache that refuses when full (``frag_cache_refuses``, a random size and
+timeout; since 2026-11-28 evening, so earlier ``--cuts`` seeds draw differently now), and
+a UDP configuration is held to the same laws for the same reason
+(``tests/test_fragment_waste.py``).
 
 Usage: ``python tests/search_laws.py [--seed S] [--configs C] [--size N] [--wide]
 [--livelock] [--cuts]``.
@@ -291,6 +294,10 @@ def search(seed: int, configs: int, size: int, wide: bool = False,
             config["overload_defers_softirq"] = False
         if cuts:
             config["ring_cuts_fragments"] = True
+            if rng.random() < 0.5:         # a modern kernel's cache, which can fill
+                config.update(frag_cache_refuses=True,
+                              frag_cache_bytes=int(2 ** rng.uniform(16, 30)),
+                              frag_timeout_s=float(10 ** rng.uniform(-1, 2)))
         num = _numeric(rng, config["proto"], size)
         if wide:
             num.update(_wide_numeric(rng, size))
@@ -442,7 +449,8 @@ def main(argv=None) -> int:
                         help="keep every host's softirq in charge past capacity "
                              "(overload_defers_softirq=False)")
     parser.add_argument("--cuts", action="store_true",
-                        help="let every host's rings cut datagrams (ring_cuts_fragments)")
+                        help="let every host's rings cut datagrams (ring_cuts_fragments), "
+                             "half of them into a fragment cache that refuses when full")
     args = parser.parse_args(argv)
     found = search(args.seed, args.configs, args.size, args.wide, args.livelock, args.cuts)
     total = args.configs * args.size

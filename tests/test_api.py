@@ -217,7 +217,7 @@ def _knob_scenarios():
     # 3 GHz: at 2.2 a 1 KB datagram's CPU saturates at 323k, below the ramp, which it
     # reached only through the bands until 2026-11-28), their 342-byte frames within
     # twice the size adaptive moderation leaves alone, a receiver short of DRAM
-    # bandwidth, and NAPI batches a run's budget can cut short.
+    # bandwidth, NAPI batches a run's budget can cut short, and rings that cut datagrams.
     native = qm.get_path("native")
     missing = dataclasses.replace(native, name="with-misses", rx=tuple(
         dataclasses.replace(s, cache_misses_per_unit=1.0) if s.name == "nic_rx" else s
@@ -235,7 +235,12 @@ def _knob_scenarios():
             dict(path="docker-overlay", proto="tcp", flows=7, memory_gbytes_per_s=6.0),
             # NAPI batches of 128: the default budget (300) allows three full polls a run,
             # as many as Docker's NAPI stages, so half of it binds.
-            dict(path="docker-overlay", proto="tcp", napi_weight=128)]
+            dict(path="docker-overlay", proto="tcp", napi_weight=128),
+            # Rings that cut datagrams, whose fragments a cache that refuses when full
+            # (Linux >= 4.17) cannot hold.
+            dict(path="native", proto="udp", msg_bytes=8192, ring_cuts_fragments=True),
+            dict(path="native", proto="udp", msg_bytes=8192, ring_cuts_fragments=True,
+                 frag_cache_refuses=True)]
 
 
 @pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(qm.Host)

@@ -671,13 +671,15 @@ def test_kernels_compile_without_a_cache_location():
 
 
 @given(st.integers(1, 40), st.booleans(), st.floats(0.2, 3.0), st.floats(0.05, 2.0),
-       st.floats(0.1, 2.0), st.sampled_from([0.0, 0.3, 4.0]), st.sampled_from([0.0, 5.0, 46.0]))
+       st.floats(0.1, 2.0), st.sampled_from([0.0, 0.3, 4.0]), st.sampled_from([0.0, 5.0, 46.0]),
+       st.sampled_from([np.inf, 0.05, 5.0]), st.booleans())
 def test_the_accounting_sees_what_the_spread_delivers(n, elastic, second, per_flow, link,
-                                                     waste, lost):
+                                                     waste, lost, cache, own):
     # kernels.level_moments (each CPU's interrupts at its own rate) re-derives what every
     # CPU carries and its softirq handles; its sums per thread level must be
     # spread_moments' (flows.expected_spread), livelocked CPUs (waste > 0) and rings that
-    # cut datagrams (lost > 0, waste their softirq's over their reader's time) included.
+    # cut datagrams (lost > 0, waste their softirq's over their reader's time) included,
+    # with fragment caches that fill (cache: fragments held; own: one per flow) or not.
     from queuemodel import kernels
     from queuemodel.flows import _patterns, expected_spread
 
@@ -686,13 +688,14 @@ def test_the_accounting_sees_what_the_spread_delivers(n, elastic, second, per_fl
     spread = expected_spread("tcp" if elastic else "udp", groups, np.array([n]), capacity,
                              np.array([100.0 * per_flow]), np.array([100.0 * n * link]),
                              waste=np.full((1, 2), waste), lost=np.full((1, 2), lost),
-                             slots=np.array([64.0]))
+                             slots=np.array([64.0]),
+                             frag_cache=np.array([[cache, 30.0, float(own)]]))
     (at, patterns, rate, start), = spread["outcomes"]
     one, zero = np.ones(1), np.zeros(1)
     carried, handled, ipm, switch = (np.empty((1, 2)) for _ in range(4))
     kernels.level_moments(*patterns.runs, patterns.weight, capacity, rate, start,
                           spread["band_low"], spread["band_high"], spread["waste"],
-                          spread["lost"], spread["slots"], one, one,
+                          spread["lost"], spread["cuts"], one, one,
                           one,
                           np.zeros((1, 2)), np.zeros((1, 2)), zero, zero, zero, zero,
                           np.zeros((1, 0)), zero, zero, np.zeros(0), np.zeros((1, 0)), zero,

@@ -209,6 +209,8 @@ def testbed_host(cpus: int, mhz: float, steal_fraction: float = 0.0, flows: int 
         socket_admits_past_limit=False,  # measured on the VM's Linux 6.18 (2026-11-28): a
         # 100,000 B socket held six 16,640 B loopback datagrams (99,840 B) and refused
         # the seventh
+        frag_cache_refuses=True,     # measured on the same kernel (tests/fragment_waste.py
+        # --series): a full fragment cache refused every fragment for 30 s
     )
 
 

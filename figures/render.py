@@ -58,6 +58,9 @@ FIGURES = (
     ("fig_fragment_cut", "A ring that cuts datagrams: one UDP flow against size and offer, "
                          "and the share wasted against a real kernel's (the model's "
                          "extension)"),
+    ("fig_frag_cache", "Cut datagrams filling a fragment cache that refuses when full: "
+                       "measured and predicted, and one flow against the cache's size (the "
+                       "model's extension)"),
 )
 
 
@@ -111,6 +114,7 @@ def compute() -> dict:
         "runs": {cuts: qm.predict(path="docker-overlay", proto="udp", veth_link=True,
                                   app_on_softirq_core=False, netdev_max_backlog=RUN_SLOTS,
                                   ring_cuts_fragments=cuts) for cuts in (False, True)}}
+    frag_cache = _frag_cache()
     from figures.fig_outcomes import FLOW_COUNTS
     m2 = next(c.data for c in load_claims() if c.id == "M2")
     placed = {n: qm.outcomes(path=m2["path"], proto=m2["proto"], flows=n)
@@ -128,8 +132,35 @@ def compute() -> dict:
             "ghz": qm.paper_testbed().ghz, "wide_sizes": wide, "gro_apart": apart,
             "attributions": attributions, "attribution_paper": _attribution_paper(),
             "hashing": hashing, "livelock": livelock, "fragment_cut": fragment_cut,
+            "frag_cache": frag_cache,
             "outcomes": (placed[m2["flows"]], {n: placed[n] for n in FLOW_COUNTS},
                          m2["value"], m2["rel_tol"])}
+
+
+def _frag_cache() -> dict:
+    """The fragment cache runs against the closed form, and one Docker flow's what-if."""
+    import queuemodel as qm
+    from figures.fig_frag_cache import CACHE_BYTES, CACHE_RUNS, TIMEOUTS, measured_share
+    from figures.fig_fragment_cut import RUN_FRAGMENTS
+    from queuemodel.kernels import _cut_fragments, _frag_cache_share
+
+    truesize = qm.paper_testbed().rx_buffer_truesize_bytes
+    runs = []
+    for run in CACHE_RUNS:
+        backlog, cache, timeout, _, admitted = run[:5]
+        # What the model's ring wastes of a queue overflowing runs of `backlog`, its
+        # reader elsewhere: (n - 1) / backlog.
+        kept, took = _cut_fragments(1.0, 10.0, np.inf, RUN_FRAGMENTS - 1.0, float(backlog))
+        share = _frag_cache_share(admitted / RUN_FRAGMENTS, 1.0 - kept / took,
+                                  float(RUN_FRAGMENTS), cache / truesize, float(timeout), 1.0)
+        runs.append((run, measured_share(run), share))
+    flow = dict(path="docker-overlay", proto="udp", msg_bytes=8192)
+    return {"runs": runs,
+            "whatif": {t: qm.predict(**flow, ring_cuts_fragments=True, frag_cache_refuses=True,
+                                     frag_cache_bytes=CACHE_BYTES, frag_timeout_s=t)
+                       for t in TIMEOUTS},
+            "evicting": qm.predict(**flow, ring_cuts_fragments=True),
+            "whole": qm.predict(**flow)}
 
 
 def compute_questions() -> dict:
@@ -275,6 +306,7 @@ def draw(name: str, data: dict):
         "fig_livelock": (data["livelock"],),
         "fig_outcomes": data["outcomes"],
         "fig_fragment_cut": (data["fragment_cut"],),
+        "fig_frag_cache": (data["frag_cache"],),
     }[name]
     return module.figure(*args)
 

@@ -283,3 +283,25 @@ def test_fragment_cut_figure_draws_both_rings_and_the_kernels_runs(data):
     assert np.allclose(kernel[:, 0], [run[0] for run in BACKLOG_RUNS])
     at = np.exp(np.interp(np.log(kernel[:, 0]), np.log(RUN_SLOTS), np.log(model.get_ydata())))
     assert np.allclose(kernel[:, 1], at, rtol=0.1)
+
+
+def test_frag_cache_figure_draws_the_kernels_runs_and_the_flow_against_the_cache(data):
+    # Left: each run where the closed form and the kernel put it; right: one line per
+    # timeout, rising with the cache and never above the cache that evicts, which (a
+    # horizontal line) never rises above the ring that drops whole datagrams.
+    from figures.fig_frag_cache import CACHE_BYTES, CACHE_RUNS
+
+    fig = draw("fig_frag_cache", data)
+    left, right = fig.axes[:2]
+    frag = data["frag_cache"]
+    points = np.vstack([c.get_offsets() for c in left.collections])
+    assert len(points) == len(CACHE_RUNS)
+    assert np.allclose(points, [(p, m) for _, m, p in frag["runs"]])
+    assert np.all((points > 0) & (points <= 1))
+    timeouts = list(frag["whatif"])
+    for line, t in zip(right.lines, timeouts):
+        y = line.get_ydata()
+        assert np.array_equal(line.get_xdata(), CACHE_BYTES / float(1 << 20))
+        assert np.array_equal(y, frag["whatif"][t].throughput_gbps)
+        assert np.all(np.diff(y) >= 0) and y[-1] <= float(frag["evicting"].throughput_gbps)
+    assert float(frag["evicting"].throughput_gbps) <= float(frag["whole"].throughput_gbps)

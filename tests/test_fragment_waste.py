@@ -126,6 +126,59 @@ def test_cutting_loses_at_most_n_minus_1_over_the_run(path, msg, flows, offered,
 
 
 # --- A fragment cache that refuses when full (Host.frag_cache_refuses) ----------------
+# The runs of `fragment_waste.py --series` on this project's VM are kept with the figure
+# that draws them: figures.fig_frag_cache.CACHE_RUNS.
+
+from figures.fig_frag_cache import CACHE_RUNS, measured_share  # noqa: E402
+from queuemodel.kernels import IP_ID_SPACE, _frag_cache_share  # noqa: E402
+
+TRUESIZE = qm.paper_testbed().rx_buffer_truesize_bytes
+#: The one run the closed form puts on the other side of the cache's edge (below).
+EDGE_RUN = next(run for run in CACHE_RUNS if run[0] == 1000)
+
+
+def _expected(run) -> dict:
+    # From the run's own rates: datagrams' worth admitted per second h, the waste the
+    # queue's runs leave (the closed form measured above), the cache in fragments.
+    backlog, cache, timeout, _, admitted = run[:5]
+    h, w, held = admitted / 6.0, expected_waste(6, backlog), cache / TRUESIZE
+    junk = h * 6.0 * w
+    return {"share": _frag_cache_share(h, w, 6.0, held, float(timeout), 1.0),
+            "fill_s": held / junk, "waste_held": junk * min(timeout, IP_ID_SPACE / h),
+            "held": held}
+
+
+@pytest.mark.parametrize("run", [r for r in CACHE_RUNS if r is not EDGE_RUN])
+def test_a_real_cache_fills_when_the_cut_datagrams_outgrow_it(run):
+    filled = run[7] is not None
+    assert (_expected(run)["share"] < 1.0) == filled
+
+
+@pytest.mark.parametrize("run", [r for r in CACHE_RUNS if r[7] is not None])
+def test_a_real_cache_fills_in_the_time_its_waste_takes(run):
+    # The samples, about 0.13 s apart, see the cache full up to one of them late: the
+    # four runs are 9-19 % later than the closed form's time.
+    assert _expected(run)["fill_s"] <= run[7] <= _expected(run)["fill_s"] * 1.2 + 0.15
+
+
+@pytest.mark.parametrize("run", [r for r in CACHE_RUNS if r is not EDGE_RUN])
+def test_a_real_cache_lets_fragments_in_the_share_the_closed_form_says(run):
+    assert measured_share(run) == pytest.approx(_expected(run)["share"], rel=0.15)
+
+
+@pytest.mark.parametrize("run", [r for r in CACHE_RUNS if r[7] is None])
+def test_a_cache_that_never_filled_held_the_waste_of_one_lifetime(run):
+    # Waste lives its timeout, or until a datagram with its IP identifier meets it
+    # (65,536 datagrams later): the 1 s runs hold a second's waste, the run of 1000 its
+    # 8.9 s of identifiers' (11 % more than the kernel held).
+    assert run[8] / TRUESIZE == pytest.approx(_expected(run)["waste_held"], rel=0.15)
+
+
+@pytest.mark.xfail(strict=True, reason="on the edge: the closed form puts the waste a "
+                   "run of 1000 leaves at 1.08 times the cache, so it fills; the kernel "
+                   "held 0.96 of it for 20 s and never filled (README)")
+def test_the_run_at_the_caches_edge():
+    assert _expected(EDGE_RUN)["share"] == 1.0
 
 
 def test_one_flow_delivers_the_share_its_cache_lets_in():

@@ -443,7 +443,7 @@ def _level_moments(cores, irq, runs, capacity, rate, band, limits, shared, conve
            np.empty((1, 1, floor.shape[1])), *(np.empty((1, 1)) for _ in range(5)))
     low, high = (np.full((1, 1), float(np.ravel(b)[0])) for b in band)
     kernels.level_moments(*runs, np.reshape(capacity, (1, 1)), rate, rate, low, high,
-                          np.zeros((1, 1)), np.zeros((1, 1)), np.ones(1),
+                          np.zeros((1, 1)), np.zeros((1, 1)), np.array([[1.0, np.inf, 1.0, 0.0]]),
                           *map(row, (irq.n_wire, bursts, frames)),
                           row(napi_load)[:, None], row(irq_load)[:, None],
                           *map(row, (delay.low_s, delay.span_s, delay.rate_low,

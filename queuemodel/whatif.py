@@ -478,8 +478,12 @@ def solve(target: str, free: str, bounds: tuple | None = None,
                                    + ", ".join(k for k in outputs if "." in k))
         return np.asarray(outputs[output], dtype=float)
 
-    spaced = (np.geomspace if low > 0 and high >= 1000 * low else np.linspace)(
-        low, high, grid_points)
+    if low > 0 and high >= 1000 * low:
+        # Geometric, its inner points within 15 decades of the top: an open lower end
+        # (the least number above 0) would otherwise put them 40 decades apart.
+        spaced = np.geomspace(max(low, high * 1e-15), high, grid_points)
+    else:
+        spaced = np.linspace(low, high, grid_points)
     spaced[0], spaced[-1] = low, high                 # exactly the bounds (geomspace rounds)
     xs = np.unique(np.round(spaced)) if integer else spaced
     ys = out(xs) if "." not in free else np.array([float(out(float(x))) for x in xs])
@@ -535,14 +539,16 @@ def solve(target: str, free: str, bounds: tuple | None = None,
         # To a millionth of the bracket: far inside the 1 % a fed-back answer must meet.
         tol = 1e-6 * (hi_x - lo_x)
         root = brentq(g, lo_x, hi_x, xtol=tol, rtol=1e-12)
-        # brentq's root can sit a hair on the wrong side: step to the feasible side.
+        # brentq's root can sit a hair on the wrong side: step to the feasible side,
+        # never past the bracket's end that meets the target (where the output jumps
+        # across the target, a step would otherwise leave the field's range).
         value = root
         step = tol
         for _ in range(60):
             achieved = float(out(float(value)))
             if (achieved >= wanted) if op == ">=" else (achieved <= wanted):
                 break
-            value = value + step if feasible == "above" else value - step
+            value = min(hi_x, value + step) if feasible == "above" else max(lo_x, value - step)
             step *= 2
     return Solution(free, float(value), f"{output} {op} {wanted:g}", achieved, feasible,
                     count[0])

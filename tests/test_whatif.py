@@ -256,6 +256,21 @@ def test_solve_over_a_fields_whole_range_and_by_either_name():
     assert solve("throughput_gbps>=10", "host.ghz", scenario=sc).value == s.value
 
 
+def test_solve_over_a_range_open_at_zero_stays_inside_it():
+    # frag_timeout_s's valid range is (0, 1e6]: its least value is 5e-324, and a grid
+    # from there put the bracket 40 decades wide, so brentq's tolerance (a millionth of
+    # the bracket) was a second and its step to the feasible side left the range
+    # (2026-11-28).  One Docker 8 KB UDP flow whose ring cuts into a cache that refuses
+    # when full delivers 3.63 Gb/s times the share C / (J timeout) its cache lets in:
+    # 1 Gb/s at a timeout of 0.2346 s (tests/test_fragment_waste.py has the law).
+    sc = {"path": "docker-overlay", "proto": "udp", "msg_bytes": 8192,
+          "ring_cuts_fragments": True, "frag_cache_refuses": True}
+    s = solve("throughput_gbps>=1", "frag_timeout_s", scenario=sc)
+    assert s.feasible == "below" and 0.2 < s.value < 0.25
+    assert run({**sc, "frag_timeout_s": s.value}).throughput_gbps >= 1.0
+    assert run({**sc, "frag_timeout_s": s.value * 1.001}).throughput_gbps < 1.0
+
+
 def test_a_stage_cost_that_is_not_a_number_is_named():
     with pytest.raises(ModelInputError,
                        match=r"^vxlan_rx.cost_cycles_per_unit = 'abc': must be a finite"):

@@ -201,3 +201,13 @@ def test_frag_cache_paragraph_matches_the_model():
         < 0.1 * fixed
     timed = qm.predict(**refusing, frag_timeout_s=1.0, frag_cache_bytes=int(short) << 20)
     assert round(float(timed.throughput_gbps), 2) == float(short_gbps)
+    # ... and the edge as the solve command prints it, between the two caches.
+    from queuemodel.whatif import solve
+
+    printed = re.search(r"frag_cache_bytes = ([0-9.e+]+) gives throughput_gbps = ([0-9.]+)",
+                        README)
+    assert printed, "the fragment cache's solve line is gone or reworded"
+    edge = solve("throughput_gbps>=3", "frag_cache_bytes", scenario=refusing)
+    assert float(printed.group(1)) == pytest.approx(edge.value, rel=1e-5)
+    assert float(printed.group(2)) == pytest.approx(edge.achieved, rel=1e-5)
+    assert int(narrow) << 20 < edge.value <= int(wide) << 20

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import sympy as sp
 
@@ -245,7 +247,8 @@ def _fragment_cache() -> Derivation:
         return _frag_cache_share(h_, w_, n_, C_, tau_, k_)
 
     def fills(h, w, n, C, tau, k):
-        return h * n * w / k * min(tau, IP_ID_SPACE * k / h) >= C
+        wrap = IP_ID_SPACE * k / h
+        return h * n * w / k * wrap * -math.expm1(-tau / wrap) >= C
 
     return Derivation(
         name="fragment_cache_share",
@@ -256,9 +259,11 @@ def _fragment_cache() -> Derivation:
             "fragments each), which never complete; its k flows fill k caches (one per "
             "network namespace) or one.",
             "An incomplete datagram leaves the cache when it times out after tau, or "
-            "when a later datagram with its IP identifier meets it (both go), after "
-            "65,536 of its flows' datagrams: while fragments get in the cache holds "
-            "J min(tau, 65536 k / h) fragments of waste.",
+            "when a later admitted datagram with its IP identifier meets it (both go): "
+            "a memoryless wait of mean W = 65536 k / h (the identifiers come round "
+            "every 65,536 datagrams sent, and each time that one is admitted or not), "
+            "so while fragments get in the cache holds J W (1 - exp(-tau / W)) "
+            "fragments of waste.",
             "Past C fragments a cache that refuses when full (Linux >= 4.17) refuses "
             "every fragment, the colliding ones too, until some time out; a fluid "
             "picture: it stays full, and waste enters it only in the share f of the "

@@ -6,8 +6,9 @@ import numpy as np
 
 from ._style import PATH_COLORS, new_figure
 
-#: Runs of ``tests/fragment_waste.py --series 0.1`` on this project's VM (Linux 6.18,
-#: 2 vCPUs, 2026-11-28 ~21:36 UTC; README "Fragments lost at the ring"): a backlog queue
+#: Runs of ``tests/fragment_waste.py --series 0.1`` (0.25 for the last two) on this
+#: project's VM (Linux 6.18, 2 vCPUs, 2026-11-28 ~21:36 UTC; README "Fragments lost at
+#: the ring"): a backlog queue
 #: of ``backlog`` packets overloaded with 8 KB datagrams (six fragments), the namespace's
 #: ``ipfrag_high_thresh`` and ``ipfrag_time``.  Per run: the seconds it lasted, the
 #: fragments admitted to reassembly and the datagrams reassembled per second before the
@@ -22,6 +23,10 @@ CACHE_RUNS = (
     (256, 4194304, 30, 12.2, 43656, 7134, 16827, 2.33, 4195760),
     (1000, 4194304, 30, 20.2, 44089, 7311, 145285, None, 4013048),
     (64, 4194304, 1, 10.3, 37437, 5760, 34082, 0.69, 4196456),
+    # 22:21 UTC: twice the cache, where only the IP identifiers' collisions keep it from
+    # filling (a 30 s life would fill it at 13 s), and a 5 s timeout besides.
+    (1000, 8388608, 30, 25.3, 54240, 8995, 227670, None, 4359840),
+    (1000, 8388608, 5, 15.6, 55875, 9266, 144484, None, 2630088),
 )
 #: Fragment cache limits (``frag_cache_bytes``) of the what-if panel, 1 MiB to 1 GiB.
 CACHE_BYTES = np.unique(np.geomspace(1 << 20, 1 << 30, 61).round()).astype(np.int64)
@@ -69,7 +74,7 @@ def figure(data: dict):
         backlog, cache, timeout = run[:3]
         ax.scatter(predicted, measured, color="black" if run[7] is not None else "white",
                    edgecolor="black", zorder=4)
-        # Labels right of their points; near the top, under them (one under another
+        # Labels right of their points; near the top, above them (one above another
         # for runs at the same point).
         spot = (round(predicted, 2), round(measured, 2))
         below = placed.setdefault(spot, 0)
@@ -77,13 +82,14 @@ def figure(data: dict):
         top = measured > 0.8
         ax.annotate(f"{cache / 2 ** 20:g} MiB, {timeout:g} s, run {backlog}",
                     (predicted, measured), textcoords="offset points",
-                    xytext=(-4, -12 - 9 * below) if top else (5, -3), fontsize=7,
+                    xytext=(-4, 5 + 9 * below) if top else (5, -3), fontsize=7,
                     ha="right" if top else "left")
     ax.plot([0.005, 1.0], [0.005, 1.0], color="#7570b3",
             label="measured = predicted (filled: black)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(0.004, 1.6)
+    ax.set_ylim(0.004, 4.0)
     ax.set_xlabel("predicted share (kernels._frag_cache_share, the run's rates)")
     ax.set_ylabel("measured share (Linux 6.18 backlog queue)")
     ax.set_title("time a fragment cache lets fragments in")

@@ -185,10 +185,14 @@ def _frag_cache_share(handled, wasted, fragments, cache, timeout_s, caches):
     -----
     ``junk = handled * fragments * wasted / caches`` fragments a second
     enter each cache and never complete.  One leaves when it times out, or
-    sooner when a later datagram with its IP identifier arrives (after
-    :data:`IP_ID_SPACE` of its flows' datagrams; the two collide and both
-    go), so while the cache lets fragments in it holds ``junk * life``,
-    ``life = min(timeout_s, IP_ID_SPACE * caches / handled)``.  Under
+    sooner when a later datagram with its IP identifier arrives and is
+    admitted (the two collide and both go).  The sender's identifiers come
+    round every :data:`IP_ID_SPACE` datagrams it sends, and each time the
+    one with this identifier is admitted or not, so that meeting comes
+    after a memoryless wait of mean ``wrap = IP_ID_SPACE * caches /
+    handled`` (the datagrams of its flows the cache sees): while the cache
+    lets fragments in it holds ``junk * life``, ``life = wrap * (1 -
+    exp(-timeout_s / wrap))``, the mean of the shorter of the two.  Under
     ``cache`` nothing changes.  Past it (Linux >= 4.17) the cache fills in
     ``cache / junk`` seconds and then refuses every fragment, which also
     stops the collisions: it empties only as its fragments time out, and
@@ -201,7 +205,8 @@ def _frag_cache_share(handled, wasted, fragments, cache, timeout_s, caches):
     junk = handled * fragments * wasted / caches
     if junk <= 0.0 or math.isinf(cache):
         return 1.0
-    life = min(timeout_s, IP_ID_SPACE * caches / handled)
+    wrap = IP_ID_SPACE * caches / handled
+    life = wrap * -math.expm1(-timeout_s / wrap)
     if junk * life < cache:
         return 1.0
     return cache / (junk * timeout_s)

@@ -173,7 +173,8 @@ def _frag_cache_share(handled, wasted, fragments, cache, timeout_s, caches):
         Seconds an incomplete datagram waits (``ipfrag_time``).
     caches : float
         Caches the CPU's flows fill: one per flow when each has a network
-        namespace of its own, else one.
+        namespace of its own, else one.  (Each CPU is taken on its own: CPUs
+        that share a namespace's cache fill it sooner than this says.)
 
     Returns
     -------

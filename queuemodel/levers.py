@@ -9,8 +9,11 @@ has, one at a time:
   output's **elasticity** ``d ln(output) / d ln(input)`` is the ratio of the
   two log differences (one-sided where a nudge would leave the field's
   range);
-* every integer host field is moved by **one** (up, or down at the top of
-  its range);
+* every integer host field that counts things (cores, queues, frames, up to
+  ``1 / step``) is moved by **one** (up, or down at the top of its range);
+  one that measures a quantity in small units (bytes, ring slots, from
+  ``1 / step`` up) is nudged like a continuous one, to the nearest whole
+  unit, and gets an elasticity too;
 * every on/off host setting is **flipped**.
 
 Fields the model records but no mechanism reads
@@ -226,6 +229,10 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
                 changed = not bool(value)
                 rows.append(_relative(name, "flag", bool(value), changed, before,
                                       value_of(name, changed)))
+            elif meta[name].get("integer") and value * step >= 1:
+                # Bytes or slots: one more says nothing, a share of it does.
+                rows.append(_elastic(name, value, step, meta[name], before, value_of,
+                                     str(base.bottleneck), whole=True))
             elif meta[name].get("integer"):
                 changed = value + 1 if value + 1 <= meta[name].get("high", math.inf) else value - 1
                 rows.append(_relative(name, "step", value, changed, before,
@@ -265,11 +272,14 @@ def _relative(name, kind, value, changed, before, answer) -> Lever:
     return Lever(name, kind, value, changed, before, after, effect, bottleneck)
 
 
-def _elastic(name, value, step, meta, before, value_of, bottleneck) -> Lever:
-    """The elasticity from nudges up and down (one side where the other leaves the range)."""
+def _elastic(name, value, step, meta, before, value_of, bottleneck, whole=False) -> Lever:
+    """The elasticity from nudges up and down (one side where the other leaves the
+    range); with ``whole``, nudges to the nearest whole unit."""
     value = float(value)
     low, high = meta.get("low", -math.inf), meta.get("high", math.inf)
     up, down = value * (1 + step), value * (1 - step)
+    if whole:
+        up, down = float(round(up)), float(round(down))
     if up > high:
         up = value
     if down < low or (meta.get("low_open") and down <= low):

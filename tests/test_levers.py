@@ -112,6 +112,25 @@ def test_a_lever_at_the_edge_of_its_range_is_nudged_one_way():
     assert row.value == 1.0 and row.changed > 1.0 and row.effect < 0.0
 
 
+def test_quantities_get_elasticities_and_counts_steps_of_one():
+    # One Docker 8 KB UDP flow whose ring cuts into a cache that refuses when full
+    # delivers C / (J timeout) of what it would (kernels._frag_cache_share), J growing
+    # with the fragments' true size: elasticities +1 for the cache's bytes, -1 for the
+    # timeout and for the true size, exactly.  A byte more of cache (the old integer
+    # step) moved nothing; a core more is still a step of one.
+    lv = levers({"path": "docker-overlay", "proto": "udp", "msg_bytes": 8192,
+                 "ring_cuts_fragments": True, "frag_cache_refuses": True})
+    rows = {r.name: r for r in lv.rows}
+    assert lv.bottleneck == "receiver:fragment-cache:-"
+    for name, effect in (("frag_cache_bytes", 1.0), ("frag_timeout_s", -1.0),
+                         ("rx_buffer_truesize_bytes", -1.0)):
+        assert rows[name].kind == "elasticity"
+        assert rows[name].effect == pytest.approx(effect, abs=2e-3)
+    assert rows["frag_cache_bytes"].changed == round(4194304 * 1.01)
+    assert rows["physical_cores"].kind == "step" and rows["physical_cores"].changed == 11
+    assert rows["napi_weight"].kind == "step"          # 64 < 1 / step: a count
+
+
 def test_every_stage_cost_name_means_one_number():
     # "stage.field" names every stage of that name (calibrate, whatif, levers); two stages
     # of one name with different costs would make it ambiguous.

@@ -259,7 +259,8 @@ def _fragment_cache() -> Derivation:
             "fragments each), which never complete; its k flows fill k caches (one per "
             "network namespace) or one.",
             "An incomplete datagram leaves the cache when it times out after tau, or "
-            "when a later admitted datagram with its IP identifier meets it (both go): "
+            "when a later admitted datagram with its IP identifier meets it (the kernel "
+            "purges the stale queue, ip_frag_too_far, and the new datagram takes it): "
             "a memoryless wait of mean W = 65536 k / h (the identifiers come round "
             "every 65,536 datagrams sent, and each time that one is admitted or not), "
             "so while fragments get in the cache holds J W (1 - exp(-tau / W)) "

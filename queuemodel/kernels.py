@@ -187,7 +187,9 @@ def _frag_cache_share(handled, wasted, fragments, cache, timeout_s, caches):
     ``junk = handled * fragments * wasted / caches`` fragments a second
     enter each cache and never complete.  One leaves when it times out, or
     sooner when a later datagram with its IP identifier arrives and is
-    admitted (the two collide and both go).  The sender's identifiers come
+    admitted (``ip_frag_too_far``: more than ``ipfrag_max_dist``, 64, of the
+    source's fragments came between, so the stale queue is purged and the
+    new datagram takes its place).  The sender's identifiers come
     round every :data:`IP_ID_SPACE` datagrams it sends, and each time the
     one with this identifier is admitted or not, so that meeting comes
     after a memoryless wait of mean ``wrap = IP_ID_SPACE * caches /

@@ -269,7 +269,7 @@ def _fragment_cache() -> Derivation:
             "every fragment, the colliding ones too, until some time out; a fluid "
             "picture: it stays full, and waste enters it only in the share f of the "
             "time it lets fragments in (tests/test_fragment_waste.py holds the result "
-            "to seven runs of a real kernel: six agree, one on the edge does not).",
+            "to ten runs of a real kernel; near its edge the share is a lower bound).",
         ),
         steps=(
             ("waste entering one cache while fragments get in, fragments/s",

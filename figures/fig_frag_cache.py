@@ -6,7 +6,7 @@ import numpy as np
 
 from ._style import PATH_COLORS, new_figure
 
-#: Runs of ``tests/fragment_waste.py --series 0.1`` (0.25 for the last two) on this
+#: Runs of ``tests/fragment_waste.py --series 0.1`` (0.25 and 0.5 for the last three) on this
 #: project's VM (Linux 6.18, 2 vCPUs, 2026-11-28 ~21:36 UTC; README "Fragments lost at
 #: the ring"): a backlog queue
 #: of ``backlog`` packets overloaded with 8 KB datagrams (six fragments), the namespace's
@@ -27,6 +27,8 @@ CACHE_RUNS = (
     # filling (a 30 s life would fill it at 13 s), and a 5 s timeout besides.
     (1000, 8388608, 30, 25.3, 54240, 8995, 227670, None, 4359840),
     (1000, 8388608, 5, 15.6, 55875, 9266, 144484, None, 2630088),
+    # 22:49 UTC: the edge again (backlog 1000, 4 MB), for 90 s (samples 0.5 s apart).
+    (1000, 4194304, 30, 90.5, 49166, 8153, 434461, 18.4, 4196560),
 )
 #: Fragment cache limits (``frag_cache_bytes``) of the what-if panel, 1 MiB to 1 GiB.
 CACHE_BYTES = np.unique(np.geomspace(1 << 20, 1 << 30, 61).round()).astype(np.int64)

@@ -203,7 +203,9 @@ def _frag_cache_share(handled, wasted, fragments, cache, timeout_s, caches):
     lives ``timeout_s``, it lets fragments in a share ``f`` of the time
     with ``cache = f * junk * timeout_s`` (derivation
     ``fragment_cache_share``; tests/test_fragment_waste.py holds it to
-    seven runs of a real kernel: six agree, one on the edge does not).
+    ten runs of a real kernel; near the edge, where the waste comes within
+    a tenth of ``cache``, a full cache recovers more between timeouts and
+    the share is a lower bound).
     """
     junk = handled * fragments * wasted / caches
     if junk <= 0.0 or math.isinf(cache):

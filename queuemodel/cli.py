@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import sys
 
 from .errors import ModelInputError, QueueModelError
@@ -392,7 +393,9 @@ def _table(r) -> str:
             f"livelock, cut datagrams or a full fragment cache)"
             if r.late_drop_fraction > 0 else "") + (
             f"; a full fragment cache in {r.fragment_cache_bound_share:.2f} of the hash "
-            f"outcomes" if r.fragment_cache_bound_share > 0 else ""),
+            f"outcomes" + (f", full after {r.fragment_cache_fill_s:.3g} s"
+                           if math.isfinite(r.fragment_cache_fill_s) else "")
+            if r.fragment_cache_bound_share > 0 else ""),
         f"  memory traffic    {r.memory_bandwidth_gbytes_per_s:10.2f} GB/s  (receiver DRAM; "
         f"{r.read_miss_fraction:.2f} of the copied bytes read from it"
         + (f"; binds in {r.memory_bound_share:.2f} of the hash outcomes"

@@ -894,8 +894,9 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         by what it delivers) and ``read_miss``, the chance a delivered byte
         left the cache before its copy (0 without ``waiting``);
         ``cache_bound_share``, the chance a full fragment cache holds a
-        CPU back (with ``frag_cache``), and ``cache_bound``, whether that is
-        at least a half;
+        CPU back (with ``frag_cache``), ``cache_bound``, whether that is
+        at least a half, and ``cache_fill_s``, the seconds until the first
+        cache fills in the median pattern (``inf``: in fewer than half);
         ``memory_bound_share``, the chance the DRAM holds the flows back
         (0 without ``waiting``), ``memory_bound``, whether that is at
         least a half, and ``bound_per_byte``, the DRAM bytes per delivered
@@ -1015,7 +1016,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                                              "slowest", "busy",
                                              "flows_per_busy", "dram_per_byte", "dram_bound",
                                              "read_miss", "bound_per_byte",
-                                             "cache_bound_share")}
+                                             "cache_bound_share", "cache_fill_s")}
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
     out["handled_at_level"] = np.zeros((size, levels))
@@ -1028,7 +1029,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         moments = (np.empty(n), np.empty(n), np.empty((quantiles.size, n)), np.empty(n),
                    np.empty((n if keep_outcomes else 0, patterns.weight.size)),
                    np.empty((n, levels)), np.empty((n, levels)),
-                   np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+                   np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n),
+                   np.empty((1, n)))
         rows = (capacity[at], rate, start, band_low[at], band_high[at], waste[at], lost[at],
                 cuts[at],
                 *(waiting[k][at] for k in memory_keys), dram, waiting["variability"][at])
@@ -1045,7 +1047,8 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     _in_threads(tasks)
     kept = []
     for (_, patterns), at, (mean, variance, spread_at, slowest, totals, at_level, handled, dram,
-                            bound, miss, bound_dram, refused) in zip(groups, where, results):
+                            bound, miss, bound_dram, refused, fill) in zip(groups, where,
+                                                                           results):
         kept.append((at, patterns.weight, patterns.draws, totals))
         out["slowest"][at] = slowest
         out["bound_per_byte"][at] = bound_dram
@@ -1056,6 +1059,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         out["dram_per_byte"][at] = dram
         out["dram_bound"][at] = bound
         out["cache_bound_share"][at] = refused
+        out["cache_fill_s"][at] = fill[0]
         out["read_miss"][at] = miss
         out["rate_at_level"][at] = at_level
         out["handled_at_level"][at] = handled

@@ -207,14 +207,28 @@ def _frag_cache_share(handled, wasted, fragments, cache, timeout_s, caches):
     a tenth of ``cache``, a full cache recovers more between timeouts and
     the share is a lower bound).
     """
+    return _frag_cache_terms(handled, wasted, fragments, cache, timeout_s, caches)[0]
+
+
+@_compiled(inline="always")
+def _frag_cache_terms(handled, wasted, fragments, cache, timeout_s, caches):
+    """:func:`_frag_cache_share`, and the seconds a cache that fills takes to fill
+    (``inf`` for one that never does).
+
+    Collisions alone take the waste until the first time out, so it grows as
+    ``junk * wrap * (1 - exp(-t / wrap))`` and reaches ``cache`` at ``t =
+    -wrap * ln(1 - cache / (junk * wrap))``: ``cache / junk`` for a cache
+    small beside ``junk * wrap``, later near the edge, and never past
+    ``timeout_s`` (from then on the waste stays at ``junk * life``).
+    """
     junk = handled * fragments * wasted / caches
     if junk <= 0.0 or math.isinf(cache):
-        return 1.0
+        return 1.0, math.inf
     wrap = IP_ID_SPACE * caches / handled
     life = wrap * -math.expm1(-timeout_s / wrap)
     if junk * life < cache:
-        return 1.0
-    return cache / (junk * timeout_s)
+        return 1.0, math.inf
+    return cache / (junk * timeout_s), -wrap * math.log1p(-cache / (junk * wrap))
 
 
 @_compiled(inline="always")
@@ -230,22 +244,22 @@ def _overloaded(capacity, offer, ratio, lost, cuts, here):
     the time), the CPU delivers ``f`` of what it would, and for the rest of
     the time its softirq handles fragments only to see them refused (at most
     its rate alone, ``capacity * (1 + 1 / ratio)``) while the reader waits.
-    Returns what it delivers, what its softirq handles and ``f`` (1: no
-    cache fills).
+    Returns what it delivers, what its softirq handles, ``f`` (1: no cache
+    fills) and the seconds its cache takes to fill (:func:`_frag_cache_terms`).
     """
     if lost <= 0.0:
         kept, took = _livelocked(capacity, offer, ratio)
-        return kept, took, 1.0
+        return kept, took, 1.0, math.inf
     kept, took = _cut_fragments(capacity, offer, ratio, lost, cuts[0])
     if took <= 0.0:
-        return kept, took, 1.0
-    share = _frag_cache_share(took, 1.0 - kept / took, lost + 1.0, cuts[1], cuts[2],
-                              here if cuts[3] > 0.0 else 1.0)
+        return kept, took, 1.0, math.inf
+    share, fill_s = _frag_cache_terms(took, 1.0 - kept / took, lost + 1.0, cuts[1], cuts[2],
+                                      here if cuts[3] > 0.0 else 1.0)
     if share >= 1.0:
-        return kept, took, 1.0
+        return kept, took, 1.0, math.inf
     alone = 1.0 + 1.0 / ratio if ratio > 0.0 else math.inf
     refused = capacity * min(offer / capacity, alone)
-    return share * kept, share * took + (1.0 - share) * refused, share
+    return share * kept, share * took + (1.0 - share) * refused, share, fill_s
 
 
 @_compiled
@@ -699,7 +713,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                    ring, memory, dram, variability, with_memory, convex, quantiles, delivered,
                    variance, spread_at, slowest, pattern_totals, rate_at_level,
                    handled_at_level, dram_per_byte, dram_bound, read_miss, bound_per_byte,
-                   cache_bound):
+                   cache_bound, cache_fill_s):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -778,6 +792,10 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
     cache_bound : numpy.ndarray
         ``(S,)`` written: the chance a full fragment cache holds a CPU back
         (:func:`_frag_cache_share`): the weight of the patterns with such a CPU.
+    cache_fill_s : numpy.ndarray
+        ``(1, S)`` written: the seconds until a pattern's first fragment cache
+        fills (:func:`_frag_cache_terms`), its median over the patterns
+        (``inf`` where fewer than half fill one).
 
     Notes
     -----
@@ -798,6 +816,8 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
     rates = np.empty(width)
     banded = np.empty(width, dtype=np.bool_)
     totals = np.empty(patterns)
+    fills = np.empty(patterns)
+    half = np.array([0.5])
     for s in range(size):
         mean = 0.0
         least = 0.0
@@ -815,6 +835,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
             total = 0.0
             worst = np.inf
             refused = False
+            earliest = np.inf
             for j in range(width):
                 n = count[p, j]
                 if n == 0:
@@ -826,10 +847,13 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                 if offer > capacity[s, t] and (waste[s, t] > 0.0 or lost[s, t] > 0.0):
                     # Livelocked or cutting datagrams: fully busy, its softirq working on
                     # more than it delivers.
-                    r, handled, share = _overloaded(capacity[s, t], offer, waste[s, t],
-                                                    lost[s, t], cuts[s], flows[p, j])
+                    r, handled, share, fill_s = _overloaded(capacity[s, t], offer,
+                                                            waste[s, t], lost[s, t], cuts[s],
+                                                            flows[p, j])
                     banded[j] = True
-                    refused = refused or share < 1.0
+                    if share < 1.0:
+                        refused = True
+                        earliest = min(earliest, fill_s)
                 elif convex:
                     # Carried in full; inside its band by turns at the two edges, where
                     # it is as busy as at its capacity.
@@ -846,6 +870,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                 rate_at_level[s, t] += weight[p] * n * r
                 handled_at_level[s, t] += weight[p] * n * (r if handled < 0.0 else handled)
             totals[p] = total
+            fills[p] = earliest
             if refused:
                 cache_bound[s] += weight[p]
             if pattern_totals.shape[0] > 0:
@@ -903,6 +928,9 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         read_miss[s] = misses / mean if mean > 0.0 else 0.0
         dram_bound[s] = bound
         bound_per_byte[s] = bound_traffic / bound_carried if bound_carried > 0.0 else 0.0
+        cache_fill_s[0, s] = np.inf
+        if cache_bound[s] > 0.0:
+            _pattern_quantiles(fills, weight, half, cache_fill_s, s)
 
 
 @_compiled
@@ -1298,8 +1326,8 @@ ramp_inv_width : numpy.ndarray
                     if offer > capacity[s, t] and (waste[s, t] > 0.0 or lost[s, t] > 0.0):
                         # Livelocked or cutting datagrams: as busy as at capacity, where
                         # its terms are taken.
-                        kept, took, _ = _overloaded(capacity[s, t], offer, waste[s, t],
-                                                    lost[s, t], cuts[s], here)
+                        kept, took, _, _ = _overloaded(capacity[s, t], offer, waste[s, t],
+                                                       lost[s, t], cuts[s], here)
                         r = capacity[s, t]
                         carried[s, t] += weight[p] * count[p, j] * kept
                         share = weight[p] * count[p, j] * took

@@ -40,7 +40,7 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "loss_fraction", "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
                   "capacity_read_miss_fraction", "flow_state_miss_fraction",
                   "memory_bound_share", "memory_bound_bytes_per_byte",
-                  "fragment_cache_bound_share", "cores_used",
+                  "fragment_cache_bound_share", "fragment_cache_fill_s", "cores_used",
                   "flows_per_busy_cpu", "gro_packets_per_segment", "receiver_cpu_total",
                   "sender_cpu_total", "throughput_stderr_gbps", "throughput_sd_gbps",
                   "throughput_p05_gbps", "throughput_p95_gbps", "slowest_flow_gbps",
@@ -178,6 +178,11 @@ class Result:
         filled by cut datagrams holds a receive CPU back
         (``Host.frag_cache_refuses``; 0 without it); the bottleneck names
         the cache (``receiver:fragment-cache:-``) when it is at least a half.
+    fragment_cache_fill_s : float or numpy.ndarray
+        Seconds from the start until that cache fills (before it, the flows
+        get what they would with a cache that evicts); the median over the
+        hash outcomes, ``inf`` where it fills in fewer than half of them
+        (:func:`queuemodel.kernels._frag_cache_terms`).
     cores_used : float or numpy.ndarray
         Expected receive logical CPUs the flows' hashes land on.
     flows_per_busy_cpu : float or numpy.ndarray
@@ -257,6 +262,7 @@ class Result:
     memory_bound_share: Any
     memory_bound_bytes_per_byte: Any
     fragment_cache_bound_share: Any
+    fragment_cache_fill_s: Any
     cores_used: Any
     flows_per_busy_cpu: Any
     gro_packets_per_segment: Any
@@ -947,6 +953,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "memory_bound_share": spread["memory_bound_share"],
         "memory_bound_bytes_per_byte": spread["bound_per_byte"] * frame_bytes / msg,
         "fragment_cache_bound_share": spread["cache_bound_share"],
+        "fragment_cache_fill_s": spread["cache_fill_s"],
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
         "gro_packets_per_segment": n_wire / counts[:, 2] if merges else np.ones(size),
@@ -1676,7 +1683,8 @@ def _check_finite(result: Result) -> None:
               "fragment_cache_bound_share",
               "memory_bound_bytes_per_byte", "cores_used",
               "gro_packets_per_segment", "receiver_cpu_total", "sender_cpu_total")
-    unbounded = ("latency_mean_us", "latency_p99_us")        # inf: an unstable queue
+    # inf: an unstable queue, a fragment cache that never fills
+    unbounded = ("latency_mean_us", "latency_p99_us", "fragment_cache_fill_s")
     for name in finite + unbounded:
         value = getattr(result, name)
         if isinstance(value, float):        # a scalar query: no numpy call per check

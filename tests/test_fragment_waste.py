@@ -215,6 +215,10 @@ def test_one_flow_delivers_the_share_its_cache_lets_in():
     assert refusing.fragment_cache_bound_share == 1.0 > 0.0 == \
         evicting.fragment_cache_bound_share
     assert refusing.late_drop_fraction > evicting.late_drop_fraction
+    # Filled after -W ln(1 - C / (J W)) seconds, W the identifiers' round.
+    assert refusing.fragment_cache_fill_s == pytest.approx(
+        -wrap * math.log(1 - 4194304 / 2304 / (junk * wrap)), rel=1e-9)
+    assert evicting.fragment_cache_fill_s == math.inf
 
 
 def test_a_cache_wide_enough_for_its_waste_changes_nothing():
@@ -251,4 +255,12 @@ def test_a_refusing_cache_costs_more_the_smaller_and_the_slower_it_is(
     assert refusing.throughput_gbps * (1 - 1e-9) <= wide <= evicting * (1 + 1e-9)
     assert slow <= refusing.throughput_gbps * (1 + 1e-9)
     assert np.all(np.asarray(refusing.cpu_utilisation) <= 1.0 + 1e-9)
+    # It fills in the median placement exactly when it binds in half of them, before
+    # its first time-out, and a wider one no sooner.
+    fill = refusing.fragment_cache_fill_s
+    assert np.isfinite(fill) == (refusing.fragment_cache_bound_share >= 0.5)
+    assert 0.0 < fill and (fill <= timeout * (1 + 1e-9) or fill == math.inf)
+    wider_fill = qm.predict(**kw, frag_cache_refuses=True, frag_cache_bytes=min(
+        int(cache * wider), 1 << 40), frag_timeout_s=timeout).fragment_cache_fill_s
+    assert wider_fill >= fill * (1 - 1e-9)
     assert refusing.drop_fraction >= 0.0 and np.isfinite(refusing.throughput_gbps)

@@ -182,7 +182,8 @@ def test_socket_buffer_answers_match_the_model():
 
 
 CACHE = re.search(r"one Docker 8 KB UDP flow whose ring cuts\s+falls from ([0-9.]+) to ([0-9.]+) "
-                  r"Gb/s.*?a cache of ([0-9]+) MB \(a ([0-9]+) MB\s+one still fills.*?a 1 s "
+                  r"Gb/s.*?it fills in ([0-9]+) ms.*?a cache\s+of ([0-9]+) MB \(a ([0-9]+) MB\s+"
+                  r"one still fills, after ([0-9.]+) s.*?a 1 s "
                   r"timeout with ([0-9]+) MB \(([0-9.]+) Gb/s\)", README, flags=re.S)
 
 
@@ -190,15 +191,18 @@ def test_frag_cache_paragraph_matches_the_model():
     # README "Fragments lost at the ring": one Docker 8 KB UDP flow whose ring cuts, on the
     # paper's testbed with a cache that refuses when full, and the caches that fix it.
     assert CACHE, "the fragment cache paragraph is gone or reworded"
-    whole, full, wide, narrow, short, short_gbps = CACHE.groups()
+    whole, full, fill_ms, wide, narrow, narrow_fill_s, short, short_gbps = CACHE.groups()
     kw = dict(path="docker-overlay", proto="udp", msg_bytes=8192, ring_cuts_fragments=True)
     assert round(float(qm.predict(**kw).throughput_gbps), 2) == float(whole)
     refusing = dict(kw, frag_cache_refuses=True)
-    assert round(float(qm.predict(**refusing).throughput_gbps), 3) == float(full)
+    collapsed = qm.predict(**refusing)
+    assert round(float(collapsed.throughput_gbps), 3) == float(full)
+    assert round(collapsed.fragment_cache_fill_s * 1e3) == int(fill_ms)
     fixed = qm.predict(**refusing, frag_cache_bytes=int(wide) << 20).throughput_gbps
     assert fixed == qm.predict(**kw).throughput_gbps
-    assert qm.predict(**refusing, frag_cache_bytes=int(narrow) << 20).throughput_gbps \
-        < 0.1 * fixed
+    still = qm.predict(**refusing, frag_cache_bytes=int(narrow) << 20)
+    assert still.throughput_gbps < 0.1 * fixed
+    assert round(still.fragment_cache_fill_s, 1) == float(narrow_fill_s)
     timed = qm.predict(**refusing, frag_timeout_s=1.0, frag_cache_bytes=int(short) << 20)
     assert round(float(timed.throughput_gbps), 2) == float(short_gbps)
     # ... and the edge as the solve command prints it, between the two caches.

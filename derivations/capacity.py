@@ -291,5 +291,55 @@ def _fragment_cache() -> Derivation:
     )
 
 
+def _fragment_cache_fill() -> Derivation:
+    from queuemodel.kernels import IP_ID_SPACE, _frag_cache_terms
+
+    h, w, n, C, tau, k, t, W, J, x = sp.symbols("h w n C tau k t W J x", positive=True)
+    N = sp.Function("N")
+    grows = sp.Eq(N(t).diff(t), J - N(t) / W)
+    held = sp.dsolve(grows, N(t), ics={N(0): 0}).rhs
+    # Solved for exp(-t / W) (= x), then for t.
+    left = sp.solve(sp.Eq(held.subs(sp.exp(-t / W), x), C), x)[0]
+    filled = -W * sp.log(sp.simplify(left))
+    rates = {J: h * n * w / k, W: sp.Integer(int(IP_ID_SPACE)) * k / h}
+    derived = filled.subs(rates)
+
+    def implemented(h_, w_, n_, C_, tau_, k_):
+        return _frag_cache_terms(h_, w_, n_, C_, tau_, k_)[1]
+
+    def fills(h, w, n, C, tau, k):
+        wrap = IP_ID_SPACE * k / h
+        return h * n * w / k * wrap * -math.expm1(-tau / wrap) >= C
+
+    return Derivation(
+        name="fragment_cache_fill_time",
+        title="How long a fragment cache takes to fill",
+        assumptions=(
+            "As for the share: waste enters a cache at J = h n w / k fragments a second, "
+            "and until the first time-out (tau) leaves only by collisions, each held "
+            "fragment at the rate 1 / W (W = 65536 k / h, a memoryless wait).",
+            "The cache fills (J W (1 - exp(-tau / W)) >= C), so it does so before tau, "
+            "after which the waste held would stay at that level.",
+        ),
+        steps=(
+            ("waste held, from an empty cache", grows),
+            ("so", sp.Eq(sp.Symbol("N"), held)),
+            ("which reaches C when", sp.Eq(sp.exp(-t / W), left)),
+            ("that is at", sp.Eq(t, filled)),
+            ("C / J when the cache is small beside J W (first order in C)",
+             sp.Eq(sp.Symbol("t_small"), sp.series(filled, C, 0, 2).removeO())),
+        ),
+        derived=derived,
+        stated=(-W * sp.log(1 - C / (J * W))).subs(rates),
+        symbols=(h, w, n, C, tau, k),
+        implemented=implemented,
+        domain={"h": (1e3, 1e6, False), "w": (1e-3, 0.5, False), "n": (2, 45, True),
+                "C": (100.0, 1e6, False), "tau": (0.5, 60.0, False), "k": (1, 20, True)},
+        constraint=fills,
+        where="queuemodel.kernels._frag_cache_terms",
+    )
+
+
 def derivations() -> list:
-    return [_fixed_point(), _band_by_turns(), _livelock(), *_fragment_cut(), _fragment_cache()]
+    return [_fixed_point(), _band_by_turns(), _livelock(), *_fragment_cut(), _fragment_cache(),
+            _fragment_cache_fill()]

@@ -46,6 +46,9 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "throughput_p05_gbps", "throughput_p95_gbps", "slowest_flow_gbps",
                   "queue_stable",
                   "latency_mean_us", "latency_p99_us", "bottleneck")
+#: The scalar outputs that may be ``inf`` (JSON null in ``to_dict``): an unstable
+#: queue's latency, the fill time of a fragment cache that never fills.
+UNBOUNDED_OUTPUTS = ("latency_mean_us", "latency_p99_us", "fragment_cache_fill_s")
 #: The scalar outputs that are numbers (what levers, attribute and solve can aim at).
 NUMERIC_OUTPUTS = tuple(n for n in OUTPUT_SCALARS if n not in ("bottleneck", "queue_stable"))
 #: Outputs that map names to values (flattened as ``group.key``).
@@ -1683,9 +1686,7 @@ def _check_finite(result: Result) -> None:
               "fragment_cache_bound_share",
               "memory_bound_bytes_per_byte", "cores_used",
               "gro_packets_per_segment", "receiver_cpu_total", "sender_cpu_total")
-    # inf: an unstable queue, a fragment cache that never fills
-    unbounded = ("latency_mean_us", "latency_p99_us", "fragment_cache_fill_s")
-    for name in finite + unbounded:
+    for name in finite + UNBOUNDED_OUTPUTS:
         value = getattr(result, name)
         if isinstance(value, float):        # a scalar query: no numpy call per check
             # (NaN >= 0 is False, so NaN is refused here too.)

@@ -235,8 +235,21 @@ def _fragment_cut() -> list:
     return [partly, full]
 
 
+#: Where the fragment cache's two derivations draw their points (h, w, n, C, tau, k).
+_CACHE_DOMAIN = {"h": (1e3, 1e6, False), "w": (1e-3, 0.5, False), "n": (2, 45, True),
+                 "C": (100.0, 1e6, False), "tau": (0.5, 60.0, False), "k": (1, 20, True)}
+
+
+def _cache_fills(h, w, n, C, tau, k):
+    """Whether the waste a cache would hold passes its size (both derivations' region)."""
+    from queuemodel.kernels import IP_ID_SPACE
+
+    wrap = IP_ID_SPACE * k / h
+    return h * n * w / k * wrap * -math.expm1(-tau / wrap) >= C
+
+
 def _fragment_cache() -> Derivation:
-    from queuemodel.kernels import IP_ID_SPACE, _frag_cache_share
+    from queuemodel.kernels import _frag_cache_share
 
     h, w, n, C, tau, k, f = sp.symbols("h w n C tau k f", positive=True)
     junk = h * n * w / k
@@ -245,10 +258,6 @@ def _fragment_cache() -> Derivation:
 
     def implemented(h_, w_, n_, C_, tau_, k_):
         return _frag_cache_share(h_, w_, n_, C_, tau_, k_)
-
-    def fills(h, w, n, C, tau, k):
-        wrap = IP_ID_SPACE * k / h
-        return h * n * w / k * wrap * -math.expm1(-tau / wrap) >= C
 
     return Derivation(
         name="fragment_cache_share",
@@ -284,9 +293,8 @@ def _fragment_cache() -> Derivation:
         stated=C / (junk * tau),
         symbols=(h, w, n, C, tau, k),
         implemented=implemented,
-        domain={"h": (1e3, 1e6, False), "w": (1e-3, 0.5, False), "n": (2, 45, True),
-                "C": (100.0, 1e6, False), "tau": (0.5, 60.0, False), "k": (1, 20, True)},
-        constraint=fills,
+        domain=_CACHE_DOMAIN,
+        constraint=_cache_fills,
         where="queuemodel.kernels._frag_cache_share",
     )
 
@@ -306,10 +314,6 @@ def _fragment_cache_fill() -> Derivation:
 
     def implemented(h_, w_, n_, C_, tau_, k_):
         return _frag_cache_terms(h_, w_, n_, C_, tau_, k_)[1]
-
-    def fills(h, w, n, C, tau, k):
-        wrap = IP_ID_SPACE * k / h
-        return h * n * w / k * wrap * -math.expm1(-tau / wrap) >= C
 
     return Derivation(
         name="fragment_cache_fill_time",
@@ -333,9 +337,8 @@ def _fragment_cache_fill() -> Derivation:
         stated=(-W * sp.log(1 - C / (J * W))).subs(rates),
         symbols=(h, w, n, C, tau, k),
         implemented=implemented,
-        domain={"h": (1e3, 1e6, False), "w": (1e-3, 0.5, False), "n": (2, 45, True),
-                "C": (100.0, 1e6, False), "tau": (0.5, 60.0, False), "k": (1, 20, True)},
-        constraint=fills,
+        domain=_CACHE_DOMAIN,
+        constraint=_cache_fills,
         where="queuemodel.kernels._frag_cache_terms",
     )
 

@@ -1036,11 +1036,15 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                 *(waiting[k][at] for k in memory_keys), dram, waiting["variability"][at])
 
         def run(s, table=table, patterns=patterns, rows=rows, moments=moments):
-            mean, variance, spread_at, slowest, totals, *rest = moments
+            # (The (Q, n) and (1, n) outputs are cut along their second axis: cut along
+            # the first, a part after the first got an empty array, its scenarios' fill
+            # times were never written and its writes went past the array's end.)
+            mean, variance, spread_at, slowest, totals, *rest, fill = moments
             spread_moments(*table, patterns.weight, np.asarray(patterns.busy, dtype=np.int64),
                            *(a[s] for a in rows), with_memory, convex, quantiles,
                            mean[s], variance[s], spread_at[:, s], slowest[s],
-                           totals[s] if keep_outcomes else totals, *(m[s] for m in rest))
+                           totals[s] if keep_outcomes else totals, *(m[s] for m in rest),
+                           fill[:, s])
 
         tasks.append((run, n, rate.size))
         results.append(moments)

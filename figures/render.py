@@ -27,7 +27,8 @@ FIGURES = (
                              "5-95 % of one placement)"),
     ("fig04_tcp_cpu", "Receiver CPU for TCP flow pairs (paper Fig. 4)"),
     ("fig05_udp_throughput", "Throughput of 1..80 UDP flow pairs (paper Fig. 5; shaded: 5-95 % "
-                             "of one placement), and the drop fraction"),
+                             "of one placement), and the drop fraction (dotted: the Docker "
+                             "overlay with its senders held at the link)"),
     ("fig06_udp_cpu", "Receiver CPU for UDP flow pairs (paper Fig. 6)"),
     ("fig07_tcp_rate", "One TCP flow's message rate against size (paper Fig. 7)"),
     ("fig08_tcp_size_cpu", "One TCP flow's receiver CPU against size (paper Fig. 8)"),
@@ -72,6 +73,8 @@ def compute() -> dict:
     names = tuple(qm.PATHS)
     flows = {t: {p: qm.predict(path=p, proto=t, flows=FLOWS) for p in names}
              for t in ("tcp", "udp")}
+    held = qm.predict(path="docker-overlay", proto="udp", flows=FLOWS, veth_orphans_skb=False,
+                      bridge_nf_call_iptables=False)
     sizes = {t: {p: qm.predict(path=p, proto=t, msg_bytes=SIZES) for p in names}
              for t in ("tcp", "udp")}
     single = {(p, t): qm.predict(path=p, proto=t) for p in names for t in ("tcp", "udp")}
@@ -132,7 +135,7 @@ def compute() -> dict:
             "ghz": qm.paper_testbed().ghz, "wide_sizes": wide, "gro_apart": apart,
             "attributions": attributions, "attribution_paper": _attribution_paper(),
             "hashing": hashing, "livelock": livelock, "fragment_cut": fragment_cut,
-            "frag_cache": frag_cache,
+            "frag_cache": frag_cache, "held": held,
             "outcomes": (placed[m2["flows"]], {n: placed[n] for n in FLOW_COUNTS},
                          m2["value"], m2["rel_tol"])}
 
@@ -284,7 +287,7 @@ def draw(name: str, data: dict):
     args = {
         "fig03_tcp_throughput": (flows["tcp"], paper["tcp"]),
         "fig04_tcp_cpu": (flows["tcp"], data["kernel"]),
-        "fig05_udp_throughput": (flows["udp"], paper["udp"]),
+        "fig05_udp_throughput": (flows["udp"], paper["udp"], data["held"]),
         "fig06_udp_cpu": (flows["udp"], data["kernel"]),
         "fig07_tcp_rate": (sizes["tcp"],),
         "fig08_tcp_size_cpu": (sizes["tcp"],),

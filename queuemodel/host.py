@@ -198,6 +198,21 @@ class Host:
         runs without the NIC's stages (:func:`queuemodel.paths.over_veth`:
         no hard IRQ, NIC poll, GRO or TX completion; ``veth_xmit`` and the
         backlog instead).
+    veth_orphans_skb : bool
+        Whether a packet that a veth hands to another network namespace
+        leaves its sending socket's account (the stages whose
+        :attr:`~queuemodel.stage.Stage.orphans_skb` names this flag: the
+        Docker sender's veth, a veth link): true before Linux 4.19, false
+        since.  A packet taken from its socket no longer fills the socket's
+        send buffer while it waits at the NIC, so a UDP sender is never held
+        to the link and the sending NIC's queue drops the excess; a socket
+        that keeps paying for its packets blocks when the link is full.
+    bridge_nf_call_iptables : bool
+        Whether a bridge hands the IPv4 frames it forwards to iptables
+        (``net.bridge.bridge-nf-call-iptables`` with br_netfilter, which
+        Docker's networks need), which takes them from their sending socket
+        on any kernel (the stages whose ``orphans_skb`` names this flag: the
+        bridge a container's frames leave by).
     service_scv : float
         Squared coefficient of variation of a core's work per message in
         each context (0 = constant, 1 = exponential); used for latency and
@@ -306,6 +321,8 @@ class Host:
     link_segments: bool = _flag()
     sender_on_receive_cpu: bool = _flag()
     veth_link: bool = _flag()
+    veth_orphans_skb: bool = _flag()
+    bridge_nf_call_iptables: bool = _flag()
     service_scv: Any = _num(low=0.0, high=100.0)
     socket_rcvbuf_bytes: Any = _num(low=1, high=1 << 31, integer=True)
     rx_buffer_truesize_bytes: Any = _num(low=1, high=1 << 20, integer=True)

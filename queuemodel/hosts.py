@@ -123,6 +123,16 @@ def paper_testbed() -> Host:
                                      # no SO_RCVBUF unless given -w
         rx_buffer_truesize_bytes=2304,  # estimate: mlx4_en's 1536 B receive fragment at
                                         # MTU 1500 plus ~768 B of sk_buff and shared info
+        veth_orphans_skb=True,       # Linux 4.4 net/core/dev.c __dev_forward_skb ->
+        # skb_scrub_packet(skb, xnet=true) -> skb_orphan.  Since 4.19 (commit 9c4c325252c5,
+        # "skbuff: preserve sock reference when scrubbing the skb"; 6.1's skb_scrub_packet
+        # has no skb_orphan) the socket keeps the packet; measured on 6.18 (2026-11-28):
+        # a UDP sender over a veth pair blocked on its default send buffer, idle 90 % of
+        # the time, while the backlog behind it never overflowed
+        bridge_nf_call_iptables=True,  # Docker's networks run br_netfilter with
+        # bridge-nf-call-iptables=1 (the default of a new namespace on 6.18, measured);
+        # its setup_pre_routing orphans every IPv4 frame (4.4 and 6.1 source), measured on
+        # 6.18 by tests/sender_hold.py
         socket_admits_past_limit=True,  # Linux 4.4 __sock_queue_rcv_skb refuses a datagram
                                         # only once sk_rmem_alloc >= sk_rcvbuf
         overload_defers_softirq=True,  # Linux 4.4 with a NAPI NIC: a poll that uses its

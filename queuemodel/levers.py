@@ -46,7 +46,7 @@ COST_FIELDS = STAGE_COSTS
 #: set-up, so they are no levers.
 SETUP_FLAGS = ("link_segments", "sender_on_receive_cpu", "veth_link",
                "socket_admits_past_limit", "overload_defers_softirq", "ring_cuts_fragments",
-               "frag_cache_refuses")
+               "frag_cache_refuses", "veth_orphans_skb", "bridge_nf_call_iptables")
 
 
 @dataclass(frozen=True)

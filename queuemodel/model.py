@@ -129,9 +129,9 @@ class Result:
     drop_fraction : float or numpy.ndarray
         Share of sent messages that never reach the receiving application
         (UDP): dropped by the receiver above its capacity, or, for a sender
-        whose packets a stage orphans (:attr:`~queuemodel.stage.Stage.orphans_skb`,
-        a veth), by the sending NIC's queue when all flows send more than
-        the link carries.
+        whose packets a stage orphans (:attr:`~queuemodel.stage.Stage.orphans_skb`:
+        a veth before Linux 4.19, a bridge that calls iptables), by the
+        sending NIC's queue when all flows send more than the link carries.
     sender_drop_fraction : float or numpy.ndarray
         The part of ``drop_fraction`` dropped at the sending NIC's queue
         (share of sent messages); the rest the receiver drops.
@@ -656,11 +656,12 @@ def _receive(b: _ReceiveBlock, read_miss) -> tuple:
         # A UDP sender sends as fast as its CPU (or its offered rate) lets it.  While its
         # socket owns the packets queued for the link, a full link fills the socket's
         # send buffer and blocks it; once a stage orphans them (a veth into another
-        # namespace) nothing holds it back, and the NIC's queue drops the link's excess.
-        # Either way the receivers are offered what the link carries.
+        # namespace before Linux 4.19, a bridge that hands frames to iptables: the
+        # host's flags say which do) nothing holds it back, and the NIC's queue drops
+        # the link's excess.  Either way the receivers are offered what the link carries.
         sends = np.minimum(sender_pool / b.flows, b.offered_rate)
         per_flow = np.minimum(sends, b.link_rate / b.flows)
-        if not (tx.orphans or rx.orphans):
+        if not _orphaned(tx.orphans + rx.orphans, b.host):
             sends = per_flow
         budget = b.link_rate
     else:
@@ -969,6 +970,12 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
 #: Bytes of each frame on the wire that never reach memory: preamble and start
 #: delimiter, inter-frame gap, and the FCS the NIC strips.
 _NOT_IN_MEMORY_BYTES = wire.ETH_PREAMBLE_SFD_BYTES + wire.ETH_IFG_BYTES + wire.ETH_FCS_BYTES
+
+
+def _orphaned(conditions, host) -> bool:
+    """Whether a stage takes the sender's packets from its socket on ``host``
+    (``conditions``: ``True`` or host flag names, :attr:`solver.CompiledSide.orphans`)."""
+    return any(c is True or bool(getattr(host, c)) for c in conditions)
 
 
 def _cache_share(h, host):

@@ -131,9 +131,10 @@ class CompiledSide:
     reads_received : numpy.ndarray
         Which stages read the received payload first
         (:attr:`queuemodel.stage.Stage.reads_received_bytes`).
-    orphans : bool
-        Whether a stage of this side takes packets from the sending socket
-        (:attr:`queuemodel.stage.Stage.orphans_skb`).
+    orphans : tuple
+        What makes a stage of this side take packets from the sending socket
+        (:attr:`queuemodel.stage.Stage.orphans_skb`): ``True`` (always) and
+        the names of the host flags that decide it, each once.
     """
 
     labels: tuple
@@ -150,7 +151,7 @@ class CompiledSide:
     unit_col: np.ndarray
     byte_col: np.ndarray
     reads_received: np.ndarray
-    orphans: bool = False
+    orphans: tuple = ()
 
 
 def gated_counts(counts, fragmented, msg_bytes):
@@ -331,7 +332,7 @@ def _pack(rows: list) -> CompiledSide:
         unit_col=unit_col,
         byte_col=byte_col,
         reads_received=col(lambda s, f, g: s.reads_received_bytes and g != _NEVER, bool),
-        orphans=any(r[0].orphans_skb for r in rows),
+        orphans=tuple(dict.fromkeys(r[0].orphans_skb for r in rows if r[0].orphans_skb)),
     )
 
 

@@ -78,6 +78,8 @@ UDP_MAX_PAYLOAD_BYTES = 65507
 _RX_BATCHINGS = {"gro", "tunnel_gro", "reassemble"}
 _TX_BATCHINGS = {"gso", "tunnel_gso", "fragment"}
 _OFFLOAD_FLAGS = ("rx_csum", "tx_csum", "tso", "gso", "gro", "tunnel_offload")
+#: Host flags that decide whether a stage takes its packets from the sending socket.
+ORPHAN_FLAGS = ("veth_orphans_skb", "bridge_nf_call_iptables")
 
 
 def _cache_hash(obj) -> None:
@@ -127,13 +129,17 @@ class Stage:
         How the stage changes granularity downstream (see :data:`BATCHINGS`).
     protocols : tuple of str
         Protocols that pass through this stage.
-    orphans_skb : bool
+    orphans_skb : bool or str
         Whether the stage takes the packet away from the sending socket
-        (``skb_orphan``: a veth does, handing the packet to another
-        namespace through ``dev_forward_skb``).  The socket's send buffer
-        then no longer fills while the packet waits at the NIC, so nothing
-        throttles a UDP sender to the link: it sends at its CPU's pace and
-        the NIC's queue drops what the link cannot carry.
+        (``skb_orphan``), or the host flag that says whether it does (one of
+        :data:`ORPHAN_FLAGS`): a veth handing the packet to another namespace
+        (``dev_forward_skb``) does on kernels before 4.19
+        (:attr:`~queuemodel.host.Host.veth_orphans_skb`); a bridge does when
+        it hands IPv4 frames to iptables
+        (:attr:`~queuemodel.host.Host.bridge_nf_call_iptables`).  The
+        socket's send buffer then no longer fills while the packet waits at
+        the NIC, so nothing throttles a UDP sender to the link: it sends at
+        its CPU's pace and the NIC's queue drops what the link cannot carry.
     reads_received_bytes : bool
         Whether the stage is the first to read the received payload after
         the NIC (or a veth's sender) wrote it: the copy to the application.
@@ -170,7 +176,7 @@ class Stage:
     flow_state_lines: float = _scalar(low=0.0)
     poll: bool = field(default=False, metadata={"kind": "flag"})
     batching: str = field(default="none", metadata={"kind": "choice", "options": BATCHINGS})
-    orphans_skb: bool = field(default=False, metadata={"kind": "flag"})
+    orphans_skb: bool | str = False
     reads_received_bytes: bool = field(default=False, metadata={"kind": "flag"})
     protocols: tuple = PROTOCOLS
     offloaded_by: str = ""
@@ -187,6 +193,13 @@ class Stage:
             raise ModelInputError(f"{label}.protocols", self.protocols,
                                   "a non-empty tuple of 'tcp' and 'udp'")
         object.__setattr__(self, "protocols", protos)
+        if isinstance(self.orphans_skb, str):
+            if self.orphans_skb not in ORPHAN_FLAGS:
+                raise ModelInputError(f"{label}.orphans_skb", self.orphans_skb,
+                                      "a bool or one of " + ", ".join(ORPHAN_FLAGS))
+        else:
+            object.__setattr__(self, "orphans_skb",
+                               _checks.flag(f"{label}.orphans_skb", self.orphans_skb))
         if self.offloaded_by not in ("",) + _OFFLOAD_FLAGS:
             raise ModelInputError(f"{label}.offloaded_by", self.offloaded_by,
                                   "'' or one of " + ", ".join(_OFFLOAD_FLAGS))

@@ -28,7 +28,10 @@ light flow on a busy CPU's hyper-thread sibling (seed 0).
 
 With ``--wide`` each configuration also draws the hyper-threads, the adaptive
 moderation's thresholds and delays, the softirq budgets, the ring and socket buffer
-sizes, GRO's and the writer's batches and the LLC, and the sweeps add two axes
+sizes, GRO's and the writer's batches, the LLC and whether a veth and a bridge take
+the sender's packets from its socket (``veth_orphans_skb``, ``bridge_nf_call_iptables``;
+drawn since 2026-11-29, so wide seeds before then drew otherwise), and the sweeps add
+two axes
 (``smt_gain`` and ``llc_mib``, which never lower throughput as they grow).  Its first
 run (seed 3, 40 configurations of 1,000, 2026-11-28) found only the known DRAM overrun,
 after finding two things outside the laws: an ordering error that printed a whole
@@ -138,7 +141,9 @@ WIDE_AXES = {
 
 def _wide_config(rng):
     return dict(threads_per_core=int(rng.choice([1, 2, 2, 4])),
-                rss_udp_ports=bool(rng.integers(4) != 0))
+                rss_udp_ports=bool(rng.integers(4) != 0),
+                veth_orphans_skb=bool(rng.integers(4) != 0),
+                bridge_nf_call_iptables=bool(rng.integers(4) != 0))
 
 
 def _wide_numeric(rng, size):

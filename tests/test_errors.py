@@ -113,6 +113,9 @@ def test_bad_values_change_nothing(field, bad):
     dict(batching="lro"),
     dict(protocols=("sctp",)),
     dict(offloaded_by="magic"),
+    dict(orphans_skb="sometimes"),                    # a bool or a host flag that decides
+    dict(orphans_skb="tso"),                          # a flag, but not one of those
+    dict(orphans_skb=2),
     dict(cost_cycles_per_invocation=10.0),            # only poll stages have invocations
 ])
 def test_bad_stages(bad):

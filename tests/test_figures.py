@@ -41,6 +41,11 @@ def test_udp_figure_draws_each_paths_drop_fraction(data):
         assert np.array_equal(drawn[path], result.drop_fraction)
     assert 0.0 <= min(map(min, drawn.values())) and max(map(max, drawn.values())) <= 1.0
     assert "paper: Docker unstable past 7 pairs" in drawn
+    from figures.fig05_udp_throughput import HELD_LABEL
+
+    # The dotted line: the Docker overlay with its senders held at the link.
+    assert np.array_equal(drawn[HELD_LABEL], data["held"].drop_fraction)
+    assert (drawn[HELD_LABEL] <= drawn["docker-overlay"] + 1e-12).all()
 
 
 @pytest.mark.parametrize("name", ["fig04_tcp_cpu", "fig06_udp_cpu", "fig08_tcp_size_cpu",

@@ -211,6 +211,10 @@ def testbed_host(cpus: int, mhz: float, steal_fraction: float = 0.0, flows: int 
         # the seventh
         frag_cache_refuses=True,     # measured on the same kernel (tests/fragment_waste.py
         # --series): a full fragment cache refused every fragment for 30 s
+        veth_orphans_skb=False,      # the same kernel: a UDP sender blocked on its send
+        # buffer while its packets waited behind the veth (Linux >= 4.19; hosts.py)
+        bridge_nf_call_iptables=True,  # the testbed's namespaces keep the default, 1
+        # (tests/sender_hold.py); the veth link never fills, so neither flag matters here
     )
 
 

@@ -92,10 +92,13 @@ def measure(rate: str, limit: str, msg_bytes: int, seconds: float) -> list:
                     qdisc_drop=(dropped1 - dropped0) / max(frames, 1),
                     received=out["sum_received"]["packets"],
                     reassembled=whole1 - whole0, sent=out["sum_sent"]["packets"]))
+                rows[-1]["received_gbps"] = (out["sum_received"]["bytes"] * 8
+                                             / out["sum_received"]["seconds"] / 1e9)
                 print(f"bridge-nf-call-iptables={call_iptables} {path:15s} sent "
                       f"{rows[-1]['sent_gbps']:6.3f} Gb/s (sender CPU "
                       f"{rows[-1]['sender_cpu']:4.0%}), the link's queue dropped "
-                      f"{rows[-1]['qdisc_drop']:6.1%}", flush=True)
+                      f"{rows[-1]['qdisc_drop']:6.1%}, received "
+                      f"{rows[-1]['received_gbps']:6.3f} Gb/s", flush=True)
                 if whole1 - whole0 < rows[-1]["sent"] * 0.5 and msg_bytes > 1400:
                     # Cut datagrams fill the receiver's fragment cache (Linux >= 4.17):
                     # wait until they time out, or the next run meets a full cache.

@@ -14,10 +14,11 @@ whose packets a stage took from the socket (``skb_orphan``) sends as fast as its
 goes and the qdisc drops the rest (``Stage.orphans_skb``, ``Host.veth_orphans_skb``,
 ``Host.bridge_nf_call_iptables``).
 
-On the project's VM (Linux 6.18, 2026-11-29, 300 Mb/s, a 1 MB queue; three runs, 1,400 B
-and 8 KB datagrams) the Docker overlay's sender sent 2.6-3.6 Gb/s at 100 % of its CPU and
-the queue dropped 89-92 % with bridge-nf-call-iptables=1, and 0.28 Gb/s with nothing
-dropped with it off; the Linux overlay's sent 0.28 Gb/s either way, at 6-11 % of its CPU.
+On the project's VM (Linux 6.18, 2026-11-29, 300 Mb/s, a 1 MB queue; seven runs, 1,400 B
+and 8 KB datagrams; two saved in ``tests/data/sender_hold/`` with ``--out``) the Docker
+overlay's sender sent 2.0-4.0 Gb/s at 100 % of its CPU and the queue dropped 86-92 % with
+bridge-nf-call-iptables=1, and 0.28 Gb/s with nothing dropped with it off; the Linux
+overlay's sent 0.28 Gb/s either way, at 4-11 % of its CPU.
 The veth alone keeps the socket (since 4.19); br_netfilter's ``setup_pre_routing``
 orphans every IPv4 frame the bridge hands to iptables.  With 8 KB datagrams the dropped
 fragments cut nearly every datagram, and the receiver's fragment cache, full of their
@@ -158,11 +159,20 @@ def main() -> int:
     parser.add_argument("--bytes", type=int, default=8192, help="UDP datagram bytes")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--cut-rates", default="", help="measure the cuts at these rates")
+    parser.add_argument("--out", default="", help="also write the rows to this JSON file")
     args = parser.parse_args()
     if args.cut_rates:
-        cut_survival(args.bytes, args.cut_rates.split(","), args.seconds)
+        rows = cut_survival(args.bytes, args.cut_rates.split(","), args.seconds)
     else:
-        measure(args.rate, args.limit, args.bytes, args.seconds)
+        rows = measure(args.rate, args.limit, args.bytes, args.seconds)
+    if args.out:
+        import os
+        import platform
+
+        meta = dict(kernel=platform.release(), cpus=os.cpu_count(), rate=args.rate,
+                    limit=args.limit, msg_bytes=args.bytes, seconds=args.seconds,
+                    date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        Path(args.out).write_text(json.dumps(dict(meta, rows=rows), indent=1) + "\n")
     return 0
 
 

@@ -193,13 +193,13 @@ class Stage:
             raise ModelInputError(f"{label}.protocols", self.protocols,
                                   "a non-empty tuple of 'tcp' and 'udp'")
         object.__setattr__(self, "protocols", protos)
-        if isinstance(self.orphans_skb, str):
-            if self.orphans_skb not in ORPHAN_FLAGS:
+        if not (isinstance(self.orphans_skb, str) and self.orphans_skb in ORPHAN_FLAGS):
+            try:                                    # a bool, or a word for one ("on")
+                orphans = _checks.flag(f"{label}.orphans_skb", self.orphans_skb)
+            except ModelInputError:
                 raise ModelInputError(f"{label}.orphans_skb", self.orphans_skb,
-                                      "a bool or one of " + ", ".join(ORPHAN_FLAGS))
-        else:
-            object.__setattr__(self, "orphans_skb",
-                               _checks.flag(f"{label}.orphans_skb", self.orphans_skb))
+                                      "a bool or one of " + ", ".join(ORPHAN_FLAGS)) from None
+            object.__setattr__(self, "orphans_skb", orphans)
         if self.offloaded_by not in ("",) + _OFFLOAD_FLAGS:
             raise ModelInputError(f"{label}.offloaded_by", self.offloaded_by,
                                   "'' or one of " + ", ".join(_OFFLOAD_FLAGS))

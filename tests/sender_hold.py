@@ -76,43 +76,54 @@ def _reassembled(netns: str) -> int:
     return int(values[head.index("ReasmOKs")])
 
 
+def _link(host: str, link: str, rate: str, limit: str) -> None:
+    """The token bucket that plays the link, on the sending side of the link veth."""
+    _run("tc", "qdisc", "replace", "dev", link, "root", "tbf", "rate", rate, "burst", "64kb",
+         "limit", limit, netns=host)
+
+
+def _send(path: tuple, host: str, link: str, msg_bytes: int, seconds: float) -> tuple:
+    """One unlimited iperf3 UDP run over ``path`` (a row of :data:`PATHS`): iperf3's
+    ``end`` section, the frames the link's queue admitted and dropped, and the datagrams
+    the receiving namespace reassembled."""
+    _, client, server, address = path
+    listener = subprocess.Popen(["ip", "netns", "exec", server, "iperf3", "-s", "-1"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.4)
+    (sent0, dropped0), whole0 = _qdisc(host, link), _reassembled(server)
+    out = json.loads(_run("iperf3", "-c", address, "-u", "-b", "0", "-l", str(msg_bytes),
+                          "-t", str(seconds), "-J", netns=client))["end"]
+    listener.wait(timeout=30)
+    (sent1, dropped1), whole1 = _qdisc(host, link), _reassembled(server)
+    return out, sent1 - sent0, dropped1 - dropped0, whole1 - whole0
+
+
 def measure(rate: str, limit: str, msg_bytes: int, seconds: float) -> list:
     """One row per path and bridge-nf-call-iptables setting (see the module's text)."""
     rows = []
     with Testbed():
         host, link = f"{PREFIX}-h1", f"{PREFIX}-l1"
-        _run("tc", "qdisc", "replace", "dev", link, "root", "tbf", "rate", rate, "burst",
-             "64kb", "limit", limit, netns=host)
+        _link(host, link, rate, limit)
         for call_iptables in (1, 0):
             _run("sysctl", "-qw", f"net.bridge.bridge-nf-call-iptables={call_iptables}",
                  netns=host)
-            for path, client, server, address in PATHS:
-                listener = subprocess.Popen(["ip", "netns", "exec", server, "iperf3", "-s",
-                                             "-1"], stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL)
-                time.sleep(0.4)
-                (sent0, dropped0), whole0 = _qdisc(host, link), _reassembled(server)
-                out = json.loads(_run("iperf3", "-c", address, "-u", "-b", "0", "-l",
-                                      str(msg_bytes), "-t", str(seconds), "-J",
-                                      netns=client))["end"]
-                listener.wait(timeout=30)
-                (sent1, dropped1), whole1 = _qdisc(host, link), _reassembled(server)
-                frames = (sent1 - sent0) + (dropped1 - dropped0)
+            for row in PATHS:
+                out, admitted, dropped, whole = _send(row, host, link, msg_bytes, seconds)
                 rows.append(dict(
-                    path=path, bridge_nf_call_iptables=call_iptables,
+                    path=row[0], bridge_nf_call_iptables=call_iptables,
                     sent_gbps=out["sum_sent"]["bits_per_second"] / 1e9,
                     sender_cpu=out["cpu_utilization_percent"]["host_total"] / 100.0,
-                    qdisc_drop=(dropped1 - dropped0) / max(frames, 1),
+                    qdisc_drop=dropped / max(admitted + dropped, 1),
                     received=out["sum_received"]["packets"],
-                    reassembled=whole1 - whole0, sent=out["sum_sent"]["packets"]))
+                    reassembled=whole, sent=out["sum_sent"]["packets"]))
                 rows[-1]["received_gbps"] = (out["sum_received"]["bytes"] * 8
                                              / out["sum_received"]["seconds"] / 1e9)
-                print(f"bridge-nf-call-iptables={call_iptables} {path:15s} sent "
+                print(f"bridge-nf-call-iptables={call_iptables} {row[0]:15s} sent "
                       f"{rows[-1]['sent_gbps']:6.3f} Gb/s (sender CPU "
                       f"{rows[-1]['sender_cpu']:4.0%}), the link's queue dropped "
                       f"{rows[-1]['qdisc_drop']:6.1%}, received "
                       f"{rows[-1]['received_gbps']:6.3f} Gb/s", flush=True)
-                if whole1 - whole0 < rows[-1]["sent"] * 0.5 and msg_bytes > 1400:
+                if whole < rows[-1]["sent"] * 0.5 and msg_bytes > 1400:
                     # Cut datagrams fill the receiver's fragment cache (Linux >= 4.17):
                     # wait until they time out, or the next run meets a full cache.
                     time.sleep(31)
@@ -124,27 +135,17 @@ def cut_survival(msg_bytes: int, rates: list, seconds: float = 3.0) -> list:
     rows = []
     with Testbed():
         host, link = f"{PREFIX}-h1", f"{PREFIX}-l1"
-        client, server, address = PATHS[0][1:]
+        server = PATHS[0][2]
         # A cache too large to fill: the cut datagrams' pieces must not shut out the rest.
         _run("sysctl", "-qw", "net.ipv4.ipfrag_high_thresh=4000000000", netns=server)
         _run("sysctl", "-qw", "net.ipv4.ipfrag_time=2", netns=server)
         for rate in rates:
-            _run("tc", "qdisc", "replace", "dev", link, "root", "tbf", "rate", rate, "burst",
-                 "64kb", "limit", "1mb", netns=host)
-            listener = subprocess.Popen(["ip", "netns", "exec", server, "iperf3", "-s", "-1"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(0.4)
-            (sent0, dropped0), whole0 = _qdisc(host, link), _reassembled(server)
-            out = json.loads(_run("iperf3", "-c", address, "-u", "-b", "0", "-l",
-                                  str(msg_bytes), "-t", str(seconds), "-J",
-                                  netns=client))["end"]
-            listener.wait(timeout=30)
-            (sent1, dropped1), whole1 = _qdisc(host, link), _reassembled(server)
-            admitted, dropped = sent1 - sent0, dropped1 - dropped0
+            _link(host, link, rate, "1mb")
+            out, admitted, dropped, whole = _send(PATHS[0], host, link, msg_bytes, seconds)
             datagrams = out["sum_sent"]["packets"]
             x = (admitted + dropped) / max(admitted, 1)
             n = round((admitted + dropped) / max(datagrams, 1))
-            kept = (whole1 - whole0) / max(datagrams / x, 1.0)
+            kept = whole / max(datagrams / x, 1.0)
             rows.append(dict(rate=rate, fragments=n, overload=x, kept=kept))
             print(f"rate {rate:9s} {n} fragments, overload x {x:5.2f}: {kept:6.3f} of the link's "
                   f"share reassembled (x ** (1 - n): {x ** (1 - n):6.3f})", flush=True)

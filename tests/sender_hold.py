@@ -14,7 +14,7 @@ whose packets a stage took from the socket (``skb_orphan``) sends as fast as its
 goes and the qdisc drops the rest (``Stage.orphans_skb``, ``Host.veth_orphans_skb``,
 ``Host.bridge_nf_call_iptables``).
 
-On the project's VM (Linux 6.18, 2026-11-29, 300 Mb/s, a 1 MB queue; seven runs, 1,400 B
+On the project's VM (Linux 6.18, 2026-11-29, 300 Mb/s, a 1 MB queue; eight runs, 1,400 B
 and 8 KB datagrams; two saved in ``tests/data/sender_hold/`` with ``--out``) the Docker
 overlay's sender sent 2.0-4.0 Gb/s at 100 % of its CPU and the queue dropped 86-92 % with
 bridge-nf-call-iptables=1, and 0.28 Gb/s with nothing dropped with it off; the Linux

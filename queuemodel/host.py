@@ -211,8 +211,9 @@ class Host:
         Whether a bridge hands the IPv4 frames it forwards to iptables
         (``net.bridge.bridge-nf-call-iptables`` with br_netfilter, which
         Docker's networks need), which takes them from their sending socket
-        on any kernel (the stages whose ``orphans_skb`` names this flag: the
-        bridge a container's frames leave by).
+        (read in 6.1's source, measured on 6.18; the code is older than 4.4).
+        The stages whose ``orphans_skb`` names this flag: the bridge a
+        container's frames leave by.
     service_scv : float
         Squared coefficient of variation of a core's work per message in
         each context (0 = constant, 1 = exponential); used for latency and

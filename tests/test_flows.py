@@ -609,7 +609,7 @@ def test_docker_udp_drops_past_the_link_come_from_its_orphaned_packets():
     # The paper saw Docker UDP "unstable beyond 7 pairs because of a high packet drop
     # rate" (claim M9): past the link (7 flows and more) its senders keep sending, their
     # packets taken from their sockets by the container's veth (Linux 4.4) and by the
-    # bridge's netfilter hook (br_netfilter, any kernel; tests/sender_hold.py measured it
+    # bridge's netfilter hook (br_netfilter, 4.4 to 6.18; tests/sender_hold.py measured it
     # on 6.18), and the sending NIC's queue drops the excess.  A host whose bridge does
     # not call iptables, on a kernel whose veth keeps the socket, holds the senders at
     # the link as the Linux overlay's are: the same throughput, none of those drops, and

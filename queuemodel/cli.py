@@ -399,7 +399,9 @@ def _table(r) -> str:
         f"  memory traffic    {r.memory_bandwidth_gbytes_per_s:10.2f} GB/s  (receiver DRAM; "
         f"{r.read_miss_fraction:.2f} of the copied bytes read from it"
         + (f"; binds in {r.memory_bound_share:.2f} of the hash outcomes"
-           if r.memory_bound_share > 0 else "") + ")",
+           if r.memory_bound_share > 0 else "")
+        + (f"; binds from {r.memory_budget_gbps:.3g} Gb/s"
+           if math.isfinite(r.memory_budget_gbps) else "") + ")",
         f"  flow state misses {r.flow_state_miss_fraction:10.3f}   (of a flow's socket lines, "
         f"gone from its core's L2 when next touched)",
         f"  busy receive CPUs {r.cores_used:10.2f}   ({r.flows_per_busy_cpu:.2f} flows each; "

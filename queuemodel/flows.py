@@ -899,8 +899,10 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
         cache fills in the median pattern (``inf``: in fewer than half);
         ``memory_bound_share``, the chance the DRAM holds the flows back
         (0 without ``waiting``), ``memory_bound``, whether that is at
-        least a half, and ``bound_per_byte``, the DRAM bytes per delivered
-        byte of the outcomes it holds back (0 where none);
+        least a half, ``bound_per_byte``, the DRAM bytes per delivered
+        byte of the outcomes it holds back (0 where none), and ``budget``,
+        the DRAM budget at each outcome's busy CPUs, their mean (``inf``
+        without ``waiting``);
         ``outcomes``, per group its scenarios (an index array or a slice), its
         patterns, their ``(n, P)`` rates per flow and the rates sharing first
         gave them (the same array unless bands moved them), with ``band_low``,
@@ -1015,7 +1017,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     out = {name: np.zeros(size) for name in ("delivered", "delivered_stderr", "delivered_sd",
                                              "slowest", "busy",
                                              "flows_per_busy", "dram_per_byte", "dram_bound",
-                                             "read_miss", "bound_per_byte",
+                                             "read_miss", "bound_per_byte", "budget",
                                              "cache_bound_share", "cache_fill_s")}
     out["cpus_at_level"] = np.zeros((size, levels))
     out["rate_at_level"] = np.zeros((size, levels))
@@ -1030,7 +1032,7 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
                    np.empty((n if keep_outcomes else 0, patterns.weight.size)),
                    np.empty((n, levels)), np.empty((n, levels)),
                    np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n),
-                   np.empty((1, n)))
+                   np.empty(n), np.empty((1, n)))
         rows = (capacity[at], rate, start, band_low[at], band_high[at], waste[at], lost[at],
                 cuts[at],
                 *(waiting[k][at] for k in memory_keys), dram, waiting["variability"][at])
@@ -1051,11 +1053,12 @@ def expected_spread(proto: str, groups: list, flows, capacity, per_flow, link,
     _in_threads(tasks)
     kept = []
     for (_, patterns), at, (mean, variance, spread_at, slowest, totals, at_level, handled, dram,
-                            bound, miss, bound_dram, refused, fill) in zip(groups, where,
-                                                                           results):
+                            bound, miss, bound_dram, budget, refused, fill) in zip(
+                                groups, where, results):
         kept.append((at, patterns.weight, patterns.draws, totals))
         out["slowest"][at] = slowest
         out["bound_per_byte"][at] = bound_dram
+        out["budget"][at] = budget
         out["delivered"][at] = mean
         out["delivered_sd"][at] = np.sqrt(np.maximum(0.0, variance))
         out["delivered_stderr"][at] = np.sqrt(np.maximum(0.0, variance) / patterns.draws)

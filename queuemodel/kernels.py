@@ -713,7 +713,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                    ring, memory, dram, variability, with_memory, convex, quantiles, delivered,
                    variance, spread_at, slowest, pattern_totals, rate_at_level,
                    handled_at_level, dram_per_byte, dram_bound, read_miss, bound_per_byte,
-                   cache_bound, cache_fill_s):
+                   budget, cache_bound, cache_fill_s):
     """Expected delivery over the patterns, with its spread and memory traffic.
 
     Parameters
@@ -784,6 +784,11 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
     bound_per_byte : numpy.ndarray
         ``(S,)`` written: DRAM bytes per delivered byte in the patterns the
         DRAM binds (weighted by what they deliver; 0 where none is bound).
+    budget : numpy.ndarray
+        ``(S,)`` written: the DRAM budget (messages/s, :func:`dram_budget`)
+        at each pattern's busy CPUs, their mean over the patterns (``inf``
+        without ``with_memory``, or where a pattern's data costs no DRAM
+        traffic): what the receiver could deliver before its DRAM binds.
     rate_at_level : numpy.ndarray
         ``(S, T)`` written: expected delivery of the CPUs at each level.
     handled_at_level : numpy.ndarray
@@ -826,6 +831,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         bound = 0.0
         bound_traffic = 0.0
         bound_carried = 0.0
+        headroom = 0.0 if with_memory else np.inf
         for t in range(levels):
             rate_at_level[s, t] = 0.0
             handled_at_level[s, t] = 0.0
@@ -877,9 +883,13 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
                 pattern_totals[s, p] = total
             mean += weight[p] * total
             least += weight[p] * (worst if worst < np.inf else 0.0)
-            if not with_memory or total <= 0.0:
+            if not with_memory:
                 continue
             held = dram[s, busy[p]]
+            if weight[p] > 0.0:
+                headroom += weight[p] * held
+            if total <= 0.0:
+                continue
             if total >= held * _AT_BUDGET:
                 bound += weight[p]
                 traffic += weight[p] * total * memory[s] / held
@@ -928,6 +938,7 @@ def spread_moments(flows, level, count, weight, busy, capacity, rate, start, ban
         read_miss[s] = misses / mean if mean > 0.0 else 0.0
         dram_bound[s] = bound
         bound_per_byte[s] = bound_traffic / bound_carried if bound_carried > 0.0 else 0.0
+        budget[s] = headroom
         cache_fill_s[0, s] = np.inf
         if cache_bound[s] > 0.0:
             _pattern_quantiles(fills, weight, half, cache_fill_s, s)

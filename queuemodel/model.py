@@ -40,15 +40,17 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "loss_fraction", "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
                   "capacity_read_miss_fraction", "flow_state_miss_fraction",
                   "memory_bound_share", "memory_bound_bytes_per_byte",
-                  "fragment_cache_bound_share", "fragment_cache_fill_s", "cores_used",
-                  "flows_per_busy_cpu", "gro_packets_per_segment", "receiver_cpu_total",
-                  "sender_cpu_total", "throughput_stderr_gbps", "throughput_sd_gbps",
-                  "throughput_p05_gbps", "throughput_p95_gbps", "slowest_flow_gbps",
-                  "queue_stable",
+                  "memory_budget_gbps", "fragment_cache_bound_share", "fragment_cache_fill_s",
+                  "cores_used", "flows_per_busy_cpu", "gro_packets_per_segment",
+                  "receiver_cpu_total", "sender_cpu_total", "throughput_stderr_gbps",
+                  "throughput_sd_gbps", "throughput_p05_gbps", "throughput_p95_gbps",
+                  "slowest_flow_gbps", "queue_stable",
                   "latency_mean_us", "latency_p99_us", "bottleneck")
 #: The scalar outputs that may be ``inf`` (JSON null in ``to_dict``): an unstable
-#: queue's latency, the fill time of a fragment cache that never fills.
-UNBOUNDED_OUTPUTS = ("latency_mean_us", "latency_p99_us", "fragment_cache_fill_s")
+#: queue's latency, the fill time of a fragment cache that never fills, the DRAM
+#: budget of data that costs the DRAM nothing.
+UNBOUNDED_OUTPUTS = ("latency_mean_us", "latency_p99_us", "fragment_cache_fill_s",
+                     "memory_budget_gbps")
 #: The scalar outputs that are numbers (what levers, attribute and solve can aim at).
 NUMERIC_OUTPUTS = tuple(n for n in OUTPUT_SCALARS if n not in ("bottleneck", "queue_stable"))
 #: Outputs that map names to values (flattened as ``group.key``).
@@ -176,6 +178,15 @@ class Result:
         outcomes deliver the bandwidth over it.  The mean over all outcomes
         is ``memory_bandwidth_gbytes_per_s * 8 / throughput_gbps``; the
         bound ones, whose CPUs hold more in the cache, can move more.
+    memory_budget_gbps : float or numpy.ndarray
+        What the receiver could deliver (application Gb/s, all flows)
+        before its DRAM bandwidth holds it back, the mean over the hash
+        outcomes (:func:`queuemodel.kernels.dram_budget`: every busy CPU
+        holding its queue limit, each outcome at its own busy CPUs); ``inf``
+        where the data costs the DRAM nothing.  Each outcome delivers at
+        most its budget, so ``throughput_gbps`` never exceeds this.  The
+        budget falls as flows are added: their queues make the backlog a
+        byte waits behind, so more bytes leave the cache before their copy.
     fragment_cache_bound_share : float or numpy.ndarray
         The chance (over the flows' hash outcomes) that a fragment cache
         filled by cut datagrams holds a receive CPU back
@@ -264,6 +275,7 @@ class Result:
     flow_state_miss_fraction: Any
     memory_bound_share: Any
     memory_bound_bytes_per_byte: Any
+    memory_budget_gbps: Any
     fragment_cache_bound_share: Any
     fragment_cache_fill_s: Any
     cores_used: Any
@@ -908,6 +920,8 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     sender_drop = np.maximum(0.0, 1.0 - np.divide(arriving, sent, out=np.ones(size),
                                                   where=sent > 0))
     dram_gbytes = total * frame_bytes * spread["dram_per_byte"] / 1e9
+    with np.errstate(over="ignore"):    # a budget past a float's range is no limit: inf
+        budget_gbps = spread["budget"] * msg * 8.0 / 1e9
     queueing = _latency(proto, rx, h, host, msg, flows, offered * to_rate, arrival_scv,
                         link_rate, counts, tx_static, cap, send_units, spread, cpus,
                         level_seconds, total, arriving, drop)
@@ -956,6 +970,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "flow_state_miss_fraction": state_miss,
         "memory_bound_share": spread["memory_bound_share"],
         "memory_bound_bytes_per_byte": spread["bound_per_byte"] * frame_bytes / msg,
+        "memory_budget_gbps": budget_gbps,
         "fragment_cache_bound_share": spread["cache_bound_share"],
         "fragment_cache_fill_s": spread["cache_fill_s"],
         "cores_used": busy,

@@ -44,7 +44,10 @@ same pair with a fixed delay keeps the law, partly DRAM-bound outcomes where the
 binds some of them and not others; a break none of these explain keeps the law's plain
 name, which no pinned test shares.  Sorting them so (seed 4, wide) turned up the last
 of these: the allowance's DRAM term took the mean bytes per byte over all outcomes, and
-now takes the bound ones' (``memory_bound_bytes_per_byte``); no test pins it since.
+now takes the bound ones' (``memory_bound_bytes_per_byte``).  Seed 22 (wide,
+2026-11-29) found one more: N's side of the term was N's mean bytes per byte, which
+the outcomes under their budget set; it is now N's budget (``memory_budget_gbps``),
+and ``test_one_more_flow_costs_no_more_than_its_dram_budget_falls`` pins the host.
 
 With ``--livelock`` every configuration's host keeps its softirq in charge past a CPU's
 capacity (``overload_defers_softirq=False``).  A UDP configuration whose reader shares
@@ -376,7 +379,8 @@ def _add_a_flow(config, num, record):
     free = qm.predict(**rest, flows=counts, **no_terms).throughput_gbps
     lower = free[1] < free[0] * (1 - 1e-12)
     host = SimpleNamespace(**{k: num[k] for k in ("ghz", "dram_latency_ns",
-                                                    "dram_misses_in_flight", "llc_latency_ns")})
+                                                    "dram_misses_in_flight", "llc_latency_ns",
+                                                    "memory_gbytes_per_s")})
     beyond = t[1] < t[0] * _contention_allowance(r, host) * (1 - 1e-12)
     # A break is put down to a known mechanism where that mechanism shows: the DRAM
     # overrun where N or N + 1 flows move more than the bandwidth; mlx4's adaptive ramp
@@ -385,7 +389,8 @@ def _add_a_flow(config, num, record):
     over = np.any(np.asarray(r.memory_bandwidth_gbytes_per_s)
                   > num["memory_gbytes_per_s"] * (1 + 1e-9), axis=0)
     # Where the DRAM binds some hash outcomes and not others, the allowance's DRAM term
-    # (with the mean bytes per byte) can fall short of the bound ones'.
+    # (N's budget taken as the mean over all its outcomes) can fall short of the bound
+    # ones'.
     bound = np.asarray(r.memory_bound_share)
     some = np.any((bound > 0.0) & (bound < 1.0), axis=0)
     fixed = {"adaptive_moderation": False}        # each scenario's fixed delay instead

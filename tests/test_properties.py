@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -876,6 +877,34 @@ def test_the_share_of_outcomes_the_dram_binds_is_a_chance_that_names_the_memory(
 
 
 @given(scenarios(), st.floats(1.0, 20.0))
+def test_no_outcome_delivers_past_its_dram_budget(sc, factor):
+    # Each hash outcome carries at most its DRAM budget, so their mean does too; where the
+    # DRAM binds every outcome they carry exactly it.  The budget is the bandwidth over
+    # bytes per byte that do not depend on it: it scales with the bandwidth.
+    bandwidth = sc.pop("memory_gbytes_per_s", 10.0)
+    r = qm.predict(memory_gbytes_per_s=bandwidth, **sc)
+    assert r.memory_budget_gbps > 0.0
+    assert r.throughput_gbps <= r.memory_budget_gbps * (1 + 1e-9)
+    if r.memory_bound_share == 1.0:
+        assert r.throughput_gbps == pytest.approx(r.memory_budget_gbps, rel=1e-6)
+    wider = qm.predict(memory_gbytes_per_s=bandwidth * factor, **sc)
+    assert wider.memory_budget_gbps == pytest.approx(r.memory_budget_gbps * factor, rel=1e-12)
+
+
+def test_a_dram_budget_past_a_floats_range_is_no_limit_and_no_warning():
+    # Found by tests/search_laws.py --wide (seeds 4 and 22, 2026-11-29): a cache so large
+    # that a byte leaves it with chance 1e-308 gives a budget of 1e305 messages/s, which
+    # overflowed to inf with a RuntimeWarning on its way to Gb/s.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = qm.predict(path="linux-overlay", proto="tcp", veth_link=True,
+                       llc_mib=np.array([1000.0, 2240.0]))
+    assert 1e135 < r.memory_budget_gbps[0] < np.inf
+    assert r.memory_budget_gbps[1] == np.inf
+    assert r.to_dict()["memory_budget_gbps"] == [r.memory_budget_gbps[0], None]
+
+
+@given(scenarios(), st.floats(1.0, 20.0))
 def test_more_memory_bandwidth_never_lowers_throughput(sc, factor):
     bandwidth = sc.pop("memory_gbytes_per_s", 10.0)
     low = qm.predict(memory_gbytes_per_s=bandwidth, **sc)
@@ -928,6 +957,12 @@ def test_a_receiver_short_of_dram_bandwidth_carries_what_it_moves(path, proto):
     assert bound.memory_bandwidth_gbytes_per_s == pytest.approx(
         free.memory_bandwidth_gbytes_per_s / 4, rel=1e-9)
     assert "memory" not in free.bottleneck
+    # The bound flow carries its DRAM budget; the free one had four times that to spare
+    # and more (its budget is the paper testbed's bandwidth over the same bytes per byte).
+    assert bound.memory_budget_gbps == pytest.approx(bound.throughput_gbps, rel=1e-9)
+    assert free.memory_budget_gbps == pytest.approx(
+        bound.memory_budget_gbps * qm.paper_testbed().memory_gbytes_per_s
+        / (free.memory_bandwidth_gbytes_per_s / 4), rel=1e-9)
 
 
 def test_one_kernel_udp_collisions_keep_the_flow_core_within_one_cpu():

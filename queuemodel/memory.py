@@ -239,7 +239,8 @@ def flow_state_miss(flows_on_core, stream_bytes, touches, state_bytes, cache_byt
     """
     k = np.asarray(flows_on_core, dtype=float)
     d = np.asarray(touches, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # Never touched (d = 0): no miss; nothing in between (reuse 0): exp(-inf) = 0.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # Never touched (d = 0): no miss; nothing in between (reuse 0, or so little that
+        # cache / reuse overflows): exp(-inf) = 0.
         reuse = k * (stream_bytes / d) + (k - 1.0) * state_bytes
         return np.where(d > 0, np.exp(-(cache_bytes / reuse)), 0.0)

@@ -217,6 +217,8 @@ def _scenario_laws(r, config, num):
             np.asarray(r.message_rate_per_s) * num["msg_bytes"] * 8 / 1e9, t, rtol=1e-9),
         "DRAM traffic above the bandwidth": (np.asarray(r.memory_bandwidth_gbytes_per_s)
                                              > num["memory_gbytes_per_s"] * (1 + 1e-9)),
+        "throughput above the DRAM budget": ~(np.asarray(r.memory_budget_gbps) > 0) | (
+            t > np.asarray(r.memory_budget_gbps) * (1 + 1e-9)),
         "latency not finite while stable": (np.asarray(r.queue_stable)
                                             & ~(np.asarray(r.latency_mean_us) >= 0)),
     }

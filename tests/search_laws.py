@@ -239,6 +239,22 @@ def _scenario_laws(r, config, num):
         laws[f"{name} outside [0, 1]"] = ~((v >= 0) & (v <= 1))
     laws["late drops above the drops"] = (np.asarray(r.late_drop_fraction)
                                           > np.asarray(r.drop_fraction) + 1e-12)
+    laws["sender drops above the drops"] = (np.asarray(r.sender_drop_fraction)
+                                            > np.asarray(r.drop_fraction) + 1e-12)
+    for name in ("ksoftirqd_share", "read_miss_fraction", "capacity_read_miss_fraction",
+                 "flow_state_miss_fraction", "memory_bound_share",
+                 "fragment_cache_bound_share"):
+        v = np.asarray(getattr(r, name))
+        laws[f"{name} outside [0, 1]"] = ~((v >= 0) & (v <= 1 + 1e-12))
+    # Busy receive CPUs: at least one, at most one a flow and every logical CPU; so
+    # between one flow and all of them each.
+    cpus = config["physical_cores"] * config.get("threads_per_core",
+                                                 qm.paper_testbed().threads_per_core)
+    busy, each = np.asarray(r.cores_used), np.asarray(r.flows_per_busy_cpu)
+    laws["busy receive CPUs outside [1, min(flows, CPUs)]"] = ~(
+        (busy >= 1 - 1e-9) & (busy <= min(flows, cpus) * (1 + 1e-9)))
+    laws["flows per busy CPU outside [1, flows]"] = ~(
+        (each >= 1 - 1e-9) & (each <= flows * (1 + 1e-9)))
     for name, v in r.core_utilisation.items():
         laws[f"{name} outside [0, 1]"] = ~((np.asarray(v) >= -1e-12) & (np.asarray(v) <= 1 + 1e-9))
     columns = [np.asarray(v) for side in (r.receiver_cpu, r.sender_cpu) for v in side.values()]

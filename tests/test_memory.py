@@ -32,6 +32,12 @@ def test_one_native_tcp_flow_by_hand():
     r = qm.predict(path="native", proto="tcp")
     assert r.memory_bandwidth_gbytes_per_s == pytest.approx(
         r.message_rate_per_s * frame_bytes * per_byte / 1e9, rel=1e-9)
+    # Its CPU is saturated, so its queue is full: the DRAM budget takes the same bytes per
+    # byte, and the 68.3 GB/s bandwidth (4 DDR4-2133 channels, Intel ARK) carries
+    # 68.3e9 / (frame_bytes * per_byte) messages/s of 128 KB.
+    budget = 68.3e9 / (frame_bytes * per_byte) * 131072 * 8 / 1e9
+    assert budget == pytest.approx(483, abs=1)
+    assert r.memory_budget_gbps == pytest.approx(budget, rel=1e-9)
 
 
 def test_a_receiver_that_keeps_up_mostly_writes_back():

@@ -400,7 +400,7 @@ def _table(r) -> str:
         f"{r.read_miss_fraction:.2f} of the copied bytes read from it"
         + (f"; binds in {r.memory_bound_share:.2f} of the hash outcomes"
            if r.memory_bound_share > 0 else "")
-        + (f"; binds from {r.memory_budget_gbps:.3g} Gb/s"
+        + (f"; its budget {r.memory_budget_gbps:.3g} Gb/s"
            if math.isfinite(r.memory_budget_gbps) else "") + ")",
         f"  flow state misses {r.flow_state_miss_fraction:10.3f}   (of a flow's socket lines, "
         f"gone from its core's L2 when next touched)",

@@ -146,7 +146,14 @@ def test_cli_predict_table_says_when_the_dram_binds_some_outcomes(capsys):
     assert share > 0.5
     assert f"binds in {share:.2f} of the hash outcomes" in capsys.readouterr().out
     assert main(base) == 0
-    assert "binds in" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "binds in" not in out
+    # The table gives the DRAM's budget, unless the data costs the DRAM nothing (a cache
+    # that holds everything: the budget is inf).
+    budget = qm.predict(path="linux-overlay", proto="tcp", flows=14).memory_budget_gbps
+    assert f"its budget {budget:.3g} Gb/s" in out
+    assert main(base + ["--set", "llc_mib=1e9", "--set", "ddio_share=1"]) == 0
+    assert "its budget" not in capsys.readouterr().out
 
 
 def test_cli_validate_reports_and_strict_fails_on_failures(capsys):

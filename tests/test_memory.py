@@ -179,3 +179,20 @@ def test_readers_on_cores_of_their_own_take_the_copy_out_of_the_softirq_cores_l2
     assert r.flow_state_miss_fraction == pytest.approx(math.exp(-256 * 1024 / reuse),
                                                        rel=1e-12)
     assert r.flow_state_miss_fraction < 0.01
+
+
+def test_the_budget_gives_the_least_bandwidth_that_keeps_the_dram_out_of_the_way():
+    # The budget is proportional to the bandwidth; where the hash outcomes' budgets are
+    # alike (80 Docker TCP flows keep 15.93 of the 16 queues' CPUs busy on average, and a
+    # CPU more changes only the rings' write-backs) the bandwidth times throughput over
+    # budget is where the DRAM starts to bind (README, Memory traffic: 9.8 GB/s).  Once
+    # every outcome binds, they carry their mean budget: proportional again.
+    scenario = dict(path="docker-overlay", proto="tcp", flows=80)
+    free = qm.predict(**scenario)
+    need = 68.3 * free.throughput_gbps / free.memory_budget_gbps
+    assert need == pytest.approx(9.8, abs=0.05)
+    above = qm.predict(**scenario, memory_gbytes_per_s=need * 1.001)
+    below = qm.predict(**scenario, memory_gbytes_per_s=need * 0.98)
+    assert above.throughput_gbps == free.throughput_gbps
+    assert below.memory_bound_share == 1.0
+    assert below.throughput_gbps == pytest.approx(0.98 * free.throughput_gbps, rel=1e-9)

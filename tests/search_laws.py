@@ -390,6 +390,10 @@ def _add_a_flow(config, num, record):
     over = t[0] > n * one * (1 + 1e-9)
     if over.any():
         record("N flows above N times one flow", int(over.sum()), first(over))
+    budget = np.asarray(r.memory_budget_gbps)
+    rises = budget[1] > budget[0] * (1 + 1e-12)
+    if rises.any():
+        record("a flow more raises the DRAM budget", int(rises.sum()), first(rises))
     if config["proto"] != "tcp":
         return
     no_terms = {**num, "rx_flow_run_packets": num["napi_weight"], "dram_latency_ns": 0.0,

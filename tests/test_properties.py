@@ -891,6 +891,15 @@ def test_no_outcome_delivers_past_its_dram_budget(sc, factor):
     assert wider.memory_budget_gbps == pytest.approx(r.memory_budget_gbps * factor, rel=1e-12)
 
 
+@given(scenarios())
+def test_a_flow_more_never_raises_the_dram_budget(sc):
+    # A flow more lengthens the backlog a byte waits behind and never frees a busy CPU
+    # (the draws are nested), so every outcome's budget, and their mean, can only fall.
+    n = sc.pop("flows")
+    budget = qm.predict(**sc, flows=[n, n + 1]).memory_budget_gbps
+    assert budget[1] <= budget[0] * (1 + 1e-12)
+
+
 def test_a_dram_budget_past_a_floats_range_is_no_limit_and_no_warning():
     # Found by tests/search_laws.py --wide (seeds 4 and 22, 2026-11-29): a cache so large
     # that a byte leaves it with chance 1e-308 gives a budget of 1e305 messages/s, which

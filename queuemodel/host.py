@@ -211,7 +211,8 @@ class Host:
         Whether a bridge hands the IPv4 frames it forwards to iptables
         (``net.bridge.bridge-nf-call-iptables`` with br_netfilter, which
         Docker's networks need), which takes them from their sending socket
-        (read in 6.1's source, measured on 6.18; the code is older than 4.4).
+        (read in 6.1's source, measured on 6.18; believed, not checked, to be
+        in 4.4).
         The stages whose ``orphans_skb`` names this flag: the bridge a
         container's frames leave by.
     service_scv : float

@@ -131,8 +131,8 @@ def paper_testbed() -> Host:
         # the time, while the backlog behind it never overflowed
         bridge_nf_call_iptables=True,  # Docker's networks run br_netfilter with
         # bridge-nf-call-iptables=1 (the default of a new namespace on 6.18, measured);
-        # its setup_pre_routing orphans every IPv4 frame (read in 6.1's source; the line
-        # predates 4.4, whose source was not at hand), measured on 6.18 by
+        # its setup_pre_routing orphans every IPv4 frame (read in 6.1's source; believed,
+        # not checked, to be in 4.4: its source was not at hand), measured on 6.18 by
         # tests/sender_hold.py
         socket_admits_past_limit=True,  # Linux 4.4 __sock_queue_rcv_skb refuses a datagram
                                         # only once sk_rmem_alloc >= sk_rcvbuf

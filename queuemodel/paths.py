@@ -195,7 +195,7 @@ VETH_TX = Stage(name="veth_xmit", context="syscall", unit="packet", cost_cycles_
 # The bridge the container's frames cross on their way out hands each IPv4 frame to
 # iptables when br_netfilter is on (bridge-nf-call-iptables, which Docker needs), and
 # br_netfilter's setup_pre_routing orphans it first ("Must drop socket now because of
-# tproxy": 6.1 net/bridge/br_netfilter_hooks.c, read; the line is older than 4.4)
+# tproxy": 6.1 net/bridge/br_netfilter_hooks.c, read; believed, not checked, to be in 4.4)
 # (Host.bridge_nf_call_iptables).  Measured on 6.18 (tests/sender_hold.py): a container's
 # UDP sender behind a 300 Mb/s link sent 3.6 Gb/s with it on, 0.28 with it off.
 BRIDGE_TX = dataclasses.replace(BRIDGE, orphans_skb="bridge_nf_call_iptables")

@@ -6,6 +6,7 @@ computes the model's side directly with ``predict``.
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 import queuemodel as qm
@@ -113,3 +114,18 @@ def test_a_wrong_model_fails_validation():
     report = validate(predict=slow)
     assert not report.all_passed
     assert not next(o for o in report.outcomes if o.claim.id == "S1").passed
+
+
+def test_a_shape_claim_names_the_steps_that_break_it():
+    # M6's report names each step of a curve that moves the wrong way, in per cent of
+    # the value before it, so a one-step miss reads as one (README, M6).
+    from queuemodel.claims import _steps
+
+    flows = np.arange(1, 6)
+    assert _steps(flows, np.array([4.0, 3.0, 3.0, 3.3, 2.0]), "falling", 1) == (
+        "not falling: +0.00 % at 2 -> 3, +10.00 % at 3 -> 4")
+    assert _steps(flows, np.array([1.0, 2.0, 1.5, 3.0, 4.0]), "strictly rising", -1) == (
+        "not rising: -25.00 % at 2 -> 3")
+    assert _steps(flows, np.array([5.0, 4.0, 3.0, 2.0, 1.0]), "falling", 1) == "falling"
+    m6 = next(o for o in validate().outcomes if o.claim.id == "M6")
+    assert ("not falling" in m6.model) == (not m6.passed)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import tomllib
 from pathlib import Path as _FsPath
@@ -191,14 +192,16 @@ def with_overrides(host: Host, overrides: dict) -> Host:
     >>> with_overrides(paper_testbed(), {"link_gbps": "100"}).link_gbps
     100.0
     """
-    import dataclasses
-
     for key in overrides:
         if key not in HOST_FIELDS:
             raise UnknownNameError("host field", key, "one of " + ", ".join(HOST_FIELDS))
-    kinds = {f.name: f.metadata.get("kind") for f in dataclasses.fields(Host)}
-    values = {k: v if kinds[k] == "name" else _parse(v) for k, v in overrides.items()}
+    values = {k: v if k in _NAME_FIELDS else _parse(v) for k, v in overrides.items()}
     return dataclasses.replace(host, **values)
+
+
+#: Host fields that hold a name, which an override keeps as text.
+_NAME_FIELDS = frozenset(f.name for f in dataclasses.fields(Host)
+                         if f.metadata.get("kind") == "name")
 
 
 def load_host(path: str | _FsPath, base: Host | None = None) -> Host:
@@ -250,7 +253,6 @@ def host_to_toml(host: Host) -> str:
     >>> text.splitlines()[0], load_host_text(text) == paper_testbed()
     ('[host]', True)
     """
-    import dataclasses
     import json
 
     import numpy as np

@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import re
 import subprocess
 import sys
 
@@ -32,6 +33,36 @@ def test_error_is_a_valueerror_and_names_everything():
 def test_every_numeric_host_field_rejects_bad_values(field, bad):
     with pytest.raises(ModelInputError, match=rf"^host\.{field} = "):
         qm.predict(**{field: bad})
+
+
+@pytest.mark.parametrize("field", NUMERIC_HOST_FIELDS)
+def test_a_plain_number_at_a_fields_bounds_is_held_to_them(field):
+    # Each numeric field's declared range, at its edges, given as plain floats (which the
+    # checks pass without building an array): a closed bound is accepted and kept, an
+    # open one refused, and an integer field refuses a value half-way between two.
+    from queuemodel.hosts import with_overrides
+
+    meta = next(f.metadata for f in dataclasses.fields(Host) if f.name == field)
+    low, high = meta.get("low", -math.inf), meta.get("high", math.inf)
+    base = qm.paper_testbed()
+    for edge in (low, high):
+        if not math.isfinite(edge):
+            continue
+        if edge == low and meta.get("low_open"):
+            with pytest.raises(ModelInputError, match=rf"^host\.{field} = "):
+                with_overrides(base, {field: float(edge)})
+            continue
+        try:
+            host = with_overrides(base, {field: float(edge)})
+        except ModelInputError as err:      # a rule between two fields, not this range
+            assert re.search(r"must be >= [a-z_]+ \(", str(err)), str(err)
+        else:
+            assert getattr(host, field) == float(edge)
+    if meta.get("integer"):
+        half = math.floor(max(low, 0.0)) + 0.5
+        with pytest.raises(ModelInputError, match=rf"^host\.{field} = {half!r}: must be an "
+                                                  r"integer"):
+            with_overrides(base, {field: half})
 
 
 @pytest.mark.parametrize("field", FLAG_HOST_FIELDS)

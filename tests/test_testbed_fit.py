@@ -595,3 +595,27 @@ def test_the_bar_holds_with_overlay_costs_measured_from_the_profile(name):
     plain = F.calibrate_dataset(rows, measure=False)
     linux_udp = next(r for r in plain.rows if (r["path"], r["proto"]) == ("linux-overlay", "udp"))
     assert linux_udp["error"] < -0.25
+
+
+@pytest.mark.parametrize("name", ["vm-2cpu-sizes-tcp-a.json", "vm-2cpu-sizes-tcp-b.json"])
+def test_small_tcp_messages_on_this_vm_run_in_two_regimes_the_model_has_one(name):
+    # README, "Small TCP messages on this VM": single-flow TCP at 64 B..128 KB, fitted on
+    # the 128 KB rows.  The data: at 1 KB a run either takes about one NET_RX softirq per
+    # message (>= 90k a second) and carries at most 1.5 Gb/s, or takes few (< 50k) and
+    # carries over 3.  The model, with one regime per scenario, misses the small sizes;
+    # the bounds record its gaps (64 B too slow, 1 KB and 8 KB too fast), so a change
+    # that widens them fails here.
+    rows = _rows(name)
+    for r in (r for r in rows if r["msg_bytes"] == 1024):
+        per_second = r["throughput_gbps"] * 1e9 / 8.0 / 1024
+        if r["net_rx_softirq_per_s"] >= 90e3:
+            assert per_second / r["net_rx_softirq_per_s"] < 1.5 and r["throughput_gbps"] < 1.5
+        else:
+            assert r["net_rx_softirq_per_s"] < 50e3 and r["throughput_gbps"] > 3.0
+    fit = F.calibrate_dataset(rows, "path=*,proto=tcp,flows=1,msg_bytes=131072")
+    error = {(r["path"], r["msg_bytes"]): r["error"] for r in fit.predictions()}
+    assert set(error) == {(p, b) for p in PATHS for b in (64, 256, 1024, 8192)}
+    for path in PATHS:
+        assert -0.45 < error[(path, 64)] < -0.15
+        assert 1.0 < error[(path, 1024)] < 2.5
+        assert 0.1 < error[(path, 8192)] < 1.0

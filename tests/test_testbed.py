@@ -49,6 +49,13 @@ def test_smoke_one_tcp_and_one_udp_run_per_path(tmp_path):
         assert row["throughput_gbps"] > 0 and row["seconds"] > 0.5
         assert row["cpu_sys"] + row["cpu_softirq"] > 0 and row["kernel"]
         assert row["iperf3_version"].startswith("3.") and row["pinned"] is False
+        if row["proto"] == "tcp":
+            # The sender's segments carry the goodput, at most an MSS each (1448 B native,
+            # 1398 B through VXLAN; 8 KB writes make no segment under 8192 / 6 B); the
+            # receiver's are acknowledgements, fewer than the segments they acknowledge.
+            per_segment = row["throughput_gbps"] * 1e9 / 8.0 / row["tcp_sender_segments_per_s"]
+            assert 1000.0 < per_segment < 1.05 * 1448, row
+            assert 0 < row["tcp_receiver_segments_per_s"] < row["tcp_sender_segments_per_s"]
         if shutil.which("ethtool"):
             # a veth's defaults: segmentation on, no GRO (the model's link_segments = off)
             assert "tcp-segmentation-offload=on" in row["offloads"], row["offloads"]

@@ -7,7 +7,9 @@ before and after.  A row holds the workload, the goodput iperf3 measured at
 the receiver, the CPU time by /proc/stat column (CPUs busy, summed over all
 CPUs: sender and receiver share this host; idle and steal, the time a
 hypervisor gave to others, too), NET_RX softirqs, hard interrupts, softnet
-counters and the receiving namespace's UDP socket-buffer drops per second,
+counters, the receiving namespace's UDP socket-buffer drops per second and
+the TCP segments each end sent per second (the sender's data, the
+receiver's acknowledgements),
 the host's kernel, CPU model, clock and core count, the link's offload
 settings (``ethtool -k``, when ethtool is installed) and whether TSO/GSO
 were on, iperf3's version (it decides how many threads serve the streams of
@@ -57,11 +59,24 @@ def host_facts() -> dict:
             "cpus": os.cpu_count() or 0}
 
 
-def _udp_rcvbuf_errors(namespace: str) -> int:
-    """``Udp: RcvbufErrors`` of a namespace (datagrams a full socket buffer refused)."""
+#: The counters of a namespace's /proc/net/snmp a row records, by table: datagrams a
+#: full socket buffer refused, and TCP segments received and sent (``OutSegs`` counts a
+#: GSO sk_buff as the MSS-sized segments it carries, ``tcp_skb_pcount``).
+_SNMP_COUNTERS = (("Udp", "RcvbufErrors"), ("Tcp", "InSegs"), ("Tcp", "OutSegs"))
+
+
+def _snmp_counters(namespace: str) -> dict:
+    """The :data:`_SNMP_COUNTERS` of a namespace, keyed ``(table, name)``."""
     done = subprocess.run(["ip", "netns", "exec", namespace, "cat", "/proc/net/snmp"],
                           capture_output=True, text=True, timeout=_GRACE_S, check=True)
-    return parse_snmp(done.stdout)["Udp"]["RcvbufErrors"]
+    tables = parse_snmp(done.stdout)
+    return {(table, name): tables[table][name] for table, name in _SNMP_COUNTERS}
+
+
+def _snmp_deltas(namespaces: tuple, before: list) -> list:
+    """Each namespace's counters now, less ``before`` (a list like the result)."""
+    return [{key: value - old[key] for key, value in _snmp_counters(ns).items()}
+            for ns, old in zip(namespaces, before)]
 
 
 #: The offloads a row records, by the link end whose setting matters: the sending
@@ -171,7 +186,8 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
                 ] + client_cpu
         if proto == "udp":
             args += ["-u", "-b", "0"]
-        rcvbuf_before = _udp_rcvbuf_errors(server_ns)
+        namespaces = (client_ns, server_ns)
+        snmp_before = [_snmp_counters(ns) for ns in namespaces]
         if profile:
             scratch = tempfile.TemporaryDirectory(prefix="qmtb-perf-")
             data_path = os.path.join(scratch.name, "perf.data")
@@ -184,7 +200,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             raise TestbedError(f"testbed: iperf3 {path} {proto} did not finish within "
                                f"{seconds + _GRACE_S:g} s") from None
         after, elapsed = snapshot(), time.perf_counter() - start
-        rcvbuf_errors = _udp_rcvbuf_errors(server_ns) - rcvbuf_before
+        sent, received = _snmp_deltas(namespaces, snmp_before)
         shares = ""
         if sampler is not None:
             sampler.wait(timeout=seconds + _GRACE_S)
@@ -222,7 +238,11 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         "irq_per_s": sum(sum(v["counts"].values()) for v in d.interrupts.values()) / elapsed,
         "softnet_dropped_per_s": sum(r["dropped"] for r in d.softnet) / elapsed,
         "softnet_squeezed_per_s": sum(r["time_squeeze"] for r in d.softnet) / elapsed,
-        "udp_rcvbuf_errors_per_s": rcvbuf_errors / elapsed,
+        "udp_rcvbuf_errors_per_s": received["Udp", "RcvbufErrors"] / elapsed,
+        # The sender's segments are its data (it receives next to nothing to
+        # acknowledge); the receiver's are its acknowledgements.
+        "tcp_sender_segments_per_s": sent["Tcp", "OutSegs"] / elapsed,
+        "tcp_receiver_segments_per_s": received["Tcp", "OutSegs"] / elapsed,
         "iperf3_version": version,
         "pinned": bool(pin),
         "segmentation": bool(segmentation),

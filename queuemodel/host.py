@@ -171,7 +171,11 @@ class Host:
         MSS-sized segments a TCP sender releases in one burst when the
         application writes less than that at a time (the receive window a
         busy reader opens between two window updates); a larger write goes
-        as one burst, up to ``gso_max_bytes``.
+        as one burst, up to ``gso_max_bytes``.  0 means no coalescing:
+        every write leaves as a segment of its own, as when each small
+        segment's acknowledgement is back before the next write, so Nagle
+        never holds one (the slow regime of small writes over a veth pair,
+        README "Small TCP messages on this VM").
     softirq_entry_cycles : float
         Cycles to enter and leave one softirq run (counted per interrupt).
     context_switch_cycles : float
@@ -316,7 +320,7 @@ class Host:
     gso_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
     rx_flow_run_packets: Any = _num(low=1.0, high=1 << 16)
     gro_max_flows: Any = _num(low=1, high=1 << 16, integer=True)
-    tcp_write_burst_segments: Any = _num(low=1.0, high=1 << 16)
+    tcp_write_burst_segments: Any = _num(low=0.0, high=1 << 16)
     softirq_entry_cycles: Any = _num(low=0.0)
     context_switch_cycles: Any = _num(low=0.0)
     app_on_softirq_core: bool = _flag()

@@ -376,6 +376,10 @@ def features(proto: str, msg_bytes, host: Host, encap_bytes: int):
         tx_seg = np.divide(msg_bytes, burst)
         if not host.link_segments:        # a veth carries the GSO segment whole
             n_wire = rx_seg = np.broadcast_to(tx_seg, np.shape(n_wire))
+        else:
+            # A burst smaller than the MSS (writes that leave alone: no coalescing,
+            # tcp_write_burst_segments < 1) is a wire packet of its own.
+            n_wire = np.maximum(n_wire, tx_seg)
         fragmented = np.zeros_like(n_wire)
     else:
         rx_seg = n_wire

@@ -180,12 +180,15 @@ def tcp_burst_bytes(msg_bytes, mss, gso_max_bytes, write_burst_segments):
         ``min(segment_bytes(mss, gso_max), max(msg_bytes, w * mss))``: a write
         goes out whole, small writes coalesce into bursts of ``w`` segments
         (the window a busy reader opens between updates), and no burst is
-        bigger than one GSO segment.
+        bigger than one GSO segment.  With ``w = 0`` nothing coalesces: each
+        write is a burst of its own.
 
     Examples
     --------
     >>> float(tcp_burst_bytes(64, 1448, 65536, 12)), float(tcp_burst_bytes(131072, 1448, 65536, 12))
     (17376.0, 65160.0)
+    >>> float(tcp_burst_bytes(1024, 1448, 65536, 0))
+    1024.0
     """
     return np.minimum(segment_bytes(mss, gso_max_bytes),
                       np.maximum(msg_bytes, np.multiply(write_burst_segments, mss)))

@@ -162,7 +162,7 @@ def _wide_numeric(rng, size):
         rx_ring=rng.integers(64, 8193, size).astype(float),
         gro_max_flows=rng.integers(1, 65, size).astype(float),
         rx_flow_run_packets=rng.uniform(1.0, 300.0, size),
-        tcp_write_burst_segments=rng.uniform(1.0, 64.0, size),
+        tcp_write_burst_segments=rng.uniform(0.0, 64.0, size),
         service_scv=rng.uniform(0.0, 4.0, size),
         llc_mib=rng.uniform(1.0, 64.0, size),
         softirq_max_restart=rng.integers(1, 21, size).astype(float),

@@ -12,7 +12,9 @@ each of TCP at 1 and 2 flows with segmentation on and off (``--segmentation on,o
 and of 8 KiB UDP; ``vm-2cpu-profiled.json`` (20:52) two passes of 1-flow TCP
 (segmentation on and off) and of UDP, with ``--profile``; ``vm-2cpu-profiled-3x-a.json``
 (21:03) and ``-3x-b.json`` (21:08) three passes each of TCP at 1 and 2 flows with
-segmentation on and off and of UDP, all with ``--profile``.  The ``iperf3_version`` column (3.12, installed 15:29 that day per
+segmentation on and off and of UDP, all with ``--profile``.  The ``vm-2cpu-sizes-tcp-*``
+sets (2026-11-29) hold single-flow TCP at 64 B..128 KB; ``-segs`` also each end's
+TCP segments per second.  The ``iperf3_version`` column (3.12, installed 15:29 that day per
 the VM's dpkg log) was added to the rows measured before the testbed recorded it.
 """
 
@@ -598,13 +600,13 @@ def test_the_bar_holds_with_overlay_costs_measured_from_the_profile(name):
 
 
 @pytest.mark.parametrize("name", ["vm-2cpu-sizes-tcp-a.json", "vm-2cpu-sizes-tcp-b.json"])
-def test_small_tcp_messages_on_this_vm_run_in_two_regimes_the_model_has_one(name):
+def test_small_tcp_messages_on_this_vm_run_in_two_regimes(name):
     # README, "Small TCP messages on this VM": single-flow TCP at 64 B..128 KB, fitted on
     # the 128 KB rows.  The data: at 1 KB a run either takes about one NET_RX softirq per
     # message (>= 90k a second) and carries at most 1.5 Gb/s, or takes few (< 50k) and
-    # carries over 3.  The model, with one regime per scenario, misses the small sizes;
-    # the bounds record its gaps (64 B too slow, 1 KB and 8 KB too fast), so a change
-    # that widens them fails here.
+    # carries over 3.  The model with its shipped coalescing (the fast regime; the slow
+    # one is the next test's) misses the small sizes; the bounds record its gaps (64 B
+    # too slow, 1 KB and 8 KB too fast), so a change that widens them fails here.
     rows = _rows(name)
     for r in (r for r in rows if r["msg_bytes"] == 1024):
         per_second = r["throughput_gbps"] * 1e9 / 8.0 / 1024
@@ -619,3 +621,62 @@ def test_small_tcp_messages_on_this_vm_run_in_two_regimes_the_model_has_one(name
         assert -0.45 < error[(path, 64)] < -0.15
         assert 1.0 < error[(path, 1024)] < 2.5
         assert 0.1 < error[(path, 8192)] < 1.0
+
+
+def _acks_per_segment(row):
+    return row["tcp_receiver_segments_per_s"] / row["tcp_sender_segments_per_s"]
+
+
+def _segments_per_write(row):
+    writes = row["throughput_gbps"] * 1e9 / 8.0 / row["msg_bytes"]
+    return row["tcp_sender_segments_per_s"] / writes
+
+
+def _predicted_gbps(row, cycles_scale, write_burst_segments):
+    host = F.testbed_host_for(row, cycles_scale)
+    host = qm.hosts.with_overrides(host, {"tcp_write_burst_segments": write_burst_segments})
+    return float(qm.predict(path=PATHS[row["path"]], proto="tcp", flows=1,
+                            msg_bytes=int(row["msg_bytes"]), host=host).throughput_gbps)
+
+
+def test_small_tcp_writes_slow_regime_is_every_write_leaving_alone():
+    # README, "Small TCP messages on this VM": vm-2cpu-sizes-tcp-segs.json (2026-11-29,
+    # 06:17-06:20 UTC, three passes) records each end's TCP segments (Tcp: OutSegs, counted
+    # in MSS units).  At 1 KB and 8 KB a run is in one of two regimes, told apart by how
+    # often the receiver acknowledges: at least one segment in ten (the slow regime), or
+    # fewer than one in fifteen (one 8 KB run, at one in eleven, lies between; at 1 KB the
+    # regimes are one in two and one in twenty).  In the slow one every write leaves alone
+    # (ceil(msg / MSS) a write, not msg / MSS), which is tcp_write_burst_segments = 0 in
+    # the model.  Fitted at 128 KB only, the model predicts those runs within 40 % with it
+    # and 20-80 % too fast with the shipped coalescing (11.58); the fast runs at 1 KB sit
+    # near the coalesced prediction instead.  Fails if the segment counts stop showing the
+    # two regimes, or if the model's no-coalescing regime moves away from the slow runs.
+    rows = _rows("vm-2cpu-sizes-tcp-segs.json")
+    scale = F.calibrate_dataset(rows, "path=*,proto=tcp,flows=1,msg_bytes=131072"
+                                ).values["cycles_scale"]
+    slow = fast = between = 0
+    for r in (r for r in rows if r["msg_bytes"] in (1024, 8192)):
+        acks = _acks_per_segment(r)
+        if 1 / 15 <= acks <= 0.1:
+            assert r["msg_bytes"] == 8192, r
+            between += 1
+            continue
+        mss = qm.wire.tcp_mss_bytes(1500, PATHS[r["path"]].encap_bytes)
+        whole = math.ceil(r["msg_bytes"] / mss)
+        alone, coalesced = (_predicted_gbps(r, scale, w) for w in (0.0, 11.58))
+        if acks > 0.1:
+            slow += 1
+            assert 0.93 * whole < _segments_per_write(r) <= whole, r
+            assert abs(r["throughput_gbps"] / alone - 1.0) < 0.4, (r, alone)
+            assert 1.2 < coalesced / r["throughput_gbps"] < 5.0, (r, coalesced)
+        else:
+            fast += 1
+            assert _segments_per_write(r) < 1.02 * r["msg_bytes"] / mss, r
+            assert abs(math.log(r["throughput_gbps"] / coalesced)) < math.log(1.8), r
+            assert r["throughput_gbps"] / alone > (3.0 if r["msg_bytes"] == 1024 else 1.2)
+    assert slow >= 9 and fast >= 4 and between <= 1
+    # At 256 B the slow runs coalesce part of the way (2-4 writes a segment), which
+    # neither end of the model's range gives: recorded, not modelled.
+    partial = [_segments_per_write(r) for r in rows
+               if r["msg_bytes"] == 256 and _acks_per_segment(r) > 0.1]
+    assert partial and all(0.25 < s < 0.5 for s in partial)

@@ -78,3 +78,22 @@ def test_arrays_broadcast():
 def test_mean_frame_bytes(proto, msg, mtu, encap, expected, source):
     # What mlx4_en sums per ring (the CQE's byte count, the FCS stripped) over its packets.
     assert wire.mean_frame_bytes(proto, msg, mtu, encap) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("msg, packets", [(64, 1.0), (1024, 1.0), (1447, 1.0),
+                                          (8192, 8192 / 1448), (131072, 131072 / 1448)])
+def test_writes_that_leave_alone_are_a_wire_packet_at_least(msg, packets):
+    # host.py, tcp_write_burst_segments = 0: no coalescing, every write its own segment.
+    # Over a NIC that cuts segments into MSS packets (link_segments) a write under the MSS
+    # is then one packet (1448 B of payload native, RFC 791/793 headers, 1500 B MTU), not
+    # msg / 1448 of one; a bigger write stays msg / 1448 (the model's fluid count).  With
+    # the shipped coalescing (11.58) small writes share packets: msg / 1448.
+    from queuemodel.hosts import paper_testbed, with_overrides
+    from queuemodel.solver import features
+
+    alone = with_overrides(paper_testbed(), {"tcp_write_burst_segments": 0.0})
+    counts, _ = features("tcp", float(msg), alone, 0)
+    assert float(counts[1]) == pytest.approx(packets, rel=1e-12)
+    assert float(counts[3]) == pytest.approx(max(1.0, msg / 65160), rel=1e-12)
+    coalesced, _ = features("tcp", float(msg), paper_testbed(), 0)
+    assert float(coalesced[1]) == pytest.approx(msg / 1448, rel=1e-12)

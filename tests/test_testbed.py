@@ -49,6 +49,7 @@ def test_smoke_one_tcp_and_one_udp_run_per_path(tmp_path):
         assert row["throughput_gbps"] > 0 and row["seconds"] > 0.5
         assert row["cpu_sys"] + row["cpu_softirq"] > 0 and row["kernel"]
         assert row["iperf3_version"].startswith("3.") and row["pinned"] is False
+        assert row["nodelay"] is False
         if row["proto"] == "tcp":
             # The sender's segments carry the goodput, at most an MSS each (1448 B native,
             # 1398 B through VXLAN; 8 KB writes make no segment under 8192 / 6 B); the

@@ -138,7 +138,7 @@ def _per_second(counts: dict, seconds: float) -> float:
 
 def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             seconds: float = 2.0, pin: bool = False, segmentation: bool = True,
-            profile: bool = False) -> dict:
+            profile: bool = False, nodelay: bool = False) -> dict:
     """One iperf3 run on a built testbed; the row of the dataset.
 
     Parameters
@@ -165,6 +165,9 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         Sample every CPU's clock during the run (``perf record``) and record
         the share of the samples in each group of kernel functions
         (:mod:`~queuemodel.testbed.profile`) as the ``profile`` column.
+    nodelay : bool
+        Set ``TCP_NODELAY`` on the client's TCP sockets (iperf3 ``-N``):
+        Nagle's rule never holds a small write back.  Recorded in the row.
 
     Returns
     -------
@@ -186,6 +189,8 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
                 ] + client_cpu
         if proto == "udp":
             args += ["-u", "-b", "0"]
+        elif nodelay:
+            args += ["-N"]
         namespaces = (client_ns, server_ns)
         snmp_before = [_snmp_counters(ns) for ns in namespaces]
         if profile:
@@ -246,6 +251,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         "iperf3_version": version,
         "pinned": bool(pin),
         "segmentation": bool(segmentation),
+        "nodelay": bool(nodelay) and proto == "tcp",
         "profile": shares,
         "offloads": _offloads(),
         **host_facts(),
@@ -254,7 +260,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
 
 def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flows=(1,),
             seconds: float = 2.0, repeats: int = 1, pin: bool = False,
-            segmentation=(True,), profile: bool = False) -> list:
+            segmentation=(True,), profile: bool = False, nodelay: bool = False) -> list:
     """Build the testbed, run every combination, remove the testbed; the rows.
 
     Every combination is checked first (a UDP datagram above 65507 bytes, an
@@ -280,6 +286,8 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
         datagrams are IP-fragmented either way, runs with the first only.
     profile : bool
         Record where each run's CPU time goes (:func:`measure`; needs perf).
+    nodelay : bool
+        TCP runs with ``TCP_NODELAY`` (:func:`measure`).
 
     Returns
     -------
@@ -315,7 +323,7 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
                 if proto == "udp" and seg != settings[0]:
                     continue
                 rows.append({**measure(bed, path, proto, size, n, seconds, pin, seg,
-                                       profile), "repeat": repeat})
+                                       profile, nodelay), "repeat": repeat})
     return rows
 
 

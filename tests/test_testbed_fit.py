@@ -709,3 +709,34 @@ def test_without_nagle_small_writes_always_leave_alone_but_1_kb_mostly_coalesces
         return sum(s < 0.82 for s in share), sum(s > 0.93 for s in share), len(share)
 
     assert split(nodelay) == (7, 1, 9) and split(nagle) == (2, 7, 9)
+
+
+def test_on_this_vm_each_packet_sent_takes_a_softirq_run_the_model_batches_them():
+    # README, "Softirq runs on this VM".  On the namespace testbed (Linux 6.18, one
+    # kernel) every 8 KB datagram's six fragments take a NET_RX run each on all three
+    # paths (vm-2cpu-6x.json: 6.0-6.2 a datagram), and a 128 KB TCP message's runs are
+    # its two 64 KB sk_buffs plus the receiver's acknowledgements, each a run of its own
+    # (vm-2cpu-sizes-tcp-segs.json: their sum is 89-95 % of the runs counted).  The
+    # model lets the six fragments arrive as one burst that one polling period takes
+    # (0.6-0.9 runs a datagram), counts no acknowledgement, and on the overlays gives
+    # gro_cells and the backlog runs of their own as Linux 4.4 does (Docker 4.2 a TCP
+    # message, native 1.7, measured 4.3-5.1 on each).  Recorded gaps: building the
+    # kernel's way (one run per packet the sending CPU sends) moved native UDP's
+    # throughput error from -20 % to -32 % with the per-run costs of the paper's host,
+    # so it waits for a measured per-run cost on this kernel.
+    for r in (r for r in _rows("vm-2cpu-6x.json") if r["proto"] == "udp"):
+        datagrams = r["throughput_gbps"] * 1e9 / 8.0 / r["msg_bytes"]
+        fragments = qm.wire.udp_fragments(r["msg_bytes"], 1500, PATHS[r["path"]].encap_bytes)
+        assert fragments == 6
+        assert abs(r["net_rx_softirq_per_s"] / datagrams / fragments - 1.0) < 0.05, r
+        model = F.predict_row(r)
+        assert model.softirq_rate_per_s / model.message_rate_per_s < 1.0
+    for r in (r for r in _rows("vm-2cpu-sizes-tcp-segs.json") if r["msg_bytes"] == 131072):
+        messages = r["throughput_gbps"] * 1e9 / 8.0 / r["msg_bytes"]
+        mss = qm.wire.tcp_mss_bytes(1500, PATHS[r["path"]].encap_bytes)
+        skbs = r["msg_bytes"] / qm.wire.segment_bytes(mss, 65536)
+        acks = r["tcp_receiver_segments_per_s"] / messages
+        runs = r["net_rx_softirq_per_s"] / messages
+        assert 0.85 < (skbs + acks) / runs < 1.0, r
+        model = F.predict_row(r)
+        assert model.softirq_rate_per_s / model.message_rate_per_s < 0.9 * runs

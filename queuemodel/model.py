@@ -787,7 +787,10 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     n_wire = counts[:, 1]
     cap = h.ghz * 1e9
     miss_cycles = h.dram_latency_ns * h.ghz
-    link_gbps = wire.goodput_gbps(h.link_gbps, proto, msg, h.mtu, path.encap_bytes)
+    # Writes that leave alone (no coalescing) put more packets, so more headers, on the
+    # wire than full MSS packets would: the wire arithmetic counts those rows' packets.
+    on_wire = _wire_arithmetic(proto, msg, h.mtu, path.encap_bytes, counts[:, 1])
+    link_gbps = on_wire(wire.goodput_gbps, h.link_gbps)
     to_rate = 1e9 / (8.0 * msg)
     link_rate = link_gbps * to_rate
     base_static = _stage_cycles(rx, units, data, miss_cycles)    # (N, stages), cached data
@@ -817,8 +820,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     threads = max(int(patterns.level.max()) for _, patterns in groups)
     send_units = flow_model.sender_core_units(flows, h.physical_cores, h.threads_per_core,
                                               h.smt_gain)
-    frame_bytes = (wire.wire_bytes_per_message(proto, msg, h.mtu, path.encap_bytes)
-                   - _NOT_IN_MEMORY_BYTES * n_wire)
+    frame_bytes = on_wire(wire.wire_bytes_per_message) - _NOT_IN_MEMORY_BYTES * n_wire
     cache_bytes, ring_per_cpu = _cache_share(h, host)
     waiting = _waiting_limits(proto, h, msg, n_wire, ring_per_cpu, size)
     waiting["cache"] = _row(cache_bytes / frame_bytes, size)
@@ -831,7 +833,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     block = _ReceiveBlock(
         proto=proto, host=host, rx=rx, tx=tx, h=h, groups=groups, size=size,
         base_static=base_static, tx_static=tx_static, units=units, n_wire=n_wire,
-        burst=burst, frame_bytes=wire.mean_frame_bytes(proto, msg, h.mtu, path.encap_bytes),
+        burst=burst, frame_bytes=on_wire(wire.mean_frame_bytes),
         cap=_row(cap, size),
         shares=[_row(s, size)
                 for s in flow_model.thread_shares(h.smt_gain, threads)],
@@ -980,6 +982,23 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "topology": topology,
         "cpu_tables": tables,
     }
+
+
+def _wire_arithmetic(proto, msg, mtu, encap_bytes, n_wire):
+    """``f(*lead, proto, msg, mtu, encap)`` for a :mod:`queuemodel.wire` function ``f``,
+    given ``n_wire`` packets where a TCP message takes more than full MSS packets."""
+    alone = None
+    if proto == "tcp":
+        more = n_wire > wire.wire_packets_per_message(proto, msg, mtu, encap_bytes)
+        alone = more if more.any() else None
+
+    def on_wire(func, *lead):
+        value = func(*lead, proto, msg, mtu, encap_bytes)
+        if alone is None:
+            return value
+        return np.where(alone, func(*lead, proto, msg, mtu, encap_bytes, tcp_packets=n_wire),
+                        value)
+    return on_wire
 
 
 #: Bytes of each frame on the wire that never reach memory: preamble and start

@@ -225,7 +225,7 @@ def wire_packets_per_message(proto, msg_bytes, mtu, encap_bytes=0):
     return udp_fragments(msg_bytes, mtu, encap_bytes)
 
 
-def wire_bytes_per_message(proto, msg_bytes, mtu, encap_bytes=0):
+def wire_bytes_per_message(proto, msg_bytes, mtu, encap_bytes=0, tcp_packets=None):
     """Bytes a message occupies on the wire, every header, preamble and gap included.
 
     Parameters
@@ -238,6 +238,9 @@ def wire_bytes_per_message(proto, msg_bytes, mtu, encap_bytes=0):
         IP MTU of the link in bytes.
     encap_bytes : int or array_like
         Tunnel headers per packet in bytes.
+    tcp_packets : float or array_like, optional
+        TCP packets per message, where they are more than full MSS packets
+        would be (writes that leave alone); default ``msg / MSS``.
 
     Returns
     -------
@@ -246,17 +249,24 @@ def wire_bytes_per_message(proto, msg_bytes, mtu, encap_bytes=0):
     Notes
     -----
     TCP sends full packets of ``mtu + 38`` wire bytes, each carrying one
-    MSS.  A UDP datagram is ``n`` fragments: ``n - 1`` full ones and a last
-    one with the rest; every frame is padded to the 64-byte minimum.
+    MSS: the payload and ``mtu + 38 - MSS`` bytes of headers a packet (a
+    TCP frame, with its 52 bytes of IP and TCP headers, never needs
+    padding).  A UDP datagram is ``n`` fragments: ``n - 1`` full ones and
+    a last one with the rest; every frame is padded to the 64-byte minimum.
 
     Examples
     --------
     >>> float(wire_bytes_per_message("udp", 18, 1500))   # padded minimum frame
     84.0
+    >>> float(wire_bytes_per_message("tcp", 64, 1500, tcp_packets=1.0))   # 64 + 90
+    154.0
     """
     frame_full = np.add(mtu, ETH_OVERHEAD_BYTES, dtype=float)
     if proto == "tcp":
-        return wire_packets_per_message("tcp", msg_bytes, mtu, encap_bytes) * frame_full
+        if tcp_packets is None:
+            return wire_packets_per_message("tcp", msg_bytes, mtu, encap_bytes) * frame_full
+        headers = frame_full - tcp_mss_bytes(mtu, encap_bytes)
+        return np.add(msg_bytes, np.multiply(tcp_packets, headers), dtype=float)
     n = udp_fragments(msg_bytes, mtu, encap_bytes)
     per_frag = udp_fragment_payload_bytes(mtu, encap_bytes)
     last_ip = np.add(msg_bytes, UDP_HEADER_BYTES) - (n - 1.0) * per_frag + IPV4_HEADER_BYTES
@@ -266,7 +276,7 @@ def wire_bytes_per_message(proto, msg_bytes, mtu, encap_bytes=0):
     return (n - 1.0) * full_frame + last_frame
 
 
-def mean_frame_bytes(proto, msg_bytes, mtu, encap_bytes=0):
+def mean_frame_bytes(proto, msg_bytes, mtu, encap_bytes=0, tcp_packets=None):
     """Mean bytes per frame of a message's packets, as the receiving NIC counts them.
 
     The Ethernet header to the end of the payload (padding included): the
@@ -284,6 +294,8 @@ def mean_frame_bytes(proto, msg_bytes, mtu, encap_bytes=0):
         IP MTU of the link in bytes.
     encap_bytes : int or array_like
         Tunnel headers per packet in bytes.
+    tcp_packets : float or array_like, optional
+        As in :func:`wire_bytes_per_message`.
 
     Returns
     -------
@@ -297,15 +309,17 @@ def mean_frame_bytes(proto, msg_bytes, mtu, encap_bytes=0):
     156.0
     >>> float(mean_frame_bytes("tcp", 131072, 1500))   # full MSS packets
     1514.0
+    >>> float(mean_frame_bytes("tcp", 64, 1500, tcp_packets=1.0))   # 14 + 20 + 32 + 64
+    130.0
     """
-    if proto == "tcp":          # full MSS packets, as wire_bytes_per_message has them
+    if proto == "tcp" and tcp_packets is None:   # full MSS packets
         return np.add(mtu, ETH_HEADER_BYTES, dtype=float) + np.multiply(msg_bytes, 0.0)
-    packets = udp_fragments(msg_bytes, mtu, encap_bytes)
-    on_wire = wire_bytes_per_message(proto, msg_bytes, mtu, encap_bytes)
+    packets = tcp_packets if proto == "tcp" else udp_fragments(msg_bytes, mtu, encap_bytes)
+    on_wire = wire_bytes_per_message(proto, msg_bytes, mtu, encap_bytes, tcp_packets)
     return on_wire / packets - (ETH_FCS_BYTES + ETH_PREAMBLE_SFD_BYTES + ETH_IFG_BYTES)
 
 
-def goodput_gbps(link_gbps, proto, msg_bytes, mtu, encap_bytes=0):
+def goodput_gbps(link_gbps, proto, msg_bytes, mtu, encap_bytes=0, tcp_packets=None):
     """Application payload rate a saturated link carries, in Gb/s.
 
     Parameters
@@ -320,6 +334,8 @@ def goodput_gbps(link_gbps, proto, msg_bytes, mtu, encap_bytes=0):
         IP MTU of the link in bytes.
     encap_bytes : int or array_like
         Tunnel headers per packet in bytes.
+    tcp_packets : float or array_like, optional
+        As in :func:`wire_bytes_per_message`.
 
     Returns
     -------
@@ -332,7 +348,7 @@ def goodput_gbps(link_gbps, proto, msg_bytes, mtu, encap_bytes=0):
     37.66
     """
     return np.multiply(link_gbps, msg_bytes) / wire_bytes_per_message(
-        proto, msg_bytes, mtu, encap_bytes)
+        proto, msg_bytes, mtu, encap_bytes, tcp_packets)
 
 
 def per_packet_budget_ns(link_gbps, mtu):

@@ -97,3 +97,23 @@ def test_writes_that_leave_alone_are_a_wire_packet_at_least(msg, packets):
     assert float(counts[3]) == pytest.approx(max(1.0, msg / 65160), rel=1e-12)
     coalesced, _ = features("tcp", float(msg), paper_testbed(), 0)
     assert float(coalesced[1]) == pytest.approx(msg / 1448, rel=1e-12)
+
+
+def test_writes_that_leave_alone_pay_a_packets_headers_each():
+    # Found by `search_laws.py --wide --seed 67` (2026-11-29): with no coalescing
+    # (tcp_write_burst_segments = 0) a 21-byte write is a packet of its own, but the wire
+    # arithmetic still counted 21/1448 of a packet's headers for it, so the bytes that
+    # reach memory came out negative and the result NaN.  A write alone pays one
+    # packet's 90 bytes (20 IP, 32 TCP with timestamps, 38 Ethernet with preamble and
+    # gap; 1500-byte MTU); coalesced writes share full 1538-byte frames.
+    import queuemodel as qm
+
+    msg = np.array([21.0, 64.0, 1024.0, 8192.0])
+    alone = qm.predict(path="native", proto="tcp", msg_bytes=msg, link_gbps=1.0,
+                       tcp_write_burst_segments=0.0)
+    packets = np.maximum(1.0, msg / 1448)
+    assert alone.link_goodput_gbps == pytest.approx(msg / (msg + 90.0 * packets), rel=1e-12)
+    assert np.all(np.isfinite(alone.throughput_gbps)) and np.all(alone.throughput_gbps > 0)
+    assert np.all(alone.throughput_gbps <= alone.link_goodput_gbps * (1 + 1e-12))
+    coalesced = qm.predict(path="native", proto="tcp", msg_bytes=msg, link_gbps=1.0)
+    assert coalesced.link_goodput_gbps == pytest.approx(np.full(4, 1448 / 1538), rel=1e-12)

@@ -29,9 +29,8 @@ def _burst() -> Derivation:
             "reader frees between two updates; fitted by calibrate() to claim P6).",
             "A write larger than that leaves whole; no burst exceeds the GSO size, G whole "
             "segments.",
-            "w = 0 is the other regime: the reader keeps up and acknowledges each small "
-            "segment before the next write, so Nagle holds nothing and every write leaves "
-            "alone (B = min(G s, m)).",
+            "w = 0 is the other regime, measured on a veth testbed: nothing coalesces and "
+            "every write leaves alone (B = min(G s, m)).",
         ),
         steps=(
             ("window opened per update", sp.Eq(sp.Symbol("W"), window)),

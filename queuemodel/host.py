@@ -172,10 +172,9 @@ class Host:
         application writes less than that at a time (the receive window a
         busy reader opens between two window updates); a larger write goes
         as one burst, up to ``gso_max_bytes``.  0 means no coalescing:
-        every write leaves as a segment of its own, as when each small
-        segment's acknowledgement is back before the next write, so Nagle
-        never holds one (the slow regime of small writes over a veth pair,
-        README "Small TCP messages on this VM").
+        every write leaves as a segment of its own (the slow regime of small
+        writes measured over a veth pair, README "Small TCP messages on
+        this VM"; what puts a flow in it is still open).
     softirq_entry_cycles : float
         Cycles to enter and leave one softirq run (counted per interrupt).
     context_switch_cycles : float

@@ -60,9 +60,9 @@ def host_facts() -> dict:
 
 
 #: The counters of a namespace's /proc/net/snmp a row records, by table: datagrams a
-#: full socket buffer refused, and TCP segments received and sent (``OutSegs`` counts a
-#: GSO sk_buff as the MSS-sized segments it carries, ``tcp_skb_pcount``).
-_SNMP_COUNTERS = (("Udp", "RcvbufErrors"), ("Tcp", "InSegs"), ("Tcp", "OutSegs"))
+#: full socket buffer refused, and TCP segments sent (``OutSegs`` counts a GSO sk_buff
+#: as the MSS-sized segments it carries, ``tcp_skb_pcount``).
+_SNMP_COUNTERS = (("Udp", "RcvbufErrors"), ("Tcp", "OutSegs"))
 
 
 def _snmp_counters(namespace: str) -> dict:

@@ -12,6 +12,10 @@ The groups are approximate.  They go by symbol name (first match in
 freeing sk_buffs, locks, softirq and scheduler bookkeeping; those are groups
 of their own, not split over the stages.  A VM's idle loop
 (``pv_native_safe_halt``) is ``idle``, samples of user space ``user``.
+
+:func:`record_net_rx` traces the NET_RX softirq runs themselves (perf's
+``irq:softirq_entry`` and ``irq:softirq_exit`` tracepoints), and
+:func:`net_rx_run_seconds` turns the trace into each run's length.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Mapping
 from .netns import TestbedError
 
 __all__ = ["GROUPS", "parse_report", "group_shares", "cycles_per_packet", "require_perf",
+           "record_net_rx", "net_rx_script", "net_rx_run_seconds",
            "record", "report", "format_shares", "parse_shares"]
 
 #: Groups of kernel symbols, the first whose pattern matches a symbol takes it.
@@ -167,8 +172,74 @@ def parse_shares(text: str) -> dict:
 def require_perf() -> None:
     """Without perf, raise a ``TestbedError`` that says how to install it."""
     if shutil.which("perf") is None:
-        raise TestbedError("testbed: --profile needs perf; install it with "
-                           "`apt-get install linux-perf`")
+        raise TestbedError("testbed: --profile and --softirq-times need perf; install it "
+                           "with `apt-get install linux-perf`")
+
+
+#: The softirq vector of NET_RX (``NET_RX_SOFTIRQ`` in include/linux/interrupt.h).
+NET_RX_VEC = 3
+
+_TRACE_LINE = re.compile(r"\[(\d+)\]\s+(\d+\.\d+):\s+irq:softirq_(entry|exit):\s+vec=(\d+)")
+
+
+def record_net_rx(delay_s: float, seconds: float, data_path: str) -> subprocess.Popen:
+    """Trace every CPU's NET_RX softirq runs for ``seconds``, starting ``delay_s`` from now.
+
+    ``perf record -a`` of the ``irq:softirq_entry`` and ``irq:softirq_exit``
+    tracepoints, filtered to NET_RX.  Tracing costs a little time per run,
+    so a traced run goes a little slower; a window in the middle of the run
+    keeps its start-up out and the data small.
+
+    Returns
+    -------
+    subprocess.Popen
+        The process; wait for it, then read :func:`net_rx_script`.
+    """
+    require_perf()
+    traced = ["perf", "record", "-q", "-a", "-o", data_path,
+              "-e", "irq:softirq_entry", "--filter", f"vec == {NET_RX_VEC}",
+              "-e", "irq:softirq_exit", "--filter", f"vec == {NET_RX_VEC}",
+              "--", "sleep", f"{seconds:g}"]
+    return subprocess.Popen(["sh", "-c", f'sleep {delay_s:g} && exec "$@"', "sh", *traced],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def net_rx_script(data_path: str) -> str:
+    """``perf script`` of a :func:`record_net_rx` recording (CPU, ns time, event, fields)."""
+    done = subprocess.run(["perf", "script", "-i", data_path, "-F", "cpu,time,event,trace",
+                           "--ns"], capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise TestbedError(f"testbed: perf script failed: {done.stderr.strip()[:200]}")
+    return done.stdout
+
+
+def net_rx_run_seconds(text: str) -> list:
+    """How long each NET_RX softirq run took, from :func:`net_rx_script` text.
+
+    A run is an entry and the next exit on the same CPU (softirqs do not nest on
+    one CPU); an exit with no entry before it (the trace began inside a run) and
+    other vectors are left out.
+
+    Examples
+    --------
+    >>> text = ("[001] 10.000000100: irq:softirq_entry: vec=3 [action=NET_RX]\\n"
+    ...         "[000] 10.000000200: irq:softirq_exit: vec=3 [action=NET_RX]\\n"
+    ...         "[001] 10.000001600: irq:softirq_exit: vec=3 [action=NET_RX]\\n")
+    >>> [round(s * 1e9) for s in net_rx_run_seconds(text)]
+    [1500]
+    """
+    started: dict = {}
+    runs = []
+    for line in text.splitlines():
+        m = _TRACE_LINE.search(line)
+        if m is None or int(m.group(4)) != NET_RX_VEC:
+            continue
+        cpu, at = m.group(1), float(m.group(2))
+        if m.group(3) == "entry":
+            started[cpu] = at
+        elif cpu in started:
+            runs.append(at - started.pop(cpu))
+    return runs
 
 
 def record(seconds: float, data_path: str) -> subprocess.Popen:

@@ -13,8 +13,9 @@ receiver's acknowledgements),
 the host's kernel, CPU model, clock and core count, the link's offload
 settings (``ethtool -k``, when ethtool is installed) and whether TSO/GSO
 were on, iperf3's version (it decides how many threads serve the streams of
-a run), and with ``profile`` where the CPU time went
-(:mod:`~queuemodel.testbed.profile`).
+a run), with ``profile`` where the CPU time went
+(:mod:`~queuemodel.testbed.profile`), and with ``softirq_times`` how long
+the NET_RX softirq runs took.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -138,7 +140,8 @@ def _per_second(counts: dict, seconds: float) -> float:
 
 def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             seconds: float = 2.0, pin: bool = False, segmentation: bool = True,
-            profile: bool = False, nodelay: bool = False) -> dict:
+            profile: bool = False, nodelay: bool = False,
+            softirq_times: bool = False) -> dict:
     """One iperf3 run on a built testbed; the row of the dataset.
 
     Parameters
@@ -168,6 +171,12 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
     nodelay : bool
         Set ``TCP_NODELAY`` on the client's TCP sockets (iperf3 ``-N``):
         Nagle's rule never holds a small write back.  Recorded in the row.
+    softirq_times : bool
+        Trace the NET_RX softirq runs of every CPU over a window of up to one
+        second in the middle of the run (:func:`~queuemodel.testbed.profile.
+        record_net_rx`) and record their mean and median length in
+        microseconds (``net_rx_run_us``, ``net_rx_run_us_median``; None when
+        not traced).  The tracing slows the run a little.
 
     Returns
     -------
@@ -175,7 +184,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
     """
     _check_iperf3()
     bed.segment(segmentation)
-    sampler = None
+    sampler = tracer = None
     client_ns, server_ns, address = bed.endpoints(path)
     cpus = os.cpu_count() or 1
     client_cpu, server_cpu = (["-A", "0"], ["-A", str(min(1, cpus - 1))]) if pin else ([], [])
@@ -197,6 +206,11 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             scratch = tempfile.TemporaryDirectory(prefix="qmtb-perf-")
             data_path = os.path.join(scratch.name, "perf.data")
             sampler = perf_profile.record(seconds, data_path)
+        if softirq_times:
+            trace_dir = tempfile.TemporaryDirectory(prefix="qmtb-trace-")
+            trace_path = os.path.join(trace_dir.name, "trace.data")
+            window = min(1.0, seconds / 2.0)
+            tracer = perf_profile.record_net_rx((seconds - window) / 2.0, window, trace_path)
         before, start = snapshot(), time.perf_counter()
         try:
             done = subprocess.run(args, capture_output=True, text=True,
@@ -212,10 +226,16 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             shares = perf_profile.format_shares(perf_profile.group_shares(
                 perf_profile.parse_report(perf_profile.report(data_path))))
             scratch.cleanup()
+        runs_s = []
+        if tracer is not None:
+            tracer.wait(timeout=seconds + _GRACE_S)
+            runs_s = perf_profile.net_rx_run_seconds(perf_profile.net_rx_script(trace_path))
+            trace_dir.cleanup()
     finally:
-        if sampler is not None and sampler.poll() is None:   # iperf3 failed: stop sampling
-            sampler.kill()
-            sampler.wait(timeout=_GRACE_S)
+        for perf in (sampler, tracer):
+            if perf is not None and perf.poll() is None:    # iperf3 failed: stop perf
+                perf.kill()
+                perf.wait(timeout=_GRACE_S)
         server.kill()
         server.wait(timeout=_GRACE_S)
     if done.returncode != 0:
@@ -252,6 +272,8 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         "pinned": bool(pin),
         "segmentation": bool(segmentation),
         "nodelay": bool(nodelay) and proto == "tcp",
+        "net_rx_run_us": statistics.fmean(runs_s) * 1e6 if runs_s else None,
+        "net_rx_run_us_median": statistics.median(runs_s) * 1e6 if runs_s else None,
         "profile": shares,
         "offloads": _offloads(),
         **host_facts(),
@@ -260,7 +282,8 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
 
 def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flows=(1,),
             seconds: float = 2.0, repeats: int = 1, pin: bool = False,
-            segmentation=(True,), profile: bool = False, nodelay: bool = False) -> list:
+            segmentation=(True,), profile: bool = False, nodelay: bool = False,
+            softirq_times: bool = False) -> list:
     """Build the testbed, run every combination, remove the testbed; the rows.
 
     Every combination is checked first (a UDP datagram above 65507 bytes, an
@@ -288,6 +311,8 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
         Record where each run's CPU time goes (:func:`measure`; needs perf).
     nodelay : bool
         TCP runs with ``TCP_NODELAY`` (:func:`measure`).
+    softirq_times : bool
+        Record how long NET_RX softirq runs take (:func:`measure`; needs perf).
 
     Returns
     -------
@@ -310,7 +335,7 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
     if not (isinstance(repeats, (int, np.integer)) and 1 <= repeats <= 100):
         raise ModelInputError("repeats", repeats, "an integer in 1..100")
     _check_iperf3()
-    if profile:
+    if profile or softirq_times:
         perf_profile.require_perf()
     settings = tuple(dict.fromkeys(bool(s) for s in segmentation))
     if not settings:
@@ -323,7 +348,8 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
                 if proto == "udp" and seg != settings[0]:
                     continue
                 rows.append({**measure(bed, path, proto, size, n, seconds, pin, seg,
-                                       profile, nodelay), "repeat": repeat})
+                                       profile, nodelay, softirq_times),
+                             "repeat": repeat})
     return rows
 
 

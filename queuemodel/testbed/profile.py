@@ -28,7 +28,7 @@ from typing import Mapping
 from .netns import TestbedError
 
 __all__ = ["GROUPS", "parse_report", "group_shares", "cycles_per_packet", "require_perf",
-           "record_net_rx", "net_rx_script", "net_rx_run_seconds",
+           "record_net_rx", "net_rx_script", "net_rx_runs", "net_rx_run_seconds",
            "record", "report", "format_shares", "parse_shares"]
 
 #: Groups of kernel symbols, the first whose pattern matches a symbol takes it.
@@ -179,7 +179,8 @@ def require_perf() -> None:
 #: The softirq vector of NET_RX (``NET_RX_SOFTIRQ`` in include/linux/interrupt.h).
 NET_RX_VEC = 3
 
-_TRACE_LINE = re.compile(r"\[(\d+)\]\s+(\d+\.\d+):\s+irq:softirq_(entry|exit):\s+vec=(\d+)")
+_TRACE_LINE = re.compile(r"\[(\d+)\]\s+(\d+\.\d+):\s+(irq:softirq_entry|irq:softirq_exit|"
+                         r"sched:sched_waking):\s*(?:vec=(\d+))?")
 
 
 def record_net_rx(delay_s: float, seconds: float, data_path: str) -> subprocess.Popen:
@@ -213,33 +214,47 @@ def net_rx_script(data_path: str) -> str:
     return done.stdout
 
 
-def net_rx_run_seconds(text: str) -> list:
-    """How long each NET_RX softirq run took, from :func:`net_rx_script` text.
+def net_rx_runs(text: str) -> list:
+    """Each NET_RX softirq run in :func:`net_rx_script` text: ``(cpu, seconds, wakings)``.
 
     A run is an entry and the next exit on the same CPU (softirqs do not nest on
     one CPU); an exit with no entry before it (the trace began inside a run) and
-    other vectors are left out.
+    other vectors are left out.  ``wakings`` counts the ``sched:sched_waking``
+    events the CPU recorded during the run (the tasks it woke), where the trace
+    has them.
 
     Examples
     --------
     >>> text = ("[001] 10.000000100: irq:softirq_entry: vec=3 [action=NET_RX]\\n"
+    ...         "[001] 10.000000900: sched:sched_waking: comm=iperf3 pid=7\\n"
     ...         "[000] 10.000000200: irq:softirq_exit: vec=3 [action=NET_RX]\\n"
     ...         "[001] 10.000001600: irq:softirq_exit: vec=3 [action=NET_RX]\\n")
-    >>> [round(s * 1e9) for s in net_rx_run_seconds(text)]
-    [1500]
+    >>> [(cpu, round(s * 1e9), w) for cpu, s, w in net_rx_runs(text)]
+    [('001', 1500, 1)]
     """
     started: dict = {}
     runs = []
     for line in text.splitlines():
         m = _TRACE_LINE.search(line)
-        if m is None or int(m.group(4)) != NET_RX_VEC:
+        if m is None:
             continue
-        cpu, at = m.group(1), float(m.group(2))
-        if m.group(3) == "entry":
-            started[cpu] = at
+        cpu, at, event = m.group(1), float(m.group(2)), m.group(3)
+        if event == "sched:sched_waking":
+            if cpu in started:
+                started[cpu][1] += 1
+        elif int(m.group(4) or -1) != NET_RX_VEC:
+            continue
+        elif event == "irq:softirq_entry":
+            started[cpu] = [at, 0]
         elif cpu in started:
-            runs.append(at - started.pop(cpu))
+            began, wakings = started.pop(cpu)
+            runs.append((cpu, at - began, wakings))
     return runs
+
+
+def net_rx_run_seconds(text: str) -> list:
+    """How long each NET_RX softirq run took (:func:`net_rx_runs`), in seconds."""
+    return [seconds for _, seconds, _ in net_rx_runs(text)]
 
 
 def record(seconds: float, data_path: str) -> subprocess.Popen:

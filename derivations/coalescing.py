@@ -11,40 +11,110 @@ from ._base import Derivation
 def _burst() -> Derivation:
     from queuemodel.wire import tcp_burst_bytes
 
-    m, s, w = sp.symbols("m s w", positive=True)
+    m, s, k = sp.symbols("m s k", positive=True)
     G = sp.Symbol("G", integer=True, positive=True)     # segments in the largest GSO burst
-    # Writes of m bytes queue in the socket; a busy reader opens the window w segments at
-    # a time, and everything queued up to that window leaves together.  A write bigger
-    # than the window still goes whole (the window waits for it); GSO caps any burst.
-    window = w * s
-    released = sp.Max(m, window)
-    derived = sp.Min(G * s, released)
+    # k writes of m bytes gather while the last burst is held (tcp_writes), and leave
+    # together; fewer than one write is still a write.  GSO caps any burst.
+    gathered = m * sp.Max(1, k)
+    derived = sp.Min(G * s, gathered)
     return Derivation(
         name="tcp_burst",
-        title="Bytes a TCP sender sends back to back (segment coalescing)",
+        title="Bytes a TCP sender sends back to back",
         assumptions=(
-            "The reader is slower than the sender (the flow is receiver-bound), so the send "
-            "queue is never empty and the sender waits for window updates.",
-            "Each update opens w segments of s bytes (an effective number: the window a "
-            "reader frees between two updates; fitted by calibrate() to claim P6).",
-            "A write larger than that leaves whole; no burst exceeds the GSO size, G whole "
-            "segments.",
-            "w = 0 is the other regime, measured on a veth testbed: nothing coalesces and "
-            "every write leaves alone (B = min(G s, m)).",
+            "k writes of m bytes leave together (tcp_writes gives k); k <= 1 sends each "
+            "write alone.",
+            "No burst exceeds the GSO size, G whole segments of s bytes; a bigger write "
+            "leaves in GSO segments.",
         ),
         steps=(
-            ("window opened per update", sp.Eq(sp.Symbol("W"), window)),
-            ("released per update: the window, or one write if bigger",
-             sp.Eq(sp.Symbol("B_0"), released)),
+            ("gathered writes", sp.Eq(sp.Symbol("B_0"), gathered)),
             ("capped by GSO", sp.Eq(sp.Symbol("B"), derived)),
         ),
         derived=derived,
-        stated=sp.Min(G * s, sp.Max(m, w * s)),
-        symbols=(m, s, w, G),
-        implemented=lambda m_, s_, w_, G_: tcp_burst_bytes(m_, s_, G_ * s_ + s_ / 2, w_),
+        stated=sp.Min(G * s, m * sp.Max(1, k)),
+        symbols=(m, s, k, G),
+        implemented=lambda m_, s_, k_, G_: tcp_burst_bytes(m_, s_, G_ * s_ + s_ / 2, k_),
         domain={"m": (1.0, 262144.0, False), "s": (500.0, 9000.0, False),
-                "w": (1.0, 64.0, False), "G": (1, 64, True)},
+                "k": (0.0, 1000.0, False), "G": (1, 64, True)},
         where="queuemodel.wire.tcp_burst_bytes",
+    )
+
+
+def _writes() -> Derivation:
+    import numpy as np
+
+    from queuemodel.solver import tcp_writes_per_burst
+
+    k = sp.Symbol("k", positive=True)                   # writes per burst
+    # Sender cycles per message: a per message, p per wire packet, r per receive segment,
+    # g per burst.  Writes of m bytes; s bytes an MSS; GRO segments of J and GSO segments
+    # of G whole MSS.  H = hold x clock: cycles the sender runs while a burst is held.
+    a, p, r, g, m, H = sp.symbols("a p r g m H", positive=True)
+    s, J, G = sp.symbols("s J G", integer=True, positive=True)
+    u, v = m / s, m / (J * s)               # packets, receive segments a message when full
+    cost = a + p * sp.Max(u, 1 / k) + r * sp.Max(v, 1 / k) + g / k
+    # k c(k) = H: k max(x, 1/k) = max(k x, 1), and a sum of maxes is the max of the four
+    # sums, each a rising line in k.
+    lines = [a * k + p * (u * k if i else 1) + r * (v * k if j else 1) + g
+             for i in (0, 1) for j in (0, 1)]
+    roots = [sp.solve(sp.Eq(line, H), k)[0] for line in lines]
+    # The max of rising lines reaches H where the first of them does: the smallest root.
+    most = sp.Max(1, G * s / m)
+    derived = sp.Min(sp.Max(sp.Min(*roots), 1), most)
+    stated = sp.Min(most, sp.Max(1, sp.Min(
+        (H - g - p - r) / a, (H - g - r) / (a + p * m / s), (H - g - p) / (a + r * m / (J * s)),
+        (H - g) / (a + p * m / s + r * m / (J * s)))))
+
+    def implemented(a_, p_, r_, g_, m_, s_, J_, G_, H_):
+        # A sender of four stages, charged per message, wire packet, receive segment and
+        # burst; a 1 GHz clock, so H cycles are H ns of hold.
+        class Side:
+            cycles_per_unit = np.array([a_, p_, r_, g_])
+            misses_per_unit = np.zeros(4)
+            cycles_per_byte = np.zeros(4)
+            unit_col = np.arange(4)
+            byte_col = np.zeros(4, int)
+
+        class Host:
+            ghz, dram_latency_ns, tcp_coalesce_hold_us = 1.0, 0.0, H_ * 1e-3
+            mtu, link_segments = s_ + 52, True             # IPv4 20 + TCP 32 (timestamps)
+            gso_max_bytes, gro_max_bytes = G_ * s_, J_ * s_
+            napi_weight = 1 << 16
+
+        return tcp_writes_per_burst(Side, np.array([m_]), Host, 0)[0]
+
+    return Derivation(
+        name="tcp_writes",
+        title="TCP writes per burst: the sender's speed over a hold",
+        assumptions=(
+            "A burst that has left holds the next writes back for a time T (autocorking "
+            "until the NIC reports it sent, Nagle's rule until it is acknowledged); the "
+            "writes the sender makes meanwhile leave together as the next burst.",
+            "The sender writes as fast as its core runs its stages: R = cap / c(k) "
+            "messages a second, c(k) its cycles per message when k writes share a burst; "
+            "so k = R T, that is k c(k) = H with H = T cap.",
+            "Per message it pays a (its bytes included), p per wire packet, r per receive "
+            "segment and g per burst.  A burst of k writes of m bytes fills max(m/s, 1/k) "
+            "packets and max(m/(J s), 1/k) receive segments a message (MSS s, GRO "
+            "segments of J MSS), and 1/k bursts.",
+            "At least one write a burst, at most a GSO segment's worth (G MSS).",
+        ),
+        steps=(
+            ("cycles per message", sp.Eq(sp.Symbol("c"), cost)),
+            ("k c(k) as rising lines: their max", sp.Eq(sp.Symbol("L"), sp.Max(*lines))),
+            ("where each line reaches H", sp.Eq(sp.Symbol("k_j"), sp.Tuple(*roots))),
+            ("the max reaches H at the smallest root; clipped to [1, G s / m]",
+             sp.Eq(k, derived)),
+        ),
+        derived=derived,
+        stated=stated,
+        symbols=(a, p, r, g, m, s, J, G, H),
+        implemented=implemented,
+        domain={"a": (10.0, 5000.0, False), "p": (0.0, 5000.0, False),
+                "r": (0.0, 5000.0, False), "g": (0.0, 20000.0, False),
+                "m": (1.0, 70000.0, False), "s": (500, 9000, True), "J": (1, 45, True),
+                "G": (1, 45, True), "H": (0.0, 1e6, False)},
+        where="queuemodel.solver.tcp_writes_per_burst",
     )
 
 
@@ -169,4 +239,4 @@ def _shared_gro_evicted() -> Derivation:
 
 
 def derivations() -> list:
-    return [_burst(), _shared_gro(), _shared_gro_evicted()]
+    return [_burst(), _writes(), _shared_gro(), _shared_gro_evicted()]

@@ -44,13 +44,14 @@ class FitSpec:
 #: S1 (native TCP) fixes the NIC driver's per-packet receive cost; S2 (Linux
 #: overlay TCP) the VXLAN receive stage; S4 (native UDP, 8 KB datagrams in
 #: six fragments) IP reassembly; P6 (Docker UDP takes ~10x the interrupts of
-#: TCP with small messages) how many segments small TCP writes go out in
-#: together.  Everything else is a prior, so S3, S5, S6, S7-S9, H1, the M
-#: claims and P1-P5, P7 are predictions.
+#: TCP with small messages) how long a burst that left holds a sender's next
+#: small TCP writes back (and so how many leave together).  Everything else
+#: is a prior, so S3, S5, S6, S7-S9, H1, the M claims and P1-P5, P7 are
+#: predictions.
 DEFAULT_FIT = FitSpec(
     claims=("S1", "S2", "S4", "P6"),
     free=("nic_rx.cost_cycles_per_unit", "vxlan_rx.cost_cycles_per_unit",
-          "ip_defrag.cost_cycles_per_unit", "host.tcp_write_burst_segments"),
+          "ip_defrag.cost_cycles_per_unit", "host.tcp_coalesce_hold_us"),
 )
 
 #: The many-flow fit, after :data:`DEFAULT_FIT`: how finely flows interleave
@@ -224,7 +225,7 @@ def shipped_values(spec: FitSpec | None = None) -> dict:
     Examples
     --------
     >>> sorted(shipped_values())[:2]
-    ['host.rx_flow_run_packets', 'host.tcp_write_burst_segments']
+    ['host.rx_flow_run_packets', 'host.tcp_coalesce_hold_us']
     """
     names = spec.free if spec else [n for s in DEFAULT_FITS for n in s.free]
     return {name: get_parameter(name) for name in names}

@@ -167,14 +167,15 @@ class Host:
     gro_max_flows : int
         Segments GRO holds at once per NAPI; a packet of another flow
         flushes the oldest (``MAX_GRO_SKBS``).
-    tcp_write_burst_segments : float
-        MSS-sized segments a TCP sender releases in one burst when the
-        application writes less than that at a time (the receive window a
-        busy reader opens between two window updates); a larger write goes
-        as one burst, up to ``gso_max_bytes``.  0 means no coalescing:
-        every write leaves as a segment of its own (the slow regime of small
-        writes measured over a veth pair, README "Small TCP messages on
-        this VM"; what puts a flow in it is still open).
+    tcp_coalesce_hold_us : float
+        How long a TCP burst that has left holds the sender's next small
+        writes back, in microseconds (autocorking keeps them until the NIC
+        reports the burst sent, Nagle's rule until it is acknowledged); the
+        writes gathered meanwhile leave together, so a faster sender
+        gathers more (:func:`queuemodel.solver.tcp_writes_per_burst`).  0:
+        nothing is held, every write leaves as a segment of its own (the
+        slow regime of small writes measured over a veth pair, README
+        "Small TCP messages on this VM"; what puts a flow in it is open).
     softirq_entry_cycles : float
         Cycles to enter and leave one softirq run (counted per interrupt).
     context_switch_cycles : float
@@ -319,7 +320,7 @@ class Host:
     gso_max_bytes: Any = _num(low=1, high=1 << 24, integer=True)
     rx_flow_run_packets: Any = _num(low=1.0, high=1 << 16)
     gro_max_flows: Any = _num(low=1, high=1 << 16, integer=True)
-    tcp_write_burst_segments: Any = _num(low=0.0, high=1 << 16)
+    tcp_coalesce_hold_us: Any = _num(low=0.0, high=1e6)
     softirq_entry_cycles: Any = _num(low=0.0)
     context_switch_cycles: Any = _num(low=0.0)
     app_on_softirq_core: bool = _flag()

@@ -59,6 +59,8 @@ __all__ = [
     "CompiledSide",
     "compile_side",
     "features",
+    "tcp_writes_per_burst",
+    "sender_stages",
     "gated_counts",
     "packets_per_interrupt",
     "moderation_delay_us",
@@ -250,6 +252,41 @@ def _compile(path: Path, side: str, proto: str, flags: tuple) -> CompiledSide:
     return _pack(rows)
 
 
+def sender_stages(path: Path, proto: str, host: Host) -> CompiledSide:
+    """The sender's stages, wherever they are charged.
+
+    :func:`compile_side`'s ``"tx"`` side, except on a host whose
+    ``sender_on_receive_cpu`` is set: there the send side is empty (its
+    stages are charged to the receive side's flow core) and this is them.
+
+    Parameters
+    ----------
+    path : Path
+        The path.
+    proto : {'tcp', 'udp'}
+        Transport protocol.
+    host : Host
+        Only its offload flags and ``veth_link`` matter.
+
+    Returns
+    -------
+    CompiledSide
+
+    Examples
+    --------
+    >>> from queuemodel.paths import NATIVE
+    >>> from queuemodel.hosts import paper_testbed, with_overrides
+    >>> one = with_overrides(paper_testbed(), {"sender_on_receive_cpu": True})
+    >>> compile_side(NATIVE, "tx", "tcp", one).labels
+    ()
+    >>> sender_stages(NATIVE, "tcp", one).labels == compile_side(NATIVE, "tx", "tcp",
+    ...                                                           paper_testbed()).labels
+    True
+    """
+    flags = _offload_flags(host)
+    return _compile(path, "tx", proto, flags[:6] + (False,) + flags[7:])
+
+
 def _core_of(stage: Stage, side: str) -> int:
     if side == "tx":
         return APP_CORE
@@ -336,7 +373,7 @@ def _pack(rows: list) -> CompiledSide:
     )
 
 
-def features(proto: str, msg_bytes, host: Host, encap_bytes: int):
+def features(proto: str, msg_bytes, host: Host, encap_bytes: int, writes_per_burst=1.0):
     """Per-message unit counts and the fragmentation indicator.
 
     Parameters
@@ -346,10 +383,13 @@ def features(proto: str, msg_bytes, host: Host, encap_bytes: int):
     msg_bytes : float or numpy.ndarray
         Message size in bytes.
     host : Host
-        Supplies ``mtu``, ``gro_max_bytes``, ``gso_max_bytes``, ``napi_weight``,
-        ``tcp_write_burst_segments`` and ``link_segments``.
+        Supplies ``mtu``, ``gro_max_bytes``, ``gso_max_bytes``, ``napi_weight``
+        and ``link_segments``.
     encap_bytes : int
         Tunnel header bytes per packet.
+    writes_per_burst : float or numpy.ndarray, optional
+        TCP writes that leave together (:func:`tcp_writes_per_burst`); the
+        default 1 sends each write alone.  Ignored for UDP.
 
     Returns
     -------
@@ -365,20 +405,20 @@ def features(proto: str, msg_bytes, host: Host, encap_bytes: int):
     >>> counts, frag = features("udp", 8192.0, paper_testbed(), 0)
     >>> counts.tolist(), float(frag)
     ([1.0, 6.0, 6.0, 1.0], 1.0)
+    >>> features("tcp", 724.0, paper_testbed(), 0, writes_per_burst=4.0)[0].tolist()
+    [1.0, 0.5, 0.25, 0.25]
     """
     n_wire = wire.wire_packets_per_message(proto, msg_bytes, host.mtu, encap_bytes)
     if proto == "tcp":
         mss = wire.tcp_mss_bytes(host.mtu, encap_bytes)
-        burst = wire.tcp_burst_bytes(msg_bytes, mss, host.gso_max_bytes,
-                                     host.tcp_write_burst_segments)
+        burst = wire.tcp_burst_bytes(msg_bytes, mss, host.gso_max_bytes, writes_per_burst)
         rx_seg = np.divide(msg_bytes, np.minimum(burst, wire.segment_bytes(
             mss, host.gro_max_bytes, host.napi_weight)))
         tx_seg = np.divide(msg_bytes, burst)
         if not host.link_segments:        # a veth carries the GSO segment whole
             n_wire = rx_seg = np.broadcast_to(tx_seg, np.shape(n_wire))
         else:
-            # A burst smaller than the MSS (writes that leave alone: no coalescing,
-            # tcp_write_burst_segments < 1) is a wire packet of its own.
+            # A burst smaller than the MSS is a wire packet of its own.
             n_wire = np.maximum(n_wire, tx_seg)
         fragmented = np.zeros_like(n_wire)
     else:
@@ -390,6 +430,98 @@ def features(proto: str, msg_bytes, host: Host, encap_bytes: int):
     for k, column in enumerate(columns):
         counts[..., k] = column
     return counts, np.asarray(fragmented, dtype=float)
+
+
+def tcp_writes_per_burst(tx: "CompiledSide", msg_bytes, host: Host, encap_bytes: int):
+    """How many small TCP writes leave together, from the sender's speed.
+
+    A burst that has left holds the writes after it back for
+    ``host.tcp_coalesce_hold_us`` (autocorking keeps them until the NIC
+    reports the burst sent; Nagle's rule until it is acknowledged), and they
+    leave together.  A sender that writes ``R`` messages a second gathers
+    ``m = R * hold`` writes a burst; its core writes ``R = cap / c(m)``,
+    where ``c(m)``, the sender's stage cycles per message, falls as more
+    writes share a burst (its per-segment and per-packet work is shared).
+    The fixed point solves ``m c(m) = hold * cap``.  ``m c(m)`` is the
+    largest of a few lines in ``m`` (each count of bursts, packets or
+    receive segments per message is ``max(1 / m, a floor)``), so the root
+    is the smallest of the lines' roots (derivations/coalescing.py,
+    ``tcp_writes``).  At least one write (a slow sender, or no hold, sends
+    each write alone), at most a GSO segment's worth.
+
+    The sender's flow-state misses (:func:`queuemodel.memory.flow_state_miss`)
+    and the receiver's speed are left out: the hold is one number.
+
+    Parameters
+    ----------
+    tx : CompiledSide
+        The sender's stages (:func:`sender_stages`).
+    msg_bytes : numpy.ndarray
+        Bytes per write.
+    host : Host
+        Supplies ``ghz``, ``dram_latency_ns``, ``tcp_coalesce_hold_us``,
+        ``mtu``, ``gso_max_bytes``, ``gro_max_bytes``, ``napi_weight`` and
+        ``link_segments`` (fields may be arrays that broadcast with
+        ``msg_bytes``).
+    encap_bytes : int
+        Tunnel header bytes per packet.
+
+    Returns
+    -------
+    numpy.ndarray
+        Writes per burst, ``>= 1``.
+
+    Examples
+    --------
+    >>> from queuemodel.hosts import paper_testbed, with_overrides
+    >>> from queuemodel.paths import get_path
+    >>> host = paper_testbed()
+    >>> tx = sender_stages(get_path("native"), "tcp", host)
+    >>> m = tcp_writes_per_burst(tx, np.array([64.0, 1024.0, 131072.0]), host, 0)
+    >>> bool(m[0] > m[1] > 1.0), float(m[2])
+    (True, 1.0)
+    >>> never = with_overrides(host, {"tcp_coalesce_hold_us": 0.0})
+    >>> tcp_writes_per_burst(tx, np.array([64.0]), never, 0).tolist()
+    [1.0]
+    """
+    msg = np.asarray(msg_bytes, dtype=float)
+    mss = wire.tcp_mss_bytes(host.mtu, encap_bytes)
+    # Cycles per unit of each count column (the gated table's first four: message, wire
+    # packet, receive segment, burst) and per byte: the stages' costs as
+    # kernels.stage_cycles charges them.
+    per_unit = tx.cycles_per_unit + tx.misses_per_unit * np.multiply(
+        host.dram_latency_ns, host.ghz)[..., None]
+    on = np.einsum("...s,sk->...k", per_unit, _COLUMNS[tx.unit_col])
+    p, r, g = on[..., 1], on[..., 2], on[..., 3]
+    slope = on[..., 0] + msg * np.dot(tx.cycles_per_byte, tx.byte_col == 0)
+    if host.link_segments:
+        # Per message: max(msg / mss, 1/m) packets, max(msg / gro, 1/m) receive segments
+        # and 1/m bursts; m c(m) is the largest of four lines a m + b.
+        fill_p = p * msg / mss
+        fill_r = r * msg / wire.segment_bytes(mss, host.gro_max_bytes, host.napi_weight)
+        a = (slope[..., None] + fill_p[..., None] * _FULL_PACKETS
+             + fill_r[..., None] * _FULL_SEGMENTS)
+        b = (g[..., None] + p[..., None] * (1.0 - _FULL_PACKETS)
+             + r[..., None] * (1.0 - _FULL_SEGMENTS))
+    else:                                 # a veth: one packet, one segment a burst
+        a, b = slope[..., None], (g + p + r)[..., None]
+    budget = (np.multiply(host.tcp_coalesce_hold_us, 1e3) * host.ghz)[..., None]
+    # Where a line reaches the budget; a flat line never does (or is above it from the
+    # start).  The largest line reaches it at the smallest of these.
+    left = budget - b
+    at = np.divide(left, a, where=a > 0,
+                   out=np.broadcast_to(np.where(left >= 0, np.inf, -np.inf),
+                                       np.broadcast_shapes(a.shape, left.shape)).copy())
+    most = np.maximum(1.0, wire.segment_bytes(mss, host.gso_max_bytes) / msg)
+    return np.minimum(np.maximum(at.min(axis=-1), 1.0), most)
+
+
+#: One-hot columns of the four count features (rows 4..8 of the gated table: none).
+_COLUMNS = np.eye(9, 4)
+#: The four lines of m c(m): whether packets, and receive segments, are full (msg / mss,
+#: msg / gro a message) or one a burst (1 / m).
+_FULL_PACKETS = np.array([0.0, 0.0, 1.0, 1.0])
+_FULL_SEGMENTS = np.array([0.0, 1.0, 0.0, 1.0])
 
 
 def moderation_delay_us(rate_pps, host: Host, frame_bytes=None):

@@ -159,7 +159,7 @@ def segment_bytes(mss, max_bytes, max_packets=np.inf):
     return np.multiply(mss, packets)
 
 
-def tcp_burst_bytes(msg_bytes, mss, gso_max_bytes, write_burst_segments):
+def tcp_burst_bytes(msg_bytes, mss, gso_max_bytes, writes_per_burst):
     """Payload a TCP sender puts on the wire back to back (one TSO/GSO segment).
 
     Parameters
@@ -170,28 +170,26 @@ def tcp_burst_bytes(msg_bytes, mss, gso_max_bytes, write_burst_segments):
         TCP payload per wire packet.
     gso_max_bytes : float or array_like
         Largest GSO/TSO segment.
-    write_burst_segments : float or array_like
-        Segments released together when writes are smaller than that
-        (``host.tcp_write_burst_segments``).
+    writes_per_burst : float or array_like
+        Writes that leave together (:func:`queuemodel.solver.tcp_writes_per_burst`);
+        1 or less: each write leaves alone.
 
     Returns
     -------
     numpy.ndarray or float
-        ``min(segment_bytes(mss, gso_max), max(msg_bytes, w * mss))``: a write
-        goes out whole, small writes coalesce into bursts of ``w`` segments
-        (the window a busy reader opens between updates), and no burst is
-        bigger than one GSO segment.  With ``w = 0`` nothing coalesces: each
-        write is a burst of its own.
+        ``min(segment_bytes(mss, gso_max), msg_bytes * max(1, writes_per_burst))``:
+        the writes gathered go out together, and no burst is bigger than one
+        GSO segment (a write bigger than that goes out in GSO segments).
 
     Examples
     --------
     >>> float(tcp_burst_bytes(64, 1448, 65536, 12)), float(tcp_burst_bytes(131072, 1448, 65536, 12))
-    (17376.0, 65160.0)
+    (768.0, 65160.0)
     >>> float(tcp_burst_bytes(1024, 1448, 65536, 0))
     1024.0
     """
     return np.minimum(segment_bytes(mss, gso_max_bytes),
-                      np.maximum(msg_bytes, np.multiply(write_burst_segments, mss)))
+                      np.multiply(msg_bytes, np.maximum(1.0, writes_per_burst)))
 
 
 def wire_packets_per_message(proto, msg_bytes, mtu, encap_bytes=0):

@@ -165,9 +165,9 @@ def _wide_numeric(rng, size):
         rx_ring=rng.integers(64, 8193, size).astype(float),
         gro_max_flows=rng.integers(1, 65, size).astype(float),
         rx_flow_run_packets=rng.uniform(1.0, 300.0, size),
-        # an eighth with no coalescing (every write alone), the rest 1..64 segments
-        tcp_write_burst_segments=np.where(rng.random(size) < 0.125, 0.0,
-                                          rng.uniform(1.0, 64.0, size)),
+        # an eighth with no coalescing (every write alone), the rest held 1..1000 us
+        tcp_coalesce_hold_us=np.where(rng.random(size) < 0.125, 0.0,
+                                      rng.uniform(1.0, 1000.0, size)),
         service_scv=rng.uniform(0.0, 4.0, size),
         llc_mib=rng.uniform(1.0, 64.0, size),
         softirq_max_restart=rng.integers(1, 21, size).astype(float),

@@ -55,8 +55,8 @@ def scenarios(draw):
         "dram_misses_in_flight": st.floats(1.0, 64.0),
         "ddio_share": st.floats(0.01, 1.0),
         "memory_gbytes_per_s": st.floats(0.5, 200.0),
-        # 0: no coalescing, every write alone (since 2026-11-29)
-        "tcp_write_burst_segments": st.one_of(st.just(0.0), st.floats(1.0, 64.0)),
+        # 0: nothing held, every write alone (since 2026-11-29)
+        "tcp_coalesce_hold_us": st.one_of(st.just(0.0), st.floats(1.0, 1000.0)),
     }))
     arrival_scv = draw(st.sampled_from((None, 0.0, 4.0)))
     if arrival_scv is not None:
@@ -418,7 +418,9 @@ def _one_cpu(path, proto, msg_bytes, host):
     rx = S.compile_side(p, "rx", proto, host)
     h = M._FlatHost(host, lambda v: v)
     msg = np.array([float(msg_bytes)])
-    counts, frag = S.features(proto, msg, h, p.encap_bytes)
+    writes = (S.tcp_writes_per_burst(S.sender_stages(p, proto, host), msg, h, p.encap_bytes)
+              if proto == "tcp" else 1.0)
+    counts, frag = S.features(proto, msg, h, p.encap_bytes, writes)
     units, data = S.gated_counts(counts, frag, msg)
     static = M._stage_cycles(rx, units, data, h.dram_latency_ns * h.ghz)
     burst = counts[:, 1] / counts[:, 3] if (proto == "udp" or host.tso or host.gso) \

@@ -606,7 +606,11 @@ def test_small_tcp_messages_on_this_vm_run_in_two_regimes(name):
     # message (>= 90k a second) and carries at most 1.5 Gb/s, or takes few (< 50k) and
     # carries over 3.  The model with its shipped coalescing (the fast regime; the slow
     # one is the next test's) misses the small sizes; the bounds record its gaps (64 B
-    # too slow, 1 KB and 8 KB too fast), so a change that widens them fails here.
+    # too slow, 1 KB and 8 KB too fast), so a change that widens them fails here.  They
+    # widened once, on purpose (2026-11-29): a fixed burst of 11.58 segments gave 1 KB
+    # +1.3..+2.2 and 8 KB +0.2..+0.9; the paper's hold (96 us, fitted to P6), applied to
+    # this VM's sender, gathers 8 KB writes into 64 KB bursts: 1 KB +1.6..+2.7, 8 KB
+    # +0.7..+2.0.
     rows = _rows(name)
     for r in (r for r in rows if r["msg_bytes"] == 1024):
         per_second = r["throughput_gbps"] * 1e9 / 8.0 / 1024
@@ -619,8 +623,12 @@ def test_small_tcp_messages_on_this_vm_run_in_two_regimes(name):
     assert set(error) == {(p, b) for p in PATHS for b in (64, 256, 1024, 8192)}
     for path in PATHS:
         assert -0.45 < error[(path, 64)] < -0.15
-        assert 1.0 < error[(path, 1024)] < 2.5
-        assert 0.1 < error[(path, 8192)] < 1.0
+        assert 1.2 < error[(path, 1024)] < 3.0
+        assert 0.5 < error[(path, 8192)] < 2.2
+
+
+#: The paper host's hold (hosts.py, fitted to P6), which the testbed host keeps.
+SHIPPED_HOLD_US = qm.paper_testbed().tcp_coalesce_hold_us
 
 
 def _acks_per_segment(row):
@@ -632,9 +640,9 @@ def _segments_per_write(row):
     return row["tcp_sender_segments_per_s"] / writes
 
 
-def _predicted_gbps(row, cycles_scale, write_burst_segments):
+def _predicted_gbps(row, cycles_scale, hold_us):
     host = F.testbed_host_for(row, cycles_scale)
-    host = qm.hosts.with_overrides(host, {"tcp_write_burst_segments": write_burst_segments})
+    host = qm.hosts.with_overrides(host, {"tcp_coalesce_hold_us": hold_us})
     return float(qm.predict(path=PATHS[row["path"]], proto="tcp", flows=1,
                             msg_bytes=int(row["msg_bytes"]), host=host).throughput_gbps)
 
@@ -646,10 +654,11 @@ def test_small_tcp_writes_slow_regime_is_every_write_leaving_alone():
     # often the receiver acknowledges: at least one segment in ten (the slow regime), or
     # fewer than one in fifteen (one 8 KB run, at one in eleven, lies between; at 1 KB the
     # regimes are one in two and one in twenty).  In the slow one every write leaves alone
-    # (ceil(msg / MSS) a write, not msg / MSS), which is tcp_write_burst_segments = 0 in
-    # the model.  Fitted at 128 KB only, the model predicts those runs within 40 % with it
-    # and 20-80 % too fast with the shipped coalescing (11.58); the fast runs at 1 KB sit
-    # near the coalesced prediction instead.  Fails if the segment counts stop showing the
+    # (ceil(msg / MSS) a write, not msg / MSS), which is tcp_coalesce_hold_us = 0 in the
+    # model.  Fitted at 128 KB only, the model predicts those runs within 40 % with it
+    # and 1.2-5.3x too fast with the shipped hold (96 us: 1.2-5x with the fixed burst of
+    # 11.58 segments it replaced); the fast runs sit near the coalesced prediction
+    # instead (within 1.84x; 1.8x with the fixed burst).  Fails if the segment counts stop showing the
     # two regimes, or if the model's no-coalescing regime moves away from the slow runs.
     rows = _rows("vm-2cpu-sizes-tcp-segs.json")
     scale = F.calibrate_dataset(rows, "path=*,proto=tcp,flows=1,msg_bytes=131072"
@@ -663,16 +672,16 @@ def test_small_tcp_writes_slow_regime_is_every_write_leaving_alone():
             continue
         mss = qm.wire.tcp_mss_bytes(1500, PATHS[r["path"]].encap_bytes)
         whole = math.ceil(r["msg_bytes"] / mss)
-        alone, coalesced = (_predicted_gbps(r, scale, w) for w in (0.0, 11.58))
+        alone, coalesced = (_predicted_gbps(r, scale, t) for t in (0.0, SHIPPED_HOLD_US))
         if acks > 0.1:
             slow += 1
             assert 0.93 * whole < _segments_per_write(r) <= whole, r
             assert abs(r["throughput_gbps"] / alone - 1.0) < 0.4, (r, alone)
-            assert 1.2 < coalesced / r["throughput_gbps"] < 5.0, (r, coalesced)
+            assert 1.2 < coalesced / r["throughput_gbps"] < 5.5, (r, coalesced)
         else:
             fast += 1
             assert _segments_per_write(r) < 1.02 * r["msg_bytes"] / mss, r
-            assert abs(math.log(r["throughput_gbps"] / coalesced)) < math.log(1.8), r
+            assert abs(math.log(r["throughput_gbps"] / coalesced)) < math.log(1.9), r
             assert r["throughput_gbps"] / alone > (3.0 if r["msg_bytes"] == 1024 else 1.2)
     assert slow >= 9 and fast >= 4 and between <= 1
     # At 256 B the slow runs coalesce part of the way (2-4 writes a segment), which
@@ -687,7 +696,7 @@ def test_without_nagle_small_writes_always_leave_alone_but_1_kb_mostly_coalesces
     # 06:29-06:32 UTC, three passes, iperf3 -N: TCP_NODELAY) against -segs.json (the same
     # workloads with Nagle's rule).  Without Nagle every 64 B and 256 B write leaves alone
     # (>= 0.97 segments a write, against 0.045-0.055 and 0.18-0.38 with it) and the rate
-    # falls; the model with no coalescing (tcp_write_burst_segments = 0, fitted at 128 KB)
+    # falls; the model with no coalescing (tcp_coalesce_hold_us = 0, fitted at 128 KB)
     # gives them within -4 to +92 % (too slow for all but one), and the coalesced model
     # 1.7-4.3x too fast.  At 1 KB it goes the other way: most runs coalesce without Nagle
     # (7 of 9 under 0.82 segments a write) and most leave alone with it (7 of 9 over
@@ -698,7 +707,7 @@ def test_without_nagle_small_writes_always_leave_alone_but_1_kb_mostly_coalesces
                                 ).values["cycles_scale"]
     for r in (r for r in nodelay if r["msg_bytes"] in (64, 256)):
         assert _segments_per_write(r) > 0.97, r
-        alone, coalesced = (_predicted_gbps(r, scale, w) for w in (0.0, 11.58))
+        alone, coalesced = (_predicted_gbps(r, scale, t) for t in (0.0, SHIPPED_HOLD_US))
         assert 0.9 < r["throughput_gbps"] / alone < 2.0, (r, alone)
         assert 1.5 < coalesced / r["throughput_gbps"] < 5.0, (r, coalesced)
     for r in (r for r in nagle if r["msg_bytes"] in (64, 256)):

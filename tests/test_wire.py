@@ -83,34 +83,36 @@ def test_mean_frame_bytes(proto, msg, mtu, encap, expected, source):
 @pytest.mark.parametrize("msg, packets", [(64, 1.0), (1024, 1.0), (1447, 1.0),
                                           (8192, 8192 / 1448), (131072, 131072 / 1448)])
 def test_writes_that_leave_alone_are_a_wire_packet_at_least(msg, packets):
-    # host.py, tcp_write_burst_segments = 0: no coalescing, every write its own segment.
+    # host.py, tcp_coalesce_hold_us = 0: nothing held, every write its own segment.
     # Over a NIC that cuts segments into MSS packets (link_segments) a write under the MSS
     # is then one packet (1448 B of payload native, RFC 791/793 headers, 1500 B MTU), not
-    # msg / 1448 of one; a bigger write stays msg / 1448 (the model's fluid count).  With
-    # the shipped coalescing (11.58) small writes share packets: msg / 1448.
+    # msg / 1448 of one; a bigger write stays msg / 1448 (the model's fluid count).  Small
+    # writes that gather a full MSS or more share packets: msg / 1448.
     from queuemodel.hosts import paper_testbed, with_overrides
     from queuemodel.solver import features
 
-    alone = with_overrides(paper_testbed(), {"tcp_write_burst_segments": 0.0})
+    alone = with_overrides(paper_testbed(), {"tcp_coalesce_hold_us": 0.0})
     counts, _ = features("tcp", float(msg), alone, 0)
     assert float(counts[1]) == pytest.approx(packets, rel=1e-12)
     assert float(counts[3]) == pytest.approx(max(1.0, msg / 65160), rel=1e-12)
-    coalesced, _ = features("tcp", float(msg), paper_testbed(), 0)
+    gathered = 1448.0 / msg + 0.5
+    coalesced, _ = features("tcp", float(msg), paper_testbed(), 0, gathered)
     assert float(coalesced[1]) == pytest.approx(msg / 1448, rel=1e-12)
 
 
 def test_writes_that_leave_alone_pay_a_packets_headers_each():
-    # Found by `search_laws.py --wide --seed 67` (2026-11-29): with no coalescing
-    # (tcp_write_burst_segments = 0) a 21-byte write is a packet of its own, but the wire
-    # arithmetic still counted 21/1448 of a packet's headers for it, so the bytes that
-    # reach memory came out negative and the result NaN.  A write alone pays one
+    # Found by `search_laws.py --wide --seed 67` (2026-11-29): with no coalescing (then
+    # tcp_write_burst_segments = 0, now tcp_coalesce_hold_us = 0) a 21-byte write is a
+    # packet of its own, but the wire arithmetic still counted 21/1448 of a packet's
+    # headers for it, so the bytes that reach memory came out negative and the result
+    # NaN.  A write alone pays one
     # packet's 90 bytes (20 IP, 32 TCP with timestamps, 38 Ethernet with preamble and
     # gap; 1500-byte MTU); coalesced writes share full 1538-byte frames.
     import queuemodel as qm
 
     msg = np.array([21.0, 64.0, 1024.0, 8192.0])
     alone = qm.predict(path="native", proto="tcp", msg_bytes=msg, link_gbps=1.0,
-                       tcp_write_burst_segments=0.0)
+                       tcp_coalesce_hold_us=0.0)
     packets = np.maximum(1.0, msg / 1448)
     assert alone.link_goodput_gbps == pytest.approx(msg / (msg + 90.0 * packets), rel=1e-12)
     assert np.all(np.isfinite(alone.throughput_gbps)) and np.all(alone.throughput_gbps > 0)

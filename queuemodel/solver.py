@@ -486,42 +486,54 @@ def tcp_writes_per_burst(tx: "CompiledSide", msg_bytes, host: Host, encap_bytes:
     """
     msg = np.asarray(msg_bytes, dtype=float)
     mss = wire.tcp_mss_bytes(host.mtu, encap_bytes)
-    # Cycles per unit of each count column (the gated table's first four: message, wire
-    # packet, receive segment, burst) and per byte: the stages' costs as
-    # kernels.stage_cycles charges them.
-    per_unit = tx.cycles_per_unit + tx.misses_per_unit * np.multiply(
-        host.dram_latency_ns, host.ghz)[..., None]
-    on = np.einsum("...s,sk->...k", per_unit, _COLUMNS[tx.unit_col])
-    p, r, g = on[..., 1], on[..., 2], on[..., 3]
-    slope = on[..., 0] + msg * np.dot(tx.cycles_per_byte, tx.byte_col == 0)
+    # Cycles per unit of each count column (message, wire packet, receive segment, burst)
+    # and per byte: the stages' costs as kernels.stage_cycles charges them.
+    per_cycle, per_miss, per_byte = _sender_columns(tx)
+    miss = np.multiply(host.dram_latency_ns, host.ghz)
+    on = [c + m * miss if m else c for c, m in zip(per_cycle, per_miss)]
+    slope = on[0] + msg * per_byte
+    hold = np.multiply(host.tcp_coalesce_hold_us, 1e3) * host.ghz       # cycles
+    # m c(m) is the largest of a few lines a m + b; the largest reaches the hold's cycles
+    # where the first of them does.  Per message a burst of m writes fills max(msg / mss,
+    # 1/m) packets, max(msg / gro, 1/m) receive segments and 1/m bursts (over a NIC that
+    # cuts segments); over a veth a burst is one packet and one segment.
+    lines = [(slope, on[1] + on[2] + on[3])]
     if host.link_segments:
-        # Per message: max(msg / mss, 1/m) packets, max(msg / gro, 1/m) receive segments
-        # and 1/m bursts; m c(m) is the largest of four lines a m + b.
-        fill_p = p * msg / mss
-        fill_r = r * msg / wire.segment_bytes(mss, host.gro_max_bytes, host.napi_weight)
-        a = (slope[..., None] + fill_p[..., None] * _FULL_PACKETS
-             + fill_r[..., None] * _FULL_SEGMENTS)
-        b = (g[..., None] + p[..., None] * (1.0 - _FULL_PACKETS)
-             + r[..., None] * (1.0 - _FULL_SEGMENTS))
-    else:                                 # a veth: one packet, one segment a burst
-        a, b = slope[..., None], (g + p + r)[..., None]
-    budget = (np.multiply(host.tcp_coalesce_hold_us, 1e3) * host.ghz)[..., None]
-    # Where a line reaches the budget; a flat line never does (or is above it from the
-    # start).  The largest line reaches it at the smallest of these.
-    left = budget - b
-    at = np.divide(left, a, where=a > 0,
-                   out=np.broadcast_to(np.where(left >= 0, np.inf, -np.inf),
-                                       np.broadcast_shapes(a.shape, left.shape)).copy())
+        fill_p = on[1] * msg / mss
+        lines.append((slope + fill_p, on[2] + on[3]))
+        if np.any(on[2]):
+            fill_r = on[2] * msg / wire.segment_bytes(mss, host.gro_max_bytes,
+                                                      host.napi_weight)
+            lines += [(slope + fill_r, on[1] + on[3]), (slope + fill_p + fill_r, on[3])]
+    root = np.inf
+    for a, b in lines:
+        left = hold - b
+        if np.all(a > 0):
+            at = left / a
+        else:                             # a flat line reaches the hold never, or at once
+            at = np.divide(left, a, where=a > 0,
+                           out=np.where(left >= 0, np.inf, -np.inf) + np.zeros(np.shape(a)))
+        root = np.minimum(root, at)
     most = np.maximum(1.0, wire.segment_bytes(mss, host.gso_max_bytes) / msg)
-    return np.minimum(np.maximum(at.min(axis=-1), 1.0), most)
+    return np.minimum(np.maximum(root, 1.0), most)
 
 
-#: One-hot columns of the four count features (rows 4..8 of the gated table: none).
-_COLUMNS = np.eye(9, 4)
-#: The four lines of m c(m): whether packets, and receive segments, are full (msg / mss,
-#: msg / gro a message) or one a burst (1 / m).
-_FULL_PACKETS = np.array([0.0, 0.0, 1.0, 1.0])
-_FULL_SEGMENTS = np.array([0.0, 1.0, 0.0, 1.0])
+def _sender_columns(tx: "CompiledSide") -> tuple:
+    """Per count column (message, wire packet, receive segment, burst): the side's cycles
+    and cache misses per unit; and its cycles per message byte.  Worked out once per
+    side (the memo holds the side, so its identity is not reused while it lives)."""
+    hit = _COLUMN_SUMS.get(id(tx))
+    if hit is None or hit[0] is not tx:
+        if len(_COLUMN_SUMS) >= 256:
+            _COLUMN_SUMS.clear()
+        cycles = tuple(float(tx.cycles_per_unit[tx.unit_col == k].sum()) for k in range(4))
+        misses = tuple(float(tx.misses_per_unit[tx.unit_col == k].sum()) for k in range(4))
+        per_byte = float(tx.cycles_per_byte[tx.byte_col == 0].sum())
+        hit = _COLUMN_SUMS[id(tx)] = (tx, (cycles, misses, per_byte))
+    return hit[1]
+
+
+_COLUMN_SUMS: dict = {}
 
 
 def moderation_delay_us(rate_pps, host: Host, frame_bytes=None):

@@ -825,7 +825,10 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     threads = max(int(patterns.level.max()) for _, patterns in groups)
     send_units = flow_model.sender_core_units(flows, h.physical_cores, h.threads_per_core,
                                               h.smt_gain)
-    frame_bytes = on_wire(wire.wire_bytes_per_message) - _NOT_IN_MEMORY_BYTES * n_wire
+    # (each packet the arithmetic counts pays the framing once: over a link that carries
+    # GSO segments whole that is the MSS packets' count, not the segments')
+    frame_bytes = (on_wire(wire.wire_bytes_per_message)
+                   - _NOT_IN_MEMORY_BYTES * on_wire.packets)
     cache_bytes, ring_per_cpu = _cache_share(h, host)
     waiting = _waiting_limits(proto, h, msg, n_wire, ring_per_cpu, size)
     waiting["cache"] = _row(cache_bytes / frame_bytes, size)
@@ -991,11 +994,16 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
 
 def _wire_arithmetic(proto, msg, mtu, encap_bytes, n_wire):
     """``f(*lead, proto, msg, mtu, encap)`` for a :mod:`queuemodel.wire` function ``f``,
-    given ``n_wire`` packets where a TCP message takes more than full MSS packets."""
+    given ``n_wire`` packets where a TCP message takes more than full MSS packets.
+    Its ``packets`` attribute is the packets per message that arithmetic counts (full
+    MSS packets where ``n_wire`` is fewer: GSO segments a link carries whole)."""
     alone = None
+    counted = n_wire
     if proto == "tcp":
-        more = n_wire > wire.wire_packets_per_message(proto, msg, mtu, encap_bytes)
+        full = wire.wire_packets_per_message(proto, msg, mtu, encap_bytes)
+        more = n_wire > full
         alone = more if more.any() else None
+        counted = np.maximum(n_wire, full)
 
     def on_wire(func, *lead):
         value = func(*lead, proto, msg, mtu, encap_bytes)
@@ -1003,6 +1011,7 @@ def _wire_arithmetic(proto, msg, mtu, encap_bytes, n_wire):
             return value
         return np.where(alone, func(*lead, proto, msg, mtu, encap_bytes, tcp_packets=n_wire),
                         value)
+    on_wire.packets = counted
     return on_wire
 
 

@@ -176,6 +176,18 @@ def test_raising_a_host_cost_never_raises_throughput(sc, field, factor):
              "offered_gbps": math.inf, "mtu": 1735, "tunnel_offload": False, "tso": False,
              "dram_misses_in_flight": 1.0, "gso": False, "sender_on_receive_cpu": False,
              "ddio_share": 1.0}, factor=2.0)          # a band opens at 4.15 GHz (2026-11-27)
+# Found by a 1,500-example run (2026-11-29), after the writes a TCP burst gathers came to
+# grow with the clock: over a link that carries GSO segments whole (link_segments off)
+# the bytes in memory subtracted one frame's preamble, gap and FCS per GSO segment but
+# added a frame's headers per MSS packet, so fewer, larger segments put more bytes in
+# memory and a DRAM-bound receiver slowed (3.6992 -> 3.6985 Gb/s at 1 -> 4 GHz).
+@example(sc={"path": "native", "proto": "tcp", "msg_bytes": 130, "flows": 67,
+             "offered_gbps": math.inf, "mtu": 576, "ghz": 1.0, "memory_gbytes_per_s": 1.0,
+             "ddio_share": 1.0, "dram_misses_in_flight": 1.0, "dram_latency_ns": 0.0,
+             "softirq_entry_cycles": 0.0, "context_switch_cycles": 0.0, "napi_weight": 1,
+             "adaptive_small_frame_bytes": 0.0, "irq_moderation_frames": 1,
+             "irq_moderation_usecs": 0.0, "veth_link": False, "link_segments": False},
+         factor=4.0)
 def test_a_faster_clock_never_lowers_throughput(sc, factor):
     ghz = sc.pop("ghz", 2.2)
     slow = qm.predict(ghz=ghz, **sc).throughput_gbps

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import threading
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from .solver import (
     APP_CORE, FEATURE_NAMES, FLOW_CORE, PROC_STAT_COLUMN,
     CompiledSide, CoreLoad, Interrupts, _safe_div, compile_side, features, gated_counts,
     overload_band, polls_per_run, softirq_runs_per_message, solve_rate,
-    sender_stages, tcp_writes_per_burst,
+    _per_side, sender_stages, tcp_writes_per_burst,
 )
 from .stage import CONTEXTS, Path, Workload
 
@@ -1431,41 +1430,6 @@ def _flattener(workload: Workload, host: Host):
         return np.broadcast_to(value, shape).reshape(size)
 
     return shape, size, flat
-
-
-def _per_side(func):
-    """Memoise ``func`` of compiled sides and flags: what depends only on a path's
-    structure, worked out once instead of at every call.
-
-    The solver's cache (:func:`queuemodel.solver.compile_side`) hands out the
-    same side objects again, so they are keyed by identity; the memo holds
-    them, so an identity is never reused while its entry lives.  Array
-    values come back read-only.
-    """
-    memo: dict = {}
-
-    @functools.wraps(func)
-    def wrapper(*args):
-        key = tuple(id(a) if isinstance(a, CompiledSide) else a for a in args)
-        hit = memo.get(key)
-        if hit is None:
-            if len(memo) >= 1024:
-                memo.clear()
-            value = func(*args)
-            _freeze(value)
-            hit = memo[key] = (args, value)
-        return hit[1]
-
-    return wrapper
-
-
-def _freeze(value) -> None:
-    """Make the arrays in ``value`` (an array or nested tuples of them) read-only."""
-    if isinstance(value, np.ndarray):
-        value.flags.writeable = False
-    elif isinstance(value, tuple):
-        for item in value:
-            _freeze(item)
 
 
 class _Layout(NamedTuple):

@@ -373,6 +373,41 @@ def _pack(rows: list) -> CompiledSide:
     )
 
 
+def _per_side(func):
+    """Memoise ``func`` of compiled sides and flags: what depends only on a path's
+    structure, worked out once instead of at every call.
+
+    The solver's cache (:func:`queuemodel.solver.compile_side`) hands out the
+    same side objects again, so they are keyed by identity; the memo holds
+    them, so an identity is never reused while its entry lives.  Array
+    values come back read-only.
+    """
+    memo: dict = {}
+
+    @functools.wraps(func)
+    def wrapper(*args):
+        key = tuple(id(a) if isinstance(a, CompiledSide) else a for a in args)
+        hit = memo.get(key)
+        if hit is None:
+            if len(memo) >= 1024:
+                memo.clear()
+            value = func(*args)
+            _freeze(value)
+            hit = memo[key] = (args, value)
+        return hit[1]
+
+    return wrapper
+
+
+def _freeze(value) -> None:
+    """Make the arrays in ``value`` (an array or nested tuples of them) read-only."""
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, tuple):
+        for item in value:
+            _freeze(item)
+
+
 def features(proto: str, msg_bytes, host: Host, encap_bytes: int, writes_per_burst=1.0):
     """Per-message unit counts and the fragmentation indicator.
 
@@ -518,22 +553,13 @@ def tcp_writes_per_burst(tx: "CompiledSide", msg_bytes, host: Host, encap_bytes:
     return np.minimum(np.maximum(root, 1.0), most)
 
 
+@_per_side
 def _sender_columns(tx: "CompiledSide") -> tuple:
     """Per count column (message, wire packet, receive segment, burst): the side's cycles
-    and cache misses per unit; and its cycles per message byte.  Worked out once per
-    side (the memo holds the side, so its identity is not reused while it lives)."""
-    hit = _COLUMN_SUMS.get(id(tx))
-    if hit is None or hit[0] is not tx:
-        if len(_COLUMN_SUMS) >= 256:
-            _COLUMN_SUMS.clear()
-        cycles = tuple(float(tx.cycles_per_unit[tx.unit_col == k].sum()) for k in range(4))
-        misses = tuple(float(tx.misses_per_unit[tx.unit_col == k].sum()) for k in range(4))
-        per_byte = float(tx.cycles_per_byte[tx.byte_col == 0].sum())
-        hit = _COLUMN_SUMS[id(tx)] = (tx, (cycles, misses, per_byte))
-    return hit[1]
-
-
-_COLUMN_SUMS: dict = {}
+    and cache misses per unit; and its cycles per message byte."""
+    cycles = tuple(float(tx.cycles_per_unit[tx.unit_col == k].sum()) for k in range(4))
+    misses = tuple(float(tx.misses_per_unit[tx.unit_col == k].sum()) for k in range(4))
+    return cycles, misses, float(tx.cycles_per_byte[tx.byte_col == 0].sum())
 
 
 def moderation_delay_us(rate_pps, host: Host, frame_bytes=None):

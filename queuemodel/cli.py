@@ -413,6 +413,8 @@ def _table(r) -> str:
         f"  busy receive CPUs {r.cores_used:10.2f}   ({r.flows_per_busy_cpu:.2f} flows each; "
         f"throughput standard error {r.throughput_stderr_gbps:.3f} Gb/s)",
         f"  GRO               {r.gro_packets_per_segment:10.2f} wire packets per segment",
+        f"  writes per burst  {r.writes_per_burst:10.2f}   (TCP writes the sender sends "
+        f"together)",
         f"  bottleneck        {r.bottleneck}",
     ]
     if r.queue_stable:

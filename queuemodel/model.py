@@ -42,7 +42,7 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "memory_bound_share", "memory_bound_bytes_per_byte",
                   "memory_budget_gbps", "fragment_cache_bound_share", "fragment_cache_fill_s",
                   "cores_used", "flows_per_busy_cpu", "gro_packets_per_segment",
-                  "receiver_cpu_total", "sender_cpu_total", "throughput_stderr_gbps",
+                  "writes_per_burst", "receiver_cpu_total", "sender_cpu_total", "throughput_stderr_gbps",
                   "throughput_sd_gbps", "throughput_p05_gbps", "throughput_p95_gbps",
                   "slowest_flow_gbps", "queue_stable",
                   "latency_mean_us", "latency_p99_us", "bottleneck")
@@ -206,6 +206,10 @@ class Result:
         share a receive queue and its polls
         (:func:`queuemodel.flows.gro_segments_per_packet`); 1 where no
         stage merges (UDP, GRO off).
+    writes_per_burst : float or numpy.ndarray
+        TCP writes the sender sends together: those its core makes while
+        the last burst holds them back (:func:`queuemodel.solver.tcp_writes_per_burst`);
+        1 for UDP, and for TCP writes of a GSO segment or more.
     throughput_stderr_gbps : float or numpy.ndarray
         Standard error of ``throughput_gbps`` from the Monte Carlo over hash
         outcomes (0 when every outcome is the same, as for one flow).
@@ -281,6 +285,7 @@ class Result:
     cores_used: Any
     flows_per_busy_cpu: Any
     gro_packets_per_segment: Any
+    writes_per_burst: Any
     receiver_cpu_total: Any
     sender_cpu_total: Any
     throughput_stderr_gbps: Any
@@ -985,6 +990,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "cores_used": busy,
         "flows_per_busy_cpu": spread["flows_per_busy"],
         "gro_packets_per_segment": n_wire / counts[:, 2] if merges else np.ones(size),
+        "writes_per_burst": writes + np.zeros(size),
         "level_busy_util": level_busy,
         "topology": topology,
         "cpu_tables": tables,
@@ -1704,7 +1710,8 @@ def _check_finite(result: Result) -> None:
               "memory_bandwidth_gbytes_per_s", "memory_bound_share",
               "fragment_cache_bound_share",
               "memory_bound_bytes_per_byte", "cores_used",
-              "gro_packets_per_segment", "receiver_cpu_total", "sender_cpu_total")
+              "gro_packets_per_segment", "writes_per_burst", "receiver_cpu_total",
+              "sender_cpu_total")
     for name in finite + UNBOUNDED_OUTPUTS:
         value = getattr(result, name)
         if isinstance(value, float):        # a scalar query: no numpy call per check

@@ -116,6 +116,22 @@ def test_the_model_uses_the_gathered_writes():
     assert r.wire_packet_rate_per_s / r.message_rate_per_s == pytest.approx(1 / m, rel=1e-12)
 
 
+@settings(max_examples=100, deadline=None)
+@given(path=st.sampled_from(PATHS), msg=st.integers(1, 100_000), changes=hosts)
+def test_a_result_reports_the_bursts_its_packets_come_in(path, msg, changes):
+    # writes_per_burst and the packet rate tell one story: a burst is at least one wire
+    # packet, so packets a message are at least 1 / writes_per_burst; a burst under the
+    # MSS over a link that cuts segments is exactly one.  UDP reports 1.
+    r = qm.predict(path=path, proto="tcp", msg_bytes=msg, **changes)
+    m = r.writes_per_burst
+    per_message = r.wire_packet_rate_per_s / r.message_rate_per_s
+    assert m >= 1.0 and per_message >= (1 - 1e-12) / m
+    mss = qm.wire.tcp_mss_bytes(changes["mtu"], qm.get_path(path).encap_bytes)
+    if changes["link_segments"] and m * msg < mss:
+        assert per_message == pytest.approx(1 / m, rel=1e-9)
+    assert qm.predict(path=path, proto="udp", msg_bytes=min(msg, 65507)).writes_per_burst == 1.0
+
+
 def test_one_kernel_hosts_gather_by_the_senders_own_stages():
     # With sender_on_receive_cpu the send side is empty (its stages are charged to the
     # receive CPU); the coalescing still reads the sender's stages, so it matches the

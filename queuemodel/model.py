@@ -20,9 +20,9 @@ from .hosts import paper_testbed, with_overrides
 from .paths import get_path
 from .solver import (
     APP_CORE, FEATURE_NAMES, FLOW_CORE, PROC_STAT_COLUMN,
-    CompiledSide, CoreLoad, Interrupts, _safe_div, compile_side, features, gated_counts,
+    CompiledSide, CoreLoad, Interrupts, _safe_div, compile_side, gated_counts,
     overload_band, polls_per_run, softirq_runs_per_message, solve_rate,
-    _per_side, sender_stages, tcp_writes_per_burst,
+    _per_side, path_features,
 )
 from .stage import CONTEXTS, Path, Workload
 
@@ -780,9 +780,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     size = msg.size
     # Small TCP writes gather while a burst that left holds them back: a faster sender
     # gathers more (solver.tcp_writes_per_burst).
-    writes = (tcp_writes_per_burst(sender_stages(path, proto, host), msg, h, path.encap_bytes)
-              if proto == "tcp" else 1.0)
-    counts, frag = features(proto, msg, h, path.encap_bytes, writes)
+    counts, frag, writes = path_features(path, proto, msg, host, h)
     # Where the flows land (fragments hash without ports) decides how many share each
     # receive queue's GRO.
     groups = flow_model.placement_groups(proto, path, host, h, flows, frag > 0)

@@ -131,7 +131,7 @@ def receive_work(path="docker-overlay", proto: str = "tcp", msg_bytes=None,
     from .hosts import paper_testbed
     from .model import DEFAULT_MSG_BYTES, predict
     from .paths import get_path
-    from .solver import compile_side, features, sender_stages, tcp_writes_per_burst
+    from .solver import compile_side, path_features
 
     host = host or paper_testbed()
     p = get_path(path)
@@ -141,9 +141,7 @@ def receive_work(path="docker-overlay", proto: str = "tcp", msg_bytes=None,
     rate = float(r.message_rate_per_s)
     per_msg = {k[3:]: float(v) * cap / rate for k, v in r.stages.items() if k.startswith("rx:")}
     rx = compile_side(p, "rx", proto, host)
-    writes = (tcp_writes_per_burst(sender_stages(p, proto, host), np.array([msg]), host,
-                                   p.encap_bytes)[0] if proto == "tcp" else 1.0)
-    counts, _ = features(proto, msg, host, p.encap_bytes, writes)
+    counts, _, _ = path_features(p, proto, msg, host)
     labels = list(rx.labels)
     batching = {s.name: s.batching for s in p.rx}
     # The interrupt block: the hard IRQ, the NIC's poll and the GRO it calls, all on the

@@ -59,6 +59,7 @@ __all__ = [
     "CompiledSide",
     "compile_side",
     "features",
+    "path_features",
     "tcp_writes_per_burst",
     "sender_stages",
     "gated_counts",
@@ -465,6 +466,46 @@ def features(proto: str, msg_bytes, host: Host, encap_bytes: int, writes_per_bur
     for k, column in enumerate(columns):
         counts[..., k] = column
     return counts, np.asarray(fragmented, dtype=float)
+
+
+def path_features(path: Path, proto: str, msg_bytes, host: Host, values=None) -> tuple:
+    """:func:`features` for ``path``, with the TCP writes a burst gathers worked out
+    from its sender (:func:`tcp_writes_per_burst`; 1 for UDP).
+
+    Parameters
+    ----------
+    path : Path
+        The path.
+    proto : {'tcp', 'udp'}
+        Transport protocol.
+    msg_bytes : float or numpy.ndarray
+        Message size in bytes.
+    host : Host
+        The host (its flags pick the sender's stages).
+    values : object, optional
+        Where the numeric fields are read from, if not ``host`` (the model's
+        flattened host).
+
+    Returns
+    -------
+    counts, fragmented : numpy.ndarray
+        As :func:`features` returns them.
+    writes : numpy.ndarray or float
+        Writes per burst.
+
+    Examples
+    --------
+    >>> from queuemodel.hosts import paper_testbed
+    >>> from queuemodel.paths import NATIVE
+    >>> counts, frag, writes = path_features(NATIVE, "udp", 8192.0, paper_testbed())
+    >>> counts.tolist(), writes
+    ([1.0, 6.0, 6.0, 1.0], 1.0)
+    """
+    values = host if values is None else values
+    writes = (tcp_writes_per_burst(sender_stages(path, proto, host), msg_bytes, values,
+                                   path.encap_bytes) if proto == "tcp" else 1.0)
+    counts, fragmented = features(proto, msg_bytes, values, path.encap_bytes, writes)
+    return counts, fragmented, writes
 
 
 def tcp_writes_per_burst(tx: "CompiledSide", msg_bytes, host: Host, encap_bytes: int):

@@ -430,9 +430,7 @@ def _one_cpu(path, proto, msg_bytes, host):
     rx = S.compile_side(p, "rx", proto, host)
     h = M._FlatHost(host, lambda v: v)
     msg = np.array([float(msg_bytes)])
-    writes = (S.tcp_writes_per_burst(S.sender_stages(p, proto, host), msg, h, p.encap_bytes)
-              if proto == "tcp" else 1.0)
-    counts, frag = S.features(proto, msg, h, p.encap_bytes, writes)
+    counts, frag, _ = S.path_features(p, proto, msg, host, h)
     units, data = S.gated_counts(counts, frag, msg)
     static = M._stage_cycles(rx, units, data, h.dram_latency_ns * h.ghz)
     burst = counts[:, 1] / counts[:, 3] if (proto == "udp" or host.tso or host.gso) \

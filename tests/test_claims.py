@@ -174,3 +174,24 @@ def test_m4_holds_both_overlays_to_the_range():
     doubled = evaluate_claim(m4, predict)
     assert not doubled.passed
     assert doubled.error == pytest.approx(evaluate_claim(m4, qm.predict).error, rel=1e-12)
+
+
+@pytest.mark.parametrize("cid", ["P3", "P5"])
+def test_less_receiver_cpu_means_less_by_more_than_rounding(cid):
+    # Figures 8 and 10 show Docker's receiver CPU visibly below native's.  Two saturated
+    # CPUs both read 1 up to the solver's rounding (~1e-12), and which comes out smaller
+    # is noise: a claim that passed on it would pass by accident.
+    from queuemodel.claims import evaluate_claim
+
+    claim = next(c for c in load_claims() if c.id == cid)
+
+    def with_cpus(docker_cpu):
+        def predict(**kw):
+            size = np.asarray(kw["msg_bytes"]).shape
+            cpu = docker_cpu if kw["path"] == "docker-overlay" else 1.0
+            return SimpleNamespace(receiver_cpu={"sys": np.full(size, cpu)})
+        return evaluate_claim(claim, predict)
+
+    assert not with_cpus(1.0 - 3e-13).passed
+    assert not with_cpus(1.0).passed
+    assert with_cpus(0.9).passed

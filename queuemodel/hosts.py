@@ -103,7 +103,7 @@ def paper_testbed() -> Host:
                                      # the lower bound of its range; no source says how
                                      # the ConnectX-3 interleaves its send queues
         gro_max_flows=8,             # MAX_GRO_SKBS, net/core/dev.c (Linux 4.4)
-        tcp_coalesce_hold_us=96.31,  # FITTED by calibrate() to P6 (the UDP/TCP interrupt
+        tcp_coalesce_hold_us=67.96,  # FITTED by calibrate() to P6 (the UDP/TCP interrupt
                                      # ratio of small messages); no source measures it
         softirq_entry_cycles=500.0,  # prior: irq_exit -> __do_softirq -> net_rx_action
                                      # set-up and tear-down, ~0.2 us

@@ -47,7 +47,7 @@ IRQ = Stage(name="irq", context="hardirq", unit="interrupt", cost_cycles_per_uni
             source=PRIOR + ": ~1 us per NIC interrupt (entry, mlx4_en_rx_irq, "
                    "napi_schedule, EOI, exit)")
 NIC_RX = Stage(name="nic_rx", context="softirq", unit="wire_packet",
-               cost_cycles_per_unit=331.8,  # FITTED (S1)
+               cost_cycles_per_unit=308.6,  # FITTED (S1)
                cost_cycles_per_invocation=500.0, poll=True,
                source=f"per packet: {FITTED}; per poll: {PRIOR} (mlx4_en_poll_rx_cq "
                       "set-up, RX refill doorbell and CQ re-arm, two posted MMIO writes)")
@@ -63,7 +63,7 @@ IP_RX = Stage(name="ip_rx", context="softirq", unit="packet", cost_cycles_per_un
 INNER_IP_RX = Stage(name="inner_ip_rx", context="softirq", unit="packet",
                     cost_cycles_per_unit=300.0, source=IP_RX.source)
 IP_DEFRAG = Stage(name="ip_defrag", context="softirq", unit="packet",
-                  cost_cycles_per_unit=410.5,  # FITTED (S4)
+                  cost_cycles_per_unit=92.53,  # FITTED (S4)
                   batching="reassemble", protocols=("udp",),
                   source=f"{FITTED}: ip_defrag queueing per fragment")
 TCP_RX = Stage(name="tcp_rx", context="softirq", unit="packet", cost_cycles_per_unit=2500.0,
@@ -78,7 +78,7 @@ UDP_RX = Stage(name="udp_rx", context="softirq", unit="packet", cost_cycles_per_
                       "state: about six cache lines of the socket (lookup keys, receive "
                       "buffer accounting, receive queue, wait queue)")
 VXLAN_RX = Stage(name="vxlan_rx", context="softirq", unit="packet",
-                 cost_cycles_per_unit=1978.9,  # FITTED (S2)
+                 cost_cycles_per_unit=1980.5,  # FITTED (S2)
                  source=f"{FITTED}: outer udp_rcv -> vxlan_rcv decapsulation -> "
                         "gro_cells enqueue")
 VXLAN_GRO = Stage(name="vxlan_gro", context="softirq", unit="packet",
@@ -119,10 +119,24 @@ UDP_CSUM_RX = Stage(name="udp_csum", context="syscall", unit="message",
                            "(skb_copy_and_csum_datagram_msg) when the NIC could not check it")
 APP_RX = Stage(name="app", context="user", unit="message", cost_cycles_per_unit=1000.0,
                source=PRIOR + ": iperf3's own loop per read (little: paper S8)")
+# iperf3's server waits in select() before every read: it reads each ready stream once a
+# pass of its loop, so a message costs it two system calls.  Measured by
+# tests/select_cost.py (tests/data/select-cost.json): strace -c of iperf3 3.12 at 128 B
+# over loopback, and what a pselect on one ready TCP socket costs against a read() on
+# a Linux 6.18 VM (about as much as a 64-128 B read).
+SELECT_RX = Stage(name="select", context="syscall", unit="message",
+                  cost_cycles_per_unit=2000.0,
+                  source=PRIOR + ": iperf3's pselect6 before each read, as a recvmsg's "
+                         "entry, exit and socket poll (RECV_SYSCALL's prior)")
 
 # ---------------------------------------------------------------- send side
 APP_TX = Stage(name="app", context="user", unit="message", cost_cycles_per_unit=1000.0,
                source=PRIOR + ": iperf3's own loop per write")
+# iperf3's client writes a stream up to ten times a pass of its loop when the rate is
+# unlimited ("multisend"): one pselect6 per ten writes (strace -c, as for SELECT_RX).
+SELECT_TX = Stage(name="select_tx", context="syscall", unit="message",
+                  cost_cycles_per_unit=200.0,
+                  source=PRIOR + ": one pselect6 (SELECT_RX's 2000 cycles) per ten writes")
 SEND_SYSCALL = Stage(name="send_syscall", context="syscall", unit="message",
                      cost_cycles_per_unit=2000.0, source=PRIOR + ": sendmsg entry/exit, "
                      "socket lock")
@@ -206,7 +220,7 @@ BACKLOG_TX = Stage(name="host_backlog", context="softirq", unit="packet",
                    cost_cycles_per_unit=200.0,
                    source=BACKLOG.source + " (sender: host side of the veth)")
 
-_RX_TAIL = (SKB_FREE, RECV_SYSCALL, COPY_TO_USER)
+_RX_TAIL = (SKB_FREE, SELECT_RX, RECV_SYSCALL, COPY_TO_USER)
 _OVERLAY_RX_HEAD = (IRQ, NIC_RX, GRO_ENCAP, IP_RX, VXLAN_RX, VXLAN_GRO, INNER_CSUM_RX)
 _UDP_CSUM_RX_TUNNEL = Stage(name="udp_csum", context="syscall", unit="message",
                             cost_cycles_per_byte=CSUM_CYCLES_PER_BYTE, protocols=("udp",),
@@ -214,7 +228,7 @@ _UDP_CSUM_RX_TUNNEL = Stage(name="udp_csum", context="syscall", unit="message",
 _UDP_CSUM_TX_TUNNEL = Stage(name="udp_csum", context="syscall", unit="message",
                             cost_cycles_per_byte=CSUM_CYCLES_PER_BYTE, protocols=("udp",),
                             offloaded_by="tunnel_offload", source=UDP_CSUM_TX.source)
-_TX_HEAD = (APP_TX, SEND_SYSCALL, COPY_FROM_USER)
+_TX_HEAD = (APP_TX, SELECT_TX, SEND_SYSCALL, COPY_FROM_USER)
 
 NATIVE = Path(
     name="native",

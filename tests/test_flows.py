@@ -430,7 +430,9 @@ def test_one_more_flow_on_two_queues_costs_no_more_than_its_contention_terms():
 
 
 _UPPER_REGION_CLOSES = dict(
-    _SEED_7, ghz=3.7768, link_gbps=50.0724, mtu=8402.0, msg_bytes=227459,
+    # (3.81 GHz: found at 3.7768, which misses the cliff since iperf3's select before
+    # each read is counted, 2026-11-29)
+    _SEED_7, ghz=3.81, link_gbps=50.0724, mtu=8402.0, msg_bytes=227459,
     memory_gbytes_per_s=92.8914, dram_latency_ns=259.2201, dram_misses_in_flight=55.3781,
     ddio_share=0.2258, napi_weight=93.0, irq_moderation_usecs=78.4602,
     irq_moderation_frames=145.0, context_switch_cycles=980.1378,

@@ -586,8 +586,9 @@ def test_the_bar_holds_with_overlay_costs_measured_from_the_profile(name):
     # Issue 8's bar with the profiled calibration (single-flow TCP of the three paths,
     # with segmentation on for cycles_scale and off, profiled, for the VXLAN and bridge
     # costs): 8 KiB UDP at 1 flow and TCP at 2 flows, three paths, within 25 % (largest
-    # 19.0 % on either set).  With cycles_scale alone the Linux overlay's UDP misses
-    # on both (27 % and 31 % faster than predicted).
+    # 21.8 % on either set).  With cycles_scale alone the Linux overlay's UDP is 24.9 %
+    # and 28.7 % faster than predicted (28 % and 32 % before iperf3's select before each
+    # read was counted, 2026-11-29), further off than with the measured costs.
     rows = _rows(name)
     bar = {("udp", 1), ("tcp", 2)}
     fit = F.calibrate_dataset(rows)
@@ -597,7 +598,8 @@ def test_the_bar_holds_with_overlay_costs_measured_from_the_profile(name):
     assert all(abs(r["error"]) < 0.25 for r in checked), checked
     plain = F.calibrate_dataset(rows, measure=False)
     linux_udp = next(r for r in plain.rows if (r["path"], r["proto"]) == ("linux-overlay", "udp"))
-    assert linux_udp["error"] < -0.25
+    measured = next(r for r in checked if (r["path"], r["proto"]) == ("linux-overlay", "udp"))
+    assert linux_udp["error"] < -0.2 and abs(linux_udp["error"]) > abs(measured["error"])
 
 
 @pytest.mark.parametrize("name", ["vm-2cpu-sizes-tcp-a.json", "vm-2cpu-sizes-tcp-b.json"])
@@ -611,7 +613,11 @@ def test_small_tcp_messages_on_this_vm_run_in_two_regimes(name):
     # widened once, on purpose (2026-11-29): a fixed burst of 11.58 segments gave 1 KB
     # +1.3..+2.2 and 8 KB +0.2..+0.9; the paper's hold (96 us, fitted to P6), applied to
     # this VM's sender, gathers 8 KB writes into 64 KB bursts: 1 KB +1.6..+2.7, 8 KB
-    # +0.7..+2.0.
+    # +0.7..+2.0.  They moved again when iperf3's select before each read was counted
+    # (later that day; the hold refitted to 68 us): 64 B -0.55..-0.62 (from -0.28..-0.42:
+    # the 128 KB fit scales the per-message priors to ~2.9 us a select and read on this
+    # VM, where tests/select_cost.py measures ~1 us), 1 KB +0.73..+1.51, 8 KB
+    # +0.45..+1.81.
     rows = _rows(name)
     for r in (r for r in rows if r["msg_bytes"] == 1024):
         per_second = r["throughput_gbps"] * 1e9 / 8.0 / 1024
@@ -623,9 +629,9 @@ def test_small_tcp_messages_on_this_vm_run_in_two_regimes(name):
     error = {(r["path"], r["msg_bytes"]): r["error"] for r in fit.predictions()}
     assert set(error) == {(p, b) for p in PATHS for b in (64, 256, 1024, 8192)}
     for path in PATHS:
-        assert -0.45 < error[(path, 64)] < -0.15
-        assert 1.2 < error[(path, 1024)] < 3.0
-        assert 0.5 < error[(path, 8192)] < 2.2
+        assert -0.7 < error[(path, 64)] < -0.45
+        assert 0.6 < error[(path, 1024)] < 1.8
+        assert 0.35 < error[(path, 8192)] < 2.0
 
 
 #: The paper host's hold (hosts.py, fitted to P6), which the testbed host keeps.
@@ -657,10 +663,12 @@ def test_small_tcp_writes_slow_regime_is_every_write_leaving_alone():
     # regimes are one in two and one in twenty).  In the slow one every write leaves alone
     # (ceil(msg / MSS) a write, not msg / MSS), which is tcp_coalesce_hold_us = 0 in the
     # model.  Fitted at 128 KB only, the model predicts those runs within 40 % with it
-    # and 1.2-5.3x too fast with the shipped hold (96 us: 1.2-5x with the fixed burst of
-    # 11.58 segments it replaced); the fast runs sit near the coalesced prediction
-    # instead (within 1.84x; 1.8x with the fixed burst).  Fails if the segment counts stop showing the
-    # two regimes, or if the model's no-coalescing regime moves away from the slow runs.
+    # and 1.6-4.0x too fast with the shipped hold (68 us; 2.1-5.3x at 96 us before
+    # iperf3's select was counted, 1.2-5x with the fixed burst of 11.58 segments); the
+    # fast runs sit nearer the coalesced prediction instead (within 2.4x: the 1 KB ones
+    # are 2.0x and 2.4x faster than it, 1.3x and 1.6x at 96 us).  Fails if the segment
+    # counts stop showing the two regimes, or if the model's no-coalescing regime moves
+    # away from the slow runs.
     rows = _rows("vm-2cpu-sizes-tcp-segs.json")
     scale = F.calibrate_dataset(rows, "path=*,proto=tcp,flows=1,msg_bytes=131072"
                                 ).values["cycles_scale"]
@@ -682,7 +690,7 @@ def test_small_tcp_writes_slow_regime_is_every_write_leaving_alone():
         else:
             fast += 1
             assert _segments_per_write(r) < 1.02 * r["msg_bytes"] / mss, r
-            assert abs(math.log(r["throughput_gbps"] / coalesced)) < math.log(1.9), r
+            assert abs(math.log(r["throughput_gbps"] / coalesced)) < math.log(2.5), r
             assert r["throughput_gbps"] / alone > (3.0 if r["msg_bytes"] == 1024 else 1.2)
     assert slow >= 9 and fast >= 4 and between <= 1
     # At 256 B the slow runs coalesce part of the way (2-4 writes a segment), which
@@ -699,7 +707,8 @@ def test_without_nagle_small_writes_always_leave_alone_but_1_kb_mostly_coalesces
     # (>= 0.97 segments a write, against 0.045-0.055 and 0.18-0.38 with it) and the rate
     # falls; the model with no coalescing (tcp_coalesce_hold_us = 0, fitted at 128 KB)
     # gives them within -4 to +92 % (too slow for all but one), and the coalesced model
-    # 1.7-4.3x too fast.  At 1 KB it goes the other way: most runs coalesce without Nagle
+    # 1.06-2.8x too fast (1.7-4.3x at the hold of 96 us, before iperf3's select was
+    # counted).  At 1 KB it goes the other way: most runs coalesce without Nagle
     # (7 of 9 under 0.82 segments a write) and most leave alone with it (7 of 9 over
     # 0.93), so Nagle's rule is not what puts 1 KB writes in the slow regime.
     nagle, nodelay = (_rows(f"vm-2cpu-sizes-tcp-{n}.json") for n in ("segs", "nodelay"))
@@ -710,7 +719,7 @@ def test_without_nagle_small_writes_always_leave_alone_but_1_kb_mostly_coalesces
         assert _segments_per_write(r) > 0.97, r
         alone, coalesced = (_predicted_gbps(r, scale, t) for t in (0.0, SHIPPED_HOLD_US))
         assert 0.9 < r["throughput_gbps"] / alone < 2.0, (r, alone)
-        assert 1.5 < coalesced / r["throughput_gbps"] < 5.0, (r, coalesced)
+        assert 1.0 < coalesced / r["throughput_gbps"] < 3.0, (r, coalesced)
     for r in (r for r in nagle if r["msg_bytes"] in (64, 256)):
         assert _segments_per_write(r) < 0.4, r
 

@@ -117,5 +117,7 @@ def test_writes_that_leave_alone_pay_a_packets_headers_each():
     assert alone.link_goodput_gbps == pytest.approx(msg / (msg + 90.0 * packets), rel=1e-12)
     assert np.all(np.isfinite(alone.throughput_gbps)) and np.all(alone.throughput_gbps > 0)
     assert np.all(alone.throughput_gbps <= alone.link_goodput_gbps * (1 + 1e-12))
-    coalesced = qm.predict(path="native", proto="tcp", msg_bytes=msg, link_gbps=1.0)
+    # (A hold long enough that every size gathers a frame's worth: 21-byte writes need 69.)
+    coalesced = qm.predict(path="native", proto="tcp", msg_bytes=msg, link_gbps=1.0,
+                           tcp_coalesce_hold_us=1000.0)
     assert coalesced.link_goodput_gbps == pytest.approx(np.full(4, 1448 / 1538), rel=1e-12)

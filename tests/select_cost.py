@@ -12,7 +12,11 @@ Two measurements behind the ``select`` and ``select_tx`` stages of
    with ``cc``) reads a TCP socket that a pinned writer keeps full, first with
    ``read()`` alone, then with a ``pselect()`` on the socket before each
    ``read()``; the difference is the select's cost.
-3. **Whether a read can wait.**  iperf3 3.12's data sockets are non-blocking
+3. **Which end binds.**  iperf3 over loopback with the client pinned to CPU 0
+   and the server to CPU 1 (``/proc/stat`` per CPU over 3 s of a 6 s run, 128 B
+   and 1 KB): over loopback the sending CPU also runs the receive softirq, so
+   the server's CPU does only iperf3's loop (a select, a read, its own work).
+4. **Whether a read can wait.**  iperf3 3.12's data sockets are non-blocking
    (``O_NONBLOCK`` in ``/proc/PID/fdinfo``): a read that finds the queue empty
    returns what it has, and the loop waits in select again, so a reader woken
    inside a message pays a select and a read.
@@ -169,6 +173,41 @@ def _nonblocking_sockets(pid: int) -> list:
     return out
 
 
+def _cpu_times() -> dict:
+    rows = [line.split() for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith(("cpu0 ", "cpu1 "))]
+    return {r[0]: [int(v) for v in r[1:]] for r in rows}
+
+
+def which_end_binds(sizes=(128, 1024), seconds: float = 6.0, port: int = 5301) -> list:
+    """Each pinned end's busy share (client CPU 0, server CPU 1) over loopback TCP."""
+    rows = []
+    for size in sizes:
+        server = subprocess.Popen(["taskset", "-c", "1", "iperf3", "-s", "-1", "-p",
+                                   str(port)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        client = subprocess.Popen(["taskset", "-c", "0", "iperf3", "-c", "127.0.0.1", "-p",
+                                   str(port), "-l", str(size), "-t", str(seconds), "--json"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True)
+        time.sleep(seconds / 3)
+        before = _cpu_times()
+        time.sleep(seconds / 2)
+        after = _cpu_times()
+        out, _ = client.communicate()
+        server.wait()
+        row = {"msg_bytes": size, "gbps": json.loads(out)["end"]["sum_received"][
+            "bits_per_second"] / 1e9}
+        for cpu, end in (("cpu0", "client"), ("cpu1", "server")):
+            delta = [b - a for a, b in zip(before[cpu], after[cpu])]
+            idle = delta[3] + delta[4]                  # idle and iowait
+            row[f"{end}_cpu_busy"] = 1.0 - idle / sum(delta)
+            row[f"{end}_cpu_usr"] = delta[0] / sum(delta)
+        rows.append(row)
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(HERE / "data" / "select-cost.json"))
@@ -177,11 +216,14 @@ def main(argv=None) -> int:
         costs = select_against_read(Path(tmp))
     data = {"kernel": platform.release(), "cpus": len(os.sched_getaffinity(0)),
             "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "select_against_read": costs, "iperf3_calls": iperf3_calls()}
+            "select_against_read": costs, "iperf3_calls": iperf3_calls(),
+            "which_end_binds": which_end_binds()}
     Path(args.out).write_text(json.dumps(data, indent=1) + "\n")
     print(json.dumps(data["iperf3_calls"]), *(
         f"{r['msg_bytes']} B: read {r['read_ns']:.0f} ns, select {r['select_ns']:.0f} ns"
-        for r in costs), sep="\n")
+        for r in costs), *(f"{r['msg_bytes']} B: {r['gbps']:.2f} Gb/s, client CPU "
+                           f"{r['client_cpu_busy']:.2f}, server CPU {r['server_cpu_busy']:.2f}"
+                           for r in data["which_end_binds"]), sep="\n")
     return 0
 
 

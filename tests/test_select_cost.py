@@ -80,3 +80,30 @@ def test_iperf3s_data_sockets_do_not_block():
     rx = compile_side(qm.get_path("native"), "rx", "tcp", host)
     assert _layout(rx).reread_cycles == (SELECT_RX.cost_cycles_per_unit
                                          + RECV_SYSCALL.cost_cycles_per_unit)
+
+
+def test_iperf3s_reader_is_the_end_that_binds_and_the_model_says_so_only_with_its_select():
+    # Measured: TCP over loopback, client pinned to CPU 0, server to CPU 1.  The sending
+    # CPU also runs the receive softirq there, yet the server's CPU, which only runs
+    # iperf3's loop, is the saturated one.  The model of that one-kernel host (a veth
+    # link, the reader on a CPU of its own, any clock scale the VM's fits found) names
+    # the reader's core too, with the sending CPU below capacity; without iperf3's
+    # select it named the sending CPU.
+    from queuemodel.paths import NATIVE, over_veth
+    from queuemodel.testbed.fit import testbed_host
+    from queuemodel.whatif import with_stage_costs
+
+    for row in DATA["which_end_binds"]:
+        assert row["server_cpu_busy"] > 0.97 and row["client_cpu_busy"] < 0.8, row
+    path = over_veth(NATIVE)
+    bare = with_stage_costs(path, {"select.cost_cycles_per_unit": 0.0,
+                                   "select_tx.cost_cycles_per_unit": 0.0}, veth_link=True)
+    for scale in (1.0, 1.4, 2.3):
+        host = testbed_host(2, 2100.0, 0.0, 1, scale, threads=1)
+        for size in (128, 1024):
+            r = qm.predict(path=path, proto="tcp", msg_bytes=size, host=host)
+            assert r.bottleneck.startswith("receiver:app-core:"), r.bottleneck
+            assert r.core_utilisation["rx:flow-core"] < 0.8
+            without = qm.predict(path=bare, proto="tcp", msg_bytes=size, host=host)
+            assert without.bottleneck.startswith("receiver:flow-core:sender."), \
+                without.bottleneck

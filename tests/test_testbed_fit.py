@@ -615,8 +615,8 @@ def test_small_tcp_messages_on_this_vm_run_in_two_regimes(name):
     # this VM's sender, gathers 8 KB writes into 64 KB bursts: 1 KB +1.6..+2.7, 8 KB
     # +0.7..+2.0.  They moved again when iperf3's select before each read was counted
     # (later that day; the hold refitted to 68 us): 64 B -0.55..-0.62 (from -0.28..-0.42:
-    # the 128 KB fit scales the per-message priors to ~2.9 us a select and read on this
-    # VM, where tests/select_cost.py measures ~1 us), 1 KB +0.73..+1.51, 8 KB
+    # the 128 KB fit scales the per-message priors to about 2.8 us a select and read on
+    # this VM, where tests/select_cost.py measures ~0.7 us), 1 KB +0.73..+1.51, 8 KB
     # +0.45..+1.81.
     rows = _rows(name)
     for r in (r for r in rows if r["msg_bytes"] == 1024):

@@ -132,11 +132,14 @@ SELECT_RX = Stage(name="select", context="syscall", unit="message",
 # ---------------------------------------------------------------- send side
 APP_TX = Stage(name="app", context="user", unit="message", cost_cycles_per_unit=1000.0,
                source=PRIOR + ": iperf3's own loop per write")
-# iperf3's client writes a stream up to ten times a pass of its loop when the rate is
-# unlimited ("multisend"): one pselect6 per ten writes (strace -c, as for SELECT_RX).
+#: Writes iperf3's client makes a pass of its loop, one select a pass, when the rate is
+#: unlimited (its "multisend"; strace -c counts one pselect6 per ten writes, as for
+#: SELECT_RX).
+IPERF3_WRITES_PER_SELECT = 10
 SELECT_TX = Stage(name="select_tx", context="syscall", unit="message",
-                  cost_cycles_per_unit=200.0,
-                  source=PRIOR + ": one pselect6 (SELECT_RX's 2000 cycles) per ten writes")
+                  cost_cycles_per_unit=SELECT_RX.cost_cycles_per_unit
+                  / IPERF3_WRITES_PER_SELECT,
+                  source=PRIOR + ": one pselect6 (SELECT_RX's cost) per ten writes")
 SEND_SYSCALL = Stage(name="send_syscall", context="syscall", unit="message",
                      cost_cycles_per_unit=2000.0, source=PRIOR + ": sendmsg entry/exit, "
                      "socket lock")

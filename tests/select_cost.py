@@ -1,6 +1,6 @@
 """What iperf3's loop costs a message in system calls, on this host.
 
-Two measurements behind the ``select`` and ``select_tx`` stages of
+Four measurements behind the ``select`` and ``select_tx`` stages of
 :mod:`queuemodel.paths`:
 
 1. **Calls a message.**  iperf3 (the paper's benchmark, and ours) waits in
@@ -39,6 +39,7 @@ import re
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -149,7 +150,6 @@ def iperf3_calls(msg_bytes: int = 128, seconds: float = 2.0, port: int = 5299) -
     try:
         time.sleep(1.0)
         # Both at once, so each end runs traced while the other is.
-        from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(2) as pool:
             srv, cli = pool.map(lambda p: _strace_counts(p.pid, seconds), (server, client))
         nonblocking = {end: _nonblocking_sockets(p.pid) for end, p in

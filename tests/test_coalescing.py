@@ -104,9 +104,9 @@ def test_no_hold_sends_every_write_alone_and_big_writes_fill_a_segment():
 
 def test_the_model_uses_the_gathered_writes():
     # The packets and bursts predict() reports follow from the writes: 64-byte writes on
-    # the paper's host gather fewer than one MSS (1448 B) a burst, so a burst is one wire
-    # packet and the wire packets per message are 1 / m; 8 KB writes fill a 64 KB GSO
-    # segment (7.95 writes).
+    # the paper's host gather more than one MSS (1448 B) a burst, and 8 KB writes fill a
+    # 64 KB GSO segment (7.95 writes); with a 10 us hold 64-byte writes gather less than
+    # an MSS, so a burst is one wire packet and the wire packets per message are 1 / m.
     host = paper_testbed()
     m64, m8k = _writes("native", np.array([64.0, 8192.0]), host)
     assert 1448 / 64 < m64 and m8k == pytest.approx(65160 / 8192, rel=1e-12)

@@ -15,7 +15,7 @@ Subcommands::
     queuemodel attribute --path docker-overlay --proto tcp --flows 6 [--output NAME] [--json]
     queuemodel testbed run [--path P,...] [--proto tcp,udp] [--msg-bytes B] [--flows N]
                            [--seconds S] [--repeat K] [--pin] [--segmentation on,off]
-                           [--nodelay] [--profile] [--softirq-times]
+                           [--nodelay] [--window BYTES] [--profile] [--softirq-times]
                            [--out testbed]                              (root, iproute2, iperf3)
     queuemodel testbed clean
     queuemodel reproduce [--out figures/out]
@@ -138,6 +138,9 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="pin iperf3's client to CPU 0 and its server to CPU 1 (-A)")
     br.add_argument("--nodelay", action="store_true",
                     help="TCP runs with TCP_NODELAY (iperf3 -N): Nagle never holds a write")
+    br.add_argument("--window", default=None,
+                    help="each end's socket buffer in bytes (iperf3 -w; the kernel doubles "
+                         "it and stops autotuning); default autotuned")
     br.add_argument("--softirq-times", action="store_true",
                     help="trace NET_RX softirq runs over a second mid-run (perf tracepoints) "
                          "and record their mean and median length (needs perf)")
@@ -520,7 +523,9 @@ def _cmd_testbed(args) -> int:
                    repeats=_number("repeat", args.repeat, integer=True), pin=args.pin,
                    segmentation=_switches("segmentation", args.segmentation),
                    profile=args.profile, nodelay=args.nodelay,
-                   softirq_times=args.softirq_times)
+                   softirq_times=args.softirq_times,
+                   window_bytes=(None if args.window is None
+                                 else _number("window", args.window, integer=True)))
     for row in rows:
         gso = "" if row["segmentation"] else " (TSO/GSO off)"
         print(f"{row['path']:15} {row['proto']} {row['msg_bytes']:>7} B x{row['flows']}{gso}: "

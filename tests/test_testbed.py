@@ -158,6 +158,30 @@ def test_bad_runs_are_refused_before_anything_is_built():
     for seconds in (0.5, 0, 1.5, 601):
         with pytest.raises(ModelInputError, match=r"^seconds = .*whole number of seconds"):
             run_all(protos=("tcp",), seconds=seconds)
+    for window in (2047, 10**9 + 1, 4096.5, "64k"):
+        with pytest.raises(ModelInputError, match=r"^window_bytes = .*2048\.\.1000000000"):
+            run_all(protos=("tcp",), window_bytes=window)
+
+
+def test_a_window_the_cli_cannot_read_is_one_line_and_exit_2(capsys):
+    from queuemodel.cli import main
+
+    for text in ("64k", "1000.5", "1"):
+        assert main(["testbed", "run", "--window", text]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("queuemodel: error: window") and err.count("\n") == 1
+
+
+@needs_testbed
+def test_a_window_reaches_iperf3_and_the_row():
+    (row,) = run_all(paths=("native",), protos=("tcp",), sizes=(131072,), flows=(1,),
+                     seconds=1.0, window_bytes=16384)
+    (auto,) = run_all(paths=("native",), protos=("tcp",), sizes=(131072,), flows=(1,),
+                      seconds=1.0)
+    assert row["window_bytes"] == 16384 and auto["window_bytes"] is None
+    # a 32 KB receive buffer (16 KB doubled) holds the flow far under an autotuned one
+    assert row["throughput_gbps"] < 0.5 * auto["throughput_gbps"]
+    assert not leftovers()
 
 
 def test_outputs_that_cannot_be_written_are_refused_before_the_runs(tmp_path, capsys):

@@ -14,7 +14,8 @@ and of 8 KiB UDP; ``vm-2cpu-profiled.json`` (20:52) two passes of 1-flow TCP
 (21:03) and ``-3x-b.json`` (21:08) three passes each of TCP at 1 and 2 flows with
 segmentation on and off and of UDP, all with ``--profile``.  The ``vm-2cpu-sizes-tcp-*``
 sets (2026-11-29) hold single-flow TCP at 64 B..128 KB; ``-segs`` also each end's
-TCP segments per second.  The ``iperf3_version`` column (3.12, installed 15:29 that day per
+TCP segments per second; ``vm-2cpu-window.json`` native TCP at 128 B under several socket
+buffers (``tests/window_bursts.py``).  The ``iperf3_version`` column (3.12, installed 15:29 that day per
 the VM's dpkg log) was added to the rows measured before the testbed recorded it.
 """
 
@@ -794,3 +795,41 @@ def test_a_busy_server_makes_small_writes_coalesce_fully(name):
     assert median("server", 1024) > 0.95 * median("none", 1024)
     client = [median("client", s) / median("none", s) for s in (128, 256)]
     assert all(c > 0.9 for c in client) or all(c < 0.8 for c in client)
+
+
+def test_a_reader_that_binds_lets_the_window_open_tens_of_segments_at_once():
+    # README, "Small TCP messages on this VM": tests/window_bursts.py (2026-11-29,
+    # 13:12-13:14 UTC, three passes): native TCP at 128 B, Nagle on, pinned, with the
+    # kernel's autotuned buffers and with iperf3 -w 16 KB..1 MB, each with a busy loop on
+    # the server's CPU and without.  With autotuned or 1 MB buffers the reader binds (the
+    # busy loop halves the rate: 0.62-0.64 against 1.19-1.29 Gb/s), segments are 92-99 %
+    # full and the receiver acknowledges once every 10-53 segments: the sender's bursts
+    # are what a window update lets out, 14-75 KB, where the model's hold gathers 28
+    # writes (3.5 KB).  With 16 and 64 KB buffers the window limits the flow (slower,
+    # with or without the loop), segments are 66-81 % full and an acknowledgement comes
+    # every 2.6-4.2 segments.
+    rows = _rows("vm-2cpu-window.json")
+    assert len(rows) == 30 and all(r["pinned"] and r["msg_bytes"] == 128 for r in rows)
+    big = [r for r in rows if r["window_bytes"] in (None, 1048576)]
+    small = [r for r in rows if r["window_bytes"] in (16384, 65536)]
+
+    def rate(busy, window):
+        return statistics.median(r["throughput_gbps"] for r in rows
+                                 if r["busy_loop"] == busy and r["window_bytes"] == window)
+
+    for window in (None, 1048576):
+        assert 0.4 < rate("server", window) / rate("none", window) < 0.6
+    def fill(r):      # writes a segment over the writes a full MSS holds
+        return 1.0 / _segments_per_write(r) / (1448 / 128)
+
+    for r in big:
+        assert fill(r) > 0.9 and _acks_per_segment(r) < 0.1, r
+    for r in small:
+        assert fill(r) < 0.85 and _acks_per_segment(r) > 0.2, r
+        assert r["throughput_gbps"] < 0.8 * rate("none", None), r
+    # The model's bursts on this host: the hold's writes, an order below the window's.
+    host = F.testbed_host_for(big[0], 1.5)
+    model = qm.predict(path="native", proto="tcp", msg_bytes=128, host=host)
+    burst_bytes = statistics.median(r["throughput_gbps"] * 1e9 / 8.0
+                                    / r["tcp_receiver_segments_per_s"] for r in big)
+    assert model.writes_per_burst * 128 < burst_bytes / 5

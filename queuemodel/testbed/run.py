@@ -141,7 +141,7 @@ def _per_second(counts: dict, seconds: float) -> float:
 def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             seconds: float = 2.0, pin: bool = False, segmentation: bool = True,
             profile: bool = False, nodelay: bool = False,
-            softirq_times: bool = False) -> dict:
+            softirq_times: bool = False, window_bytes: int | None = None) -> dict:
     """One iperf3 run on a built testbed; the row of the dataset.
 
     Parameters
@@ -177,6 +177,10 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         record_net_rx`) and record their mean and median length in
         microseconds (``net_rx_run_us``, ``net_rx_run_us_median``; None when
         not traced).  The tracing slows the run a little.
+    window_bytes : int, optional
+        Each end's socket buffer (iperf3 ``-w``, ``SO_SNDBUF`` and
+        ``SO_RCVBUF``; the kernel doubles it and turns autotuning off);
+        default the kernel's autotuning.  Recorded in the row (None: autotuned).
 
     Returns
     -------
@@ -200,6 +204,8 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             args += ["-u", "-b", "0"]
         elif nodelay:
             args += ["-N"]
+        if window_bytes is not None:
+            args += ["-w", str(int(window_bytes))]
         namespaces = (client_ns, server_ns)
         snmp_before = [_snmp_counters(ns) for ns in namespaces]
         if profile:
@@ -272,6 +278,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         "pinned": bool(pin),
         "segmentation": bool(segmentation),
         "nodelay": bool(nodelay) and proto == "tcp",
+        "window_bytes": None if window_bytes is None else int(window_bytes),
         "net_rx_run_us": statistics.fmean(runs_s) * 1e6 if runs_s else None,
         "net_rx_run_us_median": statistics.median(runs_s) * 1e6 if runs_s else None,
         "profile": shares,
@@ -283,7 +290,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
 def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flows=(1,),
             seconds: float = 2.0, repeats: int = 1, pin: bool = False,
             segmentation=(True,), profile: bool = False, nodelay: bool = False,
-            softirq_times: bool = False) -> list:
+            softirq_times: bool = False, window_bytes: int | None = None) -> list:
     """Build the testbed, run every combination, remove the testbed; the rows.
 
     Every combination is checked first (a UDP datagram above 65507 bytes, an
@@ -313,6 +320,9 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
         TCP runs with ``TCP_NODELAY`` (:func:`measure`).
     softirq_times : bool
         Record how long NET_RX softirq runs take (:func:`measure`; needs perf).
+    window_bytes : int, optional
+        Each end's socket buffer, 2048..1e9 bytes (:func:`measure`); default
+        the kernel's autotuning.
 
     Returns
     -------
@@ -334,6 +344,9 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
         raise ModelInputError("seconds", seconds, "a whole number of seconds in 1..600")
     if not (isinstance(repeats, (int, np.integer)) and 1 <= repeats <= 100):
         raise ModelInputError("repeats", repeats, "an integer in 1..100")
+    if window_bytes is not None and not (isinstance(window_bytes, (int, np.integer))
+                                         and 2048 <= window_bytes <= 10**9):
+        raise ModelInputError("window_bytes", window_bytes, "an integer in 2048..1000000000")
     _check_iperf3()
     if profile or softirq_times:
         perf_profile.require_perf()
@@ -348,7 +361,7 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
                 if proto == "udp" and seg != settings[0]:
                     continue
                 rows.append({**measure(bed, path, proto, size, n, seconds, pin, seg,
-                                       profile, nodelay, softirq_times),
+                                       profile, nodelay, softirq_times, window_bytes),
                              "repeat": repeat})
     return rows
 

@@ -1,0 +1,82 @@
+"""How much a reader that binds lets a small-write TCP sender send at once.
+
+When iperf3's reader is slower than its writer, the receive queue fills and
+the sender waits for the window to open; what it then sends at once is set
+by how far the receiver lets the window open before it says so.  Linux
+advertises no window while the free space is under a sixteenth of the
+buffer (receiver-side silly-window avoidance, ``__tcp_select_window``), and
+a read sends a window update once the window it could offer has doubled
+(``tcp_cleanup_rbuf``), so the sender's bursts should grow with the socket
+buffer.
+
+Native TCP at 128 B (Nagle on), iperf3's client pinned to CPU 0 and its
+server to CPU 1 (``testbed run --pin``), with the kernel's autotuned buffers
+and with iperf3 ``-w`` of 16 KB, 64 KB, 256 KB and 1 MB (``testbed run
+--window``: both ends' buffers, doubled by the kernel, autotuning off); each
+with a shell busy loop sharing the server's CPU and without one; 4 s runs,
+three passes.  Each row carries ``busy_loop`` (``"server"`` or ``"none"``)
+and each end's segments (``tcp_sender_segments_per_s``: data, in MSS units;
+``tcp_receiver_segments_per_s``: acknowledgements).  What the saved set
+shows is in the README ("Small TCP messages on this VM") and
+``tests/test_testbed_fit.py`` holds it.
+
+Needs root and iperf3, like ``queuemodel testbed run``.  Writes
+``tests/data/testbed/vm-2cpu-window.json`` (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+from pathlib import Path
+
+from queuemodel.testbed.netns import Testbed
+from queuemodel.testbed.run import measure
+
+HERE = Path(__file__).parent
+#: iperf3 -w values (None: the kernel's autotuning).
+WINDOWS = (None, 16384, 65536, 262144, 1048576)
+MSG_BYTES = 128
+SECONDS = 4
+SERVER_CPU = 1          # where ``measure(pin=True)`` puts iperf3's server
+
+
+def one_pass(bed: Testbed, repeat: int) -> list:
+    """Every window with and without the busy loop on the server's CPU."""
+    rows = []
+    for busy in ("server", "none"):
+        for window in WINDOWS:
+            loop = None
+            if busy == "server":
+                loop = subprocess.Popen(["taskset", "-c", str(SERVER_CPU), "sh", "-c",
+                                         "while :; do :; done"])
+            try:
+                row = measure(bed, "native", "tcp", MSG_BYTES, 1, SECONDS, pin=True,
+                              window_bytes=window)
+            finally:
+                if loop is not None:
+                    loop.kill()
+                    loop.wait()
+            rows.append({**row, "busy_loop": busy, "repeat": repeat})
+            sent, acks = row["tcp_sender_segments_per_s"], row["tcp_receiver_segments_per_s"]
+            print(f"pass {repeat} busy {busy:6} window {window}: "
+                  f"{row['throughput_gbps']:.3f} Gb/s, {sent / acks:.1f} segments an ACK",
+                  flush=True)
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(HERE / "data" / "testbed" / "vm-2cpu-window.json"))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    with Testbed() as bed:
+        rows = [row for repeat in range(args.repeat) for row in one_pass(bed, repeat)]
+    Path(args.out).write_text(json.dumps(rows, indent=1))
+    print(f"wrote {len(rows)} rows to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,7 +15,8 @@ and of 8 KiB UDP; ``vm-2cpu-profiled.json`` (20:52) two passes of 1-flow TCP
 segmentation on and off and of UDP, all with ``--profile``.  The ``vm-2cpu-sizes-tcp-*``
 sets (2026-11-29) hold single-flow TCP at 64 B..128 KB; ``-segs`` also each end's
 TCP segments per second; ``vm-2cpu-window.json`` native TCP at 128 B under several socket
-buffers (``tests/window_bursts.py``).  The ``iperf3_version`` column (3.12, installed 15:29 that day per
+buffers, ``-skbs.json`` the sizes of its sk_buffs (``tests/window_bursts.py``).  The
+``iperf3_version`` column (3.12, installed 15:29 that day per
 the VM's dpkg log) was added to the rows measured before the testbed recorded it.
 """
 
@@ -797,17 +798,19 @@ def test_a_busy_server_makes_small_writes_coalesce_fully(name):
     assert all(c > 0.9 for c in client) or all(c < 0.8 for c in client)
 
 
-def test_a_reader_that_binds_lets_the_window_open_tens_of_segments_at_once():
+def test_a_reader_that_binds_gets_small_writes_in_full_gso_bursts():
     # README, "Small TCP messages on this VM": tests/window_bursts.py (2026-11-29,
-    # 13:12-13:14 UTC, three passes): native TCP at 128 B, Nagle on, pinned, with the
+    # 13:20-13:23 UTC, three passes): native TCP at 128 B, Nagle on, pinned, with the
     # kernel's autotuned buffers and with iperf3 -w 16 KB..1 MB, each with a busy loop on
     # the server's CPU and without.  With autotuned or 1 MB buffers the reader binds (the
-    # busy loop halves the rate: 0.62-0.64 against 1.19-1.29 Gb/s), segments are 92-99 %
-    # full and the receiver acknowledges once every 10-53 segments: the sender's bursts
-    # are what a window update lets out, 14-75 KB, where the model's hold gathers 28
-    # writes (3.5 KB).  With 16 and 64 KB buffers the window limits the flow (slower,
-    # with or without the loop), segments are 66-81 % full and an acknowledgement comes
-    # every 2.6-4.2 segments.
+    # busy loop halves the rate: 0.60-0.62 against 1.00-1.25 Gb/s), segments are 96-99 %
+    # full and the receiver acknowledges once every 20-53 segments (27-75 KB); tcpdump on
+    # the server's end of the link mid-run sees the data leave in sk_buffs of a median
+    # 65,160 B (45 MSS: a whole GSO sk_buff, which a veth carries whole), where the
+    # model's hold gathers 28 writes (3.5 KB) a burst.  With 16 and 64 KB buffers the
+    # window limits the flow (0.34-0.62 Gb/s with or without the loop), segments are
+    # 70-80 % full, an acknowledgement comes every 2.6-4.1 segments and the median
+    # sk_buff is one MSS.
     rows = _rows("vm-2cpu-window.json")
     assert len(rows) == 30 and all(r["pinned"] and r["msg_bytes"] == 128 for r in rows)
     big = [r for r in rows if r["window_bytes"] in (None, 1048576)]
@@ -833,3 +836,9 @@ def test_a_reader_that_binds_lets_the_window_open_tens_of_segments_at_once():
     burst_bytes = statistics.median(r["throughput_gbps"] * 1e9 / 8.0
                                     / r["tcp_receiver_segments_per_s"] for r in big)
     assert model.writes_per_burst * 128 < burst_bytes / 5
+    skbs = {e["window_bytes"]: e for e in json.loads((DATA / "vm-2cpu-window-skbs.json")
+                                                      .read_text())}
+    for window in (None, 1048576):
+        assert skbs[window]["median_bytes"] == 45 * 1448 and skbs[window]["data_skbs"] > 1000
+    for window in (16384, 65536):
+        assert skbs[window]["median_bytes"] <= 1448

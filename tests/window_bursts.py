@@ -16,19 +16,25 @@ and with iperf3 ``-w`` of 16 KB, 64 KB, 256 KB and 1 MB (``testbed run
 with a shell busy loop sharing the server's CPU and without one; 4 s runs,
 three passes.  Each row carries ``busy_loop`` (``"server"`` or ``"none"``)
 and each end's segments (``tcp_sender_segments_per_s``: data, in MSS units;
-``tcp_receiver_segments_per_s``: acknowledgements).  What the saved set
-shows is in the README ("Small TCP messages on this VM") and
+``tcp_receiver_segments_per_s``: acknowledgements).  Then, without the busy
+loop, ``tcpdump`` on the server's end of the link for up to a second in the
+middle of a run gives the size of the sk_buffs the sender sends (a veth
+carries a GSO sk_buff whole) at each window: ``--skbs``'s file.  What the
+saved sets show is in the README ("Small TCP messages on this VM") and
 ``tests/test_testbed_fit.py`` holds it.
 
-Needs root and iperf3, like ``queuemodel testbed run``.  Writes
-``tests/data/testbed/vm-2cpu-window.json`` (or ``--out``).
+Needs root, iperf3 and tcpdump.  Writes
+``tests/data/testbed/vm-2cpu-window.json`` and ``vm-2cpu-window-skbs.json``
+(or ``--out``, ``--skbs``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
+import time
 from pathlib import Path
 
 from queuemodel.testbed.netns import Testbed
@@ -66,15 +72,53 @@ def one_pass(bed: Testbed, repeat: int) -> list:
     return rows
 
 
+def skb_lengths(bed: Testbed, window) -> dict:
+    """Payload bytes of the data sk_buffs the server's end of the link sees mid-run."""
+    client, server, address = bed.endpoints("native")
+    port = "5299"
+    iperf3 = subprocess.Popen(["ip", "netns", "exec", server, "iperf3", "-s", "-1", "-B",
+                               address, "-p", port, "-A", str(SERVER_CPU)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        args = ["ip", "netns", "exec", client, "iperf3", "-c", address, "-p", port, "-t",
+                str(SECONDS), "-l", str(MSG_BYTES), "-A", "0"]
+        if window is not None:
+            args += ["-w", str(window)]
+        sender = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(SECONDS / 2)
+        dump = subprocess.run(["ip", "netns", "exec", server, "timeout", "1", "tcpdump", "-i",
+                               "qmtb-l2", "-nn", "-c", "3000", "tcp"],
+                              capture_output=True, text=True).stdout
+        sender.wait(timeout=SECONDS + 10)
+    finally:
+        iperf3.kill()
+        iperf3.wait()
+    lengths = [int(line.rsplit(" length ", 1)[1].split()[0].rstrip(":"))
+               for line in dump.splitlines() if " length " in line]
+    data = sorted(n for n in lengths if n > 0)
+    return {"window_bytes": window, "data_skbs": len(data),
+            "acks": len(lengths) - len(data), "median_bytes": statistics.median(data),
+            "p10_bytes": data[len(data) // 10], "p90_bytes": data[9 * len(data) // 10],
+            "max_bytes": data[-1]}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(HERE / "data" / "testbed" / "vm-2cpu-window.json"))
+    parser.add_argument("--skbs",
+                        default=str(HERE / "data" / "testbed" / "vm-2cpu-window-skbs.json"))
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     with Testbed() as bed:
         rows = [row for repeat in range(args.repeat) for row in one_pass(bed, repeat)]
-    Path(args.out).write_text(json.dumps(rows, indent=1))
-    print(f"wrote {len(rows)} rows to {args.out}")
+        Path(args.out).write_text(json.dumps(rows, indent=1))
+        print(f"wrote {len(rows)} rows to {args.out}")
+        skbs = [skb_lengths(bed, window) for window in WINDOWS]
+    for entry in skbs:
+        print(entry)
+    Path(args.skbs).write_text(json.dumps(skbs, indent=1))
+    print(f"wrote {args.skbs}")
     return 0
 
 

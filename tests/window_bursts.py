@@ -19,9 +19,14 @@ and each end's segments (``tcp_sender_segments_per_s``: data, in MSS units;
 ``tcp_receiver_segments_per_s``: acknowledgements).  Then, without the busy
 loop, ``tcpdump`` on the server's end of the link for up to a second in the
 middle of a run gives the size of the sk_buffs the sender sends (a veth
-carries a GSO sk_buff whole) at each window: ``--skbs``'s file.  What the
-saved sets show is in the README ("Small TCP messages on this VM") and
-``tests/test_testbed_fit.py`` holds it.
+carries a GSO sk_buff whole) at each window (``"both_ends"``), and at
+receive buffers set on the server's end alone (``"receiver_only"``: its
+namespace's ``net.ipv4.tcp_rmem`` fixed at 87,380 B, Linux 4.4's default,
+to 4 MB, with ``tcp_moderate_rcvbuf`` off; the client keeps the kernel's
+autotuning): ``--skbs``'s file.  ``-w`` sets the sender's buffer too, so
+only the second isolates the receiver.  What the saved sets show is in the
+README ("Small TCP messages on this VM") and ``tests/test_testbed_fit.py``
+holds it.
 
 Needs root, iperf3 and tcpdump.  Writes
 ``tests/data/testbed/vm-2cpu-window.json`` and ``vm-2cpu-window-skbs.json``
@@ -72,32 +77,50 @@ def one_pass(bed: Testbed, repeat: int) -> list:
     return rows
 
 
-def skb_lengths(bed: Testbed, window) -> dict:
-    """Payload bytes of the data sk_buffs the server's end of the link sees mid-run."""
+#: Receive buffers set on the server's end alone (None: the kernel's autotuning).
+RECEIVE_BUFFERS = (None, 87380, 131072, 262144, 524288, 1048576, 2097152, 4194304)
+
+
+def _receive_buffer(namespace: str, size) -> None:
+    """Fix a namespace's TCP receive buffer at ``size`` bytes, or restore autotuning."""
+    rmem, moderate = (f"4096 {size} {size}", "0") if size else ("4096 131072 6291456", "1")
+    for setting in (f"net.ipv4.tcp_rmem={rmem}", f"net.ipv4.tcp_moderate_rcvbuf={moderate}"):
+        subprocess.run(["ip", "netns", "exec", namespace, "sysctl", "-q", "-w", setting],
+                       check=True)
+
+
+def skb_lengths(bed: Testbed, window, receive_buffer=None) -> dict:
+    """Payload bytes of the data sk_buffs the server's end of the link sees mid-run,
+    with iperf3 ``-w window`` (both ends) or the server's receive buffer alone set."""
     client, server, address = bed.endpoints("native")
     port = "5299"
+    _receive_buffer(server, receive_buffer)
     iperf3 = subprocess.Popen(["ip", "netns", "exec", server, "iperf3", "-s", "-1", "-B",
                                address, "-p", port, "-A", str(SERVER_CPU)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.3)
         args = ["ip", "netns", "exec", client, "iperf3", "-c", address, "-p", port, "-t",
-                str(SECONDS), "-l", str(MSG_BYTES), "-A", "0"]
+                str(SECONDS), "-l", str(MSG_BYTES), "-A", "0", "-J"]
         if window is not None:
             args += ["-w", str(window)]
-        sender = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sender = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True)
         time.sleep(SECONDS / 2)
         dump = subprocess.run(["ip", "netns", "exec", server, "timeout", "1", "tcpdump", "-i",
                                "qmtb-l2", "-nn", "-c", "3000", "tcp"],
                               capture_output=True, text=True).stdout
-        sender.wait(timeout=SECONDS + 10)
+        report = json.loads(sender.communicate(timeout=SECONDS + 10)[0])
     finally:
         iperf3.kill()
         iperf3.wait()
+        _receive_buffer(server, None)
     lengths = [int(line.rsplit(" length ", 1)[1].split()[0].rstrip(":"))
                for line in dump.splitlines() if " length " in line]
     data = sorted(n for n in lengths if n > 0)
-    return {"window_bytes": window, "data_skbs": len(data),
+    return {"window_bytes": window, "receive_buffer_bytes": receive_buffer,
+            "throughput_gbps": report["end"]["sum_received"]["bits_per_second"] / 1e9,
+            "data_skbs": len(data),
             "acks": len(lengths) - len(data), "median_bytes": statistics.median(data),
             "p10_bytes": data[len(data) // 10], "p90_bytes": data[9 * len(data) // 10],
             "max_bytes": data[-1]}
@@ -114,9 +137,11 @@ def main(argv=None) -> int:
         rows = [row for repeat in range(args.repeat) for row in one_pass(bed, repeat)]
         Path(args.out).write_text(json.dumps(rows, indent=1))
         print(f"wrote {len(rows)} rows to {args.out}")
-        skbs = [skb_lengths(bed, window) for window in WINDOWS]
-    for entry in skbs:
-        print(entry)
+        skbs = {"both_ends": [skb_lengths(bed, window) for window in WINDOWS],
+                "receiver_only": [skb_lengths(bed, None, size) for size in RECEIVE_BUFFERS]}
+    for kind, entries in skbs.items():
+        for entry in entries:
+            print(kind, entry)
     Path(args.skbs).write_text(json.dumps(skbs, indent=1))
     print(f"wrote {args.skbs}")
     return 0

@@ -242,17 +242,31 @@ def _log_bounds(name: str) -> tuple:
             math.log(high) if math.isfinite(high) else math.inf)
 
 
+#: A fitted cost below this many cycles is a cost driven to zero: its log-space
+#: range has no finite lower end, so the fit only creeps towards it (4e-8 cycles
+#: seen), and the claims want it lower than nothing.
+_ZERO_COST_CYCLES = 1e-6
+
+
 def on_bound(name: str, value: float) -> bool:
     """Whether a parameter's value sits on a bound of its allowed range.
+
+    A stage cost (any positive number) is on its bound when the fit has
+    driven it to zero.
 
     Examples
     --------
     >>> on_bound("host.rx_flow_run_packets", 1.0), on_bound("host.ghz", 2.2)
     (True, False)
+    >>> on_bound("ip_defrag.cost_cycles_per_unit", 4e-8)
+    True
     """
+    low, high = _log_bounds(name)
+    if low == -math.inf and value < _ZERO_COST_CYCLES:
+        return True
     # least_squares stops short of a bound it runs into by about its step tolerance.
     return any(math.isfinite(b) and math.isclose(math.log(value), b, abs_tol=1e-6)
-               for b in _log_bounds(name))
+               for b in (low, high))
 
 
 def calibrate(claims=DEFAULT_FIT.claims, free=DEFAULT_FIT.free, *, host: Host | None = None,

@@ -74,6 +74,19 @@ def test_a_fit_pushed_past_a_bound_ends_on_it():
     assert calibrate(("S1",), ("nic_rx.cost_cycles_per_unit",)).at_bound == ()
 
 
+def test_a_cost_the_claims_drive_to_zero_is_reported_on_its_bound():
+    # With a select and a read of 4000 cycles each, a native 8 KB datagram's reader alone
+    # leaves S4's 9.3 Gb/s no room for reassembly: the fit drives ip_defrag towards 0
+    # (it crept to 4e-8 cycles, 18 % short of S4, and reported success with nothing on
+    # a bound before the zero was counted as one; 2026-11-29).
+    paths, host = apply_parameters({"select.cost_cycles_per_unit": 4000.0,
+                                    "recv_syscall.cost_cycles_per_unit": 4000.0})
+    fit = calibrate(("S4",), ("ip_defrag.cost_cycles_per_unit",), paths=paths, host=host)
+    assert fit.values["ip_defrag.cost_cycles_per_unit"] < 1e-6
+    assert fit.at_bound == ("ip_defrag.cost_cycles_per_unit",)
+    assert fit.residuals["S4"] < -0.1                 # below 9.3: it wanted less than 0
+
+
 def test_fit_recovers_a_perturbed_parameter():
     # Start the VXLAN cost far off: the fit must come back to the shipped value.
     paths, host = apply_parameters({"vxlan_rx.cost_cycles_per_unit": 500.0})

@@ -50,6 +50,12 @@ def test_smoke_one_tcp_and_one_udp_run_per_path(tmp_path):
         assert row["cpu_sys"] + row["cpu_softirq"] > 0 and row["kernel"]
         assert row["iperf3_version"].startswith("3.") and row["pinned"] is False
         assert row["nodelay"] is False
+        # iperf3's own processes: each end's loop and system calls (and the softirq work
+        # run in its context) take some of a CPU, no more than the host counted busy
+        own = [row[f"{e}_cpu_{k}"] for e in ("client", "server") for k in ("usr", "sys")]
+        assert all(0.0 <= v <= row["cpus"] for v in own), own
+        busy = row["cpu_usr"] + row["cpu_sys"] + row["cpu_softirq"]
+        assert 0.0 < sum(own) <= 1.1 * busy + 0.02, row
         if row["proto"] == "tcp":
             # The sender's segments carry the goodput, at most an MSS each (1448 B native,
             # 1398 B through VXLAN; 8 KB writes make no segment under 8192 / 6 B); the

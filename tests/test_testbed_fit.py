@@ -15,7 +15,8 @@ and of 8 KiB UDP; ``vm-2cpu-profiled.json`` (20:52) two passes of 1-flow TCP
 segmentation on and off and of UDP, all with ``--profile``.  The ``vm-2cpu-sizes-tcp-*``
 sets (2026-11-29) hold single-flow TCP at 64 B..128 KB; ``-segs`` also each end's
 TCP segments per second; ``vm-2cpu-window.json`` native TCP at 128 B under several socket
-buffers, ``-skbs.json`` the sizes of its sk_buffs (``tests/window_bursts.py``).  The
+buffers, ``-skbs.json`` the sizes of its sk_buffs (``tests/window_bursts.py``);
+``vm-2cpu-iperf3-cpu.json`` pinned TCP at 128 B and 1 KB with iperf3's own CPU time.  The
 ``iperf3_version`` column (3.12, installed 15:29 that day per
 the VM's dpkg log) was added to the rows measured before the testbed recorded it.
 """
@@ -849,3 +850,35 @@ def test_a_reader_that_binds_gets_small_writes_in_bursts_a_quarter_of_its_buffer
     host = F.testbed_host_for(big[0], 1.5)
     model = qm.predict(path="native", proto="tcp", msg_bytes=128, host=host)
     assert model.writes_per_burst * 128 < min(medians) / 4
+
+
+def test_iperf3s_own_cpu_a_message_is_a_fraction_of_the_priors_on_this_vm():
+    # README, "What iperf3 itself spends a message": vm-2cpu-iperf3-cpu.json (2026-11-29,
+    # 13:41 UTC, testbed run --pin, three passes), each iperf3 process's getrusage.
+    # Native TCP at 128 B: the server takes 129-151 ns of user and 701-729 ns of system
+    # time a message, the client 59-62 and 241-245 ns.  The model's priors at the
+    # cycles_scale the 128 KB rows fit (1.6) charge four to twelve times as much.
+    rows = [r for r in _rows("vm-2cpu-iperf3-cpu.json")
+            if r["path"] == "native" and r["msg_bytes"] == 128]
+    assert len(rows) == 3
+
+    def per_message_ns(r, column):
+        return r[column] / (r["throughput_gbps"] * 1e9 / 8.0 / r["msg_bytes"]) * 1e9
+
+    measured = {c: [per_message_ns(r, f"{c}") for r in rows]
+                for c in ("server_cpu_usr", "server_cpu_sys", "client_cpu_usr",
+                          "client_cpu_sys")}
+    assert all(100 < v < 200 for v in measured["server_cpu_usr"])
+    assert all(600 < v < 800 for v in measured["server_cpu_sys"])
+    assert all(40 < v < 80 for v in measured["client_cpu_usr"])
+    assert all(200 < v < 300 for v in measured["client_cpu_sys"])
+    model = F.predict_row(rows[0], None, {"cycles_scale": 1.6})
+    ns = {k: v / model.message_rate_per_s * 1e9 for k, v in model.stages.items()}
+    charged = {"server_cpu_usr": ns["rx:app"],
+               "server_cpu_sys": ns["rx:select"] + ns["rx:recv_syscall"]
+               + ns["rx:copy_to_user"],
+               "client_cpu_usr": ns["rx:sender.app"],
+               "client_cpu_sys": ns["rx:sender.select_tx"] + ns["rx:sender.send_syscall"]
+               + ns["rx:sender.copy_from_user"] + ns["rx:sender.tcp_tx"]}
+    for column, values in measured.items():
+        assert charged[column] > 3.5 * max(values), (column, charged[column], values)

@@ -9,8 +9,11 @@ CPUs: sender and receiver share this host; idle and steal, the time a
 hypervisor gave to others, too), NET_RX softirqs, hard interrupts, softnet
 counters, the receiving namespace's UDP socket-buffer drops per second and
 the TCP segments each end sent per second (the sender's data, the
-receiver's acknowledgements),
-the host's kernel, CPU model, clock and core count, the link's offload
+receiver's acknowledgements), each iperf3 process's own user and system
+time in CPUs (``client_cpu_usr`` ... ``server_cpu_sys``: iperf3's
+getrusage over the test; the system time holds the softirq work that ran
+in the process's context, which /proc/stat counts as softirq), the host's
+kernel, CPU model, clock and core count, the link's offload
 settings (``ethtool -k``, when ethtool is installed) and whether TSO/GSO
 were on, iperf3's version (it decides how many threads serve the streams of
 a run), with ``profile`` where the CPU time went
@@ -256,6 +259,9 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         total = end["sum"]
         lost = float(total.get("lost_percent", 0.0)) / 100.0
         goodput = total["bits_per_second"] * (1.0 - lost)
+    # iperf3's own CPU time (getrusage of each end's process over the test), in percent
+    # of one CPU: its loop, its system calls and the softirq work run in its context.
+    own = end.get("cpu_utilization_percent", {})
     d = delta(before, after)
     ticks = os.sysconf("SC_CLK_TCK")
     cpu = {k: sum(v[k] for c, v in d.stat.items() if c != "cpu") / ticks / elapsed
@@ -274,6 +280,9 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         # acknowledge); the receiver's are its acknowledgements.
         "tcp_sender_segments_per_s": sent["Tcp", "OutSegs"] / elapsed,
         "tcp_receiver_segments_per_s": received["Tcp", "OutSegs"] / elapsed,
+        **{f"{end_}_cpu_{kind}": (own[key] / 100.0 if key in own else None)
+           for end_, side in (("client", "host"), ("server", "remote"))
+           for kind, key in (("usr", f"{side}_user"), ("sys", f"{side}_system"))},
         "iperf3_version": version,
         "pinned": bool(pin),
         "segmentation": bool(segmentation),

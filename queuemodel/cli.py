@@ -22,7 +22,7 @@ Subcommands::
     queuemodel validate [--json] [--strict]
     queuemodel calibrate [--claims S1,S2,S4] [--free stage.field,...] [--json]
     queuemodel calibrate DATA [DATA ...] [--fit 'path=*,proto=tcp,flows=1'] [--free ...]
-                         [--out costs.toml]
+                         [--no-measure] [--out costs.toml]
 
 Bad input prints one line to stderr and exits with status 2.
 """
@@ -173,6 +173,10 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--claims", default=None, help="comma-separated value-claim ids")
     c.add_argument("--free", default=None, help="comma-separated parameters (stage.field; "
                                                 "with DATA, names from the testbed fit)")
+    c.add_argument("--no-measure", action="store_true",
+                   help="with DATA: keep the paper's stage costs where the dataset measured "
+                        "some (profiles of runs without segmentation, iperf3's CPU time a "
+                        "message)")
     c.add_argument("--json", action="store_true", help="print the fit as JSON")
     return parser
 
@@ -596,8 +600,9 @@ def _cmd_calibrate(args) -> int:
 
     if args.data:
         return _calibrate_dataset(args)
-    if args.fit or args.out:
-        raise ModelInputError("--fit/--out", args.fit or args.out,
+    if args.fit or args.out or args.no_measure:
+        raise ModelInputError("--fit/--out/--no-measure",
+                              args.fit or args.out or "--no-measure",
                               "only with a dataset (queuemodel calibrate DATA ...)")
 
     if args.claims or args.free:
@@ -635,7 +640,8 @@ def _calibrate_dataset(args) -> int:
             raise ModelInputError("DATA", name, "an existing .csv or .json testbed dataset")
         rows += read_dataset(source)
     free = tuple(args.free.split(",")) if args.free else None
-    fit = calibrate_dataset(rows, args.fit or DEFAULT_SELECTOR, free)
+    fit = calibrate_dataset(rows, args.fit or DEFAULT_SELECTOR, free,
+                            measure=not args.no_measure)
     if args.out:
         Path(args.out).write_text(fit.to_toml())
     if args.json:
@@ -645,7 +651,7 @@ def _calibrate_dataset(args) -> int:
     print(f"fitted to {sum(r['role'] == 'fitted' for r in fit.rows)} rows "
           f"({args.fit or DEFAULT_SELECTOR})")
     for name, value in fit.values.items():
-        how = "measured by the profile; paper" if "." in name else "prior"
+        how = "measured on this machine; paper" if "." in name else "prior"
         print(f"  {name} = {value:.6g}   ({how} {fit.priors[name]:.6g})")
     print(fit.table())
     print(fit.summary())

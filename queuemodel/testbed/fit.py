@@ -50,7 +50,8 @@ from ..paths import PATHS, over_veth
 __all__ = ["FREE", "DEFAULT_FREE", "UNIT_FREE", "DEFAULT_SELECTOR",
            "REQUIRED_COLUMNS", "app_threads", "testbed_host", "testbed_host_for",
            "fitted_host", "segmented", "scale_unit_costs", "testbed_paths", "predict_row",
-           "MEASURED_STAGES", "measured_cycles_per_packet",
+           "MEASURED_STAGES", "measured_cycles_per_packet", "MEASURED_MESSAGE_STAGES",
+           "measured_ns_per_message",
            "parse_selector", "select", "calibrate_dataset", "DatasetFit"]
 
 #: The fitted numbers: a name, and the parameters that take its value.
@@ -463,6 +464,99 @@ def measured_cycles_per_packet(rows: list) -> dict:
     return {group: float(np.median(v)) for group, v in found.items()}
 
 
+#: iperf3's own CPU time a message (``testbed run``'s ``server_cpu_usr`` ...
+#: ``client_cpu_sys`` columns, its getrusage) and the message stages it is made of:
+#: with such rows :func:`calibrate_dataset` sets these stages' per-message costs from
+#: it, shared in the ratio of the priors, the copy of the message taken out: measured
+#: on the machine, not fitted.  The client's user time is measured but sets nothing:
+#: ``app`` names iperf3's loop at both ends (one parameter), and it takes the server's,
+#: the end that binds small messages (``tests/select_cost.py``).
+MEASURED_MESSAGE_STAGES = {
+    "server_cpu_usr": ("app",),
+    "server_cpu_sys": ("select", "recv_syscall"),
+    "client_cpu_sys": ("select_tx", "send_syscall"),
+}
+
+
+def measured_ns_per_message(rows: list) -> dict:
+    """iperf3's CPU time a message on this machine, by column of
+    :data:`MEASURED_MESSAGE_STAGES`, and the message size it was read at.
+
+    The median over the rows that show a message's own work: single-flow
+    TCP at the smallest size with these columns, whose writes left in full
+    MSS segments (where a segment carries a write or a few, the processes'
+    system time holds each segment's softirq work: over a veth the receive
+    softirq runs in the writer's system call and an acknowledgement's in
+    the reader's).  Times are CPU time actually run, so the hypervisor's
+    steal is no part of them.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Dataset rows.
+
+    Returns
+    -------
+    dict
+        Column to nanoseconds a message, and ``"msg_bytes"``; empty if no
+        row shows them.
+
+    Examples
+    --------
+    >>> row = {"proto": "tcp", "flows": 1, "path": "native", "msg_bytes": 128,
+    ...        "throughput_gbps": 1.024, "tcp_sender_segments_per_s": 90000.0,
+    ...        "server_cpu_usr": 0.15, "server_cpu_sys": 0.7, "client_cpu_sys": 0.25,
+    ...        "cpus": 2, "cpu_mhz": 2100.0}
+    >>> {k: round(v) for k, v in measured_ns_per_message([row]).items()}
+    {'server_cpu_usr': 150, 'server_cpu_sys': 700, 'client_cpu_sys': 250, 'msg_bytes': 128}
+    """
+    from ..paths import PATHS as BUILT_IN
+    from ..wire import tcp_mss_bytes
+
+    usable = []
+    for row in rows:
+        if (row["proto"] != "tcp" or int(row["flows"]) != 1
+                or any(row.get(c) is None or row.get(c) == "" for c in MEASURED_MESSAGE_STAGES)
+                or not row.get("tcp_sender_segments_per_s")):
+            continue
+        messages = float(row["throughput_gbps"]) * 1e9 / 8.0 / float(row["msg_bytes"])
+        mss = float(tcp_mss_bytes(testbed_host_for(row).mtu, BUILT_IN[row["path"]].encap_bytes))
+        full = float(row["msg_bytes"]) / mss        # MSS segments a write fills
+        if float(row["tcp_sender_segments_per_s"]) / messages <= 1.1 * full:
+            usable.append((float(row["msg_bytes"]), row, messages))
+    if not usable:
+        return {}
+    smallest = min(size for size, _, _ in usable)
+    chosen = [(row, messages) for size, row, messages in usable if size == smallest]
+    out = {column: float(np.median([float(row[column]) / messages * 1e9
+                                    for row, messages in chosen]))
+           for column in MEASURED_MESSAGE_STAGES}
+    out["msg_bytes"] = smallest
+    return out
+
+
+def _message_costs(per_message: Mapping, rows: list, cycles_scale: float) -> dict:
+    """``stage.cost_cycles_per_unit`` (paper cycles) from iperf3's measured time a
+    message, at the dataset's clock (the median of its rows')."""
+    from ..paths import COPY_CYCLES_PER_BYTE, DOCKER_OVERLAY
+
+    if not per_message:
+        return {}
+    mhz = float(np.median([float(row["cpu_mhz"]) for row in rows]))
+    copy = COPY_CYCLES_PER_BYTE * per_message["msg_bytes"]     # paper cycles, each end
+    stages = {s.name: s for s in DOCKER_OVERLAY.tx + DOCKER_OVERLAY.rx}
+    out = {}
+    for column, names in MEASURED_MESSAGE_STAGES.items():
+        cycles = per_message[column] * mhz / 1000.0 / cycles_scale   # paper cycles
+        if column.endswith("_sys"):
+            cycles = max(cycles - copy, 0.0)
+        prior = sum(stages[n].cost_cycles_per_unit for n in names)
+        for name in names:
+            out[f"{name}.cost_cycles_per_unit"] = float(
+                cycles * stages[name].cost_cycles_per_unit / prior)
+    return out
+
+
 def _measured_costs(per_packet: Mapping, cycles_scale: float) -> dict:
     """``stage.cost_cycles_per_unit`` (paper cycles) from measured cycles per packet."""
     from ..paths import DOCKER_OVERLAY
@@ -659,8 +753,10 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
     measure : bool
         Set the :data:`MEASURED_STAGES` costs from the dataset's profiled
         runs of TCP with segmentation off, where it has them
-        (:func:`measured_cycles_per_packet`); their ``stage.field`` values
-        join ``values``.
+        (:func:`measured_cycles_per_packet`), and the
+        :data:`MEASURED_MESSAGE_STAGES` costs from iperf3's own CPU time a
+        message, where rows record it (:func:`measured_ns_per_message`);
+        their ``stage.field`` values join ``values``.
 
     Returns
     -------
@@ -712,6 +808,9 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
     freed = {t.split(".")[0] for n in free for t in FREE[n]}
     per_packet = {g: c for g, c in measured_cycles_per_packet(rows).items()
                   if not freed.intersection(MEASURED_STAGES[g])} if measure else {}
+    per_message = measured_ns_per_message(rows) if measure else {}
+    if any(freed.intersection(names) for names in MEASURED_MESSAGE_STAGES.values()):
+        per_message = {}
     fixed: dict = {}
 
     def residuals(x):
@@ -730,11 +829,12 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
     high = np.log([bounds[n][1] for n in free])
     # Measured cycles become paper cycles through cycles_scale, which the fit moves:
     # alternate the two until they agree (a few rounds; the costs move it little).
-    for _ in range(6 if per_packet else 1):
+    for _ in range(6 if per_packet or per_message else 1):
         fit = least_squares(residuals, np.clip(x0, low, high), bounds=(low, high),
                             method="trf", xtol=1e-10, ftol=1e-10, diff_step=1e-6)
         scale = dict(zip(free, np.exp(fit.x))).get("cycles_scale", 1.0)
-        new = _measured_costs(per_packet, scale)
+        new = {**_measured_costs(per_packet, scale),
+               **_message_costs(per_message, rows, scale)}
         settled = all(abs(v / fixed.get(k, np.inf) - 1.0) < 1e-6 for k, v in new.items())
         fixed = new
         x0 = fit.x

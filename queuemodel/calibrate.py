@@ -242,17 +242,18 @@ def _log_bounds(name: str) -> tuple:
             math.log(high) if math.isfinite(high) else math.inf)
 
 
-#: A fitted cost below this many cycles is a cost driven to zero: its log-space
-#: range has no finite lower end, so the fit only creeps towards it (4e-8 cycles
-#: seen), and the claims want it lower than nothing.
-_ZERO_COST_CYCLES = 1e-6
+#: A fitted value below this (in the parameter's own unit: cycles, microseconds...)
+#: whose range starts at zero has been driven to zero: the log-space range has no
+#: finite lower end, so the fit only creeps towards it (a cost at 4e-8 cycles seen),
+#: and the claims want it lower than nothing.
+_ZERO = 1e-6
 
 
 def on_bound(name: str, value: float) -> bool:
     """Whether a parameter's value sits on a bound of its allowed range.
 
-    A stage cost (any positive number) is on its bound when the fit has
-    driven it to zero.
+    A parameter whose range starts at zero (a stage cost, some host fields)
+    is on its bound when the fit has driven it to zero.
 
     Examples
     --------
@@ -262,7 +263,7 @@ def on_bound(name: str, value: float) -> bool:
     True
     """
     low, high = _log_bounds(name)
-    if low == -math.inf and value < _ZERO_COST_CYCLES:
+    if low == -math.inf and value < _ZERO:
         return True
     # least_squares stops short of a bound it runs into by about its step tolerance.
     return any(math.isfinite(b) and math.isclose(math.log(value), b, abs_tol=1e-6)

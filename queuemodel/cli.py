@@ -139,8 +139,9 @@ def _build_parser() -> argparse.ArgumentParser:
     br.add_argument("--nodelay", action="store_true",
                     help="TCP runs with TCP_NODELAY (iperf3 -N): Nagle never holds a write")
     br.add_argument("--window", default=None,
-                    help="each end's socket buffer in bytes (iperf3 -w; the kernel doubles "
-                         "it and stops autotuning); default autotuned")
+                    help="each end's socket buffer in bytes (iperf3 -w; the kernel caps it "
+                         "at net.core.rmem_max/wmem_max, doubles it and stops autotuning); "
+                         "default autotuned")
     br.add_argument("--softirq-times", action="store_true",
                     help="trace NET_RX softirq runs over a second mid-run (perf tracepoints) "
                          "and record their mean and median length (needs perf)")

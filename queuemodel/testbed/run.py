@@ -182,8 +182,9 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         not traced).  The tracing slows the run a little.
     window_bytes : int, optional
         Each end's socket buffer (iperf3 ``-w``, ``SO_SNDBUF`` and
-        ``SO_RCVBUF``; the kernel doubles it and turns autotuning off);
-        default the kernel's autotuning.  Recorded in the row (None: autotuned).
+        ``SO_RCVBUF``; the kernel caps it at ``net.core.wmem_max`` and
+        ``rmem_max``, doubles it and turns autotuning off); default the
+        kernel's autotuning.  Recorded in the row (None: autotuned).
 
     Returns
     -------

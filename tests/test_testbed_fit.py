@@ -940,3 +940,18 @@ def test_no_measure_is_refused_without_a_dataset(capsys):
     assert main(["calibrate", "--no-measure"]) == 2
     err = capsys.readouterr().err
     assert "only with a dataset" in err and err.count("\n") == 1
+
+
+def test_message_costs_survive_a_csv_round_trip(tmp_path):
+    # A dataset written as CSV reads its numbers back as numbers and a missing CPU time
+    # as an empty field: the same message costs as from JSON, and none where one is empty.
+    from queuemodel.testbed.run import read_dataset, write_dataset
+
+    rows = _rows("vm-2cpu-sizes-tcp-cpu.json")
+    csv_file = next(f for f in write_dataset(rows, tmp_path / "set") if f.suffix == ".csv")
+    again = read_dataset(csv_file)
+    assert F.measured_ns_per_message(again) == pytest.approx(F.measured_ns_per_message(rows),
+                                                             rel=1e-12)
+    gaps = [{**row, "client_cpu_sys": None} for row in rows]
+    csv_gaps = next(f for f in write_dataset(gaps, tmp_path / "gaps") if f.suffix == ".csv")
+    assert F.measured_ns_per_message(read_dataset(csv_gaps)) == {}

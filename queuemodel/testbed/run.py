@@ -281,8 +281,8 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         # acknowledge); the receiver's are its acknowledgements.
         "tcp_sender_segments_per_s": sent["Tcp", "OutSegs"] / elapsed,
         "tcp_receiver_segments_per_s": received["Tcp", "OutSegs"] / elapsed,
-        **{f"{end_}_cpu_{kind}": (own[key] / 100.0 if key in own else None)
-           for end_, side in (("client", "host"), ("server", "remote"))
+        **{f"{who}_cpu_{kind}": (own[key] / 100.0 if key in own else None)
+           for who, side in (("client", "host"), ("server", "remote"))
            for kind, key in (("usr", f"{side}_user"), ("sys", f"{side}_system"))},
         "iperf3_version": version,
         "pinned": bool(pin),

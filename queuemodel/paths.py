@@ -130,8 +130,9 @@ SELECT_RX = Stage(name="select", context="syscall", unit="message",
                          "entry, exit and socket poll (RECV_SYSCALL's prior)")
 
 # ---------------------------------------------------------------- send side
-APP_TX = Stage(name="app", context="user", unit="message", cost_cycles_per_unit=1000.0,
-               source=PRIOR + ": iperf3's own loop per write")
+APP_TX = Stage(name="app_tx", context="user", unit="message", cost_cycles_per_unit=1000.0,
+               source=PRIOR + ": iperf3's own loop per write (APP_RX's prior; a name of its "
+                      "own, so the two ends can be set apart)")
 #: Writes iperf3's client makes a pass of its loop, one select a pass, when the rate is
 #: unlimited (its "multisend"; strace -c counts one pselect6 per ten writes, as for
 #: SELECT_RX).

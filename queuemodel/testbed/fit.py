@@ -468,11 +468,11 @@ def measured_cycles_per_packet(rows: list) -> dict:
 #: ``client_cpu_sys`` columns, its getrusage) and the message stages it is made of:
 #: with such rows :func:`calibrate_dataset` sets these stages' per-message costs from
 #: it, shared in the ratio of the priors, the copy of the message taken out: measured
-#: on the machine, not fitted.  The client's user time is measured but sets nothing:
-#: ``app`` names iperf3's loop at both ends (one parameter), and it takes the server's,
-#: the end that binds small messages (``tests/select_cost.py``).
+#: on the machine, not fitted.  Each end's user time sets its own iperf3 loop
+#: (``app`` the server's, ``app_tx`` the client's).
 MEASURED_MESSAGE_STAGES = {
     "server_cpu_usr": ("app",),
+    "client_cpu_usr": ("app_tx",),
     "server_cpu_sys": ("select", "recv_syscall"),
     "client_cpu_sys": ("select_tx", "send_syscall"),
 }
@@ -505,10 +505,10 @@ def measured_ns_per_message(rows: list) -> dict:
     --------
     >>> row = {"proto": "tcp", "flows": 1, "path": "native", "msg_bytes": 128,
     ...        "throughput_gbps": 1.024, "tcp_sender_segments_per_s": 90000.0,
-    ...        "server_cpu_usr": 0.15, "server_cpu_sys": 0.7, "client_cpu_sys": 0.25,
-    ...        "cpus": 2, "cpu_mhz": 2100.0}
+    ...        "server_cpu_usr": 0.15, "server_cpu_sys": 0.7, "client_cpu_usr": 0.06,
+    ...        "client_cpu_sys": 0.25, "cpus": 2, "cpu_mhz": 2100.0}
     >>> {k: round(v) for k, v in measured_ns_per_message([row]).items()}
-    {'server_cpu_usr': 150, 'server_cpu_sys': 700, 'client_cpu_sys': 250, 'msg_bytes': 128}
+    {'server_cpu_usr': 150, 'client_cpu_usr': 60, 'server_cpu_sys': 700, 'client_cpu_sys': 250, 'msg_bytes': 128}
     """
     from ..paths import PATHS as BUILT_IN
     from ..wire import tcp_mss_bytes

@@ -15,7 +15,8 @@ Subcommands::
     queuemodel attribute --path docker-overlay --proto tcp --flows 6 [--output NAME] [--json]
     queuemodel testbed run [--path P,...] [--proto tcp,udp] [--msg-bytes B] [--flows N]
                            [--seconds S] [--repeat K] [--pin] [--segmentation on,off]
-                           [--nodelay] [--window BYTES] [--profile] [--softirq-times]
+                           [--nodelay [on,off]] [--autocorking on,off] [--window BYTES]
+                           [--profile] [--softirq-times]
                            [--out testbed]                              (root, iproute2, iperf3)
     queuemodel testbed clean
     queuemodel reproduce [--out figures/out]
@@ -136,8 +137,12 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="passes over every combination (1..100); rows carry their pass number")
     br.add_argument("--pin", action="store_true",
                     help="pin iperf3's client to CPU 0 and its server to CPU 1 (-A)")
-    br.add_argument("--nodelay", action="store_true",
-                    help="TCP runs with TCP_NODELAY (iperf3 -N): Nagle never holds a write")
+    br.add_argument("--nodelay", nargs="?", const="on", default="off",
+                    help="TCP runs with TCP_NODELAY (iperf3 -N): Nagle never holds a write "
+                         "(--nodelay alone, or on, off, on,off)")
+    br.add_argument("--autocorking", default="on",
+                    help="TCP autocorking in the client's namespace (net.ipv4."
+                         "tcp_autocorking): on, off or on,off; restored after each run")
     br.add_argument("--window", default=None,
                     help="each end's socket buffer in bytes (iperf3 -w; the kernel caps it "
                          "at net.core.rmem_max/wmem_max, doubles it and stops autotuning); "
@@ -527,12 +532,15 @@ def _cmd_testbed(args) -> int:
                    seconds=_number("seconds", args.seconds),
                    repeats=_number("repeat", args.repeat, integer=True), pin=args.pin,
                    segmentation=_switches("segmentation", args.segmentation),
-                   profile=args.profile, nodelay=args.nodelay,
+                   profile=args.profile, nodelay=_switches("nodelay", args.nodelay),
+                   autocorking=_switches("autocorking", args.autocorking),
                    softirq_times=args.softirq_times,
                    window_bytes=(None if args.window is None
                                  else _number("window", args.window, integer=True)))
     for row in rows:
-        gso = "" if row["segmentation"] else " (TSO/GSO off)"
+        gso = ("" if row["segmentation"] else " (TSO/GSO off)") + (
+            " (no Nagle)" if row["nodelay"] else "") + (
+            "" if row["autocorking"] else " (no autocorking)")
         print(f"{row['path']:15} {row['proto']} {row['msg_bytes']:>7} B x{row['flows']}{gso}: "
               f"{row['throughput_gbps']:7.3f} Gb/s, loss {row['loss_fraction']:.3f}, CPUs "
               f"{row['cpu_usr'] + row['cpu_sys'] + row['cpu_softirq'] + row['cpu_irq']:.2f}")

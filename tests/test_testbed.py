@@ -63,6 +63,11 @@ def test_smoke_one_tcp_and_one_udp_run_per_path(tmp_path):
             per_segment = row["throughput_gbps"] * 1e9 / 8.0 / row["tcp_sender_segments_per_s"]
             assert 1000.0 < per_segment < 1.05 * 1448, row
             assert 0 < row["tcp_receiver_segments_per_s"] < row["tcp_sender_segments_per_s"]
+            # TcpExt counters (every kernel since 3.14 has both): holds and closed windows
+            # happen at most once a segment sent and received
+            assert 0 <= row["tcp_autocork_per_s"] <= row["tcp_sender_segments_per_s"], row
+            assert (0 <= row["tcp_zero_window_per_s"]
+                    <= row["tcp_receiver_segments_per_s"]), row
         if shutil.which("ethtool"):
             # a veth's defaults: segmentation on, no GRO (the model's link_segments = off)
             assert "tcp-segmentation-offload=on" in row["offloads"], row["offloads"]
@@ -125,6 +130,26 @@ def test_segmentation_off_reaches_the_link_and_the_row():
 
 
 @needs_testbed
+def test_autocorking_off_reaches_the_kernel_and_is_restored():
+    # With net.ipv4.tcp_autocorking at 0 the kernel never autocorks, so its counter of
+    # autocorking holds (TcpExt: TCPAutoCorking) cannot move; the namespace's setting is
+    # back at the kernel's default (1) after the run.
+    from queuemodel.testbed.run import _autocorking, measure
+
+    with Testbed() as bed:
+        client_ns = bed.endpoints("native")[0]
+        assert _autocorking(client_ns) == 1
+        row = measure(bed, "native", "tcp", 128, 1, 1.0, pin=True, nodelay=True,
+                      autocorking=False)
+        assert row["autocorking"] is False and row["nodelay"] is True
+        assert row["tcp_autocork_per_s"] == 0.0
+        assert _autocorking(client_ns) == 1
+        udp = measure(bed, "native", "udp", 1024, 1, 1.0, autocorking=False)
+        assert udp["autocorking"] is True                  # untouched for UDP
+    assert not leftovers()
+
+
+@needs_testbed
 def test_a_terminated_run_leaves_nothing():
     proc = _start_holder()
     proc.send_signal(signal.SIGTERM)
@@ -167,6 +192,9 @@ def test_bad_runs_are_refused_before_anything_is_built():
     for window in (2047, 10**9 + 1, 4096.5, "64k"):
         with pytest.raises(ModelInputError, match=r"^window_bytes = .*2048\.\.1000000000"):
             run_all(protos=("tcp",), window_bytes=window)
+    for name in ("segmentation", "nodelay", "autocorking"):
+        with pytest.raises(ModelInputError, match=rf"^{name} = .*at least one of on, off"):
+            run_all(protos=("tcp",), **{name: ()})
 
 
 def test_a_window_the_cli_cannot_read_is_one_line_and_exit_2(capsys):
@@ -176,6 +204,16 @@ def test_a_window_the_cli_cannot_read_is_one_line_and_exit_2(capsys):
         assert main(["testbed", "run", "--window", text]) == 2
         err = capsys.readouterr().err
         assert err.startswith("queuemodel: error: window") and err.count("\n") == 1
+
+
+def test_switches_the_cli_cannot_read_are_one_line_and_exit_2(capsys):
+    from queuemodel.cli import main
+
+    for flag in ("--nodelay", "--autocorking", "--segmentation"):
+        assert main(["testbed", "run", flag, "sometimes"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"queuemodel: error: {flag[2:]} = 'sometimes': must be on, off")
+        assert err.count("\n") == 1
 
 
 @needs_testbed

@@ -9,7 +9,8 @@ CPUs: sender and receiver share this host; idle and steal, the time a
 hypervisor gave to others, too), NET_RX softirqs, hard interrupts, softnet
 counters, the receiving namespace's UDP socket-buffer drops per second and
 the TCP segments each end sent per second (the sender's data, the
-receiver's acknowledgements), each iperf3 process's own user and system
+receiver's acknowledgements), how often the sender's autocorking held a
+write and the receiver announced a closed window, each iperf3 process's own user and system
 time in CPUs (``client_cpu_usr`` ... ``server_cpu_sys``: iperf3's
 getrusage over the test; the system time holds the softirq work that ran
 in the process's context, which /proc/stat counts as softirq), the host's
@@ -64,23 +65,49 @@ def host_facts() -> dict:
             "cpus": os.cpu_count() or 0}
 
 
-#: The counters of a namespace's /proc/net/snmp a row records, by table: datagrams a
-#: full socket buffer refused, and TCP segments sent (``OutSegs`` counts a GSO sk_buff
-#: as the MSS-sized segments it carries, ``tcp_skb_pcount``).
-_SNMP_COUNTERS = (("Udp", "RcvbufErrors"), ("Tcp", "OutSegs"))
+#: The counters of a namespace's /proc/net/snmp and /proc/net/netstat a row records,
+#: by table: datagrams a full socket buffer refused; TCP segments sent (``OutSegs``
+#: counts a GSO sk_buff as the MSS-sized segments it carries, ``tcp_skb_pcount``); the
+#: times TCP's autocorking held a write back (``TCPAutoCorking``, counted in
+#: ``tcp_push`` once per hold); and the window advertisements that closed the window
+#: (``TCPToZeroWindowAdv``: the reader fell a buffer behind).  A kernel without a
+#: counter records none (``None`` in the row).
+_SNMP_COUNTERS = (("Udp", "RcvbufErrors"), ("Tcp", "OutSegs"),
+                  ("TcpExt", "TCPAutoCorking"),
+                  ("TcpExt", "TCPToZeroWindowAdv"))
 
 
 def _snmp_counters(namespace: str) -> dict:
-    """The :data:`_SNMP_COUNTERS` of a namespace, keyed ``(table, name)``."""
-    done = subprocess.run(["ip", "netns", "exec", namespace, "cat", "/proc/net/snmp"],
+    """The :data:`_SNMP_COUNTERS` of a namespace, keyed ``(table, name)`` (``None``
+    for one its kernel lacks)."""
+    done = subprocess.run(["ip", "netns", "exec", namespace, "cat", "/proc/net/snmp",
+                           "/proc/net/netstat"],
                           capture_output=True, text=True, timeout=_GRACE_S, check=True)
     tables = parse_snmp(done.stdout)
-    return {(table, name): tables[table][name] for table, name in _SNMP_COUNTERS}
+    return {(table, name): tables.get(table, {}).get(name) for table, name in _SNMP_COUNTERS}
+
+
+def _autocorking(namespace: str, value: int | None = None) -> int | None:
+    """A namespace's ``net.ipv4.tcp_autocorking``; with ``value``, set it first.
+    ``None`` where the kernel has no such setting (reading only)."""
+    key = "net.ipv4.tcp_autocorking"
+    if value is not None:
+        subprocess.run(["ip", "netns", "exec", namespace, "sysctl", "-qw", f"{key}={value}"],
+                       capture_output=True, text=True, timeout=_GRACE_S, check=True)
+    done = subprocess.run(["ip", "netns", "exec", namespace, "sysctl", "-n", key],
+                          capture_output=True, text=True, timeout=_GRACE_S)
+    return int(done.stdout) if done.returncode == 0 and done.stdout.strip() else None
+
+
+def _rate(count, elapsed_s):
+    """``count / elapsed_s``, or ``None`` for a counter the kernel lacks."""
+    return None if count is None else count / elapsed_s
 
 
 def _snmp_deltas(namespaces: tuple, before: list) -> list:
     """Each namespace's counters now, less ``before`` (a list like the result)."""
-    return [{key: value - old[key] for key, value in _snmp_counters(ns).items()}
+    return [{key: (None if value is None or old[key] is None else value - old[key])
+             for key, value in _snmp_counters(ns).items()}
             for ns, old in zip(namespaces, before)]
 
 
@@ -144,7 +171,8 @@ def _per_second(counts: dict, seconds: float) -> float:
 def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             seconds: float = 2.0, pin: bool = False, segmentation: bool = True,
             profile: bool = False, nodelay: bool = False,
-            softirq_times: bool = False, window_bytes: int | None = None) -> dict:
+            softirq_times: bool = False, window_bytes: int | None = None,
+            autocorking: bool = True) -> dict:
     """One iperf3 run on a built testbed; the row of the dataset.
 
     Parameters
@@ -185,6 +213,11 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         ``SO_RCVBUF``; the kernel caps it at ``net.core.wmem_max`` and
         ``rmem_max``, doubles it and turns autotuning off); default the
         kernel's autotuning.  Recorded in the row (None: autotuned).
+    autocorking : bool
+        TCP's autocorking in the client's namespace (``net.ipv4.tcp_autocorking``,
+        a per-namespace setting; on by default in Linux): off, a small write is
+        never held back while an earlier sk_buff of its socket is still queued.
+        Restored after the run.  Recorded in the row (UDP rows: on, untouched).
 
     Returns
     -------
@@ -196,10 +229,14 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
     client_ns, server_ns, address = bed.endpoints(path)
     cpus = os.cpu_count() or 1
     client_cpu, server_cpu = (["-A", "0"], ["-A", str(min(1, cpus - 1))]) if pin else ([], [])
+    uncork = proto == "tcp" and not autocorking
+    corked = _autocorking(client_ns) if uncork else None     # to restore
     server = subprocess.Popen(["ip", "netns", "exec", server_ns, "iperf3", "-s", "-1", "-B",
                                address, "-p", str(_PORT)] + server_cpu,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        if uncork:
+            _autocorking(client_ns, 0)
         time.sleep(0.3)                                 # let the server listen
         args = ["ip", "netns", "exec", client_ns, "iperf3", "-c", address, "-p", str(_PORT),
                 "-t", str(int(seconds)), "-l", str(int(msg_bytes)), "-P", str(int(flows)), "-J"
@@ -248,6 +285,8 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
                 perf.wait(timeout=_GRACE_S)
         server.kill()
         server.wait(timeout=_GRACE_S)
+        if corked is not None and _autocorking(client_ns) != corked:
+            _autocorking(client_ns, corked)
     if done.returncode != 0:
         raise TestbedError(f"testbed: iperf3 {path} {proto} failed: {done.stderr.strip()[:200]}")
     report = json.loads(done.stdout)
@@ -281,6 +320,8 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         # acknowledge); the receiver's are its acknowledgements.
         "tcp_sender_segments_per_s": sent["Tcp", "OutSegs"] / elapsed,
         "tcp_receiver_segments_per_s": received["Tcp", "OutSegs"] / elapsed,
+        "tcp_autocork_per_s": _rate(sent["TcpExt", "TCPAutoCorking"], elapsed),
+        "tcp_zero_window_per_s": _rate(received["TcpExt", "TCPToZeroWindowAdv"], elapsed),
         **{f"{who}_cpu_{kind}": (own[key] / 100.0 if key in own else None)
            for who, side in (("client", "host"), ("server", "remote"))
            for kind, key in (("usr", f"{side}_user"), ("sys", f"{side}_system"))},
@@ -288,6 +329,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         "pinned": bool(pin),
         "segmentation": bool(segmentation),
         "nodelay": bool(nodelay) and proto == "tcp",
+        "autocorking": bool(autocorking) or proto != "tcp",
         "window_bytes": None if window_bytes is None else int(window_bytes),
         "net_rx_run_us": statistics.fmean(runs_s) * 1e6 if runs_s else None,
         "net_rx_run_us_median": statistics.median(runs_s) * 1e6 if runs_s else None,
@@ -299,8 +341,9 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
 
 def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flows=(1,),
             seconds: float = 2.0, repeats: int = 1, pin: bool = False,
-            segmentation=(True,), profile: bool = False, nodelay: bool = False,
-            softirq_times: bool = False, window_bytes: int | None = None) -> list:
+            segmentation=(True,), profile: bool = False, nodelay=False,
+            softirq_times: bool = False, window_bytes: int | None = None,
+            autocorking=(True,)) -> list:
     """Build the testbed, run every combination, remove the testbed; the rows.
 
     Every combination is checked first (a UDP datagram above 65507 bytes, an
@@ -326,13 +369,20 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
         datagrams are IP-fragmented either way, runs with the first only.
     profile : bool
         Record where each run's CPU time goes (:func:`measure`; needs perf).
-    nodelay : bool
-        TCP runs with ``TCP_NODELAY`` (:func:`measure`).
+    nodelay : bool or sequence of bool
+        TCP runs with ``TCP_NODELAY`` (:func:`measure`); a sequence runs TCP
+        under each setting in turn.
     softirq_times : bool
         Record how long NET_RX softirq runs take (:func:`measure`; needs perf).
     window_bytes : int, optional
         Each end's socket buffer, 2048..1e9 bytes (:func:`measure`); default
         the kernel's autotuning.
+    autocorking : sequence of bool
+        TCP's autocorking settings to run TCP under (:func:`measure`).  Each
+        pass runs every setting of ``segmentation``, ``nodelay`` and
+        ``autocorking`` one after another, so a machine whose state drifts
+        between passes shows the settings side by side; UDP runs with the
+        first of each only.
 
     Returns
     -------
@@ -357,21 +407,28 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
     if window_bytes is not None and not (isinstance(window_bytes, (int, np.integer))
                                          and 2048 <= window_bytes <= 10**9):
         raise ModelInputError("window_bytes", window_bytes, "an integer in 2048..1000000000")
+    switches = {}
+    for name, given in (("segmentation", segmentation), ("nodelay", nodelay),
+                        ("autocorking", autocorking)):
+        given = (given,) if isinstance(given, (bool, np.bool_)) else given
+        switches[name] = tuple(dict.fromkeys(bool(v) for v in given))
+        if not switches[name]:
+            raise ModelInputError(name, given, "at least one of on, off")
     _check_iperf3()
     if profile or softirq_times:
         perf_profile.require_perf()
-    settings = tuple(dict.fromkeys(bool(s) for s in segmentation))
-    if not settings:
-        raise ModelInputError("segmentation", segmentation, "at least one of on, off")
+    firsts = tuple(v[0] for v in switches.values())
     rows = []
     with Testbed() as bed:
         for repeat in range(int(repeats)):
-            for path, proto, size, n, seg in itertools.product(paths, protos, sizes, flows,
-                                                               settings):
-                if proto == "udp" and seg != settings[0]:
+            for path, proto, size, n, *setting in itertools.product(
+                    paths, protos, sizes, flows, *switches.values()):
+                if proto == "udp" and tuple(setting) != firsts:
                     continue
+                seg, no_delay, cork = setting
                 rows.append({**measure(bed, path, proto, size, n, seconds, pin, seg,
-                                       profile, nodelay, softirq_times, window_bytes),
+                                       profile, no_delay, softirq_times, window_bytes,
+                                       autocorking=cork),
                              "repeat": repeat})
     return rows
 

@@ -955,3 +955,45 @@ def test_message_costs_survive_a_csv_round_trip(tmp_path):
     gaps = [{**row, "client_cpu_sys": None} for row in rows]
     csv_gaps = next(f for f in write_dataset(gaps, tmp_path / "gaps") if f.suffix == ".csv")
     assert F.measured_ns_per_message(read_dataset(csv_gaps)) == {}
+
+
+def test_small_writes_gather_by_nagle_or_the_readers_window_never_by_autocorking():
+    # README, "Which of TCP's rules does the gathering": vm-2cpu-autocork.json (2026-11-29,
+    # 14:46-14:50 UTC, testbed run --pin, single-flow TCP at 128 B and 1 KB on the three
+    # paths, Nagle on and off and autocorking on and off side by side, three passes).
+    rows = _rows("vm-2cpu-autocork.json")
+    assert len(rows) == 72
+
+    def per_write(r, column):
+        return r[column] / (r["throughput_gbps"] * 1e9 / 8.0 / r["msg_bytes"])
+
+    def busy(r, end):
+        return r[f"{end}_cpu_usr"] + r[f"{end}_cpu_sys"]
+
+    # The kernel's own count of autocorking holds (TcpExt: TCPAutoCorking, once per hold
+    # until the held socket's next sk_buff is freed): under one in 10,000 writes with it
+    # on, none with it off.
+    assert all(per_write(r, "tcp_autocork_per_s") < 1e-4 for r in rows)
+    assert all(r["tcp_autocork_per_s"] == 0 for r in rows if not r["autocorking"])
+    small = [r for r in rows if r["msg_bytes"] == 128]
+    # 128 B with Nagle gathered in every run, autocorking on or off; without Nagle no run
+    # did (at most 0.184 and at least 0.976 segments a write), so autocorking gathered none.
+    nagle = [per_write(r, "tcp_sender_segments_per_s") for r in small if not r["nodelay"]]
+    alone = [per_write(r, "tcp_sender_segments_per_s") for r in small if r["nodelay"]]
+    assert len(nagle) == len(alone) == 18
+    assert max(nagle) < 0.19 and min(alone) > 0.97
+    # Two states gather: the reader falls behind and its window closes (hundreds of
+    # zero-window announcements a second; the writer has CPU to spare), or the writer is
+    # the saturated end and Nagle holds its writes while a small segment is unacknowledged
+    # (no closed window). A saturated writer never saw the window close.
+    closed = [r for r in rows if r["tcp_zero_window_per_s"] > 100]
+    assert len(closed) == 12
+    for r in closed:
+        assert busy(r, "client") < 0.85 and busy(r, "server") > 0.8, r
+        assert per_write(r, "tcp_sender_segments_per_s") < 0.82, r    # alone: 1 a write
+    saturated = [r for r in rows if busy(r, "client") >= 0.99]
+    assert len(saturated) == 60
+    assert all(r["tcp_zero_window_per_s"] < 1.0 for r in saturated)
+    held = [per_write(r, "tcp_sender_segments_per_s") for r in saturated
+            if r["msg_bytes"] == 128 and not r["nodelay"]]
+    assert len(held) == 10 and all(0.17 < s < 0.19 for s in held)    # 5.5 writes a segment

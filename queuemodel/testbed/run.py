@@ -90,11 +90,16 @@ def _snmp_counters(namespace: str) -> dict:
 def _autocorking(namespace: str, value: int | None = None) -> int | None:
     """A namespace's ``net.ipv4.tcp_autocorking``; with ``value``, set it first.
     ``None`` where the kernel has no such setting (reading only)."""
-    key = "net.ipv4.tcp_autocorking"
+    # /proc/sys/net shows the reading process's own namespace (no procps needed).
+    knob = "/proc/sys/net/ipv4/tcp_autocorking"
     if value is not None:
-        subprocess.run(["ip", "netns", "exec", namespace, "sysctl", "-qw", f"{key}={value}"],
-                       capture_output=True, text=True, timeout=_GRACE_S, check=True)
-    done = subprocess.run(["ip", "netns", "exec", namespace, "sysctl", "-n", key],
+        done = subprocess.run(["ip", "netns", "exec", namespace, "tee", knob],
+                              input=f"{value}\n", capture_output=True, text=True,
+                              timeout=_GRACE_S)
+        if done.returncode != 0:
+            raise TestbedError(f"testbed: cannot set {knob} in {namespace} (a kernel before "
+                               f"3.14 has no autocorking): {done.stderr.strip()[:200]}")
+    done = subprocess.run(["ip", "netns", "exec", namespace, "cat", knob],
                           capture_output=True, text=True, timeout=_GRACE_S)
     return int(done.stdout) if done.returncode == 0 and done.stdout.strip() else None
 

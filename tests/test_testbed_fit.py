@@ -997,3 +997,21 @@ def test_small_writes_gather_by_nagle_or_the_readers_window_never_by_autocorking
     held = [per_write(r, "tcp_sender_segments_per_s") for r in saturated
             if r["msg_bytes"] == 128 and not r["nodelay"]]
     assert len(held) == 10 and all(0.17 < s < 0.19 for s in held)    # 5.5 writes a segment
+
+
+def test_a_nodelay_row_is_predicted_with_every_write_alone_as_measured():
+    # vm-2cpu-autocork.json: without Nagle no 128 B run gathered writes unless its reader's
+    # window closed, and autocorking gathered none, so the testbed host of a TCP_NODELAY
+    # row holds nothing back (testbed_host_for); a row with Nagle keeps the hold.
+    rows = [r for r in _rows("vm-2cpu-autocork.json")
+            if r["msg_bytes"] == 128 and r["path"] == "docker-overlay" and r["autocorking"]]
+    nodelay = [r for r in rows if r["nodelay"]]
+    nagle = [r for r in rows if not r["nodelay"]]
+    assert F.testbed_host_for(nodelay[0]).tcp_coalesce_hold_us == 0.0
+    assert F.testbed_host_for(nagle[0]).tcp_coalesce_hold_us == SHIPPED_HOLD_US
+    for r in nodelay:
+        assert r["tcp_zero_window_per_s"] < 1.0
+        measured = r["tcp_sender_segments_per_s"] / (r["throughput_gbps"] * 1e9 / 8 / 128)
+        assert measured > 0.97
+        assert F.predict_row(r).writes_per_burst == 1.0
+    assert all(F.predict_row(r).writes_per_burst > 5.0 for r in nagle)

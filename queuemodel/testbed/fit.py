@@ -223,7 +223,13 @@ def testbed_host_for(row: Mapping, cycles_scale: float = 1.0) -> Host:
     """:func:`testbed_host` for one dataset row (CPUs, clock, steal, flows, iperf3).
 
     A pinned run (``testbed run --pin``) has its sending and its reading on one
-    CPU each, whatever iperf3's threads.  A run with segmentation off
+    CPU each, whatever iperf3's threads.  A TCP run with ``TCP_NODELAY``
+    (``nodelay`` column true) holds no write back (``tcp_coalesce_hold_us``
+    0): Nagle's rule is off, and over the testbed's veth pairs autocorking
+    gathers nothing (``vm-2cpu-autocork.json``: switched off it changed no
+    run, and without Nagle every 128 B write left alone; the receiving
+    namespace frees each sent sk_buff from the socket at once, so there is
+    never one queued for autocorking to wait on).  A run with segmentation off
     (``segmentation`` column false) has no TSO, and its link carries
     MSS-sized packets (``link_segments``).  GSO stays on: since Linux 4.19
     ("tcp: switch to GSO being always on") TCP builds GSO sk_buffs whatever
@@ -241,6 +247,8 @@ def testbed_host_for(row: Mapping, cycles_scale: float = 1.0) -> Host:
                         float(cycles_scale), threads)
     if not segmented(row):
         host = dataclasses.replace(host, tso=False, gso=True, link_segments=True)
+    if _flag(row.get("nodelay", False)):
+        host = dataclasses.replace(host, tcp_coalesce_hold_us=0.0)
     return host
 
 

@@ -997,6 +997,11 @@ def test_small_writes_gather_by_nagle_or_the_readers_window_never_by_autocorking
     held = [per_write(r, "tcp_sender_segments_per_s") for r in saturated
             if r["msg_bytes"] == 128 and not r["nodelay"]]
     assert len(held) == 10 and all(0.17 < s < 0.19 for s in held)    # 5.5 writes a segment
+    # ... and Nagle's hold there is an acknowledgement's round trip: one every 12-14 us,
+    # about ten writes each
+    for r in (r for r in saturated if r["msg_bytes"] == 128 and not r["nodelay"]):
+        assert 12.0 < 1e6 / r["tcp_receiver_segments_per_s"] < 14.0, r
+        assert 9.0 < 1.0 / per_write(r, "tcp_receiver_segments_per_s") < 11.0, r
 
 
 def test_a_nodelay_row_is_predicted_with_every_write_alone_as_measured():

@@ -28,9 +28,17 @@ only the second isolates the receiver.  What the saved sets show is in the
 README ("Small TCP messages on this VM") and ``tests/test_testbed_fit.py``
 holds it.
 
+With ``--tso-divisors 3,1,8,32`` it asks instead whether the sender's TSO
+deferral sets the burst: ``tcp_tso_win_divisor`` (a sender holds a TSO
+sk_buff back until a 1/divisor share of its window is open,
+``tcp_tso_should_defer``; default 3) in the client's namespace, at each
+of ``--receive-buffers`` set on the server's end alone, two passes, the
+sk_buffs' sizes as above (``--divisor-out``).
+
 Needs root, iperf3 and tcpdump.  Writes
 ``tests/data/testbed/vm-2cpu-window.json`` and ``vm-2cpu-window-skbs.json``
-(or ``--out``, ``--skbs``).
+(or ``--out``, ``--skbs``), or with ``--tso-divisors``
+``vm-2cpu-tso-divisor.json``.
 """
 
 from __future__ import annotations
@@ -126,13 +134,48 @@ def skb_lengths(bed: Testbed, window, receive_buffer=None) -> dict:
             "max_bytes": data[-1]}
 
 
+def divisor_bursts(bed: Testbed, divisors, receive_buffers, passes: int = 2) -> list:
+    """:func:`skb_lengths` at each receive buffer under each sender TSO divisor."""
+    client = bed.endpoints("native")[0]
+    key = "net.ipv4.tcp_tso_win_divisor"
+    old = subprocess.run(["ip", "netns", "exec", client, "sysctl", "-n", key],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    out = []
+    try:
+        for repeat in range(passes):
+            for divisor in divisors:
+                subprocess.run(["ip", "netns", "exec", client, "sysctl", "-q", "-w",
+                                f"{key}={divisor}"], check=True)
+                for size in receive_buffers:
+                    entry = {**skb_lengths(bed, None, size), "tso_win_divisor": divisor,
+                             "repeat": repeat}
+                    print(entry, flush=True)
+                    out.append(entry)
+    finally:
+        subprocess.run(["ip", "netns", "exec", client, "sysctl", "-q", "-w", f"{key}={old}"],
+                       check=True)
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(HERE / "data" / "testbed" / "vm-2cpu-window.json"))
     parser.add_argument("--skbs",
                         default=str(HERE / "data" / "testbed" / "vm-2cpu-window-skbs.json"))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tso-divisors", default=None,
+                        help="e.g. 3,1,8,32: measure bursts under each sender TSO divisor")
+    parser.add_argument("--receive-buffers", default="87380,262144")
+    parser.add_argument("--divisor-out",
+                        default=str(HERE / "data" / "testbed" / "vm-2cpu-tso-divisor.json"))
     args = parser.parse_args(argv)
+    if args.tso_divisors:
+        with Testbed() as bed:
+            entries = divisor_bursts(bed, [int(d) for d in args.tso_divisors.split(",")],
+                                     [int(b) for b in args.receive_buffers.split(",")])
+        Path(args.divisor_out).write_text(json.dumps(entries, indent=1))
+        print(f"wrote {args.divisor_out}")
+        return 0
     with Testbed() as bed:
         rows = [row for repeat in range(args.repeat) for row in one_pass(bed, repeat)]
         Path(args.out).write_text(json.dumps(rows, indent=1))

@@ -1045,3 +1045,19 @@ def test_the_readers_window_not_the_senders_tso_deferral_sets_the_burst():
     assert all(e["p10_bytes"] > 17000 for e in strict)
     assert all(e["median_bytes"] == 45 * 1448 for e in runs(1, 262144))
     assert all(1.1 < e["throughput_gbps"] < 1.4 for e in entries)   # the reader binds alike
+
+
+def test_runs_with_and_without_nagle_are_separate_workloads_in_a_dataset_fit():
+    # Their model differs (a TCP_NODELAY row holds nothing back), so a fit reports them
+    # apart, each with its own runs and model value, and the table says which is which.
+    rows = _rows("vm-2cpu-autocork.json") + _rows("vm-2cpu-sizes-tcp-cpu.json")
+    fit = F.calibrate_dataset(rows, "path=*,proto=tcp,flows=1,msg_bytes=131072")
+    small = {(r["path"], r["nagle"]): r for r in fit.rows if r["msg_bytes"] == 128}
+    assert len(small) == 6
+    for path in ("native", "linux-overlay", "docker-overlay"):
+        with_nagle, without = small[path, True], small[path, False]
+        assert without["runs"] == 6 and with_nagle["runs"] == 9     # + the CPU set's three
+        assert without["model_gbps"] < 0.5 * with_nagle["model_gbps"]
+        assert without["measured_gbps"] < 0.6 * with_nagle["measured_gbps"]
+    assert " nagle " in fit.table().splitlines()[0]
+    assert sum(" off   predicted" in line for line in fit.table().splitlines()) == 6

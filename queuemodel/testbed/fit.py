@@ -252,6 +252,12 @@ def testbed_host_for(row: Mapping, cycles_scale: float = 1.0) -> Host:
     return host
 
 
+def nagle(row: Mapping) -> bool:
+    """Whether a row ran with Nagle's rule (no ``TCP_NODELAY``; the default, and every
+    UDP row): runs with and without it are different workloads to the model."""
+    return not _flag(row.get("nodelay", False))
+
+
 def segmented(row: Mapping) -> bool:
     """Whether a row ran with TSO and GSO on (the default; older datasets lack the column)."""
     value = row.get("segmentation", True)
@@ -377,7 +383,7 @@ def _configurations(rows: list) -> dict:
     """Row indices by workload (repeated runs of one workload together), in order."""
     groups: dict = {}
     for i, row in enumerate(rows):
-        key = tuple(_text(row[k]) for k in _KEY) + (segmented(row),)
+        key = tuple(_text(row[k]) for k in _KEY) + (segmented(row), nagle(row))
         groups.setdefault(key, []).append(i)
     return groups
 
@@ -396,12 +402,13 @@ def _run_entry(row: Mapping, result) -> dict:
         entry["measured_sent_gbps"] = entry["measured_gbps"] / max(1.0 - loss, 1e-9)
         entry["model_sent_gbps"] = entry["model_gbps"] / max(
             1.0 - float(result.drop_fraction), 1e-9)
-    return {**{k: row[k] for k in _KEY}, "segmentation": segmented(row), **entry}
+    return {**{k: row[k] for k in _KEY}, "segmentation": segmented(row), "nagle": nagle(row),
+            **entry}
 
 
 def _summarise(runs: list, fitted: bool) -> dict:
     """One workload's runs: medians, the measured range, the error of the medians."""
-    out = {k: runs[0][k] for k in _KEY + ("segmentation",)}
+    out = {k: runs[0][k] for k in _KEY + ("segmentation", "nagle")}
     out.update(role="fitted" if fitted else "predicted", runs=len(runs),
                bottleneck=runs[0]["bottleneck"])
     for key in runs[0]:
@@ -657,7 +664,7 @@ class DatasetFit:
 
     def table(self) -> str:
         """A plain-text table of every row, fitted ones marked."""
-        head = (f"{'path':15s} {'proto':5s} {'flows':>5s} {'bytes':>7s} {'gso':3s} "
+        head = (f"{'path':15s} {'proto':5s} {'flows':>5s} {'bytes':>7s} {'gso':3s} {'nagle':5s} "
                 f"{'role':9s} {'runs':>4s} {'Gb/s':>6s} {'range':>13s} {'model':>6s} {'error':>7s} "
                 f"{'CPUs':>5s} {'model':>5s}")
         lines = [head]
@@ -665,6 +672,7 @@ class DatasetFit:
             spread = f"{r['measured_low_gbps']:.1f}-{r['measured_high_gbps']:.1f}"
             lines.append(f"{r['path']:15s} {r['proto']:5s} {int(r['flows']):5d} "
                          f"{int(r['msg_bytes']):7d} {'on' if r['segmentation'] else 'off':3s} "
+                         f"{'on' if r.get('nagle', True) else 'off':5s} "
                          f"{r['role']:9s} {r['runs']:4d} "
                          f"{r['measured_gbps']:6.2f} {spread:>13s} {r['model_gbps']:6.2f} "
                          f"{r['error']:+7.1%} {r['measured_cpus']:5.2f} {r['model_cpus']:5.2f}")
@@ -687,7 +695,8 @@ class DatasetFit:
         worst = max(predicted, key=lambda r: abs(r["error"]))
         middle = float(np.median([abs(r["error"]) for r in predicted]))
         flows = int(worst["flows"])
-        off = "" if worst.get("segmentation", True) else ", segmentation off"
+        off = ("" if worst.get("segmentation", True) else ", segmentation off") + (
+            "" if worst.get("nagle", True) else ", Nagle off")
         return (f"{len(predicted)} predicted workloads: largest error "
                 f"{100 * worst['error']:+.1f} % ({worst['path']} {worst['proto']}, "
                 f"{flows} flow{'s' if flows != 1 else ''}{off}), median |error| "

@@ -227,9 +227,10 @@ def testbed_host_for(row: Mapping, cycles_scale: float = 1.0) -> Host:
     (``nodelay`` column true) holds no write back (``tcp_coalesce_hold_us``
     0): Nagle's rule is off, and over the testbed's veth pairs autocorking
     gathers nothing (``vm-2cpu-autocork.json``: switched off it changed no
-    run, and without Nagle every 128 B write left alone; the receiving
-    namespace frees each sent sk_buff from the socket at once, so there is
-    never one queued for autocorking to wait on).  A run with segmentation off
+    run, and without Nagle every 128 B write left alone: the receiving
+    namespace takes each sent sk_buff off the socket as soon as the softirq
+    its send raised has run, so there is hardly ever one queued for
+    autocorking to wait on).  A run with segmentation off
     (``segmentation`` column false) has no TSO, and its link carries
     MSS-sized packets (``link_segments``).  GSO stays on: since Linux 4.19
     ("tcp: switch to GSO being always on") TCP builds GSO sk_buffs whatever

@@ -9,10 +9,10 @@ CPUs: sender and receiver share this host; idle and steal, the time a
 hypervisor gave to others, too), NET_RX softirqs, hard interrupts, softnet
 counters, the receiving namespace's UDP socket-buffer drops per second and
 the TCP segments each end sent per second (the sender's data, the
-receiver's acknowledgements), how often the sender's autocorking held a
-write and the receiver announced a closed window, each iperf3 process's own user and system
-time in CPUs (``client_cpu_usr`` ... ``server_cpu_sys``: iperf3's
-getrusage over the test; the system time holds the softirq work that ran
+receiver's acknowledgements), how often the sender's autocorking began
+holding writes back and the receiver announced a closed window, each
+iperf3 process's own user and system time in CPUs (``client_cpu_usr`` ...
+``server_cpu_sys``: iperf3's getrusage over the test; the system time holds the softirq work that ran
 in the process's context, which /proc/stat counts as softirq), the host's
 kernel, CPU model, clock and core count, the link's offload
 settings (``ethtool -k``, when ethtool is installed) and whether TSO/GSO
@@ -68,8 +68,8 @@ def host_facts() -> dict:
 #: The counters of a namespace's /proc/net/snmp and /proc/net/netstat a row records,
 #: by table: datagrams a full socket buffer refused; TCP segments sent (``OutSegs``
 #: counts a GSO sk_buff as the MSS-sized segments it carries, ``tcp_skb_pcount``); the
-#: times TCP's autocorking held a write back (``TCPAutoCorking``, counted in
-#: ``tcp_push`` once per hold); and the window advertisements that closed the window
+#: times TCP's autocorking began holding writes back (``TCPAutoCorking``, counted in
+#: ``tcp_push`` once until the socket's next sent sk_buff is freed); and the window advertisements that closed the window
 #: (``TCPToZeroWindowAdv``: the reader fell a buffer behind).  A kernel without a
 #: counter records none (``None`` in the row).
 _SNMP_COUNTERS = (("Udp", "RcvbufErrors"), ("Tcp", "OutSegs"),

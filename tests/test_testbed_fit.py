@@ -1061,3 +1061,32 @@ def test_runs_with_and_without_nagle_are_separate_workloads_in_a_dataset_fit():
         assert without["measured_gbps"] < 0.6 * with_nagle["measured_gbps"]
     assert " nagle " in fit.table().splitlines()[0]
     assert sum(" off   predicted" in line for line in fit.table().splitlines()) == 6
+
+
+def test_a_bound_readers_window_reopens_whole_then_shrinks_burst_by_burst():
+    # README, "How much a reader that binds lets out at once": tests/window_bursts.py
+    # --acks (vm-2cpu-window-acks.json, 2026-11-29 15:28 UTC; native TCP 128 B, pinned, the
+    # server's receive buffer alone fixed; 50 ms of the sender's acknowledgements from the
+    # tcp:tcp_probe tracepoint).  The window closes, reopens to about 0.6 of the buffer
+    # (this 6.18 kernel's payload share of it), and each acknowledgement of a burst then
+    # announces what is left, 0.36-0.51 of the window before, until it closes again; the
+    # sender sends each window at once.  A full cycle carries 0.93-0.98 of the buffer.
+    for trace in json.loads((DATA / "vm-2cpu-window-acks.json").read_text()):
+        size, acks = trace["receive_buffer_bytes"], trace["acks"]
+        closed = [i for i, a in enumerate(acks) if a["snd_wnd"] == 0]
+        assert len(closed) > 40, size
+        full = 0
+        for a, b in zip(closed, closed[1:]):
+            windows = [acks[i]["snd_wnd"] for i in range(a + 1, b)]
+            assert windows and all(w > 0 for w in windows), (size, windows)
+            assert all(0.35 < later / earlier < 0.52
+                       for earlier, later in zip(windows, windows[1:])), (size, windows)
+            sent = acks[b]["acked_bytes"] - acks[a]["acked_bytes"]
+            if 0.58 * size < windows[0] < 0.63 * size:
+                full += 1
+                assert 0.92 * size < sent < 0.99 * size, (size, sent)
+            else:                     # 262,144 B: every other cycle reopens part way
+                assert size == 262144 and 0.17 * size < windows[0] < 0.19 * size, windows
+        assert full >= 0.45 * (len(closed) - 1), size
+        # the sender has out all the window allows after most acknowledgements
+        assert sum(a["in_flight_bytes"] >= a["snd_wnd"] - 1448 for a in acks) > 0.75 * len(acks)

@@ -35,16 +35,24 @@ sk_buff back until a 1/divisor share of its window is open,
 of ``--receive-buffers`` set on the server's end alone, two passes, the
 sk_buffs' sizes as above (``--divisor-out``).
 
-Needs root, iperf3 and tcpdump.  Writes
+With ``--acks`` it records what the sender is told instead: for 50 ms in
+the middle of a run at each of ``--receive-buffers`` (set on the server's
+end alone), every acknowledgement the sender's socket takes, from the
+kernel's ``tcp:tcp_probe`` tracepoint (tracefs): its time, how far it moves
+``snd_una``, the window it announces and what the sender then has out
+(``--acks-out``).
+
+Needs root, iperf3 and tcpdump (``--acks``: tracefs instead).  Writes
 ``tests/data/testbed/vm-2cpu-window.json`` and ``vm-2cpu-window-skbs.json``
 (or ``--out``, ``--skbs``), or with ``--tso-divisors``
-``vm-2cpu-tso-divisor.json``.
+``vm-2cpu-tso-divisor.json``, or with ``--acks`` ``vm-2cpu-window-acks.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import time
@@ -157,6 +165,58 @@ def divisor_bursts(bed: Testbed, divisors, receive_buffers, passes: int = 2) -> 
     return out
 
 
+TRACEFS = Path("/sys/kernel/tracing")
+
+
+def sender_acks(bed: Testbed, receive_buffer: int, window_s: float = 0.05) -> dict:
+    """The acknowledgements the sender takes over ``window_s`` mid-run (``tcp:tcp_probe``
+    on the sender's socket), with the server's receive buffer fixed at ``receive_buffer``."""
+    client, server, address = bed.endpoints("native")
+    port = "5299"
+    probe = TRACEFS / "events" / "tcp" / "tcp_probe" / "enable"
+    _receive_buffer(server, receive_buffer)
+    iperf3 = subprocess.Popen(["ip", "netns", "exec", server, "iperf3", "-s", "-1", "-B",
+                               address, "-p", port, "-A", str(SERVER_CPU)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        sender = subprocess.Popen(["ip", "netns", "exec", client, "iperf3", "-c", address,
+                                   "-p", port, "-t", str(SECONDS), "-l", str(MSG_BYTES),
+                                   "-A", "0", "-J"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+        time.sleep(SECONDS / 2)
+        (TRACEFS / "trace").write_text("")
+        probe.write_text("1")
+        time.sleep(window_s)
+        probe.write_text("0")
+        text = (TRACEFS / "trace").read_text()
+        report = json.loads(sender.communicate(timeout=SECONDS + 10)[0])
+    finally:
+        probe.write_text("0")
+        iperf3.kill()
+        iperf3.wait()
+        _receive_buffer(server, None)
+    acks = []
+    for line in text.splitlines():
+        if "tcp_probe:" not in line or f"src={address}:{port}" in line:
+            continue                         # the server's socket, or not a probe line
+        fields = dict(re.findall(r"(\w+)=(\S+)", line.split("tcp_probe:", 1)[1]))
+        if not fields.get("dest", "").endswith(f":{port}"):
+            continue
+        stamp = float(line.split("tcp_probe:", 1)[0].split()[-1].rstrip(":"))
+        una, nxt, wnd = (int(fields[k], 0) for k in ("snd_una", "snd_nxt", "snd_wnd"))
+        acks.append({"t_us": stamp * 1e6, "snd_una": una, "snd_nxt": nxt, "snd_wnd": wnd})
+    t0 = acks[0]["t_us"] if acks else 0.0
+    una0 = acks[0]["snd_una"] if acks else 0
+    for ack in acks:                         # relative to the first (sequence wraps mod 2^32)
+        ack["t_us"] = round(ack["t_us"] - t0, 1)
+        ack["acked_bytes"] = (ack["snd_una"] - una0) % 2**32
+        ack["in_flight_bytes"] = (ack.pop("snd_nxt") - ack.pop("snd_una")) % 2**32
+    return {"receive_buffer_bytes": receive_buffer,
+            "throughput_gbps": report["end"]["sum_received"]["bits_per_second"] / 1e9,
+            "acks": acks}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(HERE / "data" / "testbed" / "vm-2cpu-window.json"))
@@ -168,7 +228,20 @@ def main(argv=None) -> int:
     parser.add_argument("--receive-buffers", default="87380,262144")
     parser.add_argument("--divisor-out",
                         default=str(HERE / "data" / "testbed" / "vm-2cpu-tso-divisor.json"))
+    parser.add_argument("--acks", action="store_true",
+                        help="record the sender's acknowledgements (tcp:tcp_probe) instead")
+    parser.add_argument("--acks-out",
+                        default=str(HERE / "data" / "testbed" / "vm-2cpu-window-acks.json"))
     args = parser.parse_args(argv)
+    if args.acks:
+        with Testbed() as bed:
+            traces = [sender_acks(bed, int(b)) for b in args.receive_buffers.split(",")]
+        for trace in traces:
+            print(trace["receive_buffer_bytes"], len(trace["acks"]), "acks",
+                  f"{trace['throughput_gbps']:.3f} Gb/s")
+        Path(args.acks_out).write_text(json.dumps(traces, indent=0))
+        print(f"wrote {args.acks_out}")
+        return 0
     if args.tso_divisors:
         with Testbed() as bed:
             entries = divisor_bursts(bed, [int(d) for d in args.tso_divisors.split(",")],

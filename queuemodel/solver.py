@@ -528,7 +528,7 @@ def tcp_writes_per_burst(tx: "CompiledSide", msg_bytes, host: Host, encap_bytes:
     The sender's flow-state misses (:func:`queuemodel.memory.flow_state_miss`)
     and the receiver's speed are left out: the hold is one number.  (Measured
     on a Linux 6.18 VM, README "Small TCP messages on this VM": a reader that
-    binds closes its window and reopens it to about half its buffer, then
+    binds closes its window and reopens it to 0.6 of its buffer, then
     takes the writer's data in three or four shrinking bursts per buffer;
     a writer that binds has its writes gathered by Nagle's rule for one
     acknowledgement's round trip; autocorking gathered none over a veth.)

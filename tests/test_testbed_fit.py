@@ -1065,28 +1065,28 @@ def test_runs_with_and_without_nagle_are_separate_workloads_in_a_dataset_fit():
 
 def test_a_bound_readers_window_reopens_whole_then_shrinks_burst_by_burst():
     # README, "How much a reader that binds lets out at once": tests/window_bursts.py
-    # --acks (vm-2cpu-window-acks.json, 2026-11-29 15:28 UTC; native TCP 128 B, pinned, the
-    # server's receive buffer alone fixed; 50 ms of the sender's acknowledgements from the
-    # tcp:tcp_probe tracepoint).  The window closes, reopens to about 0.6 of the buffer
-    # (this 6.18 kernel's payload share of it), and each acknowledgement of a burst then
-    # announces what is left, 0.36-0.51 of the window before, until it closes again; the
-    # sender sends each window at once.  A full cycle carries 0.93-0.98 of the buffer.
-    for trace in json.loads((DATA / "vm-2cpu-window-acks.json").read_text()):
+    # --acks --paths native,linux-overlay,docker-overlay (vm-2cpu-window-acks.json,
+    # 2026-11-29 ~15:30 UTC; TCP 128 B, pinned, the server's receive buffer alone fixed at
+    # 87,380, 131,072 and 262,144 B; 50 ms of the sender's acknowledgements from the
+    # tcp:tcp_probe tracepoint).  On every path the window closes, reopens to about 0.6 of
+    # the buffer (this 6.18 kernel's payload share of it), and each acknowledgement of a
+    # burst then announces less (a median 0.37-0.51 of the window before) until it closes
+    # again; a full cycle carries 0.9-0.98 of the buffer.
+    traces = json.loads((DATA / "vm-2cpu-window-acks.json").read_text())
+    assert {t["path"] for t in traces} == {"native", "linux-overlay", "docker-overlay"}
+    for trace in traces:
         size, acks = trace["receive_buffer_bytes"], trace["acks"]
         closed = [i for i, a in enumerate(acks) if a["snd_wnd"] == 0]
-        assert len(closed) > 40, size
-        full = 0
+        assert len(closed) > 25, (trace["path"], size)
+        cycles, ratios = [], []
         for a, b in zip(closed, closed[1:]):
             windows = [acks[i]["snd_wnd"] for i in range(a + 1, b)]
-            assert windows and all(w > 0 for w in windows), (size, windows)
-            assert all(0.35 < later / earlier < 0.52
-                       for earlier, later in zip(windows, windows[1:])), (size, windows)
-            sent = acks[b]["acked_bytes"] - acks[a]["acked_bytes"]
-            if 0.58 * size < windows[0] < 0.63 * size:
-                full += 1
-                assert 0.92 * size < sent < 0.99 * size, (size, sent)
-            else:                     # 262,144 B: every other cycle reopens part way
-                assert size == 262144 and 0.17 * size < windows[0] < 0.19 * size, windows
-        assert full >= 0.45 * (len(closed) - 1), size
-        # the sender has out all the window allows after most acknowledgements
-        assert sum(a["in_flight_bytes"] >= a["snd_wnd"] - 1448 for a in acks) > 0.75 * len(acks)
+            ratios += [later / earlier for earlier, later in zip(windows, windows[1:])]
+            cycles.append((windows, acks[b]["acked_bytes"] - acks[a]["acked_bytes"]))
+        assert all(r < 0.8 for r in ratios)                 # each window smaller
+        assert 0.36 < statistics.median(ratios) < 0.52, (trace["path"], size)
+        full = [(w, sent) for w, sent in cycles if 0.58 * size < w[0] < 0.63 * size]
+        assert len(full) >= 0.38 * len(cycles), (trace["path"], size)
+        assert all(0.9 * size < sent < 0.99 * size for _, sent in full), (trace["path"], size)
+        # an acknowledgement mostly finds all the window allowed already sent
+        assert sum(a["in_flight_bytes"] >= a["snd_wnd"] - 1448 for a in acks) > 0.6 * len(acks)

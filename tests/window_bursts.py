@@ -36,8 +36,8 @@ of ``--receive-buffers`` set on the server's end alone, two passes, the
 sk_buffs' sizes as above (``--divisor-out``).
 
 With ``--acks`` it records what the sender is told instead: for 50 ms in
-the middle of a run at each of ``--receive-buffers`` (set on the server's
-end alone), every acknowledgement the sender's socket takes, from the
+the middle of a run on each of ``--paths`` at each of ``--receive-buffers``
+(set on the server's end alone), every acknowledgement the sender's socket takes, from the
 kernel's ``tcp:tcp_probe`` tracepoint (tracefs): its time, how far it moves
 ``snd_una``, the window it announces and what the sender then has out
 (``--acks-out``).
@@ -168,10 +168,11 @@ def divisor_bursts(bed: Testbed, divisors, receive_buffers, passes: int = 2) -> 
 TRACEFS = Path("/sys/kernel/tracing")
 
 
-def sender_acks(bed: Testbed, receive_buffer: int, window_s: float = 0.05) -> dict:
+def sender_acks(bed: Testbed, receive_buffer: int, window_s: float = 0.05,
+                path: str = "native") -> dict:
     """The acknowledgements the sender takes over ``window_s`` mid-run (``tcp:tcp_probe``
     on the sender's socket), with the server's receive buffer fixed at ``receive_buffer``."""
-    client, server, address = bed.endpoints("native")
+    client, server, address = bed.endpoints(path)
     port = "5299"
     probe = TRACEFS / "events" / "tcp" / "tcp_probe" / "enable"
     _receive_buffer(server, receive_buffer)
@@ -212,7 +213,7 @@ def sender_acks(bed: Testbed, receive_buffer: int, window_s: float = 0.05) -> di
         ack["t_us"] = round(ack["t_us"] - t0, 1)
         ack["acked_bytes"] = (ack["snd_una"] - una0) % 2**32
         ack["in_flight_bytes"] = (ack.pop("snd_nxt") - ack.pop("snd_una")) % 2**32
-    return {"receive_buffer_bytes": receive_buffer,
+    return {"path": path, "receive_buffer_bytes": receive_buffer,
             "throughput_gbps": report["end"]["sum_received"]["bits_per_second"] / 1e9,
             "acks": acks}
 
@@ -230,14 +231,18 @@ def main(argv=None) -> int:
                         default=str(HERE / "data" / "testbed" / "vm-2cpu-tso-divisor.json"))
     parser.add_argument("--acks", action="store_true",
                         help="record the sender's acknowledgements (tcp:tcp_probe) instead")
+    parser.add_argument("--paths", default="native",
+                        help="with --acks: the paths to trace, e.g. native,docker-overlay")
     parser.add_argument("--acks-out",
                         default=str(HERE / "data" / "testbed" / "vm-2cpu-window-acks.json"))
     args = parser.parse_args(argv)
     if args.acks:
         with Testbed() as bed:
-            traces = [sender_acks(bed, int(b)) for b in args.receive_buffers.split(",")]
+            traces = [sender_acks(bed, int(b), path=path)
+                      for path in args.paths.split(",")
+                      for b in args.receive_buffers.split(",")]
         for trace in traces:
-            print(trace["receive_buffer_bytes"], len(trace["acks"]), "acks",
+            print(trace["path"], trace["receive_buffer_bytes"], len(trace["acks"]), "acks",
                   f"{trace['throughput_gbps']:.3f} Gb/s")
         Path(args.acks_out).write_text(json.dumps(traces, indent=0))
         print(f"wrote {args.acks_out}")

@@ -541,9 +541,15 @@ def _cmd_testbed(args) -> int:
         gso = ("" if row["segmentation"] else " (TSO/GSO off)") + (
             " (no Nagle)" if row["nodelay"] else "") + (
             "" if row["autocorking"] else " (no autocorking)")
+        # A reader a buffer behind closes its window (vm-2cpu-autocork.json: 130-2,530
+        # times a second where it bound, under once a second where the writer did).
+        closed = row.get("tcp_zero_window_per_s") if row["proto"] == "tcp" else None
+        behind = (f", reader behind (window closed {closed:.0f}/s)"
+                  if closed and closed >= 100 else "")
         print(f"{row['path']:15} {row['proto']} {row['msg_bytes']:>7} B x{row['flows']}{gso}: "
               f"{row['throughput_gbps']:7.3f} Gb/s, loss {row['loss_fraction']:.3f}, CPUs "
-              f"{row['cpu_usr'] + row['cpu_sys'] + row['cpu_softirq'] + row['cpu_irq']:.2f}")
+              f"{row['cpu_usr'] + row['cpu_sys'] + row['cpu_softirq'] + row['cpu_irq']:.2f}"
+              f"{behind}")
     files = write_dataset(rows, args.out)
     print("wrote " + " and ".join(str(f) for f in files))
     return 0

@@ -362,3 +362,23 @@ def test_a_traced_run_records_how_long_its_softirq_runs_take():
     plain = run_all(paths=("native",), protos=("tcp",), sizes=(8192,), seconds=1.0)[0]
     assert plain["net_rx_run_us"] is None and plain["net_rx_run_us_median"] is None
     assert not leftovers()
+
+
+def test_the_run_listing_says_when_the_reader_fell_behind(monkeypatch, tmp_path, capsys):
+    # A TCP row whose window closed at least 100 times a second is marked (the reader
+    # bound: vm-2cpu-autocork.json); a row with fewer, and a UDP row, are not.
+    import queuemodel.testbed.run as run
+    from queuemodel.cli import main
+
+    base = {"proto": "tcp", "msg_bytes": 128, "flows": 1, "throughput_gbps": 1.2,
+            "loss_fraction": 0.0, "cpu_usr": 0.3, "cpu_sys": 1.0, "cpu_softirq": 0.1,
+            "cpu_irq": 0.0, "segmentation": True, "nodelay": False, "autocorking": True}
+    rows = [{**base, "path": "native", "tcp_zero_window_per_s": 481.0},
+            {**base, "path": "docker-overlay", "tcp_zero_window_per_s": 0.4},
+            {**base, "path": "native", "proto": "udp", "tcp_zero_window_per_s": None}]
+    monkeypatch.setattr(run, "run_all", lambda **kw: rows)
+    monkeypatch.setattr(run, "write_dataset", lambda r, out: [tmp_path / "x.csv"])
+    assert main(["testbed", "run", "--out", str(tmp_path / "x")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("reader behind (window closed 481/s)")
+    assert "behind" not in lines[1] and "behind" not in lines[2]

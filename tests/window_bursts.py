@@ -105,10 +105,12 @@ def _receive_buffer(namespace: str, size) -> None:
                        check=True)
 
 
-def skb_lengths(bed: Testbed, window, receive_buffer=None) -> dict:
-    """Payload bytes of the data sk_buffs the server's end of the link sees mid-run,
-    with iperf3 ``-w window`` (both ends) or the server's receive buffer alone set."""
-    client, server, address = bed.endpoints("native")
+def _mid_run(bed: Testbed, path: str, window, receive_buffer, during) -> tuple:
+    """Run pinned single-flow iperf3 TCP at :data:`MSG_BYTES` on ``path`` (iperf3 ``-w
+    window``, or the server's receive buffer alone set), call ``during(server_ns,
+    address, port)`` in the middle of the run, and return what it returned with the
+    run's goodput in Gb/s."""
+    client, server, address = bed.endpoints(path)
     port = "5299"
     _receive_buffer(server, receive_buffer)
     iperf3 = subprocess.Popen(["ip", "netns", "exec", server, "iperf3", "-s", "-1", "-B",
@@ -123,20 +125,29 @@ def skb_lengths(bed: Testbed, window, receive_buffer=None) -> dict:
         sender = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                   text=True)
         time.sleep(SECONDS / 2)
-        dump = subprocess.run(["ip", "netns", "exec", server, "timeout", "1", "tcpdump", "-i",
-                               "qmtb-l2", "-nn", "-c", "3000", "tcp"],
-                              capture_output=True, text=True).stdout
+        seen = during(server, address, port)
         report = json.loads(sender.communicate(timeout=SECONDS + 10)[0])
     finally:
         iperf3.kill()
         iperf3.wait()
         _receive_buffer(server, None)
+    return seen, report["end"]["sum_received"]["bits_per_second"] / 1e9
+
+
+def skb_lengths(bed: Testbed, window, receive_buffer=None) -> dict:
+    """Payload bytes of the data sk_buffs the server's end of the link sees mid-run,
+    with iperf3 ``-w window`` (both ends) or the server's receive buffer alone set."""
+    def capture(server, address, port):
+        return subprocess.run(["ip", "netns", "exec", server, "timeout", "1", "tcpdump",
+                               "-i", "qmtb-l2", "-nn", "-c", "3000", "tcp"],
+                              capture_output=True, text=True).stdout
+
+    dump, gbps = _mid_run(bed, "native", window, receive_buffer, capture)
     lengths = [int(line.rsplit(" length ", 1)[1].split()[0].rstrip(":"))
                for line in dump.splitlines() if " length " in line]
     data = sorted(n for n in lengths if n > 0)
     return {"window_bytes": window, "receive_buffer_bytes": receive_buffer,
-            "throughput_gbps": report["end"]["sum_received"]["bits_per_second"] / 1e9,
-            "data_skbs": len(data),
+            "throughput_gbps": gbps, "data_skbs": len(data),
             "acks": len(lengths) - len(data), "median_bytes": statistics.median(data),
             "p10_bytes": data[len(data) // 10], "p90_bytes": data[9 * len(data) // 10],
             "max_bytes": data[-1]}
@@ -172,31 +183,18 @@ def sender_acks(bed: Testbed, receive_buffer: int, window_s: float = 0.05,
                 path: str = "native") -> dict:
     """The acknowledgements the sender takes over ``window_s`` mid-run (``tcp:tcp_probe``
     on the sender's socket), with the server's receive buffer fixed at ``receive_buffer``."""
-    client, server, address = bed.endpoints(path)
-    port = "5299"
     probe = TRACEFS / "events" / "tcp" / "tcp_probe" / "enable"
-    _receive_buffer(server, receive_buffer)
-    iperf3 = subprocess.Popen(["ip", "netns", "exec", server, "iperf3", "-s", "-1", "-B",
-                               address, "-p", port, "-A", str(SERVER_CPU)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(0.3)
-        sender = subprocess.Popen(["ip", "netns", "exec", client, "iperf3", "-c", address,
-                                   "-p", port, "-t", str(SECONDS), "-l", str(MSG_BYTES),
-                                   "-A", "0", "-J"], stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True)
-        time.sleep(SECONDS / 2)
+
+    def trace(server, address, port):
         (TRACEFS / "trace").write_text("")
         probe.write_text("1")
-        time.sleep(window_s)
-        probe.write_text("0")
-        text = (TRACEFS / "trace").read_text()
-        report = json.loads(sender.communicate(timeout=SECONDS + 10)[0])
-    finally:
-        probe.write_text("0")
-        iperf3.kill()
-        iperf3.wait()
-        _receive_buffer(server, None)
+        try:
+            time.sleep(window_s)
+        finally:
+            probe.write_text("0")
+        return (TRACEFS / "trace").read_text(), address, port
+
+    (text, address, port), gbps = _mid_run(bed, path, None, receive_buffer, trace)
     acks = []
     for line in text.splitlines():
         if "tcp_probe:" not in line or f"src={address}:{port}" in line:
@@ -214,8 +212,7 @@ def sender_acks(bed: Testbed, receive_buffer: int, window_s: float = 0.05,
         ack["acked_bytes"] = (ack["snd_una"] - una0) % 2**32
         ack["in_flight_bytes"] = (ack.pop("snd_nxt") - ack.pop("snd_una")) % 2**32
     return {"path": path, "receive_buffer_bytes": receive_buffer,
-            "throughput_gbps": report["end"]["sum_received"]["bits_per_second"] / 1e9,
-            "acks": acks}
+            "throughput_gbps": gbps, "acks": acks}
 
 
 def main(argv=None) -> int:

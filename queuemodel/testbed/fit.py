@@ -499,8 +499,9 @@ def measured_ns_per_message(rows: list) -> dict:
     :data:`MEASURED_MESSAGE_STAGES`, and the message size it was read at.
 
     The median over the rows that show a message's own work: single-flow
-    TCP at the smallest size with these columns, whose writes left in full
-    MSS segments (where a segment carries a write or a few, the processes'
+    TCP at the smallest size with these columns, writes smaller than an MSS
+    that left in full MSS segments (where a segment carries a write or a
+    few, or a write fills segments of its own, the processes'
     system time holds each segment's softirq work: over a veth the receive
     softirq runs in the writer's system call and an acknowledgement's in
     the reader's).  Times are CPU time actually run, so the hypervisor's
@@ -538,7 +539,9 @@ def measured_ns_per_message(rows: list) -> dict:
         messages = float(row["throughput_gbps"]) * 1e9 / 8.0 / float(row["msg_bytes"])
         mss = float(tcp_mss_bytes(testbed_host_for(row).mtu, BUILT_IN[row["path"]].encap_bytes))
         full = float(row["msg_bytes"]) / mss        # MSS segments a write fills
-        if float(row["tcp_sender_segments_per_s"]) / messages <= 1.1 * full:
+        # A write of an MSS or more has segments of its own, whose softirq work its
+        # system time holds: only smaller writes that share segments show their own.
+        if full < 1.0 and float(row["tcp_sender_segments_per_s"]) / messages <= 1.1 * full:
             usable.append((float(row["msg_bytes"]), row, messages))
     if not usable:
         return {}

@@ -56,6 +56,13 @@ def test_smoke_one_tcp_and_one_udp_run_per_path(tmp_path):
         assert all(0.0 <= v <= row["cpus"] for v in own), own
         busy = row["cpu_usr"] + row["cpu_sys"] + row["cpu_softirq"]
         assert 0.0 < sum(own) <= 1.1 * busy + 0.02, row
+        # Each process's context switches: a reader blocks at most once per message it
+        # reads (and a few times while it set up and listened before the run).
+        messages = row["throughput_gbps"] * 1e9 / 8.0 / row["msg_bytes"] * row["seconds"]
+        switches = {k: row[f"{e}_{k}_switches_per_s"] for e in ("client", "server")
+                    for k in ("voluntary", "involuntary")}
+        assert all(v >= 0.0 for v in switches.values()), switches
+        assert row["server_voluntary_switches_per_s"] * row["seconds"] <= messages + 10, row
         if row["proto"] == "tcp":
             # The sender's segments carry the goodput, at most an MSS each (1448 B native,
             # 1398 B through VXLAN; 8 KB writes make no segment under 8192 / 6 B); the

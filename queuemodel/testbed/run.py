@@ -13,7 +13,10 @@ receiver's acknowledgements), how often the sender's autocorking began
 holding writes back and the receiver announced a closed window, each
 iperf3 process's own user and system time in CPUs (``client_cpu_usr`` ...
 ``server_cpu_sys``: iperf3's getrusage over the test; the system time holds the softirq work that ran
-in the process's context, which /proc/stat counts as softirq), the host's
+in the process's context, which /proc/stat counts as softirq) and context
+switches a second (``client_voluntary_switches_per_s`` ...
+``server_involuntary_switches_per_s``: the times it blocked, and was
+preempted), the host's
 kernel, CPU model, clock and core count, the link's offload
 settings (``ethtool -k``, when ethtool is installed) and whether TSO/GSO
 were on, iperf3's version (it decides how many threads serve the streams of
@@ -169,6 +172,21 @@ def _check_iperf3() -> None:
         raise TestbedError("testbed: needs iperf3; install it with `apt-get install iperf3`")
 
 
+def _switches() -> tuple:
+    """Voluntary and involuntary context switches of this process's waited-for
+    children so far (``getrusage(RUSAGE_CHILDREN)``): the difference across one
+    child's wait is that child's, every thread of it.  (``ip netns exec`` runs
+    iperf3 in its own process, so the child is iperf3.)"""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_nvcsw, usage.ru_nivcsw
+
+
+def _minus_switches(after: tuple, before: tuple) -> tuple:
+    return tuple(float(a - b) for a, b in zip(after, before))
+
+
 def _per_second(counts: dict, seconds: float) -> float:
     return sum(counts.values()) / seconds
 
@@ -264,6 +282,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             window = min(1.0, seconds / 2.0)
             tracer = perf_profile.record_net_rx((seconds - window) / 2.0, window, trace_path)
         before, start = snapshot(), time.perf_counter()
+        waited = _switches()
         try:
             done = subprocess.run(args, capture_output=True, text=True,
                                   timeout=seconds + _GRACE_S)
@@ -271,6 +290,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             raise TestbedError(f"testbed: iperf3 {path} {proto} did not finish within "
                                f"{seconds + _GRACE_S:g} s") from None
         after, elapsed = snapshot(), time.perf_counter() - start
+        client_switches = _minus_switches(_switches(), waited)
         sent, received = _snmp_deltas(namespaces, snmp_before)
         shares = ""
         if sampler is not None:
@@ -288,8 +308,10 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             if perf is not None and perf.poll() is None:    # iperf3 failed: stop perf
                 perf.kill()
                 perf.wait(timeout=_GRACE_S)
+        waited = _switches()
         server.kill()
         server.wait(timeout=_GRACE_S)
+        server_switches = _minus_switches(_switches(), waited)
         if corked is not None and _autocorking(client_ns) != corked:
             _autocorking(client_ns, corked)
     if done.returncode != 0:
@@ -330,6 +352,13 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         **{f"{who}_cpu_{kind}": (own[key] / 100.0 if key in own else None)
            for who, side in (("client", "host"), ("server", "remote"))
            for kind, key in (("usr", f"{side}_user"), ("sys", f"{side}_system"))},
+        # Each iperf3 process's context switches (all its threads): voluntary ones are
+        # the times it blocked (a reader with nothing to read), involuntary ones the
+        # times something preempted it.  The server's span its whole life, the 0.3 s
+        # it listened before the run included (it blocks once there).
+        **{f"{who}_{kind}_switches_per_s": count / elapsed
+           for who, counts in (("client", client_switches), ("server", server_switches))
+           for kind, count in zip(("voluntary", "involuntary"), counts)},
         "iperf3_version": version,
         "pinned": bool(pin),
         "segmentation": bool(segmentation),

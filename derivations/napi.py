@@ -51,26 +51,35 @@ def _napi_interrupts() -> Derivation:
 def _wakeups() -> Derivation:
     from queuemodel.solver import wakeups_per_message
 
-    R, i, a, s, C, d, m, e = sp.symbols("R i a s C d m e", positive=True)
-    rho, W = sp.symbols("rho W")
+    R, i, a, s, C, d, m, e, L = sp.symbols("R i a s C d m e L", positive=True)
+    v = sp.Symbol("v", nonnegative=True)
+    rho, W, g = sp.symbols("rho W g")
     deliveries = sp.Min(m, d * i)
     # A message read in D calls, one of which its own cost counts: D - 1 more, so a
     # share 1 - 1/D of the wake-ups restarts a read (none when D <= 1).
     cost = s + e * sp.Max(0, 1 - 1 / deliveries)
-    system = [sp.Eq(rho, R * a / C + cost * W / C), sp.Eq(W, deliveries * R * (1 - rho))]
+    wait = v / (R * deliveries)
+    system = [sp.Eq(rho, R * a / C + cost * W / C), sp.Eq(1 - rho, W * (g + L))]
     sol = sp.solve(system, [rho, W], dict=True)[0]
-    derived = sp.simplify(sol[W] / R)
+    drained = sp.simplify(sol[W].subs(g, wait) / R)
+    derived = sp.Min(deliveries, drained)
     D = sp.Symbol("D")
     return Derivation(
         name="wakeups",
         title="Wake-ups of the receiving applications per message",
         assumptions=(
-            "A reader sleeps only when its core has nothing to do; deliveries see that a "
-            "fraction 1 - rho of the time (PASTA).",
+            "A reader that keeps up drains what is queued and sleeps; a delivery wakes it "
+            "and it reads L seconds later, then drains what came meanwhile before it "
+            "sleeps again.  Each sleep leaves its core idle for the wait g until that "
+            "delivery and the latency L, so W sleeps a second leave it idle W (g + L).",
+            "Deliveries come R D a second with squared coefficient of variation v: at a "
+            "steady pace (v = 0, a sender as fast as it can go) a reader that has just "
+            "caught up waits for nothing; at random (v = 1, Poisson) 1 / (R D) on "
+            "average, whenever it starts waiting; g = v / (R D) is exact at both.",
             "A polling period delivers to each of the d readers it carries packets of "
             "(readers_per_interrupt), so a message sees up to d i deliveries; never more "
             "than m, the units its socket is told of (1 per datagram, the segments of a "
-            "stream message).",
+            "stream message).  A reader sleeps at most once per delivery.",
             "A wake-up costs s (two context switches); a reader woken inside a message "
             "calls read() again, e cycles, in the share 1 - 1/D of the wake-ups beyond "
             "the message's own read.",
@@ -80,19 +89,23 @@ def _wakeups() -> Derivation:
             ("deliveries per message", sp.Eq(D, deliveries)),
             ("cycles per wake-up", sp.Eq(sp.Symbol("c"), cost.subs(deliveries, D))),
             ("busy fraction of the reader's core", system[0]),
-            ("wake-up rate", system[1]),
+            ("its idle share: a wait and a latency per sleep", system[1]),
             ("solved for W", sp.Eq(W, sp.simplify(sol[W]))),
-            ("per message, W / R", sp.Eq(sp.Symbol("w"), derived)),
+            ("the wait until the next delivery", sp.Eq(g, wait.subs(deliveries, D))),
+            ("per message, at most one a delivery", sp.Eq(sp.Symbol("w"), derived)),
         ),
         derived=derived,
-        stated=deliveries * (1 - R * a / C) / (1 + cost * deliveries * R / C),
-        symbols=(R, i, a, s, C, d, m, e),
-        implemented=lambda R_, i_, a_, s_, C_, d_, m_, e_: wakeups_per_message(
-            R_, i_, a_, s_, C_, readers=d_, most=m_, read_cycles=e_),
+        stated=sp.Min(deliveries, deliveries * (1 - R * a / C)
+                      / (v + R * deliveries * (L + cost / C))),
+        symbols=(R, i, a, s, C, d, m, e, L, v),
+        implemented=lambda R_, i_, a_, s_, C_, d_, m_, e_, L_, v_: wakeups_per_message(
+            R_, i_, a_, s_, C_, readers=d_, most=m_, read_cycles=e_, latency_s=L_,
+            arrival_scv=v_),
         # (i > 0: the derived form divides by D = min(m, d i), the code guards D = 0)
         domain={"R": (1.0, 1e5, False), "i": (1e-3, 10.0, False), "a": (1.0, 999.0, False),
                 "s": (0.0, 1e5, False), "C": (1e8, 1e10, False),   # R a < 1e8 <= C
-                "d": (1.0, 80.0, False), "m": (0.01, 100.0, False), "e": (0.0, 1e4, False)},
+                "d": (1.0, 80.0, False), "m": (0.01, 100.0, False), "e": (0.0, 1e4, False),
+                "L": (1e-7, 1e-4, False), "v": (0.0, 2.0, False)},
         where="queuemodel.solver.wakeups_per_message",
     )
 

@@ -181,6 +181,12 @@ class Host:
     context_switch_cycles : float
         Cycles of one switch between two tasks on a core, cache refill of
         the direct working set included.
+    wake_latency_us : float
+        Microseconds from a delivery that wakes a sleeping reader to the
+        reader reading; what arrives meanwhile it reads in the same go
+        (:func:`queuemodel.solver.wakeups_per_message`).  0: it reads the
+        moment it is woken, and sleeps again after every delivery it
+        drains.
     app_on_softirq_core : bool
         Whether the receiving application runs on the core that does its
         flow's softirq work (the scheduler's wake-affine placement) or on
@@ -323,6 +329,7 @@ class Host:
     tcp_coalesce_hold_us: Any = _num(low=0.0, high=1e6)
     softirq_entry_cycles: Any = _num(low=0.0)
     context_switch_cycles: Any = _num(low=0.0)
+    wake_latency_us: Any = _num(low=0.0, high=1e6)
     app_on_softirq_core: bool = _flag()
     link_segments: bool = _flag()
     sender_on_receive_cpu: bool = _flag()

@@ -307,17 +307,23 @@ def _interrupts(rate, n_wire, bursts, frames_per_burst, napi_load, irq_load, del
 
 
 @_compiled
-def _wakes(rate, per_delivery, other, switch, capacity):
+def _wakes(rate, per_delivery, other, switch, capacity, latency_s, scv):
     """Wake-ups per message of the readers (``solver.wakeups_per_message``), each costing
-    ``switch`` cycles, when ``per_delivery`` deliveries per message could wake one."""
-    awake = max(0.0, 1.0 - rate * other / capacity)
-    return per_delivery * awake / (1.0 + switch * per_delivery * (rate / capacity))
+    ``switch`` cycles and reading ``latency_s`` after it, when ``per_delivery``
+    deliveries per message, as irregular as ``scv`` says, could wake one."""
+    idle = max(0.0, 1.0 - rate * other / capacity)
+    if idle <= 0.0:
+        return 0.0
+    per_sleep = scv + rate * per_delivery * (latency_s + switch / capacity)
+    if per_sleep <= 0.0:
+        return per_delivery
+    return min(per_delivery, per_delivery * idle / per_sleep)
 
 
 @_compiled
-def _wake_cycles(rate, ipm, other, switch, capacity):
+def _wake_cycles(rate, ipm, other, switch, capacity, latency_s, scv):
     """Cycles per message of one reader's wake-ups (``solver.wakeups_per_message`` x switch)."""
-    return switch * _wakes(rate, min(1.0, ipm), other, switch, capacity)
+    return switch * _wakes(rate, min(1.0, ipm), other, switch, capacity, latency_s, scv)
 
 
 @_compiled
@@ -329,14 +335,11 @@ def _readers_per_interrupt(flows, packets, run_packets):
 
 
 @_compiled
-def _asleep(rate, ipm, other, switch, capacity):
+def _asleep(rate, ipm, other, switch, capacity, latency_s, scv):
     """Chance an interrupt finds the reader asleep (``solver.wakeups_per_message`` / ipm)."""
     if ipm <= 0.0:
         return 0.0
-    per_delivery = min(1.0, ipm)
-    awake = max(0.0, 1.0 - rate * other / capacity)
-    return min(1.0, per_delivery * awake / (1.0 + switch * per_delivery * (rate / capacity))
-               / ipm)
+    return min(1.0, _wakes(rate, min(1.0, ipm), other, switch, capacity, latency_s, scv) / ipm)
 
 
 @_compiled
@@ -976,7 +979,7 @@ def _ramp_piece(rate, n_wire, span_s, ramp_low_pps, inv_width):
 
 @_compiled
 def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, switch_cycles,
-               n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s,
+               latency_s, wake_scv, n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s,
                delay_span_s, ramp_low_pps, ramp_inv_width, max_iterations, rtol, q_max,
                from_below, out):
     """Largest message rate every core sustains, per scenario (see ``solver.solve_rate``);
@@ -986,9 +989,11 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
     ----------
     upper : numpy.ndarray
         ``(N,)`` bound from outside the cores, messages/s.
-    capacity, static, irq_cycles, switch_cycles : numpy.ndarray
+    capacity, static, irq_cycles, switch_cycles, latency_s, wake_scv : numpy.ndarray
         ``(N, C)`` per core: cycles/s, rate-independent cycles per message,
-        cycles per interrupt, cycles per wake-up of a reader there (0: none).
+        cycles per interrupt, cycles per wake-up of a reader there (0: none),
+        the seconds from a wake-up to its reading and how irregularly
+        messages reach it (``solver.wakeups_per_message``).
     poll_cycles : numpy.ndarray
         ``(C, K)`` cycles per invocation of each NAPI poll stage (0 pads).
     poll_floor : numpy.ndarray
@@ -1062,7 +1067,7 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
                     dyn += max(ipm, poll_floor[i, c, k]) * poll_cycles[c, k]
                 if switch_cycles[i, c] != 0.0:
                     dyn += _wake_cycles(current, ipm, static[i, c] + dyn, switch_cycles[i, c],
-                                        capacity[i, c])
+                                        capacity[i, c], latency_s[i, c], wake_scv[i, c])
                 need = static[i, c] + dyn
                 if need > 0.0:
                     new = min(new, capacity[i, c] / need)
@@ -1228,12 +1233,14 @@ ramp_inv_width : numpy.ndarray
     app_capacity : numpy.ndarray
         ``(S, T)`` that core's cycles/s at each thread level.
     limits : numpy.ndarray
-        ``(S, 7)`` NAPI weight, ``__do_softirq``'s run limit, its time
+        ``(S, 9)`` NAPI weight, ``__do_softirq``'s run limit, its time
         limit in seconds and the full polls a run's budget allows
         (:func:`_deferral`); then what the wake-ups need: the most
         deliveries one message can make (the units the socket receives per
         message), the cycles of a further ``read()`` beyond the message's
-        first, and the packets each flow's runs on the wire hold.
+        first, the packets each flow's runs on the wire hold, the
+        seconds from a wake-up to the reader's reading, and how irregularly
+        messages reach it (``solver.wakeups_per_message``'s ``arrival_scv``).
     flow_static, flow_irq_cycles : numpy.ndarray
         ``(S,)`` the interrupted CPU's own work (its flow core: the reader's
         too when ``reader_here``): rate-independent cycles per message and
@@ -1496,9 +1503,11 @@ def _cpu_terms(r, here, z, s, n_wire, bursts, frames_per_burst, napi_load, irq_l
             cost = app_switch_cycles
             if deliveries > 1.0:
                 cost += limits[s, 5] * (1.0 - 1.0 / deliveries)
-            w = _wakes(r, deliveries, app_static + dyn, cost, reader_capacity)
+            w = _wakes(r, deliveries, app_static + dyn, cost, reader_capacity, limits[s, 7],
+                       limits[s, 8])
         if reader_here:
-            asleep = _asleep(r, i, app_static + dyn, app_switch_cycles, reader_capacity)
+            asleep = _asleep(r, i, app_static + dyn, app_switch_cycles, reader_capacity,
+                             limits[s, 7], limits[s, 8])
     cycles = flow_static + flow_irq_cycles * i
     for k in range(flow_poll_cycles.shape[0]):
         cycles += max(i, poll_floor[s, k]) * flow_poll_cycles[k]

@@ -613,6 +613,7 @@ class _ReceiveBlock:
     waiting: dict
     miss_penalty: Any
     reading: np.ndarray
+    wake_scv: np.ndarray
     own_caches: bool = False
     keep_outcomes: bool = False
 
@@ -620,7 +621,7 @@ class _ReceiveBlock:
 def _receive_cpus(b: _ReceiveBlock, rx_static) -> list:
     """One receive CPU (cores and interrupts) at each hyper-thread share."""
     return [_receive_cpu(b.rx, b.units, rx_static, b.h, b.cap * s, b.n_wire, b.burst,
-                         b.frame_bytes)
+                         b.frame_bytes, b.wake_scv)
             for s in b.shares]
 
 
@@ -849,6 +850,9 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
                 for s in flow_model.thread_shares(h.smt_gain, threads)],
         flows=flows, offered_rate=offered * to_rate, link_rate=link_rate,
         send_units=send_units, waiting=waiting, miss_penalty=miss_penalty, reading=reading,
+        # A sender as fast as it can go sends its messages back to back (a steady pace, as
+        # measured); one offered a finite load, as its arrival_scv says.
+        wake_scv=np.where(np.isfinite(offered), arrival_scv, 0.0),
         own_caches=path.flow_addresses == "per-flow", keep_outcomes=keep_outcomes)
     if miss_penalty is None:        # nothing pays for misses
         charged = saturated = np.zeros(size)
@@ -1318,7 +1322,8 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
     flow_poll_cycles = np.ascontiguousarray(flow.poll_cycles, dtype=float)
     limits = columns_of([h.napi_weight, h.softirq_max_restart,
                          np.multiply(h.softirq_max_time_ms, 1e-3), per_run, deliveries,
-                         read_cycles, h.rx_flow_run_packets])
+                         read_cycles, h.rx_flow_run_packets,
+                         np.multiply(h.wake_latency_us, 1e-6), app.wake_arrival_scv])
     # carried repeats the spread's rate_at_level (tests/test_flows.py holds them equal).
     carried, handled, ipm, switch, wakeups, handoffs, deferred, time_scale = (
         np.empty((size, levels)) for _ in range(8))
@@ -1358,9 +1363,10 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
     return ipm, per_poll, switch, wakeups, handoffs, deferred, time_scale
 
 
-def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst, frame_bytes):
+def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst, frame_bytes, wake_scv):
     """The receive cores and interrupt model of one CPU with ``capacity`` cycles/s
-    (``frame_bytes``: the mean frame its queue receives, for the moderation)."""
+    (``frame_bytes``: the mean frame its queue receives, for the moderation;
+    ``wake_scv``: how irregularly messages reach its readers, for their wake-ups)."""
     layout = _layout(rx)
     interrupts = Interrupts(
         n_wire=n_wire,
@@ -1371,7 +1377,7 @@ def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst, frame_bytes):
         moderation=h,
         frame_bytes=frame_bytes,
     )
-    return _rx_cores(rx, units, rx_static, h, capacity), interrupts
+    return _rx_cores(rx, units, rx_static, h, capacity, wake_scv), interrupts
 
 
 class _FlatHost:
@@ -1587,7 +1593,7 @@ def _state_layout(side: CompiledSide, shared: bool, alone: bool) -> tuple:
     return tuple(cores)
 
 
-def _rx_cores(side: CompiledSide, units, static, h, cap):
+def _rx_cores(side: CompiledSide, units, static, h, cap, wake_scv):
     """The receive cores as :class:`~queuemodel.solver.CoreLoad` objects, by name."""
     cores = {}
     for name, role, mask, poll_cycles, poll_cols, irq in _core_layout(
@@ -1601,6 +1607,8 @@ def _rx_cores(side: CompiledSide, units, static, h, cap):
             poll_cycles=poll_cycles,
             poll_floor=units[:, poll_cols] / np.asarray(h.napi_weight)[..., None],
             switch_cycles=2.0 * h.context_switch_cycles if role != FLOW_CORE else 0.0,
+            wake_latency_s=np.multiply(h.wake_latency_us, 1e-6),
+            wake_arrival_scv=wake_scv,
         )
     return cores
 

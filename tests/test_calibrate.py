@@ -47,19 +47,23 @@ def test_one_flow_claims_ignore_the_many_flow_parameter():
 
 
 @pytest.mark.parametrize("start", [1.0, 30.0])
-def test_the_m4_fit_ends_on_its_lower_bound_with_m4_inside_its_range(start):
+def test_the_m4_fit_reaches_m4_inside_its_range_from_either_start(start):
     # M4 (Docker / native receiver CPU at 80 flows: 2.5, range 2-3).  Since a CPU below
     # capacity runs faster beside siblings that rest (kernels.smt_speed, 2026-11-28),
-    # native's lightly loaded CPUs cost less than Docker's busier ones and the ratio is
-    # 2.8 at the runs of 3.39 packets fitted before; the shortest runs (one packet: the
-    # flows fully interleaved, most shared GRO and most readers woken) bring it only to
-    # 2.67, so the fit ends on that bound from either start, and M4 stays in its range.
+    # native's lightly loaded CPUs cost less than Docker's busier ones; the readers'
+    # wake-ups, counted with their latency since 2026-11-29 (a reader that keeps up
+    # sleeps after every burst it drains, as measured, rather than at random), cost the
+    # lightly loaded CPUs more, and the runs that reach 2.5 are two packets long, inside
+    # the range: the fit ends there, off its bounds, from either start.  (Counted at
+    # random, the shortest runs, one packet, brought it only to 2.67: the fit ended on
+    # that bound.)
     host = dataclasses.replace(qm.paper_testbed(), rx_flow_run_packets=start)
     fit = calibrate(MULTIFLOW_FIT.claims, MULTIFLOW_FIT.free, host=host)
-    assert fit.values["host.rx_flow_run_packets"] == pytest.approx(1.0, abs=1e-6)
-    assert fit.at_bound == ("host.rx_flow_run_packets",)
-    assert 0.0 < fit.residuals["M4"] < 0.2            # above 2.5, below 3
-    assert qm.paper_testbed().rx_flow_run_packets == 1.0
+    assert fit.at_bound == ()
+    assert 1.5 < fit.values["host.rx_flow_run_packets"] < 3.0
+    assert abs(fit.residuals["M4"]) < 1e-6
+    assert qm.paper_testbed().rx_flow_run_packets == pytest.approx(
+        fit.values["host.rx_flow_run_packets"], abs=0.01)
 
 
 def test_a_fit_pushed_past_a_bound_ends_on_it():

@@ -401,16 +401,23 @@ def test_a_shared_cpus_loss_does_not_fall_as_its_offer_passes_capacity(msg_bytes
     assert r.loss_fraction[0] <= r.loss_fraction[1]
 
 
-def test_native_udp_small_datagrams_lose_less_at_seven_eighths_of_capacity():
+def test_native_udp_small_datagrams_lose_little_at_seven_eighths_of_capacity():
     # Found by hypothesis's dev profile (2026-11-27): on mlx4's adaptive ramp the work per
     # packet falls as the load rises, and while an offer inside the overload band was
     # carried at the band's lower edge, 7/8 of capacity lost 11 % where the full capacity
     # lost 0.07 %.  A CPU that falls behind polls its backlog with interrupts off: it now
     # carries such an offer by turns at the band's edges (flows.expected_spread, convex).
+    # Below capacity the loss rises with the offer (the finite buffers, 0.1 % at 7/8);
+    # at capacity itself the queue grows without bound and the loss is the capacity
+    # model's drop fraction (0.06 %, less than the buffers lose at 0.95 of it: the two
+    # models meet there, and the test held 7/8 against it until the readers' wake-ups had
+    # their latency, 2026-11-29, which left 7/8 at 0.099 %).
     sc = {"path": "native", "proto": "udp", "msg_bytes": 64, "flows": 1}
     cap = qm.predict(**sc).throughput_gbps
-    r = qm.predict(offered_gbps=np.array([0.875, 1.0]) * cap, **sc)
-    assert r.loss_fraction[0] <= r.loss_fraction[1] + 1e-9
+    below = np.array([0.5, 0.7, 0.8, 0.875, 0.95, 0.99])
+    r = qm.predict(offered_gbps=below * cap, **sc)
+    assert np.all(np.diff(r.loss_fraction) >= 0.0)
+    assert r.loss_fraction[3] < 0.002
 
 
 def test_tcp_loses_nothing():
@@ -425,7 +432,7 @@ def test_a_kernel_that_refuses_to_overshoot_holds_whole_datagrams_only():
     sc = dict(path="docker-overlay", proto="udp", offered_gbps=3.5)
     strict = qm.predict(**sc, socket_admits_past_limit=False)
     exact = qm.predict(**sc, socket_rcvbuf_bytes=15 * 6 * 2304)
-    assert strict.loss_fraction == exact.loss_fraction
+    assert strict.loss_fraction == pytest.approx(exact.loss_fraction, rel=1e-12)
     assert strict.loss_fraction > qm.predict(**sc).loss_fraction
 
 

@@ -424,8 +424,9 @@ def test_an_offer_below_capacity_can_still_overload_the_core():
     assert r.throughput_gbps == pytest.approx(r.link_goodput_gbps, rel=1e-12)
 
 
-def _one_cpu(path, proto, msg_bytes, host):
-    """The receive cores and interrupt model of one CPU, built as the model builds them."""
+def _one_cpu(path, proto, msg_bytes, host, wake_scv=0.0):
+    """The receive cores and interrupt model of one CPU, built as the model builds them
+    (``wake_scv`` 0: its reader fed at a steady pace, by a sender as fast as it goes)."""
     from queuemodel import model as M
     from queuemodel import solver as S
 
@@ -439,7 +440,8 @@ def _one_cpu(path, proto, msg_bytes, host):
     burst = counts[:, 1] / counts[:, 3] if (proto == "udp" or host.tso or host.gso) \
         else np.ones(1)
     frame = wire.mean_frame_bytes(proto, msg, h.mtu, p.encap_bytes)
-    cores, irq = M._receive_cpu(rx, units, static, h, h.ghz * 1e9, counts[:, 1], burst, frame)
+    cores, irq = M._receive_cpu(rx, units, static, h, h.ghz * 1e9, counts[:, 1], burst, frame,
+                                np.full(1, float(wake_scv)))
     return list(cores.values()), irq
 
 
@@ -550,10 +552,12 @@ def test_the_compiled_fixed_point_agrees_with_the_numpy_loop(path, proto, msg, g
                        max_size=2),
        weight=st.floats(0.05, 0.95), budget=st.sampled_from([64, 100, 300]),
        napi_weight=st.sampled_from([32, 64, 128]), most=st.floats(0.05, 100.0),
-       read=st.floats(0.0, 5000.0), run=st.floats(1.0, 64.0))
+       read=st.floats(0.0, 5000.0), run=st.floats(1.0, 64.0),
+       latency_us=st.sampled_from([0.0, 3.0]) | st.floats(0.0, 50.0),
+       scv=st.sampled_from([0.0, 1.0]) | st.floats(0.0, 2.0))
 def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
         path, proto, msg, shared, switch, adaptive, shares, weight, budget, napi_weight,
-        most, read, run):
+        most, read, run, latency_us, scv):
     # kernels.level_moments against the numpy formulas (solver.Interrupts.per_message,
     # CoreLoad.terms, wakeups_per_message, readers_per_interrupt, ksoftirqd_deferral)
     # evaluated CPU by CPU.  Two hash outcomes of CPUs at one level: the first puts 2 CPUs
@@ -561,8 +565,9 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
     # min(capacity, flows x rate per flow), and its wake-ups count its own readers.
     host = dataclasses.replace(qm.paper_testbed(), app_on_softirq_core=shared,
                                context_switch_cycles=switch, adaptive_moderation=adaptive,
-                               netdev_budget=budget, napi_weight=napi_weight)
-    cores, irq = _one_cpu(path, proto, msg, host)
+                               netdev_budget=budget, napi_weight=napi_weight,
+                               wake_latency_us=latency_us)
+    cores, irq = _one_cpu(path, proto, msg, host, scv)
     flow_core, app_core = cores[0], cores[-1]
     from queuemodel import solver as S
     capacity = S.solve_rate(np.array([np.inf]), cores, irq)
@@ -576,7 +581,7 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
     limits = np.array([[host.napi_weight, host.softirq_max_restart,
                         host.softirq_max_time_ms * 1e-3,
                         S.polls_per_run(host.netdev_budget, host.napi_weight),
-                        most, read, run]], dtype=float)
+                        most, read, run, latency_us * 1e-6, scv]], dtype=float)
     out = _level_moments(cores, irq, (flows, level, count, weights), capacity, per_flow,
                          (np.inf, np.inf), limits, shared, False)
     carried, ipm, polls, wake_cycles, wakes, handoffs, deferred = (o[:, 0] for o in out)
@@ -603,14 +608,16 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
             deliveries = min(most, float(readers * i[0]))
             woken = float(S.wakeups_per_message(r, i[0], other, switch_cycles,
                                                 float(np.ravel(app_core.capacity)[0]),
-                                                readers=readers, most=most, read_cycles=read))
+                                                readers=readers, most=most, read_cycles=read,
+                                                latency_s=latency_us * 1e-6, arrival_scv=scv))
             ref_wakes += w * woken
             ref_wake_cycles += w * woken * float(S.wakeup_cycles(switch_cycles, deliveries,
                                                                  read))
         # An interrupt finds the reader it delivers to first (on this CPU only) asleep as
         # often as one reader alone would be woken.
         first_woken = S.wakeups_per_message(r, i[0], other, switch_cycles,
-                                            float(np.ravel(app_core.capacity)[0]))
+                                            float(np.ravel(app_core.capacity)[0]),
+                                            latency_s=latency_us * 1e-6, arrival_scv=scv)
         asleep = min(1.0, float(first_woken) / float(i[0])) if shared and i[0] > 0 else 0.0
         first = [float(np.ravel(v)[0]) for v in (bursts, irq.n_wire, napi_load)]
         chance, late = S.ksoftirqd_deferral(i[0], *first[:2], asleep, first[2],
@@ -694,7 +701,7 @@ def test_a_cpu_inside_its_band_works_as_the_mix_of_its_edges():
     assert low[0] < offer < high[0] < capacity[0]
     assert S._load(cores, irq, np.array([offer]))[0] > 1.0
     one = (np.array([[1]]), np.array([[1]]), np.array([[1]]), np.array([1.0]))
-    limits = np.array([[64.0, 10.0, 2e-3, 5.0, 1.0, 0.0, 1.0]])
+    limits = np.array([[64.0, 10.0, 2e-3, 5.0, 1.0, 0.0, 1.0, 3e-6, 0.0]])
 
     def moments(convex):
         out = _level_moments(cores, irq, one, capacity, np.array([[offer]]), (low, high),

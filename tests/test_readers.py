@@ -6,7 +6,9 @@ polling period delivers to each of the ``d`` readers whose flows it carries
 packets of (runs of ``rx_flow_run_packets`` from ``k`` flows), a stream socket
 is told of every segment and a datagram socket of every datagram, and a
 delivery that finds its reader asleep (its core idle) wakes it: two context
-switches, and one more ``read()`` when the message is not complete yet.
+switches, and one more ``read()`` when the message is not complete yet.  A
+woken reader reads ``wake_latency_us`` later and drains what came meanwhile, so
+how often it sleeps depends on how regularly the deliveries come.
 """
 
 import dataclasses
@@ -28,11 +30,14 @@ def test_three_readers_on_one_cpu_by_hand():
     # Three native TCP flows of 2 Gb/s on CPU 0.  From the model's other outputs: i
     # interrupts and n wire packets per message, m segments per message (what the stream
     # socket is told of), u the CPU's work without wake-ups.  Each polling period takes
-    # p = n / i packets in p / L runs (L = rx_flow_run_packets, 1 as shipped), and holds
+    # p = n / i packets in p / L runs (L = rx_flow_run_packets, 1.98 as shipped), and holds
     # d = 3 (1 - (2/3)^(p / L)) of the readers; a message sees D = min(m, d i) deliveries, and wakes its reader on
-    # W = D (1 - u) / (1 + c D R / C) of them, each costing c = 2 x 3300 cycles of
-    # switches plus 4000 for the select and the read it restarts in the share 1 - 1/D
-    # (iperf3's data socket is non-blocking: tests/select_cost.py).
+    # W = D (1 - u) / (1 + R D (3 us + c / C)) of them (Poisson senders, the default
+    # arrival_scv for an offered load: a reader that has drained its queue waits 1 / (R D)
+    # on average for the next delivery, and reads 3 us after the wake-up:
+    # Host.wake_latency_us), each costing c = 2 x 3300 cycles of switches plus 4000 for
+    # the select and the read it restarts in the share 1 - 1/D (iperf3's data socket is
+    # non-blocking: tests/select_cost.py).
     r = qm.predict(path="native", proto="tcp", flows=3, offered_gbps=2.0, queue_cpus=ONE_CPU)
     assert r.cores_used == 1.0
     rate = r.message_rate_per_s
@@ -44,7 +49,7 @@ def test_three_readers_on_one_cpu_by_hand():
     deliveries = min(m, d * i)
     assert deliveries == pytest.approx(m)                 # the segments bind here
     cost = 2 * 3300.0 + (2000.0 + 2000.0) * (1 - 1 / deliveries)
-    woken = deliveries * (1 - u) / (1 + cost * deliveries * rate / 2.2e9)
+    woken = deliveries * (1 - u) / (1 + rate * deliveries * (3e-6 + cost / 2.2e9))
     assert r.context_switch_rate_per_s == pytest.approx(2 * woken * rate, rel=1e-9)
     assert r.stages["rx:context_switch"] == pytest.approx(woken * cost * rate / 2.2e9,
                                                           rel=1e-9)
@@ -123,3 +128,67 @@ def test_longer_runs_put_fewer_readers_in_a_period():
     assert coarse.context_switch_rate_per_s < 0.5 * fine.context_switch_rate_per_s
     assert sum(coarse.receiver_cpu.values()) < sum(fine.receiver_cpu.values())
     assert coarse.throughput_gbps == pytest.approx(fine.throughput_gbps, rel=1e-9)
+
+
+@given(rate=st.floats(1e2, 1e6), load=st.floats(0.0, 0.999), deliveries=st.floats(0.05, 50.0),
+       switch=st.floats(0.0, 2e4), latency=st.floats(0.0, 1e-4), scv=st.floats(0.0, 4.0))
+def test_sleeps_are_bounded_by_the_deliveries_and_the_idle_time(rate, load, deliveries,
+                                                                switch, latency, scv):
+    # Laws of solver.wakeups_per_message: never more sleeps than deliveries; each sleep
+    # takes its latency and its switches out of the core's idle time, so they never
+    # exceed it; the more irregular the deliveries or the longer the latency, the fewer
+    # the sleeps; a core with no idle time sleeps never.
+    from queuemodel.solver import wakeups_per_message
+
+    cap = 2.2e9
+    other = load * cap / rate
+
+    def w(**kw):
+        args = dict(latency_s=latency, arrival_scv=scv)
+        args.update(kw)
+        return float(wakeups_per_message(rate, deliveries, other, switch, cap, **args))
+
+    sleeps = w()
+    assert 0.0 <= sleeps <= deliveries * (1 + 1e-12)
+    assert rate * sleeps * (latency + switch / cap) <= (1.0 - load) * (1 + 1e-9)
+    assert w(arrival_scv=scv + 0.5) <= sleeps * (1 + 1e-12)
+    assert w(latency_s=latency + 1e-6) <= sleeps * (1 + 1e-12)
+    assert float(wakeups_per_message(rate, deliveries, cap / rate, switch, cap,
+                                     latency_s=latency, arrival_scv=scv)) == 0.0
+
+
+def test_random_deliveries_without_latency_find_the_reader_asleep_its_idle_share():
+    # Limiting case: Poisson deliveries (v = 1) and a reader that reads the moment it is
+    # woken (L = 0) give PASTA's law, each delivery finding it asleep with the core's
+    # idle share, the wake-ups' own cycles counted in it: D (1 - u) / (1 + c D R / C).
+    # At 1e4 messages/s, 3 deliveries each, 40 % busy, 6,600-cycle wake-ups on 2.2 GHz:
+    # 3 x 0.6 / (1 + 6600 x 3 x 1e4 / 2.2e9) = 1.8 / 1.09.
+    from queuemodel.solver import wakeups_per_message
+
+    other = 0.4 * 2.2e9 / 1e4
+    poisson = wakeups_per_message(1e4, 3.0, other, 6600.0, 2.2e9, most=3.0, latency_s=0.0,
+                                  arrival_scv=1.0)
+    assert float(poisson) == pytest.approx(1.8 / 1.09, rel=1e-12)
+    # At a steady pace the same reader sleeps after every delivery (its 60 % idle time
+    # pays for 3 x 1e4 sleeps of 3 us each and their switches, 0.18 s a second)...
+    steady = wakeups_per_message(1e4, 3.0, other, 6600.0, 2.2e9, most=3.0, latency_s=3e-6)
+    assert float(steady) == 3.0
+    # ...until the deliveries come faster than its idle time can pay for: at 2e5
+    # messages/s, 40 % busy, one sleep per (0.6 / (2e5 x 6 us)) = 0.5 of a message.
+    fast = wakeups_per_message(2e5, 3.0, 0.4 * 2.2e9 / 2e5, 6600.0, 2.2e9, most=3.0,
+                               latency_s=3e-6)
+    assert float(fast) == pytest.approx(0.5, rel=1e-12)
+
+
+def test_a_paced_offered_load_wakes_its_reader_more_often_than_a_random_one():
+    # An offered load's deliveries are as irregular as its arrival_scv: a reader fed at
+    # a steady pace (0; a sender as fast as it can go is taken so, as measured: README
+    # "How often a reader sleeps") drains each and sleeps, one fed at random (1) often
+    # finds more queued when it wakes.  Both readers below capacity, on cores of their own.
+    sc = dict(path="docker-overlay", proto="udp", msg_bytes=8192, flows=2,
+              app_on_softirq_core=False)
+    per_flow = 0.25 * float(qm.predict(**sc).throughput_gbps) / 2
+    paced = qm.predict(**sc, offered_gbps=per_flow, arrival_scv=0.0)
+    poisson = qm.predict(**sc, offered_gbps=per_flow, arrival_scv=1.0)
+    assert paced.message_rate_per_s == pytest.approx(poisson.message_rate_per_s, rel=1e-9)
+    assert 0.0 < poisson.context_switch_rate_per_s < 0.9 * paced.context_switch_rate_per_s

@@ -35,7 +35,8 @@ eighth of the writer's batches are 0, every write alone: seed 67 then found a 21
 write alone counted a fluid share of a packet's headers, and the bytes in memory
 negative; mended), and the sweeps add
 two axes
-(``smt_gain`` and ``llc_mib``, which never lower throughput as they grow).  Its first
+(``smt_gain`` and ``llc_mib``, which never lower throughput as they grow; since
+2026-11-29 also ``wake_latency_us``, drawn and swept).  Its first
 run (seed 3, 40 configurations of 1,000, 2026-11-28) found only the known DRAM overrun,
 after finding two things outside the laws: an ordering error that printed a whole
 grid, and the M/G/1/K recursion running every row to the largest ring (tens of
@@ -142,6 +143,8 @@ def _config(rng):
 WIDE_AXES = {
     "smt_gain": np.linspace(0.0, 1.0, 12),
     "llc_mib": np.geomspace(1.0, 64.0, 12),
+    # a reader that reads later drains more at once and sleeps less (since 2026-11-29)
+    "wake_latency_us": np.linspace(0.0, 50.0, 12),
 }
 
 
@@ -174,7 +177,8 @@ def _wide_numeric(rng, size):
         softirq_max_time_ms=rng.uniform(0.5, 10.0, size),
         netdev_max_backlog=rng.integers(1, 10001, size).astype(float),
         socket_rcvbuf_bytes=np.floor(10 ** rng.uniform(4.0, 7.0, size)),
-        tcp_window_bytes=np.floor(10 ** rng.uniform(4.5, 7.5, size)))
+        tcp_window_bytes=np.floor(10 ** rng.uniform(4.5, 7.5, size)),
+        wake_latency_us=rng.uniform(0.0, 50.0, size))
 
 
 def _numeric(rng, proto, size):

@@ -215,3 +215,67 @@ def test_frag_cache_paragraph_matches_the_model():
     assert float(printed.group(1)) == pytest.approx(edge.value, rel=1e-5)
     assert float(printed.group(2)) == pytest.approx(edge.achieved, rel=1e-5)
     assert int(narrow) << 20 < edge.value <= int(wide) << 20
+
+
+# Prose numbers that drifted unnoticed until 2026-11-29 (each was stale before that day's
+# model change, from earlier ones): now pinned to the model.
+WHAT_IT_TAKES = re.search(
+    r"80 Docker TCP flows reach 36 Gb/s with (\d+) physical cores.*?one Docker UDP flow "
+    r"keeps its p99 under 500 us up to ([0-9.]+) Gb/s \((\d+) % of its cap\); six\s+Docker "
+    r"TCP flows need ([0-9.]+) GHz", README, flags=re.S)
+LEVER_CPUS = re.search(
+    r"Docker's ([0-9.]+) receive CPUs fall (\d+) % with tunnel offloads and move ([0-9.]+) % "
+    r"per % of the\s+VXLAN cost, while native's ([0-9.]+) move ([0-9.]+) % per % of the "
+    r"context-switch cost.*?answers ([0-9.]+) GHz", README, flags=re.S)
+READ_SHARES = re.search(
+    r"Shares of TCP bytes read from DRAM, by flows: native ([0-9.]+),\s*([0-9.]+), "
+    r"([0-9.]+), ([0-9.]+) at 1, 2, 7 and 80 flows; Docker overlay ([0-9.]+), ([0-9.]+), "
+    r"([0-9.]+), ([0-9.]+)\.", README)
+
+
+def test_what_it_would_take_answers_match_the_model():
+    # README "What if, and what would it take": the answers to its three solve() calls.
+    assert WHAT_IT_TAKES, "the answers paragraph is gone or reworded"
+    cores, gbps, share, ghz = WHAT_IT_TAKES.groups()
+    docker_tcp = {"path": "docker-overlay", "proto": "tcp"}
+    udp = {"path": "docker-overlay", "proto": "udp"}
+    assert qm.solve("throughput_gbps>=36", "physical_cores", (1, 64),
+                    {**docker_tcp, "flows": 80}).value == int(cores)
+    load = qm.solve("latency_p99_us<=500", "offered_gbps", (0.01, 3.8), udp).value
+    assert round(load, 2) == float(gbps)
+    assert round(100 * load / qm.predict(**udp).throughput_gbps) == int(share)
+    assert round(qm.solve("throughput_p05_gbps>=30", "ghz", (2.2, 5.0),
+                          {**docker_tcp, "flows": 6}).value, 1) == float(ghz)
+
+
+def test_the_receive_cpu_levers_paragraph_matches_the_model():
+    # README "Which lever moves it most": levers on receiver_cpu_total at 80 TCP flows.
+    assert LEVER_CPUS, "the receive-CPU levers paragraph is gone or reworded"
+    docker_cpus, offload_pct, vxlan, native_cpus, switch, ghz = LEVER_CPUS.groups()
+    docker = qm.levers({"path": "docker-overlay", "proto": "tcp", "flows": 80},
+                       output="receiver_cpu_total")
+    rows = {r.name: r for r in docker.rows}
+    assert round(float(qm.predict(path="docker-overlay", proto="tcp", flows=80)
+                       .receiver_cpu_total), 2) == float(docker_cpus)
+    assert round(-100 * rows["tunnel_offload"].effect) == int(offload_pct)
+    assert round(rows["vxlan_rx.cost_cycles_per_unit"].effect, 2) == float(vxlan)
+    native = qm.levers({"path": "native", "proto": "tcp", "flows": 80},
+                       output="receiver_cpu_total")
+    assert round(float(qm.predict(path="native", proto="tcp", flows=80)
+                       .receiver_cpu_total), 2) == float(native_cpus)
+    assert round({r.name: r for r in native.rows}["context_switch_cycles"].effect, 2) == \
+        float(switch)
+    assert round(qm.solve("receiver_cpu_total<=2.5", "ghz", (2.2, 5.0),
+                          {"path": "native", "proto": "tcp", "flows": 80}).value, 2) == \
+        float(ghz)
+
+
+def test_the_dram_read_shares_match_the_model():
+    # README "Memory traffic": the share of TCP's bytes the copy reads from DRAM.
+    assert READ_SHARES, "the read-share sentence is gone or reworded"
+    shown = [float(v) for v in READ_SHARES.groups()]
+    model = []
+    for path in ("native", "docker-overlay"):
+        r = qm.predict(path=path, proto="tcp", flows=[1, 2, 7, 80])
+        model += [round(float(v), 2) for v in r.read_miss_fraction]
+    assert shown == model

@@ -979,9 +979,9 @@ def _ramp_piece(rate, n_wire, span_s, ramp_low_pps, inv_width):
 
 @_compiled
 def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, switch_cycles,
-               latency_s, wake_scv, n_wire, bursts, frames_per_burst, napi_load, irq_load, delay_low_s,
-               delay_span_s, ramp_low_pps, ramp_inv_width, max_iterations, rtol, q_max,
-               from_below, out):
+               latency_s, wake_scv, n_wire, bursts, frames_per_burst, napi_load, irq_load,
+               delay_low_s, delay_span_s, ramp_low_pps, ramp_inv_width, max_iterations, rtol,
+               q_max, from_below, out):
     """Largest message rate every core sustains, per scenario (see ``solver.solve_rate``);
     with ``from_below``, the first rate a load climbing from nothing cannot pass.
 

@@ -868,7 +868,8 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity,
     per_delivery = np.minimum(most, np.multiply(readers, interrupts))
     cost = wakeup_cycles(switch_cycles, per_delivery, read_cycles)
     idle = np.maximum(0.0, 1.0 - np.multiply(rate, other_cycles) / capacity)
-    # Seconds of idle time one sleep takes: the latency and the wake-up's own cycles.
+    # A sleep's share of the idle time, per message: the wait (v / (R D) of it), the
+    # latency and the wake-up's own cycles, times the deliveries a second.
     per_sleep = np.add(arrival_scv, np.multiply(np.multiply(rate, per_delivery),
                                                 np.add(latency_s, np.divide(cost, capacity))))
     # (nothing to pay per sleep: every delivery wakes it; 1e-300 keeps that finite)

@@ -279,3 +279,16 @@ def test_the_dram_read_shares_match_the_model():
         r = qm.predict(path=path, proto="tcp", flows=[1, 2, 7, 80])
         model += [round(float(v), 2) for v in r.read_miss_fraction]
     assert shown == model
+
+
+SCV_MEANS = re.search(r"Docker UDP at 3 Gb/s has a mean of (\d+),\s*(\d+) and (\d+) us at SCV "
+                      r"0, 1 and 4", README)
+
+
+def test_the_service_scv_means_match_the_model():
+    # README "Latency and loss", its assumptions: the mean latency under three service SCVs
+    # (stale from an earlier change until 2026-11-29).
+    assert SCV_MEANS, "the service-SCV sentence is gone or reworded"
+    means = [round(float(qm.predict(path="docker-overlay", proto="udp", offered_gbps=3.0,
+                                    service_scv=v).latency_mean_us)) for v in (0.0, 1.0, 4.0)]
+    assert [int(v) for v in SCV_MEANS.groups()] == means

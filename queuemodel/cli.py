@@ -16,7 +16,7 @@ Subcommands::
     queuemodel testbed run [--path P,...] [--proto tcp,udp] [--msg-bytes B] [--flows N]
                            [--seconds S] [--repeat K] [--pin] [--segmentation on,off]
                            [--nodelay [on,off]] [--autocorking on,off] [--window BYTES]
-                           [--profile] [--softirq-times]
+                           [--profile] [--softirq-times] [--wake-times]
                            [--out testbed]                              (root, iproute2, iperf3)
     queuemodel testbed clean
     queuemodel reproduce [--out figures/out]
@@ -150,6 +150,10 @@ def _build_parser() -> argparse.ArgumentParser:
     br.add_argument("--softirq-times", action="store_true",
                     help="trace NET_RX softirq runs over a second mid-run (perf tracepoints) "
                          "and record their mean and median length (needs perf)")
+    br.add_argument("--wake-times", action="store_true",
+                    help="trace both iperf3 processes' sleeps over a second mid-run (perf "
+                         "sched tracepoints) and record each end's wait and wake-up "
+                         "latency (needs perf)")
     br.add_argument("--profile", action="store_true",
                     help="sample every CPU during each run (perf record) and record where "
                          "the time goes, by group of kernel functions (needs perf)")
@@ -518,9 +522,12 @@ def _cmd_testbed(args) -> int:
     from .testbed.netns import remove_leftovers
 
     if args.testbed_command == "clean":
+        from .testbed.profile import remove_sleep_trace
+
         gone = remove_leftovers()
         print(f"removed {len(gone)} testbed namespaces" + (f": {', '.join(gone)}" if gone
-                                                         else ""))
+                                                         else "")
+              + ("; and a sleep trace's tracefs instance" if remove_sleep_trace() else ""))
         return 0
     from .testbed.run import run_all, write_dataset
 
@@ -534,7 +541,7 @@ def _cmd_testbed(args) -> int:
                    segmentation=_switches("segmentation", args.segmentation),
                    profile=args.profile, nodelay=_switches("nodelay", args.nodelay),
                    autocorking=_switches("autocorking", args.autocorking),
-                   softirq_times=args.softirq_times,
+                   softirq_times=args.softirq_times, wake_times=args.wake_times,
                    window_bytes=(None if args.window is None
                                  else _number("window", args.window, integer=True)))
     for row in rows:

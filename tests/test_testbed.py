@@ -371,6 +371,76 @@ def test_a_traced_run_records_how_long_its_softirq_runs_take():
     assert not leftovers()
 
 
+def test_sleeps_pair_each_sleep_with_its_waking_and_the_return_that_follows():
+    # The tracefs text record_sleeps writes (6.18's format).  Left out: a preemption
+    # (state R), a sleep already under way when the trace began (a waking and return with
+    # no switch out before them), another process's events, a second waking of the same
+    # sleep, a waking that kept it running (no switch before the return), and a sleep the
+    # trace ends inside.  A waking just before the switch out is that sleep's.
+    from queuemodel.testbed.profile import sleeps
+
+    switch = ("{who}-{pid} [001] d..2. {t}: sched_switch: prev_comm=iperf3 prev_pid={pid} "
+              "prev_prio=120 prev_state={state} ==> next_comm=swapper/1 next_pid=0 "
+              "next_prio=120")
+    waking = ("iperf3-6 [000] d.s4. {t}: sched_waking: comm=iperf3 pid={pid} prio=120 "
+              "target_cpu=001")
+    back = "iperf3-{pid} [001] ..... {t}: sys_exit: NR 270 = 1"
+    text = "\n".join([
+        waking.format(t="9.000001", pid=7), back.format(t="9.000003", pid=7),
+        switch.format(who="iperf3", t="9.000010", pid=7, state="S"),
+        switch.format(who="iperf3", t="9.000011", pid=8, state="S"),
+        waking.format(t="9.000012", pid=8),
+        waking.format(t="9.000014", pid=7), waking.format(t="9.000015", pid=7),
+        back.format(t="9.000018", pid=8),
+        back.format(t="9.000019", pid=7),                 # wait 4 us, latency 5 us
+        switch.format(who="iperf3", t="9.000030", pid=7, state="R+"),
+        back.format(t="9.000031", pid=7),
+        switch.format(who="iperf3", t="9.000040", pid=7, state="D"),
+        waking.format(t="9.000041", pid=7), back.format(t="9.000043", pid=7),  # 1 us, 2 us
+        waking.format(t="9.000045", pid=7), back.format(t="9.000046", pid=7),  # kept running
+        waking.format(t="9.000047", pid=7),       # caught between the run queue and the switch
+        switch.format(who="iperf3", t="9.000048", pid=7, state="S"),
+        back.format(t="9.000051", pid=7),                 # wait 0, latency 3 us
+        switch.format(who="iperf3", t="9.000060", pid=7, state="S"),
+        waking.format(t="9.000062", pid=7),
+    ])
+    got = [(round(w * 1e6, 6), round(lat * 1e6, 6)) for w, lat in sleeps(text, 7)]
+    assert got == [(4.0, 5.0), (1.0, 2.0), (0.0, 3.0)]
+    assert [(round(w * 1e6, 6), round(lat * 1e6, 6)) for w, lat in sleeps(text, 8)] == [
+        (1.0, 6.0)]
+
+
+def test_sleep_columns_are_none_without_a_trace_and_per_second_with_one():
+    from queuemodel.testbed.run import _sleep_columns
+
+    empty = _sleep_columns({}, None)
+    assert len(empty) == 10 and all(v is None for v in empty.values())
+    row = _sleep_columns({"server": [(1e-6, 3e-6), (3e-6, 5e-6), (2e-6, 7e-6)],
+                          "client": []}, 0.5)
+    assert row["server_traced_sleeps_per_s"] == 6.0 and row["client_traced_sleeps_per_s"] == 0
+    assert row["server_sleep_wait_us"] == pytest.approx(2.0)
+    assert row["server_wake_latency_us_median"] == pytest.approx(5.0)
+    assert row["client_wake_latency_us"] is None
+
+
+@needs_testbed
+@pytest.mark.skipif(not os.path.isdir("/sys/kernel/tracing/instances"), reason="no tracefs")
+def test_a_traced_run_sees_the_readers_sleeps_its_switch_counts_count():
+    # One 8 KB Docker-overlay UDP flow, pinned: the reader blocks about once a datagram
+    # (vm-2cpu-switches.json: 0.99-1.00).  The trace window sees about as many sleeps a
+    # second as the process's voluntary switches counted over the run (2026-11-29: 0.6 to
+    # 1.1 of them); the bounds say only that the trace caught the sleeps whole.
+    from queuemodel.testbed.profile import SLEEP_INSTANCE
+
+    (row,) = run_all(paths=("docker-overlay",), protos=("udp",), sizes=(8192,),
+                     seconds=3.0, pin=True, wake_times=True)
+    counted = row["server_voluntary_switches_per_s"]
+    assert 0.3 * counted < row["server_traced_sleeps_per_s"] < 3.0 * counted
+    assert 0.05 < row["server_wake_latency_us_median"] < 1000
+    assert 0.0 <= row["server_sleep_wait_us"] < 1000
+    assert not os.path.isdir(SLEEP_INSTANCE) and not leftovers()
+
+
 def test_the_run_listing_says_when_the_reader_fell_behind(monkeypatch, tmp_path, capsys):
     # A TCP row whose window closed at least 100 times a second is marked (the reader
     # bound: vm-2cpu-autocork.json); a row with fewer, and a UDP row, are not.

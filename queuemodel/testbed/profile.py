@@ -16,10 +16,16 @@ of their own, not split over the stages.  A VM's idle loop
 :func:`record_net_rx` traces the NET_RX softirq runs themselves (perf's
 ``irq:softirq_entry`` and ``irq:softirq_exit`` tracepoints), and
 :func:`net_rx_run_seconds` turns the trace into each run's length.
+:func:`record_sleeps` traces when given processes go to sleep, are woken and
+run again (the ``sched_switch``, ``sched_waking`` and ``sys_exit`` events,
+through tracefs), and
+:func:`sleeps` turns that into each sleep's wait and wake-up latency.
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import re
 import shutil
 import subprocess
@@ -29,7 +35,8 @@ from .netns import TestbedError
 
 __all__ = ["GROUPS", "parse_report", "group_shares", "cycles_per_packet", "require_perf",
            "record_net_rx", "net_rx_script", "net_rx_runs", "net_rx_run_seconds",
-           "record", "report", "format_shares", "parse_shares"]
+           "record_sleeps", "remove_sleep_trace", "sleeps", "record", "report", "format_shares",
+           "parse_shares"]
 
 #: Groups of kernel symbols, the first whose pattern matches a symbol takes it.
 #: Order matters: a copy that checksums on the way (``csum_partial_copy_generic``)
@@ -197,12 +204,10 @@ def record_net_rx(delay_s: float, seconds: float, data_path: str) -> subprocess.
         The process; wait for it, then read :func:`net_rx_script`.
     """
     require_perf()
-    traced = ["perf", "record", "-q", "-a", "-o", data_path,
-              "-e", "irq:softirq_entry", "--filter", f"vec == {NET_RX_VEC}",
-              "-e", "irq:softirq_exit", "--filter", f"vec == {NET_RX_VEC}",
-              "--", "sleep", f"{seconds:g}"]
-    return subprocess.Popen(["sh", "-c", f'sleep {delay_s:g} && exec "$@"', "sh", *traced],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return _delayed(delay_s, ["perf", "record", "-q", "-a", "-o", data_path,
+                              "-e", "irq:softirq_entry", "--filter", f"vec == {NET_RX_VEC}",
+                              "-e", "irq:softirq_exit", "--filter", f"vec == {NET_RX_VEC}",
+                              "--", "sleep", f"{seconds:g}"])
 
 
 def net_rx_script(data_path: str) -> str:
@@ -255,6 +260,148 @@ def net_rx_runs(text: str) -> list:
 def net_rx_run_seconds(text: str) -> list:
     """How long each NET_RX softirq run took (:func:`net_rx_runs`), in seconds."""
     return [seconds for _, seconds, _ in net_rx_runs(text)]
+
+
+def _delayed(delay_s: float, command: list) -> subprocess.Popen:
+    """Start ``command`` ``delay_s`` seconds from now, its output discarded."""
+    return subprocess.Popen(["sh", "-c", f'sleep {delay_s:g} && exec "$@"', "sh", *command],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+#: The tracefs instance :func:`record_sleeps` traces in (its own buffer and events,
+#: so the system's trace is left as it was); ``testbed clean`` removes a stale one.
+SLEEP_INSTANCE = "/sys/kernel/tracing/instances/qmtb-sleeps"
+
+_SLEEP_SCRIPT = """
+set -e
+I={instance}
+[ ! -d "$I" ] || rmdir "$I"
+mkdir "$I"
+trap 'echo 0 > "$I/tracing_on"; echo 0 > "$I/events/enable"; rmdir "$I"' EXIT
+echo 0 > "$I/tracing_on"
+echo 16384 > "$I/buffer_size_kb"
+echo '{switched}' > "$I/events/sched/sched_switch/filter"
+echo '{woken}' > "$I/events/sched/sched_waking/filter"
+echo '{returned}' > "$I/events/raw_syscalls/sys_exit/filter"
+echo 1 > "$I/events/sched/sched_switch/enable"
+echo 1 > "$I/events/sched/sched_waking/enable"
+echo 1 > "$I/events/raw_syscalls/sys_exit/enable"
+sleep {delay:g}
+echo 1 > "$I/tracing_on"
+sleep {seconds:g}
+echo 0 > "$I/tracing_on"
+cat "$I/trace" > '{out}'
+"""
+
+
+#: The system calls a process sleeps in, on x86-64 (poll, select, epoll_wait, pselect6,
+#: ppoll, epoll_pwait; iperf3 3.12 sleeps in pselect6): their return is the trace's mark
+#: that a woken process runs again.
+SLEEPING_SYSCALLS_X86_64 = (7, 23, 232, 270, 271, 281)
+
+
+def record_sleeps(delay_s: float, seconds: float, out_path: str, pids) -> subprocess.Popen:
+    """Trace when the processes ``pids`` sleep, are woken and run, for ``seconds``.
+
+    Three kernel events, from ``delay_s`` from now, in a tracefs instance of
+    its own (the system's trace is left as it was): ``sched_switch`` out of
+    one of them (a sleep begins), ``sched_waking`` of one (recorded in the
+    waker's context as it begins: the moment the data is handed over) and
+    ``sys_exit`` of a system call it sleeps in (on x86-64; elsewhere of any:
+    it runs again).  Not the switch back in: on the 6.18 VM neither perf nor
+    tracefs recorded a single switch out of the idle task under load (of
+    tens of thousands a second), which is how a reader on an idle CPU comes
+    back.  The trace text goes to ``out_path`` (read it with :func:`sleeps`);
+    its clock prints microseconds.
+
+    Returns
+    -------
+    subprocess.Popen
+        The tracing script; wait for it, then read ``out_path``.
+    """
+    if not os.path.isdir(os.path.dirname(SLEEP_INSTANCE)):
+        raise TestbedError("testbed: --wake-times needs tracefs at /sys/kernel/tracing "
+                           "(mount -t tracefs none /sys/kernel/tracing)")
+    pids = [int(p) for p in pids]
+    ours = " || ".join(f"common_pid == {p}" for p in pids)
+    returned = f"({ours})"
+    if platform.machine() == "x86_64":
+        returned += " && (" + " || ".join(f"id == {n}" for n in SLEEPING_SYSCALLS_X86_64) + ")"
+    script = _SLEEP_SCRIPT.format(
+        instance=SLEEP_INSTANCE, delay=delay_s, seconds=seconds, out=out_path,
+        switched=" || ".join(f"prev_pid == {p}" for p in pids),
+        woken=" || ".join(f"pid == {p}" for p in pids), returned=returned)
+    return subprocess.Popen(["sh", "-c", script], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def remove_sleep_trace() -> bool:
+    """Remove the tracefs instance of a :func:`record_sleeps` that was killed; whether
+    there was one."""
+    if not os.path.isdir(SLEEP_INSTANCE):
+        return False
+    for switch in ("tracing_on", "events/enable"):
+        with open(os.path.join(SLEEP_INSTANCE, switch), "w") as f:
+            f.write("0")
+    os.rmdir(SLEEP_INSTANCE)
+    return True
+
+
+_TRACE_EVENT = re.compile(r"^\s*.*?-(\d+)\s+\[\d+\]\s+\S+\s+(\d+\.\d+):\s+"
+                          r"(sched_switch|sched_waking|sys_exit):\s*(.*)$")
+_FIELD = re.compile(r"(\w+)=(\S+)")
+
+
+def sleeps(text: str, pid: int) -> list:
+    """Each sleep of process ``pid`` in a :func:`record_sleeps` trace: ``(wait, latency)``.
+
+    A sleep begins when ``pid`` switches out in a sleeping state (not ``R``:
+    preempted), ``wait`` lasts until the first ``sched_waking`` of it after
+    that, ``latency`` from then until its system call returns; seconds.  A
+    waking may come first, when the waker catches the process between
+    leaving the run queue and switching out (only a process on its way to
+    sleep can be woken): that sleep waits 0 and its latency runs from the
+    switch.  (A waking that finds it not yet off the run queue keeps it
+    running; no switch follows, and the next return clears it.)  A sleep
+    the trace cuts (it began before the trace or ends after it) is left
+    out.
+
+    Examples
+    --------
+    >>> text = ("iperf3-7 [001] d..2. 5.000000: sched_switch: prev_comm=iperf3 prev_pid=7 "
+    ...         "prev_prio=120 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120\\n"
+    ...         "iperf3-6 [000] d.s4. 5.000004: sched_waking: comm=iperf3 pid=7 prio=120 "
+    ...         "target_cpu=001\\n"
+    ...         "iperf3-7 [001] ..... 5.000007: sys_exit: NR 270 = 1\\n")
+    >>> [(round(w * 1e6, 3), round(l * 1e6, 3)) for w, l in sleeps(text, 7)]
+    [(4.0, 3.0)]
+    """
+    asleep = woken = early = None
+    out = []
+    for line in text.splitlines():
+        m = _TRACE_EVENT.match(line)
+        if m is None:
+            continue
+        current, at, event = int(m.group(1)), float(m.group(2)), m.group(3)
+        fields = dict(_FIELD.findall(m.group(4)))
+        if event == "sched_waking":
+            if int(fields.get("pid", -1)) != pid:
+                continue
+            if asleep is None:
+                early = at                      # on its way to sleep: see the switch
+            elif woken is None:
+                woken = at
+        elif event == "sched_switch":
+            if int(fields.get("prev_pid", -1)) == pid:
+                sleeping = not fields.get("prev_state", "R").startswith("R")
+                asleep = at if sleeping else None
+                woken = early if sleeping else None
+                early = None
+        elif current == pid:                    # its system call returns: it runs
+            if asleep is not None and woken is not None:
+                out.append((max(0.0, woken - asleep), at - max(woken, asleep)))
+            asleep = woken = early = None
+    return out
 
 
 def record(seconds: float, data_path: str) -> subprocess.Popen:

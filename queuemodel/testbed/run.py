@@ -21,8 +21,9 @@ kernel, CPU model, clock and core count, the link's offload
 settings (``ethtool -k``, when ethtool is installed) and whether TSO/GSO
 were on, iperf3's version (it decides how many threads serve the streams of
 a run), with ``profile`` where the CPU time went
-(:mod:`~queuemodel.testbed.profile`), and with ``softirq_times`` how long
-the NET_RX softirq runs took.
+(:mod:`~queuemodel.testbed.profile`), with ``softirq_times`` how long
+the NET_RX softirq runs took, and with ``wake_times`` how long each
+iperf3 process waited asleep and took to run once woken.
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             seconds: float = 2.0, pin: bool = False, segmentation: bool = True,
             profile: bool = False, nodelay: bool = False,
             softirq_times: bool = False, window_bytes: int | None = None,
-            autocorking: bool = True) -> dict:
+            autocorking: bool = True, wake_times: bool = False) -> dict:
     """One iperf3 run on a built testbed; the row of the dataset.
 
     Parameters
@@ -241,6 +242,13 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         a per-namespace setting; on by default in Linux): off, a small write is
         never held back while an earlier sk_buff of its socket is still queued.
         Restored after the run.  Recorded in the row (UDP rows: on, untouched).
+    wake_times : bool
+        Trace both iperf3 processes' sleeps over a window of up to one second
+        in the middle of the run (:func:`~queuemodel.testbed.profile.
+        record_sleeps`) and record, per end, the sleeps a second the trace
+        saw, the mean and median wait from falling asleep to the wake-up
+        (``{end}_sleep_wait_us``) and from the wake-up to running again
+        (``{end}_wake_latency_us``); None when not traced or never asleep.
 
     Returns
     -------
@@ -248,7 +256,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
     """
     _check_iperf3()
     bed.segment(segmentation)
-    sampler = tracer = None
+    sampler = tracer = sleeper = sleep_window = None
     client_ns, server_ns, address = bed.endpoints(path)
     cpus = os.cpu_count() or 1
     client_cpu, server_cpu = (["-A", "0"], ["-A", str(min(1, cpus - 1))]) if pin else ([], [])
@@ -283,12 +291,22 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             tracer = perf_profile.record_net_rx((seconds - window) / 2.0, window, trace_path)
         before, start = snapshot(), time.perf_counter()
         waited = _switches()
+        client = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        if wake_times:
+            sleep_dir = tempfile.TemporaryDirectory(prefix="qmtb-sleeps-")
+            sleep_path = os.path.join(sleep_dir.name, "sleeps.txt")
+            sleep_window = min(1.0, seconds / 2.0)
+            sleeper = perf_profile.record_sleeps((seconds - sleep_window) / 2.0, sleep_window,
+                                                 sleep_path, (client.pid, server.pid))
         try:
-            done = subprocess.run(args, capture_output=True, text=True,
-                                  timeout=seconds + _GRACE_S)
+            stdout, stderr = client.communicate(timeout=seconds + _GRACE_S)
         except subprocess.TimeoutExpired:
+            client.kill()
+            client.communicate()
             raise TestbedError(f"testbed: iperf3 {path} {proto} did not finish within "
                                f"{seconds + _GRACE_S:g} s") from None
+        done = subprocess.CompletedProcess(args, client.returncode, stdout, stderr)
         after, elapsed = snapshot(), time.perf_counter() - start
         client_switches = _minus_switches(_switches(), waited)
         sent, received = _snmp_deltas(namespaces, snmp_before)
@@ -303,11 +321,21 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             tracer.wait(timeout=seconds + _GRACE_S)
             runs_s = perf_profile.net_rx_run_seconds(perf_profile.net_rx_script(trace_path))
             trace_dir.cleanup()
+        slept = {}
+        if sleeper is not None:
+            sleeper.wait(timeout=seconds + _GRACE_S)
+            with open(sleep_path, encoding="utf-8", errors="replace") as trace:
+                text = trace.read()
+            slept = {"client": perf_profile.sleeps(text, client.pid),
+                     "server": perf_profile.sleeps(text, server.pid)}
+            sleep_dir.cleanup()
     finally:
-        for perf in (sampler, tracer):
+        for perf in (sampler, tracer, sleeper):
             if perf is not None and perf.poll() is None:    # iperf3 failed: stop perf
                 perf.kill()
                 perf.wait(timeout=_GRACE_S)
+                if perf is sleeper:                         # its trace's instance too
+                    perf_profile.remove_sleep_trace()
         waited = _switches()
         server.kill()
         server.wait(timeout=_GRACE_S)
@@ -367,17 +395,32 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
         "window_bytes": None if window_bytes is None else int(window_bytes),
         "net_rx_run_us": statistics.fmean(runs_s) * 1e6 if runs_s else None,
         "net_rx_run_us_median": statistics.median(runs_s) * 1e6 if runs_s else None,
+        **_sleep_columns(slept, sleep_window),
         "profile": shares,
         "offloads": _offloads(),
         **host_facts(),
     }
 
 
+def _sleep_columns(slept: dict, window_s: float | None) -> dict:
+    """Each end's traced sleeps (:func:`~queuemodel.testbed.profile.sleeps`) as columns:
+    sleeps a second, and the mean and median wait and wake-up latency in us."""
+    row = {}
+    for who in ("client", "server"):
+        got = slept.get(who, [])
+        row[f"{who}_traced_sleeps_per_s"] = len(got) / window_s if window_s else None
+        for k, name in ((0, "sleep_wait_us"), (1, "wake_latency_us")):
+            values = [pair[k] * 1e6 for pair in got]
+            row[f"{who}_{name}"] = statistics.fmean(values) if values else None
+            row[f"{who}_{name}_median"] = statistics.median(values) if values else None
+    return row
+
+
 def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flows=(1,),
             seconds: float = 2.0, repeats: int = 1, pin: bool = False,
             segmentation=(True,), profile: bool = False, nodelay=False,
             softirq_times: bool = False, window_bytes: int | None = None,
-            autocorking=(True,)) -> list:
+            autocorking=(True,), wake_times: bool = False) -> list:
     """Build the testbed, run every combination, remove the testbed; the rows.
 
     Every combination is checked first (a UDP datagram above 65507 bytes, an
@@ -408,6 +451,9 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
         under each setting in turn.
     softirq_times : bool
         Record how long NET_RX softirq runs take (:func:`measure`; needs perf).
+    wake_times : bool
+        Record how long each end's sleeps and wake-ups take (:func:`measure`;
+        needs perf).
     window_bytes : int, optional
         Each end's socket buffer, 2048..1e9 bytes (:func:`measure`); default
         the kernel's autotuning.
@@ -462,7 +508,7 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
                 seg, no_delay, cork = setting
                 rows.append({**measure(bed, path, proto, size, n, seconds, pin, seg,
                                        profile, no_delay, softirq_times, window_bytes,
-                                       autocorking=cork),
+                                       autocorking=cork, wake_times=wake_times),
                              "repeat": repeat})
     return rows
 

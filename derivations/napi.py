@@ -58,7 +58,9 @@ def _wakeups() -> Derivation:
     # A message read in D calls, one of which its own cost counts: D - 1 more, so a
     # share 1 - 1/D of the wake-ups restarts a read (none when D <= 1).
     cost = s + e * sp.Max(0, 1 - 1 / deliveries)
-    wait = v / (R * deliveries)
+    # (v at most 1 in the steady part: past 1, deliveries burstier than Poisson, the
+    # wait is v / (R D))
+    wait = (v + (1 - sp.Min(v, 1)) * (1 - R * a / C) / 2) / (R * deliveries)
     system = [sp.Eq(rho, R * a / C + cost * W / C), sp.Eq(1 - rho, W * (g + L))]
     sol = sp.solve(system, [rho, W], dict=True)[0]
     drained = sp.simplify(sol[W].subs(g, wait) / R)
@@ -72,10 +74,13 @@ def _wakeups() -> Derivation:
             "and it reads L seconds later, then drains what came meanwhile before it "
             "sleeps again.  Each sleep leaves its core idle for the wait g until that "
             "delivery and the latency L, so W sleeps a second leave it idle W (g + L).",
-            "Deliveries come R D a second with squared coefficient of variation v: at a "
-            "steady pace (v = 0, a sender as fast as it can go) a reader that has just "
-            "caught up waits for nothing; at random (v = 1, Poisson) 1 / (R D) on "
-            "average, whenever it starts waiting; g = v / (R D) is exact at both.",
+            "Deliveries come R D a second with squared coefficient of variation v.  At a "
+            "steady pace (v = 0, a sender as fast as it can go) a reader catches up after "
+            "reading a delivery whole, somewhere in the (1 - u) / (R D) of the gap its "
+            "reading leaves free, at a phase spread evenly over it: it waits half of "
+            "that.  At random (v = 1, Poisson) it waits 1 / (R D) on average, whenever "
+            "it starts (memoryless).  g = (v + (1 - min(v, 1)) (1 - u) / 2) / (R D), "
+            "u = R a / C, takes both.",
             "A polling period delivers to each of the d readers it carries packets of "
             "(readers_per_interrupt), so a message sees up to d i deliveries; never more "
             "than m, the units its socket is told of (1 per datagram, the segments of a "
@@ -96,7 +101,8 @@ def _wakeups() -> Derivation:
         ),
         derived=derived,
         stated=sp.Min(deliveries, deliveries * (1 - R * a / C)
-                      / (v + R * deliveries * (L + cost / C))),
+                      / (v + (1 - sp.Min(v, 1)) * (1 - R * a / C) / 2
+                         + R * deliveries * (L + cost / C))),
         symbols=(R, i, a, s, C, d, m, e, L, v),
         implemented=lambda R_, i_, a_, s_, C_, d_, m_, e_, L_, v_: wakeups_per_message(
             R_, i_, a_, s_, C_, readers=d_, most=m_, read_cycles=e_, latency_s=L_,

@@ -314,7 +314,8 @@ def _wakes(rate, per_delivery, other, switch, capacity, latency_s, scv):
     idle = max(0.0, 1.0 - rate * other / capacity)
     if idle <= 0.0:
         return 0.0
-    per_sleep = scv + rate * per_delivery * (latency_s + switch / capacity)
+    per_sleep = (scv + (1.0 - min(scv, 1.0)) * idle / 2.0
+                 + rate * per_delivery * (latency_s + switch / capacity))
     if per_sleep <= 0.0:
         return per_delivery
     return min(per_delivery, per_delivery * idle / per_sleep)

@@ -823,9 +823,10 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity,
     Returns
     -------
     numpy.ndarray or float
-        ``min(D, D (1 - u) / (v + R D (L + c / C)))`` with ``D = min(m, d * i)``
-        deliveries per message, ``u = R * other_cycles / C`` and the cost of
-        a wake-up ``c = s + e * max(0, 1 - 1 / D)`` (:func:`wakeup_cycles`).
+        ``min(D, D (1 - u) / (v + (1 - min(v, 1)) (1 - u) / 2 + R D (L + c /
+        C)))`` with ``D = min(m, d * i)`` deliveries per message, ``u = R *
+        other_cycles / C`` and the cost of a wake-up ``c = s + e * max(0, 1 -
+        1 / D)`` (:func:`wakeup_cycles`).
 
     Notes
     -----
@@ -834,22 +835,27 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity,
     meanwhile too before it sleeps again.  Each sleep leaves its core idle
     for the wait ``g`` until that delivery and the latency: ``1 - rho = W
     (g + L)`` for ``W`` sleeps a second, where ``rho = u + c * W / C``
-    counts the wake-ups' own cycles.  At a steady pace a reader that has
-    just caught up waits for nothing (``g = 0``); at random, Poisson
-    deliveries at ``R D`` a second keep it waiting ``1 / (R D)`` on average
-    (memoryless); ``g = v / (R D)`` is exact at both.  Solving gives ``W =
-    (1 - u) / (g + L + c / C)``, at most one per delivery, hence the form
-    above, which never grows with the rate and never lets the core exceed
-    its capacity.  With ``v = 1`` and ``L = 0`` it is ``D (1 - u) / (1 + c D
-    R / C)``: each delivery finds the reader asleep with the core's idle
-    share (PASTA), what the model took until 2026-11-29.  A core at its
-    capacity wakes no one, so ``d``, ``m`` and ``e`` never change what a
-    core sustains, only what a core below capacity spends.  (Measured on
-    a VM, README "How often a reader sleeps": iperf3's server slept
-    ``min(1, (1 - u) / (R L))`` times a message with one ``L`` of 2.5-3
-    us, within 16 % on 26 of 27 workloads; an idle share ``1 - u`` of the
-    deliveries, Poisson arrivals' chance of finding it asleep, missed
-    128 KB TCP by 2.9-4.9x.)
+    counts the wake-ups' own cycles.  Deliveries come every ``1 / (R D)``
+    seconds.  At a steady pace a reader catches up after reading the last
+    delivery whole, so somewhere in the part of the gap its reading leaves
+    free, ``(1 - u) / (R D)``; at a phase spread evenly over it, it waits
+    half of that.  At random (Poisson) it waits ``1 / (R D)`` on average,
+    whenever it starts (memoryless).  ``g = (v + (1 - min(v, 1)) (1 - u) /
+    2) / (R D)`` takes both, ``v`` the deliveries' squared coefficient of
+    variation.  Solving gives ``W = (1 - u) / (g + L + c / C)``, at most one
+    per delivery, hence the form above, which never grows as the reader
+    gets busier and never lets the core exceed its capacity.  With ``v =
+    1`` and ``L = 0`` it is ``D (1 - u) / (1 + c D R / C)``: each delivery
+    finds the reader asleep with the core's idle share (PASTA).  A core at
+    its capacity wakes no one, so ``d``, ``m`` and ``e`` never change what
+    a core sustains, only what a core below capacity spends.  (Measured on
+    a VM, README "How often a reader sleeps": iperf3's server slept as
+    often as ``min(1, (1 - u) / (R (g + L)))`` a message says with the
+    steady ``g`` and one ``L`` of 2.5 us, within 16 % on 15 of 16 workloads
+    that sleep; traced, its waits were 0.5-5.5 us, near the steady ``g``,
+    and each wake-up took 4.1-4.8 us to the return of its ``select``.  An
+    idle share ``1 - u`` of the deliveries, Poisson arrivals' chance of
+    finding it asleep, missed 128 KB TCP by 2.9-4.9x.)
 
     Examples
     --------
@@ -858,20 +864,23 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity,
     >>> float(wakeups_per_message(1e4, 3.0, 0.0, 0.0, 2.2e9, most=90.0))   # a 128 KB write
     3.0
 
-    At 400k datagrams a second, 70 % busy, a 3 us latency: one sleep per
-    1.2 / 0.3 = 4 datagrams.
+    At 400k datagrams a second from a steady sender, 70 % busy, a 3 us
+    latency: each sleep waits 0.3 / 2 of a 2.5 us gap and then 3 us, one
+    sleep per (0.15 + 1.2) / 0.3 = 4.5 datagrams.
 
     >>> round(float(wakeups_per_message(4e5, 1.0, 0.7 * 2.2e9 / 4e5, 0.0, 2.2e9,
     ...                                 latency_s=3e-6)), 6)
-    0.25
+    0.222222
     """
     per_delivery = np.minimum(most, np.multiply(readers, interrupts))
     cost = wakeup_cycles(switch_cycles, per_delivery, read_cycles)
     idle = np.maximum(0.0, 1.0 - np.multiply(rate, other_cycles) / capacity)
-    # A sleep's share of the idle time, per message: the wait (v / (R D) of it), the
+    # A sleep's share of the idle time, per message: the wait (its R D g below), the
     # latency and the wake-up's own cycles, times the deliveries a second.
-    per_sleep = np.add(arrival_scv, np.multiply(np.multiply(rate, per_delivery),
-                                                np.add(latency_s, np.divide(cost, capacity))))
+    steady = 1.0 - np.minimum(arrival_scv, 1.0)
+    per_sleep = np.add(np.add(arrival_scv, steady * idle / 2.0),
+                       np.multiply(np.multiply(rate, per_delivery),
+                                   np.add(latency_s, np.divide(cost, capacity))))
     # (nothing to pay per sleep: every delivery wakes it; 1e-300 keeps that finite)
     return np.minimum(per_delivery, per_delivery * idle / np.maximum(per_sleep, 1e-300))
 

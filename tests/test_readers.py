@@ -30,11 +30,11 @@ def test_three_readers_on_one_cpu_by_hand():
     # Three native TCP flows of 2 Gb/s on CPU 0.  From the model's other outputs: i
     # interrupts and n wire packets per message, m segments per message (what the stream
     # socket is told of), u the CPU's work without wake-ups.  Each polling period takes
-    # p = n / i packets in p / L runs (L = rx_flow_run_packets, 1.98 as shipped), and holds
+    # p = n / i packets in p / L runs (L = rx_flow_run_packets, 2.06 as shipped), and holds
     # d = 3 (1 - (2/3)^(p / L)) of the readers; a message sees D = min(m, d i) deliveries, and wakes its reader on
-    # W = D (1 - u) / (1 + R D (3 us + c / C)) of them (Poisson senders, the default
+    # W = D (1 - u) / (1 + R D (2.5 us + c / C)) of them (Poisson senders, the default
     # arrival_scv for an offered load: a reader that has drained its queue waits 1 / (R D)
-    # on average for the next delivery, and reads 3 us after the wake-up:
+    # on average for the next delivery, and reads 2.5 us after the wake-up:
     # Host.wake_latency_us), each costing c = 2 x 3300 cycles of switches plus 4000 for
     # the select and the read it restarts in the share 1 - 1/D (iperf3's data socket is
     # non-blocking: tests/select_cost.py).
@@ -49,7 +49,7 @@ def test_three_readers_on_one_cpu_by_hand():
     deliveries = min(m, d * i)
     assert deliveries == pytest.approx(m)                 # the segments bind here
     cost = 2 * 3300.0 + (2000.0 + 2000.0) * (1 - 1 / deliveries)
-    woken = deliveries * (1 - u) / (1 + rate * deliveries * (3e-6 + cost / 2.2e9))
+    woken = deliveries * (1 - u) / (1 + rate * deliveries * (2.5e-6 + cost / 2.2e9))
     assert r.context_switch_rate_per_s == pytest.approx(2 * woken * rate, rel=1e-9)
     assert r.stages["rx:context_switch"] == pytest.approx(woken * cost * rate / 2.2e9,
                                                           rel=1e-9)
@@ -169,15 +169,17 @@ def test_random_deliveries_without_latency_find_the_reader_asleep_its_idle_share
     poisson = wakeups_per_message(1e4, 3.0, other, 6600.0, 2.2e9, most=3.0, latency_s=0.0,
                                   arrival_scv=1.0)
     assert float(poisson) == pytest.approx(1.8 / 1.09, rel=1e-12)
-    # At a steady pace the same reader sleeps after every delivery (its 60 % idle time
-    # pays for 3 x 1e4 sleeps of 3 us each and their switches, 0.18 s a second)...
+    # At a steady pace the same reader sleeps after every delivery: its 60 % idle time
+    # pays for 3 x 1e4 sleeps a second, each a wait of half the 60 % of a 33 us gap its
+    # reading leaves free (10 us), 3 us of latency and 3 us of switches, 0.48 s...
     steady = wakeups_per_message(1e4, 3.0, other, 6600.0, 2.2e9, most=3.0, latency_s=3e-6)
     assert float(steady) == 3.0
     # ...until the deliveries come faster than its idle time can pay for: at 2e5
-    # messages/s, 40 % busy, one sleep per (0.6 / (2e5 x 6 us)) = 0.5 of a message.
+    # messages/s (a delivery every 1.67 us), 40 % busy, each sleep takes 0.5 + 3 + 3 us,
+    # so 0.6 / 6.5 us sleeps a second.
     fast = wakeups_per_message(2e5, 3.0, 0.4 * 2.2e9 / 2e5, 6600.0, 2.2e9, most=3.0,
                                latency_s=3e-6)
-    assert float(fast) == pytest.approx(0.5, rel=1e-12)
+    assert float(fast) == pytest.approx(0.6 / 6.5e-6 / 2e5, rel=1e-12)
 
 
 def test_a_paced_offered_load_wakes_its_reader_more_often_than_a_random_one():

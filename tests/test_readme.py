@@ -278,7 +278,7 @@ def test_the_dram_read_shares_match_the_model():
     for path in ("native", "docker-overlay"):
         r = qm.predict(path=path, proto="tcp", flows=[1, 2, 7, 80])
         model += [round(float(v), 2) for v in r.read_miss_fraction]
-    assert shown == model
+    assert shown == model, model
 
 
 SCV_MEANS = re.search(r"Docker UDP at 3 Gb/s has a mean of (\d+),\s*(\d+) and (\d+) us at SCV "
@@ -292,3 +292,71 @@ def test_the_service_scv_means_match_the_model():
     means = [round(float(qm.predict(path="docker-overlay", proto="udp", offered_gbps=3.0,
                                     service_scv=v).latency_mean_us)) for v in (0.0, 1.0, 4.0)]
     assert [int(v) for v in SCV_MEANS.groups()] == means
+
+
+SHARED_GRO = re.search(
+    r"At 80 flows \(5 per busy CPU, runs of two packets\) GRO merges ([0-9.]+)\s+packets per "
+    r"segment: leaving the readers' wake-ups aside.*?go from ([0-9.]+) to ([0-9.]+) CPUs, "
+    r"Docker's,.*?from ([0-9.]+) to ([0-9.]+), and the ratio from\s+([0-9.]+) to ([0-9.]+) "
+    r"\(M4\).*?on 4 queues \(20 per CPU\) merge ([0-9.]+) packets per\s+segment and fill the "
+    r"link on ([0-9.]+) CPUs", README, flags=re.S)
+
+
+def test_the_shared_gro_bullet_matches_the_model():
+    # README "What the model reproduces", shared GRO at 80 TCP flows: with wake-ups free,
+    # each path's receive CPUs with runs of a whole poll (no sharing) and as fitted.
+    assert SHARED_GRO, "the shared-GRO bullet is gone or reworded"
+    shown = [float(v) for v in SHARED_GRO.groups()]
+    kw = dict(proto="tcp", flows=80, context_switch_cycles=0.0)
+    unshared = {p: float(qm.predict(path=p, **kw, rx_flow_run_packets=65536.0)
+                         .receiver_cpu_total) for p in ("native", "docker-overlay")}
+    shared = {p: float(qm.predict(path=p, **kw).receiver_cpu_total)
+              for p in ("native", "docker-overlay")}
+    four = qm.predict(path="native", proto="tcp", flows=80, nic_queues=4)
+    model = [round(float(qm.predict(path="native", proto="tcp", flows=80)
+                         .gro_packets_per_segment), 1),
+             round(unshared["native"], 2), round(shared["native"], 2),
+             round(unshared["docker-overlay"], 2), round(shared["docker-overlay"], 2),
+             round(unshared["docker-overlay"] / unshared["native"], 2),
+             round(shared["docker-overlay"] / shared["native"], 2),
+             round(float(four.gro_packets_per_segment), 1),
+             round(float(four.receiver_cpu_total), 2)]
+    assert shown == model, model
+
+
+PATH_ORDER = ("native", "linux-overlay", "docker-overlay")
+
+
+LATENCY_CLI = re.search(r"\$ queuemodel predict --path docker-overlay --proto udp --offered-gbps 3"
+                        r"\n  \.\.\.\n(  latency .*)\n(  loss fraction .*)\n", README)
+LATENCY_TABLE = re.search(
+    r"\| UDP 8 KB, 3 Gb/s \| (\d+) / (\d+) us \| (\d+) / (\d+) us \| (\d+) / (\d+) us \|\n"
+    r"\| its loss \| (\S+) \| ([0-9.]+) % \| ([0-9.]+) % \|\n"
+    r"\| TCP 128 KB, 5 Gb/s \| (\d+) / (\d+) us \| ([0-9.]+) / ([0-9.]+) ms \| ([0-9.]+) / "
+    r"([0-9.]+) ms \|", README)
+
+
+def test_the_latency_example_and_table_match_the_model(capsys):
+    # README "Latency and loss": the CLI lines for Docker UDP at 3 Gb/s, and the table of
+    # the same loads on the three paths (both stale by a rounding until 2026-11-29).
+    from queuemodel.cli import main
+
+    assert LATENCY_CLI and LATENCY_TABLE, "the latency example or table is gone or reworded"
+    assert main(["predict", "--path", "docker-overlay", "--proto", "udp",
+                 "--offered-gbps", "3"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert LATENCY_CLI.group(1) in printed and LATENCY_CLI.group(2) in printed
+    shown = LATENCY_TABLE.groups()
+    model = []
+    udp = {p: qm.predict(path=p, proto="udp", offered_gbps=3.0) for p in PATH_ORDER}
+    tcp = {p: qm.predict(path=p, proto="tcp", offered_gbps=5.0) for p in PATH_ORDER}
+    for p in PATH_ORDER:
+        model += [str(round(udp[p].latency_mean_us)), str(round(udp[p].latency_p99_us))]
+    model += [f"{udp['native'].loss_fraction:.0e}".replace("e-0", "e-"),
+              f"{100 * udp['linux-overlay'].loss_fraction:.1f}",
+              f"{100 * udp['docker-overlay'].loss_fraction:.1f}",
+              str(round(tcp["native"].latency_mean_us)), str(round(tcp["native"].latency_p99_us))]
+    for p in ("linux-overlay", "docker-overlay"):
+        model += [f"{tcp[p].latency_mean_us / 1e3:.1f}", f"{tcp[p].latency_p99_us / 1e3:.1f}"]
+    assert list(shown) == model, model
+

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import queuemodel as qm
@@ -360,3 +361,79 @@ def test_the_latency_example_and_table_match_the_model(capsys):
         model += [f"{tcp[p].latency_mean_us / 1e3:.1f}", f"{tcp[p].latency_p99_us / 1e3:.1f}"]
     assert list(shown) == model, model
 
+
+
+ISOLATION = re.search(
+    r"Six TCP flows reach ([0-9.]+) Gb/s \(the link\) against ([0-9.]+) hashed, at\s+([0-9.]+) "
+    r"receive CPUs per Gb/s \(([0-9.]+) for one flow.*?where hashing costs ([0-9.]+).*?UDP: "
+    r"([0-9.]+) against ([0-9.]+) Gb/s at six flows, ([0-9.]+)\s+against ([0-9.]+) at ten\..*?"
+    r"climbs to ([0-9.]+) \(TCP\) and ([0-9.]+) \(UDP\) at 16\. Steering cuts ten TCP flows'\s+"
+    r"receiver DRAM traffic from ([0-9.]+) to ([0-9.]+) GB/s.*?it moves more \(([0-9.]+) "
+    r"against ([0-9.]+) GB/s\).*?Six hashed TCP flows' slowest gets ([0-9.]+) Gb/s where an "
+    r"even split of what\s+they carry is ([0-9.]+) \(([0-9.]+) of it\); UDP ([0-9.]+) against "
+    r"([0-9.]+) \(([0-9.]+)\), and ([0-9.]+)-([0-9.]+) at 11-16\s+flows\. Steered, every flow "
+    r"gets its even share \(([0-9.]+) TCP, ([0-9.]+) UDP at six\).*?second thread of core 0, "
+    r"([0-9.]+)\.", README, flags=re.S)
+
+
+def test_the_isolation_bullets_match_the_model():
+    # README "Isolation and coalescing": Docker flows steered one per queue against hashed.
+    assert ISOLATION, "the isolation bullets are gone or reworded"
+    shown = [float(v) for v in ISOLATION.groups()]
+    flows = np.arange(1, 17)
+    run = {(proto, steer): qm.predict(path="docker-overlay", proto=proto, flows=flows,
+                                      flow_steering=steer)
+           for proto in ("tcp", "udp") for steer in (True, False)}
+
+    def at(proto, steer, name, n):
+        return float(np.asarray(getattr(run[(proto, steer)], name))[n - 1])
+
+    def per_gbps(proto, steer, n):
+        return at(proto, steer, "receiver_cpu_total", n) / at(proto, steer, "throughput_gbps", n)
+
+    def slowest_share(proto, steer, n):
+        return at(proto, steer, "slowest_flow_gbps", n) / (at(proto, steer, "throughput_gbps", n)
+                                                           / n)
+
+    udp_shares = [slowest_share("udp", False, n) for n in range(11, 17)]
+    model = [round(at("tcp", True, "throughput_gbps", 6), 1),
+             round(at("tcp", False, "throughput_gbps", 6), 1),
+             round(per_gbps("tcp", True, 6), 3), round(per_gbps("tcp", True, 1), 3),
+             round(per_gbps("tcp", False, 6), 3),
+             round(at("udp", True, "throughput_gbps", 6), 1),
+             round(at("udp", False, "throughput_gbps", 6), 1),
+             round(at("udp", True, "throughput_gbps", 10)),
+             round(at("udp", False, "throughput_gbps", 10), 1),
+             round(per_gbps("tcp", True, 16), 2), round(per_gbps("udp", True, 16), 2),
+             round(at("tcp", False, "memory_bandwidth_gbytes_per_s", 10), 1),
+             round(at("tcp", True, "memory_bandwidth_gbytes_per_s", 10), 1),
+             round(at("tcp", True, "memory_bandwidth_gbytes_per_s", 6), 1),
+             round(at("tcp", False, "memory_bandwidth_gbytes_per_s", 6), 1),
+             round(at("tcp", False, "slowest_flow_gbps", 6), 2),
+             round(at("tcp", False, "throughput_gbps", 6) / 6, 2),
+             round(slowest_share("tcp", False, 6), 2),
+             round(at("udp", False, "slowest_flow_gbps", 6), 2),
+             round(at("udp", False, "throughput_gbps", 6) / 6, 2),
+             round(slowest_share("udp", False, 6), 2),
+             round(min(udp_shares), 2), round(max(udp_shares), 2),
+             round(at("tcp", True, "slowest_flow_gbps", 6), 2),
+             round(at("udp", True, "slowest_flow_gbps", 6), 2),
+             round(slowest_share("udp", True, 11), 2)]
+    assert shown == model, model
+
+
+MEMORY_TABLE = re.findall(r"^\| (native|Docker overlay) \| ([0-9.]+) \(([0-9.]+)\) \| ([0-9.]+) "
+                          r"\(([0-9.]+)\) \| ([0-9.]+) \(([0-9.]+)\) \| ([0-9.]+) \(([0-9.]+)\) \|$",
+                          README, flags=re.M)
+
+
+def test_the_memory_table_matches_the_model():
+    # README "Memory traffic": TCP's receiver DRAM traffic and bytes per received byte.
+    assert [row[0] for row in MEMORY_TABLE] == ["native", "Docker overlay"]
+    for name, *shown in MEMORY_TABLE:
+        path = "native" if name == "native" else "docker-overlay"
+        r = qm.predict(path=path, proto="tcp", flows=[1, 2, 7, 80])
+        per_byte = r.memory_bandwidth_gbytes_per_s * 8.0 / r.throughput_gbps
+        model = [f"{v:.2f}" for pair in zip(r.memory_bandwidth_gbytes_per_s, per_byte)
+                 for v in pair]
+        assert shown == model, (name, model)

@@ -151,9 +151,9 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="trace NET_RX softirq runs over a second mid-run (perf tracepoints) "
                          "and record their mean and median length (needs perf)")
     br.add_argument("--wake-times", action="store_true",
-                    help="trace both iperf3 processes' sleeps over a second mid-run (perf "
-                         "sched tracepoints) and record each end's wait and wake-up "
-                         "latency (needs perf)")
+                    help="trace both iperf3 processes' sleeps over a second mid-run "
+                         "(scheduler and system-call events, through tracefs) and record "
+                         "each end's wait and wake-up latency")
     br.add_argument("--profile", action="store_true",
                     help="sample every CPU during each run (perf record) and record where "
                          "the time goes, by group of kernel functions (needs perf)")

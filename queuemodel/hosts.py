@@ -113,7 +113,7 @@ def paper_testbed() -> Host:
         wake_latency_us=2.5,         # measured: the L that fits how often iperf3's server
                                      # blocked on this project's VM (Linux 6.18, 2.2 GHz;
                                      # tests/data/testbed/vm-2cpu-switches.json; traced
-                                     # wake-ups took 4.1-4.8 us to the select's return,
+                                     # wake-ups took 4.0-4.8 us to the select's return,
                                      # vm-2cpu-wake-times.json); unmeasured on the paper's
                                      # Linux 4.4 host
         app_on_softirq_core=True,    # kernel wake-affine placement (select_task_rq_fair):

@@ -852,8 +852,8 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity,
     a VM, README "How often a reader sleeps": iperf3's server slept as
     often as ``min(1, (1 - u) / (R (g + L)))`` a message says with the
     steady ``g`` and one ``L`` of 2.5 us, within 16 % on 15 of 16 workloads
-    that sleep; traced, its waits were 0.5-5.5 us, near the steady ``g``,
-    and each wake-up took 4.1-4.8 us to the return of its ``select``.  An
+    that sleep; traced, its waits were 0.3-5.2 us, near the steady ``g``,
+    and each wake-up took 4.0-4.8 us to the return of its ``select``.  An
     idle share ``1 - u`` of the deliveries, Poisson arrivals' chance of
     finding it asleep, missed 128 KB TCP by 2.9-4.9x.)
 

@@ -556,10 +556,24 @@ def _cmd_testbed(args) -> int:
         print(f"{row['path']:15} {row['proto']} {row['msg_bytes']:>7} B x{row['flows']}{gso}: "
               f"{row['throughput_gbps']:7.3f} Gb/s, loss {row['loss_fraction']:.3f}, CPUs "
               f"{row['cpu_usr'] + row['cpu_sys'] + row['cpu_softirq'] + row['cpu_irq']:.2f}"
-              f"{behind}")
+              f"{behind}{_sleeps(row)}")
     files = write_dataset(rows, args.out)
     print("wrote " + " and ".join(str(f) for f in files))
     return 0
+
+
+def _sleeps(row: dict) -> str:
+    """A traced run's reader sleeps (``--wake-times``) for the run listing: how often a
+    message, the mean wait before the wake-up and the wake-up's latency."""
+    per_s = row.get("server_traced_sleeps_per_s")
+    if per_s is None:
+        return ""
+    messages = row["throughput_gbps"] * 1e9 / 8.0 / row["msg_bytes"]
+    text = f", reader slept {per_s / messages if messages > 0 else 0.0:.2f} a message"
+    if row.get("server_wake_latency_us") is not None:
+        text += (f" (waited {row['server_sleep_wait_us']:.1f} us, woke in "
+                 f"{row['server_wake_latency_us']:.1f} us)")
+    return text
 
 
 def _check_writable(flag: str, target: str, directory: bool = False) -> None:

@@ -451,11 +451,20 @@ def test_the_run_listing_says_when_the_reader_fell_behind(monkeypatch, tmp_path,
             "loss_fraction": 0.0, "cpu_usr": 0.3, "cpu_sys": 1.0, "cpu_softirq": 0.1,
             "cpu_irq": 0.0, "segmentation": True, "nodelay": False, "autocorking": True}
     rows = [{**base, "path": "native", "tcp_zero_window_per_s": 481.0},
-            {**base, "path": "docker-overlay", "tcp_zero_window_per_s": 0.4},
-            {**base, "path": "native", "proto": "udp", "tcp_zero_window_per_s": None}]
+            {**base, "path": "docker-overlay", "tcp_zero_window_per_s": 0.4,
+             "server_traced_sleeps_per_s": 292969.0, "server_sleep_wait_us": 0.5,
+             "server_wake_latency_us": 4.2},
+            {**base, "path": "native", "proto": "udp", "tcp_zero_window_per_s": None,
+             "server_traced_sleeps_per_s": 0.0, "server_sleep_wait_us": None,
+             "server_wake_latency_us": None}]
     monkeypatch.setattr(run, "run_all", lambda **kw: rows)
     monkeypatch.setattr(run, "write_dataset", lambda r, out: [tmp_path / "x.csv"])
     assert main(["testbed", "run", "--out", str(tmp_path / "x")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith("reader behind (window closed 481/s)")
     assert "behind" not in lines[1] and "behind" not in lines[2]
+    # A traced run (--wake-times) says how often its reader slept: 1.2 Gb/s of 128 B is
+    # 1,171,875 messages a second, a quarter of which woke it.
+    assert "slept" not in lines[0]
+    assert lines[1].endswith("reader slept 0.25 a message (waited 0.5 us, woke in 4.2 us)")
+    assert lines[2].endswith("reader slept 0.00 a message")

@@ -309,9 +309,9 @@ def record_sleeps(delay_s: float, seconds: float, out_path: str, pids) -> subpro
     waker's context as it begins: the moment the data is handed over) and
     ``sys_exit`` of a system call it sleeps in (on x86-64; elsewhere of any:
     it runs again).  Not the switch back in: on the 6.18 VM neither perf nor
-    tracefs recorded a single switch out of the idle task under load (of
-    tens of thousands a second), which is how a reader on an idle CPU comes
-    back.  The trace text goes to ``out_path`` (read it with :func:`sleeps`);
+    tracefs recorded a single switch out of the idle task on a busy reader's
+    CPU (of tens of thousands a second), which is how a reader on an idle
+    CPU comes back.  The trace text goes to ``out_path`` (read it with :func:`sleeps`);
     its clock prints microseconds.
 
     Returns

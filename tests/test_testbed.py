@@ -410,6 +410,23 @@ def test_sleeps_pair_each_sleep_with_its_waking_and_the_return_that_follows():
         (1.0, 6.0)]
 
 
+def test_a_sleep_trace_that_fails_says_why(tmp_path):
+    # The tracing script's last complaint becomes the TestbedError (a kernel without an
+    # event, a read-only tracefs), instead of a missing file's traceback.
+    import subprocess
+
+    from queuemodel.testbed.profile import sleep_trace
+
+    out = tmp_path / "sleeps.txt"
+    failing = subprocess.Popen(["sh", "-c", "echo 'sh: 9: cannot create sys_exit/filter: "
+                                "No such file' >&2; exit 2"], stderr=subprocess.PIPE, text=True)
+    with pytest.raises(TestbedError, match="sleep trace failed: sh: 9: cannot create"):
+        sleep_trace(failing, str(out), 10)
+    working = subprocess.Popen(["sh", "-c", f"echo traced > {out}"], stderr=subprocess.PIPE,
+                               text=True)
+    assert sleep_trace(working, str(out), 10) == "traced\n"
+
+
 def test_sleep_columns_are_none_without_a_trace_and_per_second_with_one():
     from queuemodel.testbed.run import _sleep_columns
 

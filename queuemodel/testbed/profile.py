@@ -35,7 +35,7 @@ from .netns import TestbedError
 
 __all__ = ["GROUPS", "parse_report", "group_shares", "cycles_per_packet", "require_perf",
            "record_net_rx", "net_rx_script", "net_rx_runs", "net_rx_run_seconds",
-           "record_sleeps", "remove_sleep_trace", "sleeps", "record", "report", "format_shares",
+           "record_sleeps", "sleep_trace", "remove_sleep_trace", "sleeps", "record", "report", "format_shares",
            "parse_shares"]
 
 #: Groups of kernel symbols, the first whose pattern matches a symbol takes it.
@@ -311,8 +311,10 @@ def record_sleeps(delay_s: float, seconds: float, out_path: str, pids) -> subpro
     it runs again).  Not the switch back in: on the 6.18 VM neither perf nor
     tracefs recorded a single switch out of the idle task on a busy reader's
     CPU (of tens of thousands a second), which is how a reader on an idle
-    CPU comes back.  The trace text goes to ``out_path`` (read it with :func:`sleeps`);
-    its clock prints microseconds.
+    CPU comes back.  The trace text goes to ``out_path`` (:func:`sleep_trace`
+    waits for it; read it with :func:`sleeps`); its clock prints microseconds.
+    A pid is one thread: iperf3 3.12 serves all its streams in its main thread
+    (later versions run a thread a stream, which this would not see).
 
     Returns
     -------
@@ -332,7 +334,19 @@ def record_sleeps(delay_s: float, seconds: float, out_path: str, pids) -> subpro
         switched=" || ".join(f"prev_pid == {p}" for p in pids),
         woken=" || ".join(f"pid == {p}" for p in pids), returned=returned)
     return subprocess.Popen(["sh", "-c", script], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.PIPE, text=True)
+
+
+def sleep_trace(tracer: subprocess.Popen, out_path: str, timeout_s: float) -> str:
+    """Wait for a :func:`record_sleeps` tracer and return its trace text; a
+    ``TestbedError`` with the shell's complaint if it failed (a kernel without one of
+    the events, tracefs read-only)."""
+    _, complaint = tracer.communicate(timeout=timeout_s)
+    if tracer.returncode != 0 or not os.path.exists(out_path):
+        raise TestbedError("testbed: the sleep trace failed: "
+                           + (complaint.strip().splitlines() or ["no message"])[-1][:200])
+    with open(out_path, encoding="utf-8", errors="replace") as trace:
+        return trace.read()
 
 
 def remove_sleep_trace() -> bool:

@@ -323,9 +323,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
             trace_dir.cleanup()
         slept = {}
         if sleeper is not None:
-            sleeper.wait(timeout=seconds + _GRACE_S)
-            with open(sleep_path, encoding="utf-8", errors="replace") as trace:
-                text = trace.read()
+            text = perf_profile.sleep_trace(sleeper, sleep_path, seconds + _GRACE_S)
             slept = {"client": perf_profile.sleeps(text, client.pid),
                      "server": perf_profile.sleeps(text, server.pid)}
             sleep_dir.cleanup()

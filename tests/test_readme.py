@@ -420,20 +420,3 @@ def test_the_isolation_bullets_match_the_model():
              round(at("udp", True, "slowest_flow_gbps", 6), 2),
              round(slowest_share("udp", True, 11), 2)]
     assert shown == model, model
-
-
-MEMORY_TABLE = re.findall(r"^\| (native|Docker overlay) \| ([0-9.]+) \(([0-9.]+)\) \| ([0-9.]+) "
-                          r"\(([0-9.]+)\) \| ([0-9.]+) \(([0-9.]+)\) \| ([0-9.]+) \(([0-9.]+)\) \|$",
-                          README, flags=re.M)
-
-
-def test_the_memory_table_matches_the_model():
-    # README "Memory traffic": TCP's receiver DRAM traffic and bytes per received byte.
-    assert [row[0] for row in MEMORY_TABLE] == ["native", "Docker overlay"]
-    for name, *shown in MEMORY_TABLE:
-        path = "native" if name == "native" else "docker-overlay"
-        r = qm.predict(path=path, proto="tcp", flows=[1, 2, 7, 80])
-        per_byte = r.memory_bandwidth_gbytes_per_s * 8.0 / r.throughput_gbps
-        model = [f"{v:.2f}" for pair in zip(r.memory_bandwidth_gbytes_per_s, per_byte)
-                 for v in pair]
-        assert shown == model, (name, model)

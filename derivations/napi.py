@@ -1,4 +1,5 @@
-"""NAPI: interrupts only for bursts that find polling idle; wake-ups of the readers."""
+"""NAPI: interrupts only for bursts that find polling idle; wake-ups of the readers, and
+the idle states their CPUs wake from."""
 
 from __future__ import annotations
 
@@ -48,12 +49,71 @@ def _napi_interrupts() -> Derivation:
     )
 
 
+#: Idle states in the derivations of their exit latency: enough to show the pattern.
+_STATES = 3
+
+
+def _idle_exit(power: int) -> Derivation:
+    """The exit latency's mean (``power`` 1) or mean square (2) after an exponential idle."""
+    from queuemodel.solver import idle_exit_moments
+
+    g, t = sp.symbols("g t", positive=True)
+    r = sp.symbols(f"r1:{_STATES + 1}", positive=True)
+    e = sp.symbols(f"e1:{_STATES + 1}", nonnegative=True)
+    density = sp.exp(-t / g) / g
+    # Between the residencies of states k and k + 1 the CPU reaches state k (none
+    # below the first); past the last, the last.
+    bounds = (0,) + r + (sp.oo,)
+    levels = (0,) + e
+    pieces = [sp.integrate(levels[k] ** power * density, (t, bounds[k], bounds[k + 1]))
+              for k in range(_STATES + 1)]
+    derived = sp.simplify(sum(pieces))
+    stated = sum((e[k] ** power - (e[k - 1] if k else 0) ** power) * sp.exp(-r[k] / g)
+                 for k in range(_STATES))
+    moment = sp.Function("E")(sp.Symbol("X") ** power)
+    which = "mean" if power == 1 else "mean square"
+    return Derivation(
+        name=f"idle_exit_{'mean' if power == 1 else 'square'}",
+        title=f"The {which} exit latency of the idle state a sleeping CPU wakes from",
+        assumptions=(
+            "The CPU idles a time T, exponential with mean g (the wake-up law's wait).",
+            "cpuidle puts it in the deepest state whose target residency T reaches: a "
+            "governor that predicts the idle well (menu's repeating-interval detection on "
+            "a steady flow of deliveries), or a hypervisor that polls an idle vCPU for a "
+            "fixed time and then deschedules it.",
+            f"States 1..{_STATES} (any number works alike), residencies r1 < r2 < r3, "
+            "exit latencies e1 <= e2 <= e3; below r1 the CPU polls and wakes at once.",
+        ),
+        steps=(
+            ("the idle's density", sp.Eq(sp.Symbol("f"), density)),
+            (f"the {which} over the states' intervals of T",
+             sp.Eq(moment, sum(sp.Integral(levels[k] ** power * density,
+                                           (t, bounds[k], bounds[k + 1]))
+                               for k in range(_STATES + 1)))),
+            ("integrated", sp.Eq(moment, derived)),
+            ("as steps at each residency, P(T >= r) = exp(-r / g)", sp.Eq(moment, stated)),
+        ),
+        derived=derived,
+        stated=stated,
+        symbols=(g, *r, *e),
+        implemented=lambda g_, *table: idle_exit_moments(
+            g_, table[:_STATES], table[_STATES:])[power - 1],
+        domain={"g": (1e-7, 1e-2, False), "r1": (0.0, 1e-4, False),
+                "r2": (1e-4, 1e-3, False), "r3": (1e-3, 1e-2, False),
+                "e1": (0.0, 1e-5, False), "e2": (1e-5, 1e-4, False),
+                "e3": (1e-4, 1e-3, False)},
+        constraint=lambda r1, r2, r3, **_: 0.0 < r1 < r2 < r3,
+        where="queuemodel.solver.idle_exit_moments",
+    )
+
+
 def _wakeups() -> Derivation:
     from queuemodel.solver import wakeups_per_message
 
     R, i, a, s, C, d, m, e, L = sp.symbols("R i a s C d m e L", positive=True)
     v = sp.Symbol("v", nonnegative=True)
-    rho, W, g = sp.symbols("rho W g")
+    r, x = sp.symbols("r x", nonnegative=True)
+    rho, W, g, X = sp.symbols("rho W g X")
     deliveries = sp.Min(m, d * i)
     # A message read in D calls, one of which its own cost counts: D - 1 more, so a
     # share 1 - 1/D of the wake-ups restarts a read (none when D <= 1).
@@ -61,9 +121,11 @@ def _wakeups() -> Derivation:
     # (v at most 1 in the steady part: past 1, deliveries burstier than Poisson, the
     # wait is v / (R D))
     wait = (v + (1 - sp.Min(v, 1)) * (1 - R * a / C) / 2) / (R * deliveries)
-    system = [sp.Eq(rho, R * a / C + cost * W / C), sp.Eq(1 - rho, W * (g + L))]
+    system = [sp.Eq(rho, R * a / C + cost * W / C), sp.Eq(1 - rho, W * (g + L + X))]
     sol = sp.solve(system, [rho, W], dict=True)[0]
-    drained = sp.simplify(sol[W].subs(g, wait) / R)
+    # One idle state (residency r, exit latency x) stands for the table: the exit
+    # latency's mean after a wait g is x exp(-r / g) (idle_exit_mean).
+    drained = sp.simplify(sol[W].subs(X, x * sp.exp(-r / g)).subs(g, wait) / R)
     derived = sp.Min(deliveries, drained)
     D = sp.Symbol("D")
     return Derivation(
@@ -73,7 +135,10 @@ def _wakeups() -> Derivation:
             "A reader that keeps up drains what is queued and sleeps; a delivery wakes it "
             "and it reads L seconds later, then drains what came meanwhile before it "
             "sleeps again.  Each sleep leaves its core idle for the wait g until that "
-            "delivery and the latency L, so W sleeps a second leave it idle W (g + L).",
+            "delivery, the latency L and the exit latency X of the idle state the wait "
+            "took it to, so W sleeps a second leave it idle W (g + L + X).",
+            "X is the mean exit latency after an exponential idle of mean g "
+            "(idle_exit_mean), here of one state: x exp(-r / g).",
             "Deliveries come R D a second with squared coefficient of variation v.  At a "
             "steady pace (v = 0, a sender as fast as it can go) a reader catches up after "
             "reading a delivery whole, somewhere in the (1 - u) / (R D) of the gap its "
@@ -94,24 +159,26 @@ def _wakeups() -> Derivation:
             ("deliveries per message", sp.Eq(D, deliveries)),
             ("cycles per wake-up", sp.Eq(sp.Symbol("c"), cost.subs(deliveries, D))),
             ("busy fraction of the reader's core", system[0]),
-            ("its idle share: a wait and a latency per sleep", system[1]),
+            ("its idle share: a wait and two latencies per sleep", system[1]),
             ("solved for W", sp.Eq(W, sp.simplify(sol[W]))),
             ("the wait until the next delivery", sp.Eq(g, wait.subs(deliveries, D))),
+            ("the idle state's exit latency after it", sp.Eq(X, x * sp.exp(-r / g))),
             ("per message, at most one a delivery", sp.Eq(sp.Symbol("w"), derived)),
         ),
         derived=derived,
         stated=sp.Min(deliveries, deliveries * (1 - R * a / C)
                       / (v + (1 - sp.Min(v, 1)) * (1 - R * a / C) / 2
-                         + R * deliveries * (L + cost / C))),
-        symbols=(R, i, a, s, C, d, m, e, L, v),
-        implemented=lambda R_, i_, a_, s_, C_, d_, m_, e_, L_, v_: wakeups_per_message(
+                         + R * deliveries * (L + x * sp.exp(-r / wait) + cost / C))),
+        symbols=(R, i, a, s, C, d, m, e, L, v, r, x),
+        implemented=lambda R_, i_, a_, s_, C_, d_, m_, e_, L_, v_, r_, x_: wakeups_per_message(
             R_, i_, a_, s_, C_, readers=d_, most=m_, read_cycles=e_, latency_s=L_,
-            arrival_scv=v_),
+            arrival_scv=v_, idle_residency_s=[r_], idle_exit_s=[x_]),
         # (i > 0: the derived form divides by D = min(m, d i), the code guards D = 0)
         domain={"R": (1.0, 1e5, False), "i": (1e-3, 10.0, False), "a": (1.0, 999.0, False),
                 "s": (0.0, 1e5, False), "C": (1e8, 1e10, False),   # R a < 1e8 <= C
                 "d": (1.0, 80.0, False), "m": (0.01, 100.0, False), "e": (0.0, 1e4, False),
-                "L": (1e-7, 1e-4, False), "v": (0.0, 2.0, False)},
+                "L": (1e-7, 1e-4, False), "v": (0.0, 2.0, False),
+                "r": (1e-7, 1e-3, False), "x": (0.0, 2e-4, False)},
         where="queuemodel.solver.wakeups_per_message",
     )
 
@@ -154,4 +221,4 @@ def _readers() -> Derivation:
 
 
 def derivations() -> list:
-    return [_napi_interrupts(), _wakeups(), _readers()]
+    return [_napi_interrupts(), _idle_exit(1), _idle_exit(2), _wakeups(), _readers()]

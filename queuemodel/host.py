@@ -186,7 +186,18 @@ class Host:
         reader reading; what arrives meanwhile it reads in the same go
         (:func:`queuemodel.solver.wakeups_per_message`).  0: it reads the
         moment it is woken, and sleeps again after every delivery it
-        drains.
+        drains.  The software path only: the idle state the reader's CPU
+        slept in adds its exit latency (``idle_states_us``).
+    idle_states_us : tuple of (float, float)
+        The CPU's idle states deeper than polling, as ``(target residency,
+        exit latency)`` pairs in microseconds, residencies strictly rising
+        and exit latencies never falling (what ``cpuidle`` lists under
+        ``/sys/devices/system/cpu/cpu0/cpuidle``; on a VM, what the
+        hypervisor does with an idle vCPU).  A CPU idle for ``T`` wakes from
+        the deepest state whose residency is at most ``T`` and pays its exit
+        latency on top of ``wake_latency_us``
+        (:func:`queuemodel.solver.idle_exit_moments`).  Empty: it polls, and
+        wakes at once (``intel_idle.max_cstate=0 idle=poll``).
     app_on_softirq_core : bool
         Whether the receiving application runs on the core that does its
         flow's softirq work (the scheduler's wake-affine placement) or on
@@ -330,6 +341,7 @@ class Host:
     softirq_entry_cycles: Any = _num(low=0.0)
     context_switch_cycles: Any = _num(low=0.0)
     wake_latency_us: Any = _num(low=0.0, high=1e6)
+    idle_states_us: tuple = field(metadata={"kind": "idle"})
     app_on_softirq_core: bool = _flag()
     link_segments: bool = _flag()
     sender_on_receive_cpu: bool = _flag()
@@ -363,8 +375,49 @@ class Host:
             raise ModelInputError("host.queue_cpus", self.queue_cpus,
                                   f"empty, or one logical CPU in 0..{logical - 1} per queue")
         object.__setattr__(self, "queue_cpus", cpus)
+        object.__setattr__(self, "idle_states_us", idle_states(self.idle_states_us))
         _checks.ordered("host.adaptive_usecs_high", self.adaptive_usecs_high,
                         "adaptive_usecs_low", self.adaptive_usecs_low)
+
+
+def idle_states(value) -> tuple:
+    """``value`` as ``Host.idle_states_us``: a tuple of ``(residency, exit)`` float pairs.
+
+    Takes pairs (a tuple or list of them, as a TOML file holds them) or the
+    command line's text, ``"residency:exit,residency:exit"`` (``""`` or
+    ``"none"``: no idle state to wake from).
+
+    Raises
+    ------
+    ModelInputError
+        Naming ``host.idle_states_us`` unless every pair holds two finite
+        numbers >= 0 (at most 1e6 us), residencies strictly rising and exit
+        latencies never falling.
+
+    Examples
+    --------
+    >>> idle_states("20:10, 400:133")
+    ((20.0, 10.0), (400.0, 133.0))
+    >>> idle_states([[2, 2]])
+    ((2.0, 2.0),)
+    """
+    allowed = ("(residency_us, exit_latency_us) pairs of finite numbers in [0, 1e6], "
+               "residencies strictly rising, exit latencies never falling "
+               "(text: 'residency:exit,...' or 'none')")
+    pairs = value
+    try:
+        if isinstance(value, str):
+            text = value.strip()
+            pairs = [] if text.lower() in ("", "none") else [
+                item.split(":") for item in text.split(",")]
+        states = tuple((float(r), float(e)) for r, e in pairs)
+    except (TypeError, ValueError):
+        raise ModelInputError("host.idle_states_us", value, allowed) from None
+    ok = all(0.0 <= x <= 1e6 for pair in states for x in pair)     # False for NaN
+    ok = ok and all(a[0] < b[0] and a[1] <= b[1] for a, b in zip(states, states[1:]))
+    if not ok:
+        raise ModelInputError("host.idle_states_us", value, allowed)
+    return states
 
 
 HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))

@@ -307,24 +307,64 @@ def _interrupts(rate, n_wire, bursts, frames_per_burst, napi_load, irq_load, del
 
 
 @_compiled
-def _wakes(rate, per_delivery, other, switch, capacity, latency_s, scv):
-    """Wake-ups per message of the readers (``solver.wakeups_per_message``), each costing
-    ``switch`` cycles and reading ``latency_s`` after it, when ``per_delivery``
-    deliveries per message, as irregular as ``scv`` says, could wake one."""
-    idle = max(0.0, 1.0 - rate * other / capacity)
-    if idle <= 0.0:
-        return 0.0
-    per_sleep = (scv + (1.0 - min(scv, 1.0)) * idle / 2.0
-                 + rate * per_delivery * (latency_s + switch / capacity))
-    if per_sleep <= 0.0:
-        return per_delivery
-    return min(per_delivery, per_delivery * idle / per_sleep)
+def _idle_exit(wait_s, residency_s, exit_s):
+    """Mean and mean square exit latency after an idle of mean ``wait_s``
+    (``solver.idle_exit_moments``)."""
+    mean = 0.0
+    square = 0.0
+    below = 0.0
+    for k in range(residency_s.shape[0]):
+        if residency_s[k] <= 0.0:
+            reached = 1.0
+        elif wait_s <= 0.0:
+            reached = 0.0
+        else:
+            reached = math.exp(-residency_s[k] / wait_s)      # wait inf: 1
+        mean += (exit_s[k] - below) * reached
+        square += (exit_s[k] * exit_s[k] - below * below) * reached
+        below = exit_s[k]
+    return mean, square
 
 
 @_compiled
-def _wake_cycles(rate, ipm, other, switch, capacity, latency_s, scv):
+def _sleep_wait(rate, per_delivery, idle, scv):
+    """Seconds a sleeping reader waits for the delivery that wakes it, ``g``
+    (``solver.wakeups_per_message``), times the deliveries a second; and ``g``."""
+    waiting = scv + (1.0 - min(scv, 1.0)) * idle / 2.0
+    deliveries = rate * per_delivery
+    return waiting, waiting / deliveries if deliveries > 0.0 else np.inf
+
+
+@_compiled
+def _wake_law(rate, per_delivery, other, switch, capacity, latency_s, scv, residency_s, exit_s):
+    """Wake-ups per message of the readers (``solver.wakeups_per_message``), each costing
+    ``switch`` cycles and reading ``latency_s`` after it, plus the exit latency of the
+    idle state it slept in (``residency_s``, ``exit_s``: ``(K,)``), when ``per_delivery``
+    deliveries per message, as irregular as ``scv`` says, could wake one; and the mean
+    and mean square of that exit latency (0 where the reader never sleeps)."""
+    idle = max(0.0, 1.0 - rate * other / capacity)
+    if idle <= 0.0:
+        return 0.0, 0.0, 0.0
+    waiting, wait_s = _sleep_wait(rate, per_delivery, idle, scv)
+    exit_mean, exit_square = _idle_exit(wait_s, residency_s, exit_s)
+    per_sleep = waiting + rate * per_delivery * (latency_s + exit_mean + switch / capacity)
+    if per_sleep <= 0.0:
+        return per_delivery, exit_mean, exit_square
+    return min(per_delivery, per_delivery * idle / per_sleep), exit_mean, exit_square
+
+
+@_compiled
+def _wakes(rate, per_delivery, other, switch, capacity, latency_s, scv, residency_s, exit_s):
+    """Wake-ups per message alone (:func:`_wake_law`)."""
+    return _wake_law(rate, per_delivery, other, switch, capacity, latency_s, scv,
+                     residency_s, exit_s)[0]
+
+
+@_compiled
+def _wake_cycles(rate, ipm, other, switch, capacity, latency_s, scv, residency_s, exit_s):
     """Cycles per message of one reader's wake-ups (``solver.wakeups_per_message`` x switch)."""
-    return switch * _wakes(rate, min(1.0, ipm), other, switch, capacity, latency_s, scv)
+    return switch * _wakes(rate, min(1.0, ipm), other, switch, capacity, latency_s, scv,
+                           residency_s, exit_s)
 
 
 @_compiled
@@ -336,11 +376,12 @@ def _readers_per_interrupt(flows, packets, run_packets):
 
 
 @_compiled
-def _asleep(rate, ipm, other, switch, capacity, latency_s, scv):
+def _asleep(rate, ipm, other, switch, capacity, latency_s, scv, residency_s, exit_s):
     """Chance an interrupt finds the reader asleep (``solver.wakeups_per_message`` / ipm)."""
     if ipm <= 0.0:
         return 0.0
-    return min(1.0, _wakes(rate, min(1.0, ipm), other, switch, capacity, latency_s, scv) / ipm)
+    return min(1.0, _wakes(rate, min(1.0, ipm), other, switch, capacity, latency_s, scv,
+                           residency_s, exit_s) / ipm)
 
 
 @_compiled
@@ -980,9 +1021,9 @@ def _ramp_piece(rate, n_wire, span_s, ramp_low_pps, inv_width):
 
 @_compiled
 def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, switch_cycles,
-               latency_s, wake_scv, n_wire, bursts, frames_per_burst, napi_load, irq_load,
-               delay_low_s, delay_span_s, ramp_low_pps, ramp_inv_width, max_iterations, rtol,
-               q_max, from_below, out):
+               latency_s, wake_scv, idle_residency_s, idle_exit_s, n_wire, bursts,
+               frames_per_burst, napi_load, irq_load, delay_low_s, delay_span_s, ramp_low_pps,
+               ramp_inv_width, max_iterations, rtol, q_max, from_below, out):
     """Largest message rate every core sustains, per scenario (see ``solver.solve_rate``);
     with ``from_below``, the first rate a load climbing from nothing cannot pass.
 
@@ -995,6 +1036,9 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
         cycles per interrupt, cycles per wake-up of a reader there (0: none),
         the seconds from a wake-up to its reading and how irregularly
         messages reach it (``solver.wakeups_per_message``).
+    idle_residency_s, idle_exit_s : numpy.ndarray
+        ``(J,)`` the host's idle states (``solver.idle_states_s``), which
+        every core's reader sleeps in.
     poll_cycles : numpy.ndarray
         ``(C, K)`` cycles per invocation of each NAPI poll stage (0 pads).
     poll_floor : numpy.ndarray
@@ -1068,7 +1112,8 @@ def core_rates(upper, capacity, static, irq_cycles, poll_cycles, poll_floor, swi
                     dyn += max(ipm, poll_floor[i, c, k]) * poll_cycles[c, k]
                 if switch_cycles[i, c] != 0.0:
                     dyn += _wake_cycles(current, ipm, static[i, c] + dyn, switch_cycles[i, c],
-                                        capacity[i, c], latency_s[i, c], wake_scv[i, c])
+                                        capacity[i, c], latency_s[i, c], wake_scv[i, c],
+                                        idle_residency_s, idle_exit_s)
                 need = static[i, c] + dyn
                 if need > 0.0:
                     new = min(new, capacity[i, c] / need)
@@ -1205,8 +1250,9 @@ def level_moments(flows, level, count, weight, capacity, rate, start, band_low, 
                   delay_low_s, delay_span_s, ramp_low_pps, ramp_inv_width, poll_floor,
                   app_static, app_irq_cycles, app_poll_cycles, app_poll_floor,
                   app_switch_cycles, app_capacity, limits, flow_static, flow_irq_cycles,
-                  smt_gain, flow_poll_cycles, reader_here, convex, carried, handled, ipm, polls,
-                  switch, wakeups, handoffs, deferred, time_scale):
+                  smt_gain, flow_poll_cycles, idle_residency_s, idle_exit_s, reader_here, convex,
+                  carried, handled, ipm, polls, switch, wakeups, handoffs, deferred, time_scale,
+                  wake_delay, wake_delay_square):
     """Rate-dependent work per message of the CPUs at each thread level, weighted by what they carry.
 
     Parameters
@@ -1250,6 +1296,9 @@ ramp_inv_width : numpy.ndarray
         ``(S,)`` what a second busy hardware thread adds (``Host.smt_gain``).
     flow_poll_cycles : numpy.ndarray
         ``(K,)`` cycles per invocation of the flow core's NAPI polls.
+    idle_residency_s, idle_exit_s : numpy.ndarray
+        ``(J,)`` the idle states a sleeping reader's CPU enters
+        (``solver.idle_states_s``).
     reader_here : bool
         Whether the reader runs on the CPU that takes the interrupts (then
         an interrupt that finds it asleep ends the inline runs early).
@@ -1272,6 +1321,14 @@ ramp_inv_width : numpy.ndarray
         ``(S, T)`` written: the seconds the level's CPUs really spend on
         their own work, over what they would spend at ``app_capacity``
         (the speed of a thread whose siblings never rest): at most 1.
+    wake_delay, wake_delay_square : numpy.ndarray
+        ``(S, T)`` written: the chance a message's last delivery finds its
+        reader asleep (the wake-ups per delivery) times the mean and the
+        mean square of the wake-up's latency (``latency_s`` and the exit
+        latency of the idle state the reader slept in): the mean and mean
+        square of what a message waits for its reader (the latency model;
+        the wake-ups of its earlier deliveries pass while the rest of it is
+        on its way).
 
     Notes
     -----
@@ -1407,6 +1464,8 @@ ramp_inv_width : numpy.ndarray
             wakes = 0.0
             handed = 0.0
             late = 0.0
+            delay = 0.0
+            delay_square = 0.0
             at_full = 0.0                       # sum of share x cycles: w u at app_capacity
             at_own = 0.0                        # the same at each CPU's own speed
             full_speed = smt_speed(1.0, t, smt_gain[s])
@@ -1424,13 +1483,14 @@ ramp_inv_width : numpy.ndarray
                 # The terms are worked out at z = 1 and at z1 = S(x(1)); x and every
                 # term are taken as linear in z through the two, and z = S(x) solved
                 # on that line.
-                i, w, cost, asleep, cycles = _cpu_terms(
+                i, w, cost, asleep, cycles, wl, wl2 = _cpu_terms(
                     r, here, 1.0, s, n_wire[s], bursts[s], frames_per_burst[s],
                     napi_load[s, t], irq_load[s, t], delay_low_s[s], delay_span_s[s],
                     ramp_low_pps[s], ramp_inv_width[s], poll_floor, app_static[s],
                     app_irq_cycles[s], app_poll_cycles, app_poll_floor,
                     app_switch_cycles[s], app_capacity[s, t], limits, flow_static[s],
-                    flow_irq_cycles[s], flow_poll_cycles, reader_here)
+                    flow_irq_cycles[s], flow_poll_cycles, idle_residency_s, idle_exit_s,
+                    reader_here)
                 z = 1.0
                 # Fully busy (at capacity, or at an edge of its band): its siblings, bound
                 # too, never rest, as its capacity takes them (z = 1).
@@ -1439,13 +1499,14 @@ ramp_inv_width : numpy.ndarray
                     x = r * cycles * full_speed / app_capacity[s, t]
                     z1 = _smt_on_line(x, 0.0, t, smt_gain[s], full_speed)
                     if z1 > 1.0:
-                        i1, w1, cost1, asleep1, cycles1 = _cpu_terms(
+                        i1, w1, cost1, asleep1, cycles1, wl1, wl21 = _cpu_terms(
                             r, here, z1, s, n_wire[s], bursts[s], frames_per_burst[s],
                             napi_load[s, t], irq_load[s, t], delay_low_s[s], delay_span_s[s],
                             ramp_low_pps[s], ramp_inv_width[s], poll_floor, app_static[s],
                             app_irq_cycles[s], app_poll_cycles, app_poll_floor,
                             app_switch_cycles[s], app_capacity[s, t], limits, flow_static[s],
-                            flow_irq_cycles[s], flow_poll_cycles, reader_here)
+                            flow_irq_cycles[s], flow_poll_cycles, idle_residency_s,
+                            idle_exit_s, reader_here)
                         rise = (r * cycles1 * full_speed / app_capacity[s, t] - x) / (z1 - 1.0)
                         z = _smt_on_line(x, rise, t, smt_gain[s], full_speed)
                         part = (z - 1.0) / (z1 - 1.0)
@@ -1454,12 +1515,16 @@ ramp_inv_width : numpy.ndarray
                         cost += part * (cost1 - cost)
                         asleep += part * (asleep1 - asleep)
                         cycles += part * (cycles1 - cycles)
+                        wl += part * (wl1 - wl)
+                        wl2 += part * (wl21 - wl2)
                 total += share
                 irqs += share * i
                 for k in range(k_polls):
                     polls[s, t, k] += share * max(i, poll_floor[s, k])
                 wakes += share * w
                 wake_cycles += share * w * cost
+                delay += share * wl
+                delay_square += share * wl2
                 chance, past = _deferral(i, bursts[s], n_wire[s], asleep, napi_load[s, t] / z,
                                          limits[s, 0], k_polls, limits[s, 1], limits[s, 2],
                                          limits[s, 3])
@@ -1473,6 +1538,8 @@ ramp_inv_width : numpy.ndarray
             handoffs[s, t] = handed / total
             deferred[s, t] = late / total
             time_scale[s, t] = at_own / at_full if at_full > 0.0 else 1.0
+            wake_delay[s, t] = delay / total
+            wake_delay_square[s, t] = delay_square / total
             for k in range(k_polls):
                 polls[s, t, k] /= total
 
@@ -1481,16 +1548,21 @@ ramp_inv_width : numpy.ndarray
 def _cpu_terms(r, here, z, s, n_wire, bursts, frames_per_burst, napi_load, irq_load,
                delay_low_s, delay_span_s, ramp_low_pps, ramp_inv_width, poll_floor, app_static,
                app_irq_cycles, app_poll_cycles, app_poll_floor, app_switch_cycles, app_capacity,
-               limits, flow_static, flow_irq_cycles, flow_poll_cycles, reader_here):
+               limits, flow_static, flow_irq_cycles, flow_poll_cycles, idle_residency_s,
+               idle_exit_s, reader_here):
     """One CPU of :func:`level_moments` carrying ``r`` for ``here`` flows, running at
     ``z`` times its saturated speed: its interrupts, the readers' wake-ups and cycles
-    per wake-up per message, the chance an interrupt finds its reader asleep, and its
-    own cycles per message (the flow core's, with the reader's wake-ups if it is here)."""
+    per wake-up per message, the chance an interrupt finds its reader asleep, its
+    own cycles per message (the flow core's, with the reader's wake-ups if it is here),
+    and the chance a message's last delivery finds its reader asleep times the mean and
+    mean square of the wake-up's latency."""
     i = _interrupts(r, n_wire, bursts, frames_per_burst, napi_load / z, irq_load / z,
                     delay_low_s, delay_span_s, ramp_low_pps, ramp_inv_width)
     w = 0.0
     cost = 0.0
     asleep = 0.0
+    wl = 0.0
+    wl2 = 0.0
     # The reader's core runs at z too when it is this CPU; elsewhere at its own speed.
     reader_capacity = app_capacity * z if reader_here else app_capacity
     if app_switch_cycles != 0.0 or reader_here:
@@ -1504,17 +1576,25 @@ def _cpu_terms(r, here, z, s, n_wire, bursts, frames_per_burst, napi_load, irq_l
             cost = app_switch_cycles
             if deliveries > 1.0:
                 cost += limits[s, 5] * (1.0 - 1.0 / deliveries)
-            w = _wakes(r, deliveries, app_static + dyn, cost, reader_capacity, limits[s, 7],
-                       limits[s, 8])
+            w, exit_mean, exit_square = _wake_law(r, deliveries, app_static + dyn, cost,
+                                                  reader_capacity, limits[s, 7], limits[s, 8],
+                                                  idle_residency_s, idle_exit_s)
+            # A message is late by a wake-up when its last delivery finds the reader
+            # asleep (the others' wake-ups pass while the rest is on its way): the share
+            # w / deliveries of the deliveries that do.
+            asleep_share = w / deliveries if deliveries > 0.0 else 0.0
+            base = limits[s, 7]
+            wl = asleep_share * (base + exit_mean)
+            wl2 = asleep_share * (base * base + 2.0 * base * exit_mean + exit_square)
         if reader_here:
             asleep = _asleep(r, i, app_static + dyn, app_switch_cycles, reader_capacity,
-                             limits[s, 7], limits[s, 8])
+                             limits[s, 7], limits[s, 8], idle_residency_s, idle_exit_s)
     cycles = flow_static + flow_irq_cycles * i
     for k in range(flow_poll_cycles.shape[0]):
         cycles += max(i, poll_floor[s, k]) * flow_poll_cycles[k]
     if reader_here:
         cycles += w * cost
-    return i, w, cost, asleep, cycles
+    return i, w, cost, asleep, cycles, wl, wl2
 
 
 @_compiled

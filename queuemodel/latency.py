@@ -12,7 +12,11 @@ solved scenario, never per path):
 4. ``rx:flow-core``: the receive CPU its hash picks, where hard IRQ
    preempts softirq preempts process context
    (:func:`queuemodel.queueing.priority_sojourn_s`);
-5. ``rx:app-core``: the receiving application's core, when it has one of
+5. ``rx:wake-up``: the wait for a sleeping reader to wake (a pure delay:
+   ``Host.wake_latency_us`` and the exit latency of the idle state its CPU
+   slept in, for the messages whose last delivery finds it asleep, a share
+   of them :func:`queuemodel.solver.wakeups_per_message` per delivery);
+6. ``rx:app-core``: the receiving application's core, when it has one of
    its own (FIFO).
 
 Assumptions, stated once: arrivals to the first station form a renewal
@@ -47,7 +51,8 @@ from . import queueing as q
 __all__ = ["Station", "tandem", "moderation_wait_s", "STATION_NAMES"]
 
 #: Stations in the order a message visits them.
-STATION_NAMES = ("tx:app-core", "link", "rx:moderation", "rx:flow-core", "rx:app-core")
+STATION_NAMES = ("tx:app-core", "link", "rx:moderation", "rx:flow-core", "rx:wake-up",
+                 "rx:app-core")
 
 #: The tail quantile reported as ``latency_p99_us``.
 P99 = 0.99

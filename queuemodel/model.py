@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import threading
 from dataclasses import dataclass, field
@@ -889,7 +890,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     read_cycles = layout.reread_cycles + layout.reread_misses * miss_cycles
     levels = _account_levels(rx, rx_static, h, host, cap, block.shares, cpus, capacity,
                              spread, rx_out, deliveries, read_cycles)
-    receiver_cpu, rx_core_busy, rates, level_util, level_seconds, level_busy = levels
+    receiver_cpu, rx_core_busy, rates, level_util, level_seconds, level_busy, wake_delay = levels
     # Each client has a logical CPU of its own while there are enough (the spread
     # send_units assumes), so min(N, L) sender CPUs are busy at tx_out each: each the
     # same share of the time, beside siblings as busy (flows.sender_busy: all of it when
@@ -942,7 +943,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         budget_gbps = spread["budget"] * msg * 8.0 / 1e9
     queueing = _latency(proto, rx, h, host, msg, flows, offered * to_rate, arrival_scv,
                         link_rate, counts, tx_static, cap, send_units, spread, cpus,
-                        level_seconds, total, arriving, drop)
+                        level_seconds, wake_delay, total, arriving, drop)
     kept = {}
     if keep_outcomes:
         # Each pattern's delivery in Gb/s, with the throughput's own arithmetic.
@@ -1063,8 +1064,8 @@ def _waiting_limits(proto, h, msg, n_wire, ring_per_cpu, size) -> dict:
 
 
 def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, counts,
-             tx_static, cap, send_units, spread, cpus, level_seconds, total, arriving,
-             drop) -> dict:
+             tx_static, cap, send_units, spread, cpus, level_seconds, wake_delay, total,
+             arriving, drop) -> dict:
     """Latency and finite-buffer loss of the flows' messages (:mod:`queuemodel.latency`).
 
     Computed where the offered load is finite and carried in full; elsewhere
@@ -1113,6 +1114,7 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
     sock = np.maximum(1.0, whole(_row(h.socket_rcvbuf_bytes, size)[i] / (
         n_wire * _row(h.rx_buffer_truesize_bytes, size)[i])))
     first = second = loss = 0.0
+    wake_mean, wake_square = (a[i] for a in wake_delay)
     stable = total[i] >= wanted[i] * (1.0 - 1e-9)
     parts = {n: 0.0 for n in out["latency_parts_us"]}
     for t, seconds in enumerate(level_seconds):
@@ -1141,7 +1143,11 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
             Station("rx:moderation", r_c, mod_mean, np.ones_like(lam), None, scv,
                     delay_var_s2=np.maximum(mod_second - mod_mean ** 2, 0.0)),
             Station("rx:flow-core", r_t, work, np.divide(r_t, arriving[i]), higher,
-                    core_scv)]
+                    core_scv),
+            # A message that finds its reader asleep waits for it to wake: the software
+            # path and the exit from the idle state its CPU slept in.
+            Station("rx:wake-up", r_c, wake_mean[:, t], np.ones_like(lam), None, scv,
+                    delay_var_s2=np.maximum(wake_square[:, t] - wake_mean[:, t] ** 2, 0.0))]
         if not shared:
             app = sec[:, ~on_flow].sum(axis=1)
             stations.append(Station("rx:app-core", lam_rx, app,
@@ -1210,7 +1216,9 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
     (:func:`_level_terms`), so a level's utilisation is the mean of its
     CPUs' own.  Returns the /proc/stat columns (summed over CPUs), the
     summed busy time, the event rates, each level's utilisation and seconds
-    tables (None if absent) and the utilisation of one CPU at each level.
+    tables (None if absent), the utilisation of one CPU at each level, and
+    ``(N, T)`` the mean and mean square of what a message waits for its
+    reader to wake at each level (:func:`_level_terms`).
     The tables are worked out by :func:`queuemodel.kernels.account_level`.
     """
     from . import kernels
@@ -1247,7 +1255,7 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
         took_t = np.divide(spread["handled_at_level"][:, t], n_t, out=np.zeros(size),
                            where=n_t > 0)
         ipm, per_poll, switch_cycles, wakes, handoffs, deferred, time_scale = (
-            np.ascontiguousarray(a[:, t]) for a in per_message)
+            np.ascontiguousarray(a[:, t]) for a in per_message[:7])
         c = _row(cap * shares[t], size)
         # Seconds of this CPU per message, by stage, softirq entry and wake-ups; and its
         # utilisation at the level's rate.
@@ -1277,7 +1285,7 @@ def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread,
     handled = spread["handled_at_level"].sum(axis=1)
     rates["ksoftirqd_share"] = np.divide(late, handled, out=np.zeros(size), where=handled > 0)
     return (dict(zip(_CPU_KEYS, proc_stat)), rx_core_busy, rates, level_util, level_seconds,
-            level_busy)
+            level_busy, per_message[7:])
 
 
 def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deliveries,
@@ -1288,9 +1296,11 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
     what the CPU carries (:func:`queuemodel.kernels.level_moments`).
     ``deliveries`` is the most deliveries (socket units) one message makes
     and ``read_cycles`` what a further ``read()`` costs.  Returns ``(N, T)``,
-    ``(N, T, polls)`` and five ``(N, T)`` arrays (wake-up cycles, wake-ups,
-    hand-offs, the share of messages ksoftirqd polls, and the share of its
-    saturated seconds an interrupted CPU takes beside resting siblings).
+    ``(N, T, polls)`` and seven ``(N, T)`` arrays (wake-up cycles, wake-ups,
+    hand-offs, the share of messages ksoftirqd polls, the share of its
+    saturated seconds an interrupted CPU takes beside resting siblings, and
+    the chance a message's last delivery finds its reader asleep times the
+    mean and mean square of the wake-up's latency).
     """
     from . import kernels
 
@@ -1327,8 +1337,9 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
                          read_cycles, h.rx_flow_run_packets,
                          np.multiply(h.wake_latency_us, 1e-6), app.wake_arrival_scv])
     # carried repeats the spread's rate_at_level (tests/test_flows.py holds them equal).
-    carried, handled, ipm, switch, wakeups, handoffs, deferred, time_scale = (
-        np.empty((size, levels)) for _ in range(8))
+    carried, handled, ipm, switch, wakeups, handoffs, deferred, time_scale, delay, square = (
+        np.empty((size, levels)) for _ in range(10))
+    idle = _idle_states(h.idle_states_us)
     per_poll = np.empty((size, levels, floor.shape[1]))
     parts, tasks = [], []
     convex = spread["convex"]
@@ -1336,10 +1347,10 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
         whole = isinstance(at, slice)
         n = rate.shape[0]
         out = (carried, handled, ipm, per_poll, switch, wakeups, handoffs, deferred,
-               time_scale) \
+               time_scale, delay, square) \
             if whole else (np.empty((n, levels)), np.empty((n, levels)), np.empty((n, levels)),
                            np.empty((n, levels, floor.shape[1])),
-                           *(np.empty((n, levels)) for _ in range(5)))
+                           *(np.empty((n, levels)) for _ in range(7)))
         inputs = [a if whole else np.ascontiguousarray(a[at]) for a in (
             capacity, spread["band_low"], spread["band_high"], spread["waste"], spread["lost"],
             spread["cuts"], *rows,
@@ -1352,7 +1363,7 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
             kernels.level_moments(*patterns.runs, patterns.weight,
                                   *(a[sl] for a in inputs),
                                   app_poll_cycles, *(a[sl] for a in tail), flow_poll_cycles,
-                                  reader_here, convex, *(o[sl] for o in out))
+                                  *idle, reader_here, convex, *(o[sl] for o in out))
 
         tasks.append((run, n, rate.size))
         parts.append((whole, at, out))
@@ -1360,9 +1371,18 @@ def _level_terms(cpus, app_core, capacity, spread, h, per_run, reader_here, deli
     for whole, at, out in parts:
         if not whole:
             for full, piece in zip((carried, handled, ipm, per_poll, switch, wakeups,
-                                    handoffs, deferred, time_scale), out):
+                                    handoffs, deferred, time_scale, delay, square), out):
                 full[at] = piece
-    return ipm, per_poll, switch, wakeups, handoffs, deferred, time_scale
+    return ipm, per_poll, switch, wakeups, handoffs, deferred, time_scale, delay, square
+
+
+@functools.lru_cache(maxsize=64)
+def _idle_states(states_us: tuple) -> tuple:
+    """``Host.idle_states_us`` as the kernels take it (:func:`~queuemodel.solver.idle_states_s`;
+    one host's table serves every query, so it is worked out once)."""
+    from .solver import idle_states_s
+
+    return idle_states_s(states_us)
 
 
 def _receive_cpu(rx, units, rx_static, h, capacity, n_wire, burst, frame_bytes, wake_scv):

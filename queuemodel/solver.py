@@ -44,7 +44,7 @@ places many flows on CPUs and shares the link among them.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -787,8 +787,73 @@ def _irq_per_message(rate, n_wire, bursts, frames_per_burst, napi_load, irq_load
     return idle * moderated / (1.0 + rate * irq_load * moderated)
 
 
+def idle_states_s(states_us) -> tuple:
+    """``Host.idle_states_us`` as two ``(K,)`` float arrays in seconds: residencies, exits.
+
+    Examples
+    --------
+    >>> idle_states_s(((20.0, 10.0),))
+    (array([2.e-05]), array([1.e-05]))
+    """
+    table = np.asarray(states_us, dtype=float).reshape(-1, 2) * 1e-6
+    return np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1])
+
+
+def idle_exit_moments(wait_s, residency_s=(), exit_s=()):
+    """Mean and mean square of the exit latency of the idle state a sleeping CPU wakes from.
+
+    Parameters
+    ----------
+    wait_s : float or numpy.ndarray
+        Mean seconds the CPU idles before the wake-up, ``g``.
+    residency_s, exit_s : sequence of float
+        The idle states' target residencies ``r_k`` (strictly rising) and
+        exit latencies ``e_k`` (never falling), seconds
+        (:func:`idle_states_s`).  Empty: the CPU polls and wakes at once.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``sum_k (e_k - e_{k-1}) exp(-r_k / g)`` and ``sum_k (e_k^2 -
+        e_{k-1}^2) exp(-r_k / g)`` with ``e_0 = 0``.
+
+    Notes
+    -----
+    The CPU idles a time ``T``, exponential with mean ``g`` (the wake-up law's
+    wait, :func:`wakeups_per_message`), and ``cpuidle`` puts it in the deepest
+    state whose target residency ``T`` reaches (a governor that predicts the
+    idle time well: the ``menu`` governor's repeating-interval detection on a
+    steady flow of deliveries; a hypervisor that polls an idle vCPU for a
+    fixed time and then deschedules it does exactly this).  The exit latency
+    is then a step function of ``T``, rising by ``e_k - e_{k-1}`` at ``r_k``,
+    and its square likewise by ``e_k^2 - e_{k-1}^2``; ``P(T >= r) = exp(-r /
+    g)`` gives both moments (``derivations/idle.py``).  Both rise with ``g``
+    from 0 (a CPU that never idles long enough) to ``e_K`` and ``e_K^2``.
+
+    Examples
+    --------
+    >>> mean, square = idle_exit_moments(1e-3, [400e-6], [133e-6])   # C6 only
+    >>> round(float(mean) * 1e6, 1), round(float(square) * 1e12)      # 133 e^-0.4
+    (89.2, 11857)
+    >>> float(idle_exit_moments(1e-3)[0])                               # polling
+    0.0
+    """
+    g = np.asarray(wait_s, dtype=float)[..., None]
+    r = np.asarray(residency_s, dtype=float)
+    e = np.asarray(exit_s, dtype=float)
+    if r.size == 0:
+        zero = np.zeros(g.shape[:-1])
+        return zero, zero.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reached = np.where(r > 0.0, np.exp(-r / g), 1.0)       # g = 0: 0; g = inf: 1
+    below = np.concatenate(([0.0], e[:-1]))
+    return (np.sum((e - below) * reached, axis=-1),
+            np.sum((e * e - below * below) * reached, axis=-1))
+
+
 def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity, readers=1.0,
-                        most=1.0, read_cycles=0.0, latency_s=0.0, arrival_scv=0.0):
+                        most=1.0, read_cycles=0.0, latency_s=0.0, arrival_scv=0.0,
+                        idle_residency_s=(), idle_exit_s=()):
     """Times per message a receiving application is woken from sleep.
 
     Parameters
@@ -819,14 +884,18 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity,
     arrival_scv : float or numpy.ndarray, optional
         How irregularly the deliveries come, ``v``: 0 at a steady pace (a
         sender as fast as it can go, the default), 1 at random (Poisson).
+    idle_residency_s, idle_exit_s : sequence of float, optional
+        The reader's CPU's idle states (:func:`idle_states_s`); a sleep of
+        wait ``g`` adds their mean exit latency ``X(g)``
+        (:func:`idle_exit_moments`) to ``L``.  Default: none.
 
     Returns
     -------
     numpy.ndarray or float
-        ``min(D, D (1 - u) / (v + (1 - min(v, 1)) (1 - u) / 2 + R D (L + c /
-        C)))`` with ``D = min(m, d * i)`` deliveries per message, ``u = R *
-        other_cycles / C`` and the cost of a wake-up ``c = s + e * max(0, 1 -
-        1 / D)`` (:func:`wakeup_cycles`).
+        ``min(D, D (1 - u) / (v + (1 - min(v, 1)) (1 - u) / 2 + R D (L + X(g)
+        + c / C)))`` with ``D = min(m, d * i)`` deliveries per message, ``u =
+        R * other_cycles / C``, the cost of a wake-up ``c = s + e * max(0, 1 -
+        1 / D)`` (:func:`wakeup_cycles`) and the wait ``g`` of the Notes.
 
     Notes
     -----
@@ -842,10 +911,13 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity,
     half of that.  At random (Poisson) it waits ``1 / (R D)`` on average,
     whenever it starts (memoryless).  ``g = (v + (1 - min(v, 1)) (1 - u) /
     2) / (R D)`` takes both, ``v`` the deliveries' squared coefficient of
-    variation.  Solving gives ``W = (1 - u) / (g + L + c / C)``, at most one
-    per delivery, hence the form above, which never grows as the reader
-    gets busier and never lets the core exceed its capacity.  With ``v =
-    1`` and ``L = 0`` it is ``D (1 - u) / (1 + c D R / C)``: each delivery
+    variation.  A sleep that long takes the CPU into an idle state it
+    leaves ``X(g)`` later on average (:func:`idle_exit_moments`).  Solving
+    gives ``W = (1 - u) / (g + L + X(g) + c / C)``, at most one per
+    delivery, hence the form above, which never lets the core exceed its
+    capacity; without idle states (``X = 0``) it never grows as the reader
+    gets busier (with them a busier reader sleeps in shallower states, and
+    can sleep more often).  With ``v = 1``, ``L = 0`` and no idle states it is ``D (1 - u) / (1 + c D R / C)``: each delivery
     finds the reader asleep with the core's idle share (PASTA).  A core at
     its capacity wakes no one, so ``d``, ``m`` and ``e`` never change what
     a core sustains, only what a core below capacity spends.  (Measured on
@@ -871,6 +943,14 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity,
     >>> round(float(wakeups_per_message(4e5, 1.0, 0.7 * 2.2e9 / 4e5, 0.0, 2.2e9,
     ...                                 latency_s=3e-6)), 6)
     0.222222
+
+    At 100k a second the wait is 0.3 / 2 of 10 us, 1.5 us: long enough for C1
+    (2 us residency, 2 us exit) a share exp(-4/3) of the time, which makes each
+    sleep 0.53 us longer: 0.60 sleeps a datagram instead of 0.3 / 0.45 = 0.67.
+
+    >>> round(float(wakeups_per_message(1e5, 1.0, 0.7 * 2.2e9 / 1e5, 0.0, 2.2e9,
+    ...     latency_s=3e-6, idle_residency_s=[2e-6], idle_exit_s=[2e-6])), 4)
+    0.5968
     """
     per_delivery = np.minimum(most, np.multiply(readers, interrupts))
     cost = wakeup_cycles(switch_cycles, per_delivery, read_cycles)
@@ -878,9 +958,13 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity,
     # A sleep's share of the idle time, per message: the wait (its R D g below), the
     # latency and the wake-up's own cycles, times the deliveries a second.
     steady = 1.0 - np.minimum(arrival_scv, 1.0)
-    per_sleep = np.add(np.add(arrival_scv, steady * idle / 2.0),
-                       np.multiply(np.multiply(rate, per_delivery),
-                                   np.add(latency_s, np.divide(cost, capacity))))
+    waiting = np.add(arrival_scv, steady * idle / 2.0)          # R D g
+    deliveries = np.multiply(rate, per_delivery)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wait_s = np.where(deliveries > 0.0, waiting / deliveries, np.inf)
+    exit_s, _ = idle_exit_moments(wait_s, idle_residency_s, idle_exit_s)
+    per_sleep = np.add(waiting, np.multiply(deliveries, np.add(np.add(latency_s, exit_s),
+                                                               np.divide(cost, capacity))))
     # (nothing to pay per sleep: every delivery wakes it; 1e-300 keeps that finite)
     return np.minimum(per_delivery, per_delivery * idle / np.maximum(per_sleep, 1e-300))
 
@@ -964,6 +1048,11 @@ def readers_per_interrupt(flows, packets, run_packets):
     return np.maximum(1.0, present)
 
 
+def _no_idle_states() -> np.ndarray:
+    """No idle state to wake from (a polling CPU): ``CoreLoad``'s default."""
+    return np.zeros(0)
+
+
 @dataclass(frozen=True)
 class CoreLoad:
     """The cycles one core spends per message, over a flat array of scenarios.
@@ -992,6 +1081,9 @@ class CoreLoad:
     wake_arrival_scv : float or numpy.ndarray
         How irregularly messages reach the reader (its ``arrival_scv``): 0
         at a steady pace, 1 at random; a scalar or ``(N,)``.
+    idle_residency_s, idle_exit_s : numpy.ndarray
+        ``(K,)`` the reader's CPU's idle states (:func:`idle_states_s`);
+        default none.
     """
 
     capacity: np.ndarray
@@ -1002,12 +1094,15 @@ class CoreLoad:
     switch_cycles: np.ndarray
     wake_latency_s: "np.ndarray | float" = 0.0
     wake_arrival_scv: "np.ndarray | float" = 0.0
+    idle_residency_s: np.ndarray = field(default_factory=_no_idle_states)
+    idle_exit_s: np.ndarray = field(default_factory=_no_idle_states)
 
     def take(self, idx):
         """The same core for a subset of scenarios."""
         return CoreLoad(_take(self.capacity, idx), self.static[idx], _take(self.irq_cycles, idx),
                         self.poll_cycles, self.poll_floor[idx], _take(self.switch_cycles, idx),
-                        _take(self.wake_latency_s, idx), _take(self.wake_arrival_scv, idx))
+                        _take(self.wake_latency_s, idx), _take(self.wake_arrival_scv, idx),
+                        self.idle_residency_s, self.idle_exit_s)
 
     def terms(self, rate, ipm):
         """Rate-dependent cycles per message: (interrupts and polls, wake-ups).
@@ -1031,7 +1126,9 @@ class CoreLoad:
             return dyn, 0.0 * dyn
         wake = wakeups_per_message(rate, ipm, self.static + dyn, self.switch_cycles,
                                    self.capacity, latency_s=self.wake_latency_s,
-                                   arrival_scv=self.wake_arrival_scv)
+                                   arrival_scv=self.wake_arrival_scv,
+                                   idle_residency_s=self.idle_residency_s,
+                                   idle_exit_s=self.idle_exit_s)
         return dyn, self.switch_cycles * wake
 
     def overhead(self, rate, ipm):
@@ -1334,7 +1431,9 @@ def solve_rate(upper, cores, interrupts, from_below=False):
     """
     upper = np.asarray(upper, dtype=float)
     if isinstance(interrupts, Interrupts) and all(isinstance(c, CoreLoad) for c in cores):
-        return _solve_compiled(upper, cores, interrupts, from_below)
+        idle = _idle_table(cores)
+        if idle is not None:
+            return _solve_compiled(upper, cores, interrupts, from_below, idle)
     rate = upper.copy()
     for core in cores:
         rate = np.minimum(rate, _safe_div(core.capacity, core.static))
@@ -1388,7 +1487,7 @@ def solve_rate(upper, cores, interrupts, from_below=False):
     return rate
 
 
-def _solve_compiled(upper, cores, interrupts, from_below=False):
+def _solve_compiled(upper, cores, interrupts, from_below=False, idle=None):
     """:func:`solve_rate` for :class:`CoreLoad` cores, one scenario at a time, compiled.
 
     The same iteration (:func:`queuemodel.kernels.core_rates`) without numpy's
@@ -1424,10 +1523,26 @@ def _solve_compiled(upper, cores, interrupts, from_below=False):
                column(c.static for c in cores), column(c.irq_cycles for c in cores),
                poll_cycles, poll_floor, column(c.switch_cycles for c in cores),
                column(c.wake_latency_s for c in cores),
-               column(c.wake_arrival_scv for c in cores), row(interrupts.n_wire), row(bursts), row(frames), row(napi_load), row(irq_load),
+               column(c.wake_arrival_scv for c in cores), *(idle or _idle_table(cores)),
+               row(interrupts.n_wire), row(bursts), row(frames), row(napi_load), row(irq_load),
                row(delay.low_s), row(delay.span_s), row(delay.rate_low), row(delay.inv_width),
                _MAX_ITERATIONS, _RTOL, _Q_MAX, from_below, out)
     return out.reshape(upper.shape)
+
+
+def _idle_table(cores) -> tuple:
+    """The idle states the cores' readers sleep in, as the compiled loop takes them: one
+    host's, the same on every core that has a reader (none where no core has one; None
+    where they differ, which only the numpy loop takes)."""
+    tables = [(c.idle_residency_s, c.idle_exit_s) for c in cores
+              if not (np.ndim(c.switch_cycles) == 0 and c.switch_cycles == 0.0)]
+    if not tables:
+        return _no_idle_states(), _no_idle_states()
+    residency, exit_s = tables[0]
+    if any(not (np.array_equal(r, residency) and np.array_equal(e, exit_s)) for r, e in tables):
+        return None
+    return (np.ascontiguousarray(residency, dtype=float),
+            np.ascontiguousarray(exit_s, dtype=float))
 
 
 #: Grid points over the adaptive-moderation ramp where the overload band is looked for.

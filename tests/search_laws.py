@@ -36,7 +36,9 @@ write alone counted a fluid share of a packet's headers, and the bytes in memory
 negative; mended), and the sweeps add
 two axes
 (``smt_gain`` and ``llc_mib``, which never lower throughput as they grow; since
-2026-11-29 also ``wake_latency_us``, drawn and swept).  Its first
+2026-11-29 also ``wake_latency_us``, drawn and swept; since later that day each
+configuration draws its CPUs' idle states too, which moves every wide seed's later
+draws).  Its first
 run (seed 3, 40 configurations of 1,000, 2026-11-28) found only the known DRAM overrun,
 after finding two things outside the laws: an ordering error that printed a whole
 grid, and the M/G/1/K recursion running every row to the largest ring (tens of
@@ -152,7 +154,21 @@ def _wide_config(rng):
     return dict(threads_per_core=int(rng.choice([1, 2, 2, 4])),
                 rss_udp_ports=bool(rng.integers(4) != 0),
                 veth_orphans_skb=bool(rng.integers(4) != 0),
-                bridge_nf_call_iptables=bool(rng.integers(4) != 0))
+                bridge_nf_call_iptables=bool(rng.integers(4) != 0),
+                idle_states_us=_idle_table(rng))
+
+
+def _idle_table(rng) -> tuple:
+    """The paper host's idle states, the VM's, none, or a random table (since 2026-11-29)."""
+    from queuemodel.testbed.fit import VM_IDLE_STATES_US
+
+    pick = int(rng.integers(4))
+    if pick < 3:
+        return (qm.paper_testbed().idle_states_us, VM_IDLE_STATES_US, ())[pick]
+    k = int(rng.integers(1, 6))
+    residency = np.cumsum(rng.uniform(0.5, 500.0, k))
+    exits = np.cumsum(rng.uniform(0.0, 300.0, k))
+    return tuple(zip(residency.tolist(), exits.tolist()))
 
 
 def _wide_numeric(rng, size):

@@ -826,9 +826,9 @@ def test_the_accounting_sees_what_the_spread_delivers(n, elastic, second, per_fl
                           np.zeros((1, 2)), np.zeros((1, 2)), zero, zero, zero, zero,
                           np.zeros((1, 0)), zero, zero, np.zeros(0), np.zeros((1, 0)), zero,
                           np.ones((1, 2)), np.array([[64.0, 10.0, 2e-3, 5.0, 1.0, 0.0, 1.0]]),
-                          zero, zero, zero, np.zeros(0), True, spread["convex"], carried,
-                          handled, ipm, np.empty((1, 2, 0)), switch, np.empty((1, 2)),
-                          np.empty((1, 2)), np.empty((1, 2)), np.empty((1, 2)))
+                          zero, zero, zero, np.zeros(0), np.zeros(0), np.zeros(0), True,
+                          spread["convex"], carried, handled, ipm, np.empty((1, 2, 0)), switch,
+                          *(np.empty((1, 2)) for _ in range(6)))
     assert carried[0] == pytest.approx(spread["rate_at_level"][0], rel=1e-12, abs=1e-9)
     assert handled[0] == pytest.approx(spread["handled_at_level"][0], rel=1e-12, abs=1e-9)
     assert np.all(handled[0] >= carried[0] * (1 - 1e-12))

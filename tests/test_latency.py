@@ -322,9 +322,11 @@ def light_scenarios(draw):
 
 
 #: Every cost that depends on the rate set to zero: interrupts, NAPI polls, softirq
-#: entries and reader wake-ups (their share per message falls as load rises).
+#: entries and reader wake-ups, their cycles and their latency (their share per message
+#: falls as load rises, and a lighter load lets a CPU sleep deeper).
 NO_RATE_DEPENDENT_COSTS = {
     **NO_MODERATION, "softirq_entry_cycles": 0.0, "context_switch_cycles": 0.0,
+    "wake_latency_us": 0.0, "idle_states_us": (),
     "irq.cost_cycles_per_unit": 0.0, "nic_rx.cost_cycles_per_invocation": 0.0,
     "vxlan_gro.cost_cycles_per_invocation": 0.0, "backlog.cost_cycles_per_invocation": 0.0,
 }
@@ -457,16 +459,33 @@ def test_loss_tends_to_the_fluid_drops_as_buffers_grow(path):
 def test_alone_and_without_variance_a_message_takes_its_service_times(path, proto, shared):
     # No contention (a vanishing load) and no variance: the sojourn is the sum of the
     # stations' work, read here from other outputs (busy share / message rate per core,
-    # and the link's serialisation time from its goodput).
+    # and the link's serialisation time from its goodput), and the wake-up of the reader,
+    # asleep for every message: Host.wake_latency_us on a CPU that polls when idle.
     sc = dict(path=path, proto=proto, offered_gbps=1e-4, arrival_scv=0.0, service_scv=0.0,
-              app_on_softirq_core=shared, **NO_MODERATION)
+              app_on_softirq_core=shared, idle_states_us=(), wake_latency_us=7.0,
+              **NO_MODERATION)
     r = qm.predict(**sc)
     rate = r.message_rate_per_s
     work = sum(u for u in r.core_utilisation.values()) / rate
     link = r.inputs["msg_bytes"] * 8 / (r.link_goodput_gbps * 1e9)
     assert r.queue_stable
-    assert r.latency_mean_us == pytest.approx((work + link) * 1e6, rel=1e-4)
+    assert r.latency_mean_us == pytest.approx((work + link) * 1e6 + 7.0, rel=1e-4)
+    assert r.latency_parts_us["rx:wake-up"] == pytest.approx(7.0, rel=1e-9)
     assert r.latency_p99_us == pytest.approx(r.latency_mean_us, rel=1e-9)
+
+
+@pytest.mark.parametrize("path", PATH_NAMES)
+def test_a_reader_idle_for_seconds_wakes_from_the_deepest_state(path):
+    # At a vanishing load the reader's CPU idles far past every target residency, so
+    # each message waits the software wake-up and the deepest state's exit: 2.5 + 133 us
+    # on the paper's host (C6 of intel_idle's Broadwell table); a CPU that polls pays
+    # only the 2.5, and a load that keeps it busier sleeps shallower.
+    parts = [qm.predict(path=path, proto="udp", offered_gbps=load, **extra
+                        ).latency_parts_us["rx:wake-up"]
+             for load, extra in [(1e-4, {}), (1e-4, {"idle_states_us": ()}), (0.5, {})]]
+    assert parts[0] == pytest.approx(2.5 + 133.0, rel=2e-3)
+    assert parts[1] == pytest.approx(2.5, rel=1e-4)      # asleep for nearly every one
+    assert 0.0 < parts[2] < parts[0]
 
 
 def test_zero_variance_removes_the_wait_at_fifo_stations():

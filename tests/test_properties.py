@@ -460,7 +460,7 @@ def _level_moments(cores, irq, runs, capacity, rate, band, limits, shared, conve
     floor = np.ascontiguousarray(flow_core.poll_floor.reshape(1, -1))
     app_floor = np.ascontiguousarray(app_core.poll_floor.reshape(1, -1))
     out = (np.empty((1, 1)), np.empty((1, 1)), np.empty((1, 1)),
-           np.empty((1, 1, floor.shape[1])), *(np.empty((1, 1)) for _ in range(5)))
+           np.empty((1, 1, floor.shape[1])), *(np.empty((1, 1)) for _ in range(7)))
     low, high = (np.full((1, 1), float(np.ravel(b)[0])) for b in band)
     kernels.level_moments(*runs, np.reshape(capacity, (1, 1)), rate, rate, low, high,
                           np.zeros((1, 1)), np.zeros((1, 1)), np.array([[1.0, np.inf, 1.0, 0.0]]),
@@ -472,7 +472,8 @@ def _level_moments(cores, irq, runs, capacity, rate, band, limits, shared, conve
                           np.asarray(app_core.poll_cycles, dtype=float), app_floor,
                           row(app_core.switch_cycles), row(app_core.capacity)[:, None],
                           limits, row(flow_core.static), row(flow_core.irq_cycles), row(0.3),
-                          np.asarray(flow_core.poll_cycles, dtype=float), shared, convex, *out)
+                          np.asarray(flow_core.poll_cycles, dtype=float),
+                          app_core.idle_residency_s, app_core.idle_exit_s, shared, convex, *out)
     return (out[0],) + out[2:8]
 
 

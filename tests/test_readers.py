@@ -30,14 +30,18 @@ def test_three_readers_on_one_cpu_by_hand():
     # Three native TCP flows of 2 Gb/s on CPU 0.  From the model's other outputs: i
     # interrupts and n wire packets per message, m segments per message (what the stream
     # socket is told of), u the CPU's work without wake-ups.  Each polling period takes
-    # p = n / i packets in p / L runs (L = rx_flow_run_packets, 2.06 as shipped), and holds
-    # d = 3 (1 - (2/3)^(p / L)) of the readers; a message sees D = min(m, d i) deliveries, and wakes its reader on
-    # W = D (1 - u) / (1 + R D (2.5 us + c / C)) of them (Poisson senders, the default
-    # arrival_scv for an offered load: a reader that has drained its queue waits 1 / (R D)
-    # on average for the next delivery, and reads 2.5 us after the wake-up:
-    # Host.wake_latency_us), each costing c = 2 x 3300 cycles of switches plus 4000 for
-    # the select and the read it restarts in the share 1 - 1/D (iperf3's data socket is
-    # non-blocking: tests/select_cost.py).
+    # p = n / i packets in p / L runs (L = rx_flow_run_packets, 2.10 as shipped), and holds
+    # d = 3 (1 - (2/3)^(p / L)) of the readers; a message sees D = min(m, d i)
+    # deliveries, and wakes its reader on W = D (1 - u) / (1 + R D (2.5 us + X + c / C))
+    # of them (Poisson senders, the default arrival_scv for an offered load: a reader
+    # that has drained its queue waits g = 1 / (R D) on average for the next delivery,
+    # and reads 2.5 us after the wake-up, Host.wake_latency_us, plus X, the exit latency
+    # of the idle state its CPU reached: C1, C1E, C3 and C6 of Broadwell's intel_idle
+    # table, entered after 2, 20, 100 and 400 us and left in 2, 10, 40 and 133 us, so
+    # with an exponential idle of mean g, X = sum of the steps times exp(-residency /
+    # g)), each costing c = 2 x 3300 cycles of switches plus 4000 for the select and the
+    # read it restarts in the share 1 - 1/D (iperf3's data socket is non-blocking:
+    # tests/select_cost.py).
     r = qm.predict(path="native", proto="tcp", flows=3, offered_gbps=2.0, queue_cpus=ONE_CPU)
     assert r.cores_used == 1.0
     rate = r.message_rate_per_s
@@ -49,7 +53,12 @@ def test_three_readers_on_one_cpu_by_hand():
     deliveries = min(m, d * i)
     assert deliveries == pytest.approx(m)                 # the segments bind here
     cost = 2 * 3300.0 + (2000.0 + 2000.0) * (1 - 1 / deliveries)
-    woken = deliveries * (1 - u) / (1 + rate * deliveries * (2.5e-6 + cost / 2.2e9))
+    g_us = 1e6 / (rate * deliveries)
+    exit_us = sum(step * np.exp(-residency / g_us)
+                  for residency, step in [(2, 2), (20, 8), (100, 30), (400, 93)])
+    assert 2.0 < exit_us < 133.0
+    woken = deliveries * (1 - u) / (1 + rate * deliveries * ((2.5 + exit_us) * 1e-6
+                                                             + cost / 2.2e9))
     assert r.context_switch_rate_per_s == pytest.approx(2 * woken * rate, rel=1e-9)
     assert r.stages["rx:context_switch"] == pytest.approx(woken * cost * rate / 2.2e9,
                                                           rel=1e-9)

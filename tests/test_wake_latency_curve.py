@@ -1,9 +1,10 @@
 """How long a woken process takes to run, against how long its CPU idled
 (tests/wake_latency_curve.py).
 
-README, "How often a reader sleeps": the model has one wake-up latency
-(``Host.wake_latency_us``, fitted on this VM where readers sleep microseconds at a
-time); the saved curve says for how long an idle that holds.
+README, "How often a reader sleeps": the model wakes a reader ``Host.wake_latency_us``
+after the delivery (fitted on this VM where readers sleep microseconds at a time), plus
+the exit latency of the idle state its CPU reached (``Host.idle_states_us``); the saved
+curve gives this VM's states (``testbed.fit.VM_IDLE_STATES_US``).
 """
 
 import json
@@ -42,6 +43,33 @@ def test_on_this_vm_a_cpu_idle_past_200_us_wakes_late():
             assert 15.0 < r["median_us"] < 25.0, r
         else:
             assert r["median_us"] > 40.0 and r["p90_us"] > 150.0, r
+
+
+def test_the_vms_idle_states_step_where_its_wake_ups_do():
+    # VM_IDLE_STATES_US read as a step function of the idle (each gap a fixed one):
+    # added to the quickest median (the wake-up after a short idle), it lands within
+    # 2.5 us of every median up to 500 us and within 15 us past the deeper step (3 ms);
+    # at 1 ms, on the deeper step itself, both directions' medians lie between its two
+    # levels.
+    from queuemodel.testbed.fit import VM_IDLE_STATES_US
+
+    rows = json.loads(DATA.read_text())["rows"]
+    base = min(r["median_us"] for r in rows)
+
+    def step(gap_us):
+        return max([e for residency, e in VM_IDLE_STATES_US if residency <= gap_us],
+                   default=0.0)
+
+    for r in rows:
+        # The sleeper's CPU idles the gap less the wake-up it has just had (about base).
+        modelled = base + step(r["gap_us"] - base)
+        if r["gap_us"] <= 500:
+            assert abs(r["median_us"] - modelled) < 2.5, r
+        elif r["gap_us"] >= 3000:
+            assert abs(r["median_us"] - modelled) < 15.0, r
+    at_step = [r["median_us"] for r in rows if r["gap_us"] == 1000]
+    assert len(at_step) == 2
+    assert all(base + step(999) < median < base + step(1000) for median in at_step)
 
 
 @pytest.mark.slow

@@ -1,0 +1,128 @@
+"""Idle states: a reader's CPU that sleeps long enough wakes from a deeper state, later.
+
+Mechanism (queuemodel.solver.idle_exit_moments, wakeups_per_message; Host.idle_states_us):
+the CPU idles an exponential time of mean g, the wake-up law's wait, and wakes from the
+deepest state whose target residency that reaches, paying its exit latency on top of
+``wake_latency_us``.  The sleeps count it as idle time; a message whose last delivery
+finds its reader asleep waits for it (the latency's ``rx:wake-up`` part).
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import queuemodel as qm
+from queuemodel.errors import ModelInputError
+from queuemodel.paths import PATH_NAMES
+from queuemodel.solver import idle_exit_moments, wakeups_per_message
+
+
+@st.composite
+def tables(draw, min_size=1):
+    """An idle-state table in seconds: residencies strictly rising, exits never falling."""
+    k = draw(st.integers(min_size, 5))
+    gaps = draw(st.lists(st.floats(1e-7, 1e-3), min_size=k, max_size=k))
+    steps = draw(st.lists(st.floats(0.0, 2e-4), min_size=k, max_size=k))
+    return np.cumsum(gaps), np.cumsum(steps)
+
+
+@given(tables(), st.floats(1e-8, 10.0), st.floats(1.0001, 10.0))
+def test_the_exit_latency_lies_between_none_and_the_deepest_and_grows_with_the_idle(
+        table, wait, longer):
+    # Bounds: no state (0) to the deepest state's exit; the mean square at least the
+    # square of the mean (Jensen) and at most the deepest's square; a longer idle never
+    # reaches a shallower state on average.
+    residency, exits = table
+    mean, square = (float(x) for x in idle_exit_moments(wait, residency, exits))
+    later, _ = idle_exit_moments(wait * longer, residency, exits)
+    deepest = float(exits[-1])
+    assert 0.0 <= mean <= deepest * (1 + 1e-12)
+    assert mean * mean * (1 - 1e-9) <= square <= deepest * deepest * (1 + 1e-12)
+    assert float(later) >= mean * (1 - 1e-12)
+
+
+@given(tables())
+def test_no_idle_is_no_exit_and_an_endless_idle_the_deepest(table):
+    residency, exits = table
+    assert idle_exit_moments(0.0, residency, exits)[0] == 0.0
+    assert idle_exit_moments(np.inf, residency, exits)[0] == pytest.approx(exits[-1])
+    assert idle_exit_moments(np.inf, residency, exits)[1] == pytest.approx(exits[-1] ** 2)
+
+
+def test_one_state_by_hand():
+    # C6 of Broadwell's intel_idle table (400 us residency, 133 us exit) after an idle of
+    # mean 1 ms: reached with chance exp(-0.4) = 0.670, so 89.2 us on average.
+    mean, square = idle_exit_moments(1e-3, [400e-6], [133e-6])
+    assert float(mean) == pytest.approx(133e-6 * math.exp(-0.4), rel=1e-12)
+    assert float(square) == pytest.approx(133e-6 ** 2 * math.exp(-0.4), rel=1e-12)
+
+
+@given(st.floats(1e3, 1e6), st.floats(0.0, 0.95), tables(), st.floats(0.0, 2.0))
+def test_deeper_idle_states_never_make_a_reader_sleep_more_often(rate, busy, table, scv):
+    # At the same load, a sleep that ends later leaves the reader's CPU idle longer per
+    # sleep, so it fits fewer sleeps into the same idle time.
+    residency, exits = table
+    other = busy * 2.2e9 / rate
+    args = (rate, 1.0, other, 6600.0, 2.2e9)
+    plain = wakeups_per_message(*args, latency_s=2.5e-6, arrival_scv=scv)
+    deep = wakeups_per_message(*args, latency_s=2.5e-6, arrival_scv=scv,
+                               idle_residency_s=residency, idle_exit_s=exits)
+    assert 0.0 <= float(deep) <= float(plain) * (1 + 1e-12)
+
+
+@given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(["tcp", "udp"]),
+       flows=st.integers(1, 40), msg=st.sampled_from([64, 1024, 8192, 65507]),
+       offered=st.sampled_from([0.01, 0.5, 5.0, np.inf]), app=st.booleans())
+def test_idle_states_move_no_throughput_only_cpu_and_latency(path, proto, flows, msg, offered,
+                                                             app):
+    # A CPU at its capacity never sleeps, so how deeply an idle one sleeps never changes
+    # what the binding CPU sustains: the throughput is the same with and without idle
+    # states, and only the CPUs below capacity and the latency see them.
+    sc = dict(path=path, proto=proto, flows=flows, msg_bytes=msg, offered_gbps=offered,
+              app_on_softirq_core=app)
+    deep, polling = qm.predict(**sc), qm.predict(**sc, idle_states_us=())
+    assert deep.throughput_gbps == pytest.approx(polling.throughput_gbps, rel=1e-9)
+    assert deep.latency_parts_us["rx:wake-up"] >= polling.latency_parts_us["rx:wake-up"] \
+        * (1 - 1e-9) or not deep.queue_stable
+
+
+def test_a_lightly_loaded_reader_waits_for_the_deepest_state_it_reaches():
+    # One Docker UDP flow of 8 KB datagrams: at 0.1 Gb/s (1,500 a second) the reader's
+    # CPU idles ~650 us between them and mostly reaches C6; at 1 Gb/s (~65 us) C1E and
+    # some C3; at 3 Gb/s it hardly sleeps.  The wake-up's share of the latency falls with
+    # the load, from most of it to almost none.
+    parts = [qm.predict(path="docker-overlay", proto="udp", offered_gbps=load
+                        ).latency_parts_us["rx:wake-up"] for load in (0.1, 1.0, 3.0)]
+    assert 50.0 < parts[0] < 135.5
+    assert 2.5 < parts[1] < 30.0
+    assert parts[2] < 2.5
+    assert parts[0] > parts[1] > parts[2]
+
+
+@pytest.mark.parametrize("text", ["1:2:3", "20:5,10:8", "20:5,40:4", "nan:1", "-1:0",
+                                  "inf:2", "x"])
+def test_a_bad_table_names_the_field_and_changes_nothing(text, capsys):
+    from queuemodel.cli import main
+
+    with pytest.raises(ModelInputError, match="host.idle_states_us"):
+        qm.predict(idle_states_us=text)
+    assert main(["predict", "--path", "native", "--proto", "tcp", "--set",
+                 f"idle_states_us={text}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "host.idle_states_us" in err[0]
+    assert qm.paper_testbed().idle_states_us == ((2.0, 2.0), (20.0, 10.0), (100.0, 40.0),
+                                                 (400.0, 133.0))
+
+
+def test_the_command_line_and_a_profile_take_a_table(tmp_path):
+    from queuemodel.hosts import host_to_toml, load_host
+
+    host = qm.hosts.with_overrides(qm.paper_testbed(), {"idle_states_us": "200:14,1000:155"})
+    assert host.idle_states_us == ((200.0, 14.0), (1000.0, 155.0))
+    path = tmp_path / "vm.toml"
+    path.write_text(host_to_toml(host))
+    assert load_host(path) == host
+    assert qm.hosts.with_overrides(host, {"idle_states_us": "none"}).idle_states_us == ()

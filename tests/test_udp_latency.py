@@ -1,0 +1,95 @@
+"""One-way latency of a light UDP flow against its rate (tests/udp_latency.py), and what
+the model says of it with the VM's idle states (README "Latency and loss")."""
+
+import collections
+import json
+import os
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import queuemodel as qm
+from queuemodel.testbed import fit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from udp_latency import row  # noqa: E402
+
+DATA = Path(__file__).parent / "data" / "testbed" / "vm-2cpu-udp-latency.json"
+
+
+def test_a_row_leaves_the_warm_up_out_and_summarises_the_rest():
+    late = [10_000_000] + [1_000 * k for k in range(1, 10)]     # the first: a warm-up
+    r = row("native", 100.0, 1024, late)
+    assert r["count"] == 9 and r["mean_us"] == 5.0
+    assert (r["median_us"], r["p90_us"], r["p99_us"]) == (5.0, 9.0, 9.0)
+
+
+def _measured():
+    by = collections.defaultdict(list)
+    for r in json.loads(DATA.read_text())["rows"]:
+        by[(r["path"], r["rate_per_s"])].append(r["mean_us"])
+    return {key: statistics.fmean(means) for key, means in by.items()}
+
+
+def test_the_vms_light_flows_wait_for_their_readers_idle_cpu_as_the_model_says():
+    # Measured 2026-11-29 (Linux 6.18, 2 vCPUs at 2.2 GHz, two passes; 1 KB datagrams at
+    # Poisson times, sender spinning on CPU 0, reader blocked on CPU 1): the mean latency
+    # falls from 160 us (native) and 197 us (Docker) at 100 a second to 7 and 10 us at
+    # 30,000, as the reader's CPU idles shorter and wakes from shallower states.  The
+    # model on this VM's host (testbed_host, the paper's cycles at 2.2 GHz, the VM's idle
+    # states read from the pipe curve, vm-2cpu-wake-curve.json) gives 150-153 us at 100/s,
+    # 70-73 at 1,000 and 11-15 at 30,000; every rate within 40 % or 10 us (both ends are
+    # Python here, iperf3 in the model; the passes differ by up to a third at 1,000-3,000
+    # a second, where the deep step is hit in some gaps and not others).  The Docker path
+    # at 100/s waits 44 us more than the model says (cold caches after a long idle?).  A
+    # CPU that polls, the model without idle states, says 11-14 us at 100/s: 10x short.
+    measured = _measured()
+    host = fit.testbed_host(2, 2200.0, 0.0, flows=1, cycles_scale=1.0)
+    for path in ("native", "docker-overlay"):
+        rates = np.array(sorted(rate for p, rate in measured if p == path))
+        assert rates.size == 7
+        shown = np.array([measured[(path, rate)] for rate in rates])
+        sc = dict(path=path, proto="udp", msg_bytes=1024, arrival_scv=1.0,
+                  offered_gbps=rates * 1024 * 8 / 1e9)
+        model = qm.predict(**sc, host=host).latency_mean_us
+        polling = qm.predict(**sc, host=host, idle_states_us=()).latency_mean_us
+        assert shown[0] > 10 * shown[-1]
+        assert np.all(np.abs(model - shown) <= np.maximum(0.4 * shown, 10.0)), (path, model)
+        assert shown[0] > 8 * polling[0]
+
+
+_CAN_MEASURE = (hasattr(os, "geteuid") and os.geteuid() == 0 and (os.cpu_count() or 1) >= 2
+                and shutil.which("ip") is not None)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _CAN_MEASURE, reason="needs root, two CPUs and ip")
+def test_a_short_run_times_every_datagram():
+    from udp_latency import measure
+
+    r = measure("native", 2000.0, seconds=0.2)
+    assert r["count"] == 360 and 0.0 < r["median_us"] < r["p99_us"] < 1e5
+
+
+def test_the_readme_table_shows_the_saved_runs_and_the_model():
+    import re
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = dict(re.findall(r"^\| (native, measured mean \(us\)|native, model|Docker, measured|"
+                            r"Docker, model) \| ([0-9 |]+) \|$", readme, flags=re.M))
+    assert len(table) == 4, "the light-flow latency table is gone or reworded"
+    measured = _measured()
+    host = fit.testbed_host(2, 2200.0, 0.0, flows=1, cycles_scale=1.0)
+    for name, path in (("native", "native"), ("Docker", "docker-overlay")):
+        rates = np.array(sorted(rate for p, rate in measured if p == path))
+        model = qm.predict(path=path, proto="udp", msg_bytes=1024, arrival_scv=1.0, host=host,
+                           offered_gbps=rates * 1024 * 8 / 1e9).latency_mean_us
+        shown = [measured[(path, rate)] for rate in rates]
+        row = "native, measured mean (us)" if name == "native" else "Docker, measured"
+        assert table[row].split(" | ") == [str(round(v)) for v in shown]
+        assert table[f"{name}, model"].split(" | ") == [str(round(v)) for v in model]

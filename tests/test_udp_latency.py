@@ -93,3 +93,40 @@ def test_the_readme_table_shows_the_saved_runs_and_the_model():
         row = "native, measured mean (us)" if name == "native" else "Docker, measured"
         assert table[row].split(" | ") == [str(round(v)) for v in shown]
         assert table[f"{name}, model"].split(" | ") == [str(round(v)) for v in model]
+
+
+PACED = Path(__file__).parent / "data" / "testbed" / "vm-2cpu-udp-latency-paced.json"
+
+
+def test_paced_datagrams_wake_their_reader_from_the_step_their_gap_reaches():
+    # The same runs with a fixed gap (--paced; 2026-11-29, two passes, both paths): each
+    # gap is one idle, so the medians show the VM's steps (VM_IDLE_STATES_US) plainly:
+    # 6.7-9.4 us at gaps of 33-100 us (no step), 21-30 us at 333 us-1 ms (past the 200 us
+    # step, +14), 157-177 us at 3.3 ms (past the ~1 ms step, +155) and 210-228 us at
+    # 10 ms, past anything the pipe curve reached (3 ms).  At 1,000 a second paced they
+    # stay on the first step (idle just short of 1 ms) where Poisson gaps of the same mean
+    # reach the deep one a third of the time (means 28-32 us against 54-75).  The model
+    # takes a paced reader's idle to be exponential, of mean half what its reading leaves
+    # free of the gap (solver.wakeups_per_message's steady sender): 40-43 us at 1,000 a
+    # second and 140-143 at 100, where each gap here is one idle of the whole gap (README
+    # "A light flow waits for its reader's idle CPU").
+    from queuemodel.testbed.fit import VM_IDLE_STATES_US
+
+    rows = json.loads(PACED.read_text())["rows"]
+    assert len(rows) == 28 and all(r["paced"] for r in rows)
+    base = min(r["median_us"] for r in rows)
+    for r in rows:
+        gap_us = 1e6 / r["rate_per_s"]
+        if gap_us <= 100:
+            assert r["median_us"] < base + 3.0, r
+        elif gap_us <= 1000:
+            assert abs(r["median_us"] - base - VM_IDLE_STATES_US[0][1]) < 10.0, r
+        elif gap_us < 5000:
+            assert abs(r["median_us"] - base - VM_IDLE_STATES_US[1][1]) < 20.0, r
+        else:
+            assert r["median_us"] > base + VM_IDLE_STATES_US[1][1] + 40.0, r
+    poisson = _measured()
+    for path in ("native", "docker-overlay"):
+        paced = statistics.fmean(r["mean_us"] for r in rows
+                                 if r["path"] == path and r["rate_per_s"] == 1000.0)
+        assert paced < 35.0 < 50.0 < poisson[(path, 1000.0)]

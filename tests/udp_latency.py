@@ -40,15 +40,17 @@ def _spin_until(deadline_ns: int) -> None:
         pass
 
 
-def send(address: str, rate: float, count: int, size: int, seed: int) -> None:
-    """``count`` datagrams of ``size`` bytes at Poisson times of mean rate ``rate``/s."""
+def send(address: str, rate: float, count: int, size: int, seed: int,
+         paced: bool = False) -> None:
+    """``count`` datagrams of ``size`` bytes at Poisson times of mean rate ``rate``/s (or
+    every ``1 / rate`` s, ``paced``)."""
     os.sched_setaffinity(0, {0})
     rng = random.Random(seed)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     pad = b"\0" * (size - 8)
     at = time.monotonic_ns() + 50_000_000
     for _ in range(count):
-        at += int(rng.expovariate(rate) * 1e9)
+        at += int((1.0 / rate if paced else rng.expovariate(rate)) * 1e9)
         _spin_until(at)
         sock.sendto(struct.pack("q", time.monotonic_ns()) + pad, (address, PORT))
     sock.sendto(b"end", (address, PORT))
@@ -71,17 +73,18 @@ def receive(address: str, out_path: str) -> None:
         json.dump(late, f)
 
 
-def row(path: str, rate: float, size: int, late_ns: list) -> dict:
+def row(path: str, rate: float, size: int, late_ns: list, paced: bool = False) -> dict:
     """One rate's summary in microseconds (the first tenth left out: a warm-up)."""
     us = sorted(x / 1e3 for x in late_ns[len(late_ns) // 10:])
     at = (lambda q: us[min(len(us) - 1, int(q * len(us)))])
-    return {"path": path, "rate_per_s": rate, "msg_bytes": size, "count": len(us),
+    return {"path": path, "rate_per_s": rate, "msg_bytes": size, "paced": paced,
+            "count": len(us),
             "mean_us": statistics.fmean(us), "median_us": at(0.5), "p90_us": at(0.9),
             "p99_us": at(0.99)}
 
 
 def measure(path: str, rate: float, size: int = 1024, seconds: float = 2.0,
-            seed: int = 0) -> dict:
+            seed: int = 0, paced: bool = False) -> dict:
     """One rate's row, on a testbed built and removed around it."""
     from queuemodel.testbed.netns import Testbed
 
@@ -96,7 +99,8 @@ def measure(path: str, rate: float, size: int = 1024, seconds: float = 2.0,
             time.sleep(0.3)
             subprocess.run(["ip", "netns", "exec", client_ns, sys.executable, me, "--role",
                             "send", "--address", address, "--rate", str(rate), "--count",
-                            str(count), "--size", str(size), "--seed", str(seed)],
+                            str(count), "--size", str(size), "--seed", str(seed)]
+                           + (["--paced"] if paced else []),
                            check=True, timeout=count / rate + 60)
             reader.wait(timeout=30)
         finally:
@@ -106,7 +110,7 @@ def measure(path: str, rate: float, size: int = 1024, seconds: float = 2.0,
         with open(out) as f:
             late = json.load(f)
         os.remove(out)
-    return row(path, rate, size, late)
+    return row(path, rate, size, late, paced)
 
 
 def main(argv=None) -> int:
@@ -116,6 +120,8 @@ def main(argv=None) -> int:
     parser.add_argument("--msg-bytes", type=int, default=1024)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--passes", type=int, default=1)
+    parser.add_argument("--paced", action="store_true",
+                        help="send every 1/rate s instead of at Poisson times")
     parser.add_argument("--out")
     parser.add_argument("--role", choices=["send", "receive"], help=argparse.SUPPRESS)
     parser.add_argument("--address", help=argparse.SUPPRESS)
@@ -126,7 +132,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.role == "send":
-        send(args.address, args.rate, args.count, args.size, args.seed)
+        send(args.address, args.rate, args.count, args.size, args.seed, args.paced)
         return 0
     if args.role == "receive":
         receive(args.address, args.file)
@@ -135,7 +141,8 @@ def main(argv=None) -> int:
     for p in range(args.passes):
         for path in args.path.split(","):
             for rate in (float(r) for r in args.rates.split(",")):
-                r = measure(path, rate, args.msg_bytes, args.seconds, seed=p)
+                r = measure(path, rate, args.msg_bytes, args.seconds, seed=p,
+                            paced=args.paced)
                 print(f"{path:15} {rate:8.0f}/s  mean {r['mean_us']:7.1f}  median "
                       f"{r['median_us']:7.1f}  p90 {r['p90_us']:7.1f}  p99 {r['p99_us']:7.1f} us")
                 rows.append(r)

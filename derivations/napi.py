@@ -125,7 +125,14 @@ def _wakeups() -> Derivation:
     sol = sp.solve(system, [rho, W], dict=True)[0]
     # One idle state (residency r, exit latency x) stands for the table: the exit
     # latency's mean after a wait g is x exp(-r / g) (idle_exit_mean).
-    drained = sp.simplify(sol[W].subs(X, x * sp.exp(-r / g)).subs(g, wait) / R)
+    # At a steady pace (v = 0) every gap leaves A = F - L - c / C once the delivery is
+    # read (F = (1 - u) / (R D)), one length each time: the state is reached when its
+    # residency and its exit both fit in A (steady_idle_exit); mixed in the shares
+    # min(v, 1) and 1 - min(v, 1).
+    free_s = (1 - R * a / C) / (R * deliveries)
+    fits = x * sp.Heaviside(free_s - L - cost / C - r - x, 1)
+    exit_mean = sp.Min(v, 1) * x * sp.exp(-r / g) + (1 - sp.Min(v, 1)) * fits
+    drained = sol[W].subs(X, exit_mean).subs(g, wait) / R
     derived = sp.Min(deliveries, drained)
     D = sp.Symbol("D")
     return Derivation(
@@ -137,8 +144,12 @@ def _wakeups() -> Derivation:
             "sleeps again.  Each sleep leaves its core idle for the wait g until that "
             "delivery, the latency L and the exit latency X of the idle state the wait "
             "took it to, so W sleeps a second leave it idle W (g + L + X).",
-            "X is the mean exit latency after an exponential idle of mean g "
-            "(idle_exit_mean), here of one state: x exp(-r / g).",
+            "X is the mean exit latency of the idle state a sleep reaches, here of one "
+            "state (residency r, exit x).  At random the idle is exponential of mean g: x "
+            "exp(-r / g) (idle_exit_mean).  At a steady pace each gap leaves the same "
+            "A = F - L - c / C, F = (1 - u) / (R D), once its delivery is read: the state "
+            "is reached when r + x <= A (steady_idle_exit).  Between, the two mix in the "
+            "shares min(v, 1) and 1 - min(v, 1).",
             "Deliveries come R D a second with squared coefficient of variation v.  At a "
             "steady pace (v = 0, a sender as fast as it can go) a reader catches up after "
             "reading a delivery whole, somewhere in the (1 - u) / (R D) of the gap its "
@@ -162,13 +173,13 @@ def _wakeups() -> Derivation:
             ("its idle share: a wait and two latencies per sleep", system[1]),
             ("solved for W", sp.Eq(W, sp.simplify(sol[W]))),
             ("the wait until the next delivery", sp.Eq(g, wait.subs(deliveries, D))),
-            ("the idle state's exit latency after it", sp.Eq(X, x * sp.exp(-r / g))),
+            ("the idle state's exit latency after it", sp.Eq(X, exit_mean)),
             ("per message, at most one a delivery", sp.Eq(sp.Symbol("w"), derived)),
         ),
         derived=derived,
         stated=sp.Min(deliveries, deliveries * (1 - R * a / C)
                       / (v + (1 - sp.Min(v, 1)) * (1 - R * a / C) / 2
-                         + R * deliveries * (L + x * sp.exp(-r / wait) + cost / C))),
+                         + R * deliveries * (L + exit_mean.subs(g, wait) + cost / C))),
         symbols=(R, i, a, s, C, d, m, e, L, v, r, x),
         implemented=lambda R_, i_, a_, s_, C_, d_, m_, e_, L_, v_, r_, x_: wakeups_per_message(
             R_, i_, a_, s_, C_, readers=d_, most=m_, read_cycles=e_, latency_s=L_,

@@ -327,6 +327,17 @@ def _idle_exit(wait_s, residency_s, exit_s):
 
 
 @_compiled
+def _steady_exit(available_s, residency_s, exit_s):
+    """Exit latency of the deepest idle state whose residency and exit fit in
+    ``available_s`` (``solver.steady_idle_exit``)."""
+    out = 0.0
+    for k in range(residency_s.shape[0]):
+        if residency_s[k] + exit_s[k] <= available_s:
+            out = max(out, exit_s[k])
+    return out
+
+
+@_compiled
 def _sleep_wait(rate, per_delivery, idle, scv):
     """Seconds a sleeping reader waits for the delivery that wakes it, ``g``
     (``solver.wakeups_per_message``), times the deliveries a second; and ``g``."""
@@ -346,7 +357,20 @@ def _wake_law(rate, per_delivery, other, switch, capacity, latency_s, scv, resid
     if idle <= 0.0:
         return 0.0, 0.0, 0.0
     waiting, wait_s = _sleep_wait(rate, per_delivery, idle, scv)
-    exit_mean, exit_square = _idle_exit(wait_s, residency_s, exit_s)
+    # At random an exponential idle, at a steady pace the deepest state that fits in
+    # what a gap leaves, mixed between (solver.steady_exit_mix).
+    random = min(scv, 1.0)
+    exit_mean = exit_square = 0.0
+    if random > 0.0:
+        exit_mean, exit_square = _idle_exit(wait_s, residency_s, exit_s)
+        exit_mean *= random
+        exit_square *= random
+    if random < 1.0:
+        deliveries = rate * per_delivery
+        gap = idle / deliveries if deliveries > 0.0 else np.inf
+        paced = _steady_exit(gap - latency_s - switch / capacity, residency_s, exit_s)
+        exit_mean += (1.0 - random) * paced
+        exit_square += (1.0 - random) * paced * paced
     per_sleep = waiting + rate * per_delivery * (latency_s + exit_mean + switch / capacity)
     if per_sleep <= 0.0:
         return per_delivery, exit_mean, exit_square

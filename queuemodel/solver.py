@@ -787,6 +787,25 @@ def _irq_per_message(rate, n_wire, bursts, frames_per_burst, napi_load, irq_load
     return idle * moderated / (1.0 + rate * irq_load * moderated)
 
 
+def steady_exit_mix(wait_s, available_s, scv, residency_s=(), exit_s=()):
+    """Mean and mean square exit latency of a reader's sleeps: at random (``v >= 1``) after
+    an exponential idle of mean ``g`` (:func:`idle_exit_moments`), at a steady pace (``v =
+    0``) in the deepest state that fits in what each gap leaves (:func:`steady_idle_exit`),
+    and mixed in the shares ``min(v, 1)`` and ``1 - min(v, 1)`` between.
+
+    Examples
+    --------
+    >>> mean, _ = steady_exit_mix(1e-3, 3e-3, 0.5, [400e-6], [133e-6])
+    >>> round(float(mean) * 1e6, 1)                # (133 e^-0.4 + 133) / 2
+    111.1
+    """
+    random = np.minimum(np.asarray(scv, dtype=float), 1.0)
+    mean, square = idle_exit_moments(wait_s, residency_s, exit_s)
+    paced = steady_idle_exit(available_s, residency_s, exit_s)
+    return (random * mean + (1.0 - random) * paced,
+            random * square + (1.0 - random) * paced * paced)
+
+
 def idle_states_s(states_us) -> tuple:
     """``Host.idle_states_us`` as two ``(K,)`` float arrays in seconds: residencies, exits.
 
@@ -849,6 +868,45 @@ def idle_exit_moments(wait_s, residency_s=(), exit_s=()):
     below = np.concatenate(([0.0], e[:-1]))
     return (np.sum((e - below) * reached, axis=-1),
             np.sum((e * e - below * below) * reached, axis=-1))
+
+
+def steady_idle_exit(available_s, residency_s=(), exit_s=()):
+    """Exit latency of the idle state a steadily fed reader's CPU reaches between deliveries.
+
+    Parameters
+    ----------
+    available_s : float or numpy.ndarray
+        Seconds of each gap left once the reader has read its delivery, been
+        woken and switched, ``A = F - L - c / C`` (:func:`wakeups_per_message`).
+    residency_s, exit_s : sequence of float
+        The idle states (:func:`idle_states_s`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``e_k`` of the deepest state with ``r_k + e_k <= A`` (0 where none).
+
+    Notes
+    -----
+    Deliveries a fixed gap apart, each read before the next: the CPU idles
+    ``T = A - X`` of every gap, one length each time, and leaving the state
+    takes ``X`` of the gap too, so a state fits only if its residency and its
+    exit latency both do.  A governor that predicts the steady idle well picks
+    the deepest that fits.
+
+    Examples
+    --------
+    >>> states = ([2e-6, 20e-6, 100e-6, 400e-6], [2e-6, 10e-6, 40e-6, 133e-6])
+    >>> [round(float(steady_idle_exit(a, *states)) * 1e6) for a in (3e-6, 5e-6, 100e-6, 1e-3)]
+    [0, 2, 10, 133]
+    """
+    a = np.asarray(available_s, dtype=float)[..., None]
+    r = np.asarray(residency_s, dtype=float)
+    e = np.asarray(exit_s, dtype=float)
+    if r.size == 0:
+        return np.zeros(a.shape[:-1])
+    # exits never fall, so the deepest state that fits has the largest exit of those that do
+    return np.max(np.where(r + e <= a, e, 0.0), axis=-1)
 
 
 def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity, readers=1.0,
@@ -944,13 +1002,17 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity,
     ...                                 latency_s=3e-6)), 6)
     0.222222
 
-    At 100k a second the wait is 0.3 / 2 of 10 us, 1.5 us: long enough for C1
-    (2 us residency, 2 us exit) a share exp(-4/3) of the time, which makes each
-    sleep 0.53 us longer: 0.60 sleeps a datagram instead of 0.3 / 0.45 = 0.67.
+    At 100k a second a steady sender leaves the reader 3 us of each 10 us gap,
+    all of which the 3 us latency takes: no idle state fits (C1 needs 2 us of
+    residency and 2 of exit), and it sleeps 0.3 / 0.45 = 0.67 times a
+    datagram.  Poisson datagrams make it wait 10 us on average, long enough
+    for C1 a share exp(-0.2) of the time: each sleep lasts 10 + 3 + 1.64 us,
+    0.3 / 1.46 = 0.205 a datagram (0.231 on a CPU that polls).
 
-    >>> round(float(wakeups_per_message(1e5, 1.0, 0.7 * 2.2e9 / 1e5, 0.0, 2.2e9,
-    ...     latency_s=3e-6, idle_residency_s=[2e-6], idle_exit_s=[2e-6])), 4)
-    0.5968
+    >>> c1 = dict(latency_s=3e-6, idle_residency_s=[2e-6], idle_exit_s=[2e-6])
+    >>> [round(float(wakeups_per_message(1e5, 1.0, 0.7 * 2.2e9 / 1e5, 0.0, 2.2e9,
+    ...                                  arrival_scv=v, **c1)), 4) for v in (0.0, 1.0)]
+    [0.6667, 0.205]
     """
     per_delivery = np.minimum(most, np.multiply(readers, interrupts))
     cost = wakeup_cycles(switch_cycles, per_delivery, read_cycles)
@@ -962,7 +1024,9 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity,
     deliveries = np.multiply(rate, per_delivery)
     with np.errstate(divide="ignore", invalid="ignore"):
         wait_s = np.where(deliveries > 0.0, waiting / deliveries, np.inf)
-    exit_s, _ = idle_exit_moments(wait_s, idle_residency_s, idle_exit_s)
+        gap_s = np.where(deliveries > 0.0, idle / deliveries, np.inf)
+    exit_s = steady_exit_mix(wait_s, gap_s - np.add(latency_s, np.divide(cost, capacity)),
+                             arrival_scv, idle_residency_s, idle_exit_s)[0]
     per_sleep = np.add(waiting, np.multiply(deliveries, np.add(np.add(latency_s, exit_s),
                                                                np.divide(cost, capacity))))
     # (nothing to pay per sleep: every delivery wakes it; 1e-300 keeps that finite)

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 import queuemodel as qm
 from queuemodel.errors import ModelInputError
 from queuemodel.paths import PATH_NAMES
-from queuemodel.solver import idle_exit_moments, wakeups_per_message
+from queuemodel.solver import (idle_exit_moments, steady_exit_mix, steady_idle_exit,
+                               wakeups_per_message)
 
 
 @st.composite
@@ -50,6 +51,28 @@ def test_no_idle_is_no_exit_and_an_endless_idle_the_deepest(table):
     assert idle_exit_moments(0.0, residency, exits)[0] == 0.0
     assert idle_exit_moments(np.inf, residency, exits)[0] == pytest.approx(exits[-1])
     assert idle_exit_moments(np.inf, residency, exits)[1] == pytest.approx(exits[-1] ** 2)
+
+
+@given(tables(), st.floats(0.0, 5e-3), st.floats(0.0, 5e-3))
+def test_a_steady_idle_reaches_the_deepest_state_that_fits_and_more_room_never_less(
+        table, room, more):
+    # By the definition, state by state: the deepest whose residency and exit both fit.
+    residency, exits = table
+    fits = [e for r, e in zip(residency, exits) if r + e <= room]
+    exit_s = float(steady_idle_exit(room, residency, exits))
+    assert exit_s == (fits[-1] if fits else 0.0)
+    assert float(steady_idle_exit(room + more, residency, exits)) >= exit_s
+
+
+@given(tables(), st.floats(1e-7, 1e-2), st.floats(-1e-3, 1e-2), st.floats(0.0, 3.0))
+def test_between_the_paces_the_exit_latency_mixes_the_two(table, wait, room, scv):
+    residency, exits = table
+    mean, square = (float(x) for x in steady_exit_mix(wait, room, scv, residency, exits))
+    random, _ = idle_exit_moments(wait, residency, exits)
+    paced = float(steady_idle_exit(room, residency, exits))
+    share = min(scv, 1.0)
+    assert mean == pytest.approx(share * float(random) + (1 - share) * paced, abs=1e-15)
+    assert mean * mean <= square * (1 + 1e-9) + 1e-24
 
 
 def test_one_state_by_hand():

@@ -30,7 +30,7 @@ def test_three_readers_on_one_cpu_by_hand():
     # Three native TCP flows of 2 Gb/s on CPU 0.  From the model's other outputs: i
     # interrupts and n wire packets per message, m segments per message (what the stream
     # socket is told of), u the CPU's work without wake-ups.  Each polling period takes
-    # p = n / i packets in p / L runs (L = rx_flow_run_packets, 2.10 as shipped), and holds
+    # p = n / i packets in p / L runs (L = rx_flow_run_packets, 2.09 as shipped), and holds
     # d = 3 (1 - (2/3)^(p / L)) of the readers; a message sees D = min(m, d i)
     # deliveries, and wakes its reader on W = D (1 - u) / (1 + R D (2.5 us + X + c / C))
     # of them (Poisson senders, the default arrival_scv for an offered load: a reader

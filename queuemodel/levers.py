@@ -58,7 +58,8 @@ class Lever:
     name : str
         A host field or a stage cost ``"stage.field"``.
     kind : {'elasticity', 'step', 'flag'}
-        Nudged by a small factor, moved by one, or flipped.
+        Nudged by a small factor, moved by one (the idle states: all taken
+        away, a CPU that polls), or flipped.
     value, changed
         The input as it is, and as tried (for an elasticity, the upper nudge).
     before, after : float
@@ -145,6 +146,8 @@ class Levers:
 def _show(value) -> str:
     if isinstance(value, bool):
         return str(value)
+    if isinstance(value, tuple):                     # the idle states
+        return f"{len(value)} states" if value else "polling"
     return f"{value:.6g}"
 
 
@@ -221,11 +224,16 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
 
     for name in HOST_FIELDS:
         kind = meta[name].get("kind")
-        if name in RECORDED_ONLY or name in SETUP_FLAGS or kind not in ("number", "flag"):
+        if name in RECORDED_ONLY or name in SETUP_FLAGS or kind not in ("number", "flag",
+                                                                        "idle"):
             continue
         value = current[name]
         try:
-            if kind == "flag":
+            if kind == "idle":
+                if value:                        # idle=poll: the CPUs never sleep deeper
+                    rows.append(_relative(name, "step", value, (), before,
+                                          value_of(name, ())))
+            elif kind == "flag":
                 changed = not bool(value)
                 rows.append(_relative(name, "flag", bool(value), changed, before,
                                       value_of(name, changed)))

@@ -149,3 +149,19 @@ def test_the_command_line_and_a_profile_take_a_table(tmp_path):
     path.write_text(host_to_toml(host))
     assert load_host(path) == host
     assert qm.hosts.with_overrides(host, {"idle_states_us": "none"}).idle_states_us == ()
+
+
+def test_levers_offer_a_cpu_that_polls_and_it_moves_only_what_sleeps():
+    # queuemodel.levers tries idle_states_us=() (idle=poll) as a step: at a light load it
+    # is the latency's strongest lever; it never moves a throughput; with no states to
+    # take away there is no lever.
+    light = {"path": "docker-overlay", "proto": "udp", "offered_gbps": 0.1}
+    rows = {r.name: r for r in qm.levers(light, output="latency_mean_us").rows}
+    lever = rows["idle_states_us"]
+    assert (lever.kind, lever.changed) == ("step", ())
+    assert lever.effect < -0.5 and abs(lever.effect) == max(abs(r.effect or 0.0)
+                                                            for r in rows.values())
+    busy = {r.name: r for r in qm.levers({"path": "native", "proto": "tcp"}).rows}
+    assert busy["idle_states_us"].effect == 0.0
+    polling = {r.name for r in qm.levers({**light, "idle_states_us": ()}).rows}
+    assert "idle_states_us" not in polling

@@ -306,7 +306,7 @@ def _interrupts(rate, n_wire, bursts, frames_per_burst, napi_load, irq_load, del
     return idle * moderated / (1.0 + rate * irq_load * moderated)
 
 
-@_compiled
+@_compiled(inline="always")
 def _idle_exit(wait_s, residency_s, exit_s):
     """Mean and mean square exit latency after an idle of mean ``wait_s``
     (``solver.idle_exit_moments``)."""
@@ -316,8 +316,8 @@ def _idle_exit(wait_s, residency_s, exit_s):
     for k in range(residency_s.shape[0]):
         if residency_s[k] <= 0.0:
             reached = 1.0
-        elif wait_s <= 0.0:
-            reached = 0.0
+        elif wait_s <= 0.0 or residency_s[k] > 745.0 * wait_s:
+            break               # exp underflows to 0 here and for every deeper state
         else:
             reached = math.exp(-residency_s[k] / wait_s)      # wait inf: 1
         mean += (exit_s[k] - below) * reached
@@ -326,7 +326,7 @@ def _idle_exit(wait_s, residency_s, exit_s):
     return mean, square
 
 
-@_compiled
+@_compiled(inline="always")
 def _steady_exit(available_s, residency_s, exit_s):
     """Exit latency of the deepest idle state whose residency and exit fit in
     ``available_s`` (``solver.steady_idle_exit``)."""
@@ -337,7 +337,7 @@ def _steady_exit(available_s, residency_s, exit_s):
     return out
 
 
-@_compiled
+@_compiled(inline="always")
 def _sleep_wait(rate, per_delivery, idle, scv):
     """Seconds a sleeping reader waits for the delivery that wakes it, ``g``
     (``solver.wakeups_per_message``), times the deliveries a second; and ``g``."""
@@ -346,7 +346,7 @@ def _sleep_wait(rate, per_delivery, idle, scv):
     return waiting, waiting / deliveries if deliveries > 0.0 else np.inf
 
 
-@_compiled
+@_compiled(inline="always")
 def _wake_law(rate, per_delivery, other, switch, capacity, latency_s, scv, residency_s, exit_s):
     """Wake-ups per message of the readers (``solver.wakeups_per_message``), each costing
     ``switch`` cycles and reading ``latency_s`` after it, plus the exit latency of the
@@ -377,14 +377,14 @@ def _wake_law(rate, per_delivery, other, switch, capacity, latency_s, scv, resid
     return min(per_delivery, per_delivery * idle / per_sleep), exit_mean, exit_square
 
 
-@_compiled
+@_compiled(inline="always")
 def _wakes(rate, per_delivery, other, switch, capacity, latency_s, scv, residency_s, exit_s):
     """Wake-ups per message alone (:func:`_wake_law`)."""
     return _wake_law(rate, per_delivery, other, switch, capacity, latency_s, scv,
                      residency_s, exit_s)[0]
 
 
-@_compiled
+@_compiled(inline="always")
 def _wake_cycles(rate, ipm, other, switch, capacity, latency_s, scv, residency_s, exit_s):
     """Cycles per message of one reader's wake-ups (``solver.wakeups_per_message`` x switch)."""
     return switch * _wakes(rate, min(1.0, ipm), other, switch, capacity, latency_s, scv,
@@ -399,7 +399,7 @@ def _readers_per_interrupt(flows, packets, run_packets):
     return max(1.0, flows * (1.0 - (1.0 - 1.0 / flows) ** (packets / run_packets)))
 
 
-@_compiled
+@_compiled(inline="always")
 def _asleep(rate, ipm, other, switch, capacity, latency_s, scv, residency_s, exit_s):
     """Chance an interrupt finds the reader asleep (``solver.wakeups_per_message`` / ipm)."""
     if ipm <= 0.0:

@@ -1618,6 +1618,7 @@ def _state_layout(side: CompiledSide, shared: bool, alone: bool) -> tuple:
 def _rx_cores(side: CompiledSide, units, static, h, cap, wake_scv):
     """The receive cores as :class:`~queuemodel.solver.CoreLoad` objects, by name."""
     cores = {}
+    idle = _idle_states(h.idle_states_us)
     for name, role, mask, poll_cycles, poll_cols, irq in _core_layout(
             side, bool(h.app_on_softirq_core)):
         if role != APP_CORE:
@@ -1631,6 +1632,8 @@ def _rx_cores(side: CompiledSide, units, static, h, cap, wake_scv):
             switch_cycles=2.0 * h.context_switch_cycles if role != FLOW_CORE else 0.0,
             wake_latency_s=np.multiply(h.wake_latency_us, 1e-6),
             wake_arrival_scv=wake_scv,
+            idle_residency_s=idle[0],
+            idle_exit_s=idle[1],
         )
     return cores
 

@@ -560,8 +560,8 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
         path, proto, msg, shared, switch, adaptive, shares, weight, budget, napi_weight,
         most, read, run, latency_us, scv):
     # kernels.level_moments against the numpy formulas (solver.Interrupts.per_message,
-    # CoreLoad.terms, wakeups_per_message, readers_per_interrupt, ksoftirqd_deferral)
-    # evaluated CPU by CPU.  Two hash outcomes of CPUs at one level: the first puts 2 CPUs
+    # CoreLoad.terms, wakeups_per_message with the host's idle states,
+    # readers_per_interrupt, ksoftirqd_deferral) evaluated CPU by CPU.  Two hash outcomes of CPUs at one level: the first puts 2 CPUs
     # of 1 flow and 1 CPU of 3 flows there, the second 1 CPU of 2 flows; each CPU carries
     # min(capacity, flows x rate per flow), and its wake-ups count its own readers.
     host = dataclasses.replace(qm.paper_testbed(), app_on_softirq_core=shared,
@@ -610,7 +610,9 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
             woken = float(S.wakeups_per_message(r, i[0], other, switch_cycles,
                                                 float(np.ravel(app_core.capacity)[0]),
                                                 readers=readers, most=most, read_cycles=read,
-                                                latency_s=latency_us * 1e-6, arrival_scv=scv))
+                                                latency_s=latency_us * 1e-6, arrival_scv=scv,
+                                                idle_residency_s=app_core.idle_residency_s,
+                                                idle_exit_s=app_core.idle_exit_s))
             ref_wakes += w * woken
             ref_wake_cycles += w * woken * float(S.wakeup_cycles(switch_cycles, deliveries,
                                                                  read))
@@ -618,7 +620,9 @@ def test_a_levels_work_per_message_is_its_cpus_mean_weighted_by_what_they_carry(
         # often as one reader alone would be woken.
         first_woken = S.wakeups_per_message(r, i[0], other, switch_cycles,
                                             float(np.ravel(app_core.capacity)[0]),
-                                            latency_s=latency_us * 1e-6, arrival_scv=scv)
+                                            latency_s=latency_us * 1e-6, arrival_scv=scv,
+                                            idle_residency_s=app_core.idle_residency_s,
+                                            idle_exit_s=app_core.idle_exit_s)
         asleep = min(1.0, float(first_woken) / float(i[0])) if shared and i[0] > 0 else 0.0
         first = [float(np.ravel(v)[0]) for v in (bursts, irq.n_wire, napi_load)]
         chance, late = S.ksoftirqd_deferral(i[0], *first[:2], asleep, first[2],

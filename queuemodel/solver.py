@@ -863,7 +863,7 @@ def idle_exit_moments(wait_s, residency_s=(), exit_s=()):
     if r.size == 0:
         zero = np.zeros(g.shape[:-1])
         return zero, zero.copy()
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         reached = np.where(r > 0.0, np.exp(-r / g), 1.0)       # g = 0: 0; g = inf: 1
     below = np.concatenate(([0.0], e[:-1]))
     return (np.sum((e - below) * reached, axis=-1),
@@ -1022,7 +1022,7 @@ def wakeups_per_message(rate, interrupts, other_cycles, switch_cycles, capacity,
     steady = 1.0 - np.minimum(arrival_scv, 1.0)
     waiting = np.add(arrival_scv, steady * idle / 2.0)          # R D g
     deliveries = np.multiply(rate, per_delivery)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         wait_s = np.where(deliveries > 0.0, waiting / deliveries, np.inf)
         gap_s = np.where(deliveries > 0.0, idle / deliveries, np.inf)
     exit_s = steady_exit_mix(wait_s, gap_s - np.add(latency_s, np.divide(cost, capacity)),

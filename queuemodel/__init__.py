@@ -15,7 +15,8 @@ from .errors import CalibrationError, ModelInputError, QueueModelError, UnknownN
 from .host import Host
 from .hosts import paper_testbed
 from .model import Result, evaluate, predict
-from .paths import DOCKER_OVERLAY, LINUX_OVERLAY, NATIVE, PATHS, get_path
+from .paths import (DOCKER_OVERLAY, LINUX_OVERLAY, NATIVE, PATHS, get_path, load_path,
+                    load_path_text, path_to_toml)
 from .stage import Path, Stage, Workload
 
 from . import hosts  # noqa: E402  (public sub-module: queuemodel.hosts.paper_testbed())
@@ -31,7 +32,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "predict", "evaluate", "Result", "Host", "Path", "Stage", "Workload",
-    "paper_testbed", "get_path", "PATHS", "NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY",
+    "paper_testbed", "get_path", "load_path", "load_path_text", "path_to_toml", "PATHS",
+    "NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY",
     "calibrate", "validate", "sweep", "QueueModelError", "ModelInputError", "UnknownNameError",
     "CalibrationError", "hosts", "whatif", "solve", "levers", "attribute", "outcomes",
     "Outcomes",

@@ -13,6 +13,7 @@ Subcommands::
                      --path docker-overlay --flows 80 [--json]
     queuemodel levers --path docker-overlay --proto tcp [--output NAME] [--top N] [--json]
     queuemodel attribute --path docker-overlay --proto tcp --flows 6 [--output NAME] [--json]
+    queuemodel paths [NAME | FILE.toml] [--toml]
     queuemodel testbed run [--path P,...] [--proto tcp,udp] [--msg-bytes B] [--flows N]
                            [--seconds S] [--repeat K] [--pin] [--segmentation on,off]
                            [--nodelay [on,off]] [--autocorking on,off] [--window BYTES]
@@ -25,7 +26,9 @@ Subcommands::
     queuemodel calibrate DATA [DATA ...] [--fit 'path=*,proto=tcp,flows=1'] [--free ...]
                          [--no-measure] [--out costs.toml]
 
-Bad input prints one line to stderr and exits with status 2.
+Every ``--path`` (but testbed's) takes a built-in path's name or a path file
+(``FILE.toml``, :func:`queuemodel.paths.load_path`).  Bad input prints one
+line to stderr and exits with status 2.
 """
 
 from __future__ import annotations
@@ -72,7 +75,8 @@ def _build_parser() -> argparse.ArgumentParser:
     u.add_argument("--json", action="store_true", help="print the distribution as JSON")
 
     s = sub.add_parser("sweep", help="predict a grid of scenarios, one row each")
-    s.add_argument("--path", default="native", help="path(s), comma-separated")
+    s.add_argument("--path", default="native",
+                   help="path(s), comma-separated: built-in names or path files FILE.toml")
     s.add_argument("--proto", default="tcp", help="protocol(s), comma-separated")
     s.add_argument("--flows", default="1", help="e.g. 1..80 or 1,2,4")
     s.add_argument("--msg-bytes", default=None, help="e.g. 64..8192:x2")
@@ -123,6 +127,12 @@ def _build_parser() -> argparse.ArgumentParser:
     at.add_argument("--output", default="throughput_gbps",
                     help="a numeric output (default throughput_gbps)")
     at.add_argument("--json", action="store_true", help="print the split as JSON")
+
+    pa = sub.add_parser("paths", help="list the paths, or show one's stages and costs")
+    pa.add_argument("path", nargs="?", default=None,
+                    help="a built-in path's name or a path file FILE.toml (default: list them)")
+    pa.add_argument("--toml", action="store_true",
+                    help="print the path as a path file (a template for a new path)")
 
     b = sub.add_parser("testbed", help="measure this host's three paths in network namespaces")
     bsub = b.add_subparsers(dest="testbed_command", required=True, parser_class=_Parser)
@@ -195,7 +205,8 @@ def _scenario_arguments(p) -> None:
     """The options that describe one scenario (as for predict)."""
     from .paths import PATH_NAMES
 
-    p.add_argument("--path", default="native", help="one of " + ", ".join(PATH_NAMES))
+    p.add_argument("--path", default="native",
+                   help="one of " + ", ".join(PATH_NAMES) + ", or a path file FILE.toml")
     p.add_argument("--proto", default="tcp", help="tcp or udp")
     p.add_argument("--flows", default=None, help="concurrent flow pairs (default 1)")
     p.add_argument("--msg-bytes", default=None, help="bytes per send/recv")
@@ -209,7 +220,8 @@ def _one_scenario_arguments(p) -> None:
     """``predict``'s and ``outcomes``' arguments: one scenario."""
     from .paths import PATH_NAMES
 
-    p.add_argument("--path", default="native", help="one of " + ", ".join(PATH_NAMES))
+    p.add_argument("--path", default="native",
+                   help="one of " + ", ".join(PATH_NAMES) + ", or a path file FILE.toml")
     p.add_argument("--proto", default="tcp", help="tcp or udp")
     p.add_argument("--flows", default="1", help="concurrent flow pairs (integer >= 1)")
     p.add_argument("--msg-bytes", default=None,
@@ -234,18 +246,33 @@ def _profile(args):
     return load_host(args.host), load_stage_costs(args.host)
 
 
+def _path_arg(text):
+    """A ``--path`` value: a path file (``*.toml``) read into a Path, else a built-in's name."""
+    from .errors import UnknownNameError
+    from .paths import PATH_NAMES, get_path, load_path
+
+    if isinstance(text, str) and text.lower().endswith(".toml"):
+        return load_path(text)
+    try:
+        return get_path(text).name
+    except UnknownNameError as err:
+        raise UnknownNameError("--path", text, "one of " + ", ".join(PATH_NAMES)
+                               + ", or a path file FILE.toml") from err
+
+
 def _paths_with(costs: dict, names: list, host) -> list:
-    """The named built-in paths with stage costs applied (a profile's, ``--set``'s);
-    on a veth-link host the link's own stages take costs as well."""
+    """The paths (built-in names or path files) with stage costs applied (a profile's,
+    ``--set``'s); on a veth-link host the link's own stages take costs as well."""
+    names = [_path_arg(name) for name in names]
     if not costs:
-        return list(names)
+        return names
     from .whatif import with_stage_costs
 
-    return [with_stage_costs(name, costs, host.veth_link) for name in names]
+    return [with_stage_costs(name, costs, host.veth_link, others=names) for name in names]
 
 
 def _scenario(args) -> dict:
-    scenario = {"path": args.path, "proto": args.proto}
+    scenario = {"path": _path_arg(args.path), "proto": args.proto}
     for name, text, integer in (("flows", args.flows, True), ("msg_bytes", args.msg_bytes, True),
                                 ("offered_gbps", args.offered_gbps, False)):
         if text is not None:
@@ -315,6 +342,48 @@ def _cmd_attribute(args) -> int:
 
     answer = attribute(_scenario(args), output=args.output)
     print(json.dumps(answer.to_dict(), indent=2) if args.json else answer.table())
+    return 0
+
+
+def _cmd_paths(args) -> int:
+    from .paths import PATHS, get_path, path_to_toml
+
+    if args.path is None:
+        if args.toml:
+            raise ModelInputError("--toml", True, "given with a path (paths NAME --toml)")
+        for p in PATHS.values():
+            print(f"{p.name:16} {p.description}")
+        return 0
+    path = get_path(_path_arg(args.path))
+    if args.toml:
+        print(path_to_toml(path), end="")
+        return 0
+    print(f"path {path.name}: {path.description or '(no description)'}")
+    print(f"  tunnel {path.tunnel} ({path.encap_bytes} B of headers a packet), "
+          f"flow addresses {path.flow_addresses}")
+    print(f"  {'side':4} {'stage':16} {'context':8} {'unit':12} {'cycles/unit':>11} "
+          f"{'/byte':>6} {'/poll':>6}  notes")
+    for side in ("tx", "rx"):
+        for stage in getattr(path, side):
+            notes = [f"{stage.batching}"] if stage.batching != "none" else []
+            if tuple(stage.protocols) != ("tcp", "udp"):
+                notes.append("+".join(stage.protocols) + " only")
+            if stage.offloaded_by:
+                notes.append(f"off with {stage.offloaded_by}")
+            if stage.poll:
+                notes.append("NAPI poll")
+            if stage.reads_received_bytes:
+                notes.append("reads the received bytes")
+            if stage.flow_state_lines:
+                notes.append(f"{stage.flow_state_lines:g} lines of flow state")
+            if stage.cache_misses_per_unit:
+                notes.append(f"{stage.cache_misses_per_unit:g} DRAM misses a unit")
+            if stage.orphans_skb:
+                notes.append("orphans the packet" if stage.orphans_skb is True
+                             else f"orphans the packet with {stage.orphans_skb}")
+            print(f"  {side:4} {stage.name:16} {stage.context:8} {stage.unit:12} "
+                  f"{stage.cost_cycles_per_unit:11.6g} {stage.cost_cycles_per_byte:6.3g} "
+                  f"{stage.cost_cycles_per_invocation:6.4g}  {', '.join(notes)}".rstrip())
     return 0
 
 
@@ -715,7 +784,7 @@ def main(argv=None) -> int:
                    "sweep": _cmd_sweep, "validate": _cmd_validate,
                    "calibrate": _cmd_calibrate, "reproduce": _cmd_reproduce,
                    "whatif": _cmd_whatif, "solve": _cmd_solve, "levers": _cmd_levers,
-                   "attribute": _cmd_attribute,
+                   "attribute": _cmd_attribute, "paths": _cmd_paths,
                    "testbed": _cmd_testbed}[args.command]
         return handler(args)
     except BrokenPipeError:             # e.g. `queuemodel predict | head`: stop quietly

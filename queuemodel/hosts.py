@@ -265,28 +265,18 @@ def host_to_toml(host: Host) -> str:
     >>> text.splitlines()[0], load_host_text(text) == paper_testbed()
     ('[host]', True)
     """
-    import json
-
     import numpy as np
+
+    from ._toml import toml_value
 
     lines = ["[host]"]
     for f in dataclasses.fields(host):
         value = getattr(host, f.name)
-        if isinstance(value, (bool, np.bool_)):
-            text = "true" if value else "false"
-        elif isinstance(value, str):
-            # JSON's escapes are TOML's (control characters as \\u00XX); DEL too
-            text = json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-        elif f.name == "idle_states_us":
-            text = "[" + ", ".join(f"[{r!r}, {e!r}]" for r, e in value) + "]"
-        elif isinstance(value, tuple):
-            text = "[" + ", ".join(str(int(v)) for v in value) + "]"
-        elif np.ndim(value) == 0:
-            number = value.item() if isinstance(value, np.generic) else value
-            text = repr(number)
-        else:
+        if isinstance(value, np.ndarray) and value.ndim:
             raise ModelInputError(f"host.{f.name}", value, "a scalar (one profile, not a grid)")
-        lines.append(f"{f.name} = {text}")
+        if f.name == "queue_cpus":
+            value = tuple(int(v) for v in value)
+        lines.append(f"{f.name} = {toml_value(f'host.{f.name}', value)}")
     return "\n".join(lines) + "\n"
 
 

@@ -19,18 +19,24 @@ Receive side (paper section 2, Figure 1; shared/MODEL-NOTES.md):
 * docker-overlay: as linux-overlay, then the bridge forwards the inner
   frame to the container's veth, whose transmit queues it on the per-CPU
   backlog (a third softirq stage) for the container's IP/TCP.
+
+A path is data, so it can be a file: :func:`path_to_toml` writes one (a
+template for a user's own path) and :func:`load_path` reads it back; every
+command that takes ``--path`` takes such a file.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import tomllib
+from pathlib import Path as _FsPath
 
-from .errors import UnknownNameError
+from .errors import ModelInputError, UnknownNameError
 from .stage import Path, Stage
 from .wire import VXLAN_ENCAP_BYTES
 
 __all__ = ["NATIVE", "LINUX_OVERLAY", "DOCKER_OVERLAY", "PATHS", "get_path", "PATH_NAMES",
-           "LINK_STAGES", "over_veth"]
+           "LINK_STAGES", "over_veth", "path_to_toml", "load_path", "load_path_text"]
 
 PRIOR = "prior estimate, not fitted"
 FITTED = "fitted by calibrate() to claims S1, S2, S4"
@@ -366,3 +372,169 @@ def get_path(name: str) -> Path:
         return PATHS[name]
     except (KeyError, TypeError):
         raise UnknownNameError("path", name, "one of " + ", ".join(PATH_NAMES)) from None
+
+
+# ---------------------------------------------------------------- paths as files
+
+#: A path's own keys in a path file, besides its two sides.
+_PATH_KEYS = ("name", "description", "encap_bytes", "tunnel", "flow_addresses")
+#: What every stage in a path file must state: the rest have defaults.
+_STAGE_REQUIRED = ("name", "context", "unit")
+
+
+def path_to_toml(path: Path) -> str:
+    """A path as TOML: a ``[path]`` table and one ``[[path.tx]]`` / ``[[path.rx]]`` table
+    per stage, in order (read back by :func:`load_path`).
+
+    Each stage lists its name, context and unit, then only the fields that
+    differ from :class:`~queuemodel.stage.Stage`'s defaults.  Print a
+    built-in path this way (``queuemodel paths native --toml``) to start a
+    new one.
+
+    Parameters
+    ----------
+    path : Path or str
+        A path, or a built-in path's name.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> text = path_to_toml("docker-overlay")
+    >>> text.splitlines()[:2]
+    ['[path]', 'name = "docker-overlay"']
+    >>> load_path_text(text) == DOCKER_OVERLAY
+    True
+    """
+    from ._toml import toml_value
+
+    path = get_path(path)
+    lines = ["[path]"]
+    lines += [f"{key} = {toml_value(f'path.{key}', getattr(path, key))}" for key in _PATH_KEYS]
+    for side in ("tx", "rx"):
+        for stage in getattr(path, side):
+            lines += ["", f"[[path.{side}]]"]
+            for f in dataclasses.fields(stage):
+                value = getattr(stage, f.name)
+                if f.name in _STAGE_REQUIRED or value != f.default:
+                    lines.append(f"{f.name} = {toml_value(f'stage.{f.name}', value)}")
+    return "\n".join(lines) + "\n"
+
+
+def load_path_text(text: str) -> Path:
+    """:func:`load_path` from TOML text instead of a file.
+
+    Parameters
+    ----------
+    text : str
+        TOML with a ``[path]`` table (its keys may also sit at the top level).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ModelInputError
+        For text that is not TOML, a missing name or side, a stage without
+        its name, context or unit, or a value out of its range.
+    UnknownNameError
+        For a key that is neither a path's nor a stage's field.
+
+    Examples
+    --------
+    >>> p = load_path_text('''
+    ... [path]
+    ... name = "loopback-ish"
+    ... [[path.tx]]
+    ... name = "send"
+    ... context = "syscall"
+    ... unit = "message"
+    ... cost_cycles_per_unit = 3000
+    ... [[path.rx]]
+    ... name = "recv"
+    ... context = "syscall"
+    ... unit = "message"
+    ... cost_cycles_per_unit = 3000
+    ... ''')
+    >>> p.name, [s.name for s in p.rx], p.rx[0].cost_cycles_per_unit
+    ('loopback-ish', ['recv'], 3000.0)
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ModelInputError("path", text[:40], f"TOML ({err})") from None
+    data = data.get("path", data)
+    if not isinstance(data, dict):
+        raise ModelInputError("path", data, "a table of the path's keys")
+    allowed = _PATH_KEYS + ("tx", "rx")
+    for key in data:
+        if key not in allowed:
+            raise UnknownNameError(f"path.{key}", data[key], "one of " + ", ".join(allowed))
+    for key in ("name", "tx", "rx"):
+        if key not in data:
+            raise ModelInputError(f"path.{key}", None, "given (a path needs a name and both "
+                                                       "sides' stages)")
+    for key in ("name", "description"):
+        if key in data and not isinstance(data[key], str):
+            raise ModelInputError(f"path.{key}", data[key], "a string")
+    sides = {side: tuple(_stage_from_table(f"path.{side}[{i}]", table)
+                         for i, table in enumerate(_tables(f"path.{side}", data[side])))
+             for side in ("tx", "rx")}
+    return Path(**{**data, **sides})
+
+
+def load_path(file: str | _FsPath) -> Path:
+    """Read a path from a TOML file (written by :func:`path_to_toml`, or by hand).
+
+    A path is data: a user's new path (a macvlan, an eBPF shortcut) is a
+    file of stages that every command taking ``--path`` accepts, with no
+    change to the solver.
+
+    Parameters
+    ----------
+    file : str or pathlib.Path
+        The TOML file.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ModelInputError
+        For a file that cannot be read or parsed, or a path that is not valid
+        (:func:`load_path_text`).
+    """
+    try:
+        text = _FsPath(file).read_text()
+        tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ModelInputError("--path", str(file), f"a readable TOML file ({err})") from None
+    return load_path_text(text)
+
+
+def _tables(field: str, value) -> list:
+    if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+        raise ModelInputError(field, value, "a non-empty array of stage tables "
+                                            f"([[{field}]] sections)")
+    return value
+
+
+def _stage_from_table(field: str, table: dict) -> Stage:
+    names = [f.name for f in dataclasses.fields(Stage)]
+    for key in table:
+        if key not in names:
+            raise UnknownNameError(f"{field}.{key}", table[key], "one of " + ", ".join(names))
+    for key in _STAGE_REQUIRED:
+        if key not in table:
+            raise ModelInputError(f"{field}.{key}", None, "given (every stage names its "
+                                                          "name, context and unit)")
+    for key in ("name", "offloaded_by", "source"):
+        if key in table and not isinstance(table[key], str):
+            raise ModelInputError(f"{field}.{key}", table[key], "a string")
+    if isinstance(table.get("protocols"), list):             # TOML arrays read as lists
+        table = {**table, "protocols": tuple(table["protocols"])}
+    return Stage(**table)

@@ -324,7 +324,7 @@ def sweep(path: str | Sequence = "native", proto: str | Sequence = "tcp", *,
         if stage_costs:
             veth = chosen.get("veth_link", fixed.get(
                 "veth_link", host.veth_link if host is not None else False))
-            on_path = with_stage_costs(p, stage_costs, veth)
+            on_path = with_stage_costs(p, stage_costs, veth, others=loops["path"])
         result = predict(path=on_path, proto=t, host=host, **fixed, **chosen, **flat)
         parts.append(_columns(p, t, settings, flat, size, result))
     columns = tuple(dict.fromkeys(c for part in parts for c in part))

@@ -114,7 +114,7 @@ def run(scenario: Mapping | None = None):
     return predict(**kwargs)
 
 
-def with_stage_costs(path, costs: Mapping, veth_link=False):
+def with_stage_costs(path, costs: Mapping, veth_link=False, others=()):
     """A path with some of its stages' costs replaced.
 
     Parameters
@@ -122,12 +122,15 @@ def with_stage_costs(path, costs: Mapping, veth_link=False):
     path : str or Path
         A built-in path's name or a path of your own.
     costs : dict
-        ``{"stage.field": value}``: every stage of that name on the path.  A
-        stage of another built-in path is accepted and changes nothing here
-        (so one set of costs serves several paths).
+        ``{"stage.field": value}``: every stage of that name on the path (its
+        own stages included).  A stage of another built-in path is accepted and
+        changes nothing here (so one set of costs serves several paths).
     veth_link : bool
         Whether the host's link is a veth pair (:func:`queuemodel.paths.over_veth`):
         then the veth link's stages are on the path and take costs too.
+    others : sequence of str or Path
+        Paths that share ``costs`` with this one (a sweep's): a stage of
+        theirs is accepted too and changes nothing here.
 
     Returns
     -------
@@ -136,9 +139,9 @@ def with_stage_costs(path, costs: Mapping, veth_link=False):
     Raises
     ------
     ModelInputError
-        For a name that is no stage cost of a built-in path (``host.FIELD``
-        included: a host field is no stage's), or a value that is no number
-        or out of its range.
+        For a name that is no stage cost of this path or of a built-in one
+        (``host.FIELD`` included: a host field is no stage's), or a value that
+        is no number or out of its range.
 
     Examples
     --------
@@ -154,6 +157,7 @@ def with_stage_costs(path, costs: Mapping, veth_link=False):
     path = get_path(path)
     if not costs:
         return path
+    others = [get_path(p) for p in others]
     if flag("host.veth_link", veth_link):
         path = over_veth(path)
     here = {s.name for s in path.tx + path.rx}
@@ -161,7 +165,11 @@ def with_stage_costs(path, costs: Mapping, veth_link=False):
         if isinstance(name, str) and name.startswith("host."):
             raise UnknownNameError("stage cost", name, "'stage.field' (a host field is set "
                                    "on the host)")
-        get_parameter(name)                 # a stage of another path is valid, and moot here
+        # A stage of this path (one a user added too), of the others given, or of a
+        # built-in path: valid (and moot here unless this path has it).
+        owner = name.split(".", 1)[0] if isinstance(name, str) else None
+        having = [p for p in (path, *others) if owner in {s.name for s in p.tx + p.rx}]
+        get_parameter(name, {having[0].name: having[0]} if having else None)
         number = _as_number(name, value, "a finite number >= 0")   # checked even if moot
         if not (math.isfinite(number) and number >= 0.0):
             raise ModelInputError(name, value, "a finite number >= 0")

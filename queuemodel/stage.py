@@ -123,8 +123,9 @@ class Stage:
         ``host.llc_latency_ns * host.ghz`` cycles.
     poll : bool
         Whether the stage is a NAPI poll loop (the NIC queue, VXLAN's
-        gro_cells, the per-CPU backlog).  Each poll stage is polled at least
-        once per interrupt and once per ``napi_weight`` packets.
+        gro_cells, the per-CPU backlog); softirq stages only.  Each poll
+        stage is polled at least once per interrupt and once per
+        ``napi_weight`` packets.
     batching : str
         How the stage changes granularity downstream (see :data:`BATCHINGS`).
     protocols : tuple of str
@@ -207,6 +208,12 @@ class Stage:
             raise ModelInputError(f"{label}.cost_cycles_per_invocation",
                                   self.cost_cycles_per_invocation,
                                   "0 unless poll=True (only NAPI polls are invoked in batches)")
+        if self.poll and self.context != "softirq":
+            # NAPI polls run in the NET_RX softirq (or ksoftirqd for it); the model places
+            # them on the flow's interrupted CPU and counts the softirq runs they make.
+            raise ModelInputError(f"{label}.poll", self.poll,
+                                  "False unless context='softirq' (a NAPI poll is softirq "
+                                  "work)")
         if self.unit == "interrupt" and self.context != "hardirq":
             raise ModelInputError(f"{label}.unit", self.unit,
                                   "used only with context='hardirq'")

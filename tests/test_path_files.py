@@ -3,6 +3,7 @@ file names the offending key; every command that takes --path takes a file."""
 
 import dataclasses
 import json
+import math
 
 import pytest
 from hypothesis import given
@@ -42,7 +43,7 @@ def _stages(side):
     def stage(draw, i):
         unit = draw(st.sampled_from(units))
         context = "hardirq" if unit == "interrupt" else draw(st.sampled_from(CONTEXTS))
-        poll = draw(st.booleans())
+        poll = context == "softirq" and draw(st.booleans())
         return qm.Stage(
             name=f"{side}{i}", context=context, unit=unit,
             cost_cycles_per_unit=draw(cost), cost_cycles_per_byte=draw(cost),
@@ -195,3 +196,63 @@ def test_cli_a_bad_path_is_one_line_and_status_2(value, says, capsys):
     assert status == 2 and not out
     assert err.count("\n") == 1 and err.startswith(f"queuemodel: error: {says}")
 
+
+# ---------------------------------------------------------------- laws on a user's paths
+
+COSTS = ("cost_cycles_per_unit", "cost_cycles_per_byte", "cache_misses_per_unit",
+         "flow_state_lines")
+
+
+def _some_of(stages):
+    # A user's path made by leaving stages out of a built-in one (never none).
+    return st.lists(st.booleans(), min_size=len(stages), max_size=len(stages)).map(
+        lambda keep: tuple(s for s, k in zip(stages, keep) if k) or stages[-1:])
+
+
+@st.composite
+def user_paths(draw):
+    tunnel = st.sampled_from(("none", "udp"))
+    addresses = st.sampled_from(("shared", "per-flow"))
+    if draw(st.booleans()):
+        base = draw(st.sampled_from(BUILT_IN))
+        tx, rx = draw(_some_of(base.tx)), draw(_some_of(base.rx))
+    else:
+        tx, rx = draw(_stages("tx")), draw(_stages("rx"))
+    return qm.Path(name="drawn", tx=tx, rx=rx, encap_bytes=draw(st.integers(0, 256)),
+                   tunnel=draw(tunnel), flow_addresses=draw(addresses))
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@given(path=user_paths(), proto=st.sampled_from(("tcp", "udp")), flows=st.integers(1, 40),
+       msg=st.integers(1, 65507), offered=st.one_of(st.just(math.inf), st.floats(0.01, 100.0)),
+       host=st.fixed_dictionaries({}, optional={
+           "app_on_softirq_core": st.booleans(), "veth_link": st.booleans(),
+           "sender_on_receive_cpu": st.booleans(), "tso": st.booleans(), "gro": st.booleans(),
+           "rps": st.booleans(), "tunnel_offload": st.booleans(),
+           "ring_cuts_fragments": st.booleans()}),
+       side=st.sampled_from(("tx", "rx")), which=st.integers(0, 40), field=st.sampled_from(COSTS),
+       factor=st.floats(1.0, 100.0))
+def test_the_laws_hold_on_any_path_a_user_builds(path, proto, flows, msg, offered, host, side,
+                                                 which, field, factor):
+    # The solver takes a path as data: on a path of drawn stages, or a built-in one with
+    # stages left out, the answer is finite, within the link, no core is more than full,
+    # and a dearer stage never makes it faster.
+    r = qm.predict(path=path, proto=proto, flows=flows, msg_bytes=msg, offered_gbps=offered,
+                   **host)
+    assert math.isfinite(r.throughput_gbps) and r.throughput_gbps > 0
+    assert r.throughput_gbps <= r.link_goodput_gbps * (1 + 1e-9)
+    assert all(-1e-12 <= u <= 1.0 + 1e-9 for u in r.core_utilisation.values())
+    stages = list(getattr(path, side))
+    i = which % len(stages)
+    stages[i] = dataclasses.replace(stages[i], **{field: getattr(stages[i], field) * factor
+                                                  + 1.0})
+    dearer = qm.predict(path=dataclasses.replace(path, **{side: tuple(stages)}), proto=proto,
+                        flows=flows, msg_bytes=msg, offered_gbps=offered, **host)
+    assert dearer.throughput_gbps <= r.throughput_gbps * (1 + 1e-9)
+
+
+def test_a_poll_outside_softirq_is_refused():
+    # (found by the law above: a "poll" in process context reached no softirq run count)
+    with pytest.raises(ModelInputError, match=r"^stage\['busy'\]\.poll = True: must be False "
+                                              r"unless context='softirq'"):
+        qm.Stage(name="busy", context="syscall", unit="packet", poll=True)

@@ -23,7 +23,7 @@ import numpy as np
 from .errors import CalibrationError, ModelInputError, UnknownNameError
 from .host import HOST_FIELDS, Host
 from .hosts import paper_testbed
-from .paths import LINK_STAGES, PATHS
+from .paths import LINK_STAGES, MORE_PATHS, PATHS
 from .stage import STAGE_COSTS, Path
 
 __all__ = ["calibrate", "calibrate_defaults", "Calibration", "FitSpec", "DEFAULT_FIT",
@@ -155,8 +155,10 @@ def get_parameter(name: str, paths: Mapping | None = None, host: Host | None = N
         if fieldname not in HOST_FIELDS:
             raise UnknownNameError("parameter", name, "a numeric host field")
         return float(getattr(host or paper_testbed(), fieldname))
-    # The built-in paths, and by default the stages a veth link swaps in (a testbed's).
-    stages = [s for path in (paths or PATHS).values() for s in path.tx + path.rx]
+    # By default every built-in path (the paper's and those beyond it) and the stages a
+    # veth link swaps in (a testbed's).
+    stages = [s for path in (paths or {**PATHS, **MORE_PATHS}).values()
+              for s in path.tx + path.rx]
     if paths is None:
         stages += list(LINK_STAGES)
     for stage in stages:

@@ -56,8 +56,6 @@ class _UsageError(Exception):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from .paths import PATH_NAMES
-
     parser = _Parser(prog="queuemodel",
                      description="Queueing model of the Linux network stack on container "
                                  "overlay networks.")
@@ -138,7 +136,7 @@ def _build_parser() -> argparse.ArgumentParser:
     bsub = b.add_subparsers(dest="testbed_command", required=True, parser_class=_Parser)
     br = bsub.add_parser("run", help="build the paths, run iperf3, write a dataset (root)")
     br.add_argument("--path", default="native,linux-overlay,docker-overlay",
-                    help="paths, comma-separated")
+                    help="paths, comma-separated: the paper's three (default) and routed")
     br.add_argument("--proto", default="tcp,udp", help="protocols, comma-separated")
     br.add_argument("--msg-bytes", default="8192", help="sizes, e.g. 64..8192:x2")
     br.add_argument("--flows", default="1", help="parallel flow pairs, e.g. 1,2")
@@ -203,10 +201,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _scenario_arguments(p) -> None:
     """The options that describe one scenario (as for predict)."""
-    from .paths import PATH_NAMES
+    from .paths import ALL_PATH_NAMES
 
     p.add_argument("--path", default="native",
-                   help="one of " + ", ".join(PATH_NAMES) + ", or a path file FILE.toml")
+                   help="one of " + ", ".join(ALL_PATH_NAMES) + ", or a path file FILE.toml")
     p.add_argument("--proto", default="tcp", help="tcp or udp")
     p.add_argument("--flows", default=None, help="concurrent flow pairs (default 1)")
     p.add_argument("--msg-bytes", default=None, help="bytes per send/recv")
@@ -218,10 +216,10 @@ def _scenario_arguments(p) -> None:
 
 def _one_scenario_arguments(p) -> None:
     """``predict``'s and ``outcomes``' arguments: one scenario."""
-    from .paths import PATH_NAMES
+    from .paths import ALL_PATH_NAMES
 
     p.add_argument("--path", default="native",
-                   help="one of " + ", ".join(PATH_NAMES) + ", or a path file FILE.toml")
+                   help="one of " + ", ".join(ALL_PATH_NAMES) + ", or a path file FILE.toml")
     p.add_argument("--proto", default="tcp", help="tcp or udp")
     p.add_argument("--flows", default="1", help="concurrent flow pairs (integer >= 1)")
     p.add_argument("--msg-bytes", default=None,
@@ -249,14 +247,14 @@ def _profile(args):
 def _path_arg(text):
     """A ``--path`` value: a path file (``*.toml``) read into a Path, else a built-in's name."""
     from .errors import UnknownNameError
-    from .paths import PATH_NAMES, get_path, load_path
+    from .paths import ALL_PATH_NAMES, get_path, load_path
 
     if isinstance(text, str) and text.lower().endswith(".toml"):
         return load_path(text)
     try:
         return get_path(text).name
     except UnknownNameError as err:
-        raise UnknownNameError("--path", text, "one of " + ", ".join(PATH_NAMES)
+        raise UnknownNameError("--path", text, "one of " + ", ".join(ALL_PATH_NAMES)
                                + ", or a path file FILE.toml") from err
 
 
@@ -346,13 +344,15 @@ def _cmd_attribute(args) -> int:
 
 
 def _cmd_paths(args) -> int:
-    from .paths import PATHS, get_path, path_to_toml
+    from .paths import MORE_PATHS, PATHS, get_path, path_to_toml
 
     if args.path is None:
         if args.toml:
             raise ModelInputError("--toml", True, "given with a path (paths NAME --toml)")
         for p in PATHS.values():
             print(f"{p.name:16} {p.description}")
+        for p in MORE_PATHS.values():
+            print(f"{p.name:16} {p.description} [beyond the paper: not fitted to it]")
         return 0
     path = get_path(_path_arg(args.path))
     if args.toml:

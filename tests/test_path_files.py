@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 import queuemodel as qm
 from queuemodel.cli import main
 from queuemodel.errors import ModelInputError, UnknownNameError
-from queuemodel.paths import load_path, load_path_text, over_veth, path_to_toml
+from queuemodel.paths import MORE_PATHS, load_path, load_path_text, over_veth, path_to_toml
 from queuemodel.stage import BATCHINGS, CONTEXTS, ORPHAN_FLAGS
 
-BUILT_IN = list(qm.PATHS.values()) + [over_veth(p) for p in qm.PATHS.values()]
+KNOWN = list(qm.PATHS.values()) + list(MORE_PATHS.values())
+BUILT_IN = KNOWN + [over_veth(p) for p in KNOWN]
 
 
 def _macvlan():
@@ -146,7 +147,8 @@ def _cli(args, capsys):
 
 def test_cli_paths_lists_shows_and_writes_a_template(tmp_path, capsys):
     status, out, _ = _cli(["paths"], capsys)
-    assert status == 0 and [line.split()[0] for line in out.splitlines()] == list(qm.PATHS)
+    assert status == 0 and [line.split()[0] for line in out.splitlines()] == [p.name for p in
+                                                                            KNOWN]
     status, out, _ = _cli(["paths", "docker-overlay"], capsys)
     rows = [line.split() for line in out.splitlines()[3:]]
     path = qm.get_path("docker-overlay")
@@ -189,7 +191,7 @@ def test_every_path_option_takes_a_file(tmp_path, capsys):
 @pytest.mark.parametrize("value, says", [
     ("nowhere.toml", "--path = 'nowhere.toml': must be a readable TOML file"),
     ("macvlan", "--path = 'macvlan': must be one of native, linux-overlay, docker-overlay, "
-                "or a path file FILE.toml"),
+                "routed, or a path file FILE.toml"),
 ])
 def test_cli_a_bad_path_is_one_line_and_status_2(value, says, capsys):
     status, out, err = _cli(["predict", "--path", value], capsys)

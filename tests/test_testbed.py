@@ -485,3 +485,33 @@ def test_the_run_listing_says_when_the_reader_fell_behind(monkeypatch, tmp_path,
     assert "slept" not in lines[0]
     assert lines[1].endswith("reader slept 0.25 a message (waited 0.5 us, woke in 4.2 us)")
     assert lines[2].endswith("reader slept 0.00 a message")
+
+
+def _link_bytes(namespace, device):
+    import json as _json
+
+    out = subprocess.run(["ip", "-n", namespace, "-j", "-s", "link", "show", device],
+                         capture_output=True, text=True, check=True).stdout
+    stats = _json.loads(out)[0]["stats64"]
+    return stats["rx"]["bytes"], stats["tx"]["bytes"]
+
+
+@needs_testbed
+def test_the_routed_path_is_forwarded_by_both_host_namespaces():
+    # Beyond the paper: what crosses the link enters the sending host's namespace from the
+    # container's veth and leaves the receiving one's by the other container's veth (the
+    # host namespaces forward it); nothing takes the overlays' devices.
+    from queuemodel.testbed.run import measure
+
+    counted = (("qmtb-h1", "qmtb-l1", 1), ("qmtb-h1", "qmtb-vr", 0),
+               ("qmtb-h2", "qmtb-vr", 1), ("qmtb-h2", "qmtb-ve", 1))
+    with Testbed() as bed:
+        before = [_link_bytes(ns, dev)[k] for ns, dev, k in counted]
+        row = measure(bed, "routed", "tcp", 131072, seconds=1.0)
+        link, into_host, out_of_host, overlay = (
+            _link_bytes(ns, dev)[k] - b for (ns, dev, k), b in zip(counted, before))
+    assert link > 1e8 and row["throughput_gbps"] > 0
+    assert 0.95 * link <= into_host <= 1.05 * link
+    assert 0.95 * link <= out_of_host <= 1.05 * link
+    assert overlay < 1e-3 * link
+    assert leftovers() == []

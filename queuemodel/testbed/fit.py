@@ -45,7 +45,7 @@ import numpy as np
 from ..errors import CalibrationError, ModelInputError
 from ..host import Host
 from ..hosts import paper_testbed
-from ..paths import PATHS, over_veth
+from ..paths import MORE_PATHS, PATHS, get_path, over_veth
 
 __all__ = ["FREE", "DEFAULT_FREE", "UNIT_FREE", "DEFAULT_SELECTOR",
            "REQUIRED_COLUMNS", "app_threads", "testbed_host", "testbed_host_for",
@@ -118,14 +118,15 @@ def testbed_paths(paths: Mapping | None = None) -> dict:
     Parameters
     ----------
     paths : dict, optional
-        Paths to convert (default the built-in three).
+        Paths to convert (default every built-in path: the paper's and
+        :data:`~queuemodel.paths.MORE_PATHS`).
 
     Returns
     -------
     dict
         Name to :class:`~queuemodel.stage.Path`.
     """
-    return {name: over_veth(p) for name, p in (paths or PATHS).items()}
+    return {name: over_veth(p) for name, p in (paths or {**PATHS, **MORE_PATHS}).items()}
 
 
 def app_threads(flows: int, iperf3_version: str = "") -> int:
@@ -379,7 +380,7 @@ def predict_row(row: Mapping, paths: Mapping | None = None, values: Mapping | No
     from ..calibrate import apply_parameters
     from ..model import predict
 
-    paths = paths or PATHS
+    paths = paths or {**PATHS, **MORE_PATHS}
     values = dict(values or {})
     host = testbed_host_for(row, values.pop("cycles_scale", 1.0))
     unit_scale = values.pop("unit_cycles_scale", 1.0)
@@ -472,7 +473,6 @@ def measured_cycles_per_packet(rows: list) -> dict:
     dict
         Group to cycles per packet; groups no row shows are absent.
     """
-    from ..paths import PATHS as BUILT_IN
     from ..wire import tcp_mss_bytes
     from .profile import cycles_per_packet, parse_shares
 
@@ -481,7 +481,7 @@ def measured_cycles_per_packet(rows: list) -> dict:
         shares = parse_shares(row.get("profile", ""))
         if not shares or row["proto"] != "tcp" or int(row["flows"]) != 1 or segmented(row):
             continue
-        path = BUILT_IN[row["path"]]
+        path = get_path(row["path"])
         names = {s.name for s in path.tx + path.rx}
         mss = float(tcp_mss_bytes(testbed_host_for(row).mtu, path.encap_bytes))
         packets = float(row["throughput_gbps"]) * 1e9 / 8.0 / mss
@@ -541,7 +541,6 @@ def measured_ns_per_message(rows: list) -> dict:
     >>> {k: round(v) for k, v in measured_ns_per_message([row]).items()}
     {'server_cpu_usr': 150, 'client_cpu_usr': 60, 'server_cpu_sys': 700, 'client_cpu_sys': 250, 'msg_bytes': 128}
     """
-    from ..paths import PATHS as BUILT_IN
     from ..wire import tcp_mss_bytes
 
     usable = []
@@ -551,7 +550,7 @@ def measured_ns_per_message(rows: list) -> dict:
                 or not row.get("tcp_sender_segments_per_s")):
             continue
         messages = float(row["throughput_gbps"]) * 1e9 / 8.0 / float(row["msg_bytes"])
-        mss = float(tcp_mss_bytes(testbed_host_for(row).mtu, BUILT_IN[row["path"]].encap_bytes))
+        mss = float(tcp_mss_bytes(testbed_host_for(row).mtu, get_path(row["path"]).encap_bytes))
         full = float(row["msg_bytes"]) / mss        # MSS segments a write fills
         # A write of an MSS or more has segments of its own, whose softirq work its
         # system time holds: only smaller writes that share segments show their own.
@@ -836,7 +835,7 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
         if float(row["throughput_gbps"]) <= 0:
             raise CalibrationError(f"calibrate: a row has no throughput: {row['path']} "
                                    f"{row['proto']} {row['flows']} flows")
-    paths = PATHS
+    paths = {**PATHS, **MORE_PATHS}
     priors = {n: get_parameter(FREE[n][0], paths) if FREE[n] else 1.0 for n in free}
     x0 = np.log(list(priors.values()))
     # Stage costs a profile measured (none freed by name is measured as well).

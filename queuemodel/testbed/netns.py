@@ -7,7 +7,11 @@ the physical link; on top of it:
 * ``linux-overlay``: a VXLAN device in each host namespace over the link
   (198.18.1.1 and .2);
 * ``docker-overlay``: in each host namespace a Linux bridge holding a VXLAN
-  device and a veth into a container namespace (198.18.2.1 and .2 inside).
+  device and a veth into a container namespace (198.18.2.1 and .2 inside);
+* ``routed`` (beyond the paper, :data:`queuemodel.paths.ROUTED`): a second
+  veth from each host namespace into the same container namespace
+  (198.18.3.1 and .2 inside), the host namespaces forwarding between it and
+  the link, and answering the containers' ARP for the far one (proxy ARP).
 
 Everything it creates carries the prefix :data:`PREFIX`, uses addresses of
 198.18.0.0/15 (RFC 2544's benchmarking range, checked unused first) and is
@@ -37,6 +41,7 @@ ENDPOINTS = {
     "native": (f"{PREFIX}-h1", f"{PREFIX}-h2", "198.18.0.2"),
     "linux-overlay": (f"{PREFIX}-h1", f"{PREFIX}-h2", "198.18.1.2"),
     "docker-overlay": (f"{PREFIX}-c1", f"{PREFIX}-c2", "198.18.2.2"),
+    "routed": (f"{PREFIX}-c1", f"{PREFIX}-c2", "198.18.3.2"),
 }
 #: The link's two ends, (namespace, device): the sending host's and the receiving host's.
 LINK_ENDS = {"tx": (f"{PREFIX}-h1", f"{PREFIX}-l1"), "rx": (f"{PREFIX}-h2", f"{PREFIX}-l2")}
@@ -56,6 +61,15 @@ def _ip(*args: str, netns: str | None = None, check: bool = True) -> str:
     if check and done.returncode != 0:
         raise TestbedError(f"testbed: `{' '.join(cmd)}` failed: {done.stderr.strip()}")
     return done.stdout
+
+
+def _sysctl(netns: str, key: str, value) -> None:
+    """Set a sysctl inside a namespace (its own copy of net.*)."""
+    proc = "/proc/sys/" + key.replace(".", "/")
+    cmd = ["ip", "netns", "exec", netns, "sh", "-c", f"echo {value} > {proc}"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=_TIMEOUT_S)
+    if done.returncode != 0:
+        raise TestbedError(f"testbed: `{' '.join(cmd)}` failed: {done.stderr.strip()}")
 
 
 def leftovers() -> list:
@@ -94,7 +108,7 @@ def _check_can_build() -> None:
 
 @dataclass
 class Testbed:
-    """Build the three paths on enter, remove everything on exit (and on signals).
+    """Build the paths on enter, remove everything on exit (and on signals).
 
     Examples
     --------
@@ -175,16 +189,29 @@ class Testbed:
             _ip("link", "set", "eth0", "mtu", "1450", netns=container)
             _ip("addr", "add", f"198.18.2.{side}/24", "dev", "eth0", netns=container)
             _ip("link", "set", "eth0", "up", netns=container)
+            # Routed: a veth of the container's own to its host namespace, which forwards
+            # its packets to and from the link (no encapsulation, no bridge).
+            _ip("link", "add", f"{PREFIX}-vr", "netns", ns, "type", "veth", "peer", "name",
+                "eth1", "netns", container)
+            _ip("addr", "add", f"198.18.3.{side}/32", "dev", "eth1", netns=container)
+            _ip("link", "set", "eth1", "up", netns=container)
+            _ip("route", "add", "198.18.3.0/24", "dev", "eth1", netns=container)
+            _ip("link", "set", f"{PREFIX}-vr", "up", netns=ns)
+            _ip("route", "add", f"198.18.3.{side}/32", "dev", f"{PREFIX}-vr", netns=ns)
+            _ip("route", "add", f"198.18.3.{peer}/32", "via", f"198.18.0.{peer}", "dev", link,
+                netns=ns)
+            _sysctl(ns, "net.ipv4.ip_forward", 1)
+            _sysctl(ns, f"net.ipv4.conf.{PREFIX}-vr.proxy_arp", 1)
 
 
 #: Every device the testbed creates, by namespace: what segmentation settings change.
 DEVICES = {
     f"{PREFIX}-h1": (f"{PREFIX}-l1", f"{PREFIX}-vx", f"{PREFIX}-vd", f"{PREFIX}-br",
-                     f"{PREFIX}-ve"),
+                     f"{PREFIX}-ve", f"{PREFIX}-vr"),
     f"{PREFIX}-h2": (f"{PREFIX}-l2", f"{PREFIX}-vx", f"{PREFIX}-vd", f"{PREFIX}-br",
-                     f"{PREFIX}-ve"),
-    f"{PREFIX}-c1": ("eth0",),
-    f"{PREFIX}-c2": ("eth0",),
+                     f"{PREFIX}-ve", f"{PREFIX}-vr"),
+    f"{PREFIX}-c1": ("eth0", "eth1"),
+    f"{PREFIX}-c2": ("eth0", "eth1"),
 }
 
 

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paths import PATH_NAMES
 from . import profile as perf_profile
 from .netns import ENDPOINTS, LINK_ENDS, Testbed, TestbedError
 from .procfs import delta, parse_snmp, snapshot
@@ -203,7 +204,7 @@ def measure(bed: Testbed, path: str, proto: str, msg_bytes: int, flows: int = 1,
     ----------
     bed : Testbed
         A built testbed (inside ``with Testbed() as bed``).
-    path : {'native', 'linux-overlay', 'docker-overlay'}
+    path : {'native', 'linux-overlay', 'docker-overlay', 'routed'}
     proto : {'tcp', 'udp'}
     msg_bytes : int
         iperf3's ``-l`` (bytes per write and read).
@@ -414,7 +415,7 @@ def _sleep_columns(slept: dict, window_s: float | None) -> dict:
     return row
 
 
-def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flows=(1,),
+def run_all(paths=PATH_NAMES, protos=("tcp", "udp"), sizes=(131072,), flows=(1,),
             seconds: float = 2.0, repeats: int = 1, pin: bool = False,
             segmentation=(True,), profile: bool = False, nodelay=False,
             softirq_times: bool = False, window_bytes: int | None = None,
@@ -428,8 +429,9 @@ def run_all(paths=tuple(ENDPOINTS), protos=("tcp", "udp"), sizes=(131072,), flow
     Parameters
     ----------
     paths, protos, sizes, flows : sequence
-        Paths, protocols, message sizes (bytes) and flow counts; every
-        combination is run.
+        Paths (default the paper's three; ``"routed"`` on request),
+        protocols, message sizes (bytes) and flow counts; every combination
+        is run.
     seconds : float
         Duration of each run, whole seconds, 1..600 (iperf3 reads -t as an integer).
     repeats : int

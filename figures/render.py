@@ -62,6 +62,8 @@ FIGURES = (
     ("fig_frag_cache", "Cut datagrams filling a fragment cache that refuses when full: "
                        "measured and predicted, and one flow against the cache's size (the "
                        "model's extension)"),
+    ("fig_routed", "Containers routed by their hosts instead of overlaid: throughput, "
+                   "receive CPUs and small datagrams (beyond the paper)"),
 )
 
 
@@ -118,6 +120,12 @@ def compute() -> dict:
                                   app_on_softirq_core=False, netdev_max_backlog=RUN_SLOTS,
                                   ring_cuts_fragments=cuts) for cuts in (False, True)}}
     frag_cache = _frag_cache()
+    # Beyond the paper: the routed path beside the paper's three.
+    routed = {"flows": {t: {**flows[t], "routed": qm.predict(path="routed", proto=t,
+                                                             flows=FLOWS)}
+                        for t in ("tcp", "udp")},
+              "sizes": {**sizes["udp"], "routed": qm.predict(path="routed", proto="udp",
+                                                             msg_bytes=SIZES)}}
     from figures.fig_outcomes import FLOW_COUNTS
     m2 = next(c.data for c in load_claims() if c.id == "M2")
     placed = {n: qm.outcomes(path=m2["path"], proto=m2["proto"], flows=n)
@@ -135,7 +143,7 @@ def compute() -> dict:
             "ghz": qm.paper_testbed().ghz, "wide_sizes": wide, "gro_apart": apart,
             "attributions": attributions, "attribution_paper": _attribution_paper(),
             "hashing": hashing, "livelock": livelock, "fragment_cut": fragment_cut,
-            "frag_cache": frag_cache, "held": held,
+            "frag_cache": frag_cache, "held": held, "routed": routed,
             "outcomes": (placed[m2["flows"]], {n: placed[n] for n in FLOW_COUNTS},
                          m2["value"], m2["rel_tol"])}
 
@@ -310,6 +318,7 @@ def draw(name: str, data: dict):
         "fig_outcomes": data["outcomes"],
         "fig_fragment_cut": (data["fragment_cut"],),
         "fig_frag_cache": (data["frag_cache"],),
+        "fig_routed": (data["routed"]["flows"], data["routed"]["sizes"]),
     }[name]
     return module.figure(*args)
 

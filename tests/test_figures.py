@@ -310,3 +310,21 @@ def test_frag_cache_figure_draws_the_kernels_runs_and_the_flow_against_the_cache
         assert np.array_equal(y, frag["whatif"][t].throughput_gbps)
         assert np.all(np.diff(y) >= 0) and y[-1] <= float(frag["evicting"].throughput_gbps)
     assert float(frag["evicting"].throughput_gbps) <= float(frag["whole"].throughput_gbps)
+
+
+def test_routed_figure_sets_the_routed_path_beside_the_papers(data):
+    fig = draw("fig_routed", data)
+    tcp, udp, cpus, small = fig.axes[:4]
+    for ax, proto in ((tcp, "tcp"), (udp, "udp"), (cpus, "tcp")):
+        assert [ln.get_label() for ln in ax.lines] == ["native", "linux-overlay",
+                                                       "docker-overlay", "routed"]
+        assert ax.get_xlabel() == "flow pairs"
+    routed = data["routed"]["flows"]
+    assert np.array_equal(tcp.lines[3].get_ydata(), routed["tcp"]["routed"].throughput_gbps)
+    assert np.array_equal(cpus.lines[3].get_ydata(),
+                          routed["tcp"]["routed"].receiver_cpu_total)
+    # The paper's paths are the same results the paper's figures draw.
+    assert np.array_equal(udp.lines[0].get_ydata(), data["flows"]["udp"]["native"].throughput_gbps)
+    rate = data["routed"]["sizes"]["routed"].message_rate_per_s / 1e3
+    assert np.array_equal(small.lines[3].get_ydata(), rate)
+    assert small.get_xscale() == "log"

@@ -460,3 +460,23 @@ def test_the_routed_paths_paper_host_numbers():
     assert gbps[("routed", "udp")] == pytest.approx(udp, abs=0.05)
     assert gbps[("native", "udp")] == pytest.approx(native_udp, abs=0.05)
     assert gbps[("docker-overlay", "udp")] == pytest.approx(docker_udp, abs=0.05)
+
+
+def test_the_routed_sections_numbers():
+    # "six UDP flows reach 28.8 Gb/s (Docker 17.9, native 9.2)"; "80 TCP flows take 3.6
+    # receive CPUs (native 3.4, Docker 8.5)"; "TCP fills the link with three flows"
+    found = re.search(r"six UDP flows reach ([0-9.]+) Gb/s \(Docker ([0-9.]+), native ([0-9.]+)\)"
+                      r".*?80 TCP flows take ([0-9.]+)\s+receive CPUs \(native ([0-9.]+), Docker "
+                      r"([0-9.]+)\)", README, flags=re.S)
+    udp, docker_udp, native_udp, cpus, native_cpus, docker_cpus = map(float, found.groups())
+    six = {p: qm.predict(path=p, proto="udp", flows=6).throughput_gbps
+           for p in ("routed", "docker-overlay", "native")}
+    assert (six["routed"], six["docker-overlay"], six["native"]) == pytest.approx(
+        (udp, docker_udp, native_udp), abs=0.05)
+    eighty = {p: qm.predict(path=p, proto="tcp", flows=80).receiver_cpu_total
+              for p in ("routed", "native", "docker-overlay")}
+    assert (eighty["routed"], eighty["native"], eighty["docker-overlay"]) == pytest.approx(
+        (cpus, native_cpus, docker_cpus), abs=0.05)
+    tcp = qm.predict(path="routed", proto="tcp", flows=np.arange(1, 5))
+    link = tcp.link_goodput_gbps[0]
+    assert tcp.throughput_gbps[2] >= 0.99 * link > tcp.throughput_gbps[1]

@@ -14,7 +14,11 @@ has, one at a time:
   one that measures a quantity in small units (bytes, ring slots, from
   ``1 / step`` up) is nudged like a continuous one, to the nearest whole
   unit, and gets an elasticity too;
-* every on/off host setting is **flipped**.
+* every on/off host setting is **flipped**;
+* every other built-in path (the paper's three and those beyond it,
+  :data:`queuemodel.paths.ALL_PATH_NAMES`) is **swapped in**: the fix
+  that changes the network's design (host networking, routed containers)
+  rather than a setting of it.
 
 Fields the model records but no mechanism reads
 (:data:`queuemodel.host.RECORDED_ONLY`) and the flags that describe the
@@ -56,10 +60,10 @@ class Lever:
     Attributes
     ----------
     name : str
-        A host field or a stage cost ``"stage.field"``.
-    kind : {'elasticity', 'step', 'flag'}
+        A host field, a stage cost ``"stage.field"``, or ``"path"``.
+    kind : {'elasticity', 'step', 'flag', 'path'}
         Nudged by a small factor, moved by one (the idle states: all taken
-        away, a CPU that polls), or flipped.
+        away, a CPU that polls), flipped, or another path swapped in.
     value, changed
         The input as it is, and as tried (for an elasticity, the upper nudge).
     before, after : float
@@ -135,8 +139,9 @@ class Levers:
             moved = f"  then {row.bottleneck}" if row.bottleneck != self.bottleneck else ""
             lines.append(f"  {row.name:44} {row.kind:10} {_show(row.value):>12} "
                          f"{_show(row.changed):>12} {effect:>10}{moved}")
-        lines.append("  (elasticity: % change of the output per % of the input; step and "
-                     "flag: % change of the output; then: the bottleneck once pulled)")
+        lines.append("  (elasticity: % change of the output per % of the input; step, "
+                     "flag and path: % change of the output; then: the bottleneck once "
+                     "pulled)")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -144,7 +149,7 @@ class Levers:
 
 
 def _show(value) -> str:
-    if isinstance(value, bool):
+    if isinstance(value, (bool, str)):
         return str(value)
     if isinstance(value, tuple):                     # the idle states
         return f"{len(value)} states" if value else "polling"
@@ -182,9 +187,8 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
     >>> lv = levers({"path": "docker-overlay", "proto": "tcp"})
     >>> lv.bottleneck
     'receiver:flow-core:vxlan_rx'
-    >>> top = lv.rows[0]
-    >>> top.name, top.kind
-    ('tunnel_offload', 'flag')
+    >>> [(row.name, row.changed) for row in lv.rows[:3]]    # host networking, routed
+    [('path', 'native'), ('path', 'routed'), ('tunnel_offload', True)]
     >>> e = {row.name: row.effect for row in lv.rows}
     >>> round(e["ghz"], 2), round(e["vxlan_rx.cost_cycles_per_unit"], 2)   # one core's work
     (0.97, -0.52)
@@ -252,9 +256,17 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
             skipped.append((name, str(refused)))
 
     from .calibrate import get_parameter
-    from .paths import get_path, over_veth
+    from .paths import ALL_PATH_NAMES, get_path, over_veth
 
     path = get_path(kwargs.get("path", "native"))
+    for other in ALL_PATH_NAMES:
+        if other == path.name:
+            continue
+        try:
+            rows.append(_relative("path", "path", path.name, other, before,
+                                  value_of("path", other)))
+        except ModelInputError as refused:   # a stage cost only the scenario's path has
+            skipped.append((f"path={other}", str(refused)))
     if host.veth_link:
         path = over_veth(path)
     seen = []

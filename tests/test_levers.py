@@ -158,7 +158,8 @@ def test_bad_requests(kwargs, error):
 def test_cli(capsys):
     assert main(["levers", "--path", "docker-overlay", "--top", "3"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("throughput_gbps = ") and "tunnel_offload" in out[2]
+    assert out[0].startswith("throughput_gbps = ") and "tunnel_offload" in out[4]
+    assert out[2].split()[:4] == ["path", "path", "docker-overlay", "native"]
     assert len(out) == 2 + 3 + 1
     for bad in (["--top", "-1"], ["--top", "2.5"], ["--output", "nope"]):
         assert main(["levers", *bad]) == 2
@@ -185,3 +186,33 @@ def test_every_stage_cost_is_a_lever_and_a_parameter():
     assert e["tcp_rx.flow_state_lines"] > 0.0          # more lines refetched, more CPU
     r = run({"path": "native", "proto": "udp", "flows": 80, "udp_rx.flow_state_lines": 60.0})
     assert r.throughput_gbps < run({"path": "native", "proto": "udp", "flows": 80}).throughput_gbps
+
+
+def test_every_other_path_is_a_lever_and_says_what_it_gives():
+    # The design fix beside the settings: each other built-in path swapped in, its effect
+    # the plain prediction's, and never the scenario's own path.
+    lv = levers({"path": "docker-overlay", "proto": "udp", "flows": 6})
+    swapped = {row.changed: row for row in lv.rows if row.kind == "path"}
+    assert sorted(swapped) == ["linux-overlay", "native", "routed"]
+    for other, row in swapped.items():
+        assert row.name == "path" and row.value == "docker-overlay"
+        want = qm.predict(path=other, proto="udp", flows=6).throughput_gbps
+        assert row.after == want and row.effect == pytest.approx(want / lv.before - 1.0)
+    # Six native UDP flows share one address pair (one core): routed's own addresses
+    # spread them, so it gains where the overlays' VXLAN costs pull the other way.
+    native = levers({"path": "native", "proto": "udp", "flows": 6})
+    gains = {row.changed: row.effect for row in native.rows if row.kind == "path"}
+    assert gains["routed"] > gains["linux-overlay"] > gains["docker-overlay"] > 0
+
+
+def test_a_stage_cost_only_the_scenarios_path_has_skips_the_other_paths():
+    import dataclasses as dc
+
+    native = qm.get_path("native")
+    own = qm.Stage(name="shortcut", context="softirq", unit="packet", cost_cycles_per_unit=100.0)
+    path = dc.replace(native, name="mine", rx=native.rx[:3] + (own,) + native.rx[3:])
+    lv = levers({"path": path, "proto": "tcp", "shortcut.cost_cycles_per_unit": 200.0})
+    assert not [row for row in lv.rows if row.kind == "path"]
+    assert sorted(name for name, _ in lv.skipped) == ["path=docker-overlay",
+                                                      "path=linux-overlay", "path=native",
+                                                      "path=routed"]

@@ -480,3 +480,24 @@ def test_the_routed_sections_numbers():
     tcp = qm.predict(path="routed", proto="tcp", flows=np.arange(1, 5))
     link = tcp.link_goodput_gbps[0]
     assert tcp.throughput_gbps[2] >= 0.99 * link > tcp.throughput_gbps[1]
+
+
+def test_the_path_levers_in_the_levers_paragraph():
+    # "native's path (host networking) +256 % and routed containers +247 %" (one Docker TCP
+    # flow); "native's or the routed path +28 %" (six); "routed containers are worth +215 %"
+    # (six native UDP flows).
+    found = re.search(r"native's path \(host networking\) \+(\d+) % and\s+routed containers "
+                      r"\+(\d+) %.*?native's or the routed path \+(\d+) %.*?routed "
+                      r"containers are worth \+(\d+) %", README, flags=re.S)
+    one_native, one_routed, six, native_udp = (float(g) / 100 for g in found.groups())
+
+    def path_levers(**scenario):
+        return {row.changed: row.effect for row in qm.levers(scenario).rows
+                if row.kind == "path"}
+
+    one = path_levers(path="docker-overlay", proto="tcp")
+    assert (one["native"], one["routed"]) == pytest.approx((one_native, one_routed), abs=0.006)
+    many = path_levers(path="docker-overlay", proto="tcp", flows=6)
+    assert (many["native"], many["routed"]) == pytest.approx((six, six), abs=0.006)
+    assert path_levers(path="native", proto="udp", flows=6)["routed"] == pytest.approx(
+        native_udp, abs=0.006)

@@ -25,7 +25,8 @@ pinned passes of single-flow UDP at 64 B..1 KB and 8 KB and of TCP at 128 KB;
 seven passes of 128 KB TCP and 8 KB UDP, one flow, on the paper's three paths and the
 ``routed`` one (containers routed by their host namespaces, no overlay);
 ``vm-2cpu-routed-profiled.json`` (22:40) two passes of native and routed 128 KB TCP with
-``--profile``.  The
+``--profile``; ``vm-2cpu-profiled-3x-c.json`` (22:55-23:00, that faster host) three
+passes as ``-3x-a`` and ``-3x-b``.  The
 ``iperf3_version`` column (3.12, installed 15:29 that day per
 the VM's dpkg log) was added to the rows measured before the testbed recorded it.
 """
@@ -126,7 +127,7 @@ def test_six_passes_predict_udp_and_two_flows_within_a_quarter():
 @pytest.mark.parametrize("name", ["vm-2cpu-6x.json", "vm-2cpu-3x-later.json",
                                   "vm-2cpu-3x-pinned.json", "vm-2cpu-gso-a.json",
                                   "vm-2cpu-gso-b.json", "vm-2cpu-profiled-3x-a.json",
-                                  "vm-2cpu-profiled-3x-b.json"])
+                                  "vm-2cpu-profiled-3x-b.json", "vm-2cpu-profiled-3x-c.json"])
 def test_every_saved_multi_pass_dataset_against_the_bar(name):
     # Every multi-pass dataset, calibrated on single-flow TCP with segmentation on.  The
     # issue's bar is 25 %; it holds on the six passes and on gso-a, not on every set:
@@ -612,6 +613,30 @@ def test_the_bar_holds_with_overlay_costs_measured_from_the_profile(name):
     linux_udp = next(r for r in plain.rows if (r["path"], r["proto"]) == ("linux-overlay", "udp"))
     measured = next(r for r in checked if (r["path"], r["proto"]) == ("linux-overlay", "udp"))
     assert linux_udp["error"] < -0.2 and abs(linux_udp["error"]) > abs(measured["error"])
+
+
+def test_on_another_vm_host_the_measured_costs_mend_the_overlays_udp_not_natives():
+    # profiled-3x-c, a faster VM host (native TCP 42 Gb/s against 23-28 on the host of
+    # -3x-a and -3x-b): with the VXLAN and bridge costs its profile measured (a tenth of
+    # the paper's per-packet VXLAN cost), the overlays' UDP comes within 11 % (-8.5 and
+    # -10.5 %) and 2-flow TCP within 9 %, where cycles_scale alone leaves the overlays'
+    # UDP 40-42 % slow; native UDP, whose stages no profile group measures, stays 27 %
+    # slow, outside the 25 % bar.
+    rows = _rows("vm-2cpu-profiled-3x-c.json")
+    bar = {("udp", 1), ("tcp", 2)}
+    fit = F.calibrate_dataset(rows)
+    error = {(r["path"], r["proto"]): r["error"] for r in fit.predictions()
+             if r["segmentation"] and (r["proto"], int(r["flows"])) in bar}
+    assert len(error) == 6
+    assert fit.values["vxlan_rx.cost_cycles_per_unit"] < 0.2 * qm.get_path(
+        "docker-overlay").rx[4].cost_cycles_per_unit
+    for path in ("linux-overlay", "docker-overlay"):
+        assert abs(error[(path, "udp")]) < 0.12
+    assert all(abs(error[(p, "tcp")]) < 0.10 for p in PATHS)
+    assert -0.35 < error[("native", "udp")] < -0.25
+    plain = {r["path"]: r["error"] for r in F.calibrate_dataset(rows, measure=False).rows
+             if r["proto"] == "udp"}
+    assert plain["linux-overlay"] < -0.35 and plain["docker-overlay"] < -0.35
 
 
 @pytest.mark.parametrize("name", ["vm-2cpu-sizes-tcp-a.json", "vm-2cpu-sizes-tcp-b.json"])

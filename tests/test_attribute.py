@@ -15,11 +15,11 @@ import queuemodel as qm
 from queuemodel.attribute import CONTENTION, MAX_MECHANISMS, Mechanism, attribute
 from queuemodel.cli import main
 from queuemodel.errors import ModelInputError, UnknownNameError
-from queuemodel.paths import PATH_NAMES
+from queuemodel.paths import ALL_PATH_NAMES
 
 
 @settings(max_examples=15)
-@given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(["tcp", "udp"]),
+@given(path=st.sampled_from(ALL_PATH_NAMES), proto=st.sampled_from(["tcp", "udp"]),
        flows=st.sampled_from([1, 2, 6, 20, 80]),
        output=st.sampled_from(["throughput_gbps", "receiver_cpu_total",
                                "context_switch_rate_per_s", "memory_bandwidth_gbytes_per_s"]))

@@ -17,6 +17,9 @@ from queuemodel.flows import (
     sender_busy, sender_core_units,
 )
 
+#: Every built-in path: the paper's three and those beyond it (routed).
+ALL_PATHS = qm.paths.ALL_PATH_NAMES
+
 
 @given(st.integers(1, 120), st.booleans(), st.booleans())
 def test_every_flow_lands_somewhere(n, spreads, rps):
@@ -183,7 +186,7 @@ def test_sender_spreads_over_cores_then_siblings():
         pytest.approx([1, 10, 11.5, 13, 13])
 
 
-@given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")), st.integers(2, 80),
+@given(st.sampled_from(ALL_PATHS), st.sampled_from(("tcp", "udp")), st.integers(2, 80),
        st.sampled_from((1024, 8192, 131072)))
 def test_n_flows_never_beat_n_single_flows_or_the_link(path, proto, n, msg):
     if proto == "udp":
@@ -256,7 +259,7 @@ def test_water_level_fills_the_link_exactly(cpus, fraction, pads, unlimited):
     assert share.size == 0 or np.ptp(share) <= 1e-9 * link
 
 
-@given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")), st.integers(1, 80),
+@given(st.sampled_from(ALL_PATHS), st.sampled_from(("tcp", "udp")), st.integers(1, 80),
        st.booleans())
 @example("native", "tcp", 16, False)
 def test_per_cpu_utilisation_adds_up(path, proto, n, shared):
@@ -271,7 +274,7 @@ def test_per_cpu_utilisation_adds_up(path, proto, n, shared):
     assert r.cpu_utilisation.sum() == pytest.approx(busy_total, rel=1e-9)
 
 
-@given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from((64, 1024, 8192, 131072)),
+@given(st.sampled_from(ALL_PATHS), st.sampled_from((64, 1024, 8192, 131072)),
        st.integers(1, 79), st.sampled_from(({}, {"ghz": 3.5}, {"link_gbps": 100.0},
                                             {"physical_cores": 4},
                                             {"memory_gbytes_per_s": 2.0})))
@@ -601,7 +604,7 @@ def _assert_within_the_allowance(scenario):
         1 - 1e-12)
 
 
-@given(st.sampled_from(tuple(qm.PATHS)), st.sampled_from(("tcp", "udp")), st.integers(1, 10))
+@given(st.sampled_from(ALL_PATHS), st.sampled_from(("tcp", "udp")), st.integers(1, 10))
 def test_one_flow_per_core_adds_up_exactly(path, proto, n):
     # Flows steered one to a physical core (ten queues on CPUs 0..9, no hash): with no
     # contention term, N flows carry exactly min(N x one flow, link).

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import queuemodel as qm
 from queuemodel.errors import ModelInputError
-from queuemodel.paths import PATH_NAMES
+from queuemodel.paths import ALL_PATH_NAMES
 from queuemodel.solver import (idle_exit_moments, steady_exit_mix, steady_idle_exit,
                                wakeups_per_message)
 
@@ -97,7 +97,7 @@ def test_deeper_idle_states_never_make_a_reader_sleep_more_often(rate, busy, tab
     assert 0.0 <= float(deep) <= float(plain) * (1 + 1e-12)
 
 
-@given(path=st.sampled_from(PATH_NAMES), proto=st.sampled_from(["tcp", "udp"]),
+@given(path=st.sampled_from(ALL_PATH_NAMES), proto=st.sampled_from(["tcp", "udp"]),
        flows=st.integers(1, 40), msg=st.sampled_from([64, 1024, 8192, 65507]),
        offered=st.sampled_from([0.01, 0.5, 5.0, np.inf]), app=st.booleans())
 def test_idle_states_move_no_throughput_only_cpu_and_latency(path, proto, flows, msg, offered,

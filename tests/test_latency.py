@@ -15,7 +15,7 @@ import queuemodel as qm
 from queuemodel import queueing as q
 from queuemodel.errors import ModelInputError
 
-PATH_NAMES = tuple(qm.PATHS)
+PATH_NAMES = qm.paths.ALL_PATH_NAMES          # the paper's three and routed
 NO_MODERATION = dict(irq_moderation_usecs=0.0, adaptive_moderation=False)
 
 

@@ -1,8 +1,8 @@
 """Writing TOML values: the few forms queuemodel's profiles and paths use.
 
 The standard library reads TOML (:mod:`tomllib`) but does not write it; a
-profile or a path needs only booleans, strings, finite numbers and arrays
-of them, which this module renders.
+profile or a path needs only booleans, strings, numbers (``inf`` too) and
+arrays of them, which this module renders.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = ["toml_value"]
 
 
 def toml_value(field: str, value) -> str:
-    """``value`` as TOML text (a bool, str, number (inf too, not NaN), or a tuple or list of them).
+    """``value`` as TOML text: a bool, str, number (inf too, not NaN), or a list of them.
 
     Parameters
     ----------

@@ -132,7 +132,7 @@ def _build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--toml", action="store_true",
                     help="print the path as a path file (a template for a new path)")
 
-    b = sub.add_parser("testbed", help="measure this host's three paths in network namespaces")
+    b = sub.add_parser("testbed", help="measure this host's paths in network namespaces")
     bsub = b.add_subparsers(dest="testbed_command", required=True, parser_class=_Parser)
     br = bsub.add_parser("run", help="build the paths, run iperf3, write a dataset (root)")
     br.add_argument("--path", default="native,linux-overlay,docker-overlay",

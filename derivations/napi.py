@@ -231,5 +231,50 @@ def _readers() -> Derivation:
     )
 
 
+def _irq_wake() -> Derivation:
+    """What a message waits for a flow core of its own (its reader elsewhere) to leave idle."""
+    import numpy as np
+
+    from queuemodel.model import _irq_wake_delay
+
+    R, w, r, x, t = sp.symbols("R w r x t", positive=True)
+    D = sp.Symbol("D")
+    # An idle period of a queue fed by Poisson arrivals ends at the next arrival: it is
+    # exponential with rate R, whatever the service (memoryless).
+    density = R * sp.exp(-R * t)
+    exit_mean = sp.integrate(x * density, (t, r, sp.oo))          # the state reached past r
+    derived = sp.simplify((1 - R * w) * exit_mean)
+    return Derivation(
+        name="irq_wake_delay",
+        title="The wait for a flow core of its own to leave idle at the interrupt",
+        assumptions=(
+            "The flow core runs only the interrupt and softirq work of its messages, w "
+            "seconds each; its reader sleeps on another CPU.",
+            "Messages arrive at random (Poisson) at rate R: one finds the core idle with the "
+            "chance 1 - R w (PASTA), and the core's idle periods are exponential with mean "
+            "1 / R (an M/G/1 queue's idle period ends at the next arrival).",
+            "One idle state (residency r, exit latency x) stands for the table: the wait is "
+            "the exit latency's mean after an idle of mean g = 1 / R (idle_exit_mean).",
+        ),
+        steps=(
+            ("the idle period's density", sp.Eq(sp.Symbol("f"), density)),
+            ("the exit latency: x once the idle reaches r", sp.Eq(sp.Symbol("E[X]"),
+                                                                   exit_mean)),
+            ("waited by the messages that find the core idle", sp.Eq(D, derived)),
+        ),
+        derived=derived,
+        stated=(1 - R * w) * x * sp.exp(-r / (1 / R)),
+        symbols=(R, w, r, x),
+        implemented=lambda R_, w_, r_, x_: _irq_wake_delay(
+            np.asarray([R_], dtype=float), np.asarray([w_], dtype=float), np.ones(1),
+            np.asarray([r_]), np.asarray([x_]))[0][0],
+        domain={"R": (1.0, 1e6, False), "w": (1e-8, 1e-3, False), "r": (1e-7, 1e-2, False),
+                "x": (1e-7, 1e-3, False)},
+        constraint=lambda R, w, **_: R * w < 1.0,
+        where="queuemodel.model._irq_wake_delay",
+    )
+
+
 def derivations() -> list:
-    return [_napi_interrupts(), _idle_exit(1), _idle_exit(2), _wakeups(), _readers()]
+    return [_napi_interrupts(), _idle_exit(1), _idle_exit(2), _wakeups(), _readers(),
+            _irq_wake()]

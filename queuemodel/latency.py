@@ -51,8 +51,8 @@ from . import queueing as q
 __all__ = ["Station", "tandem", "moderation_wait_s", "STATION_NAMES"]
 
 #: Stations in the order a message visits them.
-STATION_NAMES = ("tx:app-core", "link", "rx:moderation", "rx:flow-core", "rx:wake-up",
-                 "rx:app-core")
+STATION_NAMES = ("tx:app-core", "link", "rx:moderation", "rx:irq-wake-up", "rx:flow-core",
+                 "rx:wake-up", "rx:app-core")
 
 #: The tail quantile reported as ``latency_p99_us``.
 P99 = 0.99

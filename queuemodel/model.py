@@ -1079,7 +1079,7 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
            "queue_stable": np.zeros(size, bool),
            "loss_fraction": drop.copy() if udp else np.zeros(size),
            "latency_parts_us": {n: np.full(size, np.inf) for n in STATION_NAMES
-                                if not (shared and n == "rx:app-core")}}
+                                if not (shared and n in _OWN_CORE_STATIONS)}}
     wanted = flows * per_flow
     live = np.isfinite(per_flow) & (total > 0)
     if not live.any():
@@ -1115,6 +1115,10 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
         n_wire * _row(h.rx_buffer_truesize_bytes, size)[i])))
     first = second = loss = 0.0
     wake_mean, wake_square = (a[i] for a in wake_delay)
+    # A flow core of its own sleeps between the messages it serves and its interrupt wakes
+    # it, unless the softirq runs in the sending context (one kernel, a veth link).
+    irq_wakes = not (shared or host.sender_on_receive_cpu or host.veth_link)
+    residency, exit_s = _idle_states(h.idle_states_us)
     stable = total[i] >= wanted[i] * (1.0 - 1e-9)
     parts = {n: 0.0 for n in out["latency_parts_us"]}
     for t, seconds in enumerate(level_seconds):
@@ -1141,7 +1145,14 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
                                                  delay.seconds(r_c * n_wire))
         stations = common + [
             Station("rx:moderation", r_c, mod_mean, np.ones_like(lam), None, scv,
-                    delay_var_s2=np.maximum(mod_second - mod_mean ** 2, 0.0)),
+                    delay_var_s2=np.maximum(mod_second - mod_mean ** 2, 0.0))]
+        if not shared:
+            irq_mean, irq_square = (_irq_wake_delay(r_t, work, ca2, residency, exit_s)
+                                    if irq_wakes else (np.zeros(i.size), np.zeros(i.size)))
+            stations.append(Station("rx:irq-wake-up", r_t, irq_mean, np.ones_like(lam), None,
+                                    scv, delay_var_s2=np.maximum(irq_square - irq_mean ** 2,
+                                                                 0.0)))
+        stations += [
             Station("rx:flow-core", r_t, work, np.divide(r_t, arriving[i]), higher,
                     core_scv),
             # A message that finds its reader asleep waits for it to wake: the software
@@ -1203,6 +1214,33 @@ def _latency(proto, rx, h, host, msg, flows, per_flow, arrival_scv, link_rate, c
     if udp:
         out["loss_fraction"][i] = np.clip(np.maximum(loss, drop[i]), 0.0, 1.0)
     return out
+
+
+#: Latency stations only a receiver on a core of its own has (its flow core's wake-ups
+#: and the reader's core).
+_OWN_CORE_STATIONS = ("rx:irq-wake-up", "rx:app-core")
+
+
+def _irq_wake_delay(rate, work_s, arrival_scv, residency_s, exit_s) -> tuple:
+    """Mean and mean square of what a message waits for its flow core to leave idle.
+
+    The flow core (its reader elsewhere) serves messages arriving at ``rate``,
+    ``work_s`` each, and idles between them; a message that finds it idle
+    (the share ``1 - rate * work_s`` of them, arrivals seeing time averages)
+    waits for the interrupt to bring it out of the idle state it reached.
+    At random arrivals the idle lasts an exponential time of mean ``1 /
+    rate`` (an M/G/1 queue's idle period); at a steady pace, the gap left
+    once the message is served, the same every time
+    (:func:`queuemodel.solver.steady_exit_mix` mixes the two by the arrivals'
+    SCV).  Returns ``(N,)`` arrays, zero at a CPU that is never idle.
+    """
+    from .solver import steady_exit_mix
+
+    busy = np.clip(rate * work_s, 0.0, 1.0)
+    gap = np.divide(1.0, rate, out=np.full(rate.shape, np.inf), where=rate > 0)
+    mean, square = steady_exit_mix(gap, np.maximum(gap - work_s, 0.0), arrival_scv,
+                                   residency_s, exit_s)
+    return (1.0 - busy) * mean, (1.0 - busy) * square
 
 
 def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread, rx_out,

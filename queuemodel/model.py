@@ -1226,21 +1226,26 @@ def _irq_wake_delay(rate, work_s, arrival_scv, residency_s, exit_s) -> tuple:
 
     The flow core (its reader elsewhere) serves messages arriving at ``rate``,
     ``work_s`` each, and idles between them; a message that finds it idle
-    (the share ``1 - rate * work_s`` of them, arrivals seeing time averages)
     waits for the interrupt to bring it out of the idle state it reached.
-    At random arrivals the idle lasts an exponential time of mean ``1 /
-    rate`` (an M/G/1 queue's idle period); at a steady pace, the gap left
-    once the message is served, the same every time
-    (:func:`queuemodel.solver.steady_exit_mix` mixes the two by the arrivals'
-    SCV).  Returns ``(N,)`` arrays, zero at a CPU that is never idle.
+    At random arrivals (SCV ``v >= 1``) the share ``1 - rate * work_s`` of
+    them find it idle (arrivals see time averages) after an idle of
+    exponential length, mean ``1 / rate`` (an M/G/1 queue's idle period:
+    :func:`queuemodel.solver.idle_exit_moments`).  At a steady pace (``v =
+    0``) every message finds it idle the rest of its gap, ``1 / rate -
+    work_s``, the same each time (:func:`queuemodel.solver.steady_idle_exit`).
+    Between, the two mix in the shares ``min(v, 1)`` and ``1 - min(v, 1)``,
+    as a reader's wake-ups do.  Returns ``(N,)`` arrays, zero at a CPU that
+    is never idle.
     """
-    from .solver import steady_exit_mix
+    from .solver import idle_exit_moments, steady_idle_exit
 
-    busy = np.clip(rate * work_s, 0.0, 1.0)
+    random = np.minimum(np.asarray(arrival_scv, dtype=float), 1.0)
+    idle = 1.0 - np.clip(rate * work_s, 0.0, 1.0)
     gap = np.divide(1.0, rate, out=np.full(rate.shape, np.inf), where=rate > 0)
-    mean, square = steady_exit_mix(gap, np.maximum(gap - work_s, 0.0), arrival_scv,
-                                   residency_s, exit_s)
-    return (1.0 - busy) * mean, (1.0 - busy) * square
+    mean, square = idle_exit_moments(gap, residency_s, exit_s)
+    paced = steady_idle_exit(np.maximum(gap - work_s, 0.0), residency_s, exit_s)
+    return (random * idle * mean + (1.0 - random) * paced,
+            random * idle * square + (1.0 - random) * paced * paced)
 
 
 def _account_levels(rx, rx_static, h, host, cap, shares, cpus, capacity, spread, rx_out,

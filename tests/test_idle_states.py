@@ -193,11 +193,13 @@ def test_a_flow_core_of_its_own_waits_out_its_idle_exit_worked_by_hand():
     assert by_hand == pytest.approx(129.0, abs=0.05)
     assert r.latency_parts_us["rx:irq-wake-up"] == pytest.approx(by_hand, rel=0.003)
     assert r.latency_parts_us["rx:irq-wake-up"] < by_hand
-    # Paced at 1,000 a second the core idles the rest of each 1 ms gap, long enough for
-    # C6 (400 + 133 us), every time: 133 us less the share it is busy.
+    # Paced at 1,000 a second every message finds the core idle the rest of its 1 ms gap,
+    # long enough for C6 (400 + 133 us): 133 us each.
     paced = qm.predict(**OWN_CORE, offered_gbps=_gbps(1000.0), arrival_scv=0.0)
-    assert paced.latency_parts_us["rx:irq-wake-up"] == pytest.approx(133.0, rel=0.02)
-    assert paced.latency_parts_us["rx:irq-wake-up"] < 133.0
+    assert paced.latency_parts_us["rx:irq-wake-up"] == pytest.approx(133.0, rel=1e-9)
+    # Paced at a gap too short for C6 but long enough for C3 (100 + 40 us): 40 us.
+    c3 = qm.predict(**OWN_CORE, offered_gbps=_gbps(5000.0), arrival_scv=0.0)
+    assert c3.latency_parts_us["rx:irq-wake-up"] == pytest.approx(40.0, rel=1e-9)
 
 
 def test_the_flow_cores_wake_up_is_there_only_where_it_sleeps():

@@ -117,7 +117,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _scenario_arguments(lv)
     lv.add_argument("--output", default="throughput_gbps",
                     help="a numeric output (default throughput_gbps)")
-    lv.add_argument("--top", default="15", help="how many levers to list (default 15; 0: all)")
+    lv.add_argument("--top", default="10", help="how many levers of each group (changes, elasticities) to list (default 10; 0: all)")
     lv.add_argument("--json", action="store_true", help="print every lever as JSON")
 
     at = sub.add_parser("attribute", help="split an output among the contention mechanisms")

@@ -23,7 +23,10 @@ has, one at a time:
 Fields the model records but no mechanism reads
 (:data:`queuemodel.host.RECORDED_ONLY`) and the flags that describe the
 set-up rather than a setting of it (:data:`SETUP_FLAGS`) are left out.  The levers come back
-sorted by how much they move the output.  Each is an ordinary prediction,
+in two groups, each sorted by how much it moves the output: the **changes**
+(steps, flips and paths, a relative change of the output) and then the
+**dials** (elasticities, a change per % of the input).  The two are not on
+one scale, so neither group is ranked against the other.  Each is an ordinary prediction,
 so a lever's effect can be checked with :func:`queuemodel.whatif`.
 """
 
@@ -104,7 +107,8 @@ class Levers:
     bottleneck : str
         The scenario's bottleneck.
     rows : tuple of Lever
-        Sorted by ``abs(effect)``, largest first (None last).
+        The changes (kinds step, flag and path), then the elasticities, each
+        group sorted by ``abs(effect)``, largest first; None last.
     skipped : tuple of (str, str)
         Levers the model refused (a flip no host allows, say), with the reason.
     """
@@ -116,6 +120,16 @@ class Levers:
     rows: tuple
     skipped: tuple = ()
 
+    @property
+    def changes(self) -> tuple:
+        """The levers that step, flip or swap an input (effect: relative change)."""
+        return tuple(r for r in self.rows if r.kind != "elasticity" and r.effect is not None)
+
+    @property
+    def elasticities(self) -> tuple:
+        """The levers nudged by a small factor (effect: elasticity)."""
+        return tuple(r for r in self.rows if r.kind == "elasticity" and r.effect is not None)
+
     def to_dict(self) -> dict:
         """JSON-ready: the output, its value, the bottleneck and every lever."""
         return {"output": self.output, "before": self.before, "bottleneck": self.bottleneck,
@@ -123,25 +137,35 @@ class Levers:
                 "skipped": [list(s) for s in self.skipped]}
 
     def table(self, top: int | None = 15) -> str:
-        """A readable list of the ``top`` levers (all if None).
+        """A readable list: the ``top`` changes, then the ``top`` elasticities (all if None).
 
         Parameters
         ----------
         top : int, optional
-            How many levers to show.
+            How many levers of each group to show.
         """
         lines = [f"{self.output} = {self.before:.6g} (bottleneck {self.bottleneck}); "
                  "what moves it:",
                  f"  {'lever':44} {'kind':10} {'value':>12} {'tried':>12} {'effect':>10}"]
-        for row in self.rows[:top]:
-            effect = "" if row.effect is None else (
-                f"{row.effect:+10.3f}" if row.kind == "elasticity" else f"{row.effect:+10.1%}")
-            moved = f"  then {row.bottleneck}" if row.bottleneck != self.bottleneck else ""
-            lines.append(f"  {row.name:44} {row.kind:10} {_show(row.value):>12} "
-                         f"{_show(row.changed):>12} {effect:>10}{moved}")
-        lines.append("  (elasticity: % change of the output per % of the input; step, "
-                     "flag and path: % change of the output; then: the bottleneck once "
-                     "pulled)")
+        undefined = tuple(r for r in self.rows if r.effect is None)
+        for title, group in (("changes: % change of the output", self.changes),
+                             ("dials: elasticity, % change of the output per % of the input",
+                              self.elasticities),
+                             ("no effect defined (the output is zero at a point used)",
+                              undefined)):
+            if not group:
+                continue
+            lines.append(f"  -- {title}")
+            for row in group[:top]:
+                effect = "" if row.effect is None else (
+                    f"{row.effect:+10.3f}" if row.kind == "elasticity"
+                    else f"{row.effect:+10.1%}")
+                moved = f"  then {row.bottleneck}" if row.bottleneck != self.bottleneck else ""
+                lines.append(f"  {row.name:44} {row.kind:10} {_show(row.value):>12} "
+                             f"{_show(row.changed):>12} {effect:>10}{moved}")
+            if top is not None and len(group) > top:
+                lines.append(f"  ({len(group) - top} more)")
+        lines.append("  (then: the bottleneck once the lever is pulled)")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -280,7 +304,8 @@ def levers(scenario: Mapping | None = None, output: str = "throughput_gbps",
             if value != 0:
                 rows.append(_elastic(name, value, step, {"low": 0.0}, before, value_of,
                                      str(base.bottleneck)))
-    rows.sort(key=lambda r: (r.effect is None, -abs(r.effect or 0.0)))
+    # Changes, then dials: a relative change and an elasticity are not on one scale.
+    rows.sort(key=lambda r: (r.effect is None, r.kind == "elasticity", -abs(r.effect or 0.0)))
     return Levers(scenario=scenario, output=output, before=before,
                   bottleneck=str(base.bottleneck), rows=tuple(rows), skipped=tuple(skipped))
 

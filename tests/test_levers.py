@@ -101,9 +101,16 @@ def test_levers_cover_the_inputs_that_matter_and_only_those():
     costs = {n for n in names if "." in n}
     assert {n.split(".")[0] for n in costs} <= stages
     assert {n.split(".")[1] for n in costs} <= set(COST_FIELDS)
-    # Sorted strongest first, the undefined ones last.
-    sizes = [abs(row.effect) for row in lv.rows if row.effect is not None]
-    assert sizes == sorted(sizes, reverse=True)
+    # The changes, then the elasticities (not one scale), each strongest first; the
+    # undefined ones last.
+    kinds = [row.kind == "elasticity" for row in lv.rows if row.effect is not None]
+    assert kinds == sorted(kinds)
+    assert lv.rows[:len(lv.changes) + len(lv.elasticities)] == lv.changes + lv.elasticities
+    for group in (lv.changes, lv.elasticities):
+        assert group
+        sizes = [abs(row.effect) for row in group]
+        assert sizes == sorted(sizes, reverse=True)
+    assert all(row.effect is None for row in lv.rows[len(lv.changes) + len(lv.elasticities):])
 
 
 def test_a_lever_at_the_edge_of_its_range_is_nudged_one_way():
@@ -161,9 +168,13 @@ def test_bad_requests(kwargs, error):
 def test_cli(capsys):
     assert main(["levers", "--path", "docker-overlay", "--top", "3"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("throughput_gbps = ") and "tunnel_offload" in out[4]
-    assert out[2].split()[:4] == ["path", "path", "docker-overlay", "native"]
-    assert len(out) == 2 + 3 + 1
+    assert out[0].startswith("throughput_gbps = ")
+    # Three of each group under its heading, a count of the rest, and the legend.
+    assert out[2].startswith("  -- changes") and "tunnel_offload" in out[5]
+    assert out[3].split()[:4] == ["path", "path", "docker-overlay", "native"]
+    assert out[7].startswith("  -- dials") and out[8].split()[:2] == ["ghz", "elasticity"]
+    assert out[6].strip().endswith("more)") and out[11].strip().endswith("more)")
+    assert len(out) == 2 + 2 * (1 + 3 + 1) + 1
     for bad in (["--top", "-1"], ["--top", "2.5"], ["--output", "nope"]):
         assert main(["levers", *bad]) == 2
         assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -193,8 +193,8 @@ def _build_parser() -> argparse.ArgumentParser:
                                                 "with DATA, names from the testbed fit)")
     c.add_argument("--no-measure", action="store_true",
                    help="with DATA: keep the paper's stage costs where the dataset measured "
-                        "some (profiles of runs without segmentation, iperf3's CPU time a "
-                        "message)")
+                        "some (profiles of TCP runs without segmentation and of native "
+                        "UDP runs, iperf3's CPU time a message)")
     c.add_argument("--json", action="store_true", help="print the fit as JSON")
     return parser
 

@@ -50,8 +50,8 @@ from ..paths import MORE_PATHS, PATHS, get_path, over_veth
 __all__ = ["FREE", "DEFAULT_FREE", "UNIT_FREE", "DEFAULT_SELECTOR",
            "REQUIRED_COLUMNS", "app_threads", "testbed_host", "testbed_host_for",
            "fitted_host", "segmented", "scale_unit_costs", "testbed_paths", "predict_row",
-           "MEASURED_STAGES", "measured_cycles_per_packet", "MEASURED_MESSAGE_STAGES",
-           "measured_ns_per_message",
+           "MEASURED_STAGES", "MEASURED_BY", "measured_cycles_per_packet", "MEASURED_MESSAGE_STAGES",
+           "measured_ns_per_message", "MEASURED_DATAGRAM_STAGES", "measured_datagram_ratios",
            "parse_selector", "select", "calibrate_dataset", "DatasetFit"]
 
 #: The fitted numbers: a name, and the parameters that take its value.
@@ -455,6 +455,12 @@ def _expand(values: Mapping) -> dict:
 #: priors: measured on the machine, not fitted, and not the paper's.
 MEASURED_STAGES = {"vxlan": ("vxlan_rx", "vxlan_tx", "vxlan_gro"), "bridge": ("bridge",)}
 
+#: The profile groups each :data:`MEASURED_STAGES` entry is measured by.  VXLAN's
+#: stages take the tunnel's outer UDP too (``udp_rcv`` before ``vxlan_rcv``,
+#: ``udp_tunnel_xmit_skb``): on the TCP rows that measure them the ``udp`` group
+#: holds nothing else.
+MEASURED_BY = {"vxlan": ("vxlan", "udp"), "bridge": ("bridge",)}
+
 
 def measured_cycles_per_packet(rows: list) -> dict:
     """Cycles per 1-MSS packet of each :data:`MEASURED_STAGES` group, on this machine.
@@ -490,8 +496,89 @@ def measured_cycles_per_packet(rows: list) -> dict:
         for group, stages in MEASURED_STAGES.items():
             # a path shows a group if it runs the group's stages (VXLAN: both overlays)
             if names.issuperset(stages[:1]) and group in per_packet:
-                found.setdefault(group, []).append(per_packet[group])
+                found.setdefault(group, []).append(
+                    sum(per_packet.get(g, 0.0) for g in MEASURED_BY[group]))
     return {group: float(np.median(v)) for group, v in found.items()}
+
+
+#: Groups of kernel functions whose time belongs to the IP and UDP stages, every
+#: path's (the same kernel code runs for an outer, an inner or a forwarded packet).
+#: They are measured on profiled single-flow native UDP rows, the one workload
+#: where these groups hold nothing else: no tunnel's outer UDP, no TCP, and the
+#: fragments show IP's per-packet work.  With such rows :func:`calibrate_dataset`
+#: scales the group's stages by what the group took per datagram over what the
+#: model charges them there (their units, fragments included, counted by the model).
+MEASURED_DATAGRAM_STAGES = {
+    "udp": ("udp_tx", "udp_rx"),
+    "ip": ("ip_tx", "ip_fragment", "ip_rx", "ip_defrag", "outer_ip_tx", "inner_ip_rx",
+           "ip_forward"),
+}
+
+
+def measured_datagram_ratios(rows: list) -> dict:
+    """This machine's cycles per paper cycle of each :data:`MEASURED_DATAGRAM_STAGES` group.
+
+    For each profiled single-flow native UDP row, the cycles the group's
+    kernel functions took per datagram (the CPUs ran them: steal taken out)
+    over the paper cycles the model charges the group's stages per datagram
+    in that workload at their priors; the median over the rows.  Divided by
+    ``cycles_scale`` it is the factor on the group's priors.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Dataset rows (a ``profile`` column from ``testbed run --profile``).
+
+    Returns
+    -------
+    dict
+        Group to ratio; groups no row shows are absent.
+    """
+    from .profile import cycles_per_packet, parse_shares
+
+    found: dict = {}
+    for row in rows:
+        shares = parse_shares(row.get("profile", ""))
+        if (not shares or row["path"] != "native" or row["proto"] != "udp"
+                or int(row["flows"]) != 1):
+            continue
+        datagrams = float(row["throughput_gbps"]) * 1e9 / 8.0 / float(row["msg_bytes"])
+        running = float(row["cpus"]) - float(row.get("cpu_steal", 0.0))
+        measured = cycles_per_packet(shares, running, float(row["cpu_mhz"]), datagrams)
+        charged = _charged_cycles_per_message(row)
+        for group, stages in MEASURED_DATAGRAM_STAGES.items():
+            model = sum(charged.get(name, 0.0) for name in stages)
+            if group in measured and model > 0:
+                found.setdefault(group, []).append(measured[group] / model)
+    return {group: float(np.median(v)) for group, v in found.items()}
+
+
+def _charged_cycles_per_message(row: Mapping) -> dict:
+    """Paper cycles the model charges each stage (by name, both ends) per message of
+    ``row``'s workload at the priors: a stage's utilisation times its CPU's cycles
+    over the message rate."""
+    result = predict_row(row)
+    rate = float(result.message_rate_per_s)
+    cycles_per_s = testbed_host_for(row).ghz * 1e9
+    out: dict = {}
+    for key, util in result.stages.items():
+        name = key.split(":")[-1].split(".")[-1]
+        out[name] = out.get(name, 0.0) + float(util) * cycles_per_s / rate
+    return out
+
+
+def _datagram_costs(ratios: Mapping, cycles_scale: float) -> dict:
+    """``stage.cost_cycles_per_unit`` (paper cycles) of the IP and UDP stages from
+    :func:`measured_datagram_ratios`."""
+    from ..calibrate import get_parameter
+
+    paths = {**PATHS, **MORE_PATHS}
+    out = {}
+    for group, ratio in ratios.items():
+        for stage in MEASURED_DATAGRAM_STAGES[group]:
+            name = f"{stage}.cost_cycles_per_unit"
+            out[name] = float(get_parameter(name, paths) * ratio / cycles_scale)
+    return out
 
 
 #: iperf3's own CPU time a message (``testbed run``'s ``server_cpu_usr`` ...
@@ -647,7 +734,8 @@ class DatasetFit:
     ----------
     values : dict
         Fitted costs by :data:`FREE` name, and stage costs measured from
-        profiles by ``stage.field`` name (:data:`MEASURED_STAGES`).
+        profiles by ``stage.field`` name (:data:`MEASURED_STAGES`,
+        :data:`MEASURED_DATAGRAM_STAGES`).
     priors : dict
         Their values before the fit (the paper's).
     rows : list of dict
@@ -787,7 +875,9 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
     measure : bool
         Set the :data:`MEASURED_STAGES` costs from the dataset's profiled
         runs of TCP with segmentation off, where it has them
-        (:func:`measured_cycles_per_packet`), and the
+        (:func:`measured_cycles_per_packet`), the
+        :data:`MEASURED_DATAGRAM_STAGES` costs from its profiled native UDP
+        runs (:func:`measured_datagram_ratios`), and the
         :data:`MEASURED_MESSAGE_STAGES` costs from iperf3's own CPU time a
         message, where rows record it (:func:`measured_ns_per_message`);
         their ``stage.field`` values join ``values``.
@@ -845,6 +935,8 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
     per_message = measured_ns_per_message(rows) if measure else {}
     if any(freed.intersection(names) for names in MEASURED_MESSAGE_STAGES.values()):
         per_message = {}
+    per_datagram = {g: r for g, r in measured_datagram_ratios(rows).items()
+                    if not freed.intersection(MEASURED_DATAGRAM_STAGES[g])} if measure else {}
     fixed: dict = {}
 
     def residuals(x):
@@ -863,12 +955,13 @@ def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,
     high = np.log([bounds[n][1] for n in free])
     # Measured cycles become paper cycles through cycles_scale, which the fit moves:
     # alternate the two until they agree (a few rounds; the costs move it little).
-    for _ in range(6 if per_packet or per_message else 1):
+    for _ in range(6 if per_packet or per_message or per_datagram else 1):
         fit = least_squares(residuals, np.clip(x0, low, high), bounds=(low, high),
                             method="trf", xtol=1e-10, ftol=1e-10, diff_step=1e-6)
         scale = dict(zip(free, np.exp(fit.x))).get("cycles_scale", 1.0)
         new = {**_measured_costs(per_packet, scale),
-               **_message_costs(per_message, rows, scale)}
+               **_message_costs(per_message, rows, scale),
+               **_datagram_costs(per_datagram, scale)}
         settled = all(abs(v / fixed.get(k, np.inf) - 1.0) < 1e-6 for k, v in new.items())
         fixed = new
         x0 = fit.x

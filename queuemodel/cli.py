@@ -20,6 +20,7 @@ Subcommands::
                            [--profile] [--softirq-times] [--wake-times]
                            [--out testbed]                              (root, iproute2, iperf3)
     queuemodel testbed clean
+    queuemodel testbed cycles DATA [DATA ...] [--top N] [--json]   (profiled runs, by group)
     queuemodel reproduce [--out figures/out]
     queuemodel validate [--json] [--strict]
     queuemodel calibrate [--claims S1,S2,S4] [--free stage.field,...] [--json]
@@ -117,7 +118,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _scenario_arguments(lv)
     lv.add_argument("--output", default="throughput_gbps",
                     help="a numeric output (default throughput_gbps)")
-    lv.add_argument("--top", default="10", help="how many levers of each group (changes, elasticities) to list (default 10; 0: all)")
+    lv.add_argument("--top", default="10", help="how many levers of each group (changes, "
+                                                "elasticities) to list (default 10; 0: all)")
     lv.add_argument("--json", action="store_true", help="print every lever as JSON")
 
     at = sub.add_parser("attribute", help="split an output among the contention mechanisms")
@@ -170,6 +172,12 @@ def _build_parser() -> argparse.ArgumentParser:
                          "(off exposes per-packet costs; needs ethtool)")
     br.add_argument("--out", default="testbed", help="dataset path (writes OUT.csv and OUT.json)")
     bsub.add_parser("clean", help="remove what an interrupted testbed left behind")
+    bc = bsub.add_parser("cycles", help="where each profiled workload's CPU time went, by "
+                                        "group of kernel functions, per message")
+    bc.add_argument("data", nargs="+", help="testbed datasets (.csv or .json), read as one")
+    bc.add_argument("--top", default="10",
+                    help="groups with columns of their own, the largest (default 10)")
+    bc.add_argument("--json", action="store_true", help="print the workloads as JSON")
 
     r = sub.add_parser("reproduce", help="the paper's figures and the claim report")
     r.add_argument("--out", default="figures/out", help="folder for figures and report.md")
@@ -598,6 +606,16 @@ def _cmd_testbed(args) -> int:
                                                          else "")
               + ("; and a sleep trace's tracefs instance" if remove_sleep_trace() else ""))
         return 0
+    if args.testbed_command == "cycles":
+        from .testbed.profile import cycles_by_workload, format_cycles_table
+
+        top = _number("--top", args.top, integer=True)
+        if not isinstance(top, int) or top < 0:
+            raise ModelInputError("--top", args.top, "a whole number >= 0")
+        workloads = cycles_by_workload(_read_datasets(args.data))
+        print(json.dumps(workloads, indent=2) if args.json
+              else format_cycles_table(workloads, top))
+        return 0
     from .testbed.run import run_all, write_dataset
 
     _check_writable("--out", args.out)
@@ -730,20 +748,29 @@ def _cmd_calibrate(args) -> int:
     return 0
 
 
-def _calibrate_dataset(args) -> int:
+def _read_datasets(names) -> list:
+    """The rows of testbed datasets, read as one."""
     from pathlib import Path
 
-    from .testbed.fit import DEFAULT_SELECTOR, calibrate_dataset
     from .testbed.run import read_dataset
 
-    if args.out:
-        _check_writable("--out", args.out)
     rows = []
-    for name in args.data:
+    for name in names:
         source = Path(name)
         if not source.is_file() or source.suffix not in (".csv", ".json"):
             raise ModelInputError("DATA", name, "an existing .csv or .json testbed dataset")
         rows += read_dataset(source)
+    return rows
+
+
+def _calibrate_dataset(args) -> int:
+    from pathlib import Path
+
+    from .testbed.fit import DEFAULT_SELECTOR, calibrate_dataset
+
+    if args.out:
+        _check_writable("--out", args.out)
+    rows = _read_datasets(args.data)
     free = tuple(args.free.split(",")) if args.free else None
     fit = calibrate_dataset(rows, args.fit or DEFAULT_SELECTOR, free,
                             measure=not args.no_measure)

@@ -501,3 +501,29 @@ def test_the_path_levers_in_the_levers_paragraph():
     assert (many["native"], many["routed"]) == pytest.approx((six, six), abs=0.006)
     assert path_levers(path="native", proto="udp", flows=6)["routed"] == pytest.approx(
         native_udp, abs=0.006)
+
+
+PAPER_PATHS = ("native", "linux-overlay", "docker-overlay")
+
+
+def test_the_cycles_a_datagram_paragraph_is_the_saved_profile():
+    # README, the `testbed cycles` paragraph: 3x-c's 8 KB datagrams, thousands of cycles.
+    from queuemodel.testbed.profile import cycles_by_workload
+    from queuemodel.testbed.run import read_dataset
+
+    data = Path(__file__).resolve().parent / "data" / "testbed" / "vm-2cpu-profiled-3x-c.json"
+    udp = {w["path"]: w for w in cycles_by_workload(read_dataset(data)) if w["proto"] == "udp"}
+    total = [round(udp[p]["total_cycles_per_message"] / 1e3, 1) for p in PAPER_PATHS]
+    assert "24.5k cycles natively,\n38.6k over the Linux overlay and 52.7k over Docker's" in README
+    assert total == [24.5, 38.6, 52.7]
+
+    def k(path, group):
+        return round(udp[path]["cycles_per_message"].get(group, 0.0) / 1e3, 1)
+
+    assert [k(p, "copy") for p in PAPER_PATHS] == [7.3, 8.0, 9.1]          # 7.3-9.1k
+    assert (k("native", "ip"), k("docker-overlay", "ip")) == (2.8, 7.3)
+    assert (k("native", "sched"), k("docker-overlay", "sched")) == (4.1, 9.9)
+    assert (k("native", "skb"), k("docker-overlay", "skb")) == (5.4, 7.4)
+    assert (k("native", "netcore"), k("docker-overlay", "netcore")) == (0.7, 3.8)
+    assert (k("linux-overlay", "vxlan"), k("docker-overlay", "vxlan")) == (1.9, 2.2)
+    assert k("docker-overlay", "bridge") == 3.8

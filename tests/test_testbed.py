@@ -5,6 +5,7 @@ missing each such test is skipped with the reason (``pytest -rs`` prints it),
 never passed silently.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -316,6 +317,50 @@ def test_profile_text_round_trips(shares):
     from queuemodel.testbed.profile import format_shares, parse_shares
 
     assert parse_shares(format_shares(shares)) == shares
+
+
+def test_cycles_by_workload_average_the_runs_and_add_up():
+    # Two profiled runs of one workload and one unprofiled: by hand, a run's group takes
+    # share x (CPUs - steal) x MHz over the messages delivered a second.  Run 1: 2 CPUs
+    # at 2,000 MHz, 8 Gb/s of 1 MB writes (953.67/s): tcp 10 % -> 419,430 cycles.
+    # Run 2: steal 0.5 CPU, 4 Gb/s (476.84/s): tcp 10 % -> 629,146.  Their mean 524,288.
+    from queuemodel.testbed.profile import cycles_by_workload
+
+    base = {"path": "native", "proto": "tcp", "flows": 1, "msg_bytes": 1 << 20,
+            "cpus": 2, "cpu_mhz": 2000.0, "segmentation": True}
+    rows = [{**base, "throughput_gbps": 8.0, "cpu_steal": 0.0,
+             "profile": "tcp=10.00;copy=30.00;idle=40.00"},
+            {**base, "throughput_gbps": 4.0, "cpu_steal": 0.5,
+             "profile": "tcp=10.00;copy=20.00;sched=5.00;idle=50.00"},
+            {**base, "throughput_gbps": 9.0, "profile": ""}]
+    (w,) = cycles_by_workload(rows)
+    assert w["runs"] == 2 and "idle" not in w["cycles_per_message"]
+    assert w["cycles_per_message"]["tcp"] == pytest.approx((419430.4 + 629145.6) / 2)
+    assert w["cycles_per_message"]["sched"] == pytest.approx(314572.8 / 2)   # one run has it
+    assert sum(w["cycles_per_message"].values()) == pytest.approx(w["total_cycles_per_message"])
+    assert w["cycles_per_kib"] == pytest.approx(w["total_cycles_per_message"] / 1024)
+    assert list(w["cycles_per_message"]) == ["copy", "tcp", "sched"]        # largest first
+    assert cycles_by_workload([rows[2]]) == []
+    with pytest.raises(ModelInputError, match="cpu_mhz"):
+        cycles_by_workload([{k: v for k, v in rows[0].items() if k != "cpu_mhz"}])
+
+
+def test_the_cycles_command_prints_each_profiled_workload(capsys):
+    from queuemodel.cli import main
+
+    data = Path(__file__).parent / "data" / "testbed" / "vm-2cpu-profiled-3x-c.json"
+    assert main(["testbed", "cycles", str(data), "--top", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split()[6:] == ["copy", "sched", "tcp", "rest", "total", "/KiB"]
+    assert len(out) == 2 + 15                     # 12 TCP and 3 UDP workloads
+    docker_udp = next(line.split() for line in out if line.startswith("docker-overlay  udp"))
+    native_udp = next(line.split() for line in out if line.startswith("native          udp"))
+    assert float(docker_udp[-2]) > 1.5 * float(native_udp[-2])  # Docker's datagram dearer
+    assert main(["testbed", "cycles", str(data), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 15
+    for bad in (["nofile.json"], [str(data), "--top", "-1"]):
+        assert main(["testbed", "cycles", *bad]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
 @needs_testbed

@@ -50,8 +50,9 @@ from ..paths import MORE_PATHS, PATHS, get_path, over_veth
 __all__ = ["FREE", "DEFAULT_FREE", "UNIT_FREE", "DEFAULT_SELECTOR",
            "REQUIRED_COLUMNS", "app_threads", "testbed_host", "testbed_host_for",
            "fitted_host", "segmented", "scale_unit_costs", "testbed_paths", "predict_row",
-           "MEASURED_STAGES", "MEASURED_BY", "measured_cycles_per_packet", "MEASURED_MESSAGE_STAGES",
-           "measured_ns_per_message", "MEASURED_DATAGRAM_STAGES", "measured_datagram_ratios",
+           "MEASURED_STAGES", "MEASURED_BY", "measured_cycles_per_packet",
+           "MEASURED_MESSAGE_STAGES", "measured_ns_per_message", "MEASURED_DATAGRAM_STAGES",
+           "measured_datagram_ratios",
            "parse_selector", "select", "calibrate_dataset", "DatasetFit"]
 
 #: The fitted numbers: a name, and the parameters that take its value.

@@ -36,7 +36,7 @@ from .netns import TestbedError
 __all__ = ["GROUPS", "parse_report", "group_shares", "cycles_per_packet", "require_perf",
            "record_net_rx", "net_rx_script", "net_rx_runs", "net_rx_run_seconds",
            "record_sleeps", "sleep_trace", "remove_sleep_trace", "sleeps", "record", "report", "format_shares",
-           "parse_shares"]
+           "parse_shares", "cycles_by_workload", "format_cycles_table"]
 
 #: Groups of kernel symbols, the first whose pattern matches a symbol takes it.
 #: Order matters: a copy that checksums on the way (``csum_partial_copy_generic``)
@@ -153,6 +153,100 @@ def cycles_per_packet(shares: Mapping, cpus: int, mhz: float, packets_per_s: flo
     cycles_per_s = cpus * mhz * 1e6
     return {group: percent / 100.0 * cycles_per_s / packets_per_s
             for group, percent in shares.items() if group != "idle"}
+
+
+def cycles_by_workload(rows: list) -> list:
+    """Where a message's CPU time went, by group, for each profiled workload of a dataset.
+
+    For every run with a ``profile`` column, each group's cycles (its share
+    of the samples times the cycles the CPUs ran: steal taken out, ``idle``
+    left out) over the messages delivered (a write for TCP, a datagram for
+    UDP; a lost datagram's work is charged to those that arrived); the mean
+    over a workload's runs, so the groups add up to the total.  These are
+    the machine's own cycles, both ends together, not the paper's.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Dataset rows (:func:`queuemodel.testbed.run.read_dataset`).
+
+    Returns
+    -------
+    list of dict
+        One per workload (path, proto, flows, msg_bytes and, where the rows
+        have it, segmentation; in the order first met): those keys,
+        ``runs``, ``cycles_per_message`` (group to cycles, largest first),
+        ``total_cycles_per_message`` and ``cycles_per_kib`` (the total per
+        KiB of messages).  Rows without a profile are left out.
+
+    Examples
+    --------
+    >>> row = {"path": "native", "proto": "udp", "flows": 1, "msg_bytes": 1024,
+    ...        "throughput_gbps": 8.192, "cpus": 2, "cpu_steal": 0.0, "cpu_mhz": 1000.0,
+    ...        "profile": "ip=10.00;udp=5.00;idle=50.00"}
+    >>> (w,) = cycles_by_workload([row])
+    >>> w["path"], w["cycles_per_message"], w["cycles_per_kib"]
+    ('native', {'ip': 200.0, 'udp': 100.0}, 300.0)
+    """
+    from ..errors import ModelInputError
+
+    needed = ("path", "proto", "flows", "msg_bytes", "throughput_gbps", "cpus", "cpu_mhz")
+    groups: dict = {}
+    for row in rows:
+        missing = [c for c in needed if c not in row]
+        if missing:
+            raise ModelInputError("dataset", f"a row without {missing[0]!r}",
+                                  "rows of `queuemodel testbed run` (columns "
+                                  + ", ".join(needed) + ")")
+        shares = parse_shares(row.get("profile", ""))
+        gbps = float(row["throughput_gbps"])
+        if not shares or gbps <= 0:
+            continue
+        key = tuple(row[k] for k in ("path", "proto", "flows", "msg_bytes")) + (
+            bool(row.get("segmentation", True)),)
+        messages = gbps * 1e9 / 8.0 / float(row["msg_bytes"])
+        running = float(row["cpus"]) - float(row.get("cpu_steal", 0.0) or 0.0)
+        groups.setdefault(key, []).append(
+            cycles_per_packet(shares, running, float(row["cpu_mhz"]), messages))
+    out = []
+    for (path, proto, flows, size, segmentation), runs in groups.items():
+        names = {g for run in runs for g in run}
+        mean = {g: sum(run.get(g, 0.0) for run in runs) / len(runs) for g in names}
+        mean = dict(sorted(mean.items(), key=lambda item: -item[1]))
+        total = sum(mean.values())
+        out.append({"path": path, "proto": proto, "flows": int(flows), "msg_bytes": int(size),
+                    "segmentation": segmentation, "runs": len(runs),
+                    "cycles_per_message": mean, "total_cycles_per_message": total,
+                    "cycles_per_kib": total * 1024.0 / float(size)})
+    return out
+
+
+def format_cycles_table(workloads: list, top: int = 10) -> str:
+    """:func:`cycles_by_workload` as text: thousands of cycles a message, by group.
+
+    The ``top`` groups largest over all workloads get columns of their own,
+    the others one column, ``rest``.
+    """
+    if not workloads:
+        return "no profiled runs (record some with `queuemodel testbed run --profile`)"
+    overall: dict = {}
+    for w in workloads:
+        for g, c in w["cycles_per_message"].items():
+            overall[g] = overall.get(g, 0.0) + c / w["total_cycles_per_message"]
+    shown = sorted(overall, key=lambda g: -overall[g])[:top]
+    head = (f"{'path':15} {'proto':5} {'flows':>5} {'bytes':>7} {'gso':3} {'runs':>4} "
+            + "".join(f"{g:>8}" for g in shown) + f"{'rest':>8}{'total':>9}{'/KiB':>8}")
+    lines = ["thousands of cycles a delivered message (this machine's, both ends), by group "
+             "of kernel functions", head]
+    for w in workloads:
+        c = w["cycles_per_message"]
+        rest = max(w["total_cycles_per_message"] - sum(c.get(g, 0.0) for g in shown), 0.0)
+        lines.append(f"{w['path']:15} {w['proto']:5} {w['flows']:5d} {w['msg_bytes']:7d} "
+                     f"{'on' if w['segmentation'] else 'off':3} {w['runs']:4d} "
+                     + "".join(f"{c.get(g, 0.0) / 1e3:8.2f}" for g in shown)
+                     + f"{rest / 1e3:8.2f}{w['total_cycles_per_message'] / 1e3:9.2f}"
+                     f"{w['cycles_per_kib'] / 1e3:8.2f}")
+    return "\n".join(lines)
 
 
 def format_shares(shares: Mapping) -> str:

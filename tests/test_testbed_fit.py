@@ -26,7 +26,9 @@ seven passes of 128 KB TCP and 8 KB UDP, one flow, on the paper's three paths an
 ``routed`` one (containers routed by their host namespaces, no overlay);
 ``vm-2cpu-routed-profiled.json`` (22:40) two passes of native and routed 128 KB TCP with
 ``--profile``; ``vm-2cpu-profiled-3x-c.json`` (22:55-23:00, that faster host) three
-passes as ``-3x-a`` and ``-3x-b``.  The
+passes as ``-3x-a`` and ``-3x-b``; ``vm-2cpu-profiled-3x-d.json`` (2026-11-30,
+00:20-00:27 UTC, a host of that kind, Linux 6.18.44) the same again, measured after the
+IP and UDP stages' measurement was written (its test).  The
 ``iperf3_version`` column (3.12, installed 15:29 that day per
 the VM's dpkg log) was added to the rows measured before the testbed recorded it.
 """
@@ -127,7 +129,8 @@ def test_six_passes_predict_udp_and_two_flows_within_a_quarter():
 @pytest.mark.parametrize("name", ["vm-2cpu-6x.json", "vm-2cpu-3x-later.json",
                                   "vm-2cpu-3x-pinned.json", "vm-2cpu-gso-a.json",
                                   "vm-2cpu-gso-b.json", "vm-2cpu-profiled-3x-a.json",
-                                  "vm-2cpu-profiled-3x-b.json", "vm-2cpu-profiled-3x-c.json"])
+                                  "vm-2cpu-profiled-3x-b.json", "vm-2cpu-profiled-3x-c.json",
+                                  "vm-2cpu-profiled-3x-d.json"])
 def test_every_saved_multi_pass_dataset_against_the_bar(name):
     # Every multi-pass dataset, calibrated on single-flow TCP with segmentation on.  The
     # issue's bar is 25 %; it holds on the six passes and on gso-a, not on every set:
@@ -637,14 +640,15 @@ def test_measured_overlay_costs_predict_the_profiled_udp_within_a_quarter():
 
 
 @pytest.mark.parametrize("name", ["vm-2cpu-profiled-3x-a.json", "vm-2cpu-profiled-3x-b.json",
-                                  "vm-2cpu-profiled-3x-c.json"])
+                                  "vm-2cpu-profiled-3x-c.json", "vm-2cpu-profiled-3x-d.json"])
 def test_the_bar_holds_with_overlay_costs_measured_from_the_profile(name):
     # Issue 8's bar with the profiled calibration (single-flow TCP of the three paths,
     # with segmentation on for cycles_scale and off, profiled, for the VXLAN and bridge
     # costs; the native UDP, profiled, for IP's and UDP's): 8 KiB UDP at 1 flow and TCP
     # at 2 flows, three paths, within 25 % (largest 20.4 %, README; 3x-c missed by its
-    # native UDP, -27 %, until IP and UDP were measured, 2026-11-30).  With cycles_scale
-    # alone the Linux overlay's UDP is predicted 24.9, 28.7 and 41.8 % below the
+    # native UDP, -27 %, until IP and UDP were measured, 2026-11-30; 3x-d was measured
+    # after, and the code before gives its native UDP -28.8 %).  With cycles_scale
+    # alone the Linux overlay's UDP is predicted 24.9, 28.7, 41.8 and 43.5 % below the
     # measured, further off than with the measured costs.
     rows = _rows(name)
     bar = {("udp", 1), ("tcp", 2)}

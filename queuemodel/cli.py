@@ -20,7 +20,7 @@ Subcommands::
                            [--profile] [--softirq-times] [--wake-times]
                            [--out testbed]                              (root, iproute2, iperf3)
     queuemodel testbed clean
-    queuemodel testbed cycles DATA [DATA ...] [--top N] [--json]   (profiled runs, by group)
+    queuemodel testbed cycles DATA [DATA ...] [--against PATH] [--top N] [--json]
     queuemodel reproduce [--out figures/out]
     queuemodel validate [--json] [--strict]
     queuemodel calibrate [--claims S1,S2,S4] [--free stage.field,...] [--json]
@@ -40,7 +40,7 @@ import json
 import math
 import sys
 
-from .errors import ModelInputError, QueueModelError
+from .errors import ModelInputError, QueueModelError, UnknownNameError
 
 __all__ = ["main"]
 
@@ -177,6 +177,9 @@ def _build_parser() -> argparse.ArgumentParser:
     bc.add_argument("data", nargs="+", help="testbed datasets (.csv or .json), read as one")
     bc.add_argument("--top", default="10",
                     help="groups with columns of their own, the largest (default 10)")
+    bc.add_argument("--against", default=None, metavar="PATH",
+                    help="print what each workload costs beyond the same workload on PATH "
+                         "(e.g. native: where an overlay's extra time goes)")
     bc.add_argument("--json", action="store_true", help="print the workloads as JSON")
 
     r = sub.add_parser("reproduce", help="the paper's figures and the claim report")
@@ -254,7 +257,6 @@ def _profile(args):
 
 def _path_arg(text):
     """A ``--path`` value: a path file (``*.toml``) read into a Path, else a built-in's name."""
-    from .errors import UnknownNameError
     from .paths import ALL_PATH_NAMES, get_path, load_path
 
     if isinstance(text, str) and text.lower().endswith(".toml"):
@@ -607,12 +609,18 @@ def _cmd_testbed(args) -> int:
               + ("; and a sleep trace's tracefs instance" if remove_sleep_trace() else ""))
         return 0
     if args.testbed_command == "cycles":
-        from .testbed.profile import cycles_by_workload, format_cycles_table
+        from .paths import ALL_PATH_NAMES
+        from .testbed.profile import cycles_against, cycles_by_workload, format_cycles_table
 
         top = _number("--top", args.top, integer=True)
         if not isinstance(top, int) or top < 0:
             raise ModelInputError("--top", args.top, "a whole number >= 0")
+        if args.against is not None and args.against not in ALL_PATH_NAMES:
+            raise UnknownNameError("--against", args.against,
+                                   "a built-in path: " + ", ".join(ALL_PATH_NAMES))
         workloads = cycles_by_workload(_read_datasets(args.data))
+        if args.against is not None:
+            workloads = cycles_against(workloads, args.against)
         print(json.dumps(workloads, indent=2) if args.json
               else format_cycles_table(workloads, top))
         return 0

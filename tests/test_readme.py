@@ -527,3 +527,25 @@ def test_the_cycles_a_datagram_paragraph_is_the_saved_profile():
     assert (k("native", "netcore"), k("docker-overlay", "netcore")) == (0.7, 3.8)
     assert (k("linux-overlay", "vxlan"), k("docker-overlay", "vxlan")) == (1.9, 2.2)
     assert k("docker-overlay", "bridge") == 3.8
+
+
+def test_the_cycles_against_native_sentence_is_the_saved_profile():
+    # README, `testbed cycles --against native` on 3x-d's 8 KB datagrams.
+    from queuemodel.testbed.profile import cycles_against, cycles_by_workload
+    from queuemodel.testbed.run import read_dataset
+
+    data = Path(__file__).resolve().parent / "data" / "testbed" / "vm-2cpu-profiled-3x-d.json"
+    extra = {w["path"]: w for w in cycles_against(cycles_by_workload(read_dataset(data)))
+             if w["proto"] == "udp"}
+
+    def k(path, group=None):
+        w = extra[path]
+        value = (w["total_cycles_per_message"] if group is None
+                 else w["cycles_per_message"][group])
+        return round(value / 1e3, 1)
+
+    assert "a datagram took 16.6k cycles more over the Linux overlay" in README
+    assert [k("linux-overlay", g) for g in (None, "ip", "sched", "vxlan", "netcore")] == [
+        16.6, 4.1, 3.8, 2.1, 1.7]
+    assert [k("docker-overlay", g) for g in (None, "sched", "bridge", "ip", "netcore",
+                                             "vxlan")] == [19.6, 4.9, 3.5, 3.3, 2.6, 2.0]

@@ -358,7 +358,25 @@ def test_the_cycles_command_prints_each_profiled_workload(capsys):
     assert float(docker_udp[-2]) > 1.5 * float(native_udp[-2])  # Docker's datagram dearer
     assert main(["testbed", "cycles", str(data), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 15
-    for bad in (["nofile.json"], [str(data), "--top", "-1"]):
+    # Against native: the other paths' workloads, each total the difference of the two.
+    assert main(["testbed", "cycles", str(data), "--against", "native", "--json"]) == 0
+    extra = json.loads(capsys.readouterr().out)
+    assert len(extra) == 10 and {w["path"] for w in extra} == {"linux-overlay",
+                                                               "docker-overlay"}
+    from queuemodel.testbed.profile import cycles_by_workload
+    from queuemodel.testbed.run import read_dataset
+
+    plain = {(w["path"], w["proto"], w["flows"], w["segmentation"]): w
+             for w in cycles_by_workload(read_dataset(data))}
+    for w in extra:
+        mine = plain[(w["path"], w["proto"], w["flows"], w["segmentation"])]
+        theirs = plain[("native", w["proto"], w["flows"], w["segmentation"])]
+        assert w["total_cycles_per_message"] == pytest.approx(
+            mine["total_cycles_per_message"] - theirs["total_cycles_per_message"])
+        assert sum(w["cycles_per_message"].values()) == pytest.approx(
+            w["total_cycles_per_message"])
+        assert w["cycles_per_message"]["vxlan"] > 0          # what only an overlay runs
+    for bad in (["nofile.json"], [str(data), "--top", "-1"], [str(data), "--against", "x"]):
         assert main(["testbed", "cycles", *bad]) == 2
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
 

@@ -36,7 +36,7 @@ from .netns import TestbedError
 __all__ = ["GROUPS", "parse_report", "group_shares", "cycles_per_packet", "require_perf",
            "record_net_rx", "net_rx_script", "net_rx_runs", "net_rx_run_seconds",
            "record_sleeps", "sleep_trace", "remove_sleep_trace", "sleeps", "record", "report", "format_shares",
-           "parse_shares", "cycles_by_workload", "format_cycles_table"]
+           "parse_shares", "cycles_by_workload", "cycles_against", "format_cycles_table"]
 
 #: Groups of kernel symbols, the first whose pattern matches a symbol takes it.
 #: Order matters: a copy that checksums on the way (``csum_partial_copy_generic``)
@@ -221,30 +221,90 @@ def cycles_by_workload(rows: list) -> list:
     return out
 
 
-def format_cycles_table(workloads: list, top: int = 10) -> str:
-    """:func:`cycles_by_workload` as text: thousands of cycles a message, by group.
+def cycles_against(workloads: list, baseline: str = "native") -> list:
+    """What each workload's messages cost beyond the same workload on ``baseline``'s path.
 
-    The ``top`` groups largest over all workloads get columns of their own,
-    the others one column, ``rest``.
+    Parameters
+    ----------
+    workloads : list of dict
+        :func:`cycles_by_workload`'s output.
+    baseline : str
+        The path to subtract (the same protocol, flows, size and
+        segmentation); workloads on it, or without such a twin, are left out.
+
+    Returns
+    -------
+    list of dict
+        As :func:`cycles_by_workload`'s, each number the difference (a
+        group the twin lacks counts zero there; negative where the path
+        spends less), and ``baseline`` naming the path subtracted.
+
+    Examples
+    --------
+    >>> base = {"proto": "udp", "flows": 1, "msg_bytes": 1024, "segmentation": True, "runs": 1}
+    >>> native = {**base, "path": "native", "cycles_per_message": {"ip": 200.0, "udp": 100.0},
+    ...           "total_cycles_per_message": 300.0, "cycles_per_kib": 300.0}
+    >>> overlay = {**base, "path": "linux-overlay", "cycles_per_message": {"ip": 500.0,
+    ...            "vxlan": 250.0, "udp": 50.0}, "total_cycles_per_message": 800.0,
+    ...            "cycles_per_kib": 800.0}
+    >>> (extra,) = cycles_against([native, overlay])
+    >>> extra["cycles_per_message"], extra["total_cycles_per_message"]
+    ({'ip': 300.0, 'vxlan': 250.0, 'udp': -50.0}, 500.0)
+    """
+    def twin(w):
+        return (w["proto"], w["flows"], w["msg_bytes"], w["segmentation"])
+
+    bases = {twin(w): w for w in workloads if w["path"] == baseline}
+    out = []
+    for w in workloads:
+        b = bases.get(twin(w))
+        if w["path"] == baseline or b is None:
+            continue
+        names = set(w["cycles_per_message"]) | set(b["cycles_per_message"])
+        extra = {g: w["cycles_per_message"].get(g, 0.0) - b["cycles_per_message"].get(g, 0.0)
+                 for g in names}
+        extra = dict(sorted(extra.items(), key=lambda item: -item[1]))
+        out.append({**w, "baseline": baseline, "cycles_per_message": extra,
+                    "total_cycles_per_message": (w["total_cycles_per_message"]
+                                                 - b["total_cycles_per_message"]),
+                    "cycles_per_kib": w["cycles_per_kib"] - b["cycles_per_kib"]})
+    return out
+
+
+def format_cycles_table(workloads: list, top: int = 10) -> str:
+    """:func:`cycles_by_workload` (or :func:`cycles_against`) as text: thousands of
+    cycles a message, by group.
+
+    The ``top`` groups that weigh most over all workloads get columns of
+    their own, the others one column, ``rest``.
     """
     if not workloads:
-        return "no profiled runs (record some with `queuemodel testbed run --profile`)"
+        return ("no profiled runs (record some with `queuemodel testbed run --profile`; "
+                "against a path, with it among the runs)")
     overall: dict = {}
     for w in workloads:
+        scale = sum(abs(c) for c in w["cycles_per_message"].values()) or 1.0
         for g, c in w["cycles_per_message"].items():
-            overall[g] = overall.get(g, 0.0) + c / w["total_cycles_per_message"]
+            overall[g] = overall.get(g, 0.0) + abs(c) / scale
     shown = sorted(overall, key=lambda g: -overall[g])[:top]
     head = (f"{'path':15} {'proto':5} {'flows':>5} {'bytes':>7} {'gso':3} {'runs':>4} "
             + "".join(f"{g:>8}" for g in shown) + f"{'rest':>8}{'total':>9}{'/KiB':>8}")
-    lines = ["thousands of cycles a delivered message (this machine's, both ends), by group "
-             "of kernel functions", head]
+    against = workloads[0].get("baseline")
+    title = ("thousands of cycles a delivered message (this machine's, both ends), by group "
+             "of kernel functions")
+    if against:
+        title = (f"thousands of cycles a delivered message beyond the same workload on "
+                 f"{against} (this machine's, both ends), by group of kernel functions")
+    lines = [title, head]
     for w in workloads:
         c = w["cycles_per_message"]
-        rest = max(w["total_cycles_per_message"] - sum(c.get(g, 0.0) for g in shown), 0.0)
+        total = w["total_cycles_per_message"]
+        rest = total - sum(c.get(g, 0.0) for g in shown)
+        rest = 0.0 if abs(rest) <= 1e-9 * max(abs(total), 1.0) else rest
         lines.append(f"{w['path']:15} {w['proto']:5} {w['flows']:5d} {w['msg_bytes']:7d} "
                      f"{'on' if w['segmentation'] else 'off':3} {w['runs']:4d} "
                      + "".join(f"{c.get(g, 0.0) / 1e3:8.2f}" for g in shown)
-                     + f"{rest / 1e3:8.2f}{w['total_cycles_per_message'] / 1e3:9.2f}"
+                     + f"{rest / 1e3:8.2f}{total / 1e3:9.2f}"
                      f"{w['cycles_per_kib'] / 1e3:8.2f}")
     return "\n".join(lines)
 

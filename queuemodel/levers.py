@@ -146,7 +146,7 @@ class Levers:
         """
         lines = [f"{self.output} = {self.before:.6g} (bottleneck {self.bottleneck}); "
                  "what moves it:",
-                 f"  {'lever':44} {'kind':10} {'value':>12} {'tried':>12} {'effect':>10}"]
+                 f"  {'lever':44} {'kind':10} {'value':>14} {'tried':>14} {'effect':>10}"]
         undefined = tuple(r for r in self.rows if r.effect is None)
         for title, group in (("changes: % change of the output", self.changes),
                              ("dials: elasticity, % change of the output per % of the input",
@@ -161,8 +161,8 @@ class Levers:
                     f"{row.effect:+10.3f}" if row.kind == "elasticity"
                     else f"{row.effect:+10.1%}")
                 moved = f"  then {row.bottleneck}" if row.bottleneck != self.bottleneck else ""
-                lines.append(f"  {row.name:44} {row.kind:10} {_show(row.value):>12} "
-                             f"{_show(row.changed):>12} {effect:>10}{moved}")
+                lines.append(f"  {row.name:44} {row.kind:10} {_show(row.value):>14} "
+                             f"{_show(row.changed):>14} {effect:>10}{moved}")
             if top is not None and len(group) > top:
                 lines.append(f"  ({len(group) - top} more)")
         lines.append("  (then: the bottleneck once the lever is pulled)")

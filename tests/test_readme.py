@@ -1,5 +1,6 @@
 """The README stays true: its Python examples run, and its claim table matches the model."""
 
+import json
 import re
 from pathlib import Path
 
@@ -549,3 +550,56 @@ def test_the_cycles_against_native_sentence_is_the_saved_profile():
         16.6, 4.1, 3.8, 2.1, 1.7]
     assert [k("docker-overlay", g) for g in (None, "sched", "bridge", "ip", "netcore",
                                              "vxlan")] == [19.6, 4.9, 3.5, 3.3, 2.6, 2.0]
+
+
+def _section(title):
+    start = README.index(f"## {title}\n")
+    return README[start:README.index("\n## ", start + 1)]
+
+
+def test_the_five_commands_run_and_say_what_their_comments_say(tmp_path, capsys, monkeypatch):
+    # README, "The question in five commands": each command runs (exit 0), and the
+    # numbers in its comment are the model's.
+    import shlex
+
+    from queuemodel.cli import main
+    from queuemodel.testbed.run import read_dataset
+
+    section = _section("The question in five commands")
+    blocks = re.findall(r"```\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 2
+    data = Path(__file__).resolve().parent / "data" / "testbed" / "vm-2cpu-profiled-3x-d.json"
+    rows = read_dataset(data)
+    for proto in ("tcp", "udp"):       # what the two `testbed run` lines would write
+        (tmp_path / f"{proto}.json").write_text(
+            json.dumps([r for r in rows if r["proto"] == proto]))
+    monkeypatch.chdir(tmp_path)
+    ran = 0
+    for block in blocks:
+        for line in block.strip().splitlines():
+            command = shlex.split(line.split("#")[0])
+            if command[0] == "sudo":
+                continue
+            assert command[0] == "queuemodel"
+            assert main(command[1:]) == 0, line
+            capsys.readouterr()
+            ran += 1
+    assert ran == 8
+    docker = {"path": "docker-overlay", "proto": "tcp"}
+    one = qm.predict(**docker)
+    assert f"{one.throughput_gbps:.2f} Gb/s; bottleneck {one.bottleneck}" in section
+    six = qm.attribute({**docker, "flows": 6})
+    shares = dict(six.shares)
+    assert (f"{six.full:.1f} of {six.base:.1f} Gb/s: uneven hashing "
+            f"{shares['uneven hashing']:.1f}, hyper-threads {shares['hyper-thread sharing']:.1f}"
+            in section)
+    changes = qm.levers(docker).changes
+    assert [(r.name, r.changed) for r in changes[:3]] == [
+        ("path", "native"), ("path", "routed"), ("tunnel_offload", True)]
+    top = ", ".join(f"{name} {row.effect:+.0%}".replace("%", " %") for name, row in zip(
+        ("native path", "routed", "tunnel offloads"), changes[:3]))
+    assert top in section
+    fixed = qm.predict(**docker, tunnel_offload=True).throughput_gbps
+    assert f"{one.throughput_gbps:.2f} -> {fixed:.2f} Gb/s" in section
+    clock = qm.solve("throughput_gbps>=10", "ghz", (2.2, 5.0), docker).value
+    assert f"{clock:.2f} GHz would do" in section

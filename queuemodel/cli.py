@@ -176,7 +176,7 @@ def _build_parser() -> argparse.ArgumentParser:
                                         "group of kernel functions, per message")
     bc.add_argument("data", nargs="+", help="testbed datasets (.csv or .json), read as one")
     bc.add_argument("--top", default="10",
-                    help="groups with columns of their own, the largest (default 10)")
+                    help="groups with columns of their own, the largest (default 10; 0: all)")
     bc.add_argument("--against", default=None, metavar="PATH",
                     help="print what each workload costs beyond the same workload on PATH "
                          "(e.g. native: where an overlay's extra time goes)")
@@ -614,7 +614,7 @@ def _cmd_testbed(args) -> int:
 
         top = _number("--top", args.top, integer=True)
         if not isinstance(top, int) or top < 0:
-            raise ModelInputError("--top", args.top, "a whole number >= 0")
+            raise ModelInputError("--top", args.top, "a whole number >= 0 (0: every group)")
         if args.against is not None and args.against not in ALL_PATH_NAMES:
             raise UnknownNameError("--against", args.against,
                                    "a built-in path: " + ", ".join(ALL_PATH_NAMES))
@@ -622,7 +622,7 @@ def _cmd_testbed(args) -> int:
         if args.against is not None:
             workloads = cycles_against(workloads, args.against)
         print(json.dumps(workloads, indent=2) if args.json
-              else format_cycles_table(workloads, top))
+              else format_cycles_table(workloads, top or None))
         return 0
     from .testbed.run import run_all, write_dataset
 

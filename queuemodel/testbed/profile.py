@@ -271,12 +271,12 @@ def cycles_against(workloads: list, baseline: str = "native") -> list:
     return out
 
 
-def format_cycles_table(workloads: list, top: int = 10) -> str:
+def format_cycles_table(workloads: list, top: int | None = 10) -> str:
     """:func:`cycles_by_workload` (or :func:`cycles_against`) as text: thousands of
     cycles a message, by group.
 
-    The ``top`` groups that weigh most over all workloads get columns of
-    their own, the others one column, ``rest``.
+    The ``top`` groups that weigh most over all workloads (all if None) get
+    columns of their own, the others one column, ``rest``.
     """
     if not workloads:
         return ("no profiled runs (record some with `queuemodel testbed run --profile`; "

@@ -385,10 +385,17 @@ def predict_row(row: Mapping, paths: Mapping | None = None, values: Mapping | No
     values = dict(values or {})
     host = testbed_host_for(row, values.pop("cycles_scale", 1.0))
     unit_scale = values.pop("unit_cycles_scale", 1.0)
-    if values:
-        paths, host = apply_parameters(_expand(values), paths, host)
+    # Fitted costs first, then the factor on every cost that is not per byte; a cost a
+    # profile or iperf3's own time measured (a stage.field name) is the machine's
+    # already and keeps its value.
+    fitted = {k: v for k, v in values.items() if k in FREE}
+    measured = {k: v for k, v in values.items() if k not in FREE}
+    if fitted:
+        paths, host = apply_parameters(_expand(fitted), paths, host)
     if unit_scale != 1.0:
         paths, host = scale_unit_costs(paths, host, unit_scale)
+    if measured:
+        paths, host = apply_parameters(measured, paths, host)
     return predict(path=paths[row["path"]], proto=row["proto"], flows=int(row["flows"]),
                    msg_bytes=int(row["msg_bytes"]), host=host)
 
@@ -839,16 +846,18 @@ class DatasetFit:
 
 
 def _stage_costs(values: Mapping) -> dict:
-    """``stage.field`` costs a fit sets: the freed ones, and with ``unit_cycles_scale``
-    every stage's per-unit and per-poll cost scaled (the link's veth stages included).
+    """``stage.field`` costs a fit sets: the freed ones, the measured ones (as measured),
+    and with ``unit_cycles_scale`` every other per-unit and per-poll cost scaled (the
+    link's veth stages included), as :func:`predict_row` applies them.
 
     A field is left out where two stages share a name but not its value; it
     keeps its prior in a profile.
     """
-    costs = _expand({k: v for k, v in values.items() if k not in FREE or FREE[k]})
+    costs = _expand({k: v for k, v in values.items() if k in FREE and FREE[k]})
+    measured = {k: v for k, v in values.items() if k not in FREE}
     unit = float(values.get(UNIT_FREE, 1.0))
     if unit == 1.0:
-        return costs
+        return {**costs, **measured}
     seen: dict = {}
     for path in testbed_paths().values():
         for stage in path.tx + path.rx:
@@ -857,7 +866,7 @@ def _stage_costs(values: Mapping) -> dict:
                 seen.setdefault(key, set()).add(costs.get(key, getattr(stage, name)))
     scaled = {key: next(iter(v)) * unit for key, v in seen.items()
               if len(v) == 1 and next(iter(v)) > 0}
-    return {**costs, **scaled}
+    return {**costs, **scaled, **measured}      # measured costs are not scaled (predict_row)
 
 
 def calibrate_dataset(rows: list, selector: str | Mapping = DEFAULT_SELECTOR,

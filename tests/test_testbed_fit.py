@@ -28,7 +28,9 @@ seven passes of 128 KB TCP and 8 KB UDP, one flow, on the paper's three paths an
 ``--profile``; ``vm-2cpu-profiled-3x-c.json`` (22:55-23:00, that faster host) three
 passes as ``-3x-a`` and ``-3x-b``; ``vm-2cpu-profiled-3x-d.json`` (2026-11-30,
 00:20-00:27 UTC, a host of that kind, Linux 6.18.44) the same again, measured after the
-IP and UDP stages' measurement was written (its test).  The
+IP and UDP stages' measurement was written (its test); ``vm-2cpu-routed-profiled-3x.json``
+(00:40-00:47) three passes of the four paths, TCP with segmentation on and off and 8 KB
+UDP, every run profiled.  The
 ``iperf3_version`` column (3.12, installed 15:29 that day per
 the VM's dpkg log) was added to the rows measured before the testbed recorded it.
 """
@@ -497,6 +499,58 @@ def test_the_unit_scale_multiplies_every_cost_but_the_per_byte_ones():
     assert scaled.softirq_entry_cycles == 3.0 * host.softirq_entry_cycles
     assert scaled.context_switch_cycles == 3.0 * host.context_switch_cycles
     assert scaled.ghz == host.ghz
+
+
+def test_a_profiled_routed_set_repeats_the_routed_prediction_without_the_measured_costs():
+    # vm-2cpu-routed-profiled-3x.json (README, "A path the model was never fitted to"):
+    # fitted to the paper's three paths as for vm-2cpu-routed.json, routed TCP and UDP
+    # are within 8 % and 3 % again, and routed TCP is again measured faster than native.
+    # With the profile's measured costs the same fit leaves routed UDP 20-30 % low: a
+    # recorded gap (the unmeasured veth and backlog priors), not a law.
+    rows = _rows("vm-2cpu-routed-profiled-3x.json")
+    selector, free = "path=[!r]*,flows=1,segmentation=True", ("cycles_scale",
+                                                              "unit_cycles_scale")
+
+    def routed(fit):
+        return {(r["proto"], r["segmentation"]): r for r in fit.rows if r["path"] == "routed"}
+
+    plain = F.calibrate_dataset(rows, selector, free, measure=False)
+    got = routed(plain)
+    assert all(r["role"] == "predicted" for r in got.values())
+    assert abs(got[("tcp", True)]["error"]) < 0.08 and abs(got[("udp", True)]["error"]) < 0.03
+    native = next(r for r in plain.rows if (r["path"], r["proto"], r["segmentation"])
+                  == ("native", "tcp", True))
+    assert got[("tcp", True)]["measured_gbps"] > native["measured_gbps"]
+    measured = routed(F.calibrate_dataset(rows, selector, free))
+    assert -0.30 < measured[("udp", True)]["error"] < -0.20
+
+
+def test_a_measured_cost_is_not_scaled_by_the_unit_scale(tmp_path):
+    # A stage cost a profile measured is the machine's (in paper cycles through
+    # cycles_scale); unit_cycles_scale is a factor on the paper's priors, so it leaves
+    # a measured cost as it is: the prediction equals the priors scaled, then the
+    # measured cost set; and the host profile lists the measured value unscaled.
+    from queuemodel.calibrate import apply_parameters
+    from queuemodel.hosts import load_stage_costs
+
+    row = _tcp_row(path="linux-overlay", proto="udp", msg_bytes=8192)
+    measured = {"vxlan_rx.cost_cycles_per_unit": 300.0, "ip_rx.cost_cycles_per_unit": 150.0}
+    got = F.predict_row(row, values={"unit_cycles_scale": 0.4, **measured})
+    paths, host = F.scale_unit_costs(PATHS, F.testbed_host_for(row), 0.4)
+    paths, host = apply_parameters(measured, paths, host)
+    expected = qm.predict(path=paths["linux-overlay"], proto="udp", msg_bytes=8192, host=host)
+    assert got.throughput_gbps == expected.throughput_gbps
+    both = F.predict_row(row, values={"unit_cycles_scale": 0.4,
+                                      **{k: 0.4 * v for k, v in measured.items()}})
+    assert both.throughput_gbps > got.throughput_gbps          # the old double scaling
+    values = {"cycles_scale": 1.0, "unit_cycles_scale": 0.4, **measured}
+    fit = F.DatasetFit(values, dict.fromkeys(values, 1.0), [], True,
+                       host=F.testbed_host_for(row))
+    out = tmp_path / "host.toml"
+    out.write_text(fit.to_toml())
+    costs = load_stage_costs(out)
+    assert costs["vxlan_rx.cost_cycles_per_unit"] == 300.0
+    assert costs["tcp_rx.cost_cycles_per_unit"] == pytest.approx(0.4 * 2500.0)
 
 
 @given(st.sampled_from(tuple(PATHS)), st.sampled_from(("tcp", "udp")), st.booleans(),

@@ -21,6 +21,7 @@ Subcommands::
                            [--out testbed]                              (root, iproute2, iperf3)
     queuemodel testbed clean
     queuemodel testbed cycles DATA [DATA ...] [--against PATH] [--top N] [--json]
+                              [--plot FILE.png]
     queuemodel reproduce [--out figures/out]
     queuemodel validate [--json] [--strict]
     queuemodel calibrate [--claims S1,S2,S4] [--free stage.field,...] [--json]
@@ -181,6 +182,8 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="print what each workload costs beyond the same workload on PATH "
                          "(e.g. native: where an overlay's extra time goes)")
     bc.add_argument("--json", action="store_true", help="print the workloads as JSON")
+    bc.add_argument("--plot", default=None, metavar="FILE",
+                    help="also draw them as stacked bars into FILE (.png, .svg or .pdf)")
 
     r = sub.add_parser("reproduce", help="the paper's figures and the claim report")
     r.add_argument("--out", default="figures/out", help="folder for figures and report.md")
@@ -558,14 +561,28 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
-def _plot_sweep(table, out: str, x, y: str) -> None:
-    """``sweep --plot``: ``y`` against ``x`` (default the first numeric axis), saved."""
+def _check_figure_file(flag: str, out: str) -> None:
+    """A figure's file name must say its format (.png, .svg or .pdf)."""
     import os
 
+    if os.path.splitext(out)[1].lower() not in (".png", ".svg", ".pdf"):
+        raise ModelInputError(flag, out, "a file name ending in .png, .svg or .pdf")
+
+
+def _save_figure(flag: str, figure, out: str) -> None:
+    """Write ``figure`` (a matplotlib Figure made without pyplot) to ``out``."""
+    try:
+        figure.savefig(out)
+    except OSError as err:
+        raise ModelInputError(flag, out, f"a file that can be written ({err.strerror})") \
+            from None
+
+
+def _plot_sweep(table, out: str, x, y: str) -> None:
+    """``sweep --plot``: ``y`` against ``x`` (default the first numeric axis), saved."""
     import matplotlib
 
-    if os.path.splitext(out)[1].lower() not in (".png", ".svg", ".pdf"):
-        raise ModelInputError("--plot", out, "a file name ending in .png, .svg or .pdf")
+    _check_figure_file("--plot", out)
     if x is None:
         numeric = [c for c in table.inputs if table[c].dtype.kind in "iuf"]
         if not numeric:
@@ -618,11 +635,17 @@ def _cmd_testbed(args) -> int:
         if args.against is not None and args.against not in ALL_PATH_NAMES:
             raise UnknownNameError("--against", args.against,
                                    "a built-in path: " + ", ".join(ALL_PATH_NAMES))
+        if args.plot is not None:
+            _check_figure_file("--plot", args.plot)
         workloads = cycles_by_workload(_read_datasets(args.data))
         if args.against is not None:
             workloads = cycles_against(workloads, args.against)
         print(json.dumps(workloads, indent=2) if args.json
               else format_cycles_table(workloads, top or None))
+        if args.plot is not None and workloads:
+            from .testbed.profile import plot_cycles
+
+            _save_figure("--plot", plot_cycles(workloads, top or None).figure, args.plot)
         return 0
     from .testbed.run import run_all, write_dataset
 

@@ -345,7 +345,7 @@ def test_cycles_by_workload_average_the_runs_and_add_up():
         cycles_by_workload([{k: v for k, v in rows[0].items() if k != "cpu_mhz"}])
 
 
-def test_the_cycles_command_prints_each_profiled_workload(capsys):
+def test_the_cycles_command_prints_each_profiled_workload(capsys, tmp_path):
     from queuemodel.cli import main
 
     data = Path(__file__).parent / "data" / "testbed" / "vm-2cpu-profiled-3x-c.json"
@@ -376,7 +376,14 @@ def test_the_cycles_command_prints_each_profiled_workload(capsys):
         assert sum(w["cycles_per_message"].values()) == pytest.approx(
             w["total_cycles_per_message"])
         assert w["cycles_per_message"]["vxlan"] > 0          # what only an overlay runs
-    for bad in (["nofile.json"], [str(data), "--top", "-1"], [str(data), "--against", "x"]):
+    picture = tmp_path / "cycles.png"
+    assert main(["testbed", "cycles", str(data), "--against", "native", "--plot",
+                 str(picture)]) == 0
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+    for bad in (["nofile.json"], [str(data), "--top", "-1"], [str(data), "--against", "x"],
+                [str(data), "--plot", str(tmp_path / "cycles.bmp")],
+                [str(data), "--plot", str(tmp_path / "no" / "such" / "dir.png")]):
         assert main(["testbed", "cycles", *bad]) == 2
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
 

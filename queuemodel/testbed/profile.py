@@ -36,7 +36,8 @@ from .netns import TestbedError
 __all__ = ["GROUPS", "parse_report", "group_shares", "cycles_per_packet", "require_perf",
            "record_net_rx", "net_rx_script", "net_rx_runs", "net_rx_run_seconds",
            "record_sleeps", "sleep_trace", "remove_sleep_trace", "sleeps", "record", "report", "format_shares",
-           "parse_shares", "cycles_by_workload", "cycles_against", "format_cycles_table"]
+           "parse_shares", "cycles_by_workload", "cycles_against", "format_cycles_table",
+           "plot_cycles"]
 
 #: Groups of kernel symbols, the first whose pattern matches a symbol takes it.
 #: Order matters: a copy that checksums on the way (``csum_partial_copy_generic``)
@@ -281,12 +282,7 @@ def format_cycles_table(workloads: list, top: int | None = 10) -> str:
     if not workloads:
         return ("no profiled runs (record some with `queuemodel testbed run --profile`; "
                 "against a path, with it among the runs)")
-    overall: dict = {}
-    for w in workloads:
-        scale = sum(abs(c) for c in w["cycles_per_message"].values()) or 1.0
-        for g, c in w["cycles_per_message"].items():
-            overall[g] = overall.get(g, 0.0) + abs(c) / scale
-    shown = sorted(overall, key=lambda g: -overall[g])[:top]
+    shown = _weightiest_groups(workloads, top)
     head = (f"{'path':15} {'proto':5} {'flows':>5} {'bytes':>7} {'gso':3} {'runs':>4} "
             + "".join(f"{g:>8}" for g in shown) + f"{'rest':>8}{'total':>9}{'/KiB':>8}")
     against = workloads[0].get("baseline")
@@ -307,6 +303,85 @@ def format_cycles_table(workloads: list, top: int | None = 10) -> str:
                      + f"{rest / 1e3:8.2f}{total / 1e3:9.2f}"
                      f"{w['cycles_per_kib'] / 1e3:8.2f}")
     return "\n".join(lines)
+
+
+def plot_cycles(workloads: list, top: int | None = 8, ax=None):
+    """:func:`cycles_by_workload` (or :func:`cycles_against`) as stacked horizontal bars.
+
+    One bar per workload, thousands of cycles a delivered message, a segment
+    per group (the ``top`` that weigh most, all if None, the rest as one);
+    a negative difference stacks to the left of zero.
+
+    Parameters
+    ----------
+    workloads : list of dict
+        What to draw (at least one).
+    top : int or None
+        Groups drawn on their own.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default a new figure's axes (no pyplot state).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> row = {"path": "native", "proto": "udp", "flows": 1, "msg_bytes": 1024,
+    ...        "throughput_gbps": 8.192, "cpus": 2, "cpu_mhz": 1000.0,
+    ...        "profile": "ip=10.00;udp=5.00;idle=50.00"}
+    >>> ax = plot_cycles(cycles_by_workload([row]))
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['native udp 1024 B x1']
+    """
+    from ..errors import ModelInputError
+
+    if not workloads:
+        raise ModelInputError("workloads", "none", "at least one profiled workload")
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(9.0, 1.2 + 0.42 * len(workloads)), dpi=100,
+                     layout="constrained")
+        ax = fig.subplots()
+    shown = _weightiest_groups(workloads, top)
+    groups = shown + ["rest"]
+    colors = dict(zip(groups, [f"C{i % 10}" for i in range(len(shown))] + ["#bbbbbb"]))
+    labels = []
+    for row, w in enumerate(workloads):
+        c = dict(w["cycles_per_message"])
+        values = [c.get(g, 0.0) for g in shown]
+        values.append(w["total_cycles_per_message"] - sum(values))
+        right = left = 0.0
+        for group, value in zip(groups, values):
+            start = right if value >= 0 else left
+            ax.barh(row, value / 1e3, left=start / 1e3, color=colors[group],
+                    label=group if row == 0 else None, edgecolor="white", linewidth=0.4)
+            if value >= 0:
+                right += value
+            else:
+                left += value
+        labels.append(f"{w['path']} {w['proto']} {w['msg_bytes']} B x{w['flows']}"
+                      + ("" if w.get("segmentation", True) else " (no TSO/GSO)"))
+    ax.set_yticks(range(len(workloads)), labels)
+    ax.invert_yaxis()
+    ax.axvline(0.0, color="black", linewidth=0.6)
+    against = workloads[0].get("baseline")
+    ax.set_xlabel("thousands of cycles a delivered message"
+                  + (f", beyond {against}'s" if against else "") + " (both ends)")
+    ax.legend(loc="lower right", fontsize="small", ncols=2)
+    return ax
+
+
+def _weightiest_groups(workloads: list, top: int | None) -> list:
+    """The groups that weigh most over ``workloads`` (each workload's share of its
+    absolute cycles, summed), the ``top`` of them (all if None)."""
+    overall: dict = {}
+    for w in workloads:
+        scale = sum(abs(c) for c in w["cycles_per_message"].values()) or 1.0
+        for g, c in w["cycles_per_message"].items():
+            overall[g] = overall.get(g, 0.0) + abs(c) / scale
+    return sorted(overall, key=lambda g: -overall[g])[:top]
 
 
 def format_shares(shares: Mapping) -> str:

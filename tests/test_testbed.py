@@ -345,6 +345,38 @@ def test_cycles_by_workload_average_the_runs_and_add_up():
         cycles_by_workload([{k: v for k, v in rows[0].items() if k != "cpu_mhz"}])
 
 
+@given(st.dictionaries(st.sampled_from(("tcp", "ip", "copy", "sched", "idle")),
+                       st.floats(0.0, 60.0), min_size=1),
+       st.floats(0.01, 100.0), st.integers(1, 65507), st.floats(0.0, 1.5),
+       st.floats(500.0, 5000.0), st.floats(0.1, 10.0))
+def test_a_workloads_cycles_conserve_the_cpus_time(shares, gbps, size, steal, mhz, faster):
+    # Law: a message's cycles in all groups but idle, times the messages a second, are
+    # the CPUs' running cycles in those groups; the same run carrying `faster` times the
+    # messages on the same shares costs 1/faster as much a message; against another
+    # path, each difference is the two workloads' difference.
+    from queuemodel.testbed.profile import (cycles_against, cycles_by_workload,
+                                            format_shares)
+
+    row = {"path": "docker-overlay", "proto": "udp", "flows": 1, "msg_bytes": size,
+           "throughput_gbps": gbps, "cpus": 2, "cpu_steal": steal, "cpu_mhz": mhz,
+           "profile": format_shares(shares)}
+    (w,) = cycles_by_workload([row])
+    messages = gbps * 1e9 / 8 / size
+    busy = sum(round(v, 2) for g, v in shares.items() if g != "idle") / 100
+    assert w["total_cycles_per_message"] * messages == pytest.approx(
+        busy * (2 - steal) * mhz * 1e6, rel=1e-9, abs=1e-6)
+    (quick,) = cycles_by_workload([{**row, "throughput_gbps": gbps * faster}])
+    assert quick["total_cycles_per_message"] == pytest.approx(
+        w["total_cycles_per_message"] / faster, rel=1e-9, abs=1e-9)
+    native = {**row, "path": "native", "throughput_gbps": gbps * faster}
+    (extra,) = cycles_against(cycles_by_workload([row, native]))
+    assert extra["path"] == "docker-overlay"
+    assert extra["total_cycles_per_message"] == pytest.approx(
+        w["total_cycles_per_message"] - quick["total_cycles_per_message"], rel=1e-9, abs=1e-6)
+    assert sum(extra["cycles_per_message"].values()) == pytest.approx(
+        extra["total_cycles_per_message"], rel=1e-9, abs=1e-6)
+
+
 def test_the_cycles_command_prints_each_profiled_workload(capsys, tmp_path):
     from queuemodel.cli import main
 

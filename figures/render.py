@@ -138,7 +138,8 @@ def compute() -> dict:
     # S8: the overlay's kernel time fills one of the 20 logical CPUs (5 %) with one flow.
     kernel = [("docker-overlay", 1, 5.0)]
     return {"flows": flows, "sizes": sizes, "single": single, "contexts": contexts,
-            "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS), "latency": latency,
+            "paper": paper, "kernel": kernel, "paths": dict(qm.PATHS),
+            "host": qm.paper_testbed(), "latency": latency,
             "parallel": parallel, "isolation": isolated, "coalescing": coalesced,
             "ghz": qm.paper_testbed().ghz, "wide_sizes": wide, "gro_apart": apart,
             "attributions": attributions, "attribution_paper": _attribution_paper(),
@@ -303,7 +304,7 @@ def draw(name: str, data: dict):
         "fig10_udp_size_cpu": (sizes["udp"],),
         "fig11_udp_irqs": (sizes["udp"],),
         "fig_stage_cycles": (data["single"], data["contexts"], data["ghz"]),
-        "fig_pipeline": (data["paths"],),
+        "fig_pipeline": (data["paths"], "tcp", data["host"]),
         "fig_latency": (data["latency"],),
         "fig_parallel": (data["parallel"],),
         "fig_isolation": (data["isolation"],),

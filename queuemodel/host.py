@@ -208,6 +208,12 @@ class Host:
         ``sk_buff`` whole (a veth pair does, so a TCP "wire packet" is a
         GSO segment of up to ``gso_max_bytes``).  IP fragments of a UDP
         datagram are separate packets either way.
+    forward_tso : bool
+        Whether the devices a receiver forwards a GRO-merged segment out of
+        (a Docker bridge's port, a routed container's veth) take it whole,
+        as their TSO lets them by default; off (``ethtool -K DEV tso off``),
+        the kernel cuts it back into packets in software as it leaves
+        (``validate_xmit_skb``), and every stage after works per packet.
     sender_on_receive_cpu : bool
         Whether sender and receiver are one kernel on the same CPUs (a
         namespace testbed over veth): each flow's sending work then runs on
@@ -344,6 +350,7 @@ class Host:
     idle_states_us: tuple = field(metadata={"kind": "idle"})
     app_on_softirq_core: bool = _flag()
     link_segments: bool = _flag()
+    forward_tso: bool = _flag()
     sender_on_receive_cpu: bool = _flag()
     veth_link: bool = _flag()
     veth_orphans_skb: bool = _flag()

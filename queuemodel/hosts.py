@@ -126,6 +126,11 @@ def paper_testbed() -> Host:
                                      # the woken receiver runs where the softirq woke it;
                                      # paper footnote 3 and claim S8 observe this
         link_segments=True,          # a NIC puts MTU-sized frames on the wire (TSO)
+        forward_tso=True,            # kernel default: a veth's features include
+        # NETIF_F_GSO_SOFTWARE (NETIF_F_ALL_TSO among them; VETH_FEATURES, drivers/net/
+        # veth.c) and a bridge's NETIF_F_GSO_MASK (COMMON_FEATURES, net/bridge/
+        # br_device.c; read in 6.1's source), so validate_xmit_skb leaves a forwarded
+        # GRO segment whole
         sender_on_receive_cpu=False,  # paper 3.1: two machines, back to back
         veth_link=False,             # paper 3.1: a ConnectX-3 NIC on each machine
         # --- Latency and loss only (not used by any throughput claim) -------

@@ -105,6 +105,12 @@ VETH_XMIT = Stage(name="veth_xmit", context="softirq", unit="packet",
                   cost_cycles_per_unit=400.0,
                   source=PRIOR + ": veth_xmit -> netif_rx onto the per-CPU backlog, "
                          "namespace switch")
+FORWARD_GSO = Stage(name="forward_gso", context="softirq", unit="packet",
+                    cost_cycles_per_unit=300.0, batching="gso", protocols=("tcp",),
+                    source=PRIOR + ": validate_xmit_skb -> skb_gso_segment of a GRO-merged "
+                           "segment forwarded out of a device without TSO, per packet put "
+                           "out (GSO's prior); free with the host's forward_tso, the "
+                           "default")
 BACKLOG = Stage(name="backlog", context="softirq", unit="packet", cost_cycles_per_unit=200.0,
                 cost_cycles_per_invocation=200.0, poll=True,
                 source=PRIOR + ": process_backlog -> __netif_receive_skb in the "
@@ -277,7 +283,8 @@ DOCKER_OVERLAY = Path(
                    BACKLOG_TX, BRIDGE_TX, VXLAN_TX_SOFTIRQ, OUTER_IP_TX_SOFTIRQ,
                    TUNNEL_GSO_SOFTIRQ, INNER_CSUM_TX_SOFTIRQ, DRIVER_TX_SOFTIRQ,
                    TX_COMPLETION),
-    rx=_OVERLAY_RX_HEAD + (BRIDGE, VETH_XMIT, BACKLOG, INNER_IP_RX, IP_DEFRAG, TCP_RX, UDP_RX)
+    rx=_OVERLAY_RX_HEAD + (BRIDGE, FORWARD_GSO, VETH_XMIT, BACKLOG, INNER_IP_RX, IP_DEFRAG,
+                           TCP_RX, UDP_RX)
        + _RX_TAIL + (_UDP_CSUM_RX_TUNNEL, APP_RX),
 )
 
@@ -305,8 +312,8 @@ ROUTED = Path(
     tx=_TX_HEAD + (UDP_CSUM_TX, TCP_TX, UDP_TX, IP_TX, IP_FRAGMENT, VETH_TX, BACKLOG_TX,
                    _IP_RX_TX, IP_FORWARD, _CSUM_TX_SOFTIRQ, _GSO_SOFTIRQ, DRIVER_TX_SOFTIRQ,
                    TX_COMPLETION),
-    rx=(IRQ, NIC_RX, GRO, IP_RX, IP_FORWARD, VETH_XMIT, BACKLOG, INNER_IP_RX, IP_DEFRAG,
-        TCP_RX, UDP_RX) + _RX_TAIL + (UDP_CSUM_RX, APP_RX),
+    rx=(IRQ, NIC_RX, GRO, IP_RX, IP_FORWARD, FORWARD_GSO, VETH_XMIT, BACKLOG, INNER_IP_RX,
+        IP_DEFRAG, TCP_RX, UDP_RX) + _RX_TAIL + (UDP_CSUM_RX, APP_RX),
 )
 
 # ------------------------------------------------- the link as a veth pair (testbed)

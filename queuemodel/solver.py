@@ -86,6 +86,8 @@ _INTERRUPT = -1
 #: Gates: the stage always runs, only for a fragmented datagram, or never
 #: (its work is offloaded to the NIC).
 _ALWAYS, _FRAG_ONLY, _NEVER = range(3)
+#: What each value of :attr:`CompiledSide.gate` means.
+GATE_NAMES = ("always", "fragments only", "never")
 
 #: Where each context is accounted in /proc/stat.
 PROC_STAT_COLUMN = {"hardirq": "irq", "softirq": "softirq", "syscall": "sys", "user": "usr"}
@@ -185,7 +187,7 @@ def gated_counts(counts, fragmented, msg_bytes):
 
 def _offload_flags(host: Host) -> tuple:
     return (host.tso, host.gso, host.gro, host.rx_csum, host.tx_csum, host.tunnel_offload,
-            host.sender_on_receive_cpu, host.veth_link)
+            host.sender_on_receive_cpu, host.veth_link, host.forward_tso)
 
 
 def compile_side(path: Path, side: str, proto: str, host: Host) -> CompiledSide:
@@ -211,8 +213,10 @@ def compile_side(path: Path, side: str, proto: str, host: Host) -> CompiledSide:
     -----
     Receive side: packets start as wire packets.  A ``gro`` stage merges
     TCP packets into segments when GRO is on; ``tunnel_gro`` needs tunnel
-    offloads too; ``reassemble`` turns UDP fragments into one datagram.
-    Merging stages are charged on what they take in.  Send side: TCP
+    offloads too; ``reassemble`` turns UDP fragments into one datagram;
+    ``gso`` cuts merged segments back into wire packets unless the host's
+    ``forward_tso`` lets the device they are forwarded out of take them
+    whole.  Merging stages are charged on what they take in.  Send side: TCP
     starts as GSO/TSO segments (wire packets if both are off), UDP as one
     datagram.  ``gso`` splits segments into wire packets in software unless
     TSO does it in the NIC (then it costs nothing); ``tunnel_gso`` needs
@@ -296,7 +300,7 @@ def _core_of(stage: Stage, side: str) -> int:
 
 def _walk(path: Path, side: str, proto: str, flags: tuple) -> list:
     """``(stage, feature, gate)`` for each stage of one side that runs for ``proto``."""
-    tso, gso, gro, _rx_csum, _tx_csum, tunnel, _one_kernel, _veth = flags
+    tso, gso, gro, _rx_csum, _tx_csum, tunnel, _one_kernel, _veth, forward_tso = flags
     flag_on = dict(zip(("tso", "gso", "gro", "rx_csum", "tx_csum", "tunnel_offload"), flags))
     if side == "rx":
         state = _WIRE
@@ -320,10 +324,12 @@ def _walk(path: Path, side: str, proto: str, flags: tuple) -> list:
             gate = _FRAG_ONLY
             after = _ONE
         elif kind in ("gso", "tunnel_gso"):
-            hardware = tso and (kind == "gso" or tunnel)
+            # Sending: the NIC's TSO cuts the segment.  Receiving: the device a merged
+            # segment is forwarded out of takes it whole unless its TSO is off.
+            hardware = (forward_tso if side == "rx" else tso) and (kind == "gso" or tunnel)
             if hardware:
                 gate = _NEVER
-            elif state == _TXSEG:
+            elif state in (_TXSEG, _RXSEG):
                 after = charged = _WIRE
         elif kind == "fragment":
             gate = _FRAG_ONLY

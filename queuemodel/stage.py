@@ -59,7 +59,10 @@ UNITS = ("packet", "wire_packet", "message", "interrupt")
 #: Receive side: ``gro`` merges TCP wire packets into segments (when the
 #: host's GRO is on); ``tunnel_gro`` does so for VXLAN-encapsulated packets
 #: only when the NIC also has tunnel offloads; ``reassemble`` turns IP
-#: fragments into one datagram.  Send side: ``gso`` splits TCP segments
+#: fragments into one datagram; ``gso`` cuts a merged segment that is
+#: forwarded out of another device (a bridge port, a container's veth) back
+#: into packets in software when that device takes no TSO segments (the
+#: host's ``forward_tso`` off; ``validate_xmit_skb``).  Send side: ``gso`` splits TCP segments
 #: into wire packets in software unless TSO does it in the NIC;
 #: ``tunnel_gso`` likewise for encapsulated segments (hardware needs tunnel
 #: offloads); ``fragment`` splits a UDP datagram into IP fragments.
@@ -75,7 +78,7 @@ STAGE_COSTS = ("cost_cycles_per_unit", "cost_cycles_per_byte", "cost_cycles_per_
 #: Largest UDP payload in one IPv4 datagram: 65535 - 20 (IP) - 8 (UDP).
 UDP_MAX_PAYLOAD_BYTES = 65507
 
-_RX_BATCHINGS = {"gro", "tunnel_gro", "reassemble"}
+_RX_BATCHINGS = {"gro", "tunnel_gro", "reassemble", "gso"}
 _TX_BATCHINGS = {"gso", "tunnel_gso", "fragment"}
 _OFFLOAD_FLAGS = ("rx_csum", "tx_csum", "tso", "gso", "gro", "tunnel_offload")
 #: Host flags that decide whether a stage takes its packets from the sending socket.

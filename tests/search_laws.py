@@ -160,6 +160,8 @@ def _wide_config(rng):
     # last, so the draws above stay each seed's)
     if rng.integers(4) == 0:
         config["path"] = "routed"
+    # forwarding devices without TSO in a quarter (since 2026-11-30; drawn after the rest)
+    config["forward_tso"] = bool(rng.integers(4) != 0)
     return config
 
 

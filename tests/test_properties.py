@@ -43,6 +43,7 @@ def scenarios(draw):
         "adaptive_moderation": st.booleans(),
         "app_on_softirq_core": st.booleans(),
         "link_segments": st.booleans(),
+        "forward_tso": st.booleans(),          # since 2026-11-30
         "sender_on_receive_cpu": st.booleans(),
         "veth_link": st.booleans(),
         "irq_moderation_usecs": st.floats(0.0, 200.0),

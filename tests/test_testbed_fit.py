@@ -161,8 +161,12 @@ def test_a_quarter_holds_on_the_segmentation_dataset_a():
 def test_segmentation_off_rows_are_predicted_not_fitted():
     # The default fit uses the runs as they come (segmentation on); the runs with it off
     # (one packet per 1448 bytes) are predictions, and a stern test of the per-packet
-    # costs: the paper's priors make all three paths about equally fast per packet,
-    # where this kernel runs native 3.3x faster than the Docker overlay.
+    # costs: this kernel runs native 3.3x faster than the Docker overlay.  The paper's
+    # priors made the three paths about equally fast per packet (under 1.5x) while the
+    # Docker overlay's VXLAN GRO segments stayed whole through the bridge; with the
+    # testbed's devices taking no TSO segments (forward_tso off, 2026-11-30) they are
+    # cut back into packets at the container's veth, and the model has native 1.8x
+    # faster: nearer, still short.
     rows = _rows("vm-2cpu-gso-a.json") + _rows("vm-2cpu-gso-b.json")
     fit = F.calibrate_dataset(rows)
     off = {(r["path"], r["flows"]): r for r in fit.rows if not r["segmentation"]}
@@ -172,7 +176,25 @@ def test_segmentation_off_rows_are_predicted_not_fitted():
     measured = {p: off[(p, 1)]["measured_gbps"] for p in PATHS}
     model = {p: off[(p, 1)]["model_gbps"] for p in PATHS}
     assert measured["native"] > 3 * measured["docker-overlay"]
-    assert model["native"] < 1.5 * model["docker-overlay"]
+    assert 1.5 * model["docker-overlay"] < model["native"] < 2.5 * model["docker-overlay"]
+
+
+@pytest.mark.parametrize("name", ["vm-2cpu-profiled.json", "vm-2cpu-profiled-3x-a.json",
+                                  "vm-2cpu-profiled-3x-b.json", "vm-2cpu-profiled-3x-c.json",
+                                  "vm-2cpu-profiled-3x-d.json",
+                                  "vm-2cpu-routed-profiled-3x.json"])
+def test_segmentation_off_rows_on_the_profiled_sets(name):
+    # README ("The bar, with the overlay's costs measured"): with segmentation off the
+    # Linux overlay's TCP is within 10 %, the Docker overlay's 5-35 % low (+80 to +133 %
+    # before its GRO segments were cut at the container's veth, forward_tso), native's
+    # and routed's 50-65 % low (TCP's per-packet priors).  Recorded gaps, not laws.
+    fit = F.calibrate_dataset(_rows(name))
+    for r in fit.rows:
+        if r["segmentation"]:
+            continue
+        low, high = {"linux-overlay": (-0.10, 0.10), "docker-overlay": (-0.35, -0.05),
+                     "native": (-0.65, -0.50), "routed": (-0.65, -0.50)}[r["path"]]
+        assert low < r["error"] < high, (r["path"], r["flows"], r["error"])
 
 
 def test_a_pinned_run_has_one_sending_and_one_reading_cpu():

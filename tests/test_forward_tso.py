@@ -1,0 +1,73 @@
+"""A GRO segment forwarded out of a device without TSO is cut back into packets.
+
+The kernel's ``validate_xmit_skb`` segments a GSO sk_buff in software when
+the device it leaves by lacks the feature for it (net/core/dev.c, 6.1).  A
+veth and a bridge take TSO segments by default (VETH_FEATURES,
+COMMON_FEATURES); ``ethtool -K DEV tso off`` takes that away, as the
+namespace testbed's segmentation-off runs do.  The Docker overlay forwards
+its VXLAN GRO segments out of the container's veth, routed containers their
+NIC GRO segments: both paths carry the ``forward_gso`` stage, free unless the
+host's ``forward_tso`` is off.
+"""
+
+import dataclasses
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import queuemodel as qm
+from queuemodel.paths import ALL_PATH_NAMES
+from queuemodel.solver import FEATURE_NAMES, GATE_NAMES, compile_side
+
+
+def _charged(path, host, proto="tcp"):
+    side = compile_side(qm.get_path(path), "rx", proto, host)
+    return {label: (FEATURE_NAMES[f] if f >= 0 else "interrupt", GATE_NAMES[g])
+            for label, f, g in zip(side.labels, side.feature, side.gate)}
+
+
+def test_the_stages_after_a_forward_without_tso_work_per_packet():
+    paper = qm.paper_testbed()
+    off = dataclasses.replace(paper, forward_tso=False)
+    on = _charged("docker-overlay", paper)
+    cut = _charged("docker-overlay", off)
+    # By default the stage never runs and the veth, its backlog, inner IP and TCP see
+    # the segments VXLAN's GRO merged.
+    assert on["forward_gso"][1] == "never"
+    assert [on[s][0] for s in ("bridge", "veth_xmit", "backlog", "inner_ip_rx", "tcp_rx")] \
+        == ["rx_segment"] * 5
+    # Without TSO the bridge still sees a segment; from the cut on, every stage a packet.
+    assert cut["forward_gso"] == ("wire_packet", "always")
+    assert cut["bridge"][0] == "rx_segment"
+    assert [cut[s][0] for s in ("veth_xmit", "backlog", "inner_ip_rx", "tcp_rx")] \
+        == ["wire_packet"] * 4
+    # Routed containers: after the host's IP forwarding.
+    routed = _charged("routed", off)
+    assert routed["ip_forward"][0] == "rx_segment" and routed["tcp_rx"][0] == "wire_packet"
+    # Nothing to forward on native or the Linux overlay; UDP is never merged.
+    for path in ("native", "linux-overlay"):
+        assert _charged(path, off) == _charged(path, paper)
+    assert "forward_gso" not in _charged("docker-overlay", off, "udp")
+
+
+@given(st.sampled_from(ALL_PATH_NAMES), st.sampled_from(("tcp", "udp")),
+       st.integers(1, 12), st.sampled_from((1024, 8192, 65536)), st.floats(1.0, 4.0))
+def test_tso_off_on_forwarding_devices_never_helps_and_costs_nothing_when_on(
+        path, proto, flows, size, ghz):
+    # Laws: taking TSO off the forwarding devices never raises throughput; with it on,
+    # the cut's cost is never paid (any price for it changes nothing).
+    size = min(size, 65507) if proto == "udp" else size
+    base = dict(path=path, proto=proto, flows=flows, msg_bytes=size, ghz=ghz)
+    on = qm.predict(**base).throughput_gbps
+    off = qm.predict(**base, forward_tso=False).throughput_gbps
+    assert off <= on * (1 + 1e-9)
+    dear = qm.whatif(base, **{"forward_gso.cost_cycles_per_unit": 5000.0}) \
+        if path in ("docker-overlay", "routed") else None
+    if dear is not None:
+        assert float(dear.result.throughput_gbps) == pytest.approx(on, rel=1e-12)
+
+
+def test_it_is_a_lever_and_moves_the_docker_overlay():
+    rows = {r.name: r for r in qm.levers({"path": "docker-overlay", "proto": "tcp"}).rows}
+    assert rows["forward_tso"].kind == "flag" and rows["forward_tso"].effect < -0.2

@@ -603,3 +603,12 @@ def test_the_five_commands_run_and_say_what_their_comments_say(tmp_path, capsys,
     assert f"{one.throughput_gbps:.2f} -> {fixed:.2f} Gb/s" in section
     clock = qm.solve("throughput_gbps>=10", "ghz", (2.2, 5.0), docker).value
     assert f"{clock:.2f} GHz would do" in section
+
+
+def test_the_forward_tso_lever_in_the_levers_paragraph():
+    # README, "Which lever moves it most": one Docker TCP flow, TSO off on the bridge and
+    # the container's veth.
+    row = next(r for r in qm.levers({"path": "docker-overlay", "proto": "tcp"}).changes
+               if r.name == "forward_tso")
+    assert f"(`forward_tso`) {row.effect:+.0%}".replace("%", " %") in README
+    assert row.bottleneck == "receiver:flow-core:tcp_rx"

@@ -331,6 +331,8 @@ def _walk(path: Path, side: str, proto: str, flags: tuple) -> list:
                 gate = _NEVER
             elif state in (_TXSEG, _RXSEG):
                 after = charged = _WIRE
+            elif side == "rx":
+                gate = _NEVER           # nothing was merged (GRO off): nothing to cut
         elif kind == "fragment":
             gate = _FRAG_ONLY
             after = charged = _WIRE

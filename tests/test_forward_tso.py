@@ -45,6 +45,9 @@ def test_the_stages_after_a_forward_without_tso_work_per_packet():
     # Routed containers: after the host's IP forwarding.
     routed = _charged("routed", off)
     assert routed["ip_forward"][0] == "rx_segment" and routed["tcp_rx"][0] == "wire_packet"
+    # Without GRO nothing was merged and there is nothing to cut.
+    no_gro = _charged("docker-overlay", dataclasses.replace(off, gro=False))
+    assert no_gro["forward_gso"][1] == "never" and no_gro["tcp_rx"][0] == "wire_packet"
     # Nothing to forward on native or the Linux overlay; UDP is never merged.
     for path in ("native", "linux-overlay"):
         assert _charged(path, off) == _charged(path, paper)

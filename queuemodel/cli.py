@@ -20,8 +20,8 @@ Subcommands::
                            [--profile] [--softirq-times] [--wake-times]
                            [--out testbed]                              (root, iproute2, iperf3)
     queuemodel testbed clean
-    queuemodel testbed cycles DATA [DATA ...] [--against PATH] [--top N] [--json]
-                              [--plot FILE.png]
+    queuemodel testbed cycles DATA [DATA ...] [--against PATH] [--per-kib] [--top N]
+                              [--json] [--plot FILE.png]
     queuemodel reproduce [--out figures/out]
     queuemodel validate [--json] [--strict]
     queuemodel calibrate [--claims S1,S2,S4] [--free stage.field,...] [--json]
@@ -181,6 +181,8 @@ def _build_parser() -> argparse.ArgumentParser:
     bc.add_argument("--against", default=None, metavar="PATH",
                     help="print what each workload costs beyond the same workload on PATH "
                          "(e.g. native: where an overlay's extra time goes)")
+    bc.add_argument("--per-kib", action="store_true",
+                    help="cycles per KiB of messages instead of per message (sizes compare)")
     bc.add_argument("--json", action="store_true", help="print the workloads as JSON")
     bc.add_argument("--plot", default=None, metavar="FILE",
                     help="also draw them as stacked bars into FILE (.png, .svg or .pdf)")
@@ -627,7 +629,8 @@ def _cmd_testbed(args) -> int:
         return 0
     if args.testbed_command == "cycles":
         from .paths import ALL_PATH_NAMES
-        from .testbed.profile import cycles_against, cycles_by_workload, format_cycles_table
+        from .testbed.profile import (cycles_against, cycles_by_workload,
+                                      format_cycles_table, per_kib)
 
         top = _number("--top", args.top, integer=True)
         if not isinstance(top, int) or top < 0:
@@ -640,6 +643,8 @@ def _cmd_testbed(args) -> int:
         workloads = cycles_by_workload(_read_datasets(args.data))
         if args.against is not None:
             workloads = cycles_against(workloads, args.against)
+        if args.per_kib:
+            workloads = per_kib(workloads)
         print(json.dumps(workloads, indent=2) if args.json
               else format_cycles_table(workloads, top or None))
         if args.plot is not None and workloads:

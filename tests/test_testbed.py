@@ -408,6 +408,14 @@ def test_the_cycles_command_prints_each_profiled_workload(capsys, tmp_path):
         assert sum(w["cycles_per_message"].values()) == pytest.approx(
             w["total_cycles_per_message"])
         assert w["cycles_per_message"]["vxlan"] > 0          # what only an overlay runs
+    # Per KiB: each workload's total is its cycles a KiB, whatever its size.
+    assert main(["testbed", "cycles", str(data), "--per-kib", "--json"]) == 0
+    kib = json.loads(capsys.readouterr().out)
+    for w, p in zip(kib, cycles_by_workload(read_dataset(data))):
+        assert w["unit"] == "KiB"
+        assert w["total_cycles_per_message"] == pytest.approx(p["cycles_per_kib"])
+        assert sum(w["cycles_per_message"].values()) == pytest.approx(
+            w["total_cycles_per_message"])
     picture = tmp_path / "cycles.png"
     assert main(["testbed", "cycles", str(data), "--against", "native", "--plot",
                  str(picture)]) == 0

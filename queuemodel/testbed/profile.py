@@ -36,8 +36,8 @@ from .netns import TestbedError
 __all__ = ["GROUPS", "parse_report", "group_shares", "cycles_per_packet", "require_perf",
            "record_net_rx", "net_rx_script", "net_rx_runs", "net_rx_run_seconds",
            "record_sleeps", "sleep_trace", "remove_sleep_trace", "sleeps", "record", "report", "format_shares",
-           "parse_shares", "cycles_by_workload", "cycles_against", "format_cycles_table",
-           "plot_cycles"]
+           "parse_shares", "cycles_by_workload", "cycles_against", "per_kib",
+           "format_cycles_table", "plot_cycles"]
 
 #: Groups of kernel symbols, the first whose pattern matches a symbol takes it.
 #: Order matters: a copy that checksums on the way (``csum_partial_copy_generic``)
@@ -272,6 +272,31 @@ def cycles_against(workloads: list, baseline: str = "native") -> list:
     return out
 
 
+def per_kib(workloads: list) -> list:
+    """:func:`cycles_by_workload` (or :func:`cycles_against`) per KiB of messages
+    instead of per message, so that workloads of different sizes compare.
+
+    Examples
+    --------
+    >>> w = {"msg_bytes": 8192, "cycles_per_message": {"ip": 800.0},
+    ...      "total_cycles_per_message": 800.0, "cycles_per_kib": 100.0}
+    >>> per_kib([w])[0]["cycles_per_message"], per_kib([w])[0]["unit"]
+    ({'ip': 100.0}, 'KiB')
+    """
+    out = []
+    for w in workloads:
+        share = 1024.0 / float(w["msg_bytes"])
+        out.append({**w, "unit": "KiB",
+                    "cycles_per_message": {g: c * share
+                                           for g, c in w["cycles_per_message"].items()},
+                    "total_cycles_per_message": w["total_cycles_per_message"] * share})
+    return out
+
+
+def _per(workloads: list) -> str:
+    return "KiB of messages" if workloads[0].get("unit") == "KiB" else "delivered message"
+
+
 def format_cycles_table(workloads: list, top: int | None = 10) -> str:
     """:func:`cycles_by_workload` (or :func:`cycles_against`) as text: thousands of
     cycles a message, by group.
@@ -286,10 +311,10 @@ def format_cycles_table(workloads: list, top: int | None = 10) -> str:
     head = (f"{'path':15} {'proto':5} {'flows':>5} {'bytes':>7} {'gso':3} {'runs':>4} "
             + "".join(f"{g:>8}" for g in shown) + f"{'rest':>8}{'total':>9}{'/KiB':>8}")
     against = workloads[0].get("baseline")
-    title = ("thousands of cycles a delivered message (this machine's, both ends), by group "
-             "of kernel functions")
+    title = (f"thousands of cycles a {_per(workloads)} (this machine's, both ends), by "
+             "group of kernel functions")
     if against:
-        title = (f"thousands of cycles a delivered message beyond the same workload on "
+        title = (f"thousands of cycles a {_per(workloads)} beyond the same workload on "
                  f"{against} (this machine's, both ends), by group of kernel functions")
     lines = [title, head]
     for w in workloads:
@@ -367,7 +392,7 @@ def plot_cycles(workloads: list, top: int | None = 8, ax=None):
     ax.invert_yaxis()
     ax.axvline(0.0, color="black", linewidth=0.6)
     against = workloads[0].get("baseline")
-    ax.set_xlabel("thousands of cycles a delivered message"
+    ax.set_xlabel(f"thousands of cycles a {_per(workloads)}"
                   + (f", beyond {against}'s" if against else "") + " (both ends)")
     ax.legend(loc="lower right", fontsize="small", ncols=2)
     return ax

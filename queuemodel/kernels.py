@@ -107,9 +107,12 @@ def _livelocked(capacity, offer, waste):
     model's CPU, which drops what it cannot carry before working on it.
     Only for ``offer > capacity``.
     """
-    handled = min(offer, capacity * (1.0 + 1.0 / waste)) if waste > 0.0 else capacity
+    full = capacity * (1.0 + 1.0 / waste) if waste > 0.0 else capacity
+    handled = min(offer, full)
     if handled <= capacity:         # no waste, or a reader without work (waste = inf)
         return capacity, capacity
+    if handled == full:             # the softirq alone fills the CPU: nothing is read
+        return 0.0, handled         # (the formula below leaves a rounding residue)
     return max(0.0, capacity - waste * (handled - capacity)), handled
 
 

@@ -66,3 +66,30 @@ def test_a_cost_per_segment_and_per_byte_fitted_at_128_kb_misses_small_writes():
     assert 400 < a < 1000 and 0.03 < b < 0.08             # 672 and 0.067 here
     assert a + b * 8192 < 0.5 * tcp[8192, True]             # 1.2k against 2.9k
     assert a + b * 32768 < tcp[32768, True]                 # 2.9k against 3.6k
+
+
+def test_no_law_linear_in_writes_segments_acks_and_bytes_fits_the_six_workloads():
+    # A cost a write, a segment, an acknowledgement (the receiver's Tcp: OutSegs) and a
+    # byte, fitted by least squares to all six workloads, still misses one by more than
+    # 40 % (the best of every subset of the four terms: 32 KB writes with segmentation
+    # off, 0.51k cycles a packet, are cheap where 8 KB and 128 KB writes take 0.77-1.19k).
+    # The tcp group's cost follows the flow's regime (how far behind the reader is, how
+    # often it acknowledges), not these counts alone.
+    import itertools
+
+    rows = json.loads(DATA.read_text())
+    acks: dict = {}
+    for r in rows:
+        messages = r["throughput_gbps"] * 1e9 / 8 / r["msg_bytes"]
+        acks.setdefault((r["msg_bytes"], r["segmentation"]), []).append(
+            r["tcp_receiver_segments_per_s"] / messages)
+    tcp = _tcp_cycles()
+    keys = sorted(tcp)
+    terms = np.array([[1.0, np.ceil(m / (45 * MSS_BYTES)) if on else m / MSS_BYTES,
+                       np.mean(acks[m, on]), m] for m, on in keys])
+    measured = np.array([tcp[k] for k in keys])
+    best = min(
+        np.max(np.abs(terms[:, cols] @ np.linalg.lstsq(terms[:, cols], measured,
+                                                         rcond=None)[0] / measured - 1))
+        for n in range(1, 5) for cols in map(list, itertools.combinations(range(4), n)))
+    assert best > 0.4, best

@@ -176,5 +176,48 @@ def _flow_state_miss() -> Derivation:
     )
 
 
+def _shared_line_remote() -> Derivation:
+    from queuemodel.memory import shared_line_remote
+
+    k1, k2, k3 = sp.symbols("k1 k2 k3", positive=True)
+    ks = (k1, k2, k3)
+    N = sum(ks)
+    # Three busy CPUs with k_i of the N flows each; CPU i makes a share p_i = k_i / N of
+    # the writes, and a write of CPU i finds the line elsewhere unless the last write
+    # was its own (chance p_i, the writes interleaving at random).
+    shares = [k / N for k in ks]
+    derived = sum(p * (1 - p) for p in shares)
+
+    def implemented(a, b, c):
+        # A flow sits on a CPU with k_i flows with chance k_i / N.
+        n = a + b + c
+        return shared_line_remote([a, b, c], [a / n, b / n, c / n], n)
+
+    return Derivation(
+        name="shared_line_remote",
+        title="A line every receive CPU writes: last written by another CPU",
+        assumptions=(
+            "Every CPU that carries flows writes the line in proportion to its flows "
+            "(the VXLAN socket's reference count, twice a wire packet): CPU i, with k_i of "
+            "the N flows, makes p_i = k_i / N of the writes.",
+            "The CPUs' writes interleave at random: the last write before one of CPU i's "
+            "was its own with chance p_i.",
+            "Three CPUs stand for any number (the sum has one term per CPU).",
+        ),
+        steps=(
+            ("CPU i's share of the writes", sp.Eq(sp.Symbol("p_i"), k1 / N)),
+            ("a write finds the line elsewhere, averaged over the writes",
+             sp.Eq(sp.Symbol("q"), derived)),
+        ),
+        derived=derived,
+        stated=1 - (k1 * k1 / N + k2 * k2 / N + k3 * k3 / N) / N,
+        symbols=ks,
+        implemented=implemented,
+        domain={"k1": (1, 40, True), "k2": (1, 40, True), "k3": (1, 40, True)},
+        where="queuemodel.memory.shared_line_remote",
+    )
+
+
 def derivations() -> list:
-    return [_dram_per_byte(), _dram_budget(), _dram_read_penalty(), _flow_state_miss()]
+    return [_dram_per_byte(), _dram_budget(), _dram_read_penalty(), _flow_state_miss(),
+            _shared_line_remote()]

@@ -57,7 +57,9 @@ DEFAULT_FIT = FitSpec(
 #: The many-flow fit, after :data:`DEFAULT_FIT`: how finely flows interleave
 #: at a shared receive queue (how much they dilute each other's GRO and how many
 #: readers a polling period wakes), fitted to M4, the overlay's receiver CPU
-#: over native's at 80 flows: runs of 2.09 packets (from 2026-11-28, when
+#: over native's at 80 flows: runs of 1.01 packets (2.09 until the VXLAN socket's
+#: line moved between the receive CPUs, 2026-11-30, which works Docker's 80-flow CPUs
+#: harder; from 2026-11-28, when
 #: CPUs below capacity came to run faster beside resting hyper-thread
 #: siblings, until the readers' wake-ups had their latency the next day, it
 #: ended on its lower bound, runs of one packet, M4 2.67).  One flow shares

@@ -391,6 +391,8 @@ def _cmd_paths(args) -> int:
                 notes.append("reads the received bytes")
             if stage.flow_state_lines:
                 notes.append(f"{stage.flow_state_lines:g} lines of flow state")
+            if stage.shared_lines_per_unit:
+                notes.append(f"{stage.shared_lines_per_unit:g} lines every CPU writes")
             if stage.cache_misses_per_unit:
                 notes.append(f"{stage.cache_misses_per_unit:g} DRAM misses a unit")
             if stage.orphans_skb:

@@ -82,6 +82,10 @@ class Host:
         Load-to-use latency of an L2 miss the last-level cache serves, in ns
         (0..1e6): what a line of a flow's state the L2 lost costs
         (``llc_latency_ns * ghz`` cycles; a stage's ``flow_state_lines``).
+    line_transfer_ns : float
+        What a write to a cache line another core holds modified costs, in
+        ns (0..1e6): the line comes over from that core's cache (a stage's
+        ``shared_lines_per_unit``, a line every receive CPU writes).
     link_gbps : float
         Line rate of the link in Gb/s.
     mtu : int
@@ -311,6 +315,7 @@ class Host:
     dram_latency_ns: Any = _num(low=0.0, high=1e6)
     dram_misses_in_flight: Any = _num(low=1.0, high=1024.0)
     llc_latency_ns: Any = _num(low=0.0, high=1e6)
+    line_transfer_ns: Any = _num(low=0.0, high=1e6)
     link_gbps: Any = _num(low=0.0, low_open=True, high=10000.0)
     mtu: Any = _num(low=576, high=9216, integer=True)
     nic_queues: Any = _num(low=1, high=4096, integer=True)

@@ -59,6 +59,10 @@ def paper_testbed() -> Host:
         llc_latency_ns=25.0,         # prior: an L3 hit on a Broadwell-EP ring, about 50-65
                                      # core cycles at 2.2 GHz in published load-latency
                                      # measurements (23-30 ns; more the further the slice)
+        line_transfer_ns=50.0,       # prior: a write to a line another core holds modified
+                                     # takes two LLC trips (llc_latency_ns): to the line's
+                                     # slice, whose snoop filter sends the request on to
+                                     # the owner, and back with the line
         # --- NIC: Mellanox ConnectX-3, mlx4_en (Linux 4.4) ---------------
         link_gbps=40.0,              # paper 3.1: 40 Gb ConnectX-3
         mtu=1500,                    # paper 3.1
@@ -99,7 +103,7 @@ def paper_testbed() -> Host:
         flow_steering=False,         # no ntuple rules: RSS hashing (paper 3.2)
         gro_max_bytes=65536,         # skb_gro_receive refuses to grow past 64 KB (4.4)
         gso_max_bytes=65536,         # GSO_MAX_SIZE
-        rx_flow_run_packets=2.09,    # FITTED by calibrate() to M4 (MULTIFLOW_FIT); no
+        rx_flow_run_packets=1.01,    # FITTED by calibrate() to M4 (MULTIFLOW_FIT); no
                                      # source says how the ConnectX-3 interleaves its
                                      # send queues
         gro_max_flows=8,             # MAX_GRO_SKBS, net/core/dev.c (Linux 4.4)

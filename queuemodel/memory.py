@@ -60,7 +60,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["eviction_probability", "dram_bytes_per_byte", "dram_bytes_from",
-           "dram_read_cycles_per_byte", "flow_state_miss", "CACHE_LINE_BYTES",
+           "dram_read_cycles_per_byte", "flow_state_miss", "shared_line_remote",
+           "CACHE_LINE_BYTES",
            "PACKET_TOUCHED_BYTES"]
 
 #: Bytes per cache line on x86 (Intel 64 and IA-32 Architectures Optimization
@@ -244,3 +245,38 @@ def flow_state_miss(flows_on_core, stream_bytes, touches, state_bytes, cache_byt
         # cache / reuse overflows): exp(-inf) = 0.
         reuse = k * (stream_bytes / d) + (k - 1.0) * state_bytes
         return np.where(d > 0, np.exp(-(cache_bytes / reuse)), 0.0)
+
+
+def shared_line_remote(flows_on_cpu, chance, flows):
+    """Chance that a line every CPU writes was last written by another CPU.
+
+    Each CPU writes the line in proportion to its flows: one with ``k`` of
+    the ``N`` flows makes ``k / N`` of the writes, so a write of its finds
+    the line elsewhere with chance ``1 - k / N``; over the writes (a flow
+    picked at random sits on a CPU with ``k`` flows with ``chance``) that
+    is ``1 - E[k] / N`` (``derivations/memory.py``).  The writes of the
+    CPUs interleave at random.
+
+    Parameters
+    ----------
+    flows_on_cpu : array_like
+        The values ``k`` (flows on a flow's CPU), ``1 <= k <= N``.
+    chance : array_like
+        Their chances (summing to 1).
+    flows : float
+        ``N``, the flows.
+
+    Returns
+    -------
+    float
+        In [0, 1): 0 for one flow or every flow on one CPU.
+
+    Examples
+    --------
+    Six flows on six CPUs, and six flows two to a CPU:
+
+    >>> round(shared_line_remote([1.0], [1.0], 6), 4), round(shared_line_remote([2.0], [1.0], 6), 4)
+    (0.8333, 0.6667)
+    """
+    mean = float(np.dot(np.asarray(flows_on_cpu, dtype=float), np.asarray(chance, dtype=float)))
+    return max(0.0, 1.0 - mean / float(flows))

@@ -40,7 +40,7 @@ OUTPUT_SCALARS = ("throughput_gbps", "message_rate_per_s", "wire_packet_rate_per
                   "drop_fraction", "sender_drop_fraction", "late_drop_fraction",
                   "loss_fraction", "memory_bandwidth_gbytes_per_s", "read_miss_fraction",
                   "capacity_read_miss_fraction", "flow_state_miss_fraction",
-                  "memory_bound_share", "memory_bound_bytes_per_byte",
+                  "shared_line_remote_fraction", "memory_bound_share", "memory_bound_bytes_per_byte",
                   "memory_budget_gbps", "fragment_cache_bound_share", "fragment_cache_fill_s",
                   "cores_used", "flows_per_busy_cpu", "gro_packets_per_segment",
                   "writes_per_burst", "receiver_cpu_total", "sender_cpu_total", "throughput_stderr_gbps",
@@ -169,6 +169,13 @@ class Result:
         over the flows and the lines the receive stages touch per message);
         each such line costs ``llc_latency_ns``.  It grows with the flows
         that share a core.
+    shared_line_remote_fraction : float or numpy.ndarray
+        Chance that a line every receive CPU writes (the VXLAN socket's
+        reference count on Linux before 4.7: a stage's
+        ``shared_lines_per_unit``) was last written by another CPU, so comes
+        over from its cache in ``line_transfer_ns``: ``1 - E[k] / N`` for
+        ``N`` flows, ``k`` of them on the CPU (0 for one flow, or all on one
+        CPU); 0 where no stage writes such a line.
     memory_bound_share : float or numpy.ndarray
         The chance (over the flows' hash outcomes) that the receiver's DRAM
         bandwidth, not a CPU or the link, holds the flows back; the
@@ -278,6 +285,7 @@ class Result:
     read_miss_fraction: Any
     capacity_read_miss_fraction: Any
     flow_state_miss_fraction: Any
+    shared_line_remote_fraction: Any
     memory_bound_share: Any
     memory_bound_bytes_per_byte: Any
     memory_budget_gbps: Any
@@ -810,6 +818,11 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
     # flows share a core, the more they evict each other's): memory.flow_state_miss.
     state_cycles, state_miss = _flow_state_cycles(rx, groups, units, data, n_wire, h,
                                                   bool(host.app_on_softirq_core))
+    # What each stage spends fetching back the lines every CPU writes (a socket all the
+    # flows share): the more of the work other CPUs do, the likelier the line is theirs.
+    shared_cycles, shared_elsewhere = _shared_line_cycles(rx, groups, units, h)
+    if shared_cycles is not None:
+        base_static += shared_cycles
     if state_cycles is not None:
         base_static += state_cycles
     else:
@@ -987,6 +1000,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
         "read_miss_fraction": charged,
         "capacity_read_miss_fraction": saturated,
         "flow_state_miss_fraction": state_miss,
+        "shared_line_remote_fraction": shared_elsewhere,
         "memory_bound_share": spread["memory_bound_share"],
         "memory_bound_bytes_per_byte": spread["bound_per_byte"] * frame_bytes / msg,
         "memory_budget_gbps": budget_gbps,
@@ -1635,6 +1649,41 @@ def _flow_state_cycles(side: CompiledSide, groups, units, data, n_wire, h, share
             missed = missed + touched * per_unit * miss
             touched_lines = touched_lines + touched * per_unit
     return out, np.divide(missed, touched_lines, out=np.zeros(size), where=touched_lines > 0)
+
+
+def _shared_line_cycles(side: CompiledSide, groups, units, h):
+    """Cycles per message each receive stage spends on lines every CPU writes.
+
+    A stage writes ``shared_lines`` lines per unit of one host-wide object
+    (the VXLAN socket's reference count on Linux before 4.7).  A line is in
+    another CPU's cache when that CPU wrote it last: with the flows' work
+    spread as the hash outcomes put the flows (a CPU with ``k`` of ``N``
+    flows does ``k / N`` of it), the chance for a unit of a flow on such a
+    CPU is ``1 - k / N``, and its mean over the flows is ``1 - E[k] / N``
+    (:func:`queuemodel.memory.shared_line_remote` of
+    :attr:`queuemodel.flows.Patterns.sharing`; zero for one flow, or for
+    every flow on one CPU).  Each such line costs ``line_transfer_ns``.
+    Two approximations err in opposite directions: a hyper-thread sibling
+    counts as another CPU, though it shares the core's cache (fewer
+    transfers than counted), and the writes are split by flows, though a
+    crowded CPU that binds makes fewer than its flows' share, which evens
+    the others' (more).  Returns the cycles ``(N, stages)`` and the chance
+    ``(N,)``; ``None`` for the cycles when no stage has shared lines.
+    """
+    lines = side.shared_lines
+    stages = np.flatnonzero(lines > 0)
+    size = units.shape[0]
+    elsewhere = np.zeros(size)
+    if not stages.size:
+        return None, elsewhere
+    for idx, patterns in groups:
+        elsewhere[idx] = memory.shared_line_remote(*patterns.sharing,
+                                                   patterns.flows[0].sum())
+    out = np.zeros((size, lines.size))
+    per_line = h.line_transfer_ns * h.ghz
+    for i in stages:
+        out[:, i] = units[:, side.unit_col[i]] * lines[i] * elsewhere * per_line
+    return out, elsewhere
 
 
 @_per_side

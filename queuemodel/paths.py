@@ -86,8 +86,14 @@ UDP_RX = Stage(name="udp_rx", context="softirq", unit="packet", cost_cycles_per_
                       "buffer accounting, receive queue, wait queue)")
 VXLAN_RX = Stage(name="vxlan_rx", context="softirq", unit="packet",
                  cost_cycles_per_unit=1980.5,  # FITTED (S2)
+                 shared_lines_per_unit=2.0,
                  source=f"{FITTED}: outer udp_rcv -> vxlan_rcv decapsulation -> "
-                        "gro_cells enqueue")
+                        "gro_cells enqueue; its shared lines: Linux 4.4's UDP lookup "
+                        "(udp4_lib_lookup2, __udp4_lib_lookup) takes a reference on the "
+                        "one VXLAN socket (atomic_inc_not_zero_hint) and __udp4_lib_rcv "
+                        "drops it (sock_put): two writes of sk_refcnt a wire packet, on "
+                        "every receive CPU (no reference since 4.7, 'udp: no longer use "
+                        "SLAB_DESTROY_BY_RCU')")
 VXLAN_GRO = Stage(name="vxlan_gro", context="softirq", unit="packet",
                   cost_cycles_per_unit=150.0, cost_cycles_per_invocation=200.0,
                   poll=True, batching="gro",

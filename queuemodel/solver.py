@@ -123,6 +123,9 @@ class CompiledSide:
         The stages' costs.
     flow_state_lines : numpy.ndarray
         Cache lines of per-flow state each stage touches per unit.
+    shared_lines : numpy.ndarray
+        Lines per unit each stage writes in common with every other CPU
+        (:attr:`queuemodel.stage.Stage.shared_lines_per_unit`).
     poll : numpy.ndarray
         Which stages are NAPI polls.
     unit_col : numpy.ndarray
@@ -152,6 +155,7 @@ class CompiledSide:
     cycles_per_invocation: np.ndarray
     misses_per_unit: np.ndarray
     flow_state_lines: np.ndarray
+    shared_lines: np.ndarray
     poll: np.ndarray
     unit_col: np.ndarray
     byte_col: np.ndarray
@@ -374,6 +378,7 @@ def _pack(rows: list) -> CompiledSide:
         cycles_per_invocation=col(lambda s, f, g: s.cost_cycles_per_invocation),
         misses_per_unit=col(lambda s, f, g: s.cache_misses_per_unit),
         flow_state_lines=col(lambda s, f, g: s.flow_state_lines),
+        shared_lines=col(lambda s, f, g: s.shared_lines_per_unit),
         poll=col(lambda s, f, g: s.poll, bool),
         unit_col=unit_col,
         byte_col=byte_col,

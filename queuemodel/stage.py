@@ -73,7 +73,7 @@ PROTOCOLS = ("tcp", "udp")
 #: A stage's numeric costs: what a what-if, a lever or a fit may change by name
 #: (``"stage.field"``); raising any of them never raises throughput.
 STAGE_COSTS = ("cost_cycles_per_unit", "cost_cycles_per_byte", "cost_cycles_per_invocation",
-               "cache_misses_per_unit", "flow_state_lines")
+               "cache_misses_per_unit", "flow_state_lines", "shared_lines_per_unit")
 
 #: Largest UDP payload in one IPv4 datagram: 65535 - 20 (IP) - 8 (UDP).
 UDP_MAX_PAYLOAD_BYTES = 65507
@@ -124,6 +124,14 @@ class Stage:
         from the core's L2 with the chance the flows sharing the core give
         (:func:`queuemodel.memory.flow_state_miss`) and then costs
         ``host.llc_latency_ns * host.ghz`` cycles.
+    shared_lines_per_unit : float
+        Cache lines the stage writes per unit that every CPU running it writes
+        too: one object for the whole host, not one per flow (>= 0).  A line
+        last written by another CPU comes over from that CPU's cache in
+        ``host.line_transfer_ns``; the chance is the share of the stage's work
+        on other CPUs (:attr:`queuemodel.model.Result.shared_line_remote_fraction`).
+        Linux before 4.7 takes and drops a reference on a UDP socket for every
+        datagram it delivers to it: for an overlay, the one VXLAN socket.
     poll : bool
         Whether the stage is a NAPI poll loop (the NIC queue, VXLAN's
         gro_cells, the per-CPU backlog); softirq stages only.  Each poll
@@ -178,6 +186,7 @@ class Stage:
     cost_cycles_per_invocation: float = _scalar(low=0.0)
     cache_misses_per_unit: float = _scalar(low=0.0)
     flow_state_lines: float = _scalar(low=0.0)
+    shared_lines_per_unit: float = _scalar(low=0.0)
     poll: bool = field(default=False, metadata={"kind": "flag"})
     batching: str = field(default="none", metadata={"kind": "choice", "options": BATCHINGS})
     orphans_skb: bool | str = False

@@ -38,7 +38,8 @@ two axes
 (``smt_gain`` and ``llc_mib``, which never lower throughput as they grow; since
 2026-11-29 also ``wake_latency_us``, drawn and swept; since later that day each
 configuration draws its CPUs' idle states too, which moves every wide seed's later
-draws).  Its first
+draws; since 2026-11-30 also ``line_transfer_ns``, drawn and swept, which moves every
+seed's).  Its first
 run (seed 3, 40 configurations of 1,000, 2026-11-28) found only the known DRAM overrun,
 after finding two things outside the laws: an ordering error that printed a whole
 grid, and the M/G/1/K recursion running every row to the largest ring (tens of
@@ -122,6 +123,7 @@ COSTS = {
     "context_switch_cycles": np.linspace(0.0, 20000.0, 12),
     "dram_latency_ns": np.linspace(0.0, 300.0, 12),
     "llc_latency_ns": np.linspace(0.0, 100.0, 12),
+    "line_transfer_ns": np.linspace(0.0, 300.0, 12),
 }
 
 
@@ -219,7 +221,8 @@ def _numeric(rng, proto, size):
         context_switch_cycles=rng.uniform(0.0, 20000.0, size),
         softirq_entry_cycles=rng.uniform(0.0, 5000.0, size),
         offered_gbps=np.where(rng.random(size) < 0.5, np.inf, 10 ** rng.uniform(-2, 2, size)),
-        l2_kib=10 ** rng.uniform(1.5, 3.9, size), llc_latency_ns=rng.uniform(0.0, 100.0, size))
+        l2_kib=10 ** rng.uniform(1.5, 3.9, size), llc_latency_ns=rng.uniform(0.0, 100.0, size),
+        line_transfer_ns=rng.uniform(0.0, 300.0, size))
 
 
 def _wastes_work(config) -> bool:
@@ -429,13 +432,13 @@ def _add_a_flow(config, num, record):
     if config["proto"] != "tcp":
         return
     no_terms = {**num, "rx_flow_run_packets": num["napi_weight"], "dram_latency_ns": 0.0,
-                "llc_latency_ns": 0.0, "memory_gbytes_per_s": 1e6}
+                "llc_latency_ns": 0.0, "line_transfer_ns": 0.0, "memory_gbytes_per_s": 1e6}
     unbound = qm.predict(**rest, flows=counts, **no_terms)
     free = np.asarray(unbound.throughput_gbps)
     lower = free[1] < free[0] * _events_allowance(unbound) * (1 - 1e-12)
     host = SimpleNamespace(**{k: num[k] for k in ("ghz", "dram_latency_ns",
                                                     "dram_misses_in_flight", "llc_latency_ns",
-                                                    "memory_gbytes_per_s")})
+                                                    "line_transfer_ns", "memory_gbytes_per_s")})
     beyond = t[1] < t[0] * _contention_allowance(r, host) * (1 - 1e-12)
     # A break is put down to a known mechanism where that mechanism shows: the DRAM
     # overrun where N or N + 1 flows move more than the bandwidth; mlx4's adaptive ramp

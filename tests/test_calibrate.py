@@ -53,14 +53,16 @@ def test_the_m4_fit_reaches_m4_inside_its_range_from_either_start(start):
     # native's lightly loaded CPUs cost less than Docker's busier ones; the readers'
     # wake-ups, counted with their latency since 2026-11-29 (a reader that keeps up
     # sleeps after every burst it drains, as measured, rather than at random), cost the
-    # lightly loaded CPUs more, and the runs that reach 2.5 are two packets long, inside
-    # the range: the fit ends there, off its bounds, from either start.  (Counted at
+    # lightly loaded CPUs more, and the runs that reached 2.5 were two packets long, inside
+    # the range: the fit ended there, off its bounds, from either start.  (Counted at
     # random, the shortest runs, one packet, brought it only to 2.67: the fit ended on
-    # that bound.)
+    # that bound.)  Since the VXLAN socket's line moves between the receive CPUs
+    # (2026-11-30), Docker's 80-flow CPUs work more and the runs that reach 2.5 are 1.01
+    # packets long: just off the bound, from either start.
     host = dataclasses.replace(qm.paper_testbed(), rx_flow_run_packets=start)
     fit = calibrate(MULTIFLOW_FIT.claims, MULTIFLOW_FIT.free, host=host)
     assert fit.at_bound == ()
-    assert 1.5 < fit.values["host.rx_flow_run_packets"] < 3.0
+    assert 1.0 < fit.values["host.rx_flow_run_packets"] < 3.0
     assert abs(fit.residuals["M4"]) < 1e-6
     assert qm.paper_testbed().rx_flow_run_packets == pytest.approx(
         fit.values["host.rx_flow_run_packets"], abs=0.01)

@@ -17,11 +17,12 @@ def test_the_shipped_seed_gives_validates_verdicts():
 
 
 def test_m6_turns_on_the_seed_and_m2_does_not():
-    # README: M6's strict fall rests on steps inside the draws' noise (13 of seeds 0-15
-    # pass it with the readers' CPUs' idle states, as before them; 9 before the wake-ups
-    # had their latency); M2 fails with every seed.  Seeds 8-11: M6 passes with 8 and 10.
-    passing = tally([8, 9, 10, 11], ["M6", "M2"])
-    assert passing == {"M6": [8, 10], "M2": []}
+    # README: M6's strict fall rests on steps inside the draws' noise (15 of seeds 0-15
+    # pass it since the VXLAN socket's line moves between the receive CPUs, 2026-11-30;
+    # 13 before, 9 before the wake-ups had their latency); M2 fails with every seed.
+    # Seeds 10-13: M6 fails with 12 only.
+    passing = tally([10, 11, 12, 13], ["M6", "M2"])
+    assert passing == {"M6": [10, 11, 13], "M2": []}
 
 
 def test_the_tool_prints_a_line_per_claim(capsys):

@@ -11,7 +11,7 @@ import queuemodel as qm
 from queuemodel.errors import ModelInputError
 from queuemodel.host import HOST_FIELDS
 from queuemodel.memory import dram_read_cycles_per_byte
-from queuemodel.paths import COPY_CYCLES_PER_BYTE, TCP_RX
+from queuemodel.paths import COPY_CYCLES_PER_BYTE, TCP_RX, VXLAN_RX
 from queuemodel.flows import (
     SAMPLES, Patterns, aggregate, gro_segments_per_packet, hash_tells_apart, place,
     sender_busy, sender_core_units,
@@ -282,11 +282,12 @@ def test_per_cpu_utilisation_adds_up(path, proto, n, shared):
 @example("native", 131072, 1, {"memory_gbytes_per_s": 2.0})   # a second flow: -29 %
 def test_adding_a_tcp_flow_never_lowers_throughput(path, msg, n, host):
     # Without the contention terms (runs of a whole poll: GRO as for one flow; free DRAM
-    # misses; free L2 misses; DRAM bandwidth to spare) the law is strict: the draws are
+    # misses; free L2 misses; free transfers of the lines every CPU writes; DRAM
+    # bandwidth to spare) the law is strict: the draws are
     # nested (the N + 1st flow joins the same N), the link and the senders' pool only grow.
     r = qm.predict(path=path, proto="tcp", msg_bytes=msg, flows=[n, n + 1],
                    rx_flow_run_packets=64, dram_latency_ns=0.0, llc_latency_ns=0.0,
-                   **{**host, "memory_gbytes_per_s": 1e6})
+                   line_transfer_ns=0.0, **{**host, "memory_gbytes_per_s": 1e6})
     assert r.throughput_gbps[1] >= r.throughput_gbps[0] * (1 - 1e-12)
     # With them, a flow may cost the others at most what the contention terms allow.
     _assert_within_the_allowance(dict(path=path, proto="tcp", msg_bytes=msg,
@@ -340,7 +341,13 @@ def _contention_allowance(r, h):
     per_line = np.asarray(h.llc_latency_ns) * h.ghz * TCP_RX.flow_state_lines
     state = TCP_RX.cost_cycles_per_unit + np.asarray(r.flow_state_miss_fraction) * per_line
     staler = np.minimum(1.0, state[0] / state[1])
-    return shrink * dearer * staler * (1.0 - held * (1.0 - costlier)) * _events_allowance(r)
+    # The lines every receive CPU writes (VXLAN_RX's socket reference) come from another
+    # CPU's cache more often as the flows spread: the stage's cost is part of a packet's.
+    shared = (VXLAN_RX.cost_cycles_per_unit + np.asarray(r.shared_line_remote_fraction)
+              * VXLAN_RX.shared_lines_per_unit * np.asarray(h.line_transfer_ns) * h.ghz)
+    bounced = np.minimum(1.0, shared[0] / shared[1])
+    return (shrink * dearer * staler * bounced * (1.0 - held * (1.0 - costlier))
+            * _events_allowance(r))
 
 
 def _events_allowance(r):
@@ -442,7 +449,8 @@ _UPPER_REGION_CLOSES = dict(
     softirq_entry_cycles=4988.7631,
     # Found before the flows' state had L2 misses; with them, the five flows' copies are
     # already dear enough to close the upper region (41.8 Gb/s at five flows and at six).
-    llc_latency_ns=0.0)
+    # Likewise before the VXLAN socket's line moved between the CPUs (2026-11-30).
+    llc_latency_ns=0.0, line_transfer_ns=0.0)
 
 
 # A capacity cliff: on mlx4's adaptive ramp a CPU's load can rise over 1 and fall back, so
@@ -500,7 +508,7 @@ _ONE_CORE_TWO_THREADS = dict(
     llc_latency_ns=0.0, ddio_share=0.9416315624841635, napi_weight=130.0,
     rx_flow_run_packets=130.0, irq_moderation_usecs=171.10448467964466,
     irq_moderation_frames=148.0, context_switch_cycles=3765.7342018763206,
-    softirq_entry_cycles=4766.034934093155, l2_kib=1139.8982930381221)
+    softirq_entry_cycles=4766.034934093155, l2_kib=1139.8982930381221, line_transfer_ns=0.0)
 
 
 # mlx4's adaptive moderation, reached through a hyper-thread sibling: one flow's queue takes
@@ -609,9 +617,10 @@ def test_one_flow_per_core_adds_up_exactly(path, proto, n):
     # Flows steered one to a physical core (ten queues on CPUs 0..9, no hash): with no
     # contention term, N flows carry exactly min(N x one flow, link).
     # (Free DRAM misses, dram_latency_ns=0: N flows write N times the bytes into the
-    # cache while one waits.)
+    # cache while one waits; and free line transfers, line_transfer_ns=0: the overlays'
+    # N CPUs write the one VXLAN socket's reference count.)
     host = dataclasses.replace(qm.paper_testbed(), nic_queues=10, queue_cpus=tuple(range(10)),
-                               flow_steering=True, dram_latency_ns=0.0)
+                               flow_steering=True, dram_latency_ns=0.0, line_transfer_ns=0.0)
     one = qm.predict(path=path, proto=proto, host=host)
     many = qm.predict(path=path, proto=proto, host=host, flows=n)
     expected = min(n * one.throughput_gbps, many.link_goodput_gbps)
@@ -845,11 +854,13 @@ def test_collisions_and_siblings_scale_both_protocols_alike_when_the_link_is_wid
     # flows shorten each other's segments and TCP gains a little less again.
     # The copy's DRAM reads are left out too (dram_latency_ns=0): TCP's windows and UDP's
     # socket buffers keep different amounts waiting in the cache; and so are the flows'
-    # state's L2 misses (llc_latency_ns=0), which TCP takes per segment, UDP per datagram.
+    # state's L2 misses (llc_latency_ns=0), which TCP takes per segment, UDP per datagram,
+    # and the VXLAN socket's line (line_transfer_ns=0), moved per wire packet: a UDP
+    # fragment carries fewer bytes than a TCP packet.
     def gain(proto, link, run=64.0):
         one, six = (qm.predict(path="docker-overlay", proto=proto, flows=n, link_gbps=link,
                                rx_flow_run_packets=run, dram_latency_ns=0.0,
-                               llc_latency_ns=0.0) for n in (1, 6))
+                               llc_latency_ns=0.0, line_transfer_ns=0.0) for n in (1, 6))
         return six.throughput_gbps / one.throughput_gbps
 
     assert gain("tcp", 100.0) == pytest.approx(gain("udp", 100.0), rel=1e-9)

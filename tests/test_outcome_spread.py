@@ -20,10 +20,11 @@ from queuemodel.errors import ModelInputError
 
 #: Docker overlay TCP where every busy CPU carries one flow's rate whatever shares it:
 #: one thread a core (no sibling shares), ten queues on ten CPUs, runs of a whole poll
-#: (GRO as for one flow), free L2 and DRAM misses, DRAM and link to spare.
+#: (GRO as for one flow), free L2 and DRAM misses and line transfers, DRAM and link to
+#: spare.
 _FLAT = dict(path="docker-overlay", proto="tcp", threads_per_core=1, physical_cores=10,
              nic_queues=10, rx_flow_run_packets=64, dram_latency_ns=0.0, llc_latency_ns=0.0,
-             link_gbps=400.0, memory_gbytes_per_s=1e6)
+             line_transfer_ns=0.0, link_gbps=400.0, memory_gbytes_per_s=1e6)
 
 
 def _stirling2(n, k):

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
 PATH_NAMES = qm.paths.ALL_PATH_NAMES          # the paper's three and routed
 COST_FIELDS = ("cost_cycles_per_unit", "cost_cycles_per_byte", "cost_cycles_per_invocation",
-               "cache_misses_per_unit", "flow_state_lines")
+               "cache_misses_per_unit", "flow_state_lines", "shared_lines_per_unit")
 HOST_COSTS = ("softirq_entry_cycles", "context_switch_cycles", "dram_latency_ns",
-              "llc_latency_ns")
+              "llc_latency_ns", "line_transfer_ns")
 
 
 @st.composite

@@ -297,11 +297,11 @@ def test_the_service_scv_means_match_the_model():
 
 
 SHARED_GRO = re.search(
-    r"At 80 flows \(5 per busy CPU, runs of two packets\) GRO merges ([0-9.]+)\s+packets per "
+    r"At 80 flows \(5 per busy CPU, runs of one packet\) GRO merges ([0-9.]+)\s+packets per "
     r"segment: leaving the readers' wake-ups aside.*?go from ([0-9.]+) to ([0-9.]+) CPUs, "
     r"Docker's,.*?from ([0-9.]+) to ([0-9.]+), and the ratio from\s+([0-9.]+) to ([0-9.]+) "
-    r"\(M4\).*?on 4 queues \(20 per CPU\) merge ([0-9.]+) packets per\s+segment and fill the "
-    r"link on ([0-9.]+) CPUs", README, flags=re.S)
+    r"\(M4\).*?on 4 queues \(20 per CPU\) merge ([0-9.]+) packets per\s+segment and saturate "
+    r"the four CPUs \(([0-9.]+)\)", README, flags=re.S)
 
 
 def test_the_shared_gro_bullet_matches_the_model():
@@ -365,7 +365,8 @@ def test_the_latency_example_and_table_match_the_model(capsys):
 
 
 ISOLATION = re.search(
-    r"Six TCP flows reach ([0-9.]+) Gb/s \(the link\) against ([0-9.]+) hashed, at\s+([0-9.]+) "
+    r"Six TCP flows reach ([0-9.]+) Gb/s \(their CPUs full, just short of the\s+link's 36.4\) "
+    r"against ([0-9.]+) hashed, at\s+([0-9.]+) "
     r"receive CPUs per Gb/s \(([0-9.]+) for one flow.*?where hashing costs ([0-9.]+).*?UDP: "
     r"([0-9.]+) against ([0-9.]+) Gb/s at six flows, ([0-9.]+)\s+against ([0-9.]+) at ten\..*?"
     r"climbs to ([0-9.]+) \(TCP\) and ([0-9.]+) \(UDP\) at 16\. Steering cuts ten TCP flows'\s+"

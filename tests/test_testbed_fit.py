@@ -35,6 +35,7 @@ UDP, every run profiled.  The
 the VM's dpkg log) was added to the rows measured before the testbed recorded it.
 """
 
+import dataclasses
 import json
 import math
 import statistics
@@ -486,6 +487,27 @@ def test_udp_fragments_stay_packets_on_a_veth():
 def _tcp_row(**changes):
     row = next(r for r in _rows() if r["proto"] == "tcp" and int(r["flows"]) == 1)
     return {**row, **changes}
+
+
+def test_a_kernel_from_4_7_on_writes_no_shared_socket_line():
+    # Linux 4.7 stopped taking a reference on a UDP socket per datagram, so a testbed on
+    # a newer kernel runs VXLAN without the shared line the paper's 4.4 writes.  Two
+    # Docker flows from a multi-threaded iperf3 (3.16) sit on the VM's two CPUs.
+    row = _tcp_row(path="docker-overlay", flows=2, iperf3_version="3.16")
+    assert F.kernel_version(row) == (6, 18)
+    assert F.kernel_version({"kernel": "4.4.0-142-generic"}) == (4, 4)
+    assert F.kernel_version({"kernel": ""}) is None
+    new = F.predict_row(row)
+    old = F.predict_row({**row, "kernel": "4.4.0-142-generic"})
+    assert old.shared_line_remote_fraction == 0.5           # one CPU each: half elsewhere
+    assert new.shared_line_remote_fraction == 0.0           # no stage writes the line
+    assert old.throughput_gbps < new.throughput_gbps
+    host = F.testbed_host_for(row)
+    free = qm.predict(path="docker-overlay", proto="tcp", flows=2,
+                      host=dataclasses.replace(host, line_transfer_ns=0.0))
+    assert new.throughput_gbps == free.throughput_gbps
+    native = F.predict_row({**row, "path": "native"})          # no VXLAN: nothing to drop
+    assert native.shared_line_remote_fraction == 0.0
 
 
 def test_a_run_without_segmentation_moves_mss_sized_packets():

@@ -513,6 +513,9 @@ def _table(r) -> str:
            if math.isfinite(r.memory_budget_gbps) else "") + ")",
         f"  flow state misses {r.flow_state_miss_fraction:10.3f}   (of a flow's socket lines, "
         f"gone from its core's L2 when next touched)",
+        *([f"  shared line       {r.shared_line_remote_fraction:10.3f}   (of the writes of a "
+           f"line every receive CPU writes, found in another CPU's cache)"]
+          if r.shared_line_remote_fraction > 0 else []),
         f"  busy receive CPUs {r.cores_used:10.2f}   ({r.flows_per_busy_cpu:.2f} flows each; "
         f"throughput standard error {r.throughput_stderr_gbps:.3f} Gb/s)",
         f"  GRO               {r.gro_packets_per_segment:10.2f} wire packets per segment",

@@ -121,3 +121,15 @@ def test_a_bad_transfer_time_is_refused():
         dataclasses.replace(qm.paper_testbed(), line_transfer_ns=-1.0)
     with pytest.raises(ValueError, match="shared_lines_per_unit"):
         dataclasses.replace(VXLAN_RX, shared_lines_per_unit=float("nan"))
+
+
+def test_the_cli_table_shows_the_shared_line_where_it_moves(capsys):
+    from queuemodel.cli import main
+
+    assert main(["predict", "--path", "docker-overlay", "--proto", "tcp", "--flows", "6"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "shared line" in x)
+    assert float(line.split()[2]) == pytest.approx(
+        float(qm.predict(path="docker-overlay", proto="tcp", flows=6)
+              .shared_line_remote_fraction), abs=5e-4)
+    assert main(["predict", "--path", "docker-overlay", "--proto", "tcp"]) == 0
+    assert "shared line" not in capsys.readouterr().out          # one flow: nothing moves

@@ -64,6 +64,9 @@ FIGURES = (
                        "model's extension)"),
     ("fig_routed", "Containers routed by their hosts instead of overlaid: throughput, "
                    "receive CPUs and small datagrams (beyond the paper)"),
+    ("fig_shared_line", "The VXLAN socket's reference count, a cache line every receive CPU "
+                        "writes: how often it moves, and what that costs Docker TCP (the "
+                        "model's extension)"),
 )
 
 
@@ -130,6 +133,9 @@ def compute() -> dict:
     m2 = next(c.data for c in load_claims() if c.id == "M2")
     placed = {n: qm.outcomes(path=m2["path"], proto=m2["proto"], flows=n)
               for n in sorted(set(FLOW_COUNTS) | {m2["flows"]})}
+    from figures.fig_shared_line import TRANSFER_NS
+    transfers = {ns: qm.predict(path="docker-overlay", proto="tcp", flows=FLOWS,
+                                line_transfer_ns=ns) for ns in TRANSFER_NS}
     paper = {"tcp": [], "udp": []}
     for claim in load_claims():
         d = claim.data
@@ -145,6 +151,7 @@ def compute() -> dict:
             "attributions": attributions, "attribution_paper": _attribution_paper(),
             "hashing": hashing, "livelock": livelock, "fragment_cut": fragment_cut,
             "frag_cache": frag_cache, "held": held, "routed": routed,
+            "transfers": transfers,
             "outcomes": (placed[m2["flows"]], {n: placed[n] for n in FLOW_COUNTS},
                          m2["value"], m2["rel_tol"])}
 
@@ -320,6 +327,7 @@ def draw(name: str, data: dict):
         "fig_fragment_cut": (data["fragment_cut"],),
         "fig_frag_cache": (data["frag_cache"],),
         "fig_routed": (data["routed"]["flows"], data["routed"]["sizes"]),
+        "fig_shared_line": (flows["tcp"], data["transfers"], paper["tcp"]),
     }[name]
     return module.figure(*args)
 

@@ -332,3 +332,22 @@ def test_routed_figure_sets_the_routed_path_beside_the_papers(data):
     rate = data["routed"]["sizes"]["routed"].message_rate_per_s / 1e3
     assert np.array_equal(small.lines[3].get_ydata(), rate)
     assert small.get_xscale() == "log"
+
+
+def test_shared_line_figure_plots_the_share_and_its_cost(data):
+    # The share of the VXLAN socket line's writes found elsewhere (0 for one flow, rising
+    # towards 1 as the flows spread), and Docker TCP with free, shipped and dearer transfers.
+    fig = draw("fig_shared_line", data)
+    share, gbps = fig.axes
+    assert [ln.get_label() for ln in share.lines] == ["linux-overlay", "docker-overlay"]
+    docker = data["flows"]["tcp"]["docker-overlay"]
+    assert np.array_equal(share.lines[1].get_ydata(), docker.shared_line_remote_fraction)
+    assert share.lines[1].get_ydata()[0] == 0.0 and share.lines[1].get_ydata()[-1] > 0.9
+    lines = {ln.get_label(): ln.get_ydata() for ln in gbps.lines}
+    free, shipped, dear = (lines["0 ns a transfer"], lines["as shipped (50 ns a transfer)"],
+                           lines["100 ns a transfer"])
+    assert free[0] == shipped[0] == dear[0]                      # one flow: nothing moves
+    assert np.all(dear <= shipped * (1 + 1e-12)) and np.all(shipped <= free * (1 + 1e-12))
+    assert shipped[5] < free[5] - 0.5                            # six flows: 1.1 Gb/s
+    marks = next(ln for ln in gbps.lines if ln.get_label() == "paper")
+    assert (6, 25.0) in zip(marks.get_xdata(), marks.get_ydata())   # M2

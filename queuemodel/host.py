@@ -117,7 +117,12 @@ class Host:
         no FCS) at ``adaptive_usecs_low`` whatever its rate; 0 never does.
     tso, gso, gro : bool
         TCP segmentation offload, generic segmentation and generic
-        receive offload.
+        receive offload.  With ``tso`` and ``gso`` both off a sender's TCP
+        builds sk_buffs of one MSS and nothing segments them (Linux 4.4:
+        ``sk_can_gso`` false).  Since "tcp: switch to GSO being always on"
+        (Linux 4.19; the version from memory, not read in source) TCP builds GSO sk_buffs whatever the device says and a device
+        without GSO cuts them in software: such a host is ``tso`` off,
+        ``gso`` on (as the testbed fit sets rows with segmentation off).
     rx_csum, tx_csum : bool
         Checksum offload on receive and transmit (plain, un-tunnelled packets).
     tunnel_offload : bool

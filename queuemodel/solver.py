@@ -335,8 +335,11 @@ def _walk(path: Path, side: str, proto: str, flags: tuple) -> list:
                 gate = _NEVER
             elif state in (_TXSEG, _RXSEG):
                 after = charged = _WIRE
-            elif side == "rx":
-                gate = _NEVER           # nothing was merged (GRO off): nothing to cut
+            else:
+                # Nothing to cut: GRO merged nothing (receiving), or TCP built sk_buffs
+                # of one MSS because the device has neither TSO nor GSO (sending; Linux
+                # 4.4's sk_can_gso; later kernels build GSO sk_buffs always: Host.gso).
+                gate = _NEVER
         elif kind == "fragment":
             gate = _FRAG_ONLY
             after = charged = _WIRE

@@ -112,3 +112,38 @@ def test_the_testbed_shows_the_cut_and_the_model_moves_the_same_way():
         model[forward] = float(qm.predict(path=paths["docker-overlay"], proto="tcp",
                                           msg_bytes=131072, host=host).throughput_gbps)
     assert 2.0 < model[True] / model[False] < 3.5
+
+
+def _sent(path, host):
+    side = compile_side(qm.get_path(path), "tx", "tcp", host)
+    return {label: (FEATURE_NAMES[f] if f >= 0 else "interrupt", GATE_NAMES[g])
+            for label, f, g in zip(side.labels, side.feature, side.gate)}
+
+
+@pytest.mark.parametrize("path", ["native", "linux-overlay", "docker-overlay"])
+def test_a_sender_without_tso_or_gso_builds_packets_and_cuts_nothing(path):
+    # Linux 4.4 (the paper's kernel): with neither TSO nor GSO on the device,
+    # sk_can_gso is false and tcp_sendmsg builds sk_buffs of one MSS; skb_is_gso is
+    # false at validate_xmit_skb, so skb_gso_segment never runs.  Every sending stage
+    # works per wire packet and the gso stage is not run at all.
+    paper = qm.paper_testbed()
+    neither = _sent(path, dataclasses.replace(paper, tso=False, gso=False))
+    assert neither["gso"][1] == "never"
+    assert neither["tcp_tx"][0] == "wire_packet"
+    # GSO alone: TCP builds segments and the gso stage cuts each into packets.
+    software = _sent(path, dataclasses.replace(paper, tso=False, gso=True))
+    assert software["gso"] == ("wire_packet", "always")
+    assert software["tcp_tx"][0] != "wire_packet"
+    # With TSO the NIC cuts them (an overlay's only with tunnel offloads: the paper's
+    # plain ConnectX-3 cannot segment VXLAN, so its overlays cut in software).
+    assert _sent(path, dataclasses.replace(paper, tunnel_offload=True))["gso"][1] == "never"
+    assert _sent(path, paper)["gso"][1] == ("never" if path == "native" else "always")
+    # So the gso stage's price moves only the software-GSO sender.
+    base = dict(path=path, proto="tcp", tso=False)
+    for gso, moves in ((False, False), (True, True)):
+        plain = qm.predict(**base, gso=gso)
+        dear = qm.whatif({**base, "gso": gso}, **{"gso.cost_cycles_per_unit": 3000.0})
+        assert (plain.stages["tx:gso"] > 0.0) == moves
+        changed = float(dear.result.throughput_gbps) != pytest.approx(
+            plain.throughput_gbps, rel=1e-12)
+        assert changed == moves

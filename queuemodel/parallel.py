@@ -144,11 +144,17 @@ def receive_work(path="docker-overlay", proto: str = "tcp", msg_bytes=None,
     counts, _, _ = path_features(p, proto, msg, host)
     labels = list(rx.labels)
     batching = {s.name: s.batching for s in p.rx}
-    # The interrupt block: the hard IRQ, the NIC's poll and the GRO it calls, all on the
-    # core the NIC interrupts (RPS, too, hands packets on only after GRO).
+    # The interrupt block: the hard IRQ, the NIC's poll and the GRO it calls (with a
+    # software checksum GRO validates first), all on the core the NIC interrupts (RPS,
+    # too, hands packets on only after GRO).  A GRO behind a poll of its own (VXLAN's
+    # gro_cells) is not the NIC's.
     end = int(np.flatnonzero(rx.poll)[0]) + 1 if rx.poll.any() else 1
-    if end < len(labels) and batching.get(labels[end]) in ("gro", "tunnel_gro"):
-        end += 1
+    for i in range(end, len(labels)):
+        if rx.poll[i]:
+            break
+        if batching.get(labels[i]) in ("gro", "tunnel_gro"):
+            end = i + 1
+            break
     reader_from = int(np.flatnonzero(rx.context >= 2)[0])
     names, cycles, units = [], [], []
     head = labels[:end]

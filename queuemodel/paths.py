@@ -58,6 +58,13 @@ NIC_RX = Stage(name="nic_rx", context="softirq", unit="wire_packet",
                cost_cycles_per_invocation=500.0, poll=True,
                source=f"per packet: {FITTED}; per poll: {PRIOR} (mlx4_en_poll_rx_cq "
                       "set-up, RX refill doorbell and CQ re-arm, two posted MMIO writes)")
+CSUM_RX = Stage(name="csum_rx", context="softirq", unit="packet",
+                cost_cycles_per_byte=CSUM_CYCLES_PER_BYTE, protocols=("tcp",),
+                offloaded_by="rx_csum",
+                source=PRIOR + ": TCP checksum of each received packet when the NIC did not "
+                       "check it (CHECKSUM_NONE): tcp4_gro_receive -> "
+                       "skb_gro_checksum_validate -> csum_partial over the payload, or "
+                       "with GRO off tcp_v4_rcv / the copy (Linux 4.4)")
 GRO = Stage(name="gro", context="softirq", unit="packet", cost_cycles_per_unit=150.0,
             batching="gro",
             source=PRIOR + ": dev_gro_receive + inet/tcp4_gro_receive per packet "
@@ -261,7 +268,7 @@ NATIVE = Path(
     # (queuemodel.flows.hash_tells_apart).
     tx=_TX_HEAD + (UDP_CSUM_TX, TCP_TX, UDP_TX, IP_TX, IP_FRAGMENT, CSUM_TX, GSO, DRIVER_TX,
                    TX_COMPLETION),
-    rx=(IRQ, NIC_RX, GRO, IP_RX, IP_DEFRAG, TCP_RX, UDP_RX) + _RX_TAIL
+    rx=(IRQ, NIC_RX, CSUM_RX, GRO, IP_RX, IP_DEFRAG, TCP_RX, UDP_RX) + _RX_TAIL
        + (UDP_CSUM_RX, APP_RX),
 )
 
@@ -318,7 +325,7 @@ ROUTED = Path(
     tx=_TX_HEAD + (UDP_CSUM_TX, TCP_TX, UDP_TX, IP_TX, IP_FRAGMENT, VETH_TX, BACKLOG_TX,
                    _IP_RX_TX, IP_FORWARD, _CSUM_TX_SOFTIRQ, _GSO_SOFTIRQ, DRIVER_TX_SOFTIRQ,
                    TX_COMPLETION),
-    rx=(IRQ, NIC_RX, GRO, IP_RX, IP_FORWARD, FORWARD_GSO, VETH_XMIT, BACKLOG, INNER_IP_RX,
+    rx=(IRQ, NIC_RX, CSUM_RX, GRO, IP_RX, IP_FORWARD, FORWARD_GSO, VETH_XMIT, BACKLOG, INNER_IP_RX,
         IP_DEFRAG, TCP_RX, UDP_RX) + _RX_TAIL + (UDP_CSUM_RX, APP_RX),
 )
 
@@ -338,17 +345,19 @@ VETH_LINK_TX_SOFTIRQ = Stage(name="veth_link_xmit", context="softirq", unit="pac
 LINK_STAGES = (VETH_LINK_RX, VETH_LINK_TX, VETH_LINK_TX_SOFTIRQ)
 
 #: How a path's NIC stages read when the link is a veth pair: no hard IRQ,
-#: no NIC poll, no GRO (netif_rx skips napi_gro_receive) and no TX
-#: completion; the driver's transmit becomes veth_xmit.
-_OVER_VETH = {"irq": None, "gro": None, "tx_completion": None, "nic_rx": VETH_LINK_RX}
+#: no NIC poll, no GRO (netif_rx skips napi_gro_receive), no receive checksum
+#: to check (a locally sent sk_buff arrives CHECKSUM_PARTIAL, which counts as
+#: checked) and no TX completion; the driver's transmit becomes veth_xmit.
+_OVER_VETH = {"irq": None, "gro": None, "csum_rx": None, "tx_completion": None,
+              "nic_rx": VETH_LINK_RX}
 
 
 def over_veth(path: Path) -> Path:
     """The same path with a veth pair for its link (a namespace testbed).
 
     The receive side loses the NIC's hard IRQ, its poll (replaced by the
-    per-CPU backlog that ``netif_rx`` feeds), GRO and the transmit
-    completion; the driver's transmit becomes ``veth_xmit``.  Pair it with
+    per-CPU backlog that ``netif_rx`` feeds), GRO, the receive checksum and
+    the transmit completion; the driver's transmit becomes ``veth_xmit``.  Pair it with
     a host whose ``link_segments`` is off and ``sender_on_receive_cpu`` on
     (:func:`queuemodel.testbed.fit.testbed_host`).
 

@@ -264,8 +264,8 @@ class Path:
     Examples
     --------
     >>> from queuemodel.paths import get_path
-    >>> [s.name for s in get_path("native").rx][:3]
-    ['irq', 'nic_rx', 'gro']
+    >>> [s.name for s in get_path("native").rx][:4]
+    ['irq', 'nic_rx', 'csum_rx', 'gro']
     """
 
     name: str

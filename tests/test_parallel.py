@@ -91,3 +91,17 @@ def test_a_core_count_below_one_or_not_whole_is_refused(k, match):
         parallel_caps("docker-overlay", "tcp", ks=[1, k])
     with pytest.raises(qm.ModelInputError, match=r"^ks = \[\]: must be at least one"):
         parallel_caps("docker-overlay", "tcp", ks=[])
+
+
+@pytest.mark.parametrize("path", ["native", "linux-overlay", "docker-overlay", "routed"])
+@pytest.mark.parametrize("rx_csum", [True, False])
+def test_the_interrupted_core_keeps_the_nics_gro_and_what_gro_checks(path, rx_csum):
+    # RPS, and so spraying, hands packets on only after the GRO the NIC's poll calls;
+    # a software TCP checksum (native's and routed's csum_rx, between the poll and GRO)
+    # is validated in that GRO.  Spraying before GRO would pay a hand-off per packet.
+    from queuemodel.hosts import paper_testbed, with_overrides
+
+    host = with_overrides(paper_testbed(), {"rx_csum": rx_csum})
+    head = receive_work(path, "tcp", host=host).names[0].split("+")
+    assert head[:2] == ["irq", "nic_rx"] and head[-1] == "gro"
+    assert ("csum_rx" in head) == (path in ("native", "routed"))

@@ -123,6 +123,8 @@ class Host:
         (Linux 4.19; the version from memory, not read in source) TCP builds GSO sk_buffs whatever the device says and a device
         without GSO cuts them in software: such a host is ``tso`` off,
         ``gso`` on (as the testbed fit sets rows with segmentation off).
+        TSO works only with ``tx_csum`` on: the kernel drops it from a device
+        without transmit checksum offload (``netdev_fix_features``).
     rx_csum, tx_csum : bool
         Checksum offload on receive and transmit (plain, un-tunnelled packets).
     tunnel_offload : bool

@@ -22,7 +22,7 @@ from .paths import get_path
 from .solver import (
     APP_CORE, FEATURE_NAMES, FLOW_CORE, PROC_STAT_COLUMN,
     CompiledSide, CoreLoad, Interrupts, _safe_div, compile_side, gated_counts,
-    overload_band, polls_per_run, softirq_runs_per_message, solve_rate,
+    nic_segments, overload_band, polls_per_run, softirq_runs_per_message, solve_rate,
     _per_side, path_features,
 )
 from .stage import CONTEXTS, Path, Workload
@@ -839,7 +839,7 @@ def _solve_block(path, proto, rx, tx, host, h, msg, flows, offered, arrival_scv,
                                                     h.dram_misses_in_flight)
         miss_penalty = (_row(per_byte, size)[:, None]
                         * data[:, rx.byte_col[reading]])
-    segmented = proto == "udp" or host.tso or host.gso
+    segmented = proto == "udp" or nic_segments(host) or host.gso
     burst = counts[:, 1] / counts[:, 3] if segmented else np.ones(size)
     threads = max(int(patterns.level.max()) for _, patterns in groups)
     send_units = flow_model.sender_core_units(flows, h.physical_cores, h.threads_per_core,

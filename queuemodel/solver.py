@@ -58,6 +58,7 @@ __all__ = [
     "Interrupts",
     "CompiledSide",
     "compile_side",
+    "nic_segments",
     "features",
     "path_features",
     "tcp_writes_per_burst",
@@ -189,9 +190,34 @@ def gated_counts(counts, fragmented, msg_bytes):
     return units, data
 
 
+def nic_segments(host: Host) -> bool:
+    """Whether the sending NIC cuts TCP segments: its TSO, which needs its transmit
+    checksum too (the kernel drops TSO from a device without a checksum feature:
+    ``netdev_fix_features``, net/core/dev.c, read in Linux 6.1; that the rule
+    is older than 4.4 is from memory, not read in 4.4's source).
+
+    Parameters
+    ----------
+    host : Host
+        Supplies ``tso`` and ``tx_csum``.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from queuemodel.hosts import paper_testbed, with_overrides
+    >>> nic_segments(paper_testbed()), nic_segments(with_overrides(paper_testbed(),
+    ...                                                            {"tx_csum": False}))
+    (True, False)
+    """
+    return bool(host.tso and host.tx_csum)
+
+
 def _offload_flags(host: Host) -> tuple:
-    return (host.tso, host.gso, host.gro, host.rx_csum, host.tx_csum, host.tunnel_offload,
-            host.sender_on_receive_cpu, host.veth_link, host.forward_tso)
+    return (nic_segments(host), host.gso, host.gro, host.rx_csum, host.tx_csum,
+            host.tunnel_offload, host.sender_on_receive_cpu, host.veth_link, host.forward_tso)
 
 
 def compile_side(path: Path, side: str, proto: str, host: Host) -> CompiledSide:

@@ -147,3 +147,21 @@ def test_a_sender_without_tso_or_gso_builds_packets_and_cuts_nothing(path):
         changed = float(dear.result.throughput_gbps) != pytest.approx(
             plain.throughput_gbps, rel=1e-12)
         assert changed == moves
+
+
+@pytest.mark.parametrize("path", ["native", "docker-overlay", "routed"])
+def test_tso_without_transmit_checksum_offload_is_no_tso(path):
+    # netdev_fix_features (net/core/dev.c; read in Linux 6.1, older than 4.4) drops
+    # TSO from a device without a checksum feature ("Dropping TSO features since no
+    # CSUM feature"): asking for TSO there gives what TSO off gives, to the last bit.
+    paper = qm.paper_testbed()
+    asked = dataclasses.replace(paper, tx_csum=False)
+    none = dataclasses.replace(paper, tx_csum=False, tso=False)
+    assert _sent(path, asked) == _sent(path, none)
+    a = qm.predict(path=path, proto="tcp", host=asked).to_dict()
+    b = qm.predict(path=path, proto="tcp", host=none).to_dict()
+    assert a["throughput_gbps"] == b["throughput_gbps"]
+    assert a["stages"] == b["stages"]
+    if path == "native":                      # where the NIC's TSO did the cutting
+        assert a["stages"]["tx:gso"] > 0.0
+        assert qm.predict(path=path, proto="tcp").stages["tx:gso"] == 0.0

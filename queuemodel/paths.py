@@ -344,11 +344,19 @@ VETH_LINK_TX_SOFTIRQ = Stage(name="veth_link_xmit", context="softirq", unit="pac
 #: The stages a veth link swaps in (:func:`over_veth`), for looking up their costs by name.
 LINK_STAGES = (VETH_LINK_RX, VETH_LINK_TX, VETH_LINK_TX_SOFTIRQ)
 
+#: Over a veth pair the receiver checks a TCP checksum only if the sender did not
+#: leave it to the device: a sent sk_buff crosses as CHECKSUM_PARTIAL, which counts
+#: as checked, and one the sender checksummed itself as CHECKSUM_NONE (measured on
+#: Linux 6.18, tests/checksum_experiment.py: the receiving end's rx-checksumming
+#: changes nothing, the sending end's tx-checksumming adds csum work).
+_VETH_CSUM_RX = dataclasses.replace(
+    CSUM_RX, offloaded_by="tx_csum",
+    source=CSUM_RX.source + "; over a veth pair, when the sender checksummed in software")
 #: How a path's NIC stages read when the link is a veth pair: no hard IRQ,
-#: no NIC poll, no GRO (netif_rx skips napi_gro_receive), no receive checksum
-#: to check (a locally sent sk_buff arrives CHECKSUM_PARTIAL, which counts as
-#: checked) and no TX completion; the driver's transmit becomes veth_xmit.
-_OVER_VETH = {"irq": None, "gro": None, "csum_rx": None, "tx_completion": None,
+#: no NIC poll, no GRO (netif_rx skips napi_gro_receive), the receive checksum
+#: the sender's to spare, and no TX completion; the driver's transmit becomes
+#: veth_xmit.
+_OVER_VETH = {"irq": None, "gro": None, "csum_rx": _VETH_CSUM_RX, "tx_completion": None,
               "nic_rx": VETH_LINK_RX}
 
 
@@ -356,8 +364,9 @@ def over_veth(path: Path) -> Path:
     """The same path with a veth pair for its link (a namespace testbed).
 
     The receive side loses the NIC's hard IRQ, its poll (replaced by the
-    per-CPU backlog that ``netif_rx`` feeds), GRO, the receive checksum and
-    the transmit completion; the driver's transmit becomes ``veth_xmit``.  Pair it with
+    per-CPU backlog that ``netif_rx`` feeds), GRO and the transmit
+    completion, and checks TCP's checksum only where the sender did
+    (``tx_csum`` off); the driver's transmit becomes ``veth_xmit``.  Pair it with
     a host whose ``link_segments`` is off and ``sender_on_receive_cpu`` on
     (:func:`queuemodel.testbed.fit.testbed_host`).
 
@@ -374,7 +383,9 @@ def over_veth(path: Path) -> Path:
     Examples
     --------
     >>> [s.name for s in over_veth(NATIVE).rx][:3]
-    ['veth_rx', 'ip_rx', 'ip_defrag']
+    ['veth_rx', 'csum_rx', 'ip_rx']
+    >>> over_veth(NATIVE).rx[1].offloaded_by
+    'tx_csum'
     """
     def swap(stages):
         out = []

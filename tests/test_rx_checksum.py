@@ -47,3 +47,51 @@ def test_turning_receive_checksum_offload_off_never_helps(path, proto, flows, si
     on = qm.predict(**base).throughput_gbps
     off = qm.predict(**base, rx_csum=False).throughput_gbps
     assert off <= on * (1 + 1e-9)
+
+
+def _checksum_rows():
+    import json
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data" / "testbed" / "vm-2cpu-checksum.json"
+    return json.loads(data.read_text())
+
+
+def test_over_a_veth_the_receiver_checks_only_what_the_sender_did_not():
+    # Measured (tests/checksum_experiment.py, vm-2cpu-checksum.json: Linux 6.18,
+    # 2026-11-30 04:38 UTC, three alternating passes of 5 s, native TCP 128 KB over the
+    # testbed's veth pair, every run profiled).  The receiving end's rx-checksumming off
+    # changes nothing: the sender leaves the checksum to the device and the sk_buff
+    # crosses CHECKSUM_PARTIAL.  The sending end's tx-checksumming off (TSO goes with
+    # it) against TSO off alone: both ends then run csum_partial, 16.1k cycles a
+    # message in the profile's csum group (under 0.1k otherwise), 0.12 cycles a byte
+    # for the two (the model's prior: 0.2 a byte at each end, for Linux 4.4 on the
+    # paper's Broadwell), and the flow loses a fifth (14.6-15.4 -> 11.6-12.2 Gb/s).
+    from queuemodel.testbed.profile import cycles_by_workload
+
+    rows = _checksum_rows()
+    gbps = {v: [r["throughput_gbps"] for r in rows if r["variant"] == v]
+            for v in ("default", "rx-off", "tso-off", "csum-off")}
+    assert all(len(g) == 3 for g in gbps.values())
+    assert min(gbps["rx-off"]) > 0.95 * min(gbps["default"])
+    assert max(gbps["csum-off"]) < 0.85 * min(gbps["tso-off"])
+    csum = {v: cycles_by_workload([r for r in rows if r["variant"] == v])[0]
+            ["cycles_per_message"].get("csum", 0.0) for v in gbps}
+    assert max(csum["default"], csum["rx-off"], csum["tso-off"]) < 200.0
+    assert 0.08 < csum["csum-off"] / 131072 < 0.15
+    # The rows' features say what each variant set (TSO went with the checksum).
+    off = next(r for r in rows if r["variant"] == "csum-off")
+    assert off["client_link"]["tx-checksumming"] is False
+    assert off["client_link"]["tx-tcp-segmentation"] is False
+    assert next(r for r in rows if r["variant"] == "tso-off")["client_link"] \
+        == {"tx-checksumming": True, "tx-tcp-segmentation": False,
+            "generic-segmentation-offload": True, "rx-checksumming": True}
+    # The model over a veth: the receiver's csum_rx follows the sender's tx_csum.
+    host = qm.paper_testbed()
+    for rx_csum in (True, False):
+        r = qm.predict(path="native", proto="tcp", veth_link=True, link_segments=False,
+                       rx_csum=rx_csum)
+        assert r.stages["rx:csum_rx"] == 0.0
+    sent = qm.predict(path="native", proto="tcp", veth_link=True, link_segments=False,
+                      tx_csum=False)
+    assert sent.stages["rx:csum_rx"] > 0.0 and host.rx_csum

@@ -155,7 +155,11 @@ class Host:
     rps : bool
         Receive packet steering on: each flow goes to one of all the
         logical CPUs by the NIC's hash (which RPS reuses), not to its
-        queue's CPU.
+        queue's CPU.  The whole flow moves: in Linux the queue's CPU keeps
+        the hard interrupt, the NIC's poll and GRO and hands each packet
+        on with an inter-processor interrupt, so a steered flow uses two
+        CPUs; the model leaves that split and the IPIs out (for one flow's
+        work split over cores, see :mod:`queuemodel.parallel`).
     rss_udp_ports : bool
         Whether the NIC's RSS hash of UDP includes the ports (mlx4_en's
         ``udp_rss``; ``ethtool -N DEV rx-flow-hash udp4 sdfn`` where the

@@ -51,7 +51,8 @@ from ..stage import Path
 
 __all__ = ["FREE", "DEFAULT_FREE", "UNIT_FREE", "DEFAULT_SELECTOR",
            "REQUIRED_COLUMNS", "app_threads", "testbed_host", "testbed_host_for",
-           "fitted_host", "segmented", "scale_unit_costs", "testbed_paths", "predict_row",
+           "fitted_host", "segmented", "link_offloads", "scale_unit_costs", "testbed_paths",
+           "predict_row",
            "MEASURED_STAGES", "MEASURED_BY", "measured_cycles_per_packet",
            "MEASURED_MESSAGE_STAGES", "measured_ns_per_message", "MEASURED_DATAGRAM_STAGES",
            "measured_datagram_ratios", "kernel_version", "UDP_LOOKUP_WITHOUT_REFERENCE",
@@ -260,6 +261,11 @@ def testbed_host_for(row: Mapping, cycles_scale: float = 1.0) -> Host:
     Its devices take no TSO segments either (``forward_tso`` off), so a
     segment the Docker overlay's VXLAN device merged is cut back into
     packets where the bridge forwards it out of the container's veth.
+    The link's own offloads, where the row recorded them (``offloads``:
+    :func:`link_offloads`), are read too: a sending end without a transmit
+    checksum leaves the checksum to the sender and TSO off with it
+    (``tx_csum``; :func:`queuemodel.solver.nic_segments`), and one without
+    TSO cuts the segments before the link.
     """
     cpus, flows = int(row["cpus"]), int(row["flows"])
     steal = float(row.get("cpu_steal", 0.0)) / cpus
@@ -272,7 +278,43 @@ def testbed_host_for(row: Mapping, cycles_scale: float = 1.0) -> Host:
                                    forward_tso=False)
     if _flag(row.get("nodelay", False)):
         host = dataclasses.replace(host, tcp_coalesce_hold_us=0.0)
+    link = link_offloads(row)
+    if link.get("tx-checksumming") is False:
+        host = dataclasses.replace(host, tx_csum=False, link_segments=True)
+    # (TSO itself is tx-tcp-segmentation; the aggregate line, all a row recorded before
+    # 2026-11-30, stays on while any TSO sub-feature is)
+    if link.get("tx-tcp-segmentation", link.get("tcp-segmentation-offload")) is False:
+        host = dataclasses.replace(host, tso=False, link_segments=True)
     return host
+
+
+def link_offloads(row: Mapping) -> dict:
+    """The link's offloads a row recorded (its ``offloads`` column,
+    ``name=on;name=off;...``, :data:`queuemodel.testbed.run.OFFLOADS`), as
+    ``{name: on}``; empty where the row has none.
+
+    Parameters
+    ----------
+    row : dict
+        A dataset row.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> link_offloads({"offloads": "tx-checksumming=off;rx-checksumming=on"})
+    {'tx-checksumming': False, 'rx-checksumming': True}
+    >>> link_offloads({})
+    {}
+    """
+    out = {}
+    for part in str(row.get("offloads") or "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            out[name] = value.strip().lower() == "on"
+    return out
 
 
 def nagle(row: Mapping) -> bool:

@@ -32,7 +32,8 @@ test-laws: $(STAMP)
 		tests/test_latency.py tests/test_whatif.py tests/test_api.py tests/test_parallel.py \
 		tests/test_levers.py tests/test_copy_misses.py tests/test_readers.py tests/test_attribute.py \
 		tests/test_livelock.py tests/test_outcome_spread.py tests/test_fragment_waste.py \
-		tests/test_idle_states.py tests/test_path_files.py
+		tests/test_idle_states.py tests/test_path_files.py tests/test_forward_tso.py \
+		tests/test_rx_checksum.py
 
 ## search-laws: the laws over 240,000 random scenarios in vectorised grids, nine monotone
 ##              laws along their axes and the stage-cost law (a minute or two; SEED=n)

@@ -734,21 +734,28 @@ def placement_groups(proto: str, path, host, h, flows, fragmented) -> list:
         Scenario indices and their patterns.
     """
     size = flows.size
+    own = path.flow_addresses == "per-flow"
     spreads = hash_tells_apart(proto, path.tunnel, fragmented, host.rss_udp_ports,
-                               inner_rss=host.tunnel_offload,
-                               own_addresses=path.flow_addresses == "per-flow")
-    inputs = (flows, h.physical_cores, h.threads_per_core, h.nic_queues, spreads)
+                               inner_rss=host.tunnel_offload, own_addresses=own)
+    # A steering rule matches fields every packet of the flow carries: its ports where
+    # there are any (a tunnel's outer ones included), its addresses where they are its
+    # own.  The fragments of datagrams between one address pair carry neither, so they
+    # go where RSS puts them, as if there were no rules (the first fragments, which have
+    # the ports, would follow the rules: left out).
+    steered = host.flow_steering & hash_tells_apart(
+        proto, path.tunnel, fragmented, True, inner_rss=host.tunnel_offload,
+        own_addresses=own)
+    inputs = (flows, h.physical_cores, h.threads_per_core, h.nic_queues, spreads, steered)
     key = tuple(_the_one_value(v) for v in inputs)
     if None not in key:
         return [(np.arange(size), _patterns(*map(int, key[:4]), bool(key[4]), host.rps,
-                                            host.queue_cpus, host.flow_steering))]
+                                            host.queue_cpus, bool(key[5])))]
     keys = np.column_stack([np.broadcast_to(np.asarray(v, dtype=float), (size,))
                             for v in inputs]).astype(np.int64)
     unique, group = np.unique(keys, axis=0, return_inverse=True)
     group = group.reshape(-1)
     return [(np.flatnonzero(group == g), _patterns(*map(int, key[:4]), bool(key[4]),
-                                                   host.rps, host.queue_cpus,
-                                                   host.flow_steering))
+                                                   host.rps, host.queue_cpus, bool(key[5])))
             for g, key in enumerate(unique)]
 
 

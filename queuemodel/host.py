@@ -170,7 +170,11 @@ class Host:
         this says (:func:`queuemodel.flows.hash_tells_apart`).
     flow_steering : bool
         Explicit per-flow rules (ethtool ntuple / flow director) put flow
-        ``i`` on queue ``i mod nic_queues`` instead of the RSS hash.
+        ``i`` on queue ``i mod nic_queues`` instead of the RSS hash.  A rule
+        matches what every packet of a flow carries (its ports, a tunnel's
+        outer ones, or addresses of its own): the IP fragments of datagrams
+        that share one address pair carry none of it and go where RSS puts
+        them (native UDP above the MTU is not steered).
     gro_max_bytes, gso_max_bytes : int
         Largest GRO-merged and GSO/TSO segment in bytes.
     rx_flow_run_packets : float

@@ -116,3 +116,27 @@ def test_latency_is_compared_at_one_load(variants):
         faster = v["rate_per_s"] >= shipped["rate_per_s"] * (1 - 1e-9)
         assert np.all(np.isfinite(v["latency_us"][faster]))
         assert np.all(v["latency_us"] > 0)
+
+
+def test_a_steering_rule_needs_a_field_every_packet_carries():
+    # ethtool ntuple rules match ports (or addresses): the IP fragments of 8 KB native
+    # UDP datagrams, all between one address pair, carry neither, so RSS places them as
+    # without rules (one CPU for all: M7's flat native UDP).  Datagrams under the MTU
+    # carry their ports and are steered; routed containers' fragments carry addresses of
+    # their own, and a VXLAN fragment is a whole outer UDP datagram with its own port.
+    six = dict(proto="udp", flows=6)
+    for path, size, steerable in (("native", 8192, False), ("native", 1024, True),
+                                  ("routed", 8192, True), ("docker-overlay", 8192, True)):
+        hashed = qm.predict(path=path, msg_bytes=size, **six)
+        ruled = qm.predict(path=path, msg_bytes=size, flow_steering=True, **six)
+        if steerable:
+            assert ruled.throughput_gbps > 1.1 * hashed.throughput_gbps, (path, size)
+            assert ruled.throughput_sd_gbps == 0.0          # a rule per flow: no draws
+        else:
+            assert ruled.throughput_gbps == hashed.throughput_gbps, (path, size)
+            assert ruled.cores_used == pytest.approx(1.0)
+    # A grid mixing the two sizes steers each as it would alone.
+    r = qm.predict(path="native", msg_bytes=np.array([1024, 8192]), flow_steering=True, **six)
+    alone = [qm.predict(path="native", msg_bytes=s, flow_steering=True, **six).throughput_gbps
+             for s in (1024, 8192)]
+    assert np.allclose(r.throughput_gbps, alone, rtol=1e-12)

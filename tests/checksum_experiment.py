@@ -32,8 +32,6 @@ Usage: ``python tests/checksum_experiment.py [--out FILE.json] [--repeat K]``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import subprocess
 
 #: (namespace, device, ethtool -K arguments) per variant, and what undoes it.
@@ -88,16 +86,7 @@ def measure(repeats: int = 3, seconds: float = 5.0) -> list:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=None, help="write the rows to this JSON file")
-    parser.add_argument("--repeat", type=int, default=3, help="passes (default 3)")
-    args = parser.parse_args()
-    rows = measure(args.repeat)
-    if args.out:
-        with open(args.out, "w") as out:
-            json.dump(rows, out, indent=1)
-
-
 if __name__ == "__main__":
-    main()
+    from experiment_cli import run
+
+    run(__doc__, measure)

@@ -25,8 +25,6 @@ Usage: ``python tests/forward_tso_experiment.py [--out FILE.json] [--repeat K]``
 
 from __future__ import annotations
 
-import argparse
-import json
 
 
 def measure(repeats: int = 3, seconds: float = 5.0) -> list:
@@ -53,16 +51,7 @@ def measure(repeats: int = 3, seconds: float = 5.0) -> list:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=None, help="write the rows to this JSON file")
-    parser.add_argument("--repeat", type=int, default=3, help="passes (default 3)")
-    args = parser.parse_args()
-    rows = measure(args.repeat)
-    if args.out:
-        with open(args.out, "w") as out:
-            json.dump(rows, out, indent=1)
-
-
 if __name__ == "__main__":
-    main()
+    from experiment_cli import run
+
+    run(__doc__, measure)

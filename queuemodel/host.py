@@ -120,9 +120,10 @@ class Host:
         receive offload.  With ``tso`` and ``gso`` both off a sender's TCP
         builds sk_buffs of one MSS and nothing segments them (Linux 4.4:
         ``sk_can_gso`` false).  Since "tcp: switch to GSO being always on"
-        (Linux 4.19; the version from memory, not read in source) TCP builds GSO sk_buffs whatever the device says and a device
-        without GSO cuts them in software: such a host is ``tso`` off,
-        ``gso`` on (as the testbed fit sets rows with segmentation off).
+        (Linux 4.19; the version from memory, not read in source) TCP
+        builds GSO sk_buffs whatever the device says and a device without
+        GSO cuts them in software: such a host is ``tso`` off, ``gso`` on
+        (as the testbed fit sets rows with segmentation off).
         TSO works only with ``tx_csum`` on: the kernel drops it from a device
         without transmit checksum offload (``netdev_fix_features``).
     rx_csum, tx_csum : bool

@@ -325,8 +325,8 @@ ROUTED = Path(
     tx=_TX_HEAD + (UDP_CSUM_TX, TCP_TX, UDP_TX, IP_TX, IP_FRAGMENT, VETH_TX, BACKLOG_TX,
                    _IP_RX_TX, IP_FORWARD, _CSUM_TX_SOFTIRQ, _GSO_SOFTIRQ, DRIVER_TX_SOFTIRQ,
                    TX_COMPLETION),
-    rx=(IRQ, NIC_RX, CSUM_RX, GRO, IP_RX, IP_FORWARD, FORWARD_GSO, VETH_XMIT, BACKLOG, INNER_IP_RX,
-        IP_DEFRAG, TCP_RX, UDP_RX) + _RX_TAIL + (UDP_CSUM_RX, APP_RX),
+    rx=(IRQ, NIC_RX, CSUM_RX, GRO, IP_RX, IP_FORWARD, FORWARD_GSO, VETH_XMIT, BACKLOG,
+        INNER_IP_RX, IP_DEFRAG, TCP_RX, UDP_RX) + _RX_TAIL + (UDP_CSUM_RX, APP_RX),
 )
 
 # ------------------------------------------------- the link as a veth pair (testbed)
@@ -366,8 +366,8 @@ def over_veth(path: Path) -> Path:
     The receive side loses the NIC's hard IRQ, its poll (replaced by the
     per-CPU backlog that ``netif_rx`` feeds), GRO and the transmit
     completion, and checks TCP's checksum only where the sender did
-    (``tx_csum`` off); the driver's transmit becomes ``veth_xmit``.  Pair it with
-    a host whose ``link_segments`` is off and ``sender_on_receive_cpu`` on
+    (``tx_csum`` off); the driver's transmit becomes ``veth_xmit``.  Pair it
+    with a host whose ``link_segments`` is off and ``sender_on_receive_cpu`` on
     (:func:`queuemodel.testbed.fit.testbed_host`).
 
     Parameters

@@ -132,7 +132,10 @@ class Host:
         Whether the NIC checksums, segments and hashes the inner packets of
         VXLAN traffic (ConnectX-3 Pro and later; mlx4_en's VXLAN offload
         mode also sets RSS on the inner headers); off means that work is
-        done in software and RSS sees the outer headers.
+        done in software and RSS sees the outer headers.  The inner
+        checksums, and the VXLAN GRO and TSO that rest on them, work only
+        with the checksum offload of their side (``rx_csum``, ``tx_csum``);
+        the inner RSS hash works without.
     napi_weight : int
         Packets one NAPI poll may take (>= 1).
     netdev_budget : int

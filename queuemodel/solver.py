@@ -330,8 +330,14 @@ def _core_of(stage: Stage, side: str) -> int:
 
 def _walk(path: Path, side: str, proto: str, flags: tuple) -> list:
     """``(stage, feature, gate)`` for each stage of one side that runs for ``proto``."""
-    tso, gso, gro, _rx_csum, _tx_csum, tunnel, _one_kernel, _veth, forward_tso = flags
-    flag_on = dict(zip(("tso", "gso", "gro", "rx_csum", "tx_csum", "tunnel_offload"), flags))
+    tso, gso, gro, rx_csum, tx_csum, tunnel, _one_kernel, _veth, forward_tso = flags
+    # A NIC's tunnel offloads ride on its checksum offload on that side: it validates
+    # (receiving) or fills in (sending) the inner checksum only with it, and the VXLAN
+    # GRO and TSO that rest on that go with it (mlx4_en marks a tunnelled packet's
+    # inner checksum checked only under NETIF_F_RXCSUM: en_rx.c, read in Linux 6.1).
+    tunnel = tunnel and (rx_csum if side == "rx" else tx_csum)
+    flag_on = dict(zip(("tso", "gso", "gro", "rx_csum", "tx_csum", "tunnel_offload"),
+                       (tso, gso, gro, rx_csum, tx_csum, tunnel)))
     if side == "rx":
         state = _WIRE
     elif proto == "tcp":

@@ -499,10 +499,11 @@ def test_a_light_flow_on_a_busy_cpus_sibling_costs_no_more_than_it_adds():
 
 #: Found by make search-laws seed 14 (2026-11-28): one core of two threads, the senders
 #: on the receive CPUs (one kernel), the readers elsewhere, mlx4's adaptive moderation;
-#: the contention terms off.
+#: the contention terms off.  (Found with rx_csum off, which the tunnel offload ignored
+#: until 2026-11-30; its VXLAN GRO needs the receive checksum, so it is on here.)
 _ONE_CORE_TWO_THREADS = dict(
     path="linux-overlay", proto="tcp", flows=[1, 2], app_on_softirq_core=False,
-    tso=False, gso=False, tunnel_offload=True, sender_on_receive_cpu=True, rx_csum=False,
+    tso=False, gso=False, tunnel_offload=True, sender_on_receive_cpu=True, rx_csum=True,
     physical_cores=1, nic_queues=26, ghz=4.725220169666603, link_gbps=83.96874902548468,
     mtu=7143.0, msg_bytes=847024, memory_gbytes_per_s=1e6, dram_latency_ns=0.0,
     llc_latency_ns=0.0, ddio_share=0.9416315624841635, napi_weight=130.0,

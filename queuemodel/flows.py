@@ -666,7 +666,11 @@ def hash_tells_apart(proto: str, tunnel: str, fragmented, rss_udp_ports: bool,
     ``PKT_HASH_TYPE_L4`` whatever fields it covered, and ``skb_get_hash``
     recomputes only other hashes), and a fragment's recomputed hash
     covers the addresses alone (``__skb_flow_dissect`` stops at a
-    fragment's IP header).
+    fragment's IP header).  A NIC that checks no checksums (the host's
+    ``rx_csum`` off) marks no hash as a 4-tuple one, so RPS hashes every
+    packet's own headers again, ports included where it has them
+    (:func:`placement_groups` asks with ``rss_udp_ports`` on and the
+    outer headers).
 
     Parameters
     ----------
@@ -735,8 +739,14 @@ def placement_groups(proto: str, path, host, h, flows, fragmented) -> list:
     """
     size = flows.size
     own = path.flow_addresses == "per-flow"
-    spreads = hash_tells_apart(proto, path.tunnel, fragmented, host.rss_udp_ports,
-                               inner_rss=host.tunnel_offload, own_addresses=own)
+    if host.rps and not host.rx_csum:
+        # RPS rehashes what the NIC did not mark as a 4-tuple hash: the flow dissector
+        # sees every packet's ports, a tunnel's outer ones (mlx4_en sets the L4 hash
+        # type only with its checksum checked: en_rx.c, read in Linux 6.1).
+        spreads = hash_tells_apart(proto, path.tunnel, fragmented, True, own_addresses=own)
+    else:
+        spreads = hash_tells_apart(proto, path.tunnel, fragmented, host.rss_udp_ports,
+                                   inner_rss=host.tunnel_offload, own_addresses=own)
     # A steering rule matches fields every packet of the flow carries: its ports where
     # there are any (a tunnel's outer ones included), its addresses where they are its
     # own.  The fragments of datagrams between one address pair carry neither, so they

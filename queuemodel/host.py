@@ -163,7 +163,10 @@ class Host:
         the hard interrupt, the NIC's poll and GRO and hands each packet
         on with an inter-processor interrupt, so a steered flow uses two
         CPUs; the model leaves that split and the IPIs out (for one flow's
-        work split over cores, see :mod:`queuemodel.parallel`).
+        work split over cores, see :mod:`queuemodel.parallel`).  RPS reuses
+        the NIC's hash where the NIC marked it a 4-tuple one, which needs
+        ``rx_csum``; otherwise it hashes each packet's own headers, ports
+        included (:func:`queuemodel.flows.hash_tells_apart`).
     rss_udp_ports : bool
         Whether the NIC's RSS hash of UDP includes the ports (mlx4_en's
         ``udp_rss``; ``ethtool -N DEV rx-flow-hash udp4 sdfn`` where the

@@ -146,3 +146,22 @@ def test_tunnel_offloads_ride_on_the_checksum_offload_of_their_side():
     outer = qm.predict(**six).throughput_gbps
     inner = qm.predict(**six, tunnel_offload=True, rx_csum=False).throughput_gbps
     assert inner > 2.0 * outer
+
+
+def test_rps_rehashes_what_a_nic_that_checks_no_checksum_did_not_mark():
+    # mlx4_en (en_rx.c, read in Linux 6.1) marks its RSS hash PKT_HASH_TYPE_L4 only for
+    # a TCP or UDP packet whose checksum it checked; skb_get_hash reuses only such a
+    # hash and otherwise runs the flow dissector, which reads the UDP ports.  So six
+    # native 1 KB UDP flows on a NIC that does not hash UDP ports share one CPU under
+    # RPS while the NIC checks checksums, and spread when it does not.
+    six = dict(path="native", proto="udp", msg_bytes=1024, flows=6, rss_udp_ports=False)
+    checked = qm.predict(**six, rps=True)
+    rehashed = qm.predict(**six, rps=True, rx_csum=False)
+    assert checked.cores_used == pytest.approx(1.0)
+    assert rehashed.cores_used > 3.0
+    assert rehashed.throughput_gbps > 3.0 * checked.throughput_gbps
+    # Fragments carry no ports: the dissector's hash has the one address pair alone.
+    frag = qm.predict(**dict(six, msg_bytes=8192), rps=True, rx_csum=False)
+    assert frag.cores_used == pytest.approx(1.0)
+    # Without RPS the queue is the NIC's, whatever it marked.
+    assert qm.predict(**six, rx_csum=False).cores_used == pytest.approx(1.0)

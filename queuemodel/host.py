@@ -322,7 +322,12 @@ class Host:
         (Intel DDIO; :mod:`queuemodel.memory`).  Memory traffic only.
     tcp_window_bytes : int
         Bytes a TCP flow keeps queued at a receiver that cannot keep up:
-        its full receive window.  Memory traffic only.
+        its full receive window.  It sets how long received bytes wait
+        before the copy, so the memory traffic and the copy's DRAM reads
+        (a smaller window keeps more of them cached, and the copy goes
+        faster).  The model takes the window to cover the flow's
+        bandwidth-delay product: it never holds the sender back, so a
+        window too small for that gives a rate no real flow reaches.
     """
 
     name: str = field(metadata={"kind": "name"})

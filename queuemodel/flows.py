@@ -293,8 +293,12 @@ def _draws(n_flows, physical_cores, threads_per_core, nic_queues, spreads, rps, 
            samples, steered=False) -> np.ndarray:
     """``(n_flows, samples)`` logical CPU of each flow in each draw (see :func:`place`)."""
     logical = physical_cores * threads_per_core
+    # The draws are of queues (of CPUs, with RPS), and the seed leaves the queue map out:
+    # two maps see the same hash outcomes (common random numbers), so what differs
+    # between them is the map alone, and one that relabels the default's CPUs
+    # (sibling pairs to sibling pairs) gives the default's answer exactly.
     rng = np.random.default_rng([SEED, physical_cores, threads_per_core, nic_queues,
-                                 int(spreads), int(rps), *queue_cpus])
+                                 int(spreads), int(rps)])
     cpu_of_queue = (np.asarray(queue_cpus, dtype=int) if queue_cpus
                     else np.arange(nic_queues) % logical)
     if steered:                       # a rule per flow: no hash, every draw the same

@@ -57,7 +57,8 @@ DEFAULT_FIT = FitSpec(
 #: The many-flow fit, after :data:`DEFAULT_FIT`: how finely flows interleave
 #: at a shared receive queue (how much they dilute each other's GRO and how many
 #: readers a polling period wakes), fitted to M4, the overlay's receiver CPU
-#: over native's at 80 flows: runs of 1.01 packets (2.09 until the VXLAN socket's
+#: over native's at 80 flows: runs of 1.09 packets (1.01 until every host drew the
+#: same hash values, 2026-11-30; 2.09 until the VXLAN socket's
 #: line moved between the receive CPUs, 2026-11-30, which works Docker's 80-flow CPUs
 #: harder; from 2026-11-28, when
 #: CPUs below capacity came to run faster beside resting hyper-thread

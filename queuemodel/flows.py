@@ -15,8 +15,9 @@ The mechanism, for ``N`` flow pairs on one receiver:
    ntuple / flow-director rules), flow ``i`` goes to queue ``i mod
    nic_queues`` and nothing is left to chance.  The expectation over the hash
    outcomes is taken by a seeded Monte Carlo of :data:`SAMPLES` draws: the
-   same inputs always give the same answer, and the standard error is
-   reported.
+   same inputs always give the same answer, the standard error is reported,
+   and every host draws the same hash values (common random numbers), so a
+   what-if that changes the queues or the CPUs is not blurred by a new draw.
 2. **Hyper-threads.**  Logical CPU ``c`` is a thread of physical core
    ``c mod physical_cores`` (Linux's numbering).  When ``t`` threads of a
    core are busy each gets ``(1 + smt_gain * (t - 1)) / t`` of the core.
@@ -81,8 +82,9 @@ SAMPLES = 512
 #: Where the spread of a scenario's delivery over its hash outcomes is read:
 #: the 5th and 95th percentiles (``throughput_p05_gbps``, ``throughput_p95_gbps``).
 OUTCOME_QUANTILES = (0.05, 0.95)
-#: Seed of the draws, combined with the scenario's topology so that the same
-#: inputs always give the same placement.
+#: Seed of the draws: one stream of hash values for every host and scenario, so the
+#: same inputs always give the same placement and two hosts are compared on the same
+#: hash outcomes.
 SEED = 20190708
 
 
@@ -293,22 +295,23 @@ def _draws(n_flows, physical_cores, threads_per_core, nic_queues, spreads, rps, 
            samples, steered=False) -> np.ndarray:
     """``(n_flows, samples)`` logical CPU of each flow in each draw (see :func:`place`)."""
     logical = physical_cores * threads_per_core
-    # The draws are of queues (of CPUs, with RPS), and the seed leaves the queue map out:
-    # two maps see the same hash outcomes (common random numbers), so what differs
-    # between them is the map alone, and one that relabels the default's CPUs
-    # (sibling pairs to sibling pairs) gives the default's answer exactly.
-    rng = np.random.default_rng([SEED, physical_cores, threads_per_core, nic_queues,
-                                 int(spreads), int(rps)])
+    rng = np.random.default_rng(SEED)
     cpu_of_queue = (np.asarray(queue_cpus, dtype=int) if queue_cpus
                     else np.arange(nic_queues) % logical)
     if steered:                       # a rule per flow: no hash, every draw the same
         queues = np.repeat((np.arange(n_flows) % nic_queues)[:, None], samples, axis=1)
         return cpu_of_queue[queues]
     bins = logical if rps else nic_queues
-    if spreads:
-        drawn = rng.integers(bins, size=(n_flows, samples))
-    else:                             # one hash value for all: one bin for all
-        drawn = np.repeat(rng.integers(bins, size=(1, samples)), n_flows, axis=0)
+    # One uniform hash value per flow and draw, the same for every host (the seed is
+    # SEED alone); a flow's bin is where its value falls among the bins.  So hosts that
+    # differ in their queues, their queue map, their CPUs or RPS see the same hash
+    # outcomes (common random numbers), and what differs between their answers is
+    # theirs, not the draws': a map that relabels the default's CPUs (sibling pairs to
+    # sibling pairs) gives the default's answer exactly.
+    hashes = rng.random((n_flows if spreads else 1, samples))
+    drawn = np.minimum((hashes * bins).astype(np.int64), bins - 1)
+    if not spreads:                   # one hash value for all: one bin for all
+        drawn = np.repeat(drawn, n_flows, axis=0)
     return drawn if rps else cpu_of_queue[drawn]
 
 

@@ -95,7 +95,7 @@ def test_report_marks_fitted_and_predicted():
     assert "on the bound" not in text and report.to_dict()["at_bound"] == []
     bound = dataclasses.replace(report, at_bound=("host.rx_flow_run_packets",))
     assert bound.to_text().count("(on the bound of its range") == 1
-    assert "host.rx_flow_run_packets = 1.01  (on the bound of its range" in bound.to_text()
+    assert "host.rx_flow_run_packets = 1.09  (on the bound of its range" in bound.to_text()
     assert bound.to_dict()["at_bound"] == ["host.rx_flow_run_packets"]
     assert "not answered yet" in text
 

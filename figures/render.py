@@ -260,7 +260,9 @@ def _question_lines(q: dict) -> list:
             f"{c['pipeline_gbps'][0]:.1f} -> {c['pipeline_gbps'][-1]:.1f} Gb/s (pays off up to "
             f"k = {until['pipeline']}), spray {c['spread_gbps'][0]:.1f} -> "
             f"{c['spread_gbps'][-1]:.1f} Gb/s (up to k = {until['spread']}), k = {k[0]}..{k[-1]}; "
-            f"at k = {k[-1]} the spray is limited by {c['splits']['spread'][-1].limit}.")
+            f"at k = {k[-1]} the spray is limited by {c['splits']['spread'][-1].limit}; "
+            f"RPS's own cut (the NIC's poll and GRO on one core, the rest on another) "
+            f"{c['rps_gbps']:.1f} Gb/s.")
     for proto in ("tcp", "udp"):
         o = q["isolation"][proto]
         six = int(np.flatnonzero(np.asarray(o["flows"]) == 6)[0])

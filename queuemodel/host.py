@@ -162,8 +162,8 @@ class Host:
         queue's CPU.  The whole flow moves: in Linux the queue's CPU keeps
         the hard interrupt, the NIC's poll and GRO and hands each packet
         on with an inter-processor interrupt, so a steered flow uses two
-        CPUs; the model leaves that split and the IPIs out (for one flow's
-        work split over cores, see :mod:`queuemodel.parallel`).  RPS reuses
+        CPUs; the model leaves that split and the IPIs out (one flow's
+        split, as RPS makes it: :func:`queuemodel.parallel.rps`).  RPS reuses
         the NIC's hash where the NIC marked it a 4-tuple one, which needs
         ``rx_csum``; otherwise it hashes each packet's own headers, ports
         included (:func:`queuemodel.flows.hash_tells_apart`).

@@ -10,6 +10,9 @@ flow runs where its interrupt lands.  Two ways to use ``k`` cores instead:
   softirq stage for their share, then put them back in order for the
   transport and the single reading thread.
 
+And what Linux already offers: **RPS** (:func:`rps`), the two-core pipeline
+with its cut fixed after the NIC's GRO.
+
 Both start from the model's own cycles per message of every receive stage
 at the single-flow operating point (:func:`receive_work`), so whatever the
 model says about a path carries over.  What a hand-off costs is a stated
@@ -29,8 +32,8 @@ import numpy as np
 from ._checks import number
 from .errors import ModelInputError
 
-__all__ = ["Handoff", "receive_work", "pipeline", "spread", "parallel_caps", "ReceiveWork",
-           "Split"]
+__all__ = ["Handoff", "receive_work", "pipeline", "rps", "spread", "parallel_caps",
+           "ReceiveWork", "Split"]
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,51 @@ def pipeline(work: ReceiveWork, k: int, handoff: Handoff = Handoff()) -> Split:
     return _finish(work, k, groups[::-1], best[1:, n].min())
 
 
+def rps(work: ReceiveWork, handoff: Handoff = Handoff()) -> Split:
+    """What RPS does with one flow: its one cut, right after the NIC's GRO.
+
+    Receive packet steering leaves the interrupt block (hard IRQ, the NIC's
+    poll and its GRO) on the core the NIC interrupts and hands every unit GRO
+    passes on to the flow's RPS core (``get_rps_cpu``, ``enqueue_to_backlog``,
+    an inter-processor interrupt per softirq run), which runs the rest of the
+    softirq work; the reader is woken there, where its socket is fed.  So
+    for one flow RPS is the two-core pipeline with its cut fixed after the
+    first block, whatever the best cut would be (:func:`pipeline`), and the
+    hand-off is paid per unit GRO hands on: per wire packet where GRO cannot
+    merge them (an overlay's VXLAN packets without tunnel offloads).  The
+    model's :attr:`~queuemodel.host.Host.rps` moves a flow's whole work to
+    its RPS core instead; this is the split itself.
+
+    Parameters
+    ----------
+    work : ReceiveWork
+        From :func:`receive_work`.
+    handoff : Handoff
+        Cost of moving a unit between cores.
+
+    Returns
+    -------
+    Split
+        Two groups (one, the whole path, for a path of one block).
+
+    Examples
+    --------
+    >>> native = rps(receive_work("native", "tcp"))       # 64 KB segments handed on
+    >>> round(float(native.throughput_gbps), 1), native.limit
+    (37.7, 'link or sender')
+    >>> docker = rps(receive_work("docker-overlay", "tcp"))   # every wire packet handed on
+    >>> bool(docker.throughput_gbps < pipeline(receive_work("docker-overlay", "tcp"), 1)
+    ...      .throughput_gbps)
+    True
+    """
+    c, u = work.cycles, work.units_in
+    if c.size < 2:
+        return _finish(work, 1, [work.names], float(c.sum()))
+    h = handoff.cycles_per_unit(work.ghz, work.softirq_entry_cycles, work.napi_weight)
+    busiest = max(float(c[0]), float(c[1:].sum()) + h * float(u[1]))
+    return _finish(work, 2, [work.names[:1], work.names[1:]], busiest)
+
+
 def spread(work: ReceiveWork, k: int, handoff: Handoff = Handoff()) -> Split:
     """Spray the flow's packets over ``k`` cores; one reading thread collects them.
 
@@ -336,8 +384,9 @@ def parallel_caps(path="docker-overlay", proto: str = "tcp", ks=range(1, 9),
     Returns
     -------
     dict
-        ``k``, ``pipeline_gbps``, ``spread_gbps`` (arrays), the ``splits``
-        themselves, and ``pays_off_until``: for each strategy the largest
+        ``k``, ``pipeline_gbps``, ``spread_gbps`` (arrays), ``rps_gbps``
+        (RPS's own two-core cut, :func:`rps`), the ``splits`` themselves, and
+        ``pays_off_until``: for each strategy the largest
         ``k`` whose extra core still adds at least 5 % (beyond it the
         busiest core is one that cannot be split further, or the link or
         the sender binds).
@@ -354,9 +403,11 @@ def parallel_caps(path="docker-overlay", proto: str = "tcp", ks=range(1, 9),
     work = receive_work(path, proto, msg_bytes, host)
     pipe = [pipeline(work, k, handoff) for k in ks]
     spray = [spread(work, k, handoff) for k in ks]
+    steered = rps(work, handoff)
     out = {"k": np.array(ks), "pipeline_gbps": np.array([s.throughput_gbps for s in pipe]),
            "spread_gbps": np.array([s.throughput_gbps for s in spray]),
-           "splits": {"pipeline": pipe, "spread": spray}, "work": work}
+           "rps_gbps": steered.throughput_gbps,
+           "splits": {"pipeline": pipe, "spread": spray, "rps": steered}, "work": work}
     out["pays_off_until"] = {name: _pays_off(ks, out[f"{name}_gbps"])
                              for name in ("pipeline", "spread")}
     return out

@@ -26,14 +26,15 @@ def _effects(lv):
 
 @settings(max_examples=6, deadline=None)
 @given(st.sampled_from(ALL_PATHS), st.sampled_from(("tcp", "udp")),
-       st.sampled_from((64, 1024, 8192)))
-def test_only_cycles_over_the_clock_matter(path, proto, msg):
+       st.sampled_from((64, 1024, 8192)), st.sampled_from((1, 6, 80)))
+def test_only_cycles_over_the_clock_matter(path, proto, msg, flows):
     # Every cost is in cycles and every other input in seconds, bytes or packets, so the
     # model sees cycles only as cycles / GHz: scaling the clock and every cycle cost by
     # the same factor changes nothing, and to first order the elasticities of the clock
     # and of all cycle costs add up to zero (Euler's theorem for a homogeneous function).
-    # A cost the levers cannot see, or a stage name with two values, breaks it.
-    scenario = {"path": path, "proto": proto, "msg_bytes": msg}
+    # A cost the levers cannot see, or a stage name with two values, breaks it; so
+    # does a cycle count hidden in the multi-flow terms (hence the flow counts).
+    scenario = {"path": path, "proto": proto, "msg_bytes": msg, "flows": flows}
     lv = levers(scenario, step=1e-4)
     cycles = [row for row in lv.rows
               if row.name.split(".")[-1].startswith("cost_cycles") or row.name in HOST_CYCLES]
@@ -41,7 +42,8 @@ def test_only_cycles_over_the_clock_matter(path, proto, msg):
     again = run({**scenario, **scaled, "ghz": 3.0 * qm.paper_testbed().ghz})
     assert again.throughput_gbps == pytest.approx(lv.before, rel=1e-9)
     e = _effects(lv)
-    assert e["ghz"] > 0.0
+    # (a faster clock helps unless the link binds: 80 native TCP flows fill it)
+    assert e["ghz"] > 0.0 or again.bottleneck.startswith("link")
     assert e["ghz"] + sum(row.effect for row in cycles) == pytest.approx(0.0, abs=1e-5)
 
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import re
 import warnings
 
 import numpy as np
@@ -194,6 +195,67 @@ def test_a_faster_clock_never_lowers_throughput(sc, factor):
     slow = qm.predict(ghz=ghz, **sc).throughput_gbps
     fast = qm.predict(ghz=min(ghz * factor, 20.0), **sc).throughput_gbps
     assert fast >= slow * (1 - 1e-9)
+
+
+#: Host fields that are rates (per second) and durations, by the units in their names.
+_RATE_FIELD = re.compile(r"^ghz$|(_gbps|_pps|_per_s)(_|$)")
+_DURATION_FIELD = re.compile(r"(_ns|_us|_usecs|_ms|_s|_jiffies)(_|$)")
+
+
+def _stretched(host, factor):
+    """``host`` with every duration times ``factor`` and every rate over it."""
+    changes = {}
+    for f in dataclasses.fields(host):
+        value = getattr(host, f.name)
+        if _RATE_FIELD.search(f.name):
+            changes[f.name] = value / factor
+        elif _DURATION_FIELD.search(f.name):
+            changes[f.name] = (tuple(tuple(v * factor for v in pair) for pair in value)
+                               if f.name == "idle_states_us" else value * factor)
+    return dataclasses.replace(host, **changes)
+
+
+def test_the_time_fields_are_the_ones_the_names_say():
+    # The law below finds the host's durations and rates by the units in their names;
+    # a new one named otherwise would escape it.
+    names = [f.name for f in dataclasses.fields(qm.Host)]
+    rates = {n for n in names if _RATE_FIELD.search(n)}
+    durations = {n for n in names if not _RATE_FIELD.search(n) and _DURATION_FIELD.search(n)}
+    assert rates == {"ghz", "link_gbps", "memory_gbytes_per_s", "adaptive_rate_low_pps",
+                     "adaptive_rate_high_pps"}
+    assert durations == {"dram_latency_ns", "llc_latency_ns", "line_transfer_ns",
+                         "irq_moderation_usecs", "adaptive_usecs_low", "adaptive_usecs_high",
+                         "netdev_budget_jiffies", "softirq_max_time_ms", "tcp_coalesce_hold_us",
+                         "wake_latency_us", "idle_states_us", "frag_timeout_s"}
+
+
+@given(scenarios(), st.sampled_from((2.0, 4.0)))
+def test_time_has_no_unit_of_its_own(sc, factor):
+    # Dimensional analysis: stretch every duration by a factor and divide every rate by it
+    # (the clock, the link, DRAM bandwidth, the moderation's packet-rate thresholds, the
+    # offered load), and the same system runs slower: throughput and every rate fall by
+    # the factor exactly, latency grows by it, and what is a share (CPU use, drops) or a
+    # count per message (interrupts, softirqs) does not move.  A duration hidden in the
+    # code as a constant (a jiffy, a microsecond) would break it.  (The jiffy is a field's
+    # unit: netdev_budget_jiffies stretches with the rest, so the factor is a whole
+    # number.)  Powers of two scale floats exactly.
+    offered = sc.pop("offered_gbps")
+    arrival = sc.pop("arrival_scv", None)
+    workload = {k: sc.pop(k) for k in ("path", "proto", "msg_bytes", "flows")}
+    if arrival is not None:
+        workload["arrival_scv"] = arrival
+    host = qm.hosts.with_overrides(qm.paper_testbed(), sc)
+    a = qm.predict(host=host, offered_gbps=offered, **workload)
+    b = qm.predict(host=_stretched(host, factor), offered_gbps=offered / factor, **workload)
+    assert b.throughput_gbps * factor == pytest.approx(a.throughput_gbps, rel=1e-9)
+    assert b.irq_rate_per_s * factor == pytest.approx(a.irq_rate_per_s, rel=1e-9, abs=1e-9)
+    assert b.receiver_cpu_total == pytest.approx(a.receiver_cpu_total, rel=1e-9, abs=1e-12)
+    assert b.sender_cpu_total == pytest.approx(a.sender_cpu_total, rel=1e-9, abs=1e-12)
+    assert b.drop_fraction == pytest.approx(a.drop_fraction, rel=1e-9, abs=1e-12)
+    if math.isfinite(a.latency_mean_us):
+        assert b.latency_mean_us == pytest.approx(a.latency_mean_us * factor, rel=1e-9)
+    else:
+        assert not math.isfinite(b.latency_mean_us)
 
 
 def test_tcp_sharing_the_link_loses_nothing_to_a_faster_clock():

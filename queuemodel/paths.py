@@ -368,7 +368,9 @@ def over_veth(path: Path) -> Path:
     completion, and checks TCP's checksum only where the sender did
     (``tx_csum`` off); the driver's transmit becomes ``veth_xmit``.  Pair it
     with a host whose ``link_segments`` is off and ``sender_on_receive_cpu`` on
-    (:func:`queuemodel.testbed.fit.testbed_host`).
+    (:func:`queuemodel.testbed.fit.testbed_host`).  The NIC's stages are known
+    by the library's names (``irq``, ``nic_rx``, ``gro``, ``driver_tx``...):
+    a path that gives its NIC stages names of its own keeps them.
 
     Parameters
     ----------

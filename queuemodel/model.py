@@ -405,9 +405,12 @@ def predict(
         A finite rate gives latencies and finite-buffer loss.
     arrival_scv : float or array_like
         Variability of the times between a sender's messages (1 = Poisson,
-        0 = paced): latency, loss, and how often a reader sleeps between them
-        (:func:`queuemodel.solver.wakeups_per_message`).  A sender offered no
-        rate (``inf``) goes as fast as it can, paced by its own CPU: taken as 0.
+        0 = paced): latency, loss, how much waits at a receive CPU below
+        capacity (memory traffic; link-bound flows' too, which the link
+        interleaves) and how often a reader sleeps between them
+        (:func:`queuemodel.solver.wakeups_per_message`).  For the sleeps, a
+        sender offered no rate (``inf``) goes as fast as it can, paced by its
+        own CPU: taken as 0.
     **overrides
         Host fields to replace, e.g. ``link_gbps=100`` or ``ghz=np.linspace(2, 4, 5)``.
 

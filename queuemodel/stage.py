@@ -331,8 +331,12 @@ class Workload:
         as it can (iperf3's TCP default; ``-b 0`` for UDP).
     arrival_scv : float or array_like
         Squared coefficient of variation of the times between a sender's
-        messages: 1 (default) Poisson, 0 perfectly paced.  Used for latency
-        and loss only.
+        messages: 1 (default) Poisson, 0 perfectly paced.  It sets latency and
+        loss, how much waits at a receive CPU below capacity (memory traffic,
+        and so the copy's DRAM reads: a link-bound flow's packets too, which
+        the link interleaves with others'), and how often a reader sleeps
+        between deliveries; for that last, a sender offered no rate
+        (``inf``) counts as paced, 0 (it sends back to back, as measured).
 
     Examples
     --------

@@ -171,7 +171,12 @@ def receive_work(path="docker-overlay", proto: str = "tcp", msg_bytes=None,
     names.append("reader")
     cycles.append(sum(per_msg[n] for n in labels[reader_from:]) + per_msg["context_switch"])
     units.append(float(counts[max(int(rx.feature[reader_from]), 0)]))
-    transport = next((k for k, n in enumerate(names) if n in ("tcp_rx",)), -1)
+    # The transport, which wants its segments in order: the first softirq stage that
+    # runs for TCP only and keeps per-flow state (TCP's receive, whatever its name).
+    by_name = {s.name: s for s in p.rx}
+    transport = next((k for k, n in enumerate(names) if n in by_name
+                      and by_name[n].protocols == ("tcp",)
+                      and by_name[n].flow_state_lines > 0), -1)
     sent = rate / max(1.0 - float(r.drop_fraction), 1e-300)      # UDP sends what it drops too
     sender = sent / max(float(r.core_utilisation["tx:app-core"]), 1e-300)
     link = float(r.link_goodput_gbps) * 1e9 / (8.0 * msg)

@@ -9,7 +9,11 @@ scenario is held to the per-scenario laws below, and each monotone law sweeps on
 input (five that never lower throughput, four host costs that never raise it) along
 an axis for a quarter of the configurations; every configuration also makes one random
 stage cost of its path dearer step by step (issue 2's cost law), and holds its first
-scenarios to issue 3's flow-count laws (one flow, N and N + 1).  Seeded: a seed finds
+scenarios to issue 3's flow-count laws (one flow, N and N + 1).  Two invariances hold
+everywhere (since 2026-11-30, drawn from a generator of their own, so no seed's
+configurations moved): every duration doubled and every rate halved halves throughput
+exactly, and a random stage written as two with half its costs each changes nothing.
+Seeded: a seed finds
 the same cases again.  It exits 1 if a law breaks, printing the first case of each; a
 known break, pinned as a strict xfail in the tests, is listed but does not count.
 
@@ -80,6 +84,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 import warnings
 from types import SimpleNamespace
@@ -386,6 +391,11 @@ def _one_configuration(i, config, num, axes, rng, record):
             j = int(np.flatnonzero(mask)[0])
             record(law, int(np.count_nonzero(mask)),
                    {**config, **{k: v[j].item() for k, v in num.items()}})
+    # The invariance laws (since 2026-11-30) hold even where work is wasted; they draw
+    # from a generator of their own, so each seed's configurations stay as they were.
+    own = np.random.default_rng([i, 20261130])
+    _stretch_time(config, num, r, record)
+    _cut_a_stage(own, config, {k: v[:STAGE_ROWS] for k, v in num.items()}, r, record)
     if _wastes_work(config):          # the monotone and flow-count laws do not hold
         return
     _sweep_a_stage_cost(rng, config, {k: v[:STAGE_ROWS] for k, v in num.items()}, record)
@@ -403,6 +413,64 @@ def _one_configuration(i, config, num, axes, rng, record):
             record(f"more {field} {'lowers' if sign > 0 else 'raises'} throughput", 1,
                    {**config, **base, field: (float(axis[k]), float(axis[k + 1])),
                     "change": float(sign * step[k])})
+
+
+#: Host fields that are rates and durations, by the units in their names (as
+#: ``test_properties.test_time_has_no_unit_of_its_own`` finds them).
+_RATE = re.compile(r"^ghz$|(_gbps|_pps|_per_s)(_|$)")
+_DURATION = re.compile(r"(_ns|_us|_usecs|_ms|_s|_jiffies)(_|$)")
+
+
+def _stretch_time(config, num, r, record, factor=2.0):
+    """Time has no unit of its own: every duration times ``factor`` and every rate (the
+    host's and the offered load) over it divide throughput by ``factor`` exactly."""
+    host = qm.paper_testbed()
+    given = {**config, **num}
+    stretched = {}
+    for f in dataclasses.fields(host):
+        value = given.get(f.name, getattr(host, f.name))
+        if _RATE.search(f.name):
+            stretched[f.name] = value / factor
+        elif _DURATION.search(f.name):
+            stretched[f.name] = (tuple(tuple(v * factor for v in pair) for pair in value)
+                                 if f.name == "idle_states_us" else value * factor)
+    stretched["offered_gbps"] = given["offered_gbps"] / factor
+    slow = qm.predict(**{**config, **num, **stretched})
+    t, u = np.asarray(r.throughput_gbps), np.asarray(slow.throughput_gbps) * factor
+    bad = ~np.isclose(u, t, rtol=1e-9, atol=0.0)
+    if np.any(bad):
+        j = int(np.flatnonzero(bad)[0])
+        record("stretching time changes more than the time", int(np.count_nonzero(bad)),
+               {**config, **{k: v[j].item() for k, v in num.items()},
+                "change": float(u[j] / t[j] - 1.0)})
+
+
+def _cut_a_stage(rng, config, num, r, record):
+    """A random stage of the path written as two with half its costs each changes
+    nothing (not one that batches, polls or works per byte, nor over a veth link,
+    whose swap goes by the stages' names: ``test_properties``' law)."""
+    if config.get("veth_link"):
+        return
+    path = qm.get_path(config["path"])
+    side = str(rng.choice(["tx", "rx"]))
+    stages = getattr(path, side)
+    cuttable = [k for k, st in enumerate(stages)
+                if st.batching == "none" and not st.poll and not st.reads_received_bytes
+                and st.cost_cycles_per_byte == 0.0]
+    k = int(rng.choice(cuttable))
+    half = {f: getattr(stages[k], f) / 2 for f in qm.stage.STAGE_COSTS}
+    two = (dataclasses.replace(stages[k], name=stages[k].name + "_a", **half),
+           dataclasses.replace(stages[k], name=stages[k].name + "_b", **half))
+    finer = dataclasses.replace(path, **{side: stages[:k] + two + stages[k + 1:]})
+    rest = {key: v for key, v in config.items() if key != "path"}
+    u = np.asarray(qm.predict(path=finer, **rest, **num).throughput_gbps)
+    t = np.asarray(r.throughput_gbps)[:u.size]
+    bad = ~np.isclose(u, t, rtol=1e-7, atol=1e-6)
+    if np.any(bad):
+        j = int(np.flatnonzero(bad)[0])
+        record("a stage cut in two changes the answer", int(np.count_nonzero(bad)),
+               {**config, **{key: v[j].item() for key, v in num.items()},
+                "stage": f"{side}:{stages[k].name}", "change": float(u[j] / t[j] - 1.0)})
 
 
 def _add_a_flow(config, num, record):

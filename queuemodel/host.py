@@ -319,7 +319,9 @@ class Host:
         (:func:`queuemodel.kernels._frag_cache_share`).
     ddio_share : float
         Share of the last-level cache a NIC's writes may allocate into
-        (Intel DDIO; :mod:`queuemodel.memory`).  Memory traffic only.
+        (Intel DDIO; :mod:`queuemodel.memory`): how much of what waits for
+        the copy stays cached, so the memory traffic and the copy's DRAM
+        reads (one native TCP flow: 20.1 Gb/s with no share, 23.0 with 10 %).
     tcp_window_bytes : int
         Bytes a TCP flow keeps queued at a receiver that cannot keep up:
         its full receive window.  It sets how long received bytes wait

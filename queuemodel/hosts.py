@@ -177,7 +177,8 @@ def paper_testbed() -> Host:
         frag_cache_refuses=False,    # Linux 4.4: inet_frag_worker evicts the oldest down to
         # ipfrag_low_thresh; 4.17 removed it, and a full cache refuses every fragment until
         # some time out (measured on 6.18: tests/fragment_waste.py --series)
-        # --- Memory traffic only (queuemodel.memory; no throughput claim) ---
+        # --- What waits for the copy (queuemodel.memory): memory traffic and the copy's
+        # DRAM reads; no claim is fitted to them ---
         ddio_share=0.1,              # DDIO allocates into 2 of the LLC's 20 ways by default
                                      # (IIO LLC WAYS register; Farshin et al., "Reexamining
                                      # Direct Cache Access to Optimize I/O Intensive

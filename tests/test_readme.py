@@ -613,3 +613,19 @@ def test_the_forward_tso_lever_in_the_levers_paragraph():
                if r.name == "forward_tso")
     assert f"(`forward_tso`) {row.effect:+.0%}".replace("%", " %") in README
     assert row.bottleneck == "receiver:flow-core:tcp_rx"
+
+
+def test_the_leaves_out_section_says_what_the_model_does():
+    # README "What the model leaves out": a 64 KB window comes out faster than the
+    # default (the copy finds more cached) where a real one would cap the flow, and the
+    # host field rps moves one flow whole (no change) where parallel.rps splits it.
+    from queuemodel.parallel import receive_work, rps
+
+    section = _section("What the model leaves out")
+    assert "A 64 KB window comes out faster than the default" in section
+    small = qm.predict(path="native", proto="tcp", tcp_window_bytes=65536)
+    assert small.throughput_gbps > qm.predict(path="native", proto="tcp").throughput_gbps
+    docker = qm.predict(path="docker-overlay", proto="tcp")
+    assert qm.predict(path="docker-overlay", proto="tcp", rps=True).throughput_gbps == \
+        docker.throughput_gbps
+    assert rps(receive_work("docker-overlay", "tcp")).throughput_gbps < docker.throughput_gbps

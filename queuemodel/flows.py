@@ -290,25 +290,29 @@ def sender_busy(work, n_flows, physical_cores, threads_per_core, smt_gain):
 _DRAW_BLOCK = 128
 
 
+def _hashes(rows: int, samples: int) -> np.ndarray:
+    """``(rows, samples)`` uniform hash values in [0, 1): one flow's a row, seeded by
+    :data:`SEED` alone, so every host draws the same ones (common random numbers: what
+    differs between two hosts' answers is theirs, not the draws').  A first row is the
+    same whatever the rows."""
+    return np.random.default_rng(SEED).random((rows, samples))
+
+
 @functools.lru_cache(maxsize=64)
 def _draws(n_flows, physical_cores, threads_per_core, nic_queues, spreads, rps, queue_cpus,
            samples, steered=False) -> np.ndarray:
     """``(n_flows, samples)`` logical CPU of each flow in each draw (see :func:`place`)."""
     logical = physical_cores * threads_per_core
-    rng = np.random.default_rng(SEED)
     cpu_of_queue = (np.asarray(queue_cpus, dtype=int) if queue_cpus
                     else np.arange(nic_queues) % logical)
     if steered:                       # a rule per flow: no hash, every draw the same
         queues = np.repeat((np.arange(n_flows) % nic_queues)[:, None], samples, axis=1)
         return cpu_of_queue[queues]
     bins = logical if rps else nic_queues
-    # One uniform hash value per flow and draw, the same for every host (the seed is
-    # SEED alone); a flow's bin is where its value falls among the bins.  So hosts that
-    # differ in their queues, their queue map, their CPUs or RPS see the same hash
-    # outcomes (common random numbers), and what differs between their answers is
-    # theirs, not the draws': a map that relabels the default's CPUs (sibling pairs to
-    # sibling pairs) gives the default's answer exactly.
-    hashes = rng.random((n_flows if spreads else 1, samples))
+    # A flow's bin is where its hash value (:func:`_hashes`) falls among the bins: a map
+    # that relabels the default's CPUs (sibling pairs to sibling pairs) gives the
+    # default's answer exactly.
+    hashes = _hashes(n_flows if spreads else 1, samples)
     drawn = np.minimum((hashes * bins).astype(np.int64), bins - 1)
     if not spreads:                   # one hash value for all: one bin for all
         drawn = np.repeat(drawn, n_flows, axis=0)

@@ -84,7 +84,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 import sys
 import warnings
 from types import SimpleNamespace
@@ -94,6 +93,7 @@ import numpy as np
 import queuemodel as qm
 from queuemodel import wire
 from test_flows import _contention_allowance, _events_allowance
+from test_properties import _cut_in_two, _cuttable, _stretched
 
 #: Breaks pinned by strict xfails: reported, not counted.
 KNOWN = {
@@ -415,27 +415,15 @@ def _one_configuration(i, config, num, axes, rng, record):
                     "change": float(sign * step[k])})
 
 
-#: Host fields that are rates and durations, by the units in their names (as
-#: ``test_properties.test_time_has_no_unit_of_its_own`` finds them).
-_RATE = re.compile(r"^ghz$|(_gbps|_pps|_per_s)(_|$)")
-_DURATION = re.compile(r"(_ns|_us|_usecs|_ms|_s|_jiffies)(_|$)")
-
-
 def _stretch_time(config, num, r, record, factor=2.0):
     """Time has no unit of its own: every duration times ``factor`` and every rate (the
     host's and the offered load) over it divide throughput by ``factor`` exactly."""
-    host = qm.paper_testbed()
     given = {**config, **num}
-    stretched = {}
-    for f in dataclasses.fields(host):
-        value = given.get(f.name, getattr(host, f.name))
-        if _RATE.search(f.name):
-            stretched[f.name] = value / factor
-        elif _DURATION.search(f.name):
-            stretched[f.name] = (tuple(tuple(v * factor for v in pair) for pair in value)
-                                 if f.name == "idle_states_us" else value * factor)
-    stretched["offered_gbps"] = given["offered_gbps"] / factor
-    slow = qm.predict(**{**config, **num, **stretched})
+    workload = {k: given.pop(k) for k in ("path", "proto", "flows", "msg_bytes",
+                                          "arrival_scv", "offered_gbps")}
+    host = qm.hosts.with_overrides(qm.paper_testbed(), given)
+    slow = qm.predict(**{**workload, "offered_gbps": workload["offered_gbps"] / factor},
+                      host=_stretched(host, factor))
     t, u = np.asarray(r.throughput_gbps), np.asarray(slow.throughput_gbps) * factor
     bad = ~np.isclose(u, t, rtol=1e-9, atol=0.0)
     if np.any(bad):
@@ -454,14 +442,9 @@ def _cut_a_stage(rng, config, num, r, record):
     path = qm.get_path(config["path"])
     side = str(rng.choice(["tx", "rx"]))
     stages = getattr(path, side)
-    cuttable = [k for k, st in enumerate(stages)
-                if st.batching == "none" and not st.poll and not st.reads_received_bytes
-                and st.cost_cycles_per_byte == 0.0]
-    k = int(rng.choice(cuttable))
-    half = {f: getattr(stages[k], f) / 2 for f in qm.stage.STAGE_COSTS}
-    two = (dataclasses.replace(stages[k], name=stages[k].name + "_a", **half),
-           dataclasses.replace(stages[k], name=stages[k].name + "_b", **half))
-    finer = dataclasses.replace(path, **{side: stages[:k] + two + stages[k + 1:]})
+    k = int(rng.choice([k for k, st in enumerate(stages) if _cuttable(st)]))
+    finer = dataclasses.replace(path, **{side: stages[:k] + _cut_in_two(stages[k])
+                                         + stages[k + 1:]})
     rest = {key: v for key, v in config.items() if key != "path"}
     u = np.asarray(qm.predict(path=finer, **rest, **num).throughput_gbps)
     t = np.asarray(r.throughput_gbps)[:u.size]
